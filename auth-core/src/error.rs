@@ -1,0 +1,180 @@
+//! The one error type of the library, and the one place it becomes an HTTP response.
+//!
+//! Every extractor, strategy and route in auth-core fails with an [`AuthError`]. Its
+//! [`IntoResponse`] impl writes FastAPI's bodies and `WWW-Authenticate` headers. The error is
+//! also stored in the response's extensions, so an app can re-render it in its own style with
+//! `axum::middleware::map_response`; [`rfc6750`] is such a function, shipped ready to use.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+use crate::scopes::SecurityScopes;
+
+/// How a client should authenticate, as announced in `WWW-Authenticate` on a 401.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Challenge {
+    /// `WWW-Authenticate: Bearer` (OAuth2 and HTTP bearer transports).
+    Bearer,
+    /// `WWW-Authenticate: Basic`, with `realm="…"` when one is configured.
+    Basic {
+        /// The protection space announced to the client.
+        realm: Option<String>,
+    },
+    /// `WWW-Authenticate: APIKey` (API key transports, as FastAPI answers).
+    ApiKey,
+    /// `WWW-Authenticate: Cookie`: FastAPI sends no challenge for cookies; we name the transport.
+    Cookie,
+}
+
+impl Challenge {
+    /// The header value announcing this challenge, without parameters.
+    pub fn header_value(&self) -> String {
+        match self {
+            Challenge::Bearer => "Bearer".to_owned(),
+            Challenge::Basic { realm: None } => "Basic".to_owned(),
+            Challenge::Basic { realm: Some(realm) } => format!("Basic realm=\"{}\"", quote_safe(realm)),
+            Challenge::ApiKey => "APIKey".to_owned(),
+            Challenge::Cookie => "Cookie".to_owned(),
+        }
+    }
+}
+
+/// Everything that can go wrong while authenticating or authorising a request.
+///
+/// Each variant maps to exactly one status and `detail`; see [`AuthError::status`] and the
+/// `Display` text, which *is* the `detail`. No variant carries a secret, so rendering one can
+/// never leak a token or a password.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No credential, or one in the wrong scheme: 401.
+    #[error("Not authenticated")]
+    NotAuthenticated {
+        /// What the transport expects.
+        challenge: Challenge,
+    },
+    /// The credential could not be decoded, verified or resolved to a principal: 401.
+    #[error("Could not validate credentials")]
+    InvalidCredentials {
+        /// The scopes required where the failure happened, for `WWW-Authenticate`.
+        scopes: SecurityScopes,
+    },
+    /// The credential is valid but lacks a required scope: 401 (FastAPI) or 403 (RFC 6750).
+    #[error("Not enough permissions")]
+    InsufficientScope {
+        /// Every scope required at the point of the check.
+        scopes: SecurityScopes,
+    },
+    /// A token whose `exp` has passed, where the app asks for this distinction: 401.
+    #[error("Token expired")]
+    TokenExpired,
+    /// A malformed, forged or revoked token, where the app asks for this distinction: 401.
+    #[error("Invalid token")]
+    InvalidToken,
+    /// The principal exists but is disabled: 400, as FastAPI's tutorial answers.
+    #[error("Inactive user")]
+    InactiveUser,
+    /// A login with an unknown username or a wrong password: 400, one message for both.
+    #[error("Incorrect username or password")]
+    IncorrectLogin,
+    /// A token or credential store did not answer in time: 503.
+    #[error("Authentication service unavailable")]
+    Unavailable,
+    /// A server-side fault (misconfiguration, a failed hash): 500, with no detail leaked.
+    #[error("Internal server error")]
+    Internal,
+}
+
+impl AuthError {
+    /// The HTTP status this error is answered with in the default (FastAPI) style.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AuthError::NotAuthenticated { .. }
+            | AuthError::InvalidCredentials { .. }
+            | AuthError::InsufficientScope { .. }
+            | AuthError::TokenExpired
+            | AuthError::InvalidToken => StatusCode::UNAUTHORIZED,
+            AuthError::InactiveUser | AuthError::IncorrectLogin => StatusCode::BAD_REQUEST,
+            AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `WWW-Authenticate` value FastAPI sends with this error, if any.
+    pub fn www_authenticate(&self) -> Option<String> {
+        match self {
+            AuthError::NotAuthenticated { challenge } => Some(challenge.header_value()),
+            AuthError::InvalidCredentials { scopes } | AuthError::InsufficientScope { scopes } => {
+                Some(bearer_with_scope(scopes, None))
+            }
+            AuthError::TokenExpired | AuthError::InvalidToken => Some("Bearer".to_owned()),
+            _ => None,
+        }
+    }
+
+    /// Renders the error in RFC 6750 style: `error="invalid_token"` on credential failures, and
+    /// 403 with `error="insufficient_scope"` when a scope is missing. Bodies stay `{"detail"}`.
+    pub fn to_rfc6750_response(&self) -> Response {
+        let (status, challenge) = match self {
+            AuthError::InvalidCredentials { scopes } => {
+                (StatusCode::UNAUTHORIZED, Some(bearer_with_scope(scopes, Some("invalid_token"))))
+            }
+            AuthError::TokenExpired | AuthError::InvalidToken => {
+                (StatusCode::UNAUTHORIZED, Some(bearer_with_scope(&SecurityScopes::default(), Some("invalid_token"))))
+            }
+            AuthError::InsufficientScope { scopes } => {
+                (StatusCode::FORBIDDEN, Some(bearer_with_scope(scopes, Some("insufficient_scope"))))
+            }
+            _ => (self.status(), self.www_authenticate()),
+        };
+        self.render(status, challenge)
+    }
+
+    fn render(&self, status: StatusCode, challenge: Option<String>) -> Response {
+        let mut response = (status, Json(serde_json::json!({ "detail": self.to_string() }))).into_response();
+        if let Some(value) = challenge.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response.extensions_mut().insert(self.clone());
+        response
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        if matches!(self, AuthError::Internal) {
+            tracing::error!("authentication failed with an internal error");
+        }
+        self.render(self.status(), self.www_authenticate())
+    }
+}
+
+/// Re-renders any [`AuthError`] response in RFC 6750 style; use it as
+/// `router.layer(axum::middleware::map_response(auth_core::error::rfc6750))`.
+pub async fn rfc6750(response: Response) -> Response {
+    match response.extensions().get::<AuthError>() {
+        Some(error) => error.to_rfc6750_response(),
+        None => response,
+    }
+}
+
+/// `Bearer`, or `Bearer scope="a b"` when scopes are required, as FastAPI's tutorial writes it.
+fn bearer_with_scope(scopes: &SecurityScopes, error: Option<&str>) -> String {
+    let mut params = Vec::new();
+    if let Some(error) = error {
+        params.push(format!("error=\"{error}\""));
+    }
+    if !scopes.is_empty() {
+        params.push(format!("scope=\"{}\"", quote_safe(&scopes.scope_str())));
+    }
+    if params.is_empty() { "Bearer".to_owned() } else { format!("Bearer {}", params.join(", ")) }
+}
+
+/// Keeps a quoted-string parameter well formed: scope-tokens never contain `"` or `\`, realms might.
+fn quote_safe(value: &str) -> String {
+    value.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect()
+}

@@ -1,0 +1,67 @@
+//! Declarative, compile-time checked security for axum, after FastAPI's `Security` and
+//! fastapi-users' backends.
+//!
+//! You declare your scopes once, mark handlers and dependencies with
+//! `#[secured(scopes = [...])]`, and the library does the rest: every link of a dependency
+//! chain adds its scopes to one [`SecurityScopes`] value, a credential lacking a required scope
+//! is rejected before the handler runs, and a misspelt scope is a compile error that suggests
+//! the scope you meant.
+//!
+//! ```
+//! use auth_core::{Depends, SecurityScopes, Scopes, secured};
+//! use axum::{Router, routing::get};
+//!
+//! #[derive(Scopes, Clone, Copy, Debug, PartialEq, Eq)]
+//! pub enum Scope {
+//!     /// Read information about the current user.
+//!     #[scope("me")]
+//!     Me,
+//!     /// Read items.
+//!     #[scope("items")]
+//!     Items,
+//! }
+//!
+//! // A dependency: it sees the scopes of everything that depends on it.
+//! #[secured]
+//! async fn required(scopes: SecurityScopes) -> String {
+//!     scopes.scope_str()
+//! }
+//!
+//! #[secured(scopes = ["items"])]
+//! async fn read_items(Depends(required): Depends<required>) -> String {
+//!     required // "items"
+//! }
+//!
+//! let app: Router = Router::new().route("/items", get(read_items));
+//! ```
+//!
+//! A scope that is not declared does not compile, and the error says what was meant:
+//!
+//! ```compile_fail
+//! use auth_core::{Scopes, secured};
+//!
+//! #[derive(Scopes, Clone, Copy)]
+//! pub enum Scope {
+//!     /// Read items.
+//!     #[scope("items")]
+//!     Items,
+//! }
+//!
+//! #[secured(scopes = ["itemz"])] // error: unknown scope `itemz` ... did you mean `items`?
+//! async fn read_items() {}
+//! ```
+
+pub mod dependency;
+pub mod error;
+pub mod password;
+pub mod scopes;
+pub mod strategies;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use auth_macros::{Scopes, secured};
+pub use dependency::{Dependency, Depends, Resolve};
+pub use error::{AuthError, Challenge};
+pub use scopes::{ScopeDeclaration, ScopeInfo, SecurityScopes};

@@ -1,0 +1,1 @@
+//! Password hashing and verification (argon2id; legacy bcrypt behind a feature).

@@ -1,0 +1,1 @@
+//! Strategies: how a token becomes a principal (JWT; access + refresh pairs).

@@ -1,0 +1,74 @@
+//! Attribute grammar shared by the macros: error collection and the `crate = "…"` override.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+
+/// Gathers every error of one macro call, so one compile reports all of them
+/// (after serde_derive's `Ctxt`).
+#[derive(Default)]
+pub(crate) struct Errors {
+    combined: Option<syn::Error>,
+}
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.combined {
+            Some(combined) => combined.combine(error),
+            None => self.combined = Some(error),
+        }
+    }
+
+    pub(crate) fn push_spanned<T: ToTokens, D: std::fmt::Display>(&mut self, tokens: T, message: D) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.combined.is_none()
+    }
+
+    /// The `compile_error!`s, or nothing.
+    pub(crate) fn to_compile_errors(&self) -> TokenStream {
+        self.combined.as_ref().map(syn::Error::to_compile_error).unwrap_or_default()
+    }
+}
+
+/// The path generated code uses to reach auth-core: `::auth_core` unless overridden.
+pub(crate) fn crate_path(custom: Option<&syn::Path>) -> TokenStream {
+    match custom {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::auth_core),
+    }
+}
+
+/// Reports a key given twice, at the second occurrence.
+pub(crate) fn duplicate_key(span: Span, key: &str) -> syn::Error {
+    syn::Error::new(span, format!("`{key}` specified more than once"))
+}
+
+/// Parses the string form of `crate = "…"` into a path.
+pub(crate) fn parse_crate_path(lit: &syn::LitStr) -> syn::Result<syn::Path> {
+    lit.parse::<syn::Path>()
+        .map_err(|_| syn::Error::new_spanned(lit, "expected a path to auth-core, such as `crate = \"::auth_core\"`"))
+}
+
+/// The RFC 6749 §3.3 scope-token rule: non-empty, of `%x21 / %x23-5B / %x5D-7E`.
+pub(crate) fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty() && scope.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// Explains why a string is not a scope-token, for the compile error.
+pub(crate) fn scope_token_error(scope: &str) -> String {
+    let reason = if scope.is_empty() {
+        "a scope cannot be empty".to_owned()
+    } else {
+        let bad = scope
+            .chars()
+            .find(|c| !c.is_ascii() || !is_scope_token(c.encode_utf8(&mut [0; 4])))
+            .expect("a non-token string has a non-token character");
+        format!("{bad:?} is not allowed in a scope")
+    };
+    format!(
+        "invalid scope `{}`: {reason}; a scope is an RFC 6749 scope-token: printable ASCII without spaces, `\"` or `\\`",
+        scope.escape_debug()
+    )
+}

@@ -1,0 +1,102 @@
+//! The declaration's trait impls, and the `macro_rules!` matcher `#[secured]` checks through.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::parse::Declaration;
+use crate::attr::crate_path;
+
+/// The prefix of the hidden matcher macro; it is re-exported under the enum's own name.
+pub(crate) const MATCHER_PREFIX: &str = "__auth_scopes_";
+
+pub(crate) fn expand(decl: &Declaration<'_>) -> TokenStream {
+    let krate = crate_path(decl.krate.as_ref());
+    let ident = decl.ident;
+    let vis = decl.vis;
+    let names: Vec<&str> = decl.scopes.iter().map(|s| s.name.as_str()).collect();
+    let variants: Vec<&syn::Ident> = decl.scopes.iter().map(|s| s.variant).collect();
+    let descriptions: Vec<&str> = decl.scopes.iter().map(|s| s.description.as_str()).collect();
+    let matcher = format_ident!("{MATCHER_PREFIX}{}", ident);
+    let ident_str = ident.to_string();
+    // `pub(crate)` is the widest a macro_rules! re-export can be; private enums keep it private.
+    let matcher_vis = match vis {
+        syn::Visibility::Inherited => quote!(),
+        _ => quote!(pub(crate)),
+    };
+
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #krate::ScopeDeclaration for #ident {
+                const ALL: &'static [#krate::ScopeInfo] = &[
+                    #( #krate::ScopeInfo { name: #names, description: #descriptions }, )*
+                ];
+
+                fn as_str(&self) -> &'static str {
+                    match *self { #( #ident::#variants => #names, )* }
+                }
+
+                fn from_scope_str(scope: &str) -> #krate::__private::core::option::Option<Self> {
+                    match scope {
+                        #( #names => #krate::__private::core::option::Option::Some(#ident::#variants), )*
+                        _ => #krate::__private::core::option::Option::None,
+                    }
+                }
+            }
+
+            #[automatically_derived]
+            impl #krate::__private::core::str::FromStr for #ident {
+                type Err = #krate::scopes::ParseScopeError;
+
+                fn from_str(scope: &str) -> #krate::__private::core::result::Result<Self, Self::Err> {
+                    <Self as #krate::ScopeDeclaration>::from_scope_str(scope)
+                        .ok_or_else(|| #krate::scopes::ParseScopeError::new(scope))
+                }
+            }
+
+            #[automatically_derived]
+            impl #krate::__private::core::fmt::Display for #ident {
+                fn fmt(&self, f: &mut #krate::__private::core::fmt::Formatter<'_>) -> #krate::__private::core::fmt::Result {
+                    f.write_str(<Self as #krate::ScopeDeclaration>::as_str(self))
+                }
+            }
+
+            #[automatically_derived]
+            impl #krate::__private::core::convert::AsRef<str> for #ident {
+                fn as_ref(&self) -> &str {
+                    <Self as #krate::ScopeDeclaration>::as_str(self)
+                }
+            }
+
+            #[automatically_derived]
+            impl #krate::__private::serde::Serialize for #ident {
+                fn serialize<S: #krate::__private::serde::Serializer>(&self, serializer: S) -> #krate::__private::core::result::Result<S::Ok, S::Error> {
+                    serializer.serialize_str(<Self as #krate::ScopeDeclaration>::as_str(self))
+                }
+            }
+
+            #[automatically_derived]
+            impl<'de> #krate::__private::serde::Deserialize<'de> for #ident {
+                fn deserialize<D: #krate::__private::serde::Deserializer<'de>>(deserializer: D) -> #krate::__private::core::result::Result<Self, D::Error> {
+                    #krate::__private::deserialize_scope(deserializer)
+                }
+            }
+        };
+
+        #[doc(hidden)]
+        #[allow(unused_macros)]
+        macro_rules! #matcher {
+            (check: [$($scope:literal),* $(,)?]) => {
+                #krate::__private::check_scopes! {
+                    declaration = #ident_str,
+                    declared = [#(#names),*],
+                    used = [$($scope),*]
+                }
+            };
+        }
+
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        #matcher_vis use #matcher as #ident;
+    }
+}

@@ -1,0 +1,98 @@
+//! The grammar of `#[secured(scopes = ["a", "b"], use_cache = false, declaration = Path, crate = "…")]`.
+
+use proc_macro2::Span;
+use syn::{
+    Expr, LitBool, LitStr, Token, bracketed,
+    parse::{Parse, ParseStream},
+    punctuated::Punctuated,
+};
+
+use crate::attr;
+
+mod kw {
+    syn::custom_keyword!(scopes);
+    syn::custom_keyword!(use_cache);
+    syn::custom_keyword!(declaration);
+}
+
+/// The parsed arguments. Scope entries stay `Expr`s here; validation reports non-literals.
+#[derive(Default)]
+pub(crate) struct SecuredArgs {
+    /// The `scopes` key's span, and the list.
+    pub(crate) scopes: Option<(Span, Vec<Expr>)>,
+    pub(crate) use_cache: Option<LitBool>,
+    pub(crate) declaration: Option<syn::Path>,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+impl SecuredArgs {
+    /// The literal scopes, skipping entries validation reports as errors.
+    pub(crate) fn scope_literals(&self) -> Vec<&LitStr> {
+        self.scopes
+            .iter()
+            .flat_map(|(_, list)| list)
+            .filter_map(|expr| match expr {
+                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => Some(lit),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Parse for SecuredArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut args = SecuredArgs::default();
+        while !input.is_empty() {
+            let lookahead = input.lookahead1();
+            if lookahead.peek(kw::scopes) {
+                let key: kw::scopes = input.parse()?;
+                if args.scopes.is_some() {
+                    return Err(attr::duplicate_key(key.span, "scopes"));
+                }
+                input.parse::<Token![=]>()?;
+                if !input.peek(syn::token::Bracket) {
+                    return Err(input.error("expected a list of scopes in brackets, e.g. `scopes = [\"items\"]`"));
+                }
+                let content;
+                bracketed!(content in input);
+                let list = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+                args.scopes = Some((key.span, list.into_iter().collect()));
+            } else if lookahead.peek(kw::use_cache) {
+                let key: kw::use_cache = input.parse()?;
+                if args.use_cache.is_some() {
+                    return Err(attr::duplicate_key(key.span, "use_cache"));
+                }
+                input.parse::<Token![=]>()?;
+                args.use_cache =
+                    Some(input.parse().map_err(|e| {
+                        syn::Error::new(e.span(), "expected `true` or `false`, e.g. `use_cache = false`")
+                    })?);
+            } else if lookahead.peek(kw::declaration) {
+                let key: kw::declaration = input.parse()?;
+                if args.declaration.is_some() {
+                    return Err(attr::duplicate_key(key.span, "declaration"));
+                }
+                input.parse::<Token![=]>()?;
+                args.declaration = Some(input.parse().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "expected the path of a `#[derive(Scopes)]` enum, e.g. `declaration = crate::Scope`",
+                    )
+                })?);
+            } else if lookahead.peek(Token![crate]) {
+                let key: Token![crate] = input.parse()?;
+                if args.krate.is_some() {
+                    return Err(attr::duplicate_key(key.span, "crate"));
+                }
+                input.parse::<Token![=]>()?;
+                args.krate = Some(attr::parse_crate_path(&input.parse()?)?);
+            } else {
+                return Err(lookahead.error());
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(args)
+    }
+}
