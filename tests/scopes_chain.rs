@@ -1,1 +1,348 @@
-//! placeholder
+//! Behaviour of `#[secured]` dependency chains through a real axum `Router`: the scope lists
+//! the SPEC requires, sibling isolation, per-request caching and its opt-out, optional
+//! dependencies, state, and declarative enforcement.
+
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use auth_core::{AuthError, Challenge, Depends, Scopes, SecurityScopes, scopes::enforce, secured};
+use axum::{
+    Json, Router,
+    body::Body,
+    extract::{FromRequestParts, State},
+    http::{Request, StatusCode, header, request::Parts},
+    routing::get,
+};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+#[derive(Scopes, Clone, Copy, Debug, PartialEq, Eq)]
+/// The scopes of this test app.
+pub enum Scope {
+    /// Read information about the current user.
+    #[scope("me")]
+    Me,
+    /// Read items.
+    #[scope("items")]
+    Items,
+    /// Administer the system.
+    #[scope("admin")]
+    Admin,
+}
+
+/// What the dependencies saw, per request.
+#[derive(Clone, Default)]
+struct AppState {
+    seen: Arc<Mutex<Vec<(&'static str, Vec<&'static str>)>>>,
+    runs: Arc<AtomicUsize>,
+}
+
+impl AppState {
+    fn record(&self, who: &'static str, scopes: &SecurityScopes) {
+        self.seen.lock().unwrap().push((who, scopes.scopes().to_vec()));
+    }
+
+    fn take(&self) -> Vec<(&'static str, Vec<&'static str>)> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+/// A simple in-test credential: `x-user` names the principal, `x-grant` lists granted scopes.
+struct TestCredential {
+    user: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for TestCredential {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let user = parts
+            .headers
+            .get("x-user")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(AuthError::NotAuthenticated { challenge: Challenge::Bearer })?
+            .to_owned();
+        let granted: Vec<String> = parts
+            .headers
+            .get("x-grant")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        enforce(parts, &granted)?;
+        Ok(Self { user })
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+struct User {
+    name: String,
+    disabled: bool,
+}
+
+#[secured]
+async fn current_user(
+    State(app): State<AppState>,
+    scopes: SecurityScopes,
+    credential: TestCredential,
+) -> Result<User, AuthError> {
+    app.record("current_user", &scopes);
+    app.runs.fetch_add(1, Ordering::SeqCst);
+    match credential.user.as_str() {
+        "johndoe" => Ok(User { name: "johndoe".into(), disabled: false }),
+        "alice" => Ok(User { name: "alice".into(), disabled: true }),
+        _ => Err(AuthError::InvalidCredentials { scopes }),
+    }
+}
+
+#[secured(scopes = ["me"])]
+async fn current_active_user(
+    State(app): State<AppState>,
+    scopes: SecurityScopes,
+    Depends(user): Depends<current_user>,
+) -> Result<User, AuthError> {
+    app.record("current_active_user", &scopes);
+    if user.disabled { Err(AuthError::InactiveUser) } else { Ok(user) }
+}
+
+#[secured(scopes = ["items"])]
+async fn read_own_items(Depends(user): Depends<current_active_user>) -> Json<serde_json::Value> {
+    Json(serde_json::json!([{ "item_id": "Foo", "owner": user.name }]))
+}
+
+#[secured]
+async fn read_users_me(Depends(user): Depends<current_active_user>) -> Json<User> {
+    Json(user)
+}
+
+async fn read_system_status(Depends(_user): Depends<current_user>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+// Siblings: two dependencies of one handler, each with its own scopes, over one leaf.
+#[secured(use_cache = false)]
+async fn leaf(State(app): State<AppState>, scopes: SecurityScopes) -> &'static str {
+    app.record("leaf", &scopes);
+    "leaf"
+}
+
+#[secured(scopes = ["me"])]
+async fn left(Depends(_leaf): Depends<leaf>) {}
+
+#[secured(scopes = ["admin"])]
+async fn right(Depends(_leaf): Depends<leaf>) {}
+
+#[secured(scopes = ["items"])]
+async fn siblings(Depends(()): Depends<left>, Depends(()): Depends<right>, Depends(_leaf): Depends<leaf>) {}
+
+// Caching: a counted dependency reached twice per request.
+#[secured]
+async fn counted(State(app): State<AppState>) -> usize {
+    app.runs.fetch_add(1, Ordering::SeqCst) + 1
+}
+
+#[secured(use_cache = false)]
+async fn counted_uncached(State(app): State<AppState>) -> usize {
+    app.runs.fetch_add(1, Ordering::SeqCst) + 1
+}
+
+#[secured]
+async fn via_plain(Depends(n): Depends<counted>) -> usize {
+    n
+}
+
+#[secured(scopes = ["admin"])]
+async fn via_admin(Depends(n): Depends<counted>) -> usize {
+    n
+}
+
+#[secured]
+async fn same_set(Depends(a): Depends<counted>, Depends(b): Depends<via_plain>) -> String {
+    format!("{a} {b}")
+}
+
+#[secured]
+async fn different_sets(Depends(a): Depends<via_plain>, Depends(b): Depends<via_admin>) -> String {
+    format!("{a} {b}")
+}
+
+#[secured]
+async fn opted_out(Depends(a): Depends<counted_uncached>, Depends(b): Depends<counted_uncached>) -> String {
+    format!("{a} {b}")
+}
+
+// Optional: never rejects.
+#[secured(scopes = ["me"])]
+async fn maybe_user(user: Option<Depends<current_user>>) -> String {
+    match user {
+        Some(Depends(user)) => user.name,
+        None => "anonymous".to_owned(),
+    }
+}
+
+// The handler's own SecurityScopes.
+#[secured(scopes = ["items", "me"])]
+async fn own_scopes(scopes: SecurityScopes) -> String {
+    scopes.scope_str()
+}
+
+fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/users/me/items/", get(read_own_items))
+        .route("/users/me/", get(read_users_me))
+        .route("/status/", get(read_system_status))
+        .route("/siblings", get(siblings))
+        .route("/same-set", get(same_set))
+        .route("/different-sets", get(different_sets))
+        .route("/opted-out", get(opted_out))
+        .route("/maybe", get(maybe_user))
+        .route("/own", get(own_scopes))
+        .with_state(state)
+}
+
+struct Reply {
+    status: StatusCode,
+    www_authenticate: Option<String>,
+    body: String,
+}
+
+async fn call(state: &AppState, path: &str, user: Option<&str>, grant: &str) -> Reply {
+    let mut request = Request::get(path);
+    if let Some(user) = user {
+        request = request.header("x-user", user).header("x-grant", grant);
+    }
+    let response = app(state.clone()).oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let www_authenticate = response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+    let body = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    Reply { status, www_authenticate, body }
+}
+
+#[tokio::test]
+async fn read_own_items_chain_sees_items_then_me() {
+    let state = AppState::default();
+    let reply = call(&state, "/users/me/items/", Some("johndoe"), "me items").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body, r#"[{"item_id":"Foo","owner":"johndoe"}]"#);
+    assert_eq!(state.take(), vec![("current_user", vec!["items", "me"]), ("current_active_user", vec!["items", "me"])]);
+}
+
+#[tokio::test]
+async fn read_users_me_chain_sees_me() {
+    let state = AppState::default();
+    let reply = call(&state, "/users/me/", Some("johndoe"), "me").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(state.take(), vec![("current_user", vec!["me"]), ("current_active_user", vec!["me"])]);
+}
+
+#[tokio::test]
+async fn read_system_status_chain_sees_nothing() {
+    let state = AppState::default();
+    let reply = call(&state, "/status/", Some("johndoe"), "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(state.take(), vec![("current_user", vec![])]);
+}
+
+#[tokio::test]
+async fn missing_scope_is_rejected_before_the_handler_runs() {
+    let state = AppState::default();
+    let reply = call(&state, "/users/me/items/", Some("johndoe"), "me").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.body, r#"{"detail":"Not enough permissions"}"#);
+    assert_eq!(reply.www_authenticate.as_deref(), Some(r#"Bearer scope="items me""#));
+    // current_user ran (the lookup comes first, as in FastAPI); current_active_user did not.
+    assert_eq!(state.take(), vec![("current_user", vec!["items", "me"])]);
+}
+
+#[tokio::test]
+async fn unknown_user_error_comes_before_the_scope_error() {
+    let state = AppState::default();
+    let reply = call(&state, "/users/me/", Some("nobody"), "").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.body, r#"{"detail":"Could not validate credentials"}"#);
+    assert_eq!(reply.www_authenticate.as_deref(), Some(r#"Bearer scope="me""#));
+}
+
+#[tokio::test]
+async fn inactive_user_and_missing_credential() {
+    let state = AppState::default();
+    let reply = call(&state, "/users/me/", Some("alice"), "me").await;
+    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::BAD_REQUEST, r#"{"detail":"Inactive user"}"#));
+    let reply = call(&state, "/users/me/", None, "").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.body, r#"{"detail":"Not authenticated"}"#);
+    assert_eq!(reply.www_authenticate.as_deref(), Some("Bearer"));
+}
+
+#[tokio::test]
+async fn siblings_do_not_leak_into_each_other() {
+    let state = AppState::default();
+    let reply = call(&state, "/siblings", None, "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        state.take(),
+        vec![("leaf", vec!["items", "me"]), ("leaf", vec!["items", "admin"]), ("leaf", vec!["items"])]
+    );
+}
+
+#[tokio::test]
+async fn same_scope_set_runs_once_per_request() {
+    let state = AppState::default();
+    let reply = call(&state, "/same-set", None, "").await;
+    assert_eq!(reply.body, "1 1");
+    assert_eq!(state.runs.load(Ordering::SeqCst), 1);
+    // A new request runs it again: the cache lives for one request only.
+    let reply = call(&state, "/same-set", None, "").await;
+    assert_eq!(reply.body, "2 2");
+    assert_eq!(state.runs.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn different_scope_sets_run_once_per_set() {
+    let state = AppState::default();
+    let reply = call(&state, "/different-sets", None, "").await;
+    assert_eq!(reply.body, "1 2");
+    assert_eq!(state.runs.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn opt_out_runs_every_time() {
+    let state = AppState::default();
+    let reply = call(&state, "/opted-out", None, "").await;
+    assert_eq!(reply.body, "1 2");
+    assert_eq!(state.runs.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn optional_dependency_never_rejects() {
+    let state = AppState::default();
+    for (user, grant, expected) in [
+        (None, "", "anonymous"),
+        (Some("johndoe"), "", "anonymous"),
+        (Some("nobody"), "me", "anonymous"),
+        (Some("johndoe"), "me", "johndoe"),
+    ] {
+        let reply = call(&state, "/maybe", user, grant).await;
+        assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, expected), "{user:?} {grant:?}");
+    }
+}
+
+#[tokio::test]
+async fn handler_sees_its_own_scopes() {
+    let reply = call(&AppState::default(), "/own", None, "").await;
+    assert_eq!(reply.body, "items me");
+}
+
+#[test]
+fn scopes_declaration_parses_formats_and_serializes() {
+    use auth_core::ScopeDeclaration;
+    assert_eq!(Scope::ALL.iter().map(|s| s.name).collect::<Vec<_>>(), ["me", "items", "admin"]);
+    assert_eq!(Scope::ALL[0].description, "Read information about the current user.");
+    assert_eq!("items".parse::<Scope>(), Ok(Scope::Items));
+    assert!("itemz".parse::<Scope>().is_err());
+    assert_eq!(Scope::Admin.to_string(), "admin");
+    assert_eq!(serde_json::to_string(&[Scope::Me, Scope::Items]).unwrap(), r#"["me","items"]"#);
+    assert_eq!(serde_json::from_str::<Vec<Scope>>(r#"["admin","me"]"#).unwrap(), [Scope::Admin, Scope::Me]);
+    assert!(serde_json::from_str::<Scope>(r#""root""#).is_err());
+}

@@ -90,16 +90,20 @@ fn dependency_impls(
         .collect();
     let vars: Vec<syn::Ident> =
         (0..tys.len()).map(|i| format_ident!("__auth_arg{}", i, span = Span::mixed_site())).collect();
+    // Mixed-site names cannot collide with anything the user wrote.
+    let parts = syn::Ident::new("__auth_parts", Span::mixed_site());
+    let state = syn::Ident::new("__auth_state", Span::mixed_site());
+    let out = syn::Ident::new("__auth_output", Span::mixed_site());
     let awaited = sig.asyncness.map(|_| quote!(.await));
     let finish = if returns_result {
-        quote!(#krate::__private::IntoDependencyResult::into_dependency_result(__auth_output))
+        quote!(#krate::__private::IntoDependencyResult::into_dependency_result(#out))
     } else {
-        quote!(#krate::__private::core::result::Result::Ok(__auth_output))
+        quote!(#krate::__private::core::result::Result::Ok(#out))
     };
 
     let extract = tys.iter().zip(&vars).map(|(ty, var)| {
         quote_spanned! {Span::mixed_site()=>
-            let #var = <#ty as #krate::__private::axum::extract::FromRequestParts<__S>>::from_request_parts(parts, state)
+            let #var = <#ty as #krate::__private::axum::extract::FromRequestParts<__S>>::from_request_parts(#parts, #state)
                 .await
                 .map_err(#krate::__private::axum::response::IntoResponse::into_response)?;
         }
@@ -136,14 +140,14 @@ fn dependency_impls(
             #( #tys: #krate::__private::axum::extract::FromRequestParts<__S>, )*
         {
             fn run(
-                parts: &mut #krate::__private::axum::http::request::Parts,
-                state: &__S,
+                #parts: &mut #krate::__private::axum::http::request::Parts,
+                #state: &__S,
             ) -> impl #krate::__private::core::future::Future<
                 Output = #krate::__private::core::result::Result<Self::Output, #krate::__private::axum::response::Response>,
             > + #krate::__private::core::marker::Send {
                 async move {
                     #( #extract )*
-                    let __auth_output = #name(#krate::__private::Enter::nested(), #(#vars),*) #awaited;
+                    let #out = #name(#krate::__private::Enter::nested(), #(#vars),*) #awaited;
                     #finish
                 }
             }

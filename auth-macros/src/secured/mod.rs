@@ -60,7 +60,12 @@ fn describe(item: &syn::Item) -> &'static str {
 /// The item's leading tokens up to its name, so the error underlines `struct Foo`, not the body.
 fn first_tokens(item: &TokenStream) -> TokenStream {
     let mut out = TokenStream::new();
+    let mut take_name = false;
     for tree in item.clone() {
+        if take_name {
+            out.extend(tree.into_token_stream());
+            break;
+        }
         let is_ident = matches!(&tree, proc_macro2::TokenTree::Ident(_));
         let keyword = is_ident && {
             let s = tree.to_string();
@@ -70,9 +75,7 @@ fn first_tokens(item: &TokenStream) -> TokenStream {
             )
         };
         out.extend(tree.into_token_stream());
-        if keyword {
-            break;
-        }
+        take_name = keyword;
     }
     out
 }

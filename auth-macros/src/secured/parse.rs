@@ -26,13 +26,15 @@ pub(crate) struct SecuredArgs {
 }
 
 impl SecuredArgs {
-    /// The literal scopes, skipping entries validation reports as errors.
+    /// The literal, well-formed scopes, skipping entries validation reports as errors.
     pub(crate) fn scope_literals(&self) -> Vec<&LitStr> {
         self.scopes
             .iter()
             .flat_map(|(_, list)| list)
             .filter_map(|expr| match expr {
-                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => Some(lit),
+                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) if attr::is_scope_token(&lit.value()) => {
+                    Some(lit)
+                }
                 _ => None,
             })
             .collect()
