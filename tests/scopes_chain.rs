@@ -32,10 +32,13 @@ pub enum Scope {
     Admin,
 }
 
+/// One dependency run: who ran, and the scopes it saw.
+type Seen = (&'static str, Vec<&'static str>);
+
 /// What the dependencies saw, per request.
 #[derive(Clone, Default)]
 struct AppState {
-    seen: Arc<Mutex<Vec<(&'static str, Vec<&'static str>)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
     runs: Arc<AtomicUsize>,
 }
 
@@ -44,7 +47,7 @@ impl AppState {
         self.seen.lock().unwrap().push((who, scopes.scopes().to_vec()));
     }
 
-    fn take(&self) -> Vec<(&'static str, Vec<&'static str>)> {
+    fn take(&self) -> Vec<Seen> {
         std::mem::take(&mut *self.seen.lock().unwrap())
     }
 }

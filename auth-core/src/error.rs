@@ -81,6 +81,18 @@ pub enum AuthError {
     /// A login with an unknown username or a wrong password: 400, one message for both.
     #[error("Incorrect username or password")]
     IncorrectLogin,
+    /// A form field is missing or invalid: 422, with FastAPI's list of field errors as `detail`.
+    #[error("Invalid form")]
+    InvalidForm {
+        /// One entry per offending field.
+        errors: Vec<FieldError>,
+    },
+    /// A request body over the limit: 413.
+    #[error("Request body too large")]
+    PayloadTooLarge,
+    /// A form sent in another encoding: 415.
+    #[error("Unsupported media type: send the form as application/x-www-form-urlencoded")]
+    UnsupportedMediaType,
     /// A token or credential store did not answer in time: 503.
     #[error("Authentication service unavailable")]
     Unavailable,
@@ -99,6 +111,9 @@ impl AuthError {
             | AuthError::TokenExpired
             | AuthError::InvalidToken => StatusCode::UNAUTHORIZED,
             AuthError::InactiveUser | AuthError::IncorrectLogin => StatusCode::BAD_REQUEST,
+            AuthError::InvalidForm { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AuthError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AuthError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -135,7 +150,14 @@ impl AuthError {
     }
 
     fn render(&self, status: StatusCode, challenge: Option<String>) -> Response {
-        let mut response = (status, Json(serde_json::json!({ "detail": self.to_string() }))).into_response();
+        #[derive(serde::Serialize)]
+        struct Body<T> {
+            detail: T,
+        }
+        let mut response = match self {
+            AuthError::InvalidForm { errors } => (status, Json(Body { detail: errors })).into_response(),
+            other => (status, Json(Body { detail: other.to_string() })).into_response(),
+        };
         if let Some(value) = challenge.and_then(|v| HeaderValue::from_str(&v).ok()) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
@@ -150,6 +172,32 @@ impl IntoResponse for AuthError {
             tracing::error!("authentication failed with an internal error");
         }
         self.render(self.status(), self.www_authenticate())
+    }
+}
+
+/// One invalid field of a request body, rendered as FastAPI (pydantic) renders it:
+/// `{"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": null}`.
+///
+/// The offending input is never echoed back: it may be a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The pydantic error type, e.g. `missing` or `string_pattern_mismatch`.
+    pub kind: &'static str,
+    /// The field's name in the body.
+    pub field: &'static str,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl serde::Serialize for FieldError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("type", self.kind)?;
+        map.serialize_entry("loc", &["body", self.field])?;
+        map.serialize_entry("msg", &self.message)?;
+        map.serialize_entry("input", &serde_json::Value::Null)?;
+        map.end()
     }
 }
 

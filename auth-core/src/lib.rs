@@ -53,7 +53,9 @@
 
 pub mod dependency;
 pub mod error;
+pub mod form;
 pub mod password;
+pub mod schemes;
 pub mod scopes;
 pub mod strategies;
 
@@ -63,5 +65,6 @@ pub mod __private;
 
 pub use auth_macros::{Scopes, secured};
 pub use dependency::{Dependency, Depends, Resolve};
-pub use error::{AuthError, Challenge};
+pub use error::{AuthError, Challenge, FieldError};
+pub use form::{OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict};
 pub use scopes::{ScopeDeclaration, ScopeInfo, SecurityScopes};

@@ -49,6 +49,7 @@ impl<M: SecuredFn, S: Send + Sync> FromRequestParts<S> for Enter<M> {
     message = "a dependency must return `Result<T, E>` where `E: IntoResponse`, found `{Self}`",
     note = "return a plain value from infallible dependencies"
 )]
+#[allow(clippy::result_large_err)] // `Response` is what axum rejects with; boxing it buys nothing here.
 pub trait IntoDependencyResult {
     /// The success value.
     type Output;

@@ -130,10 +130,8 @@ where
     if let Some(error) = pending {
         return Err(error.into_response());
     }
-    if let Some(key) = key {
-        if let Some(CacheEntry(entry)) = D::to_cache(&output) {
-            ChainState::get_mut(parts).cache.insert(key, entry);
-        }
+    if let Some((key, CacheEntry(entry))) = key.zip(D::to_cache(&output)) {
+        ChainState::get_mut(parts).cache.insert(key, entry);
     }
     Ok(output)
 }

@@ -30,6 +30,11 @@ impl SecurityScopes {
         Self::default().with(scopes)
     }
 
+    /// The scopes in force at this point of the request's chain; what the extractor yields.
+    pub fn current(parts: &Parts) -> Self {
+        ChainState::current_scopes(parts)
+    }
+
     /// The required scopes, in accumulation order.
     pub fn scopes(&self) -> &[&'static str] {
         &self.scopes

@@ -1,0 +1,1077 @@
+//! The JWT strategy: signs and verifies JSON Web Tokens, as FastAPI's tutorials do with PyJWT.
+//!
+//! A [`JwtStrategy`] holds one or more keys ([`JwtKeySet`]) and the rules a token must follow:
+//! lifetime, issuer, audience and clock leeway. It issues tokens in FastAPI's shape
+//! (`{"sub": …, "scopes": […], "exp": …}`) and verifies them into [`Claims`].
+//!
+//! ```
+//! use auth_core::strategies::jwt::JwtStrategy;
+//!
+//! let strategy = JwtStrategy::hs256("09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7")
+//!     .issuer("https://auth.example.com")
+//!     .build()?;
+//!
+//! let token = strategy.issue("johndoe", &["me", "items"]).unwrap();
+//! let claims = strategy.verify(&token)?;
+//! assert_eq!(claims.sub.as_deref(), Some("johndoe"));
+//! assert_eq!(claims.scopes, ["me", "items"]);
+//! # Ok::<(), auth_core::strategies::jwt::JwtError>(())
+//! ```
+//!
+//! # What verification enforces
+//!
+//! - The algorithm comes from the key, never from the token: a key set up for RS256 only accepts
+//!   RS256. `alg: none`, and the classic HS256-signed-with-the-RSA-public-key forgery, are refused.
+//! - `exp` is required and must be a number; `nbf` is checked when present; `iss` and `aud` are
+//!   required and checked when the strategy is configured with them, and a token carrying an
+//!   `aud` is refused by a strategy that has none (RFC 7519 §4.1.3).
+//! - Tokens longer than [`DEFAULT_MAX_TOKEN_LEN`] are refused before any decoding.
+//! - A `crit` header is refused: this strategy understands no JWS extension.
+//! - `jku`, `x5u`, `jwk` and `x5c` headers are ignored. Keys come only from the strategy; nothing
+//!   is ever fetched or trusted from a token.
+//!
+//! # Crypto backend
+//!
+//! `jsonwebtoken` runs on its `aws_lc_rs` backend. aws-lc-rs verifies RS256 about ten times
+//! faster than the `rust_crypto` backend, and `rust_crypto` would pull in the `rsa` crate, which
+//! carries RUSTSEC-2023-0071 (the Marvin timing side channel). The backend is installed as
+//! jsonwebtoken's process default the first time a key is loaded, so the choice holds even if
+//! another crate in the build enables `rust_crypto` too.
+
+use std::{collections::HashSet, fmt, str::FromStr, sync::Arc, time::Duration};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{
+    Header, Validation,
+    errors::ErrorKind,
+    jwk::{AlgorithmParameters, EllipticCurve, PublicKeyUse},
+};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::{error::AuthError, scopes::SecurityScopes};
+
+pub use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey,
+    jwk::{Jwk, JwkSet},
+};
+
+/// How long an issued token lives unless configured: 15 minutes, as FastAPI's `create_access_token`.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// The longest token [`JwtStrategy::verify`] looks at, 8 KiB: far above any sane JWT, far below
+/// what would make decoding a cost worth attacking.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The shortest HMAC secret accepted, 32 bytes: RFC 7518 §3.2 requires a key at least as long as
+/// the hash output (256 bits for HS256).
+pub const MIN_HMAC_SECRET_LEN: usize = 32;
+
+/// The largest clock leeway a strategy accepts, one hour; a larger one defeats expiry.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(60 * 60);
+
+/// The `typ` header of refresh tokens. A strategy without a configured token type refuses
+/// tokens of this type, so a refresh token never passes as an access token, even if both were
+/// signed with the same key by mistake.
+pub const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
+
+/// Claims this strategy writes itself; [`JwtStrategy::issue_claims`] refuses them as extras.
+const RESERVED_CLAIMS: [&str; 8] = ["sub", "scopes", "scope", "exp", "iat", "iss", "aud", "jti"];
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// Why a token, a key or a configuration was refused.
+///
+/// Nothing here carries a token, a claim value or key material: the `Display` text is safe to
+/// log. Turn it into the HTTP-facing [`AuthError`] with [`JwtError::into_auth_error`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// The token is well formed and correctly signed, but its `exp` has passed.
+    #[error("token expired")]
+    Expired,
+    /// The token is malformed, forged, not for us, or breaks a rule; the reason is for logs.
+    #[error("invalid token: {0}")]
+    Invalid(InvalidReason),
+    /// A key or an option could not be used (at build time, or a strategy that cannot sign).
+    #[error("invalid JWT configuration: {0}")]
+    Config(String),
+    /// Signing a token failed (random number generator, crypto backend, unserialisable claims).
+    #[error("could not issue a token: {0}")]
+    Issue(String),
+}
+
+/// Why [`JwtStrategy::verify`] refused a token. Safe to log; never shown to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidReason {
+    /// The token is the empty string.
+    Empty,
+    /// The token is longer than the strategy's limit; it was not decoded.
+    TooLong,
+    /// Not three base64url segments, or a header or payload that is not a JSON object.
+    Malformed,
+    /// The header's `alg` is `none`, unknown, or not the algorithm of the selected key.
+    AlgorithmNotAllowed,
+    /// The header has a `crit` parameter; no JWS extension is understood here.
+    UnsupportedCritical,
+    /// The header's `typ` is not the one this strategy expects (e.g. a refresh token offered as
+    /// an access token).
+    WrongType,
+    /// The header's `kid` names no key of the set.
+    UnknownKid,
+    /// The token has no `kid` and the set holds several keys.
+    MissingKid,
+    /// The signature does not match the header and payload.
+    BadSignature,
+    /// `nbf` is in the future.
+    NotYetValid,
+    /// `iss` is not the configured issuer.
+    WrongIssuer,
+    /// `aud` does not contain the configured audience, or is present when none is configured.
+    WrongAudience,
+    /// A required claim is absent.
+    MissingClaim(&'static str),
+    /// A claim has the wrong JSON type (e.g. `exp` as a string, `scopes` not an array).
+    ClaimFormat(&'static str),
+}
+
+impl fmt::Display for InvalidReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvalidReason::Empty => f.write_str("empty token"),
+            InvalidReason::TooLong => f.write_str("token too long"),
+            InvalidReason::Malformed => f.write_str("malformed token"),
+            InvalidReason::AlgorithmNotAllowed => f.write_str("algorithm not allowed"),
+            InvalidReason::UnsupportedCritical => f.write_str("unsupported critical header"),
+            InvalidReason::WrongType => f.write_str("wrong token type"),
+            InvalidReason::UnknownKid => f.write_str("unknown key id"),
+            InvalidReason::MissingKid => f.write_str("missing key id"),
+            InvalidReason::BadSignature => f.write_str("bad signature"),
+            InvalidReason::NotYetValid => f.write_str("token not yet valid"),
+            InvalidReason::WrongIssuer => f.write_str("wrong issuer"),
+            InvalidReason::WrongAudience => f.write_str("wrong audience"),
+            InvalidReason::MissingClaim(claim) => write!(f, "missing claim `{claim}`"),
+            InvalidReason::ClaimFormat(claim) => write!(f, "claim `{claim}` has the wrong type"),
+        }
+    }
+}
+
+/// How verification failures are reported to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum JwtErrorStyle {
+    /// FastAPI's OAuth2 tutorial: every failure is 401 `Could not validate credentials`
+    /// ([`AuthError::InvalidCredentials`]), with the required scopes in `WWW-Authenticate`.
+    #[default]
+    Credentials,
+    /// The refresh-token seed: 401 `Token expired` ([`AuthError::TokenExpired`]) or
+    /// 401 `Invalid token` ([`AuthError::InvalidToken`]).
+    ExpiredOrInvalid,
+}
+
+impl JwtError {
+    /// Converts the error into the library's HTTP error in the given style.
+    ///
+    /// [`JwtError::Config`] and [`JwtError::Issue`] are server faults and become
+    /// [`AuthError::Internal`] in every style. The reason is logged at `debug` (verification
+    /// failures) or `error` (server faults).
+    pub fn into_auth_error(self, scopes: &SecurityScopes, style: JwtErrorStyle) -> AuthError {
+        match (&self, style) {
+            (JwtError::Config(_) | JwtError::Issue(_), _) => {
+                tracing::error!(error = %self, "JWT strategy failed");
+                AuthError::Internal
+            }
+            (_, JwtErrorStyle::Credentials) => {
+                tracing::debug!(reason = %self, "rejected a JWT");
+                AuthError::InvalidCredentials { scopes: scopes.clone() }
+            }
+            (JwtError::Expired, JwtErrorStyle::ExpiredOrInvalid) => {
+                tracing::debug!(reason = %self, "rejected a JWT");
+                AuthError::TokenExpired
+            }
+            (JwtError::Invalid(_), JwtErrorStyle::ExpiredOrInvalid) => {
+                tracing::debug!(reason = %self, "rejected a JWT");
+                AuthError::InvalidToken
+            }
+        }
+    }
+
+    /// [`JwtErrorStyle::Credentials`]: FastAPI's `Could not validate credentials` for every failure.
+    pub fn into_credentials_error(self, scopes: &SecurityScopes) -> AuthError {
+        self.into_auth_error(scopes, JwtErrorStyle::Credentials)
+    }
+
+    /// [`JwtErrorStyle::ExpiredOrInvalid`]: `Token expired` or `Invalid token`.
+    pub fn into_token_error(self) -> AuthError {
+        self.into_auth_error(&SecurityScopes::default(), JwtErrorStyle::ExpiredOrInvalid)
+    }
+}
+
+fn invalid(reason: InvalidReason) -> JwtError {
+    JwtError::Invalid(reason)
+}
+
+fn config(message: impl Into<String>) -> JwtError {
+    JwtError::Config(message.into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+// ---------------------------------------------------------------------------------------------
+
+/// One key: the algorithm it is for, the verification half, optionally the signing half, and
+/// optionally a key id (`kid`).
+///
+/// Constructors check the key: a pair is probed by signing and verifying a test message, so a
+/// private key that does not match its public key is refused at startup, not at the first login.
+#[derive(Clone)]
+pub struct JwtKey {
+    kid: Option<String>,
+    alg: Algorithm,
+    decoding: DecodingKey,
+    encoding: Option<EncodingKey>,
+}
+
+impl fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("can_sign", &self.can_sign())
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtKey {
+    /// An HS256 shared secret, for signing and verifying. At least [`MIN_HMAC_SECRET_LEN`] bytes.
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, JwtError> {
+        let secret = secret.as_ref();
+        check_hmac_secret(secret)?;
+        Self::new(Algorithm::HS256, Some(EncodingKey::from_secret(secret)), DecodingKey::from_secret(secret))
+    }
+
+    /// An RS256 key pair from PEM (PKCS#1 or PKCS#8 private key, SPKI or PKCS#1 public key).
+    pub fn rs256_pem(private_pem: impl AsRef<[u8]>, public_pem: impl AsRef<[u8]>) -> Result<Self, JwtError> {
+        let encoding = EncodingKey::from_rsa_pem(private_pem.as_ref()).map_err(|e| key_error("RSA private", &e))?;
+        Self::new(Algorithm::RS256, Some(encoding), rsa_public(public_pem.as_ref())?)
+    }
+
+    /// A verify-only RS256 key from a PEM public key.
+    pub fn rs256_public_pem(public_pem: impl AsRef<[u8]>) -> Result<Self, JwtError> {
+        Self::new(Algorithm::RS256, None, rsa_public(public_pem.as_ref())?)
+    }
+
+    /// An ES256 (P-256) key pair from PEM (PKCS#8 private key, SPKI public key).
+    pub fn es256_pem(private_pem: impl AsRef<[u8]>, public_pem: impl AsRef<[u8]>) -> Result<Self, JwtError> {
+        let encoding = EncodingKey::from_ec_pem(private_pem.as_ref()).map_err(|e| key_error("EC private", &e))?;
+        Self::new(Algorithm::ES256, Some(encoding), ec_public(public_pem.as_ref())?)
+    }
+
+    /// A verify-only ES256 (P-256) key from a PEM public key.
+    pub fn es256_public_pem(public_pem: impl AsRef<[u8]>) -> Result<Self, JwtError> {
+        Self::new(Algorithm::ES256, None, ec_public(public_pem.as_ref())?)
+    }
+
+    /// An EdDSA (Ed25519) key pair from PEM (PKCS#8 private key, SPKI public key).
+    pub fn eddsa_pem(private_pem: impl AsRef<[u8]>, public_pem: impl AsRef<[u8]>) -> Result<Self, JwtError> {
+        let encoding = EncodingKey::from_ed_pem(private_pem.as_ref()).map_err(|e| key_error("Ed25519 private", &e))?;
+        Self::new(Algorithm::EdDSA, Some(encoding), ed_public(public_pem.as_ref())?)
+    }
+
+    /// A verify-only EdDSA (Ed25519) key from a PEM public key.
+    pub fn eddsa_public_pem(public_pem: impl AsRef<[u8]>) -> Result<Self, JwtError> {
+        Self::new(Algorithm::EdDSA, None, ed_public(public_pem.as_ref())?)
+    }
+
+    /// A key from a JWK. Public keys (`RSA`, `EC`, `OKP`) are verify-only; a symmetric `oct` key
+    /// can also sign. The JWK's `kid` becomes the key id.
+    ///
+    /// The algorithm is the JWK's `alg`, or when absent the usual one for the key type: RS256
+    /// for RSA, ES256/ES384 by curve, EdDSA for Ed25519, HS256 for `oct`. Keys marked
+    /// `"use": "enc"`, and encryption algorithms, are refused.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, JwtError> {
+        let alg = jwk_signature_algorithm(jwk)?
+            .ok_or_else(|| config("JWK is not a supported signature key (key type, curve, `alg` or `use`)"))?;
+        let decoding = DecodingKey::from_jwk(jwk).map_err(|e| key_error("JWK", &e))?;
+        let encoding = match &jwk.algorithm {
+            AlgorithmParameters::OctetKey(_) => {
+                let secret = decoding.try_get_as_bytes().map_err(|e| key_error("JWK", &e))?;
+                check_hmac_secret(secret)?;
+                Some(EncodingKey::from_secret(secret))
+            }
+            AlgorithmParameters::RSA(params) => {
+                // aws-lc refuses RSA keys under 2048 bits at verification; say so now instead.
+                let modulus =
+                    URL_SAFE_NO_PAD.decode(&params.n).map_err(|_| config("JWK RSA modulus is not base64url"))?;
+                let bits = modulus.iter().skip_while(|b| **b == 0).count() * 8;
+                if bits < 2048 {
+                    return Err(config("JWK RSA key is shorter than 2048 bits"));
+                }
+                None
+            }
+            _ => None,
+        };
+        let key = Self::new(alg, encoding, decoding)?;
+        Ok(match &jwk.common.key_id {
+            Some(kid) => key.with_kid(kid.clone()),
+            None => key,
+        })
+    }
+
+    /// A key from jsonwebtoken's own key types, for algorithms without a shortcut here (HS512,
+    /// PS256, ES384…). The key family must match `alg`; a pair is probed as in the other
+    /// constructors.
+    pub fn new(alg: Algorithm, encoding: Option<EncodingKey>, decoding: DecodingKey) -> Result<Self, JwtError> {
+        install_crypto_provider();
+        if decoding.family() != alg.family() || encoding.as_ref().is_some_and(|e| e.family() != alg.family()) {
+            return Err(config(format!("key family does not match algorithm {alg:?}")));
+        }
+        if let Some(encoding) = &encoding {
+            probe_pair(alg, encoding, &decoding)?;
+        }
+        Ok(Self { kid: None, alg, decoding, encoding })
+    }
+
+    /// Names the key: issued tokens carry `kid` in their header, and verification looks it up.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// The key id, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The one algorithm this key signs and verifies with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Whether the key can sign (has a private key or a shared secret).
+    pub fn can_sign(&self) -> bool {
+        self.encoding.is_some()
+    }
+}
+
+/// The algorithm a JWK verifies with, `None` for keys that are not for JWS signatures or not
+/// supported here (`use: enc`, RSA-OAEP, P-521…), an error for a self-contradicting JWK.
+fn jwk_signature_algorithm(jwk: &Jwk) -> Result<Option<Algorithm>, JwtError> {
+    if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
+        return Ok(None);
+    }
+    let inferred = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(params) => match params.curve {
+            EllipticCurve::P256 => Algorithm::ES256,
+            EllipticCurve::P384 => Algorithm::ES384,
+            _ => return Ok(None),
+        },
+        AlgorithmParameters::OctetKeyPair(params) if params.curve == EllipticCurve::Ed25519 => Algorithm::EdDSA,
+        AlgorithmParameters::OctetKey(_) => Algorithm::HS256,
+        _ => return Ok(None),
+    };
+    let alg = match jwk.common.key_algorithm {
+        None => inferred,
+        Some(declared) => match Algorithm::try_from(declared) {
+            Ok(alg) => alg,
+            Err(_) => return Ok(None),
+        },
+    };
+    if matches!(jwk.algorithm, AlgorithmParameters::EllipticCurve(_)) && alg != inferred {
+        return Err(config(format!("JWK algorithm {alg:?} does not match its curve")));
+    }
+    Ok(Some(alg))
+}
+
+fn check_hmac_secret(secret: &[u8]) -> Result<(), JwtError> {
+    if secret.len() < MIN_HMAC_SECRET_LEN {
+        return Err(config(format!("HMAC secret must be at least {MIN_HMAC_SECRET_LEN} bytes")));
+    }
+    Ok(())
+}
+
+fn key_error(what: &str, error: &jsonwebtoken::errors::Error) -> JwtError {
+    // jsonwebtoken's key errors describe the format problem, never the key bytes.
+    config(format!("could not load {what} key: {error}"))
+}
+
+fn rsa_public(pem: &[u8]) -> Result<DecodingKey, JwtError> {
+    let key = DecodingKey::from_rsa_pem(pem).map_err(|e| key_error("RSA public", &e))?;
+    // Parses the DER now, so a broken key fails at startup rather than as "bad signature".
+    Jwk::from_decoding_key(&key, Some(Algorithm::RS256)).map_err(|e| key_error("RSA public", &e))?;
+    Ok(key)
+}
+
+fn ec_public(pem: &[u8]) -> Result<DecodingKey, JwtError> {
+    let key = DecodingKey::from_ec_pem(pem).map_err(|e| key_error("EC public", &e))?;
+    match key.try_get_as_bytes() {
+        // An uncompressed P-256 point: 0x04 || x || y.
+        Ok(point) if point.len() == 65 && point[0] == 4 => Ok(key),
+        _ => Err(config("EC public key is not an uncompressed P-256 point")),
+    }
+}
+
+fn ed_public(pem: &[u8]) -> Result<DecodingKey, JwtError> {
+    let key = DecodingKey::from_ed_pem(pem).map_err(|e| key_error("Ed25519 public", &e))?;
+    match key.try_get_as_bytes() {
+        Ok(point) if point.len() == 32 => Ok(key),
+        _ => Err(config("Ed25519 public key must be 32 bytes")),
+    }
+}
+
+/// Signs and verifies a test message, so mismatched or broken pairs fail at startup.
+fn probe_pair(alg: Algorithm, encoding: &EncodingKey, decoding: &DecodingKey) -> Result<(), JwtError> {
+    const PROBE: &[u8] = b"auth-core key probe";
+    let signature = jsonwebtoken::crypto::sign(PROBE, encoding, alg).map_err(|e| key_error("private", &e))?;
+    match jsonwebtoken::crypto::verify(&signature, PROBE, decoding, alg) {
+        Ok(true) => Ok(()),
+        _ => Err(config("private and public keys do not match")),
+    }
+}
+
+/// Makes aws-lc-rs jsonwebtoken's process-wide backend. If something installed a provider
+/// before us, that one stays; installing is a no-op after the first call.
+fn install_crypto_provider() {
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+}
+
+/// Several keys told apart by `kid`, for rotation: one signs, all verify.
+///
+/// To rotate, add the new key as the signing key and keep the old one as a verification key
+/// until the tokens it signed have expired, then drop it.
+///
+/// Rules checked when the strategy is built: the set is not empty; with more than one key,
+/// every key has a `kid` and no two share one; the signing key, if any, can sign.
+///
+/// At verification, a token whose `kid` names no key is refused, and so is a token without
+/// `kid` when the set holds several keys. A set of exactly one key without a `kid` accepts any
+/// `kid` (an issuer may add one that we never configured).
+#[derive(Clone, Debug, Default)]
+pub struct JwtKeySet {
+    keys: Vec<JwtKey>,
+    signing: Option<usize>,
+}
+
+impl JwtKeySet {
+    /// An empty set; add keys with [`JwtKeySet::signing_key`] and [`JwtKeySet::verification_key`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A set of one key, which signs if it can.
+    pub fn single(key: JwtKey) -> Self {
+        let signing = key.can_sign().then_some(0);
+        Self { keys: vec![key], signing }
+    }
+
+    /// Adds the key that signs new tokens (it verifies too). A previous signing key stays as a
+    /// verification key.
+    pub fn signing_key(mut self, key: JwtKey) -> Self {
+        self.keys.push(key);
+        self.signing = Some(self.keys.len() - 1);
+        self
+    }
+
+    /// Adds a key that only verifies (an older key during rotation, or someone else's public key).
+    pub fn verification_key(mut self, key: JwtKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// A verify-only set from a JWKS document (e.g. an identity provider's `jwks_uri`, fetched
+    /// by the application; this library fetches nothing). Encryption keys and unsupported key
+    /// types or curves are skipped; a supported key that fails to load is an error, and so is a
+    /// set left empty.
+    pub fn from_jwk_set(set: &JwkSet) -> Result<Self, JwtError> {
+        let mut keys = Self::new();
+        for jwk in &set.keys {
+            if jwk_signature_algorithm(jwk)?.is_some() {
+                keys = keys.verification_key(JwtKey::from_jwk(jwk)?);
+            }
+        }
+        if keys.is_empty() {
+            return Err(config("JWK set has no usable signature key"));
+        }
+        Ok(keys)
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set has no key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn validate(&self) -> Result<(), JwtError> {
+        if self.keys.is_empty() {
+            return Err(config("key set is empty"));
+        }
+        if self.keys.len() > 1 {
+            let mut seen = HashSet::new();
+            for key in &self.keys {
+                let kid = key.kid.as_deref().ok_or_else(|| config("every key of a multi-key set needs a kid"))?;
+                if !seen.insert(kid) {
+                    return Err(config(format!("duplicate kid `{kid}` in key set")));
+                }
+            }
+        }
+        if let Some(index) = self.signing
+            && !self.keys[index].can_sign()
+        {
+            return Err(config("the signing key has no private half"));
+        }
+        Ok(())
+    }
+
+    /// The key a token's header points at, by the rules in the type's docs.
+    fn select(&self, kid: Option<&str>) -> Result<usize, JwtError> {
+        match (kid, self.keys.as_slice()) {
+            (_, [only]) if only.kid.is_none() => Ok(0),
+            (Some(kid), keys) => {
+                keys.iter().position(|key| key.kid.as_deref() == Some(kid)).ok_or(invalid(InvalidReason::UnknownKid))
+            }
+            (None, [_]) => Ok(0),
+            (None, _) => Err(invalid(InvalidReason::MissingKid)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claims
+// ---------------------------------------------------------------------------------------------
+
+/// The verified claims of a token.
+///
+/// `scopes` gathers FastAPI's `scopes` array and RFC 9068's space-separated `scope` string (both,
+/// if a token has both, without duplicates). Every claim not given a field here (`iss`, `aud`,
+/// `nbf`, custom claims…) is in `extra`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Claims {
+    /// The subject (`sub`): in FastAPI's tutorial, the username.
+    pub sub: Option<String>,
+    /// The granted scopes.
+    pub scopes: Vec<String>,
+    /// Expiry (`exp`), seconds since the Unix epoch.
+    pub exp: u64,
+    /// Issued-at (`iat`), seconds since the Unix epoch, if present.
+    pub iat: Option<u64>,
+    /// The token's unique id (`jti`), if present.
+    pub jti: Option<String>,
+    /// Every other claim.
+    pub extra: Map<String, Value>,
+}
+
+impl Claims {
+    /// Whether `scope` was granted.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|granted| granted == scope)
+    }
+
+    fn from_map(mut map: Map<String, Value>) -> Result<Self, JwtError> {
+        let exp = match map.remove("exp") {
+            None => return Err(invalid(InvalidReason::MissingClaim("exp"))),
+            Some(value) => numeric_date(&value).ok_or(invalid(InvalidReason::ClaimFormat("exp")))?,
+        };
+        let iat = match map.remove("iat") {
+            None => None,
+            Some(value) => Some(numeric_date(&value).ok_or(invalid(InvalidReason::ClaimFormat("iat")))?),
+        };
+        let sub = optional_string(map.remove("sub"), "sub")?;
+        let jti = optional_string(map.remove("jti"), "jti")?;
+
+        let mut scopes: Vec<String> = Vec::new();
+        let mut add = |scope: &str| {
+            if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        };
+        match map.remove("scopes") {
+            None => {}
+            Some(Value::Array(items)) => {
+                for item in &items {
+                    add(item.as_str().ok_or(invalid(InvalidReason::ClaimFormat("scopes")))?);
+                }
+            }
+            Some(_) => return Err(invalid(InvalidReason::ClaimFormat("scopes"))),
+        }
+        match map.remove("scope") {
+            None => {}
+            Some(Value::String(scope)) => scope.split(' ').for_each(&mut add),
+            Some(_) => return Err(invalid(InvalidReason::ClaimFormat("scope"))),
+        }
+        Ok(Self { sub, scopes, exp, iat, jti, extra: map })
+    }
+}
+
+/// A NumericDate as jsonwebtoken reads one: a non-negative integer, or a float it rounds.
+fn numeric_date(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        value.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64).map(|f| f.round() as u64)
+    })
+}
+
+fn optional_string(value: Option<Value>, claim: &'static str) -> Result<Option<String>, JwtError> {
+    match value {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(invalid(InvalidReason::ClaimFormat(claim))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strategy
+// ---------------------------------------------------------------------------------------------
+
+/// Issues and verifies JWTs with a fixed set of keys and rules. Cheap to clone (an `Arc`).
+///
+/// Build one with a key shortcut ([`JwtStrategy::hs256`], [`JwtStrategy::rs256_pem`], …) or a
+/// key set ([`JwtStrategy::key_set`]), then set options on the [`JwtStrategyBuilder`]:
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::strategies::jwt::{JwtKey, JwtKeySet, JwtStrategy};
+///
+/// let old = JwtKey::hs256([1u8; 32])?.with_kid("2024");
+/// let new = JwtKey::hs256([2u8; 32])?.with_kid("2025");
+/// let strategy = JwtStrategy::key_set(JwtKeySet::new().verification_key(old).signing_key(new))
+///     .lifetime(Duration::from_secs(30 * 60))
+///     .audience("my-api")
+///     .with_jti()
+///     .build()?;
+/// # Ok::<(), auth_core::strategies::jwt::JwtError>(())
+/// ```
+#[derive(Clone)]
+pub struct JwtStrategy {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    keys: JwtKeySet,
+    /// One per key, in the same order: the key's algorithm and the configured claim rules.
+    validations: Vec<Validation>,
+    lifetime: Duration,
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway: Duration,
+    with_iat: bool,
+    with_jti: bool,
+    token_type: Option<String>,
+    max_token_len: usize,
+}
+
+impl fmt::Debug for JwtStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("JwtStrategy")
+            .field("keys", &inner.keys.keys)
+            .field("lifetime", &inner.lifetime)
+            .field("issuer", &inner.issuer)
+            .field("audience", &inner.audience)
+            .field("leeway", &inner.leeway)
+            .field("token_type", &inner.token_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options of a [`JwtStrategy`] being built. Key errors are kept until [`JwtStrategyBuilder::build`].
+#[derive(Debug)]
+#[must_use = "call .build() to get a JwtStrategy"]
+pub struct JwtStrategyBuilder {
+    keys: Result<JwtKeySet, JwtError>,
+    lifetime: Duration,
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway: Duration,
+    with_iat: bool,
+    with_jti: bool,
+    token_type: Option<String>,
+    max_token_len: usize,
+}
+
+impl JwtStrategy {
+    /// HS256 with a shared secret (FastAPI's tutorial setup). The secret must be at least
+    /// [`MIN_HMAC_SECRET_LEN`] bytes; `openssl rand -hex 32` makes a good one.
+    pub fn hs256(secret: impl AsRef<[u8]>) -> JwtStrategyBuilder {
+        Self::single(JwtKey::hs256(secret))
+    }
+
+    /// RS256 with a PEM key pair: issues and verifies.
+    pub fn rs256_pem(private_pem: impl AsRef<[u8]>, public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
+        Self::single(JwtKey::rs256_pem(private_pem, public_pem))
+    }
+
+    /// RS256 with a PEM public key: verifies only.
+    pub fn rs256_public_pem(public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
+        Self::single(JwtKey::rs256_public_pem(public_pem))
+    }
+
+    /// ES256 with a PEM key pair: issues and verifies.
+    pub fn es256_pem(private_pem: impl AsRef<[u8]>, public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
+        Self::single(JwtKey::es256_pem(private_pem, public_pem))
+    }
+
+    /// ES256 with a PEM public key: verifies only.
+    pub fn es256_public_pem(public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
+        Self::single(JwtKey::es256_public_pem(public_pem))
+    }
+
+    /// EdDSA (Ed25519) with a PEM key pair: issues and verifies.
+    pub fn eddsa_pem(private_pem: impl AsRef<[u8]>, public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
+        Self::single(JwtKey::eddsa_pem(private_pem, public_pem))
+    }
+
+    /// EdDSA (Ed25519) with a PEM public key: verifies only.
+    pub fn eddsa_public_pem(public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
+        Self::single(JwtKey::eddsa_public_pem(public_pem))
+    }
+
+    /// One key from a JWK; see [`JwtKey::from_jwk`].
+    pub fn from_jwk(jwk: &Jwk) -> JwtStrategyBuilder {
+        Self::single(JwtKey::from_jwk(jwk))
+    }
+
+    /// Several keys told apart by `kid`; see [`JwtKeySet`].
+    pub fn key_set(keys: JwtKeySet) -> JwtStrategyBuilder {
+        JwtStrategyBuilder::new(Ok(keys))
+    }
+
+    fn single(key: Result<JwtKey, JwtError>) -> JwtStrategyBuilder {
+        JwtStrategyBuilder::new(key.map(JwtKeySet::single))
+    }
+
+    /// How long issued tokens live.
+    pub fn lifetime(&self) -> Duration {
+        self.inner.lifetime
+    }
+
+    /// Whether this strategy has a signing key, i.e. whether [`JwtStrategy::issue`] can work.
+    pub fn can_issue(&self) -> bool {
+        self.inner.keys.signing.is_some()
+    }
+
+    /// Issues a token for `subject` with `scopes`, in FastAPI's shape: `sub`, `scopes` (an
+    /// array), `exp`, plus `iss`, `aud`, `iat` and `jti` when configured.
+    ///
+    /// Fails with [`AuthError::Internal`] (the cause is logged) if the strategy is verify-only or
+    /// the crypto backend fails.
+    pub fn issue(&self, subject: &str, scopes: &[impl AsRef<str>]) -> Result<String, AuthError> {
+        self.issue_claims(subject, scopes, &Map::new())
+    }
+
+    /// Like [`JwtStrategy::issue`], with extra claims taken from `extra`, which must serialise to
+    /// a JSON object (a `serde_json::Map`, a `#[derive(Serialize)]` struct…). Extras may not
+    /// use the names this strategy writes (`sub`, `scopes`, `scope`, `exp`, `iat`, `iss`, `aud`,
+    /// `jti`).
+    pub fn issue_claims<T: Serialize + ?Sized>(
+        &self,
+        subject: &str,
+        scopes: &[impl AsRef<str>],
+        extra: &T,
+    ) -> Result<String, AuthError> {
+        let issue = || {
+            let extra = match serde_json::to_value(extra) {
+                Ok(Value::Object(map)) => map,
+                Ok(_) => return Err(JwtError::Issue("extra claims must serialize to a JSON object".into())),
+                Err(e) => return Err(JwtError::Issue(format!("extra claims do not serialize: {e}"))),
+            };
+            if let Some(name) = RESERVED_CLAIMS.iter().find(|name| extra.contains_key(**name)) {
+                return Err(JwtError::Issue(format!("extra claim `{name}` is reserved")));
+            }
+            let jti = if self.inner.with_jti { Some(random_id()?) } else { None };
+            Ok(self.sign(subject, scopes, extra, jti, now())?.0)
+        };
+        issue().map_err(|e| e.into_token_error())
+    }
+
+    /// Signs a token with an explicit `jti` and issue time; returns it with its `exp`.
+    pub(crate) fn sign(
+        &self,
+        subject: &str,
+        scopes: &[impl AsRef<str>],
+        mut claims: Map<String, Value>,
+        jti: Option<String>,
+        now: u64,
+    ) -> Result<(String, u64), JwtError> {
+        let inner = &self.inner;
+        let key = match inner.keys.signing {
+            Some(index) => &inner.keys.keys[index],
+            None => return Err(config("this strategy has no signing key; it can only verify")),
+        };
+        let Some(encoding) = &key.encoding else { return Err(config("the signing key has no private half")) };
+        let exp = now.saturating_add(inner.lifetime.as_secs());
+        claims.insert("sub".into(), subject.into());
+        claims.insert("scopes".into(), scopes.iter().map(|s| Value::from(s.as_ref())).collect());
+        claims.insert("exp".into(), exp.into());
+        if inner.with_iat {
+            claims.insert("iat".into(), now.into());
+        }
+        if let Some(issuer) = &inner.issuer {
+            claims.insert("iss".into(), issuer.as_str().into());
+        }
+        if let Some(audience) = &inner.audience {
+            claims.insert("aud".into(), audience.as_str().into());
+        }
+        if let Some(jti) = jti {
+            claims.insert("jti".into(), jti.into());
+        }
+        let mut header = Header::new(key.alg);
+        header.kid.clone_from(&key.kid);
+        if let Some(typ) = &inner.token_type {
+            header.typ = Some(typ.clone());
+        }
+        let token =
+            jsonwebtoken::encode(&header, &claims, encoding).map_err(|e| JwtError::Issue(format!("signing: {e}")))?;
+        Ok((token, exp))
+    }
+
+    /// Verifies a token: size, shape, header, key, signature, then claims; see the module docs
+    /// for the rules. The reason of a failure is in [`JwtError`]; map it to a response with
+    /// [`JwtError::into_auth_error`].
+    pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
+        let inner = &self.inner;
+        if token.is_empty() {
+            return Err(invalid(InvalidReason::Empty));
+        }
+        if token.len() > inner.max_token_len {
+            return Err(invalid(InvalidReason::TooLong));
+        }
+        let mut segments = token.split('.');
+        let (Some(header), Some(_), Some(_), None) =
+            (segments.next(), segments.next(), segments.next(), segments.next())
+        else {
+            return Err(invalid(InvalidReason::Malformed));
+        };
+        if !token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+            return Err(invalid(InvalidReason::Malformed));
+        }
+
+        // Our own look at the header, before jsonwebtoken's: it names the precise reason
+        // (`alg: none` is "algorithm not allowed", not "malformed") and enforces `crit`, `typ`
+        // and `kid`, which jsonwebtoken leaves to the caller.
+        let header = URL_SAFE_NO_PAD.decode(header).map_err(|_| invalid(InvalidReason::Malformed))?;
+        let header: Map<String, Value> =
+            serde_json::from_slice(&header).map_err(|_| invalid(InvalidReason::Malformed))?;
+        if header.contains_key("crit") {
+            return Err(invalid(InvalidReason::UnsupportedCritical));
+        }
+        let alg = match header.get("alg") {
+            Some(Value::String(alg)) => {
+                Algorithm::from_str(alg).map_err(|_| invalid(InvalidReason::AlgorithmNotAllowed))?
+            }
+            _ => return Err(invalid(InvalidReason::AlgorithmNotAllowed)),
+        };
+        let typ = header_string(&header, "typ")?;
+        match (&inner.token_type, typ) {
+            (Some(expected), Some(typ)) if same_media_type(expected, typ) => {}
+            (Some(_), _) => return Err(invalid(InvalidReason::WrongType)),
+            (None, Some(typ)) if same_media_type(REFRESH_TOKEN_TYPE, typ) => {
+                return Err(invalid(InvalidReason::WrongType));
+            }
+            (None, _) => {}
+        }
+        let index = inner.keys.select(header_string(&header, "kid")?)?;
+        let key = &inner.keys.keys[index];
+        if alg != key.alg {
+            return Err(invalid(InvalidReason::AlgorithmNotAllowed));
+        }
+
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &inner.validations[index])
+            .map_err(map_decode_error)?;
+        Claims::from_map(data.claims)
+    }
+
+    /// The same strategy, issuing and requiring `typ: token_type` in the header.
+    pub(crate) fn with_token_type(&self, token_type: &str) -> Self {
+        let mut inner = Inner::clone(&self.inner);
+        inner.token_type = Some(token_type.to_owned());
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The configured clock leeway in whole seconds.
+    pub(crate) fn leeway_secs(&self) -> u64 {
+        self.inner.leeway.as_secs()
+    }
+
+    pub(crate) fn writes_jti(&self) -> bool {
+        self.inner.with_jti
+    }
+
+    pub(crate) fn token_type(&self) -> Option<&str> {
+        self.inner.token_type.as_deref()
+    }
+}
+
+fn header_string<'h>(header: &'h Map<String, Value>, name: &str) -> Result<Option<&'h str>, JwtError> {
+    match header.get(name) {
+        None => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value)),
+        Some(_) => Err(invalid(InvalidReason::Malformed)),
+    }
+}
+
+/// RFC 7515 §4.1.9: `typ` is a media type, compared case-insensitively, `application/` optional.
+pub(crate) fn same_media_type(a: &str, b: &str) -> bool {
+    fn strip(t: &str) -> &str {
+        match t.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &t[12..],
+            _ => t,
+        }
+    }
+    strip(a).eq_ignore_ascii_case(strip(b))
+}
+
+fn map_decode_error(error: jsonwebtoken::errors::Error) -> JwtError {
+    fn claim_name(claim: &str) -> &'static str {
+        ["exp", "nbf", "iss", "aud", "sub"].into_iter().find(|known| *known == claim).unwrap_or("unknown")
+    }
+    let reason = match error.kind() {
+        ErrorKind::ExpiredSignature => return JwtError::Expired,
+        ErrorKind::InvalidSignature => InvalidReason::BadSignature,
+        ErrorKind::ImmatureSignature => InvalidReason::NotYetValid,
+        ErrorKind::InvalidIssuer => InvalidReason::WrongIssuer,
+        ErrorKind::InvalidAudience => InvalidReason::WrongAudience,
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => InvalidReason::AlgorithmNotAllowed,
+        ErrorKind::MissingRequiredClaim(claim) => InvalidReason::MissingClaim(claim_name(claim)),
+        ErrorKind::InvalidClaimFormat(claim) => InvalidReason::ClaimFormat(claim_name(claim)),
+        // Keys were checked at build time, so anything else is the token's fault: bad base64,
+        // bad JSON, a signature of the wrong length…
+        _ => InvalidReason::Malformed,
+    };
+    JwtError::Invalid(reason)
+}
+
+impl JwtStrategyBuilder {
+    fn new(keys: Result<JwtKeySet, JwtError>) -> Self {
+        Self {
+            keys,
+            lifetime: DEFAULT_LIFETIME,
+            issuer: None,
+            audience: None,
+            leeway: Duration::ZERO,
+            with_iat: false,
+            with_jti: false,
+            token_type: None,
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+        }
+    }
+
+    /// How long issued tokens live; default [`DEFAULT_LIFETIME`] (15 minutes). Whole seconds.
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// Writes `iss` into issued tokens, and requires it to match on verification.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Writes `aud` into issued tokens, and requires verified tokens to be addressed to it.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Clock skew tolerated on `exp` and `nbf`, in whole seconds, at most [`MAX_LEEWAY`].
+    ///
+    /// Default zero, as PyJWT (FastAPI's tutorial): a token is refused the second after its
+    /// `exp`. Set a few seconds when the issuer runs on another machine than the verifier.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Writes `iat` (issued-at) into issued tokens. Off by default, as FastAPI's tutorial.
+    /// It is read into [`Claims::iat`] but not checked against the clock.
+    pub fn with_iat(mut self) -> Self {
+        self.with_iat = true;
+        self
+    }
+
+    /// Writes a random 128-bit `jti` into issued tokens, for deny-lists and audit logs. Off by
+    /// default, as FastAPI's tutorial.
+    pub fn with_jti(mut self) -> Self {
+        self.with_jti = true;
+        self
+    }
+
+    /// Writes this `typ` header (e.g. `at+jwt`, RFC 9068) into issued tokens and requires it on
+    /// verification. Without it any `typ` is accepted except [`REFRESH_TOKEN_TYPE`].
+    pub fn token_type(mut self, token_type: impl Into<String>) -> Self {
+        self.token_type = Some(token_type.into());
+        self
+    }
+
+    /// The longest token accepted, in bytes; default [`DEFAULT_MAX_TOKEN_LEN`].
+    pub fn max_token_len(mut self, max: usize) -> Self {
+        self.max_token_len = max;
+        self
+    }
+
+    /// Checks the keys and options and builds the strategy.
+    pub fn build(self) -> Result<JwtStrategy, JwtError> {
+        let keys = self.keys?;
+        keys.validate()?;
+        if self.leeway > MAX_LEEWAY {
+            return Err(config("leeway must be at most one hour"));
+        }
+        let validations = keys
+            .keys
+            .iter()
+            .map(|key| {
+                let mut validation = Validation::new(key.alg);
+                validation.leeway = self.leeway.as_secs();
+                // `exp` presence and type are checked by `Claims::from_map`, so that an `exp`
+                // given as a string reads "wrong type" rather than "missing".
+                validation.required_spec_claims = HashSet::new();
+                validation.validate_exp = true;
+                validation.validate_nbf = true;
+                validation.validate_aud = true;
+                if let Some(issuer) = &self.issuer {
+                    validation.set_issuer(&[issuer]);
+                    validation.required_spec_claims.insert("iss".to_owned());
+                }
+                if let Some(audience) = &self.audience {
+                    validation.set_audience(&[audience]);
+                    validation.required_spec_claims.insert("aud".to_owned());
+                }
+                validation
+            })
+            .collect();
+        Ok(JwtStrategy {
+            inner: Arc::new(Inner {
+                keys,
+                validations,
+                lifetime: self.lifetime,
+                issuer: self.issuer,
+                audience: self.audience,
+                leeway: self.leeway,
+                with_iat: self.with_iat,
+                with_jti: self.with_jti,
+                token_type: self.token_type,
+                max_token_len: self.max_token_len,
+            }),
+        })
+    }
+}
+
+/// Seconds since the Unix epoch; a clock before 1970 reads as 0 rather than panicking.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// 128 random bits, base64url: for `jti` and refresh family ids.
+pub(crate) fn random_id() -> Result<String, JwtError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| JwtError::Issue(format!("random number generator: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}

@@ -1,0 +1,346 @@
+//! Access + refresh token pairs with rotation and reuse detection (the refresh seed, hardened).
+//!
+//! A [`TokenPairIssuer`] holds two [`JwtStrategy`]s with separate keys and lifetimes: a short
+//! access token and a long refresh token ([`TokenPairIssuer::hs256`] sets the seed's two secrets
+//! with 15 minutes and [`DEFAULT_REFRESH_LIFETIME`], 7 days). Every refresh token belongs to a
+//! *family* (claim `fid`) started at login, and has its own `jti`. The family's store entry
+//! remembers the `jti` of the one refresh token that may be used next, its *head*.
+//!
+//! - [`TokenPairIssuer::refresh`] accepts only the head. It returns a new pair whose refresh
+//!   token is the new head, and swaps the head in one compare-and-swap, so two concurrent
+//!   refreshes of one token cannot both succeed.
+//! - Presenting a refresh token that was already rotated out means two parties hold the family:
+//!   the whole family is revoked, and every later refresh in it fails, the current head's too
+//!   (OAuth 2.0 Security BCP, refresh token rotation). A client racing itself with the same
+//!   refresh token is indistinguishable from a thief and ends the same way: clients must
+//!   serialise their refreshes.
+//! - Access tokens are stateless: revoking a family stops refreshes, and the access tokens
+//!   already issued live out their (short) lifetime.
+//!
+//! Errors follow the seed: an expired refresh token is 401 `Token expired`, anything else
+//! (forged, an access token, rotated out, revoked) is 401 `Invalid token`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use auth_core::strategies::jwt::JwtStrategy;
+//! use auth_core::strategies::refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore, TokenPairIssuer};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let access = JwtStrategy::hs256([7u8; 32]).build()?;
+//! let refresh = JwtStrategy::hs256([8u8; 32]).lifetime(DEFAULT_REFRESH_LIFETIME).build()?;
+//! let issuer = TokenPairIssuer::new(access, refresh, MemoryFamilyStore::new())?;
+//!
+//! let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
+//! let rotated = issuer.refresh(&login.refresh_token).await.unwrap();
+//! assert!(issuer.refresh(&login.refresh_token).await.is_err()); // reuse: family revoked
+//! assert!(issuer.refresh(&rotated.refresh_token).await.is_err());
+//! # Ok::<(), auth_core::strategies::jwt::JwtError>(())
+//! # }).unwrap();
+//! ```
+
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tokio::sync::Mutex;
+
+use super::jwt::{JwtError, JwtStrategy, REFRESH_TOKEN_TYPE, now, random_id, same_media_type};
+use crate::error::AuthError;
+
+/// The refresh lifetime this module suggests, 7 days; set it with
+/// `JwtStrategy::…(…).lifetime(DEFAULT_REFRESH_LIFETIME)` on the refresh strategy. Each rotation
+/// starts a new full lifetime, so an active session lasts while it is used at least weekly.
+pub const DEFAULT_REFRESH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// The claim holding a refresh token's family id.
+pub const FAMILY_CLAIM: &str = "fid";
+
+/// What the token endpoint returns: FastAPI's `{"access_token", "refresh_token", "token_type"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPair {
+    /// The short-lived token for `Authorization: Bearer`.
+    pub access_token: String,
+    /// The long-lived token, only for the refresh endpoint.
+    pub refresh_token: String,
+    /// Always `"bearer"`.
+    pub token_type: String,
+}
+
+/// What [`RefreshFamilyStore::rotate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// The presented `jti` was the head; the head is now the new `jti`.
+    Rotated,
+    /// The family is live but the presented `jti` is not its head: it was rotated out. The
+    /// store has revoked the family.
+    Reused,
+    /// No live family by that id: never created, expired, or revoked.
+    Unknown,
+}
+
+/// Where refresh families live: one entry per family, holding the `jti` of its head and when it
+/// expires (seconds since the Unix epoch).
+///
+/// [`rotate`](RefreshFamilyStore::rotate) must be atomic, a compare-and-swap on the head: of two
+/// concurrent rotations presenting the same head, exactly one may see [`Rotation::Rotated`].
+/// Entries past `expires_at` must behave as absent, and may be dropped at any time.
+///
+/// [`MemoryFamilyStore`] serves one process; a shared store (Redis, SQL) serves several.
+pub trait RefreshFamilyStore: Send + Sync + 'static {
+    /// Starts a family whose head is `head`.
+    fn create(&self, family: &str, head: &str, expires_at: u64) -> impl Future<Output = Result<(), AuthError>> + Send;
+
+    /// If `family` is live and its head is `presented`, makes `next` the head until
+    /// `expires_at` ([`Rotation::Rotated`]); if it is live with another head, revokes it
+    /// ([`Rotation::Reused`]); otherwise [`Rotation::Unknown`]. All in one atomic step.
+    fn rotate(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<Rotation, AuthError>> + Send;
+
+    /// Ends a family (logout, or reuse detected): no token of it refreshes again.
+    fn revoke(&self, family: &str) -> impl Future<Output = Result<(), AuthError>> + Send;
+}
+
+/// An in-process [`RefreshFamilyStore`]: a `HashMap` behind a tokio `Mutex`.
+///
+/// Growth is bounded by live sessions: expired families are pruned whenever the map has
+/// doubled since the last prune (amortised O(1) per login), and on [`MemoryFamilyStore::prune_expired`].
+/// Families are lost on restart, which logs everyone out; use a shared store to avoid that or
+/// to run several processes.
+#[derive(Debug)]
+pub struct MemoryFamilyStore {
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Debug)]
+struct MemoryState {
+    families: HashMap<String, FamilyEntry>,
+    prune_at: usize,
+}
+
+#[derive(Debug)]
+struct FamilyEntry {
+    head: String,
+    expires_at: u64,
+}
+
+/// The map size below which pruning is not worth a scan.
+const MIN_PRUNE_AT: usize = 1024;
+
+impl Default for MemoryFamilyStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryFamilyStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self { state: Mutex::new(MemoryState { families: HashMap::new(), prune_at: MIN_PRUNE_AT }) }
+    }
+
+    /// The number of families held, expired ones not yet pruned included.
+    pub async fn len(&self) -> usize {
+        self.state.lock().await.families.len()
+    }
+
+    /// Whether the store holds no family.
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
+    }
+
+    /// Drops every expired family now.
+    pub async fn prune_expired(&self) {
+        self.state.lock().await.prune(now());
+    }
+}
+
+impl MemoryState {
+    fn prune(&mut self, now: u64) {
+        self.families.retain(|_, entry| entry.expires_at >= now);
+        self.prune_at = (self.families.len() * 2).max(MIN_PRUNE_AT);
+    }
+}
+
+impl RefreshFamilyStore for MemoryFamilyStore {
+    async fn create(&self, family: &str, head: &str, expires_at: u64) -> Result<(), AuthError> {
+        let mut state = self.state.lock().await;
+        if state.families.len() >= state.prune_at {
+            state.prune(now());
+        }
+        state.families.insert(family.to_owned(), FamilyEntry { head: head.to_owned(), expires_at });
+        Ok(())
+    }
+
+    async fn rotate(&self, family: &str, presented: &str, next: &str, expires_at: u64) -> Result<Rotation, AuthError> {
+        let mut state = self.state.lock().await;
+        let now = now();
+        let Some(entry) = state.families.get_mut(family) else { return Ok(Rotation::Unknown) };
+        if entry.expires_at < now {
+            state.families.remove(family);
+            return Ok(Rotation::Unknown);
+        }
+        if entry.head != presented {
+            state.families.remove(family);
+            return Ok(Rotation::Reused);
+        }
+        entry.head = next.to_owned();
+        entry.expires_at = expires_at;
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke(&self, family: &str) -> Result<(), AuthError> {
+        self.state.lock().await.families.remove(family);
+        Ok(())
+    }
+}
+
+/// Issues access + refresh pairs and rotates them; see the module docs.
+///
+/// The refresh strategy is used with `typ: refresh+jwt` in its header (set here, whatever it
+/// was built with), which a strategy without an explicit token type refuses. So a refresh token
+/// is never accepted as an access token, and an access token never as a refresh token, even if
+/// both strategies were given the same key by mistake. Give them different keys anyway, as the
+/// seed does.
+pub struct TokenPairIssuer<S = MemoryFamilyStore> {
+    access: JwtStrategy,
+    refresh: JwtStrategy,
+    store: Arc<S>,
+}
+
+impl<S> Clone for TokenPairIssuer<S> {
+    fn clone(&self) -> Self {
+        Self { access: self.access.clone(), refresh: self.refresh.clone(), store: Arc::clone(&self.store) }
+    }
+}
+
+impl<S> std::fmt::Debug for TokenPairIssuer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPairIssuer")
+            .field("access", &self.access)
+            .field("refresh", &self.refresh)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
+    /// The seed's setup: HS256 with two different secrets, access tokens for 15 minutes
+    /// ([`DEFAULT_LIFETIME`](super::jwt::DEFAULT_LIFETIME)) and refresh tokens for
+    /// [`DEFAULT_REFRESH_LIFETIME`] (7 days). For other keys or lifetimes use [`TokenPairIssuer::new`].
+    pub fn hs256(
+        access_secret: impl AsRef<[u8]>,
+        refresh_secret: impl AsRef<[u8]>,
+        store: S,
+    ) -> Result<Self, JwtError> {
+        if access_secret.as_ref() == refresh_secret.as_ref() {
+            return Err(JwtError::Config("access and refresh tokens need different secrets".into()));
+        }
+        let access = JwtStrategy::hs256(access_secret).build()?;
+        let refresh = JwtStrategy::hs256(refresh_secret).lifetime(DEFAULT_REFRESH_LIFETIME).build()?;
+        Self::new(access, refresh, store)
+    }
+
+    /// Pairs an access strategy and a refresh strategy over a family store.
+    ///
+    /// Both strategies must be able to sign; the refresh lifetime must be longer than the access
+    /// lifetime (build the refresh strategy with `.lifetime(DEFAULT_REFRESH_LIFETIME)` or your
+    /// own; the seed uses 1 and 10 minutes); and the access strategy must not itself use the
+    /// refresh token type.
+    pub fn new(access: JwtStrategy, refresh: JwtStrategy, store: S) -> Result<Self, JwtError> {
+        if !access.can_issue() || !refresh.can_issue() {
+            return Err(JwtError::Config("both strategies of a token pair need a signing key".into()));
+        }
+        if refresh.lifetime() <= access.lifetime() {
+            return Err(JwtError::Config("the refresh lifetime must be longer than the access lifetime".into()));
+        }
+        if access.token_type().is_some_and(|typ| same_media_type(typ, REFRESH_TOKEN_TYPE)) {
+            return Err(JwtError::Config(format!("the access strategy may not use token type `{REFRESH_TOKEN_TYPE}`")));
+        }
+        let refresh = refresh.with_token_type(REFRESH_TOKEN_TYPE);
+        Ok(Self { access, refresh, store: Arc::new(store) })
+    }
+
+    /// The access strategy, to verify access tokens in extractors.
+    pub fn access_strategy(&self) -> &JwtStrategy {
+        &self.access
+    }
+
+    /// The family store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Issues the first pair of a new family (login).
+    pub async fn issue_pair(&self, subject: &str, scopes: &[impl AsRef<str>]) -> Result<TokenPair, AuthError> {
+        let family = random_id().map_err(JwtError::into_token_error)?;
+        let (pair, head, expires_at) = self.sign_pair(subject, scopes, &family)?;
+        self.store.create(&family, &head, expires_at).await?;
+        Ok(pair)
+    }
+
+    /// Exchanges the family's current refresh token for a new pair (the refresh endpoint).
+    ///
+    /// The new pair carries the subject and scopes of the presented refresh token. Fails with
+    /// [`AuthError::TokenExpired`] for an expired refresh token, and [`AuthError::InvalidToken`]
+    /// for anything else; a rotated-out token also revokes its family.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+        let claims = self.refresh.verify(refresh_token).map_err(JwtError::into_token_error)?;
+        let (Some(subject), Some(presented), Some(Value::String(family))) =
+            (claims.sub.as_deref(), claims.jti.as_deref(), claims.extra.get(FAMILY_CLAIM))
+        else {
+            tracing::debug!("refresh token without sub, jti or fid");
+            return Err(AuthError::InvalidToken);
+        };
+        // Sign before swapping the head: if signing failed after the swap, the family would be
+        // left pointing at a token nobody holds.
+        let (pair, next, expires_at) = self.sign_pair(subject, &claims.scopes, family)?;
+        match self.store.rotate(family, presented, &next, expires_at).await? {
+            Rotation::Rotated => Ok(pair),
+            Rotation::Reused => {
+                tracing::warn!(family = %family, "refresh token reused; family revoked");
+                Err(AuthError::InvalidToken)
+            }
+            Rotation::Unknown => {
+                tracing::debug!(family = %family, "refresh token of an unknown or revoked family");
+                Err(AuthError::InvalidToken)
+            }
+        }
+    }
+
+    /// Revokes the family of `refresh_token` (logout): none of its refresh tokens works again.
+    /// The token must be a valid, unexpired refresh token of ours; the errors are those of
+    /// [`TokenPairIssuer::refresh`].
+    pub async fn revoke_family(&self, refresh_token: &str) -> Result<(), AuthError> {
+        let claims = self.refresh.verify(refresh_token).map_err(JwtError::into_token_error)?;
+        let Some(Value::String(family)) = claims.extra.get(FAMILY_CLAIM) else { return Err(AuthError::InvalidToken) };
+        self.store.revoke(family).await
+    }
+
+    /// Signs an access token and a refresh token of `family` with a fresh `jti`; returns the
+    /// pair, that `jti` and when the family entry expires.
+    fn sign_pair(
+        &self,
+        subject: &str,
+        scopes: &[impl AsRef<str>],
+        family: &str,
+    ) -> Result<(TokenPair, String, u64), AuthError> {
+        let sign = || {
+            let now = now();
+            let access_jti = if self.access.writes_jti() { Some(random_id()?) } else { None };
+            let (access_token, _) = self.access.sign(subject, scopes, Map::new(), access_jti, now)?;
+            let head = random_id()?;
+            let mut claims = Map::new();
+            claims.insert(FAMILY_CLAIM.to_owned(), family.into());
+            let (refresh_token, exp) = self.refresh.sign(subject, scopes, claims, Some(head.clone()), now)?;
+            // The family lives as long as verification accepts its head, leeway included.
+            let expires_at = exp.saturating_add(self.refresh.leeway_secs());
+            Ok((TokenPair { access_token, refresh_token, token_type: "bearer".to_owned() }, head, expires_at))
+        };
+        sign().map_err(JwtError::into_token_error)
+    }
+}

@@ -1,0 +1,802 @@
+//! The JWT strategy and access + refresh pairs, through the public API.
+//!
+//! The PEM files under `tests/keys/` are throwaway test keys made with `openssl genpkey`; they
+//! protect nothing. Attack tokens that jsonwebtoken refuses to produce are assembled by hand.
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use auth_core::{
+    AuthError, SecurityScopes,
+    strategies::{
+        jwt::{
+            Algorithm, DEFAULT_LIFETIME, EncodingKey, InvalidReason, Jwk, JwkSet, JwtError, JwtErrorStyle, JwtKey,
+            JwtKeySet, JwtStrategy, REFRESH_TOKEN_TYPE,
+        },
+        refresh::{
+            DEFAULT_REFRESH_LIFETIME, FAMILY_CLAIM, MemoryFamilyStore, RefreshFamilyStore, Rotation, TokenPair,
+            TokenPairIssuer,
+        },
+    },
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{DecodingKey, Header, jwk::PublicKeyUse};
+use serde_json::{Value, json};
+
+const SECRET: &[u8] = b"09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7";
+const OTHER_SECRET: &[u8] = b"a-completely-different-secret-of-at-least-32-bytes";
+const REFRESH_SECRET: &[u8] = b"refresh-secret-refresh-secret-refresh-secret-0001";
+
+const RSA_PRIVATE: &str = include_str!("keys/rsa_private.pem");
+const RSA_PUBLIC: &str = include_str!("keys/rsa_public.pem");
+const RSA_OTHER_PUBLIC: &str = include_str!("keys/rsa_other_public.pem");
+const EC_PRIVATE: &str = include_str!("keys/ec_private.pem");
+const EC_PUBLIC: &str = include_str!("keys/ec_public.pem");
+const ED_PRIVATE: &str = include_str!("keys/ed25519_private.pem");
+const ED_PUBLIC: &str = include_str!("keys/ed25519_public.pem");
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn hs256() -> JwtStrategy {
+    JwtStrategy::hs256(SECRET).build().unwrap()
+}
+
+fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `header.payload.signature` with an HS256 signature over whatever bytes are given, valid JSON
+/// or not. Build a strategy first: it installs the crypto backend `crypto::sign` uses.
+fn hand_signed(secret: &[u8], header: &[u8], payload: &[u8]) -> String {
+    let message = format!("{}.{}", b64(header), b64(payload));
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(secret), Algorithm::HS256).unwrap();
+    format!("{message}.{signature}")
+}
+
+/// A correctly signed HS256 token with the given claims, through jsonwebtoken.
+fn signed_claims(secret: &[u8], claims: &Value) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
+}
+
+fn invalid(reason: InvalidReason) -> Result<(), JwtError> {
+    Err(JwtError::Invalid(reason))
+}
+
+fn verdict(strategy: &JwtStrategy, token: &str) -> Result<(), JwtError> {
+    strategy.verify(token).map(|_| ())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trips
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn hs256_round_trip_in_fastapi_shape() {
+    let strategy = hs256();
+    let before = now();
+    let token = strategy.issue("johndoe", &["me", "items"]).unwrap();
+
+    let claims = strategy.verify(&token).unwrap();
+    assert_eq!(claims.sub.as_deref(), Some("johndoe"));
+    assert_eq!(claims.scopes, ["me", "items"]);
+    assert!(claims.has_scope("items") && !claims.has_scope("admin"));
+    let lifetime = DEFAULT_LIFETIME.as_secs();
+    assert!((before + lifetime..=now() + lifetime).contains(&claims.exp));
+    assert_eq!((claims.iat, claims.jti.as_deref()), (None, None));
+    assert!(claims.extra.is_empty(), "{:?}", claims.extra);
+
+    // The payload is exactly FastAPI's: `scopes` is an array.
+    let payload: Value = jsonwebtoken::dangerous::insecure_decode_claims(&token).unwrap();
+    assert_eq!(payload["scopes"], json!(["me", "items"]));
+    assert_eq!(payload.as_object().unwrap().len(), 3);
+    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::HS256);
+}
+
+#[tokio::test]
+async fn options_write_and_check_iss_aud_iat_jti() {
+    let strategy = JwtStrategy::hs256(SECRET)
+        .issuer("https://auth.example.com")
+        .audience("my-api")
+        .lifetime(Duration::from_secs(60))
+        .with_iat()
+        .with_jti()
+        .build()
+        .unwrap();
+    let token = strategy.issue("johndoe", &[] as &[&str]).unwrap();
+    let claims = strategy.verify(&token).unwrap();
+    assert!(claims.scopes.is_empty());
+    let iat = claims.iat.unwrap();
+    assert_eq!(claims.exp, iat + 60);
+    assert_eq!(claims.extra["iss"], "https://auth.example.com");
+    assert_eq!(claims.extra["aud"], "my-api");
+    let jti = claims.jti.unwrap();
+    assert_eq!(jti.len(), 22, "128 bits in base64url");
+    let again = strategy.verify(&strategy.issue("johndoe", &["me"]).unwrap()).unwrap();
+    assert_ne!(again.jti.unwrap(), jti);
+}
+
+#[tokio::test]
+async fn issue_claims_adds_extra_claims_but_not_reserved_ones() {
+    #[derive(serde::Serialize)]
+    struct Extra {
+        tenant: &'static str,
+        level: u8,
+    }
+    let strategy = hs256();
+    let token = strategy.issue_claims("johndoe", &["me"], &Extra { tenant: "acme", level: 3 }).unwrap();
+    let claims = strategy.verify(&token).unwrap();
+    assert_eq!(claims.extra["tenant"], "acme");
+    assert_eq!(claims.extra["level"], 3);
+
+    let reserved = json!({ "exp": 99_999_999_999u64 });
+    assert!(matches!(strategy.issue_claims("johndoe", &["me"], &reserved), Err(AuthError::Internal)));
+    assert!(matches!(strategy.issue_claims("johndoe", &["me"], &[1, 2]), Err(AuthError::Internal)));
+}
+
+#[tokio::test]
+async fn rs256_pem_round_trip_and_public_only_verifier() {
+    let strategy = JwtStrategy::rs256_pem(RSA_PRIVATE, RSA_PUBLIC).build().unwrap();
+    let token = strategy.issue("johndoe", &["me"]).unwrap();
+    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::RS256);
+    assert_eq!(strategy.verify(&token).unwrap().scopes, ["me"]);
+
+    let verifier = JwtStrategy::rs256_public_pem(RSA_PUBLIC).build().unwrap();
+    assert!(!verifier.can_issue());
+    assert_eq!(verifier.verify(&token).unwrap().sub.as_deref(), Some("johndoe"));
+    assert!(matches!(verifier.issue("johndoe", &["me"]), Err(AuthError::Internal)));
+
+    let stranger = JwtStrategy::rs256_public_pem(RSA_OTHER_PUBLIC).build().unwrap();
+    assert_eq!(verdict(&stranger, &token), invalid(InvalidReason::BadSignature));
+}
+
+#[tokio::test]
+async fn es256_pem_round_trip_and_public_only_verifier() {
+    let strategy = JwtStrategy::es256_pem(EC_PRIVATE, EC_PUBLIC).build().unwrap();
+    let token = strategy.issue("johndoe", &["me"]).unwrap();
+    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::ES256);
+    assert_eq!(strategy.verify(&token).unwrap().scopes, ["me"]);
+    let verifier = JwtStrategy::es256_public_pem(EC_PUBLIC).build().unwrap();
+    assert_eq!(verifier.verify(&token).unwrap().sub.as_deref(), Some("johndoe"));
+}
+
+#[tokio::test]
+async fn eddsa_pem_round_trip_and_public_only_verifier() {
+    let strategy = JwtStrategy::eddsa_pem(ED_PRIVATE, ED_PUBLIC).build().unwrap();
+    let token = strategy.issue("johndoe", &["me"]).unwrap();
+    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::EdDSA);
+    assert_eq!(strategy.verify(&token).unwrap().scopes, ["me"]);
+    let verifier = JwtStrategy::eddsa_public_pem(ED_PUBLIC).build().unwrap();
+    assert_eq!(verifier.verify(&token).unwrap().sub.as_deref(), Some("johndoe"));
+}
+
+/// A public JWK as an identity provider would publish it, round-tripped through JSON.
+fn public_jwk(decoding: &DecodingKey, alg: Algorithm, kid: &str) -> Jwk {
+    let mut jwk = Jwk::from_decoding_key(decoding, None).unwrap();
+    jwk.common.key_id = Some(kid.to_owned());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    let text = serde_json::to_string(&jwk).unwrap();
+    assert!(!text.contains("\"alg\""), "the algorithm is inferred from the key type ({alg:?})");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn rsa_jwk_verifies_tokens_of_the_matching_private_key() {
+    let signer =
+        JwtStrategy::key_set(JwtKeySet::single(JwtKey::rs256_pem(RSA_PRIVATE, RSA_PUBLIC).unwrap().with_kid("rsa-1")))
+            .build()
+            .unwrap();
+    let token = signer.issue("johndoe", &["me"]).unwrap();
+    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(), Some("rsa-1"));
+
+    let rsa = DecodingKey::from_rsa_pem(RSA_PUBLIC.as_bytes()).unwrap();
+    let verifier = JwtStrategy::from_jwk(&public_jwk(&rsa, Algorithm::RS256, "rsa-1")).build().unwrap();
+    assert!(!verifier.can_issue());
+    assert_eq!(verifier.verify(&token).unwrap().scopes, ["me"]);
+
+    let renamed = JwtStrategy::from_jwk(&public_jwk(&rsa, Algorithm::RS256, "rsa-2")).build().unwrap();
+    assert_eq!(verdict(&renamed, &token), invalid(InvalidReason::UnknownKid));
+}
+
+#[tokio::test]
+async fn symmetric_jwk_issues_and_verifies() {
+    let jwk: Jwk = serde_json::from_value(json!({ "kty": "oct", "k": b64(SECRET), "kid": "hmac" })).unwrap();
+    let strategy = JwtStrategy::from_jwk(&jwk).build().unwrap();
+    let token = strategy.issue("johndoe", &["me"]).unwrap();
+    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(), Some("hmac"));
+    // Same secret as `hs256()`, which has no kid and so accepts any.
+    assert_eq!(hs256().verify(&token).unwrap().scopes, ["me"]);
+
+    let short: Jwk = serde_json::from_value(json!({ "kty": "oct", "k": b64(b"short") })).unwrap();
+    assert!(matches!(JwtStrategy::from_jwk(&short).build(), Err(JwtError::Config(_))));
+}
+
+#[tokio::test]
+async fn jwk_set_verifies_each_signer_and_skips_encryption_keys() {
+    let rsa_signer =
+        JwtStrategy::key_set(JwtKeySet::single(JwtKey::rs256_pem(RSA_PRIVATE, RSA_PUBLIC).unwrap().with_kid("rsa")))
+            .build()
+            .unwrap();
+    let ec_signer =
+        JwtStrategy::key_set(JwtKeySet::single(JwtKey::es256_pem(EC_PRIVATE, EC_PUBLIC).unwrap().with_kid("ec")))
+            .build()
+            .unwrap();
+
+    let rsa = DecodingKey::from_rsa_pem(RSA_PUBLIC.as_bytes()).unwrap();
+    let ec = DecodingKey::from_ec_pem(EC_PUBLIC.as_bytes()).unwrap();
+    let mut encryption =
+        public_jwk(&DecodingKey::from_rsa_pem(RSA_OTHER_PUBLIC.as_bytes()).unwrap(), Algorithm::RS256, "enc");
+    encryption.common.public_key_use = Some(PublicKeyUse::Encryption);
+    let set = JwkSet {
+        keys: vec![public_jwk(&rsa, Algorithm::RS256, "rsa"), public_jwk(&ec, Algorithm::ES256, "ec"), encryption],
+    };
+    let keys = JwtKeySet::from_jwk_set(&set).unwrap();
+    assert_eq!(keys.len(), 2);
+    let verifier = JwtStrategy::key_set(keys).build().unwrap();
+
+    let rsa_token = rsa_signer.issue("alice", &["me"]).unwrap();
+    let ec_token = ec_signer.issue("bob", &["items"]).unwrap();
+    assert_eq!(verifier.verify(&rsa_token).unwrap().sub.as_deref(), Some("alice"));
+    assert_eq!(verifier.verify(&ec_token).unwrap().sub.as_deref(), Some("bob"));
+
+    // The algorithm belongs to the key the kid names: an ES256 token pointing at the RSA key
+    // is refused before any signature check.
+    let [header, payload, signature] = ec_token.split('.').collect::<Vec<_>>()[..] else { unreachable!() };
+    let mut forged_header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    forged_header["kid"] = json!("rsa");
+    let forged = format!("{}.{payload}.{signature}", b64(forged_header.to_string()));
+    assert_eq!(verdict(&verifier, &forged), invalid(InvalidReason::AlgorithmNotAllowed));
+
+    assert!(matches!(JwtKeySet::from_jwk_set(&JwkSet { keys: vec![] }), Err(JwtError::Config(_))));
+}
+
+#[tokio::test]
+async fn kid_key_set_rotation() {
+    let k2024 = || JwtKey::hs256(SECRET).unwrap().with_kid("2024");
+    let k2025 = || JwtKey::hs256(OTHER_SECRET).unwrap().with_kid("2025");
+
+    // Before rotation: one key, signing.
+    let before = JwtStrategy::key_set(JwtKeySet::new().signing_key(k2024())).build().unwrap();
+    let old_token = before.issue("johndoe", &["me"]).unwrap();
+    assert_eq!(jsonwebtoken::decode_header(&old_token).unwrap().kid.as_deref(), Some("2024"));
+
+    // During rotation: the new key signs, the old one still verifies.
+    let during = JwtStrategy::key_set(JwtKeySet::new().verification_key(k2024()).signing_key(k2025())).build().unwrap();
+    let new_token = during.issue("johndoe", &["me"]).unwrap();
+    assert_eq!(jsonwebtoken::decode_header(&new_token).unwrap().kid.as_deref(), Some("2025"));
+    assert!(during.verify(&old_token).is_ok());
+    assert!(during.verify(&new_token).is_ok());
+    assert_eq!(verdict(&before, &new_token), invalid(InvalidReason::UnknownKid));
+
+    // After rotation: the old key is gone, and so are its tokens.
+    let after = JwtStrategy::key_set(JwtKeySet::new().signing_key(k2025())).build().unwrap();
+    assert!(after.verify(&new_token).is_ok());
+    assert_eq!(verdict(&after, &old_token), invalid(InvalidReason::UnknownKid));
+
+    // A token without kid is ambiguous against several keys.
+    let no_kid = signed_claims(SECRET, &json!({ "sub": "johndoe", "exp": now() + 60 }));
+    assert_eq!(verdict(&during, &no_kid), invalid(InvalidReason::MissingKid));
+    // A kid pointing at the wrong key fails its signature.
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("2025".to_owned());
+    let mislabelled = jsonwebtoken::encode(
+        &header,
+        &json!({ "sub": "johndoe", "exp": now() + 60 }),
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
+    assert_eq!(verdict(&during, &mislabelled), invalid(InvalidReason::BadSignature));
+}
+
+#[tokio::test]
+async fn misconfigurations_fail_at_build() {
+    let config_error = |result: Result<JwtStrategy, JwtError>| matches!(result, Err(JwtError::Config(_)));
+    assert!(config_error(JwtStrategy::hs256(b"secret").build()), "short HMAC secret");
+    assert!(config_error(JwtStrategy::rs256_pem(RSA_PRIVATE, RSA_OTHER_PUBLIC).build()), "mismatched pair");
+    assert!(config_error(JwtStrategy::es256_public_pem(RSA_PUBLIC).build()), "RSA key as EC key");
+    assert!(config_error(JwtStrategy::rs256_public_pem("not a pem").build()));
+    assert!(config_error(JwtStrategy::hs256(SECRET).leeway(Duration::from_secs(7200)).build()));
+    assert!(config_error(JwtStrategy::key_set(JwtKeySet::new()).build()), "empty set");
+    let a = JwtKey::hs256(SECRET).unwrap();
+    let b = JwtKey::hs256(OTHER_SECRET).unwrap();
+    assert!(config_error(JwtStrategy::key_set(JwtKeySet::new().signing_key(a.clone()).verification_key(b)).build()));
+    let dup = JwtKeySet::new().signing_key(a.clone().with_kid("x")).verification_key(a.with_kid("x"));
+    assert!(config_error(JwtStrategy::key_set(dup).build()), "duplicate kid");
+    let public_only = JwtKey::rs256_public_pem(RSA_PUBLIC).unwrap();
+    assert!(config_error(JwtStrategy::key_set(JwtKeySet::new().signing_key(public_only)).build()));
+}
+
+#[tokio::test]
+async fn scopes_also_come_from_an_rfc9068_scope_string() {
+    let strategy = hs256();
+    let rfc9068 = signed_claims(SECRET, &json!({ "sub": "johndoe", "scope": "me  items", "exp": now() + 60 }));
+    assert_eq!(strategy.verify(&rfc9068).unwrap().scopes, ["me", "items"]);
+
+    let both =
+        signed_claims(SECRET, &json!({ "sub": "johndoe", "scopes": ["me"], "scope": "items me", "exp": now() + 60 }));
+    assert_eq!(strategy.verify(&both).unwrap().scopes, ["me", "items"]);
+
+    // FastAPI's claim must be an array of strings; a string there is refused, not split.
+    let scopes_string = signed_claims(SECRET, &json!({ "sub": "johndoe", "scopes": "me items", "exp": now() + 60 }));
+    assert_eq!(verdict(&strategy, &scopes_string), invalid(InvalidReason::ClaimFormat("scopes")));
+    let scopes_numbers = signed_claims(SECRET, &json!({ "sub": "johndoe", "scopes": [1, 2], "exp": now() + 60 }));
+    assert_eq!(verdict(&strategy, &scopes_numbers), invalid(InvalidReason::ClaimFormat("scopes")));
+    let scope_array = signed_claims(SECRET, &json!({ "sub": "johndoe", "scope": ["me"], "exp": now() + 60 }));
+    assert_eq!(verdict(&strategy, &scope_array), invalid(InvalidReason::ClaimFormat("scope")));
+}
+
+#[tokio::test]
+async fn jku_and_x5u_headers_are_ignored_never_fetched() {
+    let strategy = hs256();
+    let header =
+        json!({ "alg": "HS256", "typ": "JWT", "jku": "http://127.0.0.1:9/keys", "x5u": "http://127.0.0.1:9/c" });
+    let payload = json!({ "sub": "johndoe", "exp": now() + 60 });
+    let token = hand_signed(SECRET, header.to_string().as_bytes(), payload.to_string().as_bytes());
+    assert!(strategy.verify(&token).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rejections
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn rejects_a_tampered_signature() {
+    let strategy = hs256();
+    let token = strategy.issue("johndoe", &["me"]).unwrap();
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    // Flip the first signature character: the last one may only hold padding bits.
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{message}.{flipped}{}", &signature[1..]);
+    assert_eq!(verdict(&strategy, &tampered), invalid(InvalidReason::BadSignature));
+
+    let truncated = &token[..token.len() - 4];
+    assert!(matches!(strategy.verify(truncated), Err(JwtError::Invalid(_))));
+}
+
+#[tokio::test]
+async fn rejects_a_tampered_payload() {
+    let strategy = hs256();
+    let token = strategy.issue("johndoe", &["me"]).unwrap();
+    let [header, _, signature] = token.split('.').collect::<Vec<_>>()[..] else { unreachable!() };
+    let escalated = json!({ "sub": "johndoe", "scopes": ["me", "admin"], "exp": now() + 900 });
+    let tampered = format!("{header}.{}.{signature}", b64(escalated.to_string()));
+    assert_eq!(verdict(&strategy, &tampered), invalid(InvalidReason::BadSignature));
+}
+
+#[tokio::test]
+async fn rejects_alg_none() {
+    let strategy = hs256();
+    let payload = b64(json!({ "sub": "johndoe", "scopes": ["me"], "exp": now() + 900 }).to_string());
+    for alg in ["none", "None", "NONE", "nOnE"] {
+        let header = b64(json!({ "alg": alg, "typ": "JWT" }).to_string());
+        for token in [format!("{header}.{payload}."), format!("{header}.{payload}.c2lnbmF0dXJl")] {
+            assert_eq!(verdict(&strategy, &token), invalid(InvalidReason::AlgorithmNotAllowed), "{token}");
+        }
+    }
+    let no_alg = b64(json!({ "typ": "JWT" }).to_string());
+    assert_eq!(verdict(&strategy, &format!("{no_alg}.{payload}.")), invalid(InvalidReason::AlgorithmNotAllowed));
+}
+
+#[tokio::test]
+async fn rejects_hs256_signed_with_the_rsa_public_key_against_rs256() {
+    let verifier = JwtStrategy::rs256_public_pem(RSA_PUBLIC).build().unwrap();
+    let payload = json!({ "sub": "johndoe", "scopes": ["me", "admin"], "exp": now() + 900 }).to_string();
+    let header = json!({ "alg": "HS256", "typ": "JWT" }).to_string();
+    // The classic key-confusion forgery: the public key, as PEM text or as DER, used as an
+    // HMAC secret. Both are public, so anyone can compute these signatures.
+    let pem_body: String = RSA_PUBLIC.lines().filter(|line| !line.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(pem_body).unwrap();
+    for secret in [RSA_PUBLIC.as_bytes(), der.as_slice()] {
+        let forged = hand_signed(secret, header.as_bytes(), payload.as_bytes());
+        assert_eq!(verdict(&verifier, &forged), invalid(InvalidReason::AlgorithmNotAllowed));
+    }
+    // Even a strategy that can sign RS256 refuses them.
+    let full = JwtStrategy::rs256_pem(RSA_PRIVATE, RSA_PUBLIC).build().unwrap();
+    let forged = hand_signed(RSA_PUBLIC.as_bytes(), header.as_bytes(), payload.as_bytes());
+    assert_eq!(verdict(&full, &forged), invalid(InvalidReason::AlgorithmNotAllowed));
+}
+
+#[tokio::test]
+async fn rejects_an_expired_token_and_honours_leeway() {
+    let expired = signed_claims(SECRET, &json!({ "sub": "johndoe", "scopes": ["me"], "exp": now() - 10 }));
+    assert_eq!(verdict(&hs256(), &expired), Err(JwtError::Expired));
+
+    let lenient = JwtStrategy::hs256(SECRET).leeway(Duration::from_secs(60)).build().unwrap();
+    assert!(lenient.verify(&expired).is_ok());
+    let long_expired = signed_claims(SECRET, &json!({ "sub": "johndoe", "exp": now() - 120 }));
+    assert_eq!(verdict(&lenient, &long_expired), Err(JwtError::Expired));
+
+    // A forged token never reads as merely expired: the signature is checked first.
+    let forged = signed_claims(OTHER_SECRET, &json!({ "sub": "johndoe", "exp": now() - 10 }));
+    assert_eq!(verdict(&hs256(), &forged), invalid(InvalidReason::BadSignature));
+}
+
+#[tokio::test]
+async fn rejects_nbf_in_the_future() {
+    let early = signed_claims(SECRET, &json!({ "sub": "johndoe", "exp": now() + 900, "nbf": now() + 300 }));
+    assert_eq!(verdict(&hs256(), &early), invalid(InvalidReason::NotYetValid));
+    let ready = signed_claims(SECRET, &json!({ "sub": "johndoe", "exp": now() + 900, "nbf": now() - 1 }));
+    assert!(hs256().verify(&ready).is_ok());
+    let nbf_string = signed_claims(SECRET, &json!({ "sub": "johndoe", "exp": now() + 900, "nbf": "soon" }));
+    assert_eq!(verdict(&hs256(), &nbf_string), invalid(InvalidReason::ClaimFormat("nbf")));
+}
+
+#[tokio::test]
+async fn rejects_a_wrong_or_missing_issuer() {
+    let ours = JwtStrategy::hs256(SECRET).issuer("https://auth.example.com").build().unwrap();
+    let theirs = JwtStrategy::hs256(SECRET).issuer("https://evil.example.com").build().unwrap();
+    let token = theirs.issue("johndoe", &["me"]).unwrap();
+    assert_eq!(verdict(&ours, &token), invalid(InvalidReason::WrongIssuer));
+    let no_iss = hs256().issue("johndoe", &["me"]).unwrap();
+    assert_eq!(verdict(&ours, &no_iss), invalid(InvalidReason::MissingClaim("iss")));
+}
+
+#[tokio::test]
+async fn rejects_a_wrong_missing_or_unexpected_audience() {
+    let ours = JwtStrategy::hs256(SECRET).audience("my-api").build().unwrap();
+    let theirs = JwtStrategy::hs256(SECRET).audience("other-api").build().unwrap();
+    let token = theirs.issue("johndoe", &["me"]).unwrap();
+    assert_eq!(verdict(&ours, &token), invalid(InvalidReason::WrongAudience));
+    let no_aud = hs256().issue("johndoe", &["me"]).unwrap();
+    assert_eq!(verdict(&ours, &no_aud), invalid(InvalidReason::MissingClaim("aud")));
+    // RFC 7519 §4.1.3: a token addressed to someone must not pass where no audience is expected.
+    assert_eq!(verdict(&hs256(), &token), invalid(InvalidReason::WrongAudience));
+    // `aud` as an array containing ours is fine.
+    let array = signed_claims(SECRET, &json!({ "sub": "johndoe", "aud": ["x", "my-api"], "exp": now() + 60 }));
+    assert!(ours.verify(&array).is_ok());
+}
+
+#[tokio::test]
+async fn rejects_exp_as_a_string() {
+    let far = (now() + 900).to_string();
+    let token = signed_claims(SECRET, &json!({ "sub": "johndoe", "scopes": ["me"], "exp": far }));
+    assert_eq!(verdict(&hs256(), &token), invalid(InvalidReason::ClaimFormat("exp")));
+    let negative = signed_claims(SECRET, &json!({ "sub": "johndoe", "exp": -1 }));
+    assert_eq!(verdict(&hs256(), &negative), invalid(InvalidReason::ClaimFormat("exp")));
+}
+
+#[tokio::test]
+async fn rejects_a_missing_exp() {
+    let token = signed_claims(SECRET, &json!({ "sub": "johndoe", "scopes": ["me"] }));
+    assert_eq!(verdict(&hs256(), &token), invalid(InvalidReason::MissingClaim("exp")));
+}
+
+#[tokio::test]
+async fn rejects_an_unknown_kid() {
+    let set = JwtKeySet::new()
+        .signing_key(JwtKey::hs256(SECRET).unwrap().with_kid("a"))
+        .verification_key(JwtKey::hs256(OTHER_SECRET).unwrap().with_kid("b"));
+    let strategy = JwtStrategy::key_set(set).build().unwrap();
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("c".to_owned());
+    let token =
+        jsonwebtoken::encode(&header, &json!({ "sub": "x", "exp": now() + 60 }), &EncodingKey::from_secret(SECRET))
+            .unwrap();
+    assert_eq!(verdict(&strategy, &token), invalid(InvalidReason::UnknownKid));
+    // A single key with a kid also refuses other kids.
+    let single = JwtStrategy::key_set(JwtKeySet::single(JwtKey::hs256(SECRET).unwrap().with_kid("a"))).build().unwrap();
+    assert_eq!(verdict(&single, &token), invalid(InvalidReason::UnknownKid));
+    let kid_number = hand_signed(SECRET, br#"{"alg":"HS256","kid":7}"#, br#"{"exp":99999999999}"#);
+    assert_eq!(verdict(&strategy, &kid_number), invalid(InvalidReason::Malformed));
+}
+
+#[tokio::test]
+async fn rejects_a_header_that_is_not_json() {
+    let strategy = hs256();
+    let payload = json!({ "sub": "johndoe", "exp": now() + 60 }).to_string();
+    for header in [&b"not json"[..], b"[\"alg\",\"HS256\"]", b"{\"alg\":\"HS256\"", b"\xff\xfe"] {
+        let token = hand_signed(SECRET, header, payload.as_bytes());
+        assert_eq!(verdict(&strategy, &token), invalid(InvalidReason::Malformed), "{header:?}");
+    }
+}
+
+#[tokio::test]
+async fn rejects_a_payload_that_is_not_json() {
+    let strategy = hs256();
+    let header = br#"{"alg":"HS256","typ":"JWT"}"#;
+    for payload in [&b"not json"[..], b"[1,2,3]", b"\"a string\"", b"{\"exp\":1", b"{\"exp\":1,\"exp\":99999999999}"] {
+        // Correctly signed, so the failure is the payload's and not the signature's.
+        let token = hand_signed(SECRET, header, payload);
+        assert_eq!(verdict(&strategy, &token), invalid(InvalidReason::Malformed), "{payload:?}");
+    }
+}
+
+#[tokio::test]
+async fn rejects_a_100_kb_token_before_decoding() {
+    let strategy = hs256();
+    let token = strategy.issue("johndoe", &["me"]).unwrap();
+    let (header, rest) = token.split_once('.').unwrap();
+    let huge = format!("{header}.{}{rest}", "A".repeat(100 * 1024));
+    assert_eq!(verdict(&strategy, &huge), invalid(InvalidReason::TooLong));
+    assert_eq!(verdict(&strategy, &"x".repeat(100 * 1024)), invalid(InvalidReason::TooLong));
+
+    let padded = strategy.issue_claims("johndoe", &["me"], &json!({ "blob": "x".repeat(9 * 1024) })).unwrap();
+    assert_eq!(verdict(&strategy, &padded), invalid(InvalidReason::TooLong));
+    let roomy = JwtStrategy::hs256(SECRET).max_token_len(64 * 1024).build().unwrap();
+    assert!(roomy.verify(&padded).is_ok());
+}
+
+#[tokio::test]
+async fn rejects_the_empty_string_and_other_shapes() {
+    let strategy = hs256();
+    assert_eq!(verdict(&strategy, ""), invalid(InvalidReason::Empty));
+    let token = strategy.issue("johndoe", &["me"]).unwrap();
+    for garbage in [
+        ".",
+        "..",
+        "a.b",
+        "a.b.c.d",
+        "a.b.c.d.e",
+        "garbage",
+        &format!("{token}."),
+        &format!(" {token}"),
+        &format!("Bearer {token}"),
+        &format!("{token}+"),
+        "é.é.é",
+    ] {
+        assert!(matches!(strategy.verify(garbage), Err(JwtError::Invalid(_))), "{garbage}");
+    }
+}
+
+#[tokio::test]
+async fn rejects_critical_headers() {
+    let header = json!({ "alg": "HS256", "crit": ["exp"], "exp": 1 }).to_string();
+    let payload = json!({ "sub": "johndoe", "exp": now() + 60 }).to_string();
+    let token = hand_signed(SECRET, header.as_bytes(), payload.as_bytes());
+    assert_eq!(verdict(&hs256(), &token), invalid(InvalidReason::UnsupportedCritical));
+}
+
+#[tokio::test]
+async fn token_types_keep_refresh_and_access_tokens_apart() {
+    // Refresh tokens are typed; an untyped strategy refuses them even with the same key.
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some(REFRESH_TOKEN_TYPE.to_owned());
+    let refresh_like =
+        jsonwebtoken::encode(&header, &json!({ "sub": "x", "exp": now() + 60 }), &EncodingKey::from_secret(SECRET))
+            .unwrap();
+    assert_eq!(verdict(&hs256(), &refresh_like), invalid(InvalidReason::WrongType));
+
+    let typed = JwtStrategy::hs256(SECRET).token_type("at+jwt").build().unwrap();
+    let token = typed.issue("johndoe", &["me"]).unwrap();
+    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().typ.as_deref(), Some("at+jwt"));
+    assert!(typed.verify(&token).is_ok());
+    assert!(hs256().verify(&token).is_ok());
+    let untyped = hs256().issue("johndoe", &["me"]).unwrap();
+    assert_eq!(verdict(&typed, &untyped), invalid(InvalidReason::WrongType));
+    // RFC 7515: case-insensitive, `application/` optional.
+    header.typ = Some("application/AT+JWT".to_owned());
+    let spelled =
+        jsonwebtoken::encode(&header, &json!({ "exp": now() + 60 }), &EncodingKey::from_secret(SECRET)).unwrap();
+    assert!(typed.verify(&spelled).is_ok());
+}
+
+#[tokio::test]
+async fn errors_map_to_fastapi_or_refresh_seed_responses() {
+    let scopes = SecurityScopes::new(&["me"]);
+    let expired = JwtError::Expired;
+    let forged = JwtError::Invalid(InvalidReason::BadSignature);
+
+    let tutorial = expired.clone().into_auth_error(&scopes, JwtErrorStyle::Credentials);
+    assert!(matches!(&tutorial, AuthError::InvalidCredentials { scopes: s } if s.scopes() == ["me"]));
+    assert_eq!(tutorial.to_string(), "Could not validate credentials");
+    assert!(matches!(forged.clone().into_credentials_error(&scopes), AuthError::InvalidCredentials { .. }));
+
+    assert!(matches!(expired.into_token_error(), AuthError::TokenExpired));
+    assert!(matches!(forged.into_token_error(), AuthError::InvalidToken));
+    assert!(matches!(JwtError::Config("x".into()).into_credentials_error(&scopes), AuthError::Internal));
+
+    // Reasons are for logs and never echo the token.
+    let token = hs256().issue("johndoe", &["me"]).unwrap();
+    let error = JwtStrategy::hs256(OTHER_SECRET).build().unwrap().verify(&token).unwrap_err();
+    assert_eq!(error.to_string(), "invalid token: bad signature");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access + refresh pairs
+// ---------------------------------------------------------------------------------------------
+
+fn pair_issuer() -> TokenPairIssuer {
+    let access = JwtStrategy::hs256(SECRET).build().unwrap();
+    let refresh = JwtStrategy::hs256(REFRESH_SECRET).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+    TokenPairIssuer::new(access, refresh, MemoryFamilyStore::new()).unwrap()
+}
+
+fn refresh_claims(token: &str) -> Value {
+    jsonwebtoken::dangerous::insecure_decode_claims(token).unwrap()
+}
+
+#[tokio::test]
+async fn issue_pair_gives_fastapi_shaped_tokens() {
+    let issuer = pair_issuer();
+    let pair = issuer.issue_pair("johndoe", &["me", "items"]).await.unwrap();
+    let body = serde_json::to_value(&pair).unwrap();
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body.as_object().unwrap().len(), 3);
+    assert_eq!(serde_json::from_value::<TokenPair>(body).unwrap(), pair);
+
+    let access = issuer.access_strategy().verify(&pair.access_token).unwrap();
+    assert_eq!(access.sub.as_deref(), Some("johndoe"));
+    assert_eq!(access.scopes, ["me", "items"]);
+
+    let refresh = refresh_claims(&pair.refresh_token);
+    assert!(refresh[FAMILY_CLAIM].is_string() && refresh["jti"].is_string());
+    let lifetime = refresh["exp"].as_u64().unwrap() - now();
+    assert!(lifetime > DEFAULT_REFRESH_LIFETIME.as_secs() - 10, "{lifetime}");
+    let header = jsonwebtoken::decode_header(&pair.refresh_token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some(REFRESH_TOKEN_TYPE));
+
+    // The refresh token is no access token.
+    assert!(issuer.access_strategy().verify(&pair.refresh_token).is_err());
+    assert_eq!(issuer.store().len().await, 1);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let issuer = pair_issuer();
+    let first = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
+    let second = issuer.refresh(&first.refresh_token).await.unwrap();
+    let third = issuer.refresh(&second.refresh_token).await.unwrap();
+
+    let (c1, c3) = (refresh_claims(&first.refresh_token), refresh_claims(&third.refresh_token));
+    assert_eq!(c1[FAMILY_CLAIM], c3[FAMILY_CLAIM], "one family");
+    assert_ne!(c1["jti"], c3["jti"], "a new head each time");
+    let access = issuer.access_strategy().verify(&third.access_token).unwrap();
+    assert_eq!((access.sub.as_deref(), access.scopes.as_slice()), (Some("johndoe"), &["me".to_owned()][..]));
+
+    // Replaying a rotated-out token: refused, and the family is gone...
+    assert!(matches!(issuer.refresh(&first.refresh_token).await, Err(AuthError::InvalidToken)));
+    // ...so the legitimate current head fails too.
+    assert!(matches!(issuer.refresh(&third.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(issuer.store().is_empty().await);
+
+    // Other families are untouched.
+    let other = issuer.issue_pair("alice", &["me"]).await.unwrap();
+    assert!(issuer.refresh(&other.refresh_token).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_expired_refresh_token_is_token_expired() {
+    let issuer = pair_issuer();
+    let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
+    let mut claims = refresh_claims(&pair.refresh_token);
+    claims["exp"] = json!(now() - 10);
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some(REFRESH_TOKEN_TYPE.to_owned());
+    let expired = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
+    let error = issuer.refresh(&expired).await.unwrap_err();
+    assert!(matches!(error, AuthError::TokenExpired));
+    assert_eq!(error.to_string(), "Token expired");
+    // The family survives an expired token.
+    assert!(issuer.refresh(&pair.refresh_token).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_access_token_or_garbage_is_no_refresh_token() {
+    let issuer = pair_issuer();
+    let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
+    for token in [pair.access_token.as_str(), "", "garbage", "a.b.c"] {
+        let error = issuer.refresh(token).await.unwrap_err();
+        assert!(matches!(error, AuthError::InvalidToken), "{token}");
+        assert_eq!(error.to_string(), "Invalid token");
+    }
+    // Typed as a refresh token but signed with the access secret.
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some(REFRESH_TOKEN_TYPE.to_owned());
+    let claims = refresh_claims(&pair.refresh_token);
+    let wrong_key = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+    assert!(matches!(issuer.refresh(&wrong_key).await, Err(AuthError::InvalidToken)));
+    // Correctly signed, but of a family that was never started.
+    let mut stray = claims.clone();
+    stray[FAMILY_CLAIM] = json!("never-issued");
+    let stray = jsonwebtoken::encode(&header, &stray, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
+    assert!(matches!(issuer.refresh(&stray).await, Err(AuthError::InvalidToken)));
+    // Without a family id.
+    let mut orphan = claims;
+    orphan.as_object_mut().unwrap().remove(FAMILY_CLAIM);
+    let orphan = jsonwebtoken::encode(&header, &orphan, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
+    assert!(matches!(issuer.refresh(&orphan).await, Err(AuthError::InvalidToken)));
+    // None of this disturbed the real family.
+    assert!(issuer.refresh(&pair.refresh_token).await.is_ok());
+}
+
+#[tokio::test]
+async fn revoke_family_logs_out() {
+    let issuer = pair_issuer();
+    let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
+    let rotated = issuer.refresh(&pair.refresh_token).await.unwrap();
+    issuer.revoke_family(&rotated.refresh_token).await.unwrap();
+    assert!(matches!(issuer.refresh(&rotated.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.revoke_family(&pair.access_token).await, Err(AuthError::InvalidToken)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
+    let issuer = pair_issuer();
+    for round in 0..25 {
+        let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
+        let contenders = 2 + round % 4;
+        let barrier = Arc::new(tokio::sync::Barrier::new(contenders));
+        let tasks: Vec<_> = (0..contenders)
+            .map(|_| {
+                let (issuer, barrier, token) = (issuer.clone(), Arc::clone(&barrier), pair.refresh_token.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    issuer.refresh(&token).await
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => winners += 1,
+                Err(error) => assert!(matches!(error, AuthError::InvalidToken), "{error:?}"),
+            }
+        }
+        assert_eq!(winners, 1, "round {round} with {contenders} contenders");
+    }
+}
+
+#[tokio::test]
+async fn memory_store_rotates_atomically_and_prunes_expired_families() {
+    let store = MemoryFamilyStore::new();
+    let later = now() + 60;
+    store.create("f", "a", later).await.unwrap();
+    assert_eq!(store.rotate("f", "a", "b", later).await.unwrap(), Rotation::Rotated);
+    assert_eq!(store.rotate("f", "a", "c", later).await.unwrap(), Rotation::Reused);
+    assert_eq!(store.rotate("f", "b", "c", later).await.unwrap(), Rotation::Unknown);
+    store.create("g", "a", now() - 1).await.unwrap();
+    assert_eq!(store.rotate("g", "a", "b", later).await.unwrap(), Rotation::Unknown, "expired");
+
+    for i in 0..2000 {
+        store.create(&format!("old-{i}"), "a", now() - 1).await.unwrap();
+    }
+    assert!(store.len().await <= 1024 + 1, "pruned while growing: {}", store.len().await);
+    store.create("live", "a", later).await.unwrap();
+    store.prune_expired().await;
+    assert_eq!(store.len().await, 1);
+}
+
+#[tokio::test]
+async fn pair_issuer_needs_two_signing_strategies() {
+    let access = JwtStrategy::hs256(SECRET).build().unwrap();
+    let verify_only = JwtStrategy::rs256_public_pem(RSA_PUBLIC).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+    assert!(matches!(
+        TokenPairIssuer::new(access.clone(), verify_only, MemoryFamilyStore::new()),
+        Err(JwtError::Config(_))
+    ));
+    let short_refresh = JwtStrategy::hs256(REFRESH_SECRET).build().unwrap();
+    assert!(
+        matches!(
+            TokenPairIssuer::new(access.clone(), short_refresh, MemoryFamilyStore::new()),
+            Err(JwtError::Config(_))
+        ),
+        "a refresh token that does not outlive the access token is a misconfiguration"
+    );
+    let refresh_typed_access = JwtStrategy::hs256(SECRET).token_type(REFRESH_TOKEN_TYPE).build().unwrap();
+    assert!(matches!(
+        TokenPairIssuer::new(refresh_typed_access, access, MemoryFamilyStore::new()),
+        Err(JwtError::Config(_))
+    ));
+}
+
+#[tokio::test]
+async fn hs256_pair_issuer_uses_the_seed_setup() {
+    let issuer = TokenPairIssuer::hs256(SECRET, REFRESH_SECRET, MemoryFamilyStore::new()).unwrap();
+    assert_eq!(issuer.access_strategy().lifetime(), DEFAULT_LIFETIME);
+    let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
+    assert!(refresh_claims(&pair.refresh_token)["exp"].as_u64().unwrap() > now() + DEFAULT_LIFETIME.as_secs());
+    assert!(issuer.refresh(&pair.refresh_token).await.is_ok());
+    assert!(matches!(TokenPairIssuer::hs256(SECRET, SECRET, MemoryFamilyStore::new()), Err(JwtError::Config(_))));
+}
+
+#[test]
+fn strategies_are_cheap_to_share_across_tasks() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<JwtStrategy>();
+    shareable::<TokenPairIssuer>();
+    shareable::<JwtKeySet>();
+}

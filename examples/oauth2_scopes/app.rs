@@ -1,0 +1,269 @@
+//! FastAPI's "OAuth2 scopes" tutorial, written the way auth-core wants it written.
+//!
+//! Every piece of the Python original is here under the same name: the scopes, the fake user
+//! database with the tutorial's bcrypt hashes, `get_current_user` (here `current_user`), which
+//! decodes the token, `current_active_user`, which adds the `me` scope, and the four routes.
+//! What is gone is the manual loop over `security_scopes.scopes`: the scopes are declared once
+//! and enforced by the library, and a misspelt scope does not compile.
+//!
+//! The example binary and the integration tests both include this module, and each uses a
+//! different part of it.
+#![allow(unreachable_pub, dead_code)]
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use auth_core::{
+    AuthError, Depends, OAuth2PasswordRequestForm, ScopeDeclaration, Scopes, SecurityScopes,
+    password::Passwords,
+    schemes::OAuth2PasswordBearer,
+    secured,
+    strategies::{
+        jwt::{Claims, JwtError, JwtStrategy, REFRESH_TOKEN_TYPE},
+        refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore, TokenPair, TokenPairIssuer},
+    },
+};
+use axum::{
+    Json, Router,
+    extract::{FromRef, State},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+
+/// `oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", scopes={...})`: the scopes, each
+/// declared once, with the description Swagger UI shows.
+#[derive(Scopes, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Read information about the current user.
+    #[scope("me")]
+    Me,
+    /// Read items.
+    #[scope("items")]
+    Items,
+}
+
+/// `ACCESS_TOKEN_EXPIRE_MINUTES = 30`.
+pub const ACCESS_TOKEN_EXPIRE: Duration = Duration::from_secs(30 * 60);
+
+/// A user as the API shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct User {
+    /// The login name.
+    pub username: String,
+    /// The display name.
+    pub full_name: Option<String>,
+    /// The e-mail address.
+    pub email: Option<String>,
+    /// Whether the account is disabled.
+    pub disabled: Option<bool>,
+}
+
+/// A user as the database stores it.
+#[derive(Clone, Debug)]
+pub struct UserInDb {
+    /// What the API shows.
+    pub user: User,
+    /// argon2id (or, until the first login, the tutorial's bcrypt) PHC string.
+    pub hashed_password: String,
+    /// The scopes this user may be granted; the tutorial's "Danger" box, heeded.
+    pub allowed_scopes: Vec<Scope>,
+}
+
+/// `fake_users_db`, seeded with the tutorial's users and bcrypt hashes.
+pub fn fake_users_db() -> HashMap<String, UserInDb> {
+    let user = |username: &str, full_name: &str, email: &str, hash: &str, disabled: bool| {
+        let user = User {
+            username: username.to_owned(),
+            full_name: Some(full_name.to_owned()),
+            email: Some(email.to_owned()),
+            disabled: Some(disabled),
+        };
+        (
+            username.to_owned(),
+            UserInDb { user, hashed_password: hash.to_owned(), allowed_scopes: vec![Scope::Me, Scope::Items] },
+        )
+    };
+    HashMap::from([
+        user(
+            "johndoe",
+            "John Doe",
+            "johndoe@example.com",
+            "$2b$12$EixZaYVK1fsbw1ZfbX3OXePaWxn96p36WQoeG6Lruj3vjPGga31lW",
+            false,
+        ),
+        user(
+            "alice",
+            "Alice Chains",
+            "alicechains@example.com",
+            "$2b$12$gSvqqUPvlXP2tfVFaWK1Be7DlH.PKZbv5H8KnzzVgXXbVxpva.pFm",
+            true,
+        ),
+    ])
+}
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The user database.
+    pub users: Arc<RwLock<HashMap<String, UserInDb>>>,
+    /// Issues and verifies access tokens (HS256, 30 minutes).
+    pub jwt: JwtStrategy,
+    /// Issues and rotates access + refresh token pairs.
+    pub pairs: TokenPairIssuer<MemoryFamilyStore>,
+    /// argon2id hashing off the async workers.
+    pub passwords: Passwords,
+}
+
+impl FromRef<AppState> for JwtStrategy {
+    fn from_ref(state: &AppState) -> Self {
+        state.jwt.clone()
+    }
+}
+
+impl AppState {
+    /// The app's state. Access and refresh tokens are signed with separate secrets (each at
+    /// least 32 bytes), so one can never pass for the other.
+    pub fn new(secret_key: &[u8], refresh_secret_key: &[u8]) -> Result<Self, JwtError> {
+        let jwt = JwtStrategy::hs256(secret_key).lifetime(ACCESS_TOKEN_EXPIRE).build()?;
+        let refresh = JwtStrategy::hs256(refresh_secret_key)
+            .lifetime(DEFAULT_REFRESH_LIFETIME)
+            .token_type(REFRESH_TOKEN_TYPE)
+            .build()?;
+        Ok(Self {
+            users: Arc::new(RwLock::new(fake_users_db())),
+            pairs: TokenPairIssuer::new(jwt.clone(), refresh, MemoryFamilyStore::default())?,
+            jwt,
+            passwords: Passwords::new(),
+        })
+    }
+
+    fn get_user(&self, username: &str) -> Option<UserInDb> {
+        self.users.read().expect("user table lock").get(username).cloned()
+    }
+
+    /// `authenticate_user`: the user, if the password is right. An unknown username costs the
+    /// same argon2 work as a wrong password, and an outdated hash is upgraded on the way.
+    async fn authenticate_user(&self, username: &str, password: &str) -> Result<UserInDb, AuthError> {
+        let user = self.get_user(username);
+        let verified =
+            self.passwords.verify_and_upgrade(password, user.as_ref().map(|u| u.hashed_password.as_str())).await?;
+        let user = user.filter(|_| verified.valid).ok_or(AuthError::IncorrectLogin)?;
+        if let Some(rehash) = verified.rehash {
+            if let Some(stored) = self.users.write().expect("user table lock").get_mut(username) {
+                stored.hashed_password = rehash;
+            }
+            tracing::info!(username, "upgraded the password hash to argon2id");
+        }
+        Ok(user)
+    }
+}
+
+/// The OAuth2 scheme this app documents; `/openapi.json` describes it.
+pub fn oauth2_scheme() -> OAuth2PasswordBearer {
+    OAuth2PasswordBearer::new::<Scope>("token")
+}
+
+/// `get_current_user`: the user the bearer token names. The token is verified and its scopes
+/// checked against everything that depends on this function by the `Claims` extractor;
+/// what is left is the lookup.
+#[secured]
+pub async fn current_user(
+    State(app): State<AppState>,
+    security_scopes: SecurityScopes,
+    claims: Claims,
+) -> Result<User, AuthError> {
+    let credentials_exception = || AuthError::InvalidCredentials { scopes: security_scopes.clone() };
+    let username = claims.sub.as_deref().ok_or_else(credentials_exception)?;
+    let user = app.get_user(username).ok_or_else(credentials_exception)?;
+    Ok(user.user)
+}
+
+/// `get_current_active_user`, which needs the `me` scope.
+#[secured(scopes = ["me"])]
+pub async fn current_active_user(Depends(current_user): Depends<current_user>) -> Result<User, AuthError> {
+    if current_user.disabled == Some(true) {
+        return Err(AuthError::InactiveUser);
+    }
+    Ok(current_user)
+}
+
+/// `{"access_token": …, "token_type": "bearer"}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Token {
+    /// The JWT.
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: String,
+}
+
+/// `POST /token`: the OAuth2 password flow.
+pub async fn login_for_access_token(
+    State(app): State<AppState>,
+    form_data: OAuth2PasswordRequestForm,
+) -> Result<Json<Token>, AuthError> {
+    let user = app.authenticate_user(&form_data.username, &form_data.password).await?;
+    let scopes = form_data.scopes_within(user.allowed_scopes.iter().map(Scope::as_str));
+    let access_token = app.jwt.issue(&user.user.username, &scopes)?;
+    Ok(Json(Token { access_token, token_type: "bearer".to_owned() }))
+}
+
+/// `POST /token/pair`: the same login, answered with an access + refresh pair.
+pub async fn login_for_token_pair(
+    State(app): State<AppState>,
+    form_data: OAuth2PasswordRequestForm,
+) -> Result<Json<TokenPair>, AuthError> {
+    let user = app.authenticate_user(&form_data.username, &form_data.password).await?;
+    let scopes = form_data.scopes_within(user.allowed_scopes.iter().map(Scope::as_str));
+    Ok(Json(app.pairs.issue_pair(&user.user.username, &scopes).await?))
+}
+
+/// The body of `POST /refresh`, as the refresh-token seed writes it.
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token last issued.
+    pub refresh_token: String,
+}
+
+/// `POST /refresh`: rotates the pair. Replaying a rotated-out refresh token revokes its family.
+pub async fn refresh(
+    State(app): State<AppState>,
+    Json(request): Json<RefreshRequest>,
+) -> Result<Json<TokenPair>, AuthError> {
+    Ok(Json(app.pairs.refresh(&request.refresh_token).await?))
+}
+
+/// `GET /users/me/`.
+#[secured]
+pub async fn read_users_me(Depends(current_user): Depends<current_active_user>) -> Json<User> {
+    Json(current_user)
+}
+
+/// `GET /users/me/items/`, which needs `items` (and, through `current_active_user`, `me`).
+#[secured(scopes = ["items"])]
+pub async fn read_own_items(Depends(current_user): Depends<current_active_user>) -> Json<serde_json::Value> {
+    Json(serde_json::json!([{ "item_id": "Foo", "owner": current_user.username }]))
+}
+
+/// `GET /status/`: any valid token, no scope.
+#[secured]
+pub async fn read_system_status(Depends(_current_user): Depends<current_user>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The tutorial's app: its routes, each also without the trailing slash.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/token", post(login_for_access_token))
+        .route("/token/pair", post(login_for_token_pair))
+        .route("/refresh", post(refresh))
+        .route("/users/me/", get(read_users_me))
+        .route("/users/me", get(read_users_me))
+        .route("/users/me/items/", get(read_own_items))
+        .route("/users/me/items", get(read_own_items))
+        .route("/status/", get(read_system_status))
+        .route("/status", get(read_system_status))
+        .with_state(state)
+}

@@ -1,0 +1,22 @@
+//! A variant's derived name collides with another variant's `#[scope]`.
+
+use auth_core::{Scopes, secured};
+use axum::{Router, routing::get};
+
+#[derive(Scopes, Clone, Copy)]
+pub enum Scope {
+    /// Read items.
+    #[scope("items")]
+    ReadItems,
+    /// Read items, named after the variant.
+    Items,
+}
+
+#[secured(scopes = ["items"])]
+async fn read_items() -> &'static str {
+    "items"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/items", get(read_items));
+}

@@ -1,0 +1,23 @@
+//! A declared scope that is not an RFC 6749 scope-token.
+
+use auth_core::{Scopes, secured};
+use axum::{Router, routing::get};
+
+#[derive(Scopes, Clone, Copy)]
+pub enum Scope {
+    /// Read items.
+    #[scope("items")]
+    Items,
+    /// Read the user's items.
+    #[scope("read items")]
+    ReadItems,
+}
+
+#[secured(scopes = ["items"])]
+async fn read_items() -> &'static str {
+    "items"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/items", get(read_items));
+}

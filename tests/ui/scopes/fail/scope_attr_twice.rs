@@ -1,0 +1,21 @@
+//! Two `#[scope]` attributes on one variant.
+
+use auth_core::{Scopes, secured};
+use axum::{Router, routing::get};
+
+#[derive(Scopes, Clone, Copy)]
+pub enum Scope {
+    /// Read items.
+    #[scope("items")]
+    #[scope("items:read")]
+    Items,
+}
+
+#[secured(scopes = ["items"])]
+async fn read_items() -> &'static str {
+    "items"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/items", get(read_items));
+}

@@ -1,0 +1,21 @@
+//! An unknown key in `#[scopes(...)]` on the enum.
+
+use auth_core::{Scopes, secured};
+use axum::{Router, routing::get};
+
+#[derive(Scopes, Clone, Copy)]
+#[scopes(krate = "::auth_core")]
+pub enum Scope {
+    /// Read items.
+    #[scope("items")]
+    Items,
+}
+
+#[secured(scopes = ["items"])]
+async fn read_items() -> &'static str {
+    "items"
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/items", get(read_items));
+}
