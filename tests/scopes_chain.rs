@@ -349,3 +349,23 @@ fn scopes_declaration_parses_formats_and_serializes() {
     assert_eq!(serde_json::from_str::<Vec<Scope>>(r#"["admin","me"]"#).unwrap(), [Scope::Admin, Scope::Me]);
     assert!(serde_json::from_str::<Scope>(r#""root""#).is_err());
 }
+
+#[tokio::test]
+async fn rfc6750_style_is_a_choice() {
+    let app = app(AppState::default()).layer(axum::middleware::map_response(auth_core::error::rfc6750));
+    let request = |grant: &str| {
+        Request::get("/users/me/items/")
+            .header("x-user", "johndoe")
+            .header("x-grant", grant)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = app.clone().oneshot(request("me")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], r#"Bearer error="insufficient_scope", scope="items me""#);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], br#"{"detail":"Not enough permissions"}"#);
+
+    let response = app.clone().oneshot(request("me items")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

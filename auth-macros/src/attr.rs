@@ -58,9 +58,10 @@ pub(crate) fn is_scope_token(scope: &str) -> bool {
 
 /// Explains why a string is not a scope-token, for the compile error.
 pub(crate) fn scope_token_error(scope: &str) -> String {
-    let reason = if scope.is_empty() {
-        "a scope cannot be empty".to_owned()
-    } else {
+    if scope.is_empty() {
+        return "a scope cannot be empty: write a scope such as `\"items\"`, or remove the entry".to_owned();
+    }
+    let reason = {
         let bad = scope
             .chars()
             .find(|c| !c.is_ascii() || !is_scope_token(c.encode_utf8(&mut [0; 4])))

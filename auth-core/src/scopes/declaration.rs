@@ -34,7 +34,11 @@ pub struct ScopeInfo {
 /// assert_eq!("items".parse::<Scope>().unwrap(), Scope::Items);
 /// assert_eq!(Scope::Me.to_string(), "me");
 /// ```
-pub trait ScopeDeclaration: Sized + Copy + 'static {
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a scopes declaration",
+    note = "add `#[derive(Scopes)]` to it, with one unit variant per scope"
+)]
+pub trait ScopeDeclaration: Sized + 'static {
     /// Every declared scope, in declaration order.
     const ALL: &'static [ScopeInfo];
 

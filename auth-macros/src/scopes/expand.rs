@@ -9,20 +9,13 @@ use crate::attr::crate_path;
 /// The prefix of the hidden matcher macro; it is re-exported under the enum's own name.
 pub(crate) const MATCHER_PREFIX: &str = "__auth_scopes_";
 
-pub(crate) fn expand(decl: &Declaration<'_>) -> TokenStream {
+/// The trait impls of a declaration whose variants are all well formed.
+pub(crate) fn impls(decl: &Declaration<'_>) -> TokenStream {
     let krate = crate_path(decl.krate.as_ref());
     let ident = decl.ident;
-    let vis = decl.vis;
     let names: Vec<&str> = decl.scopes.iter().map(|s| s.name.as_str()).collect();
     let variants: Vec<&syn::Ident> = decl.scopes.iter().map(|s| s.variant).collect();
     let descriptions: Vec<&str> = decl.scopes.iter().map(|s| s.description.as_str()).collect();
-    let matcher = format_ident!("{MATCHER_PREFIX}{}", ident);
-    let ident_str = ident.to_string();
-    // `pub(crate)` is the widest a macro_rules! re-export can be; private enums keep it private.
-    let matcher_vis = match vis {
-        syn::Visibility::Inherited => quote!(),
-        _ => quote!(pub(crate)),
-    };
 
     quote! {
         const _: () = {
@@ -82,17 +75,41 @@ pub(crate) fn expand(decl: &Declaration<'_>) -> TokenStream {
                 }
             }
         };
+    }
+}
 
+/// The `macro_rules!` matcher `#[secured]` expands through, re-exported under the enum's name.
+/// With `declared: None` (a declaration that did not compile) it accepts every scope, so the
+/// declaration's own error is the only one reported.
+pub(crate) fn matcher(
+    ident: &syn::Ident,
+    vis: &syn::Visibility,
+    krate: Option<&syn::Path>,
+    declared: Option<&[&str]>,
+) -> TokenStream {
+    let krate = crate_path(krate);
+    let matcher = format_ident!("{MATCHER_PREFIX}{}", ident);
+    let ident_str = ident.to_string();
+    // `pub(crate)` is the widest a macro_rules! re-export can be; private enums keep it private.
+    let matcher_vis = match vis {
+        syn::Visibility::Inherited => quote!(),
+        _ => quote!(pub(crate)),
+    };
+    let body = match declared {
+        Some(names) => quote! {
+            #krate::__private::check_scopes! {
+                declaration = #ident_str,
+                declared = [#(#names),*],
+                used = [$($scope),*]
+            }
+        },
+        None => TokenStream::new(),
+    };
+    quote! {
         #[doc(hidden)]
         #[allow(unused_macros)]
         macro_rules! #matcher {
-            (check: [$($scope:literal),* $(,)?]) => {
-                #krate::__private::check_scopes! {
-                    declaration = #ident_str,
-                    declared = [#(#names),*],
-                    used = [$($scope),*]
-                }
-            };
+            (check: [$($scope:literal),* $(,)?]) => { #body };
         }
 
         #[doc(hidden)]

@@ -10,6 +10,8 @@ pub(crate) struct Declaration<'a> {
     pub(crate) vis: &'a syn::Visibility,
     pub(crate) krate: Option<syn::Path>,
     pub(crate) scopes: Vec<DeclaredScope<'a>>,
+    /// False when a variant was rejected, so the impls (which match every variant) are skipped.
+    pub(crate) complete: bool,
 }
 
 pub(crate) struct DeclaredScope<'a> {
@@ -36,8 +38,10 @@ impl<'a> Declaration<'a> {
         }
         let krate = parse_container_attrs(&input.attrs, errors);
         let mut scopes = Vec::new();
+        let mut complete = true;
         for variant in &data.variants {
             if !matches!(variant.fields, Fields::Unit) {
+                complete = false;
                 errors.push_spanned(
                     &variant.fields,
                     format!("scope `{}` cannot carry data: declare it as a unit variant", variant.ident),
@@ -50,7 +54,7 @@ impl<'a> Declaration<'a> {
             };
             scopes.push(DeclaredScope { variant: &variant.ident, name, span, description: doc_text(&variant.attrs) });
         }
-        Some(Declaration { ident: &input.ident, vis: &input.vis, krate, scopes })
+        Some(Declaration { ident: &input.ident, vis: &input.vis, krate, scopes, complete })
     }
 }
 
@@ -83,7 +87,10 @@ fn scope_attr(variant: &syn::Variant, errors: &mut Errors) -> Option<LitStr> {
         match attr.parse_args::<syn::Expr>() {
             Ok(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. })) => {
                 if found.is_some() {
-                    errors.push(attr::duplicate_key(attr.span(), "scope"));
+                    errors.push_spanned(
+                        attr,
+                        format!("`{}` has two `#[scope]` attributes; a variant declares one scope", variant.ident),
+                    );
                 } else {
                     found = Some(lit);
                 }

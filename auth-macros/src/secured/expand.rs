@@ -178,7 +178,8 @@ fn scope_check(args: &SecuredArgs, scopes: &[&syn::LitStr]) -> TokenStream {
     let declaration = match &args.declaration {
         Some(path) => quote!(#path),
         None => {
-            let ident = syn::Ident::new("Scope", *key_span);
+            // Resolved where the attribute is written, reported at the `scopes` key.
+            let ident = syn::Ident::new("Scope", Span::call_site().located_at(*key_span));
             quote!(#ident)
         }
     };

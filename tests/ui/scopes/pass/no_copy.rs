@@ -1,9 +1,9 @@
-//! A declaration without `Copy`: `ScopeDeclaration` requires it.
+//! A declaration needs no `Copy` (or even `Clone`): `ScopeDeclaration` only reads variants.
 
 use auth_core::{Scopes, secured};
 use axum::{Router, routing::get};
 
-#[derive(Scopes, Clone)]
+#[derive(Scopes)]
 pub enum Scope {
     /// Read items.
     #[scope("items")]
