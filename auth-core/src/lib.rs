@@ -54,10 +54,23 @@
 pub mod dependency;
 pub mod error;
 pub mod form;
+pub mod openapi;
 pub mod password;
 pub mod schemes;
 pub mod scopes;
 pub mod strategies;
+
+/// `utoipa_axum::routes!` for `#[secured]` handlers: the same `(schemas, paths, router)`,
+/// with each operation's requirement attached for [`openapi::SecurityDoc`] to write out.
+#[cfg(feature = "openapi")]
+#[macro_export]
+macro_rules! routes {
+    ($($handler:path),+ $(,)?) => {{
+        let mut routes = $crate::__private::utoipa_axum::routes!($($handler),+);
+        $( $crate::openapi::attach::<$handler>(&mut routes.1); )+
+        routes
+    }};
+}
 
 #[doc(hidden)]
 #[path = "private.rs"]

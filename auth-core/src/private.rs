@@ -13,15 +13,55 @@ pub use ::axum;
 pub use ::core;
 pub use ::serde;
 pub use ::std;
+#[cfg(feature = "openapi")]
+pub use ::utoipa_axum;
 
 pub use crate::dependency::{CacheEntry, Dependency, Resolve};
-use crate::scopes::ChainState;
+use crate::{
+    openapi::{DocumentedSecurity, SecurityCollector},
+    scopes::ChainState,
+};
 
 /// Compile-time facts about a `#[secured]` function, on its companion type.
 pub trait SecuredFn: 'static {
     /// The function's own scopes.
     const SCOPES: &'static [&'static str];
+
+    /// Adds the function's scopes, then each parameter's contribution, to `out`.
+    fn security(out: &mut SecurityCollector);
 }
+
+/// Autoref specialisation: `(&Probe::<T>::new()).collect_security(out)` calls
+/// [`DocumentedSecurity`] when `T` implements it, and does nothing otherwise.
+pub struct Probe<T>(PhantomData<fn() -> T>);
+
+impl<T> Probe<T> {
+    /// A probe for `T`.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// Chosen when the probed extractor documents security.
+pub trait ViaDocumented {
+    /// Collects the extractor's contribution.
+    fn collect_security(&self, out: &mut SecurityCollector);
+}
+
+impl<T: DocumentedSecurity> ViaDocumented for Probe<T> {
+    fn collect_security(&self, out: &mut SecurityCollector) {
+        T::collect_security(out);
+    }
+}
+
+/// Chosen for every other extractor.
+pub trait ViaNothing {
+    /// Collects nothing.
+    fn collect_security(&self, _out: &mut SecurityCollector) {}
+}
+
+impl<T> ViaNothing for &Probe<T> {}
 
 /// The first parameter `#[secured]` adds to a function. As an axum extractor it starts the
 /// handler's chain with the handler's scopes; when the function runs as a dependency, the

@@ -18,6 +18,7 @@ use std::{
 
 use auth_core::{
     AuthError, Depends, OAuth2PasswordRequestForm, ScopeDeclaration, Scopes, SecurityScopes,
+    openapi::SecurityDoc,
     password::Passwords,
     schemes::OAuth2PasswordBearer,
     secured,
@@ -32,6 +33,8 @@ use axum::{
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 
 /// `oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", scopes={...})`: the scopes, each
 /// declared once, with the description Swagger UI shows.
@@ -49,7 +52,7 @@ pub enum Scope {
 pub const ACCESS_TOKEN_EXPIRE: Duration = Duration::from_secs(30 * 60);
 
 /// A user as the API shows it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct User {
     /// The login name.
     pub username: String,
@@ -191,7 +194,7 @@ pub async fn current_active_user(Depends(current_user): Depends<current_user>) -
 }
 
 /// `{"access_token": …, "token_type": "bearer"}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Token {
     /// The JWT.
     pub access_token: String,
@@ -200,6 +203,11 @@ pub struct Token {
 }
 
 /// `POST /token`: the OAuth2 password flow.
+#[utoipa::path(post, path = "/token", responses(
+    (status = 200, description = "Successful Response", body = Token),
+    (status = 400, description = "Incorrect username or password"),
+    (status = 422, description = "Validation Error"),
+))]
 pub async fn login_for_access_token(
     State(app): State<AppState>,
     form_data: OAuth2PasswordRequestForm,
@@ -236,34 +244,59 @@ pub async fn refresh(
 }
 
 /// `GET /users/me/`.
+#[utoipa::path(get, path = "/users/me/", responses((status = 200, description = "Successful Response", body = User)))]
 #[secured]
 pub async fn read_users_me(Depends(current_user): Depends<current_active_user>) -> Json<User> {
     Json(current_user)
 }
 
 /// `GET /users/me/items/`, which needs `items` (and, through `current_active_user`, `me`).
+#[utoipa::path(get, path = "/users/me/items/", responses((status = 200, description = "Successful Response")))]
 #[secured(scopes = ["items"])]
 pub async fn read_own_items(Depends(current_user): Depends<current_active_user>) -> Json<serde_json::Value> {
     Json(serde_json::json!([{ "item_id": "Foo", "owner": current_user.username }]))
 }
 
 /// `GET /status/`: any valid token, no scope.
+#[utoipa::path(get, path = "/status/", responses((status = 200, description = "Successful Response")))]
 #[secured]
 pub async fn read_system_status(Depends(_current_user): Depends<current_user>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// The tutorial's app: its routes, each also without the trailing slash.
+/// The document's info, as FastAPI's defaults.
+#[derive(OpenApi)]
+#[openapi(info(title = "FastAPI", version = "0.1.0"))]
+struct ApiDoc;
+
+/// The tutorial's documented routes, and the OpenAPI document generated from them.
+///
+/// Security is never written here: each operation's `security` comes from the `#[secured]`
+/// chain of its handler, and the scheme from [`oauth2_scheme`].
+pub fn documented(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(utoipa_axum::routes!(login_for_access_token))
+        .routes(auth_core::routes!(read_users_me))
+        .routes(auth_core::routes!(read_own_items))
+        .routes(auth_core::routes!(read_system_status))
+        .split_for_parts();
+    SecurityDoc::new().scheme(oauth2_scheme()).apply(&mut api);
+    // utoipa fills these from Cargo.toml; FastAPI's document has neither.
+    api.info.description = None;
+    api.info.license = None;
+    (router.with_state(state), api)
+}
+
+/// The tutorial's app: its routes (each also without the trailing slash), the refresh-token
+/// routes, `/openapi.json` and Swagger UI at `/docs`.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/token", post(login_for_access_token))
+    let (documented, api) = documented(state.clone());
+    let extra = Router::new()
         .route("/token/pair", post(login_for_token_pair))
         .route("/refresh", post(refresh))
-        .route("/users/me/", get(read_users_me))
         .route("/users/me", get(read_users_me))
-        .route("/users/me/items/", get(read_own_items))
         .route("/users/me/items", get(read_own_items))
-        .route("/status/", get(read_system_status))
         .route("/status", get(read_system_status))
-        .with_state(state)
+        .with_state(state);
+    documented.merge(extra).merge(SecurityDoc::swagger_ui(api))
 }

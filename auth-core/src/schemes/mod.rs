@@ -6,4 +6,4 @@ mod authorization;
 mod oauth2;
 
 pub use authorization::{BearerToken, authorization_credentials};
-pub use oauth2::OAuth2PasswordBearer;
+pub use oauth2::{HttpBearer, OAuth2PasswordBearer};

@@ -43,3 +43,38 @@ impl OAuth2PasswordBearer {
         self
     }
 }
+
+/// HTTP bearer authentication (RFC 6750), as FastAPI's `HTTPBearer`: the same
+/// `Authorization: Bearer` credential as OAuth2, documented without a token endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpBearer {
+    /// The name of the scheme in `components.securitySchemes`.
+    pub name: String,
+    /// A hint such as `JWT`, for documentation only.
+    pub bearer_format: Option<String>,
+}
+
+impl HttpBearer {
+    /// A scheme named `HTTPBearer`, as FastAPI names it.
+    pub fn new() -> Self {
+        Self { name: "HTTPBearer".to_owned(), bearer_format: None }
+    }
+
+    /// Renames the scheme in OpenAPI.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Sets `bearerFormat`.
+    pub fn bearer_format(mut self, format: impl Into<String>) -> Self {
+        self.bearer_format = Some(format.into());
+        self
+    }
+}
+
+impl Default for HttpBearer {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -36,10 +36,21 @@ pub(crate) fn expand(args: &SecuredArgs, function: &syn::ItemFn, _valid: bool) -
         #vis struct #name {}
     };
 
+    let tys = sig.inputs.iter().filter_map(|arg| match arg {
+        FnArg::Typed(t) => Some(&*t.ty),
+        FnArg::Receiver(_) => None,
+    });
     let secured_fn = quote! {
         #[automatically_derived]
         impl #krate::__private::SecuredFn for #name {
             const SCOPES: &'static [&'static str] = &[#(#scopes),*];
+
+            fn security(out: &mut #krate::openapi::SecurityCollector) {
+                #[allow(unused_imports)]
+                use #krate::__private::{ViaDocumented as _, ViaNothing as _};
+                out.scopes(<Self as #krate::__private::SecuredFn>::SCOPES);
+                #( (&#krate::__private::Probe::<#tys>::new()).collect_security(out); )*
+            }
         }
     };
 
