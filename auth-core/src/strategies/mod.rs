@@ -11,5 +11,58 @@ pub mod jwt;
 pub mod refresh;
 mod verified;
 
+use std::future::Future;
+
+use crate::error::AuthError;
+
+/// What a verified token says: who, and which scopes were granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// The principal's identifier (a username, a user id).
+    pub subject: String,
+    /// The scopes granted when the token was issued.
+    pub scopes: Vec<String>,
+}
+
+/// How a token becomes a principal, as fastapi-users' `Strategy`: write a token at login,
+/// read it on each request, destroy it at logout.
+///
+/// Failures are [`AuthError`]s: a token that is unknown, expired, revoked or forged is
+/// [`AuthError::InvalidToken`]; a store that is down or too slow is [`AuthError::Unavailable`]
+/// (503), never a 500 or a hang. No implementation logs or returns a token.
+pub trait Strategy: Send + Sync + 'static {
+    /// The strategy's name in `#[backend(strategy = …)]`: `jwt`, `database`, `redis`.
+    const KIND: &'static str;
+
+    /// Verifies `token` and says whom it names.
+    fn read_token(&self, token: &str) -> impl Future<Output = Result<TokenInfo, AuthError>> + Send;
+
+    /// Issues a token for `subject` with `scopes`.
+    fn write_token(&self, subject: &str, scopes: &[String]) -> impl Future<Output = Result<String, AuthError>> + Send;
+
+    /// Revokes `token`, so that reading it fails from now on. Revoking an unknown token is not
+    /// an error.
+    fn destroy_token(&self, token: &str) -> impl Future<Output = Result<(), AuthError>> + Send;
+}
+
+impl Strategy for JwtStrategy {
+    const KIND: &'static str = "jwt";
+
+    async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
+        let claims = self.verify(token).map_err(JwtError::into_token_error)?;
+        let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
+        Ok(TokenInfo { subject, scopes: claims.scopes })
+    }
+
+    async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {
+        self.issue(subject, scopes)
+    }
+
+    /// A JWT is self-contained: without a denylist, logout cannot revoke it, only forget it.
+    async fn destroy_token(&self, _token: &str) -> Result<(), AuthError> {
+        Ok(())
+    }
+}
+
 pub use jwt::{Claims, InvalidReason, JwtError, JwtErrorStyle, JwtKey, JwtKeySet, JwtStrategy, JwtStrategyBuilder};
 pub use refresh::{MemoryFamilyStore, RefreshFamilyStore, Rotation, TokenPair, TokenPairIssuer};
