@@ -24,10 +24,8 @@ pub enum Challenge {
         /// The protection space announced to the client.
         realm: Option<String>,
     },
-    /// `WWW-Authenticate: APIKey` (API key transports, as FastAPI answers).
+    /// `WWW-Authenticate: APIKey` (API keys in a header, query or cookie, as FastAPI answers).
     ApiKey,
-    /// `WWW-Authenticate: Cookie`: FastAPI sends no challenge for cookies; we name the transport.
-    Cookie,
 }
 
 impl Challenge {
@@ -38,7 +36,6 @@ impl Challenge {
             Challenge::Basic { realm: None } => "Basic".to_owned(),
             Challenge::Basic { realm: Some(realm) } => format!("Basic realm=\"{}\"", quote_safe(realm)),
             Challenge::ApiKey => "APIKey".to_owned(),
-            Challenge::Cookie => "Cookie".to_owned(),
         }
     }
 }

@@ -51,6 +51,7 @@
 //! async fn read_items() {}
 //! ```
 
+pub mod backend;
 pub mod dependency;
 pub mod error;
 pub mod form;
@@ -76,7 +77,8 @@ macro_rules! routes {
 #[path = "private.rs"]
 pub mod __private;
 
-pub use auth_macros::{Scopes, secured};
+pub use auth_macros::{AuthBackend, Scopes, secured};
+pub use backend::{Authenticated, Principal};
 pub use dependency::{Dependency, Depends, Resolve};
 pub use error::{AuthError, Challenge, FieldError};
 pub use form::{OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict};

@@ -106,6 +106,15 @@ impl DocumentedSecurity for crate::strategies::jwt::Claims {
     }
 }
 
+/// Each backend is its own scheme, keyed by its name.
+impl<B: crate::backend::BackendNames> DocumentedSecurity for crate::backend::Authenticated<B> {
+    fn collect_security(out: &mut SecurityCollector) {
+        for name in B::names() {
+            out.transport(name);
+        }
+    }
+}
+
 /// The transport of `Authorization: Bearer` credentials.
 pub const BEARER: &str = "bearer";
 

@@ -138,3 +138,19 @@ where
     let scope = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
     T::from_scope_str(&scope).ok_or_else(|| serde::de::Error::custom(crate::scopes::ParseScopeError::new(&scope)))
 }
+
+/// `a == b` for strings, in a `const` context: the derive checks a backend's strategy kind.
+pub const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}

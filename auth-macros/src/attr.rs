@@ -73,3 +73,32 @@ pub(crate) fn scope_token_error(scope: &str) -> String {
         scope.escape_debug()
     )
 }
+
+/// The candidate closest to `scope`, if any is close enough to be a likely typo.
+pub(crate) fn nearest<'a>(scope: &str, declared: &'a [String]) -> Option<&'a str> {
+    let lower = scope.to_lowercase();
+    declared
+        .iter()
+        .map(|candidate| {
+            let distance =
+                if candidate.to_lowercase() == lower { 0 } else { levenshtein(&lower, &candidate.to_lowercase()) };
+            (distance, candidate)
+        })
+        .filter(|(distance, candidate)| *distance <= scope.chars().count().max(candidate.chars().count()).max(3) / 3)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.as_str())
+}
+
+pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}

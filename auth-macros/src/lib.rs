@@ -2,6 +2,7 @@
 //! with their documentation.
 
 mod attr;
+mod backend;
 mod scopes;
 mod secured;
 
@@ -22,6 +23,13 @@ pub fn secured(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn derive_scopes(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     debug_print("Scopes", scopes::expand(&input)).into()
+}
+
+/// Declares an authentication backend; see `auth_core::AuthBackend`.
+#[proc_macro_derive(AuthBackend, attributes(backend))]
+pub fn derive_auth_backend(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    debug_print("AuthBackend", backend::expand(&input)).into()
 }
 
 /// Checks scope literals against a declaration; called by the `macro_rules!` matcher that

@@ -60,6 +60,57 @@ impl DocumentedScheme for HttpBearer {
     }
 }
 
+impl crate::backend::Transport {
+    /// This transport as an OpenAPI security scheme, with `scopes` for OAuth2 flows.
+    pub fn to_scheme(&self, scopes: &[(&'static str, &'static str)]) -> SecurityScheme {
+        use crate::backend::{ApiKeyLocation, Transport};
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, AuthorizationCode, ClientCredentials, OpenIdConnect};
+        let scopes = || Scopes::from_iter(scopes.iter().copied());
+        match self {
+            Transport::Bearer { token_url, refresh_url } => {
+                let flow = match refresh_url {
+                    Some(refresh) => Password::with_refresh_url(*token_url, scopes(), *refresh),
+                    None => Password::new(*token_url, scopes()),
+                };
+                SecurityScheme::OAuth2(OAuth2::new([Flow::Password(flow)]))
+            }
+            Transport::HttpBearer { bearer_format } => {
+                let mut http = Http::new(HttpAuthScheme::Bearer);
+                http.bearer_format = bearer_format.map(str::to_owned);
+                SecurityScheme::Http(http)
+            }
+            Transport::OAuth2AuthorizationCode { authorization_url, token_url } => SecurityScheme::OAuth2(OAuth2::new(
+                [Flow::AuthorizationCode(AuthorizationCode::new(*authorization_url, *token_url, scopes()))],
+            )),
+            Transport::OAuth2ClientCredentials { token_url } => {
+                SecurityScheme::OAuth2(OAuth2::new([Flow::ClientCredentials(ClientCredentials::new(
+                    *token_url,
+                    scopes(),
+                ))]))
+            }
+            Transport::OpenIdConnect { url } => SecurityScheme::OpenIdConnect(OpenIdConnect::new(*url)),
+            Transport::ApiKey { location, name } => SecurityScheme::ApiKey(match location {
+                ApiKeyLocation::Header => ApiKey::Header(ApiKeyValue::new(*name)),
+                ApiKeyLocation::Query => ApiKey::Query(ApiKeyValue::new(*name)),
+                ApiKeyLocation::Cookie => ApiKey::Cookie(ApiKeyValue::new(*name)),
+            }),
+            Transport::Cookie(options) => SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(options.name))),
+        }
+    }
+}
+
+impl SecurityDoc {
+    /// Adds backend `B` as the scheme named after it.
+    ///
+    /// # Panics
+    ///
+    /// When a scheme of the same name was added before, as [`scheme`](Self::scheme).
+    pub fn backend<B: crate::backend::AuthBackend>(self, backend: &B) -> Self {
+        let scheme = backend.transport().to_scheme(&B::scope_descriptions());
+        self.named_scheme(B::NAME.to_owned(), B::NAME, scheme)
+    }
+}
+
 /// Records handler `H`'s requirement on each of its operations in `paths`; [`SecurityDoc`]
 /// later turns it into `security`. [`routes!`](crate::routes) calls this for you.
 pub fn attach<H: SecuredFn>(paths: &mut Paths) {
@@ -116,13 +167,16 @@ impl SecurityDoc {
     ///
     /// When a scheme of the same name was added before: two schemes cannot share a name in
     /// OpenAPI, and silently keeping one would document the wrong credential.
-    pub fn scheme(mut self, scheme: impl DocumentedScheme) -> Self {
-        let name = scheme.scheme_name().to_owned();
+    pub fn scheme(self, scheme: impl DocumentedScheme) -> Self {
+        self.named_scheme(scheme.scheme_name().to_owned(), scheme.transport(), scheme.to_scheme())
+    }
+
+    fn named_scheme(mut self, name: String, transport: &'static str, scheme: SecurityScheme) -> Self {
         assert!(
             !self.schemes.iter().any(|(existing, ..)| *existing == name),
             "security scheme `{name}` is declared twice; scheme names must be unique"
         );
-        self.schemes.push((name, scheme.transport(), scheme.to_scheme()));
+        self.schemes.push((name, transport, scheme));
         self
     }
 

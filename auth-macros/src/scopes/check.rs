@@ -9,7 +9,7 @@ use syn::{
     punctuated::Punctuated,
 };
 
-use crate::attr::Errors;
+use crate::attr::{Errors, nearest};
 
 mod kw {
     syn::custom_keyword!(declaration);
@@ -69,38 +69,10 @@ pub(crate) fn expand(input: &CheckInput) -> TokenStream {
     errors.to_compile_errors()
 }
 
-/// The declared scope closest to `scope`, if any is close enough to be a likely typo.
-fn nearest<'a>(scope: &str, declared: &'a [String]) -> Option<&'a str> {
-    let lower = scope.to_lowercase();
-    declared
-        .iter()
-        .map(|candidate| {
-            let distance =
-                if candidate.to_lowercase() == lower { 0 } else { levenshtein(&lower, &candidate.to_lowercase()) };
-            (distance, candidate)
-        })
-        .filter(|(distance, candidate)| *distance <= scope.chars().count().max(candidate.chars().count()).max(3) / 3)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate.as_str())
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attr::levenshtein;
 
     #[test]
     fn suggests_the_nearest_declared_scope() {

@@ -1,0 +1,47 @@
+//! Backends: a name, a transport and a strategy, as fastapi-users' `AuthenticationBackend`.
+//!
+//! Declare one with `#[derive(AuthBackend)]`; it implements [`AuthBackend`], and
+//! [`Authenticated<B>`] then authenticates a request with it (or with the first of several:
+//! `Authenticated<(CookieBackend, JwtBackend)>`). [`routes`] builds its login and logout routes.
+//!
+//! ```ignore
+//! #[derive(AuthBackend, Clone)]
+//! #[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt, scopes = Scope)]
+//! pub struct JwtBackend {
+//!     strategy: JwtStrategy,
+//! }
+//! ```
+
+mod authenticated;
+mod routes;
+mod transport;
+
+pub use authenticated::{Authenticated, BackendNames, BackendSet, Principal};
+pub use routes::{Authenticator, LoginGrant, routes};
+pub use transport::{ApiKeyLocation, CookieOptions, SameSite, Transport};
+
+use crate::strategies::Strategy;
+
+/// A named pair of a transport and a strategy. Implement it with `#[derive(AuthBackend)]`.
+///
+/// The value lives in the app state (found with `FromRef`) and holds the strategy's runtime
+/// parts: keys, a database pool, a Redis connection.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an authentication backend",
+    note = "declare it with `#[derive(AuthBackend)]` and `#[backend(name = \"…\", transport = …, strategy = …)]`"
+)]
+pub trait AuthBackend: Clone + Send + Sync + 'static {
+    /// The backend's unique name: in OpenAPI, in [`Principal::backend`], in logs.
+    const NAME: &'static str;
+    /// How tokens become principals.
+    type Strategy: Strategy;
+
+    /// How the credential travels.
+    fn transport(&self) -> &Transport;
+
+    /// The strategy instance.
+    fn strategy(&self) -> &Self::Strategy;
+
+    /// The declared scopes with their descriptions, for OAuth2 flows in OpenAPI.
+    fn scope_descriptions() -> Vec<(&'static str, &'static str)>;
+}

@@ -1,0 +1,168 @@
+//! The `AuthBackend` impl, the strategy-kind check, and `router()`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use super::validate::{Validated, Value};
+use crate::attr::crate_path;
+
+pub(crate) fn expand(backend: &Validated<'_>) -> TokenStream {
+    let krate = crate_path(backend.backend.args.krate.as_ref());
+    let ident = backend.backend.ident;
+    let name = &backend.name;
+    let (field, field_ty) = backend.backend.strategy_field.as_ref().expect("validated");
+    let transport = transport_expr(&krate, &backend.transport, &backend.options);
+    let scopes = match &backend.backend.args.scopes {
+        Some(path) => quote! {
+            <#path as #krate::ScopeDeclaration>::descriptions().collect()
+        },
+        None => quote!(#krate::__private::std::vec::Vec::new()),
+    };
+    let kind = backend.strategy.to_string();
+    let mismatch = format!(
+        "`strategy = {kind}` but the strategy field has another kind of strategy: give it a `{}`",
+        match kind.as_str() {
+            "jwt" => "JwtStrategy",
+            "database" => "DatabaseStrategy",
+            _ => "RedisStrategy",
+        }
+    );
+    let strategy_span = backend.strategy.span();
+    let kind_check = quote_spanned! {strategy_span=>
+        const _: () = ::core::assert!(
+            #krate::__private::str_eq(<#field_ty as #krate::strategies::Strategy>::KIND, #kind),
+            #mismatch
+        );
+    };
+
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #krate::backend::AuthBackend for #ident {
+                const NAME: &'static str = #name;
+                type Strategy = #field_ty;
+
+                fn transport(&self) -> &#krate::backend::Transport {
+                    static TRANSPORT: #krate::backend::Transport = #transport;
+                    &TRANSPORT
+                }
+
+                fn strategy(&self) -> &Self::Strategy {
+                    &self.#field
+                }
+
+                fn scope_descriptions() -> #krate::__private::std::vec::Vec<(&'static str, &'static str)> {
+                    #scopes
+                }
+            }
+
+            #kind_check
+
+            #[automatically_derived]
+            impl #ident {
+                /// `POST /login` and `POST /logout` for this backend, logging in with `A`.
+                #[allow(dead_code)]
+                pub fn router<A, S>() -> #krate::__private::axum::Router<S>
+                where
+                    Self: #krate::__private::axum::extract::FromRef<S>,
+                    A: #krate::backend::Authenticator + #krate::__private::axum::extract::FromRef<S>,
+                    S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
+                {
+                    #krate::backend::routes::<Self, A, S>()
+                }
+            }
+        };
+    }
+}
+
+fn get<'v>(options: &'v [(String, Value)], key: &str) -> Option<&'v Value> {
+    options.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+fn string(options: &[(String, Value)], key: &str) -> TokenStream {
+    match get(options, key) {
+        Some(Value::Str(s)) => quote!(#s),
+        _ => quote!(""),
+    }
+}
+
+fn optional_string(options: &[(String, Value)], key: &str) -> TokenStream {
+    match get(options, key) {
+        Some(Value::Str(s)) => quote!(::core::option::Option::Some(#s)),
+        _ => quote!(::core::option::Option::None),
+    }
+}
+
+fn transport_expr(krate: &TokenStream, kind: &str, options: &[(String, Value)]) -> TokenStream {
+    let t = quote!(#krate::backend::Transport);
+    match kind {
+        "bearer" => {
+            let (token_url, refresh_url) = (string(options, "token_url"), optional_string(options, "refresh_url"));
+            quote!(#t::Bearer { token_url: #token_url, refresh_url: #refresh_url })
+        }
+        "http_bearer" => {
+            let format = optional_string(options, "bearer_format");
+            quote!(#t::HttpBearer { bearer_format: #format })
+        }
+        "oauth2_authorization_code" => {
+            let (authorization_url, token_url) = (string(options, "authorization_url"), string(options, "token_url"));
+            quote!(#t::OAuth2AuthorizationCode { authorization_url: #authorization_url, token_url: #token_url })
+        }
+        "oauth2_client_credentials" => {
+            let token_url = string(options, "token_url");
+            quote!(#t::OAuth2ClientCredentials { token_url: #token_url })
+        }
+        "openid_connect" => {
+            let url = string(options, "url");
+            quote!(#t::OpenIdConnect { url: #url })
+        }
+        "api_key" => {
+            let (location, name) = ["header", "query", "cookie"]
+                .iter()
+                .find_map(|place| match get(options, place) {
+                    Some(Value::Str(s)) => Some((*place, s)),
+                    _ => None,
+                })
+                .expect("validated: exactly one location");
+            let location = match location {
+                "header" => quote!(Header),
+                "query" => quote!(Query),
+                _ => quote!(Cookie),
+            };
+            quote!(#t::ApiKey { location: #krate::backend::ApiKeyLocation::#location, name: #name })
+        }
+        _ => {
+            let mut fields = Vec::new();
+            if let Some(Value::Str(s)) = get(options, "name") {
+                fields.push(quote!(name: #s));
+            }
+            if let Some(Value::Int(n)) = get(options, "max_age") {
+                fields.push(quote!(max_age: ::core::option::Option::Some(#n)));
+            }
+            if let Some(Value::Str(s)) = get(options, "path") {
+                fields.push(quote!(path: #s));
+            }
+            if let Some(Value::Str(s)) = get(options, "domain") {
+                fields.push(quote!(domain: ::core::option::Option::Some(#s)));
+            }
+            if let Some(Value::Bool(b)) = get(options, "secure") {
+                fields.push(quote!(secure: #b));
+            }
+            if let Some(Value::Bool(b)) = get(options, "http_only") {
+                fields.push(quote!(http_only: #b));
+            }
+            if let Some(Value::Str(s)) = get(options, "same_site") {
+                let variant = match s.value().to_lowercase().as_str() {
+                    "strict" => quote!(Strict),
+                    "none" => quote!(None),
+                    _ => quote!(Lax),
+                };
+                fields.push(quote!(same_site: #krate::backend::SameSite::#variant));
+            }
+            quote!(#t::Cookie(#krate::backend::CookieOptions {
+                #(#fields,)*
+                ..#krate::backend::CookieOptions::named("auth")
+            }))
+        }
+    }
+}

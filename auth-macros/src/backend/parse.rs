@@ -1,0 +1,207 @@
+//! The grammar of `#[backend(name = "…", transport = kind(option = value, …), strategy = kind,
+//! scopes = Path, crate = "…")]`, and of `#[backend(strategy)]` on a field.
+
+use proc_macro2::Span;
+use syn::{
+    Ident, Lit, LitStr, Token, parenthesized,
+    parse::{Parse, ParseStream},
+    punctuated::Punctuated,
+    spanned::Spanned,
+};
+
+use crate::attr::{self, Errors};
+
+mod kw {
+    syn::custom_keyword!(name);
+    syn::custom_keyword!(transport);
+    syn::custom_keyword!(strategy);
+    syn::custom_keyword!(scopes);
+}
+
+/// `kind` or `kind(key = value, …)`.
+pub(crate) struct TransportSpec {
+    pub(crate) kind: Ident,
+    pub(crate) options: Vec<(Ident, Lit)>,
+}
+
+impl Parse for TransportSpec {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let kind: Ident = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected a transport, e.g. `transport = bearer(token_url = \"auth/jwt/login\")`")
+        })?;
+        let mut options = Vec::new();
+        if input.peek(syn::token::Paren) {
+            let content;
+            parenthesized!(content in input);
+            let pairs = Punctuated::<OptionPair, Token![,]>::parse_terminated(&content)?;
+            options = pairs.into_iter().map(|p| (p.key, p.value)).collect();
+        }
+        Ok(Self { kind, options })
+    }
+}
+
+struct OptionPair {
+    key: Ident,
+    value: Lit,
+}
+
+impl Parse for OptionPair {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        let value: Lit = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), format!("expected a literal value for `{key}`, e.g. `{key} = \"…\"`"))
+        })?;
+        Ok(Self { key, value })
+    }
+}
+
+/// The container attribute's arguments.
+#[derive(Default)]
+pub(crate) struct BackendArgs {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) transport: Option<TransportSpec>,
+    pub(crate) strategy: Option<Ident>,
+    pub(crate) scopes: Option<syn::Path>,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+impl Parse for BackendArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut args = BackendArgs::default();
+        while !input.is_empty() {
+            let lookahead = input.lookahead1();
+            if lookahead.peek(kw::name) {
+                let key: kw::name = input.parse()?;
+                if args.name.is_some() {
+                    return Err(attr::duplicate_key(key.span, "name"));
+                }
+                input.parse::<Token![=]>()?;
+                args.name = Some(input.parse().map_err(|e| {
+                    syn::Error::new(e.span(), "expected the backend's name as a string, e.g. `name = \"jwt\"`")
+                })?);
+            } else if lookahead.peek(kw::transport) {
+                let key: kw::transport = input.parse()?;
+                if args.transport.is_some() {
+                    return Err(attr::duplicate_key(key.span, "transport"));
+                }
+                input.parse::<Token![=]>()?;
+                args.transport = Some(input.parse()?);
+            } else if lookahead.peek(kw::strategy) {
+                let key: kw::strategy = input.parse()?;
+                if args.strategy.is_some() {
+                    return Err(attr::duplicate_key(key.span, "strategy"));
+                }
+                input.parse::<Token![=]>()?;
+                args.strategy = Some(
+                    input
+                        .parse()
+                        .map_err(|e| syn::Error::new(e.span(), "expected a strategy: `jwt`, `database` or `redis`"))?,
+                );
+            } else if lookahead.peek(kw::scopes) {
+                let key: kw::scopes = input.parse()?;
+                if args.scopes.is_some() {
+                    return Err(attr::duplicate_key(key.span, "scopes"));
+                }
+                input.parse::<Token![=]>()?;
+                args.scopes = Some(input.parse().map_err(|e| {
+                    syn::Error::new(e.span(), "expected the `#[derive(Scopes)]` enum, e.g. `scopes = Scope`")
+                })?);
+            } else if lookahead.peek(Token![crate]) {
+                let key: Token![crate] = input.parse()?;
+                if args.krate.is_some() {
+                    return Err(attr::duplicate_key(key.span, "crate"));
+                }
+                input.parse::<Token![=]>()?;
+                args.krate = Some(attr::parse_crate_path(&input.parse()?)?);
+            } else {
+                return Err(lookahead.error());
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(args)
+    }
+}
+
+/// The parsed derive input.
+pub(crate) struct Backend<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) args: BackendArgs,
+    /// Where to report a missing key: the attribute, or the struct's name.
+    pub(crate) attr_span: Span,
+    pub(crate) strategy_field: Option<(syn::Member, &'a syn::Type)>,
+}
+
+impl<'a> Backend<'a> {
+    pub(crate) fn from_input(input: &'a syn::DeriveInput, errors: &mut Errors) -> Option<Self> {
+        let syn::Data::Struct(data) = &input.data else {
+            errors.push_spanned(
+                &input.ident,
+                "`#[derive(AuthBackend)]` applies to a struct holding the backend's strategy, e.g. `struct JwtBackend { strategy: JwtStrategy }`",
+            );
+            return None;
+        };
+        if !input.generics.params.is_empty() {
+            errors.push_spanned(&input.generics, "a backend cannot be generic: its name and transport are fixed");
+            return None;
+        }
+        let mut args = BackendArgs::default();
+        let mut attr_span = input.ident.span();
+        let mut seen = false;
+        for attribute in input.attrs.iter().filter(|a| a.path().is_ident("backend")) {
+            if seen {
+                errors.push_spanned(attribute, "`#[backend(...)]` given twice; put every key in one attribute");
+                continue;
+            }
+            seen = true;
+            attr_span = attribute.span();
+            match attribute.parse_args::<BackendArgs>() {
+                Ok(parsed) => args = parsed,
+                Err(error) => {
+                    errors.push(error);
+                    return None;
+                }
+            }
+        }
+
+        let fields: Vec<&syn::Field> = data.fields.iter().collect();
+        let mut marked = Vec::new();
+        for (index, field) in fields.iter().enumerate() {
+            for attribute in field.attrs.iter().filter(|a| a.path().is_ident("backend")) {
+                let result = attribute.parse_nested_meta(|meta| {
+                    if meta.path.is_ident("strategy") {
+                        marked.push(index);
+                        Ok(())
+                    } else {
+                        Err(meta.error("unknown field attribute, expected `#[backend(strategy)]`"))
+                    }
+                });
+                if let Err(error) = result {
+                    errors.push(error);
+                }
+            }
+        }
+        let member = |index: usize| match &fields[index].ident {
+            Some(ident) => syn::Member::Named(ident.clone()),
+            None => syn::Member::Unnamed(syn::Index::from(index)),
+        };
+        let strategy_field = match (marked.as_slice(), fields.len()) {
+            ([index], _) => Some((member(*index), &fields[*index].ty)),
+            ([], 1) => Some((member(0), &fields[0].ty)),
+            ([], _) => {
+                errors.push_spanned(
+                    &input.ident,
+                    "mark the field holding the strategy with `#[backend(strategy)]`, e.g. `#[backend(strategy)] strategy: JwtStrategy`",
+                );
+                None
+            }
+            (_, _) => {
+                errors.push_spanned(&input.ident, "only one field can be `#[backend(strategy)]`");
+                None
+            }
+        };
+        Some(Backend { ident: &input.ident, args, attr_span, strategy_field })
+    }
+}

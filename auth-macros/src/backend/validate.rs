@@ -1,0 +1,192 @@
+//! Every key present, every transport and strategy known, every option applicable and typed.
+
+use syn::{Ident, Lit, LitStr};
+
+use super::parse::{Backend, TransportSpec};
+use crate::attr::{Errors, nearest};
+
+/// Transports with the options each takes (required ones first, marked `!`).
+const TRANSPORTS: &[(&str, &[&str])] = &[
+    ("bearer", &["!token_url", "refresh_url"]),
+    ("http_bearer", &["bearer_format"]),
+    ("oauth2_authorization_code", &["!authorization_url", "!token_url"]),
+    ("oauth2_client_credentials", &["!token_url"]),
+    ("openid_connect", &["!url"]),
+    ("api_key", &["header", "query", "cookie"]),
+    ("cookie", &["name", "max_age", "path", "domain", "secure", "http_only", "same_site"]),
+];
+
+const STRATEGIES: &[&str] = &["jwt", "database", "redis"];
+
+/// A checked option value.
+pub(crate) enum Value {
+    Str(LitStr),
+    Int(u64),
+    Bool(bool),
+}
+
+pub(crate) struct Validated<'a> {
+    pub(crate) backend: Backend<'a>,
+    pub(crate) name: LitStr,
+    pub(crate) transport: String,
+    pub(crate) options: Vec<(String, Value)>,
+    pub(crate) strategy: Ident,
+}
+
+fn one_of(list: &[&str]) -> String {
+    list.iter().map(|s| format!("`{}`", s.trim_start_matches('!'))).collect::<Vec<_>>().join(", ")
+}
+
+fn suggestion(given: &str, list: &[&str]) -> String {
+    let candidates: Vec<String> = list.iter().map(|s| s.trim_start_matches('!').to_owned()).collect();
+    nearest(given, &candidates).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default()
+}
+
+pub(crate) fn validate<'a>(backend: Backend<'a>, errors: &mut Errors) -> Option<Validated<'a>> {
+    let before = errors.is_empty();
+    let span = backend.attr_span;
+    let name = match &backend.args.name {
+        Some(name) => {
+            let value = name.value();
+            if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+                errors.push_spanned(
+                    name,
+                    "a backend name is its OpenAPI security-scheme name: use letters, digits, `.`, `-` and `_`, e.g. `name = \"jwt\"`",
+                );
+            }
+            Some(name.clone())
+        }
+        None => {
+            errors.push(syn::Error::new(
+                span,
+                "missing `name = \"…\"`: every backend needs a unique name, e.g. `#[backend(name = \"jwt\", …)]`",
+            ));
+            None
+        }
+    };
+    let transport = match &backend.args.transport {
+        Some(spec) => check_transport(spec, errors),
+        None => {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "missing `transport = …`: one of {}",
+                    one_of(&TRANSPORTS.iter().map(|t| t.0).collect::<Vec<_>>())
+                ),
+            ));
+            None
+        }
+    };
+    let strategy = match &backend.args.strategy {
+        Some(strategy) if STRATEGIES.contains(&strategy.to_string().as_str()) => Some(strategy.clone()),
+        Some(strategy) => {
+            errors.push_spanned(
+                strategy,
+                format!(
+                    "unknown strategy `{strategy}`, expected one of: {}{}",
+                    one_of(STRATEGIES),
+                    suggestion(&strategy.to_string(), STRATEGIES)
+                ),
+            );
+            None
+        }
+        None => {
+            errors.push(syn::Error::new(span, "missing `strategy = …`: one of `jwt`, `database`, `redis`"));
+            None
+        }
+    };
+    if !before || !errors.is_empty() || backend.strategy_field.is_none() {
+        return None;
+    }
+    let (transport, options) = transport?;
+    Some(Validated { backend, name: name?, transport, options, strategy: strategy? })
+}
+
+fn check_transport(spec: &TransportSpec, errors: &mut Errors) -> Option<(String, Vec<(String, Value)>)> {
+    let kind = spec.kind.to_string();
+    if kind == "basic" || kind == "http_basic" {
+        errors.push_spanned(
+            &spec.kind,
+            "HTTP basic carries a username and password, not a token, so it cannot be a backend's transport; log in with `POST /login` and use `bearer` or `cookie`",
+        );
+        return None;
+    }
+    let names: Vec<&str> = TRANSPORTS.iter().map(|t| t.0).collect();
+    let Some((_, allowed)) = TRANSPORTS.iter().find(|t| t.0 == kind) else {
+        errors.push_spanned(
+            &spec.kind,
+            format!("unknown transport `{kind}`, expected one of: {}{}", one_of(&names), suggestion(&kind, &names)),
+        );
+        return None;
+    };
+    let mut options: Vec<(String, Value)> = Vec::new();
+    let mut ok = true;
+    for (key, lit) in &spec.options {
+        let key_str = key.to_string();
+        if !allowed.iter().any(|a| a.trim_start_matches('!') == key_str) {
+            let takes =
+                if allowed.is_empty() { "takes no options".to_owned() } else { format!("takes: {}", one_of(allowed)) };
+            errors.push_spanned(
+                key,
+                format!(
+                    "`{key_str}` does not apply to the `{kind}` transport, which {takes}{}",
+                    suggestion(&key_str, allowed)
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        if options.iter().any(|(k, _)| *k == key_str) {
+            errors.push_spanned(key, format!("`{key_str}` specified more than once"));
+            ok = false;
+            continue;
+        }
+        match check_value(&kind, &key_str, lit) {
+            Ok(value) => options.push((key_str, value)),
+            Err(message) => {
+                errors.push_spanned(lit, message);
+                ok = false;
+            }
+        }
+    }
+    for required in allowed.iter().filter_map(|a| a.strip_prefix('!')) {
+        if !options.iter().any(|(k, _)| k == required) && !spec.options.iter().any(|(k, _)| k == required) {
+            errors.push_spanned(
+                &spec.kind,
+                format!("the `{kind}` transport needs `{required}`, e.g. `{kind}({required} = \"…\")`"),
+            );
+            ok = false;
+        }
+    }
+    if kind == "api_key" {
+        let places = spec
+            .options
+            .iter()
+            .filter(|(k, _)| ["header", "query", "cookie"].contains(&k.to_string().as_str()))
+            .count();
+        if places != 1 {
+            errors.push_spanned(
+                &spec.kind,
+                "`api_key` needs exactly one of `header = \"…\"`, `query = \"…\"` or `cookie = \"…\"`",
+            );
+            ok = false;
+        }
+    }
+    ok.then_some((kind, options))
+}
+
+fn check_value(kind: &str, key: &str, lit: &Lit) -> Result<Value, String> {
+    match (key, lit) {
+        ("max_age", Lit::Int(int)) => int.base10_parse::<u64>().map(Value::Int).map_err(|e| e.to_string()),
+        ("max_age", _) => Err("expected a number of seconds, e.g. `max_age = 3600`".to_owned()),
+        ("secure" | "http_only", Lit::Bool(b)) => Ok(Value::Bool(b.value)),
+        ("secure" | "http_only", _) => Err(format!("expected `true` or `false`, e.g. `{key} = true`")),
+        ("same_site", Lit::Str(s)) if ["lax", "strict", "none"].contains(&s.value().to_lowercase().as_str()) => {
+            Ok(Value::Str(s.clone()))
+        }
+        ("same_site", _) => Err("expected one of: `\"lax\"`, `\"strict\"`, `\"none\"`".to_owned()),
+        (_, Lit::Str(s)) if s.value().is_empty() => Err(format!("`{key}` of the `{kind}` transport cannot be empty")),
+        (_, Lit::Str(s)) => Ok(Value::Str(s.clone())),
+        _ => Err(format!("expected a string, e.g. `{key} = \"…\"`")),
+    }
+}
