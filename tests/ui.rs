@@ -1,4 +1,4 @@
-//! Compile-fail and compile-pass tests of `#[secured]` and `#[derive(Scopes)]`, with trybuild.
+//! Compile-fail and compile-pass tests of `#[secured]`, `#[derive(Scopes)]` and `#[derive(AuthBackend)]`, with trybuild.
 //!
 //! Layout: `ui/<macro>/pass/*.rs` must compile (and run); `ui/<macro>/fail/*.rs` must fail
 //! with exactly the compiler output recorded next to them in `*.stderr`. Each fail case holds

@@ -123,3 +123,9 @@ mod document;
 
 #[cfg(feature = "openapi")]
 pub use document::{DocumentedScheme, SecurityDoc, attach};
+
+#[cfg(feature = "swagger-ui")]
+mod swagger;
+
+#[cfg(feature = "swagger-ui")]
+pub use swagger::swagger_ui;

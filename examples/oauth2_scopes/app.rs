@@ -18,7 +18,7 @@ use std::{
 
 use auth_core::{
     AuthError, Depends, OAuth2PasswordRequestForm, ScopeDeclaration, Scopes, SecurityScopes,
-    openapi::SecurityDoc,
+    openapi::{SecurityDoc, swagger_ui},
     password::Passwords,
     schemes::OAuth2PasswordBearer,
     secured,
@@ -203,7 +203,7 @@ pub struct Token {
 }
 
 /// `POST /token`: the OAuth2 password flow.
-#[utoipa::path(post, path = "/token", responses(
+#[utoipa::path(post, path = "/token", summary = "Login For Access Token", responses(
     (status = 200, description = "Successful Response", body = Token),
     (status = 400, description = "Incorrect username or password"),
     (status = 422, description = "Validation Error"),
@@ -244,21 +244,21 @@ pub async fn refresh(
 }
 
 /// `GET /users/me/`.
-#[utoipa::path(get, path = "/users/me/", responses((status = 200, description = "Successful Response", body = User)))]
+#[utoipa::path(get, path = "/users/me/", summary = "Read Users Me", responses((status = 200, description = "Successful Response", body = User)))]
 #[secured]
 pub async fn read_users_me(Depends(current_user): Depends<current_active_user>) -> Json<User> {
     Json(current_user)
 }
 
 /// `GET /users/me/items/`, which needs `items` (and, through `current_active_user`, `me`).
-#[utoipa::path(get, path = "/users/me/items/", responses((status = 200, description = "Successful Response")))]
+#[utoipa::path(get, path = "/users/me/items/", summary = "Read Own Items", responses((status = 200, description = "Successful Response")))]
 #[secured(scopes = ["items"])]
 pub async fn read_own_items(Depends(current_user): Depends<current_active_user>) -> Json<serde_json::Value> {
     Json(serde_json::json!([{ "item_id": "Foo", "owner": current_user.username }]))
 }
 
 /// `GET /status/`: any valid token, no scope.
-#[utoipa::path(get, path = "/status/", responses((status = 200, description = "Successful Response")))]
+#[utoipa::path(get, path = "/status/", summary = "Read System Status", responses((status = 200, description = "Successful Response")))]
 #[secured]
 pub async fn read_system_status(Depends(_current_user): Depends<current_user>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
@@ -298,5 +298,5 @@ pub fn app(state: AppState) -> Router {
         .route("/users/me/items", get(read_own_items))
         .route("/status", get(read_system_status))
         .with_state(state);
-    documented.merge(extra).merge(SecurityDoc::swagger_ui(api))
+    documented.merge(extra).merge(swagger_ui(api))
 }

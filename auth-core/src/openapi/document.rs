@@ -222,11 +222,3 @@ impl utoipa::Modify for SecurityDoc {
         self.apply(openapi);
     }
 }
-
-#[cfg(feature = "swagger-ui")]
-impl SecurityDoc {
-    /// Swagger UI at `/docs`, serving `openapi` at `/openapi.json`, with vendored assets.
-    pub fn swagger_ui(openapi: OpenApi) -> utoipa_swagger_ui::SwaggerUi {
-        utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi)
-    }
-}

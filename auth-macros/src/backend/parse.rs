@@ -1,12 +1,10 @@
 //! The grammar of `#[backend(name = "…", transport = kind(option = value, …), strategy = kind,
 //! scopes = Path, crate = "…")]`, and of `#[backend(strategy)]` on a field.
 
-use proc_macro2::Span;
 use syn::{
     Ident, Lit, LitStr, Token, parenthesized,
     parse::{Parse, ParseStream},
     punctuated::Punctuated,
-    spanned::Spanned,
 };
 
 use crate::attr::{self, Errors};
@@ -130,7 +128,7 @@ pub(crate) struct Backend<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) args: BackendArgs,
     /// Where to report a missing key: the attribute, or the struct's name.
-    pub(crate) attr_span: Span,
+    pub(crate) attr_tokens: proc_macro2::TokenStream,
     pub(crate) strategy_field: Option<(syn::Member, &'a syn::Type)>,
 }
 
@@ -148,7 +146,7 @@ impl<'a> Backend<'a> {
             return None;
         }
         let mut args = BackendArgs::default();
-        let mut attr_span = input.ident.span();
+        let mut attr_tokens = quote::ToTokens::to_token_stream(&input.ident);
         let mut seen = false;
         for attribute in input.attrs.iter().filter(|a| a.path().is_ident("backend")) {
             if seen {
@@ -156,7 +154,7 @@ impl<'a> Backend<'a> {
                 continue;
             }
             seen = true;
-            attr_span = attribute.span();
+            attr_tokens = quote::ToTokens::to_token_stream(attribute);
             match attribute.parse_args::<BackendArgs>() {
                 Ok(parsed) => args = parsed,
                 Err(error) => {
@@ -202,6 +200,6 @@ impl<'a> Backend<'a> {
                 None
             }
         };
-        Some(Backend { ident: &input.ident, args, attr_span, strategy_field })
+        Some(Backend { ident: &input.ident, args, attr_tokens, strategy_field })
     }
 }

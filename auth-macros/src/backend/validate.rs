@@ -44,7 +44,7 @@ fn suggestion(given: &str, list: &[&str]) -> String {
 
 pub(crate) fn validate<'a>(backend: Backend<'a>, errors: &mut Errors) -> Option<Validated<'a>> {
     let before = errors.is_empty();
-    let span = backend.attr_span;
+    let span = &backend.attr_tokens;
     let name = match &backend.args.name {
         Some(name) => {
             let value = name.value();
@@ -57,23 +57,23 @@ pub(crate) fn validate<'a>(backend: Backend<'a>, errors: &mut Errors) -> Option<
             Some(name.clone())
         }
         None => {
-            errors.push(syn::Error::new(
+            errors.push_spanned(
                 span,
                 "missing `name = \"…\"`: every backend needs a unique name, e.g. `#[backend(name = \"jwt\", …)]`",
-            ));
+            );
             None
         }
     };
     let transport = match &backend.args.transport {
         Some(spec) => check_transport(spec, errors),
         None => {
-            errors.push(syn::Error::new(
+            errors.push_spanned(
                 span,
                 format!(
                     "missing `transport = …`: one of {}",
                     one_of(&TRANSPORTS.iter().map(|t| t.0).collect::<Vec<_>>())
                 ),
-            ));
+            );
             None
         }
     };
@@ -91,7 +91,7 @@ pub(crate) fn validate<'a>(backend: Backend<'a>, errors: &mut Errors) -> Option<
             None
         }
         None => {
-            errors.push(syn::Error::new(span, "missing `strategy = …`: one of `jwt`, `database`, `redis`"));
+            errors.push_spanned(span, "missing `strategy = …`: one of `jwt`, `database`, `redis`");
             None
         }
     };
