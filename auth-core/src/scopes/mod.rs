@@ -65,8 +65,9 @@ impl SecurityScopes {
         self.scopes.iter().copied().filter(|required| !granted.iter().any(|g| g.as_ref() == *required)).collect()
     }
 
-    /// This list followed by `more`, without duplicates; the outer link's order wins.
-    pub(crate) fn with(&self, more: &[&'static str]) -> Self {
+    /// This list followed by `more`, without duplicates, the outer link's order winning: what a
+    /// dependency declaring `more` adds to the scopes of the chain above it.
+    pub fn with(&self, more: &[&'static str]) -> Self {
         if more.iter().all(|scope| self.contains(scope)) {
             return self.clone();
         }
