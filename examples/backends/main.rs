@@ -1,0 +1,161 @@
+//! `cargo run --example backends`: two backends guarding one route, as fastapi-users does it.
+//!
+//! - `jwt`: bearer tokens, JWTs (`POST /auth/jwt/login`, `POST /auth/jwt/logout`);
+//! - `cookie`: an HttpOnly, Secure, SameSite=Lax cookie holding an opaque token stored hashed in
+//!   SQLite (`POST /auth/cookie/login`, `POST /auth/cookie/logout`); logout deletes the row;
+//! - `redis`: bearer tokens kept in Redis, only when `REDIS_URL` is set.
+//!
+//! `GET /users/me/items/` accepts any of them and says which one authenticated the request.
+//! Serves on `127.0.0.1:8001` (`BIND_ADDR` overrides it); the SQLite file is `DATABASE_URL`,
+//! by default `sqlite://backends-example.sqlite`, created on first run. Docs at `/docs`.
+
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
+
+use auth_core::{
+    AuthBackend, AuthError, Authenticated, Scopes,
+    backend::{Authenticator, LoginGrant},
+    openapi::{SecurityDoc, swagger_ui},
+    password::Passwords,
+    secured,
+    strategies::{DatabaseStrategy, JwtStrategy, RedisStrategy},
+};
+use axum::{Json, Router, extract::FromRef, routing::get};
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+
+/// The scopes this app grants.
+#[derive(Scopes, Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    /// Read information about the current user.
+    #[scope("me")]
+    Me,
+    /// Read items.
+    #[scope("items")]
+    Items,
+}
+
+/// Bearer JWTs.
+#[derive(AuthBackend, Clone)]
+#[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt, scopes = Scope)]
+struct JwtBackend {
+    strategy: JwtStrategy,
+}
+
+/// A cookie holding an opaque token, stored hashed in SQLite.
+#[derive(AuthBackend, Clone)]
+#[backend(name = "cookie", transport = cookie(name = "session", max_age = 3600), strategy = database)]
+struct CookieBackend {
+    strategy: DatabaseStrategy,
+}
+
+/// Bearer tokens kept in Redis.
+#[derive(AuthBackend, Clone)]
+#[backend(name = "redis", transport = bearer(token_url = "auth/redis/login"), strategy = redis, scopes = Scope)]
+struct RedisBackend {
+    strategy: RedisStrategy,
+}
+
+/// The users: argon2id hashes and the scopes each may be granted.
+#[derive(Clone)]
+struct Users {
+    passwords: Passwords,
+    table: Arc<HashMap<String, (String, Vec<String>)>>,
+}
+
+impl Authenticator for Users {
+    async fn authenticate(&self, username: &str, password: &str) -> Result<LoginGrant, AuthError> {
+        let user = self.table.get(username);
+        let verified = self.passwords.verify_and_upgrade(password, user.map(|(hash, _)| hash.as_str())).await?;
+        match user {
+            Some((_, scopes)) if verified.valid => {
+                Ok(LoginGrant { subject: username.to_owned(), allowed_scopes: scopes.clone() })
+            }
+            _ => Err(AuthError::IncorrectLogin),
+        }
+    }
+}
+
+#[derive(Clone, FromRef)]
+struct AppState {
+    jwt: JwtBackend,
+    cookie: CookieBackend,
+    users: Users,
+}
+
+/// The items of whoever is logged in, through either backend.
+#[utoipa::path(get, path = "/users/me/items/", summary = "Read Own Items", responses((status = 200, description = "The items")))]
+#[secured(scopes = ["items"])]
+async fn read_own_items(user: Authenticated<(CookieBackend, JwtBackend)>) -> Json<Value> {
+    Json(json!([{ "item_id": "Foo", "owner": user.subject, "backend": user.backend }]))
+}
+
+/// Redis-backed items, when Redis is configured.
+#[secured(scopes = ["items"])]
+async fn read_own_items_redis(user: Authenticated<RedisBackend>) -> Json<Value> {
+    Json(json!([{ "item_id": "Foo", "owner": user.subject, "backend": user.backend }]))
+}
+
+fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).expect("the operating system's random source");
+    key
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().with_env_filter("info").init();
+
+    let passwords = Passwords::new();
+    let hash = passwords.hash("secret").await?;
+    let users = Users {
+        passwords,
+        table: Arc::new(HashMap::from([("johndoe".to_owned(), (hash, vec!["me".to_owned(), "items".to_owned()]))])),
+    };
+
+    let database_url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://backends-example.sqlite".to_owned());
+    let database = DatabaseStrategy::connect(&database_url).await?.lifetime(Duration::from_secs(3600)).build()?;
+    database.migrate().await?;
+
+    let state = AppState {
+        jwt: JwtBackend { strategy: JwtStrategy::hs256(random_key()).lifetime(Duration::from_secs(1800)).build()? },
+        cookie: CookieBackend { strategy: database },
+        users,
+    };
+
+    let (documented, mut api) =
+        OpenApiRouter::<AppState>::new().routes(auth_core::routes!(read_own_items)).split_for_parts();
+    let mut docs = SecurityDoc::new().backend(&state.cookie).backend(&state.jwt);
+
+    let mut app = documented
+        .nest("/auth/jwt", JwtBackend::router::<Users, AppState>())
+        .nest("/auth/cookie", CookieBackend::router::<Users, AppState>())
+        .with_state(state.clone());
+
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let connection = auth_core::strategies::redis::connect(&url).await?;
+        let redis = RedisBackend { strategy: RedisStrategy::builder(connection).build()? };
+        docs = docs.backend(&redis);
+        #[derive(Clone, FromRef)]
+        struct RedisState {
+            redis: RedisBackend,
+            users: Users,
+        }
+        let redis_state = RedisState { redis, users: state.users.clone() };
+        app = app.merge(
+            Router::new()
+                .route("/redis/users/me/items/", get(read_own_items_redis))
+                .nest("/auth/redis", RedisBackend::router::<Users, RedisState>())
+                .with_state(redis_state),
+        );
+        tracing::info!("REDIS_URL is set: the `redis` backend is on");
+    }
+    docs.apply(&mut api);
+    let app = app.merge(swagger_ui(api));
+
+    let addr: SocketAddr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".to_owned()).parse()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("Backends example on http://{} (docs at /docs)", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
