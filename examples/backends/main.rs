@@ -112,8 +112,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         table: Arc::new(HashMap::from([("johndoe".to_owned(), (hash, vec!["me".to_owned(), "items".to_owned()]))])),
     };
 
-    let database_url =
-        std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://backends-example.sqlite".to_owned());
+    let database_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://backends-example.sqlite".to_owned());
     let database = DatabaseStrategy::connect(&database_url).await?.lifetime(Duration::from_secs(3600)).build()?;
     database.migrate().await?;
 

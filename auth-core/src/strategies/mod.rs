@@ -1,13 +1,25 @@
-//! Strategies: how a token becomes a principal (JWT; access + refresh pairs).
+//! Strategies: how a token becomes a principal, behind the one [`Strategy`] trait.
 //!
 //! - [`jwt`]: signed, self-contained tokens ([`JwtStrategy`]), with key rotation by `kid`.
+//! - [`denylist`]: JWTs whose logout sticks ([`DenylistedJwt`]), over an in-memory or Redis
+//!   denylist.
+//! - [`database`]: opaque 256-bit tokens stored as SHA-256 hashes, on SQLite (default) or
+//!   PostgreSQL (feature `database-postgres`).
+//! - [`redis`](mod@redis): opaque tokens in Redis, a Redis refresh-family store and denylist
+//!   (feature `redis`).
 //! - [`refresh`]: access + refresh token pairs with rotation and reuse detection
 //!   ([`TokenPairIssuer`]).
 //!
 //! [`Claims`] is also an extractor: it takes the bearer token, verifies it with the app's
 //! [`JwtStrategy`] (found through `FromRef`), and checks its scopes against the chain.
 
+#[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
+pub mod database;
+pub mod denylist;
 pub mod jwt;
+mod opaque;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod refresh;
 mod verified;
 
@@ -64,5 +76,10 @@ impl Strategy for JwtStrategy {
     }
 }
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisDenylist, RedisFamilyStore, RedisStoreError, RedisStrategy, RedisStrategyBuilder};
+#[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
+pub use database::{DatabaseError, DatabaseStrategy, DatabaseStrategyBuilder};
+pub use denylist::{Denylist, DenylistedJwt, MemoryDenylist};
 pub use jwt::{Claims, InvalidReason, JwtError, JwtErrorStyle, JwtKey, JwtKeySet, JwtStrategy, JwtStrategyBuilder};
 pub use refresh::{MemoryFamilyStore, RefreshFamilyStore, Rotation, TokenPair, TokenPairIssuer};

@@ -1,0 +1,13 @@
+-- auth-core DatabaseStrategy: the token table (PostgreSQL).
+-- A template: `DatabaseStrategy::migrate` replaces {table} with the configured, validated table
+-- name (default auth_tokens) and runs it under an advisory lock; it is idempotent. To manage the
+-- schema with your own migration tool instead, copy this file with {table} replaced.
+-- Tokens are never stored: token_hash is the lowercase hex SHA-256 of the token.
+CREATE TABLE IF NOT EXISTS "{table}" (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    subject TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "{table}_expires_at" ON "{table}" (expires_at);

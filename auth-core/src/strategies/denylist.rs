@@ -1,0 +1,146 @@
+//! Revocation for stateless tokens: a [`Denylist`] of token ids, and [`DenylistedJwt`], a JWT
+//! strategy whose logout sticks.
+//!
+//! A JWT is valid until its `exp` by construction, so [`JwtStrategy`]'s `destroy_token` can
+//! only forget a token. [`DenylistedJwt`] records the token's id in a denylist at logout, until
+//! the token's own `exp`, and refuses listed tokens on every read. The id is the token's `jti`
+//! (issue tokens with [`JwtStrategyBuilder::with_jti`](super::jwt::JwtStrategyBuilder::with_jti)),
+//! or the SHA-256 of the whole token when it has none.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use auth_core::strategies::{Strategy, denylist::DenylistedJwt, jwt::JwtStrategy, redis};
+//!
+//! let jwt = JwtStrategy::hs256([7u8; 32]).with_jti().build()?;
+//! let denylist = redis::RedisDenylist::new(redis::connect("redis://127.0.0.1").await?);
+//! let tokens = DenylistedJwt::new(jwt, denylist);
+//!
+//! let token = tokens.write_token("johndoe", &[]).await?;
+//! tokens.destroy_token(&token).await?; // logout
+//! assert!(tokens.read_token(&token).await.is_err());
+//! # Ok(())
+//! # }
+//! ```
+
+use std::future::Future;
+
+use super::{JwtError, JwtStrategy, Strategy, TokenInfo, opaque};
+use crate::error::AuthError;
+
+/// Revoked token ids, each until a given time (seconds since the Unix epoch), after which the
+/// entry may be dropped: the token has expired by then and is refused anyway.
+///
+/// Implemented by [`RedisDenylist`](super::redis::RedisDenylist).
+pub trait Denylist: Send + Sync + 'static {
+    /// Lists `id` until `until`. Revoking an id twice, or after `until`, is not an error.
+    fn revoke(&self, id: &str, until: u64) -> impl Future<Output = Result<(), AuthError>> + Send;
+
+    /// Whether `id` is listed.
+    fn is_revoked(&self, id: &str) -> impl Future<Output = Result<bool, AuthError>> + Send;
+}
+
+/// A [`JwtStrategy`] checked against a [`Denylist`]: `destroy_token` lists the token until its
+/// `exp`, and `read_token` refuses listed tokens with [`AuthError::InvalidToken`].
+///
+/// Every read costs one denylist lookup; if the denylist is down, reads fail with
+/// [`AuthError::Unavailable`] rather than let a revoked token through.
+#[derive(Debug, Clone)]
+pub struct DenylistedJwt<D> {
+    jwt: JwtStrategy,
+    denylist: D,
+}
+
+impl<D: Denylist> DenylistedJwt<D> {
+    /// Wraps `jwt` with `denylist`.
+    pub fn new(jwt: JwtStrategy, denylist: D) -> Self {
+        Self { jwt, denylist }
+    }
+
+    /// The JWT strategy.
+    pub fn jwt(&self) -> &JwtStrategy {
+        &self.jwt
+    }
+
+    /// The denylist.
+    pub fn denylist(&self) -> &D {
+        &self.denylist
+    }
+}
+
+/// The denylist id of a verified token: its `jti`, or its SHA-256 when it has none.
+fn token_id(jti: Option<String>, token: &str) -> String {
+    jti.unwrap_or_else(|| opaque::hash(token))
+}
+
+impl<D: Denylist> Strategy for DenylistedJwt<D> {
+    const KIND: &'static str = "jwt";
+
+    async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
+        let claims = self.jwt.verify(token).map_err(JwtError::into_token_error)?;
+        let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
+        if self.denylist.is_revoked(&token_id(claims.jti, token)).await? {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(TokenInfo { subject, scopes: claims.scopes })
+    }
+
+    async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {
+        self.jwt.issue(subject, scopes)
+    }
+
+    /// Lists the token until its `exp`. A token that does not verify (forged, expired) is not
+    /// an error: it is refused already.
+    async fn destroy_token(&self, token: &str) -> Result<(), AuthError> {
+        let Ok(claims) = self.jwt.verify(token) else { return Ok(()) };
+        self.denylist.revoke(&token_id(claims.jti, token), claims.exp).await
+    }
+}
+
+/// A denylist in this process's memory: revocations survive until their token expires or the
+/// process ends. For one process; several share a [`RedisDenylist`](super::redis::RedisDenylist).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryDenylist {
+    entries: std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, u64>>>,
+}
+
+impl MemoryDenylist {
+    /// An empty denylist.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many ids are listed, expired ones included until the next prune.
+    pub async fn len(&self) -> usize {
+        self.entries.lock().await.len()
+    }
+
+    /// Whether nothing is listed.
+    pub async fn is_empty(&self) -> bool {
+        self.entries.lock().await.is_empty()
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Denylist for MemoryDenylist {
+    async fn revoke(&self, id: &str, until: u64) -> Result<(), AuthError> {
+        let mut entries = self.entries.lock().await;
+        let now = now();
+        // Entries whose token has expired are refused by `exp` anyway; drop them as we go so
+        // the map cannot grow without bound.
+        if entries.len() >= 1024 && entries.len().is_power_of_two() {
+            entries.retain(|_, until| *until > now);
+        }
+        if until > now {
+            let entry = entries.entry(id.to_owned()).or_insert(until);
+            *entry = (*entry).max(until);
+        }
+        Ok(())
+    }
+
+    async fn is_revoked(&self, id: &str) -> Result<bool, AuthError> {
+        Ok(self.entries.lock().await.get(id).is_some_and(|until| *until > now()))
+    }
+}

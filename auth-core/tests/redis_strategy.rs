@@ -1,0 +1,336 @@
+//! The Redis stores against a real redis-server (feature `redis`).
+//!
+//! - Most tests use the server at `REDIS_URL` and skip, with a notice, when it is unset
+//!   (`scripts/services.sh` starts one). Each uses its own key prefix, so they run in parallel.
+//! - The outage test starts, kills and restarts its own `redis-server` on a free loopback port;
+//!   it skips when the binary is not installed.
+#![cfg(feature = "redis")]
+
+use std::{
+    net::{Ipv4Addr, TcpListener, TcpStream},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use auth_core::{
+    error::AuthError,
+    strategies::{
+        Denylist, DenylistedJwt, JwtStrategy, RefreshFamilyStore, Rotation, Strategy, TokenInfo, TokenPairIssuer,
+        redis::{self as store, ConnectionManager, RedisDenylist, RedisFamilyStore, RedisStrategy},
+        refresh::DEFAULT_REFRESH_LIFETIME,
+    },
+};
+use sha2::{Digest, Sha256};
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// A key prefix no other test (or earlier run) uses.
+fn unique_prefix(test: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("auth-core-test:{test}:{}:{nanos}:", std::process::id())
+}
+
+fn sha256_hex(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A connection to `REDIS_URL`, or `None` (with a notice) when it is unset.
+async fn connection(test: &str) -> Option<ConnectionManager> {
+    let Some(url) = std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty()) else {
+        eprintln!("skipping {test}: REDIS_URL is not set (see scripts/services.sh)");
+        return None;
+    };
+    Some(store::connect(&url).await.expect("REDIS_URL is set but the server cannot be reached"))
+}
+
+async fn raw<T: redis::FromRedisValue>(connection: &ConnectionManager, command: &redis::Cmd) -> T {
+    command.query_async(&mut connection.clone()).await.unwrap()
+}
+
+#[tokio::test]
+async fn write_read_destroy() {
+    let Some(connection) = connection("write_read_destroy").await else { return };
+    let prefix = unique_prefix("cycle");
+    let tokens = RedisStrategy::builder(connection.clone()).prefix(&prefix).build().unwrap();
+    assert_eq!(<RedisStrategy as Strategy>::KIND, "redis");
+
+    let scopes = vec!["me".to_owned(), "items".to_owned()];
+    let token = tokens.write_token("johndoe", &scopes).await.unwrap();
+    assert_eq!(token.len(), 43);
+    assert_eq!(tokens.read_token(&token).await.unwrap(), TokenInfo { subject: "johndoe".into(), scopes });
+
+    // Stored under prefix + SHA-256 of the token, with the lifetime as TTL, never raw.
+    let key = format!("{prefix}{}", sha256_hex(&token));
+    let keys: Vec<String> = raw(&connection, redis::cmd("KEYS").arg(format!("{prefix}*"))).await;
+    assert_eq!(keys, std::slice::from_ref(&key));
+    let ttl: i64 = raw(&connection, redis::cmd("TTL").arg(&key)).await;
+    assert!((3590..=3600).contains(&ttl), "TTL {ttl}");
+    let value: String = raw(&connection, redis::cmd("GET").arg(&key)).await;
+    assert!(!value.contains(&token) && value.contains("johndoe"));
+
+    let other = tokens.write_token("alice", &[]).await.unwrap();
+    tokens.destroy_token(&token).await.unwrap();
+    assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
+    let exists: i64 = raw(&connection, redis::cmd("EXISTS").arg(&key)).await;
+    assert_eq!(exists, 0, "logout deletes the key");
+    tokens.destroy_token(&token).await.unwrap();
+    tokens.destroy_token("garbage").await.unwrap();
+    assert_eq!(tokens.read_token(&other).await.unwrap().subject, "alice");
+    tokens.destroy_token(&other).await.unwrap();
+}
+
+#[tokio::test]
+async fn expired_tokens_are_refused() {
+    let Some(connection) = connection("expired_tokens_are_refused").await else { return };
+    let tokens = RedisStrategy::builder(connection)
+        .prefix(unique_prefix("expiry"))
+        .lifetime(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let token = tokens.write_token("johndoe", &[]).await.unwrap();
+    assert_eq!(tokens.read_token(&token).await.unwrap().subject, "johndoe");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
+}
+
+#[tokio::test]
+async fn prefixes_separate_stores_and_garbage_is_refused() {
+    let Some(connection) = connection("prefixes_separate_stores").await else { return };
+    let first = RedisStrategy::builder(connection.clone()).prefix(unique_prefix("first")).build().unwrap();
+    let second = RedisStrategy::builder(connection).prefix(unique_prefix("second")).build().unwrap();
+    let token = first.write_token("johndoe", &[]).await.unwrap();
+    assert!(matches!(second.read_token(&token).await, Err(AuthError::InvalidToken)));
+    assert_eq!(first.read_token(&token).await.unwrap().subject, "johndoe");
+    for bad in ["", "nope", &"x".repeat(513), &"A".repeat(44), &format!("{}B", "A".repeat(42)), "*"] {
+        assert!(matches!(first.read_token(bad).await, Err(AuthError::InvalidToken)), "accepted {bad:?}");
+    }
+    assert!(matches!(first.write_token("johndoe", &["a b".to_owned()]).await, Err(AuthError::Internal)));
+    first.destroy_token(&token).await.unwrap();
+}
+
+#[tokio::test]
+async fn builder_validates_settings() {
+    let Some(connection) = connection("builder_validates_settings").await else { return };
+    let builder = || RedisStrategy::builder(connection.clone());
+    assert!(builder().prefix("").build().is_err());
+    assert!(builder().lifetime(Duration::from_millis(500)).build().is_err());
+    assert!(builder().timeout(Duration::ZERO).build().is_err());
+    let tokens = builder().build().unwrap();
+    assert_eq!(
+        (tokens.prefix(), tokens.lifetime(), tokens.timeout()),
+        ("auth:token:", Duration::from_secs(3600), Duration::from_secs(2))
+    );
+}
+
+#[tokio::test]
+async fn family_store_rotates_once_and_revokes_on_replay() {
+    let Some(connection) = connection("family_store").await else { return };
+    let prefix = unique_prefix("family");
+    let families = RedisFamilyStore::new(connection.clone()).prefix(&prefix);
+    let expires_at = now() + 60;
+
+    families.create("f1", "head0", expires_at).await.unwrap();
+    let ttl: i64 = raw(&connection, redis::cmd("TTL").arg(format!("{prefix}f1"))).await;
+    assert!((55..=60).contains(&ttl), "TTL {ttl}");
+    assert_eq!(families.rotate("f1", "head0", "head1", expires_at).await.unwrap(), Rotation::Rotated);
+    // Replaying the rotated-out head revokes the family, the current head included.
+    assert_eq!(families.rotate("f1", "head0", "head2", expires_at).await.unwrap(), Rotation::Reused);
+    assert_eq!(families.rotate("f1", "head1", "head2", expires_at).await.unwrap(), Rotation::Unknown);
+    assert_eq!(families.rotate("never", "x", "y", expires_at).await.unwrap(), Rotation::Unknown);
+
+    // Revocation (logout) ends a family.
+    families.create("f2", "head0", expires_at).await.unwrap();
+    families.revoke("f2").await.unwrap();
+    assert_eq!(families.rotate("f2", "head0", "head1", expires_at).await.unwrap(), Rotation::Unknown);
+
+    // Expiry ends a family: a family born expired never lives, a live one dies on time.
+    families.create("f3", "head0", now() - 1).await.unwrap();
+    assert_eq!(families.rotate("f3", "head0", "head1", expires_at).await.unwrap(), Rotation::Unknown);
+    families.create("f4", "head0", now() + 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(families.rotate("f4", "head0", "head1", expires_at).await.unwrap(), Rotation::Unknown);
+}
+
+#[tokio::test]
+async fn family_store_rotation_is_atomic() {
+    let Some(connection) = connection("family_store_atomic").await else { return };
+    let families = RedisFamilyStore::new(connection).prefix(unique_prefix("atomic"));
+    let expires_at = now() + 60;
+    for round in 0..20 {
+        let family = format!("f{round}");
+        families.create(&family, "head", expires_at).await.unwrap();
+        let (a, b) = tokio::join!(
+            families.rotate(&family, "head", "next-a", expires_at),
+            families.rotate(&family, "head", "next-b", expires_at)
+        );
+        let outcomes = [a.unwrap(), b.unwrap()];
+        // Exactly one wins; the other sees a foreign head and revokes the family.
+        assert!(outcomes.contains(&Rotation::Rotated), "{outcomes:?}");
+        assert!(outcomes.contains(&Rotation::Reused), "{outcomes:?}");
+    }
+}
+
+#[tokio::test]
+async fn token_pairs_rotate_through_redis() {
+    let Some(connection) = connection("token_pairs").await else { return };
+    let families = RedisFamilyStore::new(connection).prefix(unique_prefix("pairs"));
+    let access = JwtStrategy::hs256([7u8; 32]).build().unwrap();
+    let refresh = JwtStrategy::hs256([8u8; 32]).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+    let issuer = TokenPairIssuer::new(access, refresh, families).unwrap();
+
+    let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
+    let rotated = issuer.refresh(&login.refresh_token).await.unwrap();
+    let again = issuer.refresh(&rotated.refresh_token).await.unwrap();
+    // Replay of an old refresh token: refused, and the whole family with it.
+    assert!(matches!(issuer.refresh(&login.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&again.refresh_token).await, Err(AuthError::InvalidToken)));
+}
+
+#[tokio::test]
+async fn denylist_revokes_until_expiry() {
+    let Some(connection) = connection("denylist").await else { return };
+    let prefix = unique_prefix("denylist");
+    let denylist = RedisDenylist::new(connection.clone()).prefix(&prefix);
+
+    denylist.revoke("jti-1", now() + 60).await.unwrap();
+    assert!(denylist.is_revoked("jti-1").await.unwrap());
+    assert!(!denylist.is_revoked("jti-2").await.unwrap());
+    let ttl: i64 = raw(&connection, redis::cmd("TTL").arg(format!("{prefix}jti-1"))).await;
+    assert!((55..=60).contains(&ttl), "the entry lives as long as the token: TTL {ttl}");
+    // Revoking an already-expired token stores nothing.
+    denylist.revoke("jti-3", now() - 1).await.unwrap();
+    assert!(!denylist.is_revoked("jti-3").await.unwrap());
+    let keys: Vec<String> = raw(&connection, redis::cmd("KEYS").arg(format!("{prefix}*"))).await;
+    assert_eq!(keys.len(), 1);
+}
+
+#[tokio::test]
+async fn denylisted_jwt_logout_sticks() {
+    let Some(connection) = connection("denylisted_jwt").await else { return };
+    let denylist = RedisDenylist::new(connection).prefix(unique_prefix("jwt"));
+    // With a `jti`, and without one (the token's hash is the id).
+    for jwt in
+        [JwtStrategy::hs256([7u8; 32]).with_jti().build().unwrap(), JwtStrategy::hs256([7u8; 32]).build().unwrap()]
+    {
+        let tokens = DenylistedJwt::new(jwt, denylist.clone());
+        let token = tokens.write_token("johndoe", &["me".to_owned()]).await.unwrap();
+        let other = tokens.write_token("alice", &[]).await.unwrap();
+        assert_eq!(tokens.read_token(&token).await.unwrap().subject, "johndoe");
+        tokens.destroy_token(&token).await.unwrap();
+        assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
+        assert_eq!(tokens.read_token(&other).await.unwrap().subject, "alice");
+        // Logging out with garbage or twice is fine.
+        tokens.destroy_token("garbage").await.unwrap();
+        tokens.destroy_token(&token).await.unwrap();
+    }
+}
+
+/// A redis-server of our own on a loopback port, killed when dropped.
+struct OwnServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl OwnServer {
+    /// Starts one on a free port, or `None` when redis-server is not installed.
+    fn start() -> Option<Self> {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
+        let mut server = Self { port, child: None };
+        server.restart().ok()?;
+        Some(server)
+    }
+
+    fn restart(&mut self) -> std::io::Result<()> {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `operation`; returns its error, if any, and how long it took.
+async fn failure<T>(operation: impl Future<Output = Result<T, AuthError>>) -> (Option<AuthError>, Duration) {
+    let started = Instant::now();
+    let error = operation.await.err();
+    (error, started.elapsed())
+}
+
+#[tokio::test]
+async fn outage_is_unavailable_within_the_timeout_and_recovers() {
+    let Some(mut server) = OwnServer::start() else {
+        eprintln!("skipping outage test: redis-server is not installed (see scripts/services.sh)");
+        return;
+    };
+    let timeout = Duration::from_millis(500);
+    let client = redis::Client::open(server.url()).unwrap();
+    let connection = ConnectionManager::new_with_config(client, store::connection_config(timeout)).await.unwrap();
+    let tokens = RedisStrategy::builder(connection.clone()).timeout(timeout).build().unwrap();
+    let denylist = RedisDenylist::new(connection.clone()).timeout(timeout);
+    let families = RedisFamilyStore::new(connection).timeout(timeout);
+
+    let token = tokens.write_token("johndoe", &[]).await.unwrap();
+    assert_eq!(tokens.read_token(&token).await.unwrap().subject, "johndoe");
+
+    server.kill();
+    // Every operation fails with 503, each within the timeout (plus scheduling slack), while
+    // the connection manager keeps trying to reconnect in the background.
+    for round in 0..3 {
+        let results = [
+            failure(tokens.read_token(&token)).await,
+            failure(tokens.write_token("johndoe", &[])).await,
+            failure(tokens.destroy_token(&token)).await,
+            failure(denylist.is_revoked("jti")).await,
+            failure(families.rotate("f", "a", "b", now() + 60)).await,
+        ];
+        for (i, (error, elapsed)) in results.into_iter().enumerate() {
+            assert!(matches!(error, Some(AuthError::Unavailable)), "round {round}, operation {i}: {error:?}");
+            assert!(elapsed < timeout + Duration::from_millis(250), "round {round}, operation {i} took {elapsed:?}");
+        }
+    }
+
+    server.restart().unwrap();
+    // The manager reconnects by itself: requests succeed again without a new connection.
+    let started = Instant::now();
+    let token = loop {
+        match tokens.write_token("johndoe", &[]).await {
+            Ok(token) => break token,
+            Err(AuthError::Unavailable) => {
+                assert!(started.elapsed() < Duration::from_secs(15), "no recovery after {:?}", started.elapsed());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(other) => panic!("unexpected error after restart: {other:?}"),
+        }
+    };
+    eprintln!("recovered {:?} after the restart", started.elapsed());
+    assert_eq!(tokens.read_token(&token).await.unwrap().subject, "johndoe");
+    assert!(!denylist.is_revoked("jti").await.unwrap());
+    families.create("f", "a", now() + 60).await.unwrap();
+    assert_eq!(families.rotate("f", "a", "b", now() + 60).await.unwrap(), Rotation::Rotated);
+}
