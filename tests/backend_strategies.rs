@@ -216,13 +216,10 @@ async fn database_on_postgres() {
 
 #[cfg(feature = "redis")]
 mod redis_tests {
-    use std::{
-        net::{Ipv4Addr, TcpListener, TcpStream},
-        process::{Child, Command, Stdio},
-        time::Instant,
-    };
+    use std::time::Instant;
 
     use auth_core::strategies::{RedisStrategy, redis::connect};
+    use auth_tests::OwnRedis;
 
     use super::*;
 
@@ -247,54 +244,13 @@ mod redis_tests {
         expires(&serve(redis_store::app(backend, users)).await, Carrier::Bearer).await;
     }
 
-    /// A redis-server of our own on a free loopback port.
-    struct OwnServer {
-        port: u16,
-        child: Option<Child>,
-    }
-
-    impl OwnServer {
-        fn start() -> Option<Self> {
-            let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
-            let mut server = Self { port, child: None };
-            server.restart().ok()?;
-            Some(server)
-        }
-
-        fn restart(&mut self) -> std::io::Result<()> {
-            let port = self.port.to_string();
-            let args = ["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-            self.child =
-                Some(Command::new("redis-server").args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_err() {
-                assert!(Instant::now() < deadline, "redis-server did not start");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Ok(())
-        }
-
-        fn kill(&mut self) {
-            if let Some(mut child) = self.child.take() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-    }
-
-    impl Drop for OwnServer {
-        fn drop(&mut self) {
-            self.kill();
-        }
-    }
-
     #[tokio::test]
     async fn redis_outage_is_503_and_recovers() {
-        let Some(mut server) = OwnServer::start() else {
+        let Some(mut server) = OwnRedis::start() else {
             eprintln!("skipping redis_outage_is_503_and_recovers: redis-server is not installed");
             return;
         };
-        let url = format!("redis://127.0.0.1:{}", server.port);
+        let url = server.url();
         let backend = redis_backend(&url, "outage:", Duration::from_secs(600), Duration::from_millis(500)).await;
         let base = serve(redis_store::app(backend, Users::new().await)).await;
         let client = Client::new();

@@ -87,9 +87,12 @@ pub enum AuthError {
     /// A request body over the limit: 413.
     #[error("Request body too large")]
     PayloadTooLarge,
-    /// A form sent in another encoding: 415.
-    #[error("Unsupported media type: send the form as application/x-www-form-urlencoded")]
-    UnsupportedMediaType,
+    /// A body sent in another encoding than the endpoint reads: 415.
+    #[error("Unsupported media type: send the body as {expected}")]
+    UnsupportedMediaType {
+        /// The media type the endpoint reads.
+        expected: &'static str,
+    },
     /// A token or credential store did not answer in time: 503.
     #[error("Authentication service unavailable")]
     Unavailable,
@@ -110,7 +113,7 @@ impl AuthError {
             AuthError::InactiveUser | AuthError::IncorrectLogin => StatusCode::BAD_REQUEST,
             AuthError::InvalidForm { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AuthError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AuthError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -81,5 +81,5 @@ pub use auth_macros::{AuthBackend, Scopes, secured};
 pub use backend::{Authenticated, Principal};
 pub use dependency::{Dependency, Depends, Resolve};
 pub use error::{AuthError, Challenge, FieldError};
-pub use form::{OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict};
+pub use form::{OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict, RefreshTokenRequest};
 pub use scopes::{ScopeDeclaration, ScopeInfo, SecurityScopes};

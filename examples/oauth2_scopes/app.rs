@@ -17,7 +17,7 @@ use std::{
 };
 
 use auth_core::{
-    AuthError, Depends, OAuth2PasswordRequestForm, ScopeDeclaration, Scopes, SecurityScopes,
+    AuthError, Depends, OAuth2PasswordRequestForm, RefreshTokenRequest, ScopeDeclaration, Scopes, SecurityScopes,
     openapi::{SecurityDoc, swagger_ui},
     password::Passwords,
     schemes::OAuth2PasswordBearer,
@@ -228,18 +228,9 @@ pub async fn login_for_token_pair(
     Ok(Json(app.pairs.issue_pair(&user.user.username, &scopes).await?))
 }
 
-/// The body of `POST /refresh`, as the refresh-token seed writes it.
-#[derive(Debug, Deserialize)]
-pub struct RefreshRequest {
-    /// The refresh token last issued.
-    pub refresh_token: String,
-}
-
-/// `POST /refresh`: rotates the pair. Replaying a rotated-out refresh token revokes its family.
-pub async fn refresh(
-    State(app): State<AppState>,
-    Json(request): Json<RefreshRequest>,
-) -> Result<Json<TokenPair>, AuthError> {
+/// `POST /refresh` with `{"refresh_token": "…"}`, as the refresh-token seed writes it: rotates
+/// the pair. Replaying a rotated-out refresh token revokes its family.
+pub async fn refresh(State(app): State<AppState>, request: RefreshTokenRequest) -> Result<Json<TokenPair>, AuthError> {
     Ok(Json(app.pairs.refresh(&request.refresh_token).await?))
 }
 
