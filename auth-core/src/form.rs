@@ -114,6 +114,13 @@ impl OAuth2PasswordRequestForm {
         if password.is_none() {
             errors.push(missing("password"));
         }
+        // One error per field: a duplicate whose copies were empty is not also "missing".
+        let mut reported: Vec<&str> = Vec::new();
+        errors.retain(|e| {
+            let first = !reported.contains(&e.field);
+            reported.push(e.field);
+            first
+        });
         errors.sort_by_key(|e| FIELDS.iter().position(|f| *f == e.field));
         match (username, password) {
             (Some(username), Some(password)) if errors.is_empty() => Ok(Self {
