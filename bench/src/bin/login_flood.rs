@@ -1,0 +1,252 @@
+//! Does a flood of logins starve other requests? Run by `bench/login_flood.sh`, which starts the
+//! example; usable on its own against any running port:
+//!
+//! ```text
+//! login_flood --base http://127.0.0.1:8000 [--rounds 3] [--idle 5] [--flood 5] [--logins 8] [--rate 200]
+//! ```
+//!
+//! It logs in once (the tutorial's bcrypt hash is upgraded to argon2id on that first login, so
+//! every login after it is an argon2id verification), then, each round:
+//!
+//! 1. **idle**: `GET /status/` with the token, `rate` requests per second on a fixed schedule (each
+//!    request is sent at its tick, whether or not the previous one has answered), for `idle` seconds;
+//! 2. **flood**: the same probe while `logins` clients post `POST /token` back to back.
+//!
+//! It prints the p50, p99 and maximum of `/status/` in each phase, the logins per second, and the
+//! ratio of the two p99s; the SPEC's budget is a ratio of at most 3.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tokio::{task::JoinSet, time::MissedTickBehavior};
+
+struct Args {
+    base: String,
+    rounds: usize,
+    idle: Duration,
+    flood: Duration,
+    logins: usize,
+    rate: u32,
+    username: String,
+    password: String,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        base: "http://127.0.0.1:8000".to_owned(),
+        rounds: 3,
+        idle: Duration::from_secs(5),
+        flood: Duration::from_secs(5),
+        logins: 8,
+        rate: 200,
+        username: "johndoe".to_owned(),
+        password: "secret".to_owned(),
+    };
+    let mut iter = std::env::args().skip(1);
+    while let Some(flag) = iter.next() {
+        let value = iter.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = || value.parse::<u64>().map_err(|e| format!("{flag} {value}: {e}"));
+        match flag.as_str() {
+            "--base" => args.base = value.trim_end_matches('/').to_owned(),
+            "--rounds" => args.rounds = number()?.max(1) as usize,
+            "--idle" => args.idle = Duration::from_secs(number()?),
+            "--flood" => args.flood = Duration::from_secs(number()?),
+            "--logins" => args.logins = number()?.max(1) as usize,
+            "--rate" => args.rate = number()?.clamp(1, 10_000) as u32,
+            "--username" => args.username = value,
+            "--password" => args.password = value,
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(args)
+}
+
+/// Latencies of one phase.
+struct Phase {
+    latencies: Vec<Duration>,
+    failures: usize,
+}
+
+impl Phase {
+    fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * self.latencies.len() as f64).ceil() as usize;
+        self.latencies[rank.clamp(1, self.latencies.len()) - 1]
+    }
+
+    fn max(&self) -> Duration {
+        self.latencies.last().copied().unwrap_or_default()
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn login(client: &reqwest::Client, args: &Args) -> Result<String, String> {
+    let form = [("username", args.username.as_str()), ("password", args.password.as_str()), ("scope", "me items")];
+    let response = client
+        .post(format!("{}/token", args.base))
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| format!("POST /token: {e}"))?;
+    let status = response.status();
+    let body = response.text().await.map_err(|e| format!("POST /token body: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("POST /token answered {status}: {body}"));
+    }
+    let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("POST /token: {e}: {body}"))?;
+    json["access_token"].as_str().map(str::to_owned).ok_or_else(|| format!("no access_token in {body}"))
+}
+
+/// `GET /status/` on a fixed schedule for `duration`.
+async fn probe(client: &reqwest::Client, url: &str, token: &str, duration: Duration, rate: u32) -> Phase {
+    let mut ticks = tokio::time::interval(Duration::from_secs(1) / rate);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut requests = JoinSet::new();
+    let end = Instant::now() + duration;
+    while Instant::now() < end {
+        ticks.tick().await;
+        let (client, url, token) = (client.clone(), url.to_owned(), token.to_owned());
+        requests.spawn(async move {
+            let start = Instant::now();
+            let response = client.get(url).bearer_auth(token).send().await.ok()?;
+            let ok = response.status().is_success();
+            response.bytes().await.ok()?;
+            ok.then(|| start.elapsed())
+        });
+    }
+    let mut phase = Phase { latencies: Vec::new(), failures: 0 };
+    while let Some(result) = requests.join_next().await {
+        match result {
+            Ok(Some(latency)) => phase.latencies.push(latency),
+            _ => phase.failures += 1,
+        }
+    }
+    phase.latencies.sort_unstable();
+    phase
+}
+
+/// `logins` clients posting `POST /token` back to back until `stop`; returns the count of
+/// successful logins.
+fn flood(args: &Args, stop: &Arc<AtomicBool>) -> (JoinSet<()>, Arc<AtomicU64>) {
+    let client = reqwest::Client::new();
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = JoinSet::new();
+    for _ in 0..args.logins {
+        let (client, stop, done) = (client.clone(), stop.clone(), done.clone());
+        let url = format!("{}/token", args.base);
+        let form = [
+            ("username", args.username.clone()),
+            ("password", args.password.clone()),
+            ("scope", "me items".to_owned()),
+        ];
+        tasks.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(response) = client.post(&url).form(&form).send().await
+                    && response.status().is_success()
+                    && response.bytes().await.is_ok()
+                {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    (tasks, done)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn report(name: &str, phase: &Phase) {
+    println!(
+        "  {name:<5} /status/ n={:<5} failures={:<3} p50={:>7.3} ms  p99={:>7.3} ms  max={:>7.3} ms",
+        phase.latencies.len(),
+        phase.failures,
+        ms(phase.percentile(50.0)),
+        ms(phase.percentile(99.0)),
+        ms(phase.max()),
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = parse_args()?;
+    let client = reqwest::Client::new();
+
+    let first = Instant::now();
+    let token = login(&client, &args).await?;
+    println!(
+        "first login (bcrypt verify + upgrade to argon2id): {:.0} ms; every later login verifies argon2id",
+        ms(first.elapsed())
+    );
+    let second = Instant::now();
+    login(&client, &args).await?;
+    println!("second login (argon2id verify): {:.0} ms", ms(second.elapsed()));
+
+    let status_url = format!("{}/status/", args.base);
+    // Warm the probe's connection and the server.
+    probe(&client, &status_url, &token, Duration::from_millis(500), args.rate).await;
+
+    let (mut idle_p99s, mut flood_p99s, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=args.rounds {
+        println!("round {round}/{}:", args.rounds);
+        let idle = probe(&client, &status_url, &token, args.idle, args.rate).await;
+        report("idle", &idle);
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let (mut flooders, done) = flood(&args, &stop);
+        // Let every login client get its first request in.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let before = done.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let flooded = probe(&client, &status_url, &token, args.flood, args.rate).await;
+        let logins_per_sec = (done.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        report("flood", &flooded);
+        println!("  logins during the flood: {logins_per_sec:.1}/s from {} clients", args.logins);
+        // Let the logins in flight finish, so the next idle phase is idle.
+        if tokio::time::timeout(Duration::from_secs(20), async { while flooders.join_next().await.is_some() {} })
+            .await
+            .is_err()
+        {
+            flooders.abort_all();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        let (idle_p99, flood_p99) = (ms(idle.percentile(99.0)), ms(flooded.percentile(99.0)));
+        let ratio = flood_p99 / idle_p99;
+        println!("  p99 ratio flood/idle: {ratio:.2}x");
+        idle_p99s.push(idle_p99);
+        flood_p99s.push(flood_p99);
+        ratios.push(ratio);
+    }
+
+    let (min, max) = ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    println!(
+        "summary: idle p99 median {:.3} ms, flood p99 median {:.3} ms, ratio median {:.2}x (range {min:.2}x-{max:.2}x over {} rounds); budget <= 3x: {}",
+        median(&mut idle_p99s),
+        median(&mut flood_p99s),
+        median(&mut ratios.clone()),
+        args.rounds,
+        if median(&mut ratios) <= 3.0 { "holds" } else { "FAILS" },
+    );
+    Ok(())
+}
