@@ -45,6 +45,29 @@ pub(crate) fn duplicate_key(span: Span, key: &str) -> syn::Error {
     syn::Error::new(span, format!("`{key}` specified more than once"))
 }
 
+/// The value of a `key = value` argument whose key was just read: refuses a second occurrence
+/// (at the second key), takes the `=`, and parses the value with `value`, replacing its error by
+/// `expected` when one is given, so the message says what would be right.
+pub(crate) fn set_once<T>(
+    slot: &mut Option<T>,
+    key_span: Span,
+    key: &str,
+    input: syn::parse::ParseStream<'_>,
+    expected: Option<&str>,
+    value: impl FnOnce(syn::parse::ParseStream<'_>) -> syn::Result<T>,
+) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(duplicate_key(key_span, key));
+    }
+    input.parse::<syn::Token![=]>()?;
+    let parsed = value(input).map_err(|error| match expected {
+        Some(expected) => syn::Error::new(error.span(), expected),
+        None => error,
+    })?;
+    *slot = Some(parsed);
+    Ok(())
+}
+
 /// Parses the string form of `crate = "…"` into a path.
 pub(crate) fn parse_crate_path(lit: &syn::LitStr) -> syn::Result<syn::Path> {
     lit.parse::<syn::Path>()

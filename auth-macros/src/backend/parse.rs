@@ -71,47 +71,24 @@ impl Parse for BackendArgs {
             let lookahead = input.lookahead1();
             if lookahead.peek(kw::name) {
                 let key: kw::name = input.parse()?;
-                if args.name.is_some() {
-                    return Err(attr::duplicate_key(key.span, "name"));
-                }
-                input.parse::<Token![=]>()?;
-                args.name = Some(input.parse().map_err(|e| {
-                    syn::Error::new(e.span(), "expected the backend's name as a string, e.g. `name = \"jwt\"`")
-                })?);
+                let expected = "expected the backend's name as a string, e.g. `name = \"jwt\"`";
+                attr::set_once(&mut args.name, key.span, "name", input, Some(expected), |input| input.parse())?;
             } else if lookahead.peek(kw::transport) {
                 let key: kw::transport = input.parse()?;
-                if args.transport.is_some() {
-                    return Err(attr::duplicate_key(key.span, "transport"));
-                }
-                input.parse::<Token![=]>()?;
-                args.transport = Some(input.parse()?);
+                attr::set_once(&mut args.transport, key.span, "transport", input, None, |input| input.parse())?;
             } else if lookahead.peek(kw::strategy) {
                 let key: kw::strategy = input.parse()?;
-                if args.strategy.is_some() {
-                    return Err(attr::duplicate_key(key.span, "strategy"));
-                }
-                input.parse::<Token![=]>()?;
-                args.strategy = Some(
-                    input
-                        .parse()
-                        .map_err(|e| syn::Error::new(e.span(), "expected a strategy: `jwt`, `database` or `redis`"))?,
-                );
+                let expected = "expected a strategy: `jwt`, `database` or `redis`";
+                attr::set_once(&mut args.strategy, key.span, "strategy", input, Some(expected), |input| input.parse())?;
             } else if lookahead.peek(kw::scopes) {
                 let key: kw::scopes = input.parse()?;
-                if args.scopes.is_some() {
-                    return Err(attr::duplicate_key(key.span, "scopes"));
-                }
-                input.parse::<Token![=]>()?;
-                args.scopes = Some(input.parse().map_err(|e| {
-                    syn::Error::new(e.span(), "expected the `#[derive(Scopes)]` enum, e.g. `scopes = Scope`")
-                })?);
+                let expected = "expected the `#[derive(Scopes)]` enum, e.g. `scopes = Scope`";
+                attr::set_once(&mut args.scopes, key.span, "scopes", input, Some(expected), |input| input.parse())?;
             } else if lookahead.peek(Token![crate]) {
                 let key: Token![crate] = input.parse()?;
-                if args.krate.is_some() {
-                    return Err(attr::duplicate_key(key.span, "crate"));
-                }
-                input.parse::<Token![=]>()?;
-                args.krate = Some(attr::parse_crate_path(&input.parse()?)?);
+                attr::set_once(&mut args.krate, key.span, "crate", input, None, |input| {
+                    attr::parse_crate_path(&input.parse()?)
+                })?;
             } else {
                 return Err(lookahead.error());
             }

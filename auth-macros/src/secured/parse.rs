@@ -48,46 +48,32 @@ impl Parse for SecuredArgs {
             let lookahead = input.lookahead1();
             if lookahead.peek(kw::scopes) {
                 let key: kw::scopes = input.parse()?;
-                if args.scopes.is_some() {
-                    return Err(attr::duplicate_key(key.span, "scopes"));
-                }
-                input.parse::<Token![=]>()?;
-                if !input.peek(syn::token::Bracket) {
-                    return Err(input.error("expected a list of scopes in brackets, e.g. `scopes = [\"items\"]`"));
-                }
-                let content;
-                bracketed!(content in input);
-                let list = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
-                args.scopes = Some((key.span, list.into_iter().collect()));
+                attr::set_once(&mut args.scopes, key.span, "scopes", input, None, |input| {
+                    if !input.peek(syn::token::Bracket) {
+                        return Err(input.error("expected a list of scopes in brackets, e.g. `scopes = [\"items\"]`"));
+                    }
+                    let content;
+                    bracketed!(content in input);
+                    let list = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+                    Ok((key.span, list.into_iter().collect()))
+                })?;
             } else if lookahead.peek(kw::use_cache) {
                 let key: kw::use_cache = input.parse()?;
-                if args.use_cache.is_some() {
-                    return Err(attr::duplicate_key(key.span, "use_cache"));
-                }
-                input.parse::<Token![=]>()?;
-                args.use_cache =
-                    Some(input.parse().map_err(|e| {
-                        syn::Error::new(e.span(), "expected `true` or `false`, e.g. `use_cache = false`")
-                    })?);
+                let expected = "expected `true` or `false`, e.g. `use_cache = false`";
+                attr::set_once(&mut args.use_cache, key.span, "use_cache", input, Some(expected), |input| {
+                    input.parse()
+                })?;
             } else if lookahead.peek(kw::declaration) {
                 let key: kw::declaration = input.parse()?;
-                if args.declaration.is_some() {
-                    return Err(attr::duplicate_key(key.span, "declaration"));
-                }
-                input.parse::<Token![=]>()?;
-                args.declaration = Some(input.parse().map_err(|e| {
-                    syn::Error::new(
-                        e.span(),
-                        "expected the path of a `#[derive(Scopes)]` enum, e.g. `declaration = crate::Scope`",
-                    )
-                })?);
+                let expected = "expected the path of a `#[derive(Scopes)]` enum, e.g. `declaration = crate::Scope`";
+                attr::set_once(&mut args.declaration, key.span, "declaration", input, Some(expected), |input| {
+                    input.parse()
+                })?;
             } else if lookahead.peek(Token![crate]) {
                 let key: Token![crate] = input.parse()?;
-                if args.krate.is_some() {
-                    return Err(attr::duplicate_key(key.span, "crate"));
-                }
-                input.parse::<Token![=]>()?;
-                args.krate = Some(attr::parse_crate_path(&input.parse()?)?);
+                attr::set_once(&mut args.krate, key.span, "crate", input, None, |input| {
+                    attr::parse_crate_path(&input.parse()?)
+                })?;
             } else {
                 return Err(lookahead.error());
             }
