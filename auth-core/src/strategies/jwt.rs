@@ -38,17 +38,20 @@
 //! jsonwebtoken's process default the first time a key is loaded, so the choice holds even if
 //! another crate in the build enables `rust_crypto` too.
 
-use std::{collections::HashSet, fmt, str::FromStr, sync::Arc, time::Duration};
+mod wire;
+
+use std::{borrow::Cow, collections::HashSet, fmt, str::FromStr, sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{
-    Header, Validation,
+    Header,
     errors::ErrorKind,
     jwk::{AlgorithmParameters, EllipticCurve, PublicKeyUse},
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use self::wire::Typed;
 use crate::{error::AuthError, scopes::SecurityScopes};
 
 pub use jsonwebtoken::{
@@ -574,54 +577,96 @@ impl Claims {
         self.scopes.iter().any(|granted| granted == scope)
     }
 
-    fn from_map(mut map: Map<String, Value>) -> Result<Self, JwtError> {
-        let exp = match map.remove("exp") {
-            None => return Err(invalid(InvalidReason::MissingClaim("exp"))),
-            Some(value) => numeric_date(&value).ok_or(invalid(InvalidReason::ClaimFormat("exp")))?,
-        };
-        let iat = match map.remove("iat") {
-            None => None,
-            Some(value) => Some(numeric_date(&value).ok_or(invalid(InvalidReason::ClaimFormat("iat")))?),
-        };
-        let sub = optional_string(map.remove("sub"), "sub")?;
-        let jti = optional_string(map.remove("jti"), "jti")?;
+    /// The claims of a correctly signed token, once its registered claims have passed the
+    /// strategy's rules, in jsonwebtoken's order (issuer and audience present, `exp` and `nbf`
+    /// numbers, expiry, not-before, issuer, audience), then this crate's own (`exp` present, and
+    /// `iat`, `sub`, `jti`, `scopes` and `scope` of the right types).
+    fn from_wire(set: wire::ClaimsSet, rules: &Inner, now: u64) -> Result<Self, JwtError> {
+        let wire::ClaimsSet { exp, iat, sub, jti, scopes: scope_list, scope, extra } = set;
+        let issuer = extra.get("iss").map(string_or_strings);
+        let audience = extra.get("aud").map(string_or_strings);
+        if rules.issuer.is_some() && !matches!(issuer, Some(Typed::Ok(_))) {
+            return Err(invalid(InvalidReason::MissingClaim("iss")));
+        }
+        if rules.audience.is_some() && !matches!(audience, Some(Typed::Ok(_))) {
+            return Err(invalid(InvalidReason::MissingClaim("aud")));
+        }
+        let nbf = extra.get("nbf").map(numeric_date);
+        if matches!(exp, Some(Typed::Wrong)) {
+            return Err(invalid(InvalidReason::ClaimFormat("exp")));
+        }
+        if matches!(nbf, Some(Typed::Wrong)) {
+            return Err(invalid(InvalidReason::ClaimFormat("nbf")));
+        }
+        let leeway = rules.leeway.as_secs();
+        if let Some(Typed::Ok(exp)) = exp
+            && exp < now.saturating_sub(leeway)
+        {
+            return Err(JwtError::Expired);
+        }
+        if let Some(Typed::Ok(nbf)) = nbf
+            && nbf > now.saturating_add(leeway)
+        {
+            return Err(invalid(InvalidReason::NotYetValid));
+        }
+        if let (Some(expected), Some(Typed::Ok(issuers))) = (&rules.issuer, &issuer)
+            && !issuers.contains(&expected.as_str())
+        {
+            return Err(invalid(InvalidReason::WrongIssuer));
+        }
+        // RFC 7519 §4.1.3: a token addressed to someone is refused where no audience is expected.
+        match (&rules.audience, &audience) {
+            (None, Some(Typed::Ok(_))) => return Err(invalid(InvalidReason::WrongAudience)),
+            (Some(expected), Some(Typed::Ok(audiences))) if !audiences.contains(&expected.as_str()) => {
+                return Err(invalid(InvalidReason::WrongAudience));
+            }
+            _ => {}
+        }
 
+        let exp = match exp {
+            Some(Typed::Ok(exp)) => exp,
+            _ => return Err(invalid(InvalidReason::MissingClaim("exp"))),
+        };
+        let iat = typed(iat, "iat")?;
+        let sub = typed(sub, "sub")?;
+        let jti = typed(jti, "jti")?;
         let mut scopes: Vec<String> = Vec::new();
-        let mut add = |scope: &str| {
-            if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
-                scopes.push(scope.to_owned());
+        let mut add = |scope: String| {
+            if !scope.is_empty() && !scopes.contains(&scope) {
+                scopes.push(scope);
             }
         };
-        match map.remove("scopes") {
-            None => {}
-            Some(Value::Array(items)) => {
-                for item in &items {
-                    add(item.as_str().ok_or(invalid(InvalidReason::ClaimFormat("scopes")))?);
-                }
-            }
-            Some(_) => return Err(invalid(InvalidReason::ClaimFormat("scopes"))),
+        typed(scope_list, "scopes")?.into_iter().flatten().for_each(&mut add);
+        if let Some(scope) = typed(scope, "scope")? {
+            scope.split(' ').map(str::to_owned).for_each(&mut add);
         }
-        match map.remove("scope") {
-            None => {}
-            Some(Value::String(scope)) => scope.split(' ').for_each(&mut add),
-            Some(_) => return Err(invalid(InvalidReason::ClaimFormat("scope"))),
-        }
-        Ok(Self { sub, scopes, exp, iat, jti, extra: map })
+        Ok(Self { sub, scopes, exp, iat, jti, extra })
+    }
+}
+
+/// A present claim of the wrong type is refused, naming the claim.
+fn typed<T>(value: Option<Typed<T>>, claim: &'static str) -> Result<Option<T>, JwtError> {
+    match value {
+        None => Ok(None),
+        Some(Typed::Ok(value)) => Ok(Some(value)),
+        Some(Typed::Wrong) => Err(invalid(InvalidReason::ClaimFormat(claim))),
     }
 }
 
 /// A NumericDate as jsonwebtoken reads one: a non-negative integer, or a float it rounds.
-fn numeric_date(value: &Value) -> Option<u64> {
-    value.as_u64().or_else(|| {
-        value.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64).map(|f| f.round() as u64)
-    })
+fn numeric_date(value: &Value) -> Typed<u64> {
+    let date = value.as_u64().or_else(|| value.as_f64().and_then(wire::numeric_date_f64));
+    date.map_or(Typed::Wrong, Typed::Ok)
 }
 
-fn optional_string(value: Option<Value>, claim: &'static str) -> Result<Option<String>, JwtError> {
+/// `iss` and `aud` as jsonwebtoken reads them: a string, or an array of strings.
+fn string_or_strings(value: &Value) -> Typed<Vec<&str>> {
     match value {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid(InvalidReason::ClaimFormat(claim))),
+        Value::String(one) => Typed::Ok(vec![one.as_str()]),
+        Value::Array(items) => {
+            items.iter().map(Value::as_str).collect::<Option<Vec<_>>>().map_or(Typed::Wrong, Typed::Ok)
+        }
+        _ => Typed::Wrong,
     }
 }
 
@@ -655,8 +700,6 @@ pub struct JwtStrategy {
 #[derive(Clone)]
 struct Inner {
     keys: JwtKeySet,
-    /// One per key, in the same order: the key's algorithm and the configured claim rules.
-    validations: Vec<Validation>,
     lifetime: Duration,
     issuer: Option<String>,
     audience: Option<String>,
@@ -836,39 +879,42 @@ impl JwtStrategy {
     /// for the rules. The reason of a failure is in [`JwtError`]; map it to a response with
     /// [`JwtError::into_auth_error`].
     pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
-        let inner = &self.inner;
+        let inner = &*self.inner;
         if token.is_empty() {
             return Err(invalid(InvalidReason::Empty));
         }
         if token.len() > inner.max_token_len {
             return Err(invalid(InvalidReason::TooLong));
         }
-        let mut segments = token.split('.');
-        let (Some(header), Some(_), Some(_), None) =
-            (segments.next(), segments.next(), segments.next(), segments.next())
-        else {
-            return Err(invalid(InvalidReason::Malformed));
-        };
-        if !token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+        let Some((message, signature)) = token.rsplit_once('.') else { return Err(invalid(InvalidReason::Malformed)) };
+        let Some((header, payload)) = message.split_once('.') else { return Err(invalid(InvalidReason::Malformed)) };
+        if payload.contains('.') {
             return Err(invalid(InvalidReason::Malformed));
         }
 
-        // Our own look at the header, before jsonwebtoken's: it names the precise reason
-        // (`alg: none` is "algorithm not allowed", not "malformed") and enforces `crit`, `typ`
-        // and `kid`, which jsonwebtoken leaves to the caller.
-        let header = URL_SAFE_NO_PAD.decode(header).map_err(|_| invalid(InvalidReason::Malformed))?;
-        let header: Map<String, Value> =
-            serde_json::from_slice(&header).map_err(|_| invalid(InvalidReason::Malformed))?;
-        if header.contains_key("crit") {
+        // The header is read here, once, before any signature work: it names the precise
+        // reason (`alg: none` is "algorithm not allowed", not "malformed") and enforces `crit`,
+        // `typ` and `kid`, which jsonwebtoken leaves to the caller.
+        let mut buffer = [0u8; 256];
+        let header_json = match URL_SAFE_NO_PAD.decode_slice(header, &mut buffer) {
+            Ok(len) => Cow::Borrowed(&buffer[..len]),
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+                Cow::Owned(URL_SAFE_NO_PAD.decode(header).map_err(|_| invalid(InvalidReason::Malformed))?)
+            }
+            Err(_) => return Err(invalid(InvalidReason::Malformed)),
+        };
+        let header: wire::JoseHeader<'_> =
+            serde_json::from_slice(&header_json).map_err(|_| invalid(InvalidReason::Malformed))?;
+        if header.crit {
             return Err(invalid(InvalidReason::UnsupportedCritical));
         }
-        let alg = match header.get("alg") {
-            Some(Value::String(alg)) => {
+        let alg = match &header.alg {
+            Some(Typed::Ok(alg)) => {
                 Algorithm::from_str(alg).map_err(|_| invalid(InvalidReason::AlgorithmNotAllowed))?
             }
             _ => return Err(invalid(InvalidReason::AlgorithmNotAllowed)),
         };
-        let typ = header_string(&header, "typ")?;
+        let typ = typed_header(header.typ.as_ref())?;
         match (&inner.token_type, typ) {
             (Some(expected), Some(typ)) if same_media_type(expected, typ) => {}
             (Some(_), _) => return Err(invalid(InvalidReason::WrongType)),
@@ -877,15 +923,24 @@ impl JwtStrategy {
             }
             (None, _) => {}
         }
-        let index = inner.keys.select(header_string(&header, "kid")?)?;
+        let index = inner.keys.select(typed_header(header.kid.as_ref())?)?;
         let key = &inner.keys.keys[index];
+        // The algorithm is the key's, never the token's.
         if alg != key.alg {
             return Err(invalid(InvalidReason::AlgorithmNotAllowed));
         }
 
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &inner.validations[index])
-            .map_err(map_decode_error)?;
-        Claims::from_map(data.claims)
+        // jsonwebtoken's crypto over header and payload as they were sent (a constant-time
+        // comparison for HMAC, in aws-lc); the claims are read only once it holds.
+        match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, key.alg) {
+            Ok(true) => {}
+            Ok(false) => return Err(invalid(InvalidReason::BadSignature)),
+            Err(error) => return Err(map_crypto_error(&error)),
+        }
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid(InvalidReason::Malformed))?;
+        let claims: wire::ClaimsSet =
+            serde_json::from_slice(&payload).map_err(|_| invalid(InvalidReason::Malformed))?;
+        Claims::from_wire(claims, inner, now())
     }
 
     /// The same strategy, issuing and requiring `typ: token_type` in the header.
@@ -909,11 +964,12 @@ impl JwtStrategy {
     }
 }
 
-fn header_string<'h>(header: &'h Map<String, Value>, name: &str) -> Result<Option<&'h str>, JwtError> {
-    match header.get(name) {
+/// `typ` and `kid` must be strings when present.
+fn typed_header<'h>(value: Option<&'h Typed<Cow<'_, str>>>) -> Result<Option<&'h str>, JwtError> {
+    match value {
         None => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value)),
-        Some(_) => Err(invalid(InvalidReason::Malformed)),
+        Some(Typed::Ok(value)) => Ok(Some(value)),
+        Some(Typed::Wrong) => Err(invalid(InvalidReason::Malformed)),
     }
 }
 
@@ -928,24 +984,13 @@ pub(crate) fn same_media_type(a: &str, b: &str) -> bool {
     strip(a).eq_ignore_ascii_case(strip(b))
 }
 
-fn map_decode_error(error: jsonwebtoken::errors::Error) -> JwtError {
-    fn claim_name(claim: &str) -> &'static str {
-        ["exp", "nbf", "iss", "aud", "sub"].into_iter().find(|known| *known == claim).unwrap_or("unknown")
+/// Keys were checked at build time, so a failure of the crypto step is the token's fault: a
+/// signature that is not base64url, or of the wrong length for the algorithm.
+fn map_crypto_error(error: &jsonwebtoken::errors::Error) -> JwtError {
+    match error.kind() {
+        ErrorKind::InvalidSignature => invalid(InvalidReason::BadSignature),
+        _ => invalid(InvalidReason::Malformed),
     }
-    let reason = match error.kind() {
-        ErrorKind::ExpiredSignature => return JwtError::Expired,
-        ErrorKind::InvalidSignature => InvalidReason::BadSignature,
-        ErrorKind::ImmatureSignature => InvalidReason::NotYetValid,
-        ErrorKind::InvalidIssuer => InvalidReason::WrongIssuer,
-        ErrorKind::InvalidAudience => InvalidReason::WrongAudience,
-        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => InvalidReason::AlgorithmNotAllowed,
-        ErrorKind::MissingRequiredClaim(claim) => InvalidReason::MissingClaim(claim_name(claim)),
-        ErrorKind::InvalidClaimFormat(claim) => InvalidReason::ClaimFormat(claim_name(claim)),
-        // Keys were checked at build time, so anything else is the token's fault: bad base64,
-        // bad JSON, a signature of the wrong length…
-        _ => InvalidReason::Malformed,
-    };
-    JwtError::Invalid(reason)
 }
 
 impl JwtStrategyBuilder {
@@ -1024,33 +1069,9 @@ impl JwtStrategyBuilder {
         if self.leeway > MAX_LEEWAY {
             return Err(config("leeway must be at most one hour"));
         }
-        let validations = keys
-            .keys
-            .iter()
-            .map(|key| {
-                let mut validation = Validation::new(key.alg);
-                validation.leeway = self.leeway.as_secs();
-                // `exp` presence and type are checked by `Claims::from_map`, so that an `exp`
-                // given as a string reads "wrong type" rather than "missing".
-                validation.required_spec_claims = HashSet::new();
-                validation.validate_exp = true;
-                validation.validate_nbf = true;
-                validation.validate_aud = true;
-                if let Some(issuer) = &self.issuer {
-                    validation.set_issuer(&[issuer]);
-                    validation.required_spec_claims.insert("iss".to_owned());
-                }
-                if let Some(audience) = &self.audience {
-                    validation.set_audience(&[audience]);
-                    validation.required_spec_claims.insert("aud".to_owned());
-                }
-                validation
-            })
-            .collect();
         Ok(JwtStrategy {
             inner: Arc::new(Inner {
                 keys,
-                validations,
                 lifetime: self.lifetime,
                 issuer: self.issuer,
                 audience: self.audience,
