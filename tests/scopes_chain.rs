@@ -369,3 +369,114 @@ async fn rfc6750_style_is_a_choice() {
     let response = app.clone().oneshot(request("me items")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+// A dependency written by hand, without `#[secured]`: `Dependency` and `Resolve` implemented for
+// a type of the app's own. It does not describe its parameters, so the handler's plan caches
+// every cacheable output of the chain.
+struct HandCounted;
+
+impl auth_core::Dependency for HandCounted {
+    type Output = usize;
+    const SCOPES: &'static [&'static str] = &["admin"];
+    const USE_CACHE: bool = true;
+}
+
+impl auth_core::Resolve<AppState> for HandCounted {
+    async fn run(parts: &mut Parts, state: &AppState) -> Result<usize, axum::response::Response> {
+        state.record("hand_counted", &SecurityScopes::current(parts));
+        Ok(state.runs.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    fn to_cache(output: &usize) -> Option<auth_core::dependency::CacheEntry> {
+        Some(auth_core::dependency::CacheEntry::new(output))
+    }
+
+    fn from_cache(entry: &auth_core::dependency::CacheEntry) -> Option<usize> {
+        entry.get::<usize>()
+    }
+}
+
+#[secured]
+async fn via_hand(Depends(n): Depends<HandCounted>) -> usize {
+    n
+}
+
+#[secured(scopes = ["me"])]
+async fn hand_twice(Depends(a): Depends<HandCounted>, Depends(b): Depends<via_hand>) -> String {
+    format!("{a} {b}")
+}
+
+// An extractor of the app's own that resolves a dependency inside, and says so through
+// `DocumentedSecurity`, so the handler's plan (and its OpenAPI security) sees it.
+struct CountedTwice(usize);
+
+impl FromRequestParts<AppState> for CountedTwice {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Depends(n) = Depends::<counted>::from_request_parts(parts, state).await?;
+        Ok(Self(n))
+    }
+}
+
+impl auth_core::openapi::DocumentedSecurity for CountedTwice {
+    fn collect_security(out: &mut auth_core::openapi::SecurityCollector) {
+        <Depends<counted> as auth_core::openapi::DocumentedSecurity>::collect_security(out);
+    }
+}
+
+#[secured]
+async fn wrapped(Depends(a): Depends<counted>, CountedTwice(b): CountedTwice) -> String {
+    format!("{a} {b}")
+}
+
+fn more_routes(state: AppState) -> Router {
+    Router::new()
+        .route("/hand", get(hand_twice))
+        .route("/wrapped", get(wrapped))
+        .route("/same-set", get(same_set))
+        .with_state(state)
+}
+
+async fn call_more(state: &AppState, path: &str) -> String {
+    let response = more_routes(state.clone()).oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn a_hand_written_dependency_chains_and_is_cached() {
+    let state = AppState::default();
+    assert_eq!(call_more(&state, "/hand").await, "1 1");
+    assert_eq!(state.runs.load(Ordering::SeqCst), 1);
+    // Its scopes add up like any link's: the handler's `me`, then its own `admin`.
+    assert_eq!(state.take(), vec![("hand_counted", vec!["me", "admin"])]);
+    // And they are in the handler's requirement.
+    assert_eq!(auth_core::openapi::requirement_of::<hand_twice>().required_scopes(), ["me", "admin"]);
+}
+
+#[tokio::test]
+async fn a_dependency_inside_a_documented_extractor_is_cached() {
+    let state = AppState::default();
+    assert_eq!(call_more(&state, "/wrapped").await, "1 1");
+    assert_eq!(state.runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_on_several_threads_share_one_plan() {
+    // The plan is built once per handler and shared by every router and thread; each request
+    // still runs a twice-reached dependency once.
+    let state = AppState::default();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let state = state.clone();
+            tokio::spawn(async move { call_more(&state, "/same-set").await })
+        })
+        .collect();
+    for handle in handles {
+        let body = handle.await.unwrap();
+        let (a, b) = body.split_once(' ').unwrap();
+        assert_eq!(a, b, "one run per request: {body}");
+    }
+    assert_eq!(state.runs.load(Ordering::SeqCst), 4);
+}

@@ -14,7 +14,7 @@ use axum::{
     response::Response,
 };
 
-use crate::scopes::chain_resolve;
+use crate::{openapi::SecurityCollector, scopes::chain_resolve};
 
 /// What a dependency produces and which scopes it adds, independent of the app state.
 ///
@@ -33,6 +33,14 @@ pub trait Dependency: Send + Sync + 'static {
     const SCOPES: &'static [&'static str] = &[];
     /// Whether a result is reused within one request for the same effective scope set.
     const USE_CACHE: bool = false;
+
+    /// Adds what this dependency's own parameters require to `out`, for OpenAPI and for the
+    /// handler's per-request [`ChainPlan`](crate::scopes::ChainPlan); its [`SCOPES`](Self::SCOPES)
+    /// are already added. `#[secured]` functions describe each parameter. The default says that
+    /// nothing more is known, which keeps every cacheable output of the chain cached.
+    fn describe(out: &mut SecurityCollector) {
+        out.opaque_dependency();
+    }
 }
 
 /// How a dependency is run against a request, for app state `S`.
@@ -130,8 +138,10 @@ where
 {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        chain_resolve::<D, S>(parts, state).await.map(Depends)
+    // The resolution's own future, not one wrapped around it: chains nest these, and every
+    // level of `async` around another would be one more copy of the inner future.
+    fn from_request_parts(parts: &mut Parts, state: &S) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        chain_resolve::<D, S>(parts, state)
     }
 }
 
@@ -143,6 +153,6 @@ where
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(chain_resolve::<D, S>(parts, state).await.ok().map(Depends))
+        Ok(chain_resolve::<D, S>(parts, state).await.ok())
     }
 }

@@ -16,14 +16,27 @@
 //! The scopes in `security` are the handler's own followed by those of every dependency it
 //! reaches, outermost first, without duplicates: never written twice by hand.
 
+use std::any::TypeId;
+
 use crate::__private::SecuredFn;
 
 /// What one handler requires: its accumulated scopes and the transports its chain reads.
+///
+/// The same walk also records the dependencies the chain reaches, each with the scopes in
+/// force where it runs, for the handler's per-request [`ChainPlan`](crate::scopes::ChainPlan).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SecurityCollector {
     scopes: Vec<&'static str>,
     transports: Vec<&'static str>,
     optional: bool,
+    /// The scopes in force at the point being walked.
+    path: Vec<&'static str>,
+    /// For each dependency being walked, the length of `path` outside it.
+    marks: Vec<usize>,
+    /// Each dependency reached, with the scopes in force around it and inside it.
+    dependencies: Vec<(TypeId, Vec<&'static str>, Vec<&'static str>)>,
+    /// A dependency was reached that does not describe what it reads.
+    opaque: bool,
 }
 
 impl SecurityCollector {
@@ -33,7 +46,44 @@ impl SecurityCollector {
             if !self.scopes.contains(scope) {
                 self.scopes.push(scope);
             }
+            if !self.path.contains(scope) {
+                self.path.push(scope);
+            }
         }
+    }
+
+    /// Starts walking into a dependency: the scopes added until [`leave_dependency`]
+    /// (Self::leave_dependency) are its own and its dependencies'.
+    pub(crate) fn enter_dependency(&mut self) {
+        self.marks.push(self.path.len());
+    }
+
+    /// Records dependency `id` with the scopes in force around it and inside it, and steps
+    /// back out.
+    pub(crate) fn leave_dependency(&mut self, id: TypeId, own: &[&'static str]) {
+        let mark = self.marks.pop().unwrap_or(0);
+        self.path.truncate(mark);
+        let outer = self.path.clone();
+        // Inside it: the chain above it, then its own, as `SecurityScopes::with` adds them.
+        for scope in own {
+            if !self.path.contains(scope) {
+                self.path.push(scope);
+            }
+        }
+        self.dependencies.push((id, outer, self.path.clone()));
+        self.path.truncate(mark);
+    }
+
+    /// Records that a dependency was reached whose own parameters are unknown.
+    pub(crate) fn opaque_dependency(&mut self) {
+        self.opaque = true;
+    }
+
+    /// The dependencies reached (each with the scopes around it and inside it), and whether any
+    /// of them could not be walked into.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn into_dependencies(self) -> (Vec<(TypeId, Vec<&'static str>, Vec<&'static str>)>, bool) {
+        (self.dependencies, self.opaque)
     }
 
     /// Records that the chain reads a credential from `transport` (e.g. `"bearer"`).
@@ -78,12 +128,13 @@ pub trait DocumentedSecurity {
     fn collect_security(out: &mut SecurityCollector);
 }
 
-impl<D> DocumentedSecurity for crate::Depends<D>
-where
-    D: crate::Dependency + SecuredFn,
-{
+/// A dependency adds its scopes and whatever it describes of its own parameters.
+impl<D: crate::Dependency> DocumentedSecurity for crate::Depends<D> {
     fn collect_security(out: &mut SecurityCollector) {
-        D::security(out);
+        out.enter_dependency();
+        out.scopes(D::SCOPES);
+        D::describe(out);
+        out.leave_dependency(TypeId::of::<D>(), D::SCOPES);
     }
 }
 

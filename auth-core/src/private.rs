@@ -16,10 +16,14 @@ pub use ::std;
 #[cfg(feature = "openapi")]
 pub use ::utoipa_axum;
 
-pub use crate::dependency::{CacheEntry, Dependency, Resolve};
-use crate::{
-    openapi::{DocumentedSecurity, SecurityCollector},
-    scopes::ChainState,
+pub use core::{future::Future, marker::Send, option::Option};
+
+pub use crate::openapi::DocumentedSecurity;
+use crate::scopes::ChainState;
+pub use crate::{
+    dependency::{CacheEntry, Dependency, Resolve},
+    openapi::SecurityCollector,
+    scopes::ChainPlan,
 };
 
 /// Compile-time facts about a `#[secured]` function, on its companion type.
@@ -27,8 +31,210 @@ pub trait SecuredFn: 'static {
     /// The function's own scopes.
     const SCOPES: &'static [&'static str];
 
-    /// Adds the function's scopes, then each parameter's contribution, to `out`.
-    fn security(out: &mut SecurityCollector);
+    /// Adds the function's scopes, then each parameter's contribution, to `out`. The default,
+    /// for functions whose parameters add nothing, adds the scopes alone.
+    fn security(out: &mut SecurityCollector) {
+        out.scopes(Self::SCOPES);
+    }
+}
+
+/// A `#[secured]` function usable as a dependency, described as types: its parameters, what it
+/// returns, how to call it. One generic impl of [`Dependency`] and one of [`Resolve`] do the
+/// work for all of them, so the macros emit no per-function async body, and what a dependency
+/// needs of its parameters is checked only where it is used as `Depends<function>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a dependency",
+    label = "not a dependency",
+    note = "mark an async fn with `#[secured]` or `#[secured(scopes = [...])]` to use it as `Depends<that_fn>`, or implement `auth_core::Dependency` and `auth_core::Resolve` for a type"
+)]
+pub trait DependencyFn: SecuredFn + Send + Sync {
+    /// The parameter extractors, as a tuple.
+    type Args;
+    /// What the function returns.
+    type Returns;
+    /// [`ResultFinish`] for `Result<T, E>`, [`PlainFinish`] for anything else.
+    type Finish: Finish<Self::Returns>;
+    /// [`Cached`] or [`NotCached`] (`#[secured(use_cache = false)]`).
+    type Cache: CacheSwitch;
+
+    /// Calls the function with extracted parameters.
+    fn call(args: Self::Args) -> impl Future<Output = Self::Returns> + Send;
+}
+
+impl<D: DependencyFn> Dependency for D {
+    type Output = <D::Finish as Finish<D::Returns>>::Output;
+    const SCOPES: &'static [&'static str] = <D as SecuredFn>::SCOPES;
+    const USE_CACHE: bool = <D::Cache as CacheSwitch>::ENABLED;
+
+    fn describe(out: &mut SecurityCollector) {
+        D::security(out);
+    }
+}
+
+/// Turns what a dependency function returns into `Result<Output, Response>`.
+#[diagnostic::on_unimplemented(
+    message = "a dependency must return `Result<T, E>` where `E: IntoResponse`, found `{R}`",
+    note = "return a plain value from infallible dependencies"
+)]
+pub trait Finish<R> {
+    /// The success value.
+    type Output;
+    /// The conversion.
+    #[allow(clippy::result_large_err)] // `Response` is what axum rejects with.
+    fn finish(returned: R) -> Result<Self::Output, Response>;
+}
+
+/// [`Finish`] for functions returning `Result<T, E>`: `Err` becomes `E`'s response.
+#[derive(Debug)]
+pub struct ResultFinish;
+
+impl<T, E: IntoResponse> Finish<Result<T, E>> for ResultFinish {
+    type Output = T;
+
+    fn finish(returned: Result<T, E>) -> Result<T, Response> {
+        returned.map_err(IntoResponse::into_response)
+    }
+}
+
+/// [`Finish`] for functions returning a plain value: it is the output.
+#[derive(Debug)]
+pub struct PlainFinish;
+
+impl<T> Finish<T> for PlainFinish {
+    type Output = T;
+
+    fn finish(returned: T) -> Result<T, Response> {
+        Ok(returned)
+    }
+}
+
+/// A tuple of extractors, a dependency's parameters: extracted in order (the first to reject
+/// stops the rest), then handed to the function.
+#[diagnostic::on_unimplemented(
+    message = "a parameter of this dependency cannot be extracted with state `{S}`",
+    label = "parameters `{Self}`",
+    note = "every parameter of a dependency must implement `FromRequestParts<{S}>` (a dependency cannot read the body)"
+)]
+pub trait ExtractArgs<S>: Sized {
+    /// Extracts every parameter, then calls `D` with them: one future, so a chain link costs
+    /// one level of nesting rather than two.
+    fn run<D>(parts: &mut Parts, state: &S) -> impl Future<Output = Result<<D as Dependency>::Output, Response>> + Send
+    where
+        D: DependencyFn<Args = Self>;
+}
+
+macro_rules! extract_args {
+    ($($ty:ident),*) => {
+        impl<S, $($ty),*> ExtractArgs<S> for ($($ty,)*)
+        where
+            S: Send + Sync,
+            $($ty: FromRequestParts<S> + Send,)*
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn run<D>(parts: &mut Parts, state: &S) -> impl Future<Output = Result<<D as Dependency>::Output, Response>> + Send
+            where
+                D: DependencyFn<Args = Self>,
+            {
+                async move {
+                    $(let $ty = $ty::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;)*
+                    <D::Finish as Finish<D::Returns>>::finish(D::call(($($ty,)*)).await)
+                }
+            }
+        }
+    };
+}
+
+extract_args!();
+extract_args!(T1);
+extract_args!(T1, T2);
+extract_args!(T1, T2, T3);
+extract_args!(T1, T2, T3, T4);
+extract_args!(T1, T2, T3, T4, T5);
+extract_args!(T1, T2, T3, T4, T5, T6);
+extract_args!(T1, T2, T3, T4, T5, T6, T7);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15);
+
+/// Every `#[secured]` dependency runs through this one generic impl.
+impl<D, S> Resolve<S> for D
+where
+    D: DependencyFn,
+    D::Args: ExtractArgs<S>,
+    D::Cache: CachePolicy<<D as Dependency>::Output>,
+    S: Send + Sync,
+{
+    fn run(parts: &mut Parts, state: &S) -> impl Future<Output = Result<Self::Output, Response>> + Send {
+        <D::Args as ExtractArgs<S>>::run::<D>(parts, state)
+    }
+
+    fn to_cache(output: &Self::Output) -> Option<CacheEntry> {
+        D::Cache::store(output)
+    }
+
+    fn from_cache(entry: &CacheEntry) -> Option<Self::Output> {
+        D::Cache::load(entry)
+    }
+}
+
+/// How a dependency's output is kept in the per-request cache.
+#[diagnostic::on_unimplemented(
+    message = "dependency output `{T}` must be `Clone + Send + Sync + 'static` to be cached per request",
+    label = "cached per request",
+    note = "derive `Clone` for it, or opt out of caching with `#[secured(use_cache = false)]`"
+)]
+pub trait CachePolicy<T> {
+    /// Stores a clone of `value`, or nothing.
+    fn store(value: &T) -> Option<CacheEntry>;
+    /// Reads a clone back.
+    fn load(entry: &CacheEntry) -> Option<T>;
+}
+
+/// Whether a [`CachePolicy`] caches at all, known without its output type.
+pub trait CacheSwitch {
+    /// `true` for [`Cached`].
+    const ENABLED: bool;
+}
+
+/// The default policy: outputs are cloned into the cache when the chain can ask for them again.
+#[derive(Debug)]
+pub struct Cached;
+
+impl CacheSwitch for Cached {
+    const ENABLED: bool = true;
+}
+
+impl<T: Clone + Send + Sync + 'static> CachePolicy<T> for Cached {
+    fn store(value: &T) -> Option<CacheEntry> {
+        Some(CacheEntry::new(value))
+    }
+
+    fn load(entry: &CacheEntry) -> Option<T> {
+        entry.get::<T>()
+    }
+}
+
+/// `#[secured(use_cache = false)]`: the dependency runs every time it is reached.
+#[derive(Debug)]
+pub struct NotCached;
+
+impl CacheSwitch for NotCached {
+    const ENABLED: bool = false;
+}
+
+impl<T> CachePolicy<T> for NotCached {
+    fn store(_value: &T) -> Option<CacheEntry> {
+        None
+    }
+
+    fn load(_entry: &CacheEntry) -> Option<T> {
+        None
+    }
 }
 
 /// Autoref specialisation: `(&Probe::<T>::new()).collect_security(out)` calls
@@ -79,53 +285,8 @@ impl<M: SecuredFn, S: Send + Sync> FromRequestParts<S> for Enter<M> {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        ChainState::enter_handler(parts, M::SCOPES);
+        ChainState::enter_handler(parts, M::SCOPES, ChainPlan::of::<M>());
         Ok(Self(PhantomData))
-    }
-}
-
-/// Turns what a dependency function returns into `Result<Output, Response>`.
-#[diagnostic::on_unimplemented(
-    message = "a dependency must return `Result<T, E>` where `E: IntoResponse`, found `{Self}`",
-    note = "return a plain value from infallible dependencies"
-)]
-#[allow(clippy::result_large_err)] // `Response` is what axum rejects with; boxing it buys nothing here.
-pub trait IntoDependencyResult {
-    /// The success value.
-    type Output;
-    /// The conversion.
-    fn into_dependency_result(self) -> Result<Self::Output, Response>;
-}
-
-impl<T, E: IntoResponse> IntoDependencyResult for Result<T, E> {
-    type Output = T;
-
-    fn into_dependency_result(self) -> Result<T, Response> {
-        self.map_err(IntoResponse::into_response)
-    }
-}
-
-/// Satisfied by `S` when `T` can live in the per-request cache. The state parameter only
-/// keeps the bound from being checked where the dependency is declared, so that handlers whose
-/// output is not `Clone` still compile; it is checked where the function is used as a dependency.
-#[diagnostic::on_unimplemented(
-    message = "dependency output `{T}` must be `Clone + Send + Sync + 'static` to be cached per request",
-    note = "derive `Clone` for it, or opt out of caching with `#[secured(use_cache = false)]`"
-)]
-pub trait CanCache<T> {
-    /// Stores a clone of `value`.
-    fn store(value: &T) -> CacheEntry;
-    /// Reads a clone back.
-    fn load(entry: &CacheEntry) -> Option<T>;
-}
-
-impl<S, T: Clone + Send + Sync + 'static> CanCache<T> for S {
-    fn store(value: &T) -> CacheEntry {
-        CacheEntry::new(value)
-    }
-
-    fn load(entry: &CacheEntry) -> Option<T> {
-        entry.get::<T>()
     }
 }
 

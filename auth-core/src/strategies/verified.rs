@@ -18,11 +18,10 @@ where
     JwtStrategy: FromRef<S>,
 {
     let Some(token) = authorization_credentials(&parts.headers, "Bearer") else { return Ok(None) };
-    let scopes = SecurityScopes::current(parts);
     JwtStrategy::from_ref(state).verify(token).map(Some).map_err(|error| {
         // The reason is for operators; the client learns only that the credential is bad.
         tracing::debug!(%error, "rejected a bearer token");
-        error.into_credentials_error(&scopes)
+        error.into_credentials_error(&SecurityScopes::current(parts))
     })
 }
 

@@ -79,8 +79,12 @@ pub(crate) fn impls(decl: &Declaration<'_>) -> TokenStream {
 }
 
 /// The `macro_rules!` matcher `#[secured]` expands through, re-exported under the enum's name.
-/// With `declared: None` (a declaration that did not compile) it accepts every scope, so the
-/// declaration's own error is the only one reported.
+///
+/// Each literal is matched against the declared scopes by `macro_rules!` itself, so a scope that
+/// exists costs no proc-macro call; only a literal that matches none (or is spelt another way,
+/// as a raw string) goes to `__check_scopes!`, which accepts it or explains the error at the
+/// literal. With `declared: None` (a declaration that did not compile) it accepts every scope,
+/// so the declaration's own error is the only one reported.
 pub(crate) fn matcher(
     ident: &syn::Ident,
     vis: &syn::Visibility,
@@ -95,21 +99,35 @@ pub(crate) fn matcher(
         syn::Visibility::Inherited => quote!(),
         _ => quote!(pub(crate)),
     };
-    let body = match declared {
+    // `check: path, ["a", "b"]` checks each literal by invoking `path! { one: "a" }`: `path` is
+    // the name `#[secured]` reached this macro by (its own name may not be in scope there).
+    let rules = match declared {
         Some(names) => quote! {
-            #krate::__private::check_scopes! {
-                declaration = #ident_str,
-                declared = [#(#names),*],
-                used = [$($scope),*]
-            }
+            // The common case, one declared scope, settles in this first expansion.
+            #( (check: $declaration:path, [#names]) => {}; )*
+            (check: $declaration:path, [$($scope:tt),*]) => {
+                $( $declaration! { one: $scope } )*
+            };
+            #( (one: #names) => {}; )*
+            // A `literal` fragment keeps the literal's span for the error.
+            (one: $scope:literal) => {
+                #krate::__private::check_scopes! {
+                    declaration = #ident_str,
+                    declared = [#(#names),*],
+                    used = [$scope]
+                }
+            };
         },
-        None => TokenStream::new(),
+        None => quote! {
+            (check: $($ignored:tt)*) => {};
+            (one: $($ignored:tt)*) => {};
+        },
     };
     quote! {
         #[doc(hidden)]
         #[allow(unused_macros)]
         macro_rules! #matcher {
-            (check: [$($scope:literal),* $(,)?]) => { #body };
+            #rules
         }
 
         #[doc(hidden)]

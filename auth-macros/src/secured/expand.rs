@@ -1,14 +1,19 @@
 //! The expansion of `#[secured]`: the function with a leading `Enter` parameter, a companion
 //! type of the same name (the dependency marker), its impls, and the scope check.
+//!
+//! The impls only *describe* the function (its scopes, its parameter types, how to call it);
+//! auth-core's generic `Dependency` and `Resolve` impls do the work. A function therefore costs the
+//! compiler a few associated items, not an async body of its own, and what it needs as a
+//! dependency is checked only where it is used as `Depends<function>`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::{FnArg, ReturnType, Type};
 
-use super::parse::SecuredArgs;
+use super::parse::{SecuredArgs, SecuredFnItem};
 use crate::attr::crate_path;
 
-pub(crate) fn expand(args: &SecuredArgs, function: &syn::ItemFn, _valid: bool) -> TokenStream {
+pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStream {
     let krate = crate_path(args.krate.as_ref());
     let sig = &function.sig;
     let name = &sig.ident;
@@ -36,61 +41,6 @@ pub(crate) fn expand(args: &SecuredArgs, function: &syn::ItemFn, _valid: bool) -
         #vis struct #name {}
     };
 
-    let tys = sig.inputs.iter().filter_map(|arg| match arg {
-        FnArg::Typed(t) => Some(&*t.ty),
-        FnArg::Receiver(_) => None,
-    });
-    let secured_fn = quote! {
-        #[automatically_derived]
-        impl #krate::__private::SecuredFn for #name {
-            const SCOPES: &'static [&'static str] = &[#(#scopes),*];
-
-            fn security(out: &mut #krate::openapi::SecurityCollector) {
-                #[allow(unused_imports)]
-                use #krate::__private::{ViaDocumented as _, ViaNothing as _};
-                out.scopes(<Self as #krate::__private::SecuredFn>::SCOPES);
-                #( (&#krate::__private::Probe::<#tys>::new()).collect_security(out); )*
-            }
-        }
-    };
-
-    let dependency = dependency_impls(&krate, function, &scopes, use_cache);
-    let check = scope_check(args, &scopes);
-
-    quote! {
-        #rewritten
-        #marker
-        const _: () = {
-            #secured_fn
-            #dependency
-        };
-        #check
-    }
-}
-
-/// `Dependency` and `Resolve<S>` for the marker, unless the function returns `impl Trait`,
-/// which cannot be named as an output type (such a function is a handler only).
-fn dependency_impls(
-    krate: &TokenStream,
-    function: &syn::ItemFn,
-    scopes: &[&syn::LitStr],
-    use_cache: bool,
-) -> TokenStream {
-    let sig = &function.sig;
-    let name = &sig.ident;
-    let (output_ty, returns_result) = match &sig.output {
-        ReturnType::Default => (quote!(()), false),
-        ReturnType::Type(_, ty) => match &**ty {
-            Type::ImplTrait(_) => return TokenStream::new(),
-            ty => (quote!(#ty), is_result(ty)),
-        },
-    };
-    let output = if returns_result {
-        quote!(<#output_ty as #krate::__private::IntoDependencyResult>::Output)
-    } else {
-        output_ty.clone()
-    };
-
     let tys: Vec<&Type> = sig
         .inputs
         .iter()
@@ -99,71 +49,142 @@ fn dependency_impls(
             FnArg::Receiver(_) => None,
         })
         .collect();
-    let vars: Vec<syn::Ident> =
-        (0..tys.len()).map(|i| format_ident!("__auth_arg{}", i, span = Span::mixed_site())).collect();
-    // Mixed-site names cannot collide with anything the user wrote.
-    let parts = syn::Ident::new("__auth_parts", Span::mixed_site());
-    let state = syn::Ident::new("__auth_state", Span::mixed_site());
-    let out = syn::Ident::new("__auth_output", Span::mixed_site());
-    let awaited = sig.asyncness.map(|_| quote!(.await));
-    let finish = if returns_result {
-        quote!(#krate::__private::IntoDependencyResult::into_dependency_result(#out))
-    } else {
-        quote!(#krate::__private::core::result::Result::Ok(#out))
-    };
-
-    let extract = tys.iter().zip(&vars).map(|(ty, var)| {
-        quote_spanned! {Span::mixed_site()=>
-            let #var = <#ty as #krate::__private::axum::extract::FromRequestParts<__S>>::from_request_parts(#parts, #state)
-                .await
-                .map_err(#krate::__private::axum::response::IntoResponse::into_response)?;
+    // Inside the `const _` block the support module goes by one short, unnameable alias, so
+    // the expansion stays small.
+    let p = syn::Ident::new("__auth_private", Span::mixed_site());
+    // Every body is compiler work, once per `#[secured]` function: a function whose parameters
+    // add nothing to the walk keeps the default `security`.
+    let walk = walk(&p, &tys);
+    let security = (!walk.is_empty()).then(|| {
+        quote! {
+            fn security(out: &mut #p::SecurityCollector) {
+                out.scopes(<Self as #p::SecuredFn>::SCOPES);
+                #walk
+            }
         }
     });
+    let secured_fn = quote! {
+        #[automatically_derived]
+        impl #p::SecuredFn for #name {
+            const SCOPES: &'static [&'static str] = &[#(#scopes),*];
 
-    let cache = if use_cache {
-        quote! {
-            fn to_cache(output: &Self::Output) -> #krate::__private::core::option::Option<#krate::__private::CacheEntry> {
-                #krate::__private::core::option::Option::Some(<__S as #krate::__private::CanCache<#output>>::store(output))
-            }
-
-            fn from_cache(entry: &#krate::__private::CacheEntry) -> #krate::__private::core::option::Option<Self::Output> {
-                <__S as #krate::__private::CanCache<#output>>::load(entry)
-            }
+            #security
         }
-    } else {
-        TokenStream::new()
     };
-    let cache_bound = use_cache.then(|| quote!(__S: #krate::__private::CanCache<#output>,));
+
+    let dependency = dependency_fn(&p, function, &tys, use_cache);
+    let check = scope_check(args, &scopes);
+
+    quote! {
+        #rewritten
+        #marker
+        const _: () = {
+            use #krate::__private as #p;
+            #secured_fn
+            #dependency
+        };
+        #check
+    }
+}
+
+/// What each parameter adds to the security walk.
+///
+/// `Depends<…>` and `Option<Depends<…>>`, the usual parameters of a chain, are described by a
+/// direct trait call. Axum's and auth-core's extractors that never carry a credential (`State`,
+/// `SecurityScopes`, `Path`, …) add nothing and are skipped. Every other type goes through the
+/// autoref probe, which picks `DocumentedSecurity` when the type implements it and does nothing
+/// otherwise; the probe costs the compiler a method lookup over two traits, so it is kept for
+/// the types that need it.
+fn walk(p: &syn::Ident, tys: &[&Type]) -> TokenStream {
+    let mut probes = false;
+    let calls: Vec<TokenStream> = tys
+        .iter()
+        .filter_map(|ty| match classify(ty) {
+            Param::Dependency => Some(quote!(<#ty as #p::DocumentedSecurity>::collect_security(out);)),
+            Param::Silent => None,
+            Param::Other => {
+                probes = true;
+                Some(quote!((&#p::Probe::<#ty>::new()).collect_security(out);))
+            }
+        })
+        .collect();
+    let imports = probes.then(|| {
+        quote! {
+            #[allow(unused_imports)]
+            use #p::{ViaDocumented as _, ViaNothing as _};
+        }
+    });
+    quote!(#imports #(#calls)*)
+}
+
+enum Param {
+    /// `Depends<…>` or `Option<Depends<…>>`.
+    Dependency,
+    /// An extractor that never documents security.
+    Silent,
+    /// Anything else.
+    Other,
+}
+
+/// Extractors that carry no credential, by their last path segment.
+const SILENT: &[&str] =
+    &["State", "SecurityScopes", "Extension", "Path", "Query", "HeaderMap", "Method", "Uri", "ConnectInfo"];
+
+fn classify(ty: &Type) -> Param {
+    let Type::Path(path) = ty else { return Param::Other };
+    let Some(last) = path.path.segments.last() else { return Param::Other };
+    if last.ident == "Depends" {
+        return Param::Dependency;
+    }
+    if last.ident == "Option"
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+        && matches!(classify(inner), Param::Dependency)
+    {
+        return Param::Dependency;
+    }
+    if path.qself.is_none() && SILENT.iter().any(|name| last.ident == name) {
+        return Param::Silent;
+    }
+    Param::Other
+}
+
+/// `DependencyFn` for the marker: the types auth-core's generic `Dependency` and `Resolve`
+/// impls need, and the one call. Not for a function returning `impl Trait`, which cannot be
+/// named as an output type (such a function is a handler only).
+fn dependency_fn(p: &syn::Ident, function: &SecuredFnItem, tys: &[&Type], use_cache: bool) -> TokenStream {
+    let sig = &function.sig;
+    let name = &sig.ident;
+    let (returns, finish) = match &sig.output {
+        ReturnType::Default => (quote!(()), quote!(#p::PlainFinish)),
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::ImplTrait(_) => return TokenStream::new(),
+            ty if is_result(ty) => (quote!(#ty), quote!(#p::ResultFinish)),
+            ty => (quote!(#ty), quote!(#p::PlainFinish)),
+        },
+    };
+
+    // Mixed-site names cannot collide with anything the user wrote.
+    let vars: Vec<syn::Ident> =
+        (0..tys.len()).map(|i| format_ident!("__auth_arg{}", i, span = Span::mixed_site())).collect();
+    let call = quote!(#name(#p::Enter::nested(), #(#vars),*));
+    let call = match sig.asyncness {
+        Some(_) => call,
+        None => quote!(#p::core::future::ready(#call)),
+    };
+    let cache = if use_cache { quote!(#p::Cached) } else { quote!(#p::NotCached) };
 
     quote! {
         #[automatically_derived]
-        impl #krate::__private::Dependency for #name {
-            type Output = #output;
-            const SCOPES: &'static [&'static str] = &[#(#scopes),*];
-            const USE_CACHE: bool = #use_cache;
-        }
+        impl #p::DependencyFn for #name {
+            type Args = (#(#tys,)*);
+            type Returns = #returns;
+            type Finish = #finish;
+            type Cache = #cache;
 
-        #[automatically_derived]
-        impl<__S> #krate::__private::Resolve<__S> for #name
-        where
-            __S: #krate::__private::core::marker::Send + #krate::__private::core::marker::Sync,
-            #cache_bound
-            #( #tys: #krate::__private::axum::extract::FromRequestParts<__S>, )*
-        {
-            fn run(
-                #parts: &mut #krate::__private::axum::http::request::Parts,
-                #state: &__S,
-            ) -> impl #krate::__private::core::future::Future<
-                Output = #krate::__private::core::result::Result<Self::Output, #krate::__private::axum::response::Response>,
-            > + #krate::__private::core::marker::Send {
-                async move {
-                    #( #extract )*
-                    let #out = #name(#krate::__private::Enter::nested(), #(#vars),*) #awaited;
-                    #finish
-                }
+            fn call((#(#vars,)*): Self::Args) -> impl #p::Future<Output = Self::Returns> + #p::Send {
+                #call
             }
-
-            #cache
         }
     }
 }
@@ -178,7 +199,7 @@ fn is_result(ty: &Type) -> bool {
     }
 }
 
-/// `Scope! { check: ["items"] }`: the declaration's matcher checks the literals, reporting
+/// `Scope! { check: Scope, ["items"] }`: the declaration's matcher checks the literals, reporting
 /// each unknown one at its own span. The default declaration is `Scope`, resolved where the
 /// function is written.
 fn scope_check(args: &SecuredArgs, scopes: &[&syn::LitStr]) -> TokenStream {
@@ -195,6 +216,6 @@ fn scope_check(args: &SecuredArgs, scopes: &[&syn::LitStr]) -> TokenStream {
         }
     };
     quote! {
-        #declaration! { check: [#(#scopes),*] }
+        #declaration! { check: #declaration, [#(#scopes),*] }
     }
 }

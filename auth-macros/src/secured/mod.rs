@@ -21,7 +21,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             parse::SecuredArgs::default()
         }
     };
-    let function = match syn::parse2::<syn::ItemFn>(item.clone()) {
+    let function = match syn::parse2::<parse::SecuredFnItem>(item.clone()) {
         Ok(function) => function,
         Err(_) => {
             let what = syn::parse2::<syn::Item>(item.clone()).map(|item| describe(&item)).unwrap_or("this item");
@@ -37,7 +37,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     validate::validate(&args, &function, &mut errors);
-    let mut out = expand::expand(&args, &function, errors.is_empty());
+    let mut out = expand::expand(&args, &function);
     out.extend(errors.to_compile_errors());
     out
 }

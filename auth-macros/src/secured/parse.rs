@@ -84,3 +84,39 @@ impl Parse for SecuredArgs {
         Ok(args)
     }
 }
+
+/// The function `#[secured]` is on: attributes, visibility and signature parsed, the body kept
+/// as tokens. The body is passed through untouched, so parsing it would only cost time, and a
+/// syntax error inside it is reported by rustc where it is, as without the attribute.
+#[derive(Clone)]
+pub(crate) struct SecuredFnItem {
+    pub(crate) attrs: Vec<syn::Attribute>,
+    pub(crate) vis: syn::Visibility,
+    pub(crate) sig: syn::Signature,
+    pub(crate) body: proc_macro2::Group,
+}
+
+impl Parse for SecuredFnItem {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(syn::Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let body: proc_macro2::Group = input.parse()?;
+        if body.delimiter() != proc_macro2::Delimiter::Brace {
+            return Err(syn::Error::new(body.span(), "expected the function's body in braces"));
+        }
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the function"));
+        }
+        Ok(Self { attrs, vis, sig, body })
+    }
+}
+
+impl quote::ToTokens for SecuredFnItem {
+    fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
+        tokens.extend(self.attrs.iter().map(quote::ToTokens::to_token_stream));
+        self.vis.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        self.body.to_tokens(tokens);
+    }
+}

@@ -2,10 +2,10 @@
 
 use syn::{Expr, FnArg};
 
-use super::parse::SecuredArgs;
+use super::parse::{SecuredArgs, SecuredFnItem};
 use crate::attr::{Errors, is_scope_token, scope_token_error};
 
-pub(crate) fn validate(args: &SecuredArgs, function: &syn::ItemFn, errors: &mut Errors) {
+pub(crate) fn validate(args: &SecuredArgs, function: &SecuredFnItem, errors: &mut Errors) {
     let mut seen: Vec<String> = Vec::new();
     for expr in args.scopes.iter().flat_map(|(_, list)| list) {
         match expr {
