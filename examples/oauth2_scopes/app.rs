@@ -107,9 +107,13 @@ pub fn fake_users_db() -> HashMap<String, UserInDb> {
     ])
 }
 
-/// Everything the handlers share.
+/// Everything the handlers share, behind one `Arc` as axum recommends: every dependency that
+/// takes `State<AppState>` clones it, and that should cost one reference count, not six.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<App>);
+
+/// What [`AppState`] shares.
+pub struct App {
     /// The user database.
     pub users: Arc<RwLock<HashMap<String, UserInDb>>>,
     /// Issues and verifies access tokens (HS256, 30 minutes).
@@ -118,6 +122,14 @@ pub struct AppState {
     pub pairs: TokenPairIssuer<MemoryFamilyStore>,
     /// argon2id hashing off the async workers.
     pub passwords: Passwords,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for JwtStrategy {
@@ -135,12 +147,12 @@ impl AppState {
             .lifetime(DEFAULT_REFRESH_LIFETIME)
             .token_type(REFRESH_TOKEN_TYPE)
             .build()?;
-        Ok(Self {
+        Ok(Self(Arc::new(App {
             users: Arc::new(RwLock::new(fake_users_db())),
             pairs: TokenPairIssuer::new(jwt.clone(), refresh, MemoryFamilyStore::default())?,
             jwt,
             passwords: Passwords::new(),
-        })
+        })))
     }
 
     fn get_user(&self, username: &str) -> Option<UserInDb> {
