@@ -10,7 +10,10 @@
 //!   `Depends<current_user>` → `State`, `SecurityScopes`, `Claims` (bearer, JWT verification,
 //!   scope check), the user lookup, the active check, the JSON body, collected.
 //! - `hand_written`: the same request on `auth_bench::baseline`, plain `FromRequestParts` impls and
-//!   jsonwebtoken.
+//!   `jsonwebtoken::decode`.
+//! - `hand_written_same_jwt`: the same hand-written app, decoding with auth-core's
+//!   `JwtStrategy::verify`, the port's own JWT step. Against this one the ratio is the cost of the
+//!   dependency chain alone.
 //! - `auth_core_verify`: `JwtStrategy::verify` alone, the port's JWT step.
 //! - `jsonwebtoken_decode`: `jsonwebtoken::decode` alone, the baseline's JWT step: the floor.
 
@@ -44,11 +47,13 @@ fn chain(c: &mut Criterion) {
     let authorization = format!("Bearer {token}");
     let generated = port::app(state.clone());
     let hand_written = baseline::app(baseline::BaselineState::new(SECRET));
+    let same_jwt = baseline::app(baseline::BaselineState::with_auth_core_jwt(state.jwt.clone()));
 
     // Both apps must give the same answer before their times mean anything.
     let expected = runtime.block_on(call(&generated, &authorization));
     assert_eq!(expected.0, StatusCode::OK, "{:?}", expected.1);
     assert_eq!(runtime.block_on(call(&hand_written, &authorization)), expected);
+    assert_eq!(runtime.block_on(call(&same_jwt, &authorization)), expected);
 
     let key = DecodingKey::from_secret(SECRET);
     let validation = baseline::validation();
@@ -57,6 +62,7 @@ fn chain(c: &mut Criterion) {
     group.sample_size(50).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     group.bench_function("generated_chain", |b| b.iter(|| runtime.block_on(call(&generated, &authorization))));
     group.bench_function("hand_written", |b| b.iter(|| runtime.block_on(call(&hand_written, &authorization))));
+    group.bench_function("hand_written_same_jwt", |b| b.iter(|| runtime.block_on(call(&same_jwt, &authorization))));
     group.bench_function("auth_core_verify", |b| b.iter(|| state.jwt.verify(&token).expect("valid token")));
     group.bench_function("jsonwebtoken_decode", |b| {
         b.iter(|| decode::<baseline::TokenClaims>(&token, &key, &validation).expect("valid token"))

@@ -15,6 +15,7 @@ use std::{
     sync::{Arc, RwLock},
 };
 
+use auth_core::strategies::jwt::JwtStrategy;
 use axum::{
     Json, Router,
     extract::FromRequestParts,
@@ -61,51 +62,82 @@ pub struct TokenClaims {
     pub exp: u64,
 }
 
-/// The baseline's state: the user table and the HS256 key.
+/// How the baseline decodes a bearer token.
+#[derive(Clone)]
+enum Decoder {
+    /// `jsonwebtoken::decode`, as one writes it by hand.
+    Jsonwebtoken { key: Arc<DecodingKey>, validation: Arc<Validation> },
+    /// auth-core's own `JwtStrategy::verify`: the same JWT decode as the port, so that what
+    /// differs is only the dependency chain.
+    AuthCore(JwtStrategy),
+}
+
+impl Decoder {
+    fn decode(&self, token: &str) -> Option<TokenClaims> {
+        match self {
+            Decoder::Jsonwebtoken { key, validation } => {
+                decode::<TokenClaims>(token, key, validation).ok().map(|t| t.claims)
+            }
+            Decoder::AuthCore(strategy) => strategy.verify(token).ok().map(|claims| TokenClaims {
+                sub: claims.sub,
+                scopes: claims.scopes,
+                exp: claims.exp,
+            }),
+        }
+    }
+}
+
+/// The baseline's state: the user table and the token decoder.
 #[derive(Clone)]
 pub struct BaselineState {
     users: Arc<RwLock<HashMap<String, UserInDb>>>,
-    key: Arc<DecodingKey>,
-    validation: Arc<Validation>,
+    decoder: Decoder,
 }
 
 impl BaselineState {
-    /// The tutorial's two users, verifying tokens signed with `secret` (HS256).
+    /// The tutorial's two users, verifying tokens signed with `secret` (HS256) with
+    /// `jsonwebtoken::decode`.
     pub fn new(secret: &[u8]) -> Self {
-        let user = |username: &str, full_name: &str, email: &str, hash: &str, disabled: bool| {
-            let user = User {
-                username: username.to_owned(),
-                full_name: Some(full_name.to_owned()),
-                email: Some(email.to_owned()),
-                disabled: Some(disabled),
-            };
-            (
-                username.to_owned(),
-                UserInDb { user, hashed_password: hash.to_owned(), allowed_scopes: vec!["me", "items"] },
-            )
-        };
-        let users = HashMap::from([
-            user(
-                "johndoe",
-                "John Doe",
-                "johndoe@example.com",
-                "$2b$12$EixZaYVK1fsbw1ZfbX3OXePaWxn96p36WQoeG6Lruj3vjPGga31lW",
-                false,
-            ),
-            user(
-                "alice",
-                "Alice Chains",
-                "alicechains@example.com",
-                "$2b$12$gSvqqUPvlXP2tfVFaWK1Be7DlH.PKZbv5H8KnzzVgXXbVxpva.pFm",
-                true,
-            ),
-        ]);
-        Self {
-            users: Arc::new(RwLock::new(users)),
+        let decoder = Decoder::Jsonwebtoken {
             key: Arc::new(DecodingKey::from_secret(secret)),
             validation: Arc::new(validation()),
-        }
+        };
+        Self { users: Arc::new(RwLock::new(users())), decoder }
     }
+
+    /// The same, verifying tokens with auth-core's `JwtStrategy::verify` instead.
+    pub fn with_auth_core_jwt(strategy: JwtStrategy) -> Self {
+        Self { users: Arc::new(RwLock::new(users())), decoder: Decoder::AuthCore(strategy) }
+    }
+}
+
+/// The tutorial's two users.
+fn users() -> HashMap<String, UserInDb> {
+    let user = |username: &str, full_name: &str, email: &str, hash: &str, disabled: bool| {
+        let user = User {
+            username: username.to_owned(),
+            full_name: Some(full_name.to_owned()),
+            email: Some(email.to_owned()),
+            disabled: Some(disabled),
+        };
+        (username.to_owned(), UserInDb { user, hashed_password: hash.to_owned(), allowed_scopes: vec!["me", "items"] })
+    };
+    HashMap::from([
+        user(
+            "johndoe",
+            "John Doe",
+            "johndoe@example.com",
+            "$2b$12$EixZaYVK1fsbw1ZfbX3OXePaWxn96p36WQoeG6Lruj3vjPGga31lW",
+            false,
+        ),
+        user(
+            "alice",
+            "Alice Chains",
+            "alicechains@example.com",
+            "$2b$12$gSvqqUPvlXP2tfVFaWK1Be7DlH.PKZbv5H8KnzzVgXXbVxpva.pFm",
+            true,
+        ),
+    ])
 }
 
 /// HS256, `exp` required and checked with no leeway: what auth-core's strategy enforces.
@@ -192,9 +224,7 @@ impl<R: RequiredScopes> FromRequestParts<BaselineState> for CurrentUser<R> {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or(Reject::NotAuthenticated)?;
-        let claims = decode::<TokenClaims>(token, &state.key, &state.validation)
-            .map_err(|_| Reject::InvalidCredentials(R::SCOPE_STR))?
-            .claims;
+        let claims = state.decoder.decode(token).ok_or(Reject::InvalidCredentials(R::SCOPE_STR))?;
         let username = claims.sub.ok_or(Reject::InvalidCredentials(R::SCOPE_STR))?;
         let user = state
             .users
