@@ -90,6 +90,13 @@ impl CacheEntry {
 /// ```
 ///
 /// `Option<Depends<D>>` runs `D` too, but yields `None` instead of rejecting the request.
+///
+/// Under a `#[secured]` handler, the chain's shape (the scopes at each link, which dependencies
+/// can be reached twice) is worked out once from the handler's parameter types; see
+/// [`ChainPlan`](crate::scopes::ChainPlan). An extractor of your own that resolves a `Depends`
+/// inside should implement [`DocumentedSecurity`](crate::openapi::DocumentedSecurity) by
+/// delegating to it, so the plan and the OpenAPI document see that dependency; otherwise it may
+/// run once more than FastAPI would run it.
 pub struct Depends<D: Dependency>(pub D::Output);
 
 impl<D: Dependency> Depends<D> {

@@ -40,6 +40,8 @@ use zeroize::Zeroizing;
 
 use crate::error::AuthError;
 
+mod pool;
+
 /// Largest argon2 memory cost accepted in a stored hash, in KiB (256 MiB). A stored hash asking
 /// for more is treated as invalid, so a corrupted or planted hash cannot make the server allocate
 /// gigabytes. RFC 9106's low-memory profile (64 MiB) and every OWASP profile fit well below it.
@@ -60,14 +62,16 @@ const DUMMY_SALT: &[u8] = b"auth-core:dummy!";
 
 /// Hashes and verifies passwords with argon2id, off the async worker threads.
 ///
-/// Every hash and verification runs on tokio's blocking pool (`spawn_blocking`), and at most
-/// [`max_concurrency`](Passwords::max_concurrency) of them run at once; the rest wait their turn
-/// on a semaphore. A flood of logins therefore queues up instead of exhausting the blocking pool
-/// or the machine's memory (each argon2 run holds 19 MiB), and other requests keep being served.
+/// Every hash and verification runs on the hasher's own threads, at most
+/// [`max_concurrency`](Passwords::max_concurrency) of them at once; the rest wait their turn on a
+/// semaphore. The threads run under Linux's `SCHED_IDLE` policy, so a flood of logins queues up
+/// instead of exhausting the machine's memory (each argon2 run holds 19 MiB) or taking cores from
+/// other requests: those keep being served at their usual latency, and the hashing gets the time
+/// they leave.
 ///
-/// The type is cheap to clone (the clones share the bound and the dummy hash), so put one in your
-/// app state. Its methods must be awaited inside a tokio runtime; outside one they fail with
-/// [`AuthError::Internal`].
+/// The type is cheap to clone (the clones share the threads, the bound and the dummy hash), so
+/// put one in your app state. The threads start on first use and stop when the last clone is
+/// dropped. No tokio runtime is needed to await its methods.
 ///
 /// Stored hashes with parameters above sane caps (memory above 256 MiB, more than 16 iterations
 /// or lanes, bcrypt cost above 16) are refused without being computed, and so are malformed ones.
@@ -80,6 +84,8 @@ struct Inner {
     params: Params,
     permits: Arc<Semaphore>,
     max_concurrency: usize,
+    /// The threads the work runs on, as many as permits.
+    pool: pool::HashPool,
     /// The dummy hash unknown users are verified against, made on first use with `params`.
     dummy: OnceLock<Option<PasswordHash>>,
 }
@@ -132,7 +138,9 @@ impl fmt::Debug for Passwords {
 
 impl Passwords {
     /// A hasher with the argon2 crate's default (OWASP) parameters, running at most as many
-    /// hashes at once as the machine has cores (`std::thread::available_parallelism`).
+    /// hashes at once as the machine has cores (`std::thread::available_parallelism`). Its
+    /// threads yield to any other work (`SCHED_IDLE`), so using every core for logins takes none
+    /// from other requests; on a machine saturated by other work, logins wait for it instead.
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Self::with_max_concurrency(cores)
@@ -153,6 +161,7 @@ impl Passwords {
                 params,
                 permits: Arc::new(Semaphore::new(permits)),
                 max_concurrency: permits,
+                pool: pool::HashPool::new(permits),
                 dummy: OnceLock::new(),
             }),
         }
@@ -171,7 +180,7 @@ impl Passwords {
     /// [`AuthError::Internal`] if the OS random number generator or the blocking pool fails.
     pub async fn hash(&self, password: &str) -> Result<String, AuthError> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
-        self.run_blocking(move |inner| inner.hash(&password)).await?
+        self.run_off_thread(move |inner| inner.hash(&password)).await?
     }
 
     /// Verifies `password` against the `stored` hash of a user, and re-hashes it when the hash is
@@ -195,32 +204,33 @@ impl Passwords {
     pub async fn verify_and_upgrade(&self, password: &str, stored: Option<&str>) -> Result<Verified, AuthError> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
         let stored = stored.map(str::to_owned);
-        self.run_blocking(move |inner| inner.verify_and_upgrade(&password, stored.as_deref())).await?
+        self.run_off_thread(move |inner| inner.verify_and_upgrade(&password, stored.as_deref())).await?
     }
 
-    /// Runs `work` on the blocking pool once a permit is free. The permit moves into the task, so
-    /// it is only released when the computation ends, even if the caller stops waiting.
-    async fn run_blocking<T, F>(&self, work: F) -> Result<T, AuthError>
+    /// Runs `work` on the hasher's threads once a permit is free. The permit moves into the job,
+    /// so it is only released when the computation ends, even if the caller stops waiting.
+    async fn run_off_thread<T, F>(&self, work: F) -> Result<T, AuthError>
     where
         T: Send + 'static,
         F: FnOnce(&Inner) -> T + Send + 'static,
     {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            tracing::error!("password hashing needs a tokio runtime");
-            AuthError::Internal
-        })?;
         let permit = Arc::clone(&self.inner.permits).acquire_owned().await.map_err(|_| AuthError::Internal)?;
         let inner = Arc::clone(&self.inner);
-        runtime
-            .spawn_blocking(move || {
-                let _permit = permit;
-                work(&inner)
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        self.inner
+            .pool
+            .spawn(move || {
+                let output = work(&inner);
+                // Free the permit before the caller hears back, so a caller that counts permits
+                // after the result sees it returned. A caller that stopped waiting drops the result.
+                drop(permit);
+                let _ = sender.send(output);
             })
-            .await
-            .map_err(|_| {
-                tracing::error!("password hashing task failed");
-                AuthError::Internal
-            })
+            .map_err(|_| AuthError::Internal)?;
+        receiver.await.map_err(|_| {
+            tracing::error!("password hashing job failed");
+            AuthError::Internal
+        })
     }
 }
 
@@ -578,10 +588,11 @@ mod tests {
     }
 
     #[test]
-    fn outside_a_runtime_is_an_error_not_a_panic() {
+    fn works_outside_a_tokio_runtime() {
         let passwords = Passwords::new();
-        let result = block_on_without_runtime(passwords.hash(PASSWORD));
-        assert!(matches!(result, Err(AuthError::Internal)));
+        let stored = block_on_without_runtime(passwords.hash(PASSWORD)).unwrap();
+        let verified = block_on_without_runtime(passwords.verify_and_upgrade(PASSWORD, Some(&stored))).unwrap();
+        assert!(verified.valid);
     }
 
     /// Polls a future to completion without a tokio runtime.
@@ -593,6 +604,7 @@ mod tests {
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                 return output;
             }
+            std::thread::yield_now();
         }
     }
 
