@@ -5,6 +5,7 @@
 #
 #   bench/http.sh                       # 3 rounds of 5 s each, 16 connections
 #   ROUNDS=5 DURATION=10 CONNECTIONS=32 bench/http.sh
+#   BASELINE_JWT=auth-core bench/http.sh  # the baseline decodes with auth-core's JwtStrategy too
 #
 # Needs wrk (`apt-get install -y wrk`) and curl. Bounded: every step has a timeout, and both
 # servers are stopped on exit, whatever the exit.
@@ -22,6 +23,9 @@ export SECRET_KEY=${SECRET_KEY:-bench-only-secret-0123456789abcdef0123456789abcd
 # Both servers log as the example does (fmt subscriber + TraceLayer), filtered to warnings: the
 # example's default (`tower_http=debug`, two lines per request) would measure the terminal.
 export RUST_LOG=${RUST_LOG:-warn}
+# How the baseline decodes tokens: `jsonwebtoken` (jsonwebtoken::decode, as one writes it by hand)
+# or `auth-core` (the port's own JwtStrategy, so that only the dependency chain differs).
+export BASELINE_JWT=${BASELINE_JWT:-jsonwebtoken}
 
 command -v wrk >/dev/null || { echo "wrk not found; install it with: apt-get install -y wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl not found" >&2; exit 1; }
@@ -96,7 +100,7 @@ load() {
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
 
-echo "wrk: $THREADS thread(s), $CONNECTIONS connections, ${DURATION}s per run, $ROUNDS rounds; $(nproc) cores"
+echo "wrk: $THREADS thread(s), $CONNECTIONS connections, ${DURATION}s per run, $ROUNDS rounds; $(nproc) cores; baseline JWT: $BASELINE_JWT"
 load port "$PORT_ADDR" "$WARMUP" >/dev/null
 load baseline "$BASELINE_ADDR" "$WARMUP" >/dev/null
 
