@@ -1,5 +1,6 @@
-//! The per-request state of a dependency chain: the scopes in force, the open dependency
-//! frames, and the per-request cache of dependency results.
+//! The per-request state of a dependency chain (the scopes in force, how deep the resolution
+//! is and which scope failures wait for their dependency to return, the per-request cache of
+//! dependency results), and each handler's [`ChainPlan`], worked out once.
 
 use std::{
     any::TypeId,

@@ -7,7 +7,7 @@
 //! dependency is checked only where it is used as `Depends<function>`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 use syn::{FnArg, ReturnType, Type};
 
 use super::parse::{SecuredArgs, SecuredFnItem};
@@ -150,18 +150,17 @@ fn classify(ty: &Type) -> Param {
 }
 
 /// `DependencyFn` for the marker: the types auth-core's generic `Dependency` and `Resolve`
-/// impls need, and the one call. Not for a function returning `impl Trait`, which cannot be
-/// named as an output type (such a function is a handler only).
+/// impls need, and the one call. Not for a function whose return type mentions `impl Trait`,
+/// which cannot be named as an output type (such a function is a handler only).
 fn dependency_fn(p: &syn::Ident, function: &SecuredFnItem, tys: &[&Type], use_cache: bool) -> TokenStream {
     let sig = &function.sig;
     let name = &sig.ident;
     let (returns, finish) = match &sig.output {
         ReturnType::Default => (quote!(()), quote!(#p::PlainFinish)),
-        ReturnType::Type(_, ty) => match &**ty {
-            Type::ImplTrait(_) => return TokenStream::new(),
-            ty if is_result(ty) => (quote!(#ty), quote!(#p::ResultFinish)),
-            ty => (quote!(#ty), quote!(#p::PlainFinish)),
-        },
+        // `impl Trait` anywhere in it (`Result<impl IntoResponse, E>`) cannot be named.
+        ReturnType::Type(_, ty) if mentions_impl_trait(ty.to_token_stream()) => return TokenStream::new(),
+        ReturnType::Type(_, ty) if is_result(ty) => (quote!(#ty), quote!(#p::ResultFinish)),
+        ReturnType::Type(_, ty) => (quote!(#ty), quote!(#p::PlainFinish)),
     };
 
     // Mixed-site names cannot collide with anything the user wrote.
@@ -187,6 +186,15 @@ fn dependency_fn(p: &syn::Ident, function: &SecuredFnItem, tys: &[&Type], use_ca
             }
         }
     }
+}
+
+/// Whether the tokens hold the `impl` keyword, at any depth.
+fn mentions_impl_trait(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+        proc_macro2::TokenTree::Group(group) => mentions_impl_trait(group.stream()),
+        _ => false,
+    })
 }
 
 /// `Result<…>` by its last path segment (`Result`, `axum::response::Result`, `io::Result`).
