@@ -96,7 +96,8 @@ impl<'de> de::DeserializeSeed<'de> for NameSeed {
     }
 }
 
-/// Implements every non-matching JSON type as [`Typed::Wrong`], skipping its contents.
+/// Visits JSON types a visitor does not expect as [`Typed::Wrong`], skipping their contents:
+/// booleans, null and objects here, numbers, arrays and strings below.
 macro_rules! wrong_otherwise {
     () => {
         fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
@@ -114,7 +115,7 @@ macro_rules! wrong_otherwise {
     };
 }
 
-macro_rules! wrong_numbers_and_seqs {
+macro_rules! wrong_numbers {
     () => {
         fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
             Ok(Typed::Wrong)
@@ -127,7 +128,11 @@ macro_rules! wrong_numbers_and_seqs {
         fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
             Ok(Typed::Wrong)
         }
+    };
+}
 
+macro_rules! wrong_seqs {
+    () => {
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             Ok(Typed::Wrong)
@@ -166,7 +171,8 @@ impl<'de> Visitor<'de> for StrVisitor {
     }
 
     wrong_otherwise!();
-    wrong_numbers_and_seqs!();
+    wrong_numbers!();
+    wrong_seqs!();
 }
 
 /// A NumericDate as jsonwebtoken reads one: a non-negative integer, or a finite non-negative
@@ -192,13 +198,9 @@ impl<'de> Visitor<'de> for NumericDateVisitor {
         Ok(numeric_date_f64(value).map_or(Typed::Wrong, Typed::Ok))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Typed::Wrong)
-    }
-
     wrong_otherwise!();
     wrong_strings!();
+    wrong_seqs!();
 }
 
 /// The float rule of a NumericDate.
@@ -230,19 +232,8 @@ impl<'de> Visitor<'de> for StringsVisitor {
         Ok(Typed::Ok(items))
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Typed::Wrong)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Typed::Wrong)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Typed::Wrong)
-    }
-
     wrong_otherwise!();
+    wrong_numbers!();
     wrong_strings!();
 }
 
