@@ -7,7 +7,8 @@
 //! dependency is checked only where it is used as `Depends<function>`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident, quote};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{FnArg, ReturnType, Type};
 
 use super::parse::{SecuredArgs, SecuredFnItem};
@@ -159,7 +160,11 @@ fn dependency_fn(p: &syn::Ident, function: &SecuredFnItem, tys: &[&Type], use_ca
         ReturnType::Default => (quote!(()), quote!(#p::PlainFinish)),
         // `impl Trait` anywhere in it (`Result<impl IntoResponse, E>`) cannot be named.
         ReturnType::Type(_, ty) if mentions_impl_trait(ty.to_token_stream()) => return TokenStream::new(),
-        ReturnType::Type(_, ty) if is_result(ty) => (quote!(#ty), quote!(#p::ResultFinish)),
+        ReturnType::Type(_, ty) if is_result(ty) => {
+            // An error type that is not a response is reported at the return type.
+            let p = syn::Ident::new(&p.to_string(), Span::mixed_site().located_at(ty.span()));
+            (quote!(#ty), quote_spanned!(ty.span()=> #p::ResultFinish))
+        }
         ReturnType::Type(_, ty) => (quote!(#ty), quote!(#p::PlainFinish)),
     };
 
