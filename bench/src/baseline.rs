@@ -15,7 +15,7 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use auth_core::strategies::jwt::JwtStrategy;
+use auth_core::{ScopeDeclaration, strategies::jwt::JwtStrategy};
 use axum::{
     Json, Router,
     extract::FromRequestParts,
@@ -111,33 +111,22 @@ impl BaselineState {
     }
 }
 
-/// The tutorial's two users.
+/// The tutorial's two users: the port's `fake_users_db`, in this app's own row type (done once,
+/// at start-up), so both apps serve the very same data.
 fn users() -> HashMap<String, UserInDb> {
-    let user = |username: &str, full_name: &str, email: &str, hash: &str, disabled: bool| {
-        let user = User {
-            username: username.to_owned(),
-            full_name: Some(full_name.to_owned()),
-            email: Some(email.to_owned()),
-            disabled: Some(disabled),
-        };
-        (username.to_owned(), UserInDb { user, hashed_password: hash.to_owned(), allowed_scopes: vec!["me", "items"] })
-    };
-    HashMap::from([
-        user(
-            "johndoe",
-            "John Doe",
-            "johndoe@example.com",
-            "$2b$12$EixZaYVK1fsbw1ZfbX3OXePaWxn96p36WQoeG6Lruj3vjPGga31lW",
-            false,
-        ),
-        user(
-            "alice",
-            "Alice Chains",
-            "alicechains@example.com",
-            "$2b$12$gSvqqUPvlXP2tfVFaWK1Be7DlH.PKZbv5H8KnzzVgXXbVxpva.pFm",
-            true,
-        ),
-    ])
+    crate::port::fake_users_db()
+        .into_iter()
+        .map(|(username, row)| {
+            let user = User {
+                username: row.user.username,
+                full_name: row.user.full_name,
+                email: row.user.email,
+                disabled: row.user.disabled,
+            };
+            let allowed_scopes = row.allowed_scopes.iter().map(ScopeDeclaration::as_str).collect();
+            (username, UserInDb { user, hashed_password: row.hashed_password, allowed_scopes })
+        })
+        .collect()
 }
 
 /// HS256, `exp` required and checked with no leeway: what auth-core's strategy enforces.

@@ -211,6 +211,6 @@ impl<B: BackendSet<S>, S: Send + Sync> OptionalFromRequestParts<S> for Authentic
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
         let principal = B::authenticate(parts, state).await.ok();
         let required = SecurityScopes::current(parts);
-        Ok(principal.filter(|p| required.missing(&p.scopes).is_empty()).map(|p| Self(p, PhantomData)))
+        Ok(principal.filter(|p| required.is_satisfied_by(&p.scopes)).map(|p| Self(p, PhantomData)))
     }
 }

@@ -41,15 +41,9 @@ impl HashPool {
         if jobs.is_none() {
             *jobs = Some(self.start()?);
         }
-        let sender = jobs.as_ref().ok_or(PoolUnavailable)?;
-        if let Err(mpsc::SendError(job)) = sender.send(Box::new(job)) {
-            // Every thread is gone, which only happens if they could not be kept alive: start
-            // afresh.
-            let fresh = self.start()?;
-            fresh.send(job).map_err(|_| PoolUnavailable)?;
-            *jobs = Some(fresh);
-        }
-        Ok(())
+        // The threads outlive every job (a panic is caught) and hold the receiver until the pool
+        // is dropped, so a send cannot find it gone.
+        jobs.as_ref().ok_or(PoolUnavailable)?.send(Box::new(job)).map_err(|_| PoolUnavailable)
     }
 
     fn start(&self) -> Result<mpsc::Sender<Job>, PoolUnavailable> {

@@ -61,7 +61,7 @@ impl ChainState {
     }
 
     fn cached(&self, id: TypeId, scopes: &SecurityScopes) -> Option<&CacheEntry> {
-        self.cache.iter().find(|(i, s, _)| *i == id && s.same_set(scopes.scopes())).map(|(_, _, entry)| entry)
+        self.cache.iter().find(|(i, s, _)| *i == id && same_set(s.scopes(), scopes.scopes())).map(|(_, _, entry)| entry)
     }
 }
 
@@ -148,6 +148,8 @@ impl ChainPlan {
     }
 }
 
+/// Whether two lists without duplicates hold the same scopes, in any order: the per-request
+/// cache's key equality.
 fn same_set(a: &[&str], b: &[&str]) -> bool {
     a.len() == b.len() && a.iter().all(|scope| b.contains(scope))
 }

@@ -155,13 +155,6 @@ impl SecurityScopes {
     pub(crate) fn with_static(&self, more: &'static [&'static str]) -> Self {
         if self.is_empty() { Self::from_static(more) } else { self.with(more) }
     }
-
-    /// Whether both lists hold the same scopes, in any order: the per-request cache's key
-    /// equality. Both lists are free of duplicates.
-    pub(crate) fn same_set(&self, other: &[&'static str]) -> bool {
-        let scopes = self.scopes();
-        scopes.len() == other.len() && scopes.iter().all(|scope| other.contains(scope))
-    }
 }
 
 fn has_duplicates(scopes: &[&str]) -> bool {

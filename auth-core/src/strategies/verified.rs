@@ -57,6 +57,6 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
         let claims = verify(parts, state).ok().flatten();
         let required = SecurityScopes::current(parts);
-        Ok(claims.filter(|claims| required.missing(&claims.scopes).is_empty()))
+        Ok(claims.filter(|claims| required.is_satisfied_by(&claims.scopes)))
     }
 }
