@@ -272,6 +272,7 @@ where
     Ok(Depends(output))
 }
 
+#[cfg(feature = "openapi")]
 /// Every credential named by a plan built so far in this process: where the OpenAPI document
 /// finds the default description of a scheme an operation names.
 pub(crate) fn known_credentials() -> Vec<super::CredentialRef> {

@@ -22,6 +22,7 @@ mod scheme;
 mod scopes;
 
 pub use chain::ChainPlan;
+#[cfg(feature = "openapi")]
 pub(crate) use chain::known_credentials;
 pub use credential::{Authenticate, AuthenticateSet, Authenticated, Credential, CredentialSet, Verified};
 pub use declaration::{ParseScopeError, ScopeDeclaration, ScopeInfo};

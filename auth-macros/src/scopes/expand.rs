@@ -87,11 +87,12 @@ pub(crate) fn impls(decl: &Declaration<'_>) -> TokenStream {
 /// so the declaration's own error is the only one reported.
 ///
 /// The matcher is `#[macro_export]`ed under a name no one writes (the enum's name and where it
-/// is declared), and re-exported next to the enum under the enum's own name, with the enum's
-/// visibility. So the declaration is reached like any item: `use decl::Scope;` or
-/// `declaration = decl::Scope` from another crate brings the type and its matcher together,
-/// and a private enum's matcher stays private to its module.
-pub(crate) fn matcher(ident: &syn::Ident, vis: &syn::Visibility, declared: Option<&[&str]>) -> TokenStream {
+/// is declared), and re-exported next to the enum under the enum's own name. So the
+/// declaration is reached like any item: `use decl::Scope;` or `declaration = decl::Scope`
+/// from another crate brings the type and its matcher together. Every check also names the
+/// type, so the enum's own visibility decides who may use the declaration, and a private one
+/// is refused as "enum `…` is private", where it is named.
+pub(crate) fn matcher(ident: &syn::Ident, declared: Option<&[&str]>) -> TokenStream {
     let matcher = format_ident!("{MATCHER_PREFIX}{}_{:016x}", ident, location_hash(ident));
     let ident_str = ident.to_string();
     // `check: path, [krate], ["a", "b"]` checks each literal by invoking `path! { one: … }`:
@@ -101,8 +102,11 @@ pub(crate) fn matcher(ident: &syn::Ident, vis: &syn::Visibility, declared: Optio
     let rules = match declared {
         Some(names) => quote! {
             // The common case, one declared scope, settles in this first expansion.
-            #( (check: $declaration:path, $krate:tt, [#names]) => {}; )*
+            #( (check: $declaration:path, $krate:tt, [#names]) => {
+                const _: ::core::marker::PhantomData<$declaration> = ::core::marker::PhantomData;
+            }; )*
             (check: $declaration:path, $krate:tt, [$($scope:tt),*]) => {
+                const _: ::core::marker::PhantomData<$declaration> = ::core::marker::PhantomData;
                 $( $declaration! { one: $krate, $scope } )*
             };
             #( (one: $krate:tt, #names) => {}; )*
@@ -128,8 +132,8 @@ pub(crate) fn matcher(ident: &syn::Ident, vis: &syn::Visibility, declared: Optio
         }
 
         #[doc(hidden)]
-        #[allow(unused_imports)]
-        #vis use #matcher as #ident;
+        #[allow(unused_imports, unreachable_pub)]
+        pub use #matcher as #ident;
     }
 }
 
