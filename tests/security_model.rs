@@ -172,7 +172,10 @@ async fn either_scheme_is_enforced() {
     assert_eq!(call("/either-scheme", &[("x-key-a", "ann items"), ("x-key-b", "bob items")]).await.1, "ann");
     // Neither.
     let (status, body, challenge) = call("/either-scheme", &[]).await;
-    assert_eq!((status, body.as_str(), challenge.as_deref()), (StatusCode::UNAUTHORIZED, NOT_AUTHENTICATED, Some("APIKey")));
+    assert_eq!(
+        (status, body.as_str(), challenge.as_deref()),
+        (StatusCode::UNAUTHORIZED, NOT_AUTHENTICATED, Some("APIKey"))
+    );
     // A bad first key and no second: the bad key is what is reported.
     let (status, body, _) = call("/either-scheme", &[("x-key-a", "forged items")]).await;
     assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, INVALID));

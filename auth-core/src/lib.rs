@@ -64,6 +64,12 @@ pub mod transport;
 #[path = "private.rs"]
 pub mod __private;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
+#[doc(inline)]
 pub use auth_macros::{AuthBackend, Scopes, secured};
 pub use backend::Principal;
 pub use error::{AuthError, Challenge, FieldError};

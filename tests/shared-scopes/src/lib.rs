@@ -1,6 +1,6 @@
 //! One scopes declaration for several services, in a crate of its own, as real workspaces keep
-//! it. Other crates use it with `use auth_test_shared_scopes::Scope;` or
-//! `#[secured(declaration = auth_test_shared_scopes::permissions::Permission, …)]`, and get the
+//! it. Other crates use it with `use shared_scopes::Scope;` or
+//! `#[secured(declaration = shared_scopes::permissions::Permission, …)]`, and get the
 //! same compile-time checks as in this crate.
 
 /// The declarations, in a module: they are reached by path, like any item.

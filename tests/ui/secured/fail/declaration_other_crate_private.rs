@@ -3,7 +3,7 @@
 use auth_core::secured;
 use axum::{Router, routing::get};
 
-#[secured(scopes = ["maintenance"], declaration = auth_test_shared_scopes::permissions::Internal)]
+#[secured(scopes = ["maintenance"], declaration = shared_scopes::permissions::Internal)]
 async fn maintenance() -> &'static str {
     "maintenance"
 }

@@ -2,7 +2,7 @@
 //! declaration is imported or named by path.
 
 use auth_core::secured;
-use auth_test_shared_scopes::Scope;
+use shared_scopes::Scope;
 use axum::{Router, routing::get};
 
 #[secured(scopes = ["itemz"])]
@@ -10,7 +10,7 @@ async fn imported() -> &'static str {
     "imported"
 }
 
-#[secured(scopes = ["items:raed"], declaration = auth_test_shared_scopes::permissions::Permission)]
+#[secured(scopes = ["items:raed"], declaration = shared_scopes::permissions::Permission)]
 async fn by_path() -> &'static str {
     "by path"
 }

@@ -2,7 +2,7 @@
 //! `use`, or named with `declaration = path`.
 
 use auth_core::{Depends, secured};
-use auth_test_shared_scopes::Scope;
+use shared_scopes::Scope;
 use axum::{Router, routing::get};
 
 #[secured(scopes = ["me"])]
@@ -15,12 +15,12 @@ async fn read_items(Depends(user): Depends<current_user>) -> &'static str {
     user
 }
 
-#[secured(scopes = ["items:read"] | ["items:write"], declaration = auth_test_shared_scopes::permissions::Permission)]
+#[secured(scopes = ["items:read"] | ["items:write"], declaration = shared_scopes::permissions::Permission)]
 async fn read_or_write(Depends(user): Depends<current_user>) -> &'static str {
     user
 }
 
-#[secured(declaration = auth_test_shared_scopes::Scope, scopes = ["me", "items"])]
+#[secured(declaration = shared_scopes::Scope, scopes = ["me", "items"])]
 async fn both() -> &'static str {
     "both"
 }
@@ -30,6 +30,6 @@ fn main() {
         .route("/items", get(read_items))
         .route("/either", get(read_or_write))
         .route("/both", get(both))
-        .route("/whoami", get(auth_test_shared_scopes::whoami));
+        .route("/whoami", get(shared_scopes::whoami));
     let _ = Scope::Items;
 }
