@@ -18,8 +18,8 @@ pub use crate::security::{
     credential::str_eq,
     declaration::deserialize_scope,
     function::{
-        AnyDependency, CachePolicy, CacheProbe, CacheSwitch, Cached, DependencyFn, Enter, ExtractArgs, Finish,
-        NotCached, PlainFinish, Probe, ResultFinish, SecuredFn, ViaDescribe, ViaNothing, assert_parts_extractor,
+        CachePolicy, CacheSwitch, Cached, DependencyFn, DescribeAll, Enter, ExtractArgs, Finish, NotCached,
+        PlainFinish, Probe, ResultFinish, SecuredFn, ViaDescribe, ViaNothing, assert_parts_extractor,
         assert_request_extractor,
     },
 };

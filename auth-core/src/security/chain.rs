@@ -129,7 +129,7 @@ impl ChainPlan {
 
     fn build<H: SecuredFn>() -> Self {
         let mut walk = Walk::new(H::SCOPES);
-        H::describe(&mut walk);
+        H::walk(&mut walk);
         let Walked { requirement, links, opaque, body } = walk.finish();
         let mut nodes: Vec<PlanNode> = links
             .into_iter()

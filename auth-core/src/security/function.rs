@@ -23,10 +23,57 @@ pub trait SecuredFn: 'static {
     /// The function's own scopes.
     const SCOPES: RequiredScopes;
 
-    /// Tells the walk what each parameter is; the function's scopes are already in force. The
-    /// default, for functions whose parameters add nothing, does nothing.
+    /// The parameters that are dependencies (`Depends<d>`, `Option<Depends<d>>`), as a tuple:
+    /// the walk goes into each, in order. A type, not a function body: it costs the compiler
+    /// less, once per `#[secured]` function.
+    type Dependencies: DescribeAll;
+
+    /// Tells the walk what each other parameter is (a credential, a form, an extractor of the
+    /// app's), through the probe; the function's scopes are already in force. The default, for
+    /// functions with no such parameter, does nothing.
     fn describe(_walk: &mut Walk) {}
+
+    /// The whole walk of the function's parameters.
+    fn walk(walk: &mut Walk) {
+        <Self::Dependencies as DescribeAll>::describe_all(walk);
+        Self::describe(walk);
+    }
 }
+
+/// A tuple of extractors that each describe themselves.
+pub trait DescribeAll {
+    /// Describes each, in order.
+    fn describe_all(walk: &mut Walk);
+}
+
+macro_rules! describe_all {
+    ($($ty:ident),*) => {
+        impl<$($ty: Describe),*> DescribeAll for ($($ty,)*) {
+            #[allow(unused_variables)]
+            fn describe_all(walk: &mut Walk) {
+                $(<$ty as Describe>::describe(walk);)*
+            }
+        }
+    };
+}
+
+describe_all!();
+describe_all!(T1);
+describe_all!(T1, T2);
+describe_all!(T1, T2, T3);
+describe_all!(T1, T2, T3, T4);
+describe_all!(T1, T2, T3, T4, T5);
+describe_all!(T1, T2, T3, T4, T5, T6);
+describe_all!(T1, T2, T3, T4, T5, T6, T7);
+describe_all!(T1, T2, T3, T4, T5, T6, T7, T8);
+describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9);
+describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10);
+describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11);
+describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12);
+describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13);
+describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14);
+describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15);
+describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15, T16);
 
 /// A `#[secured]` function usable as a dependency, described as types: its parameters, what it
 /// returns, how to call it. One generic impl of [`Dependency`] and one of [`Resolve`] do the
@@ -57,7 +104,7 @@ impl<D: DependencyFn> Dependency for D {
     const USE_CACHE: bool = <D::Cache as CacheSwitch>::ENABLED;
 
     fn describe(walk: &mut Walk) {
-        <D as SecuredFn>::describe(walk);
+        <D as SecuredFn>::walk(walk);
     }
 }
 
@@ -108,7 +155,10 @@ impl<T> Finish<T> for PlainFinish {
 pub trait ExtractArgs<S>: Sized {
     /// Extracts every parameter, then calls `D` with them: one future, so a chain link costs
     /// one level of nesting rather than two.
-    fn run<D>(parts: &mut Parts, state: &S) -> impl Future<Output = Result<<D as Dependency>::Output, Response>> + Send
+    fn run<D>(
+        parts: &mut Parts,
+        state: &S,
+    ) -> impl Future<Output = Result<<D::Finish as Finish<D::Returns>>::Output, Response>> + Send
     where
         D: DependencyFn<Args = Self>;
 }
@@ -121,7 +171,7 @@ macro_rules! extract_args {
             $($ty: FromRequestParts<S> + Send,)*
         {
             #[allow(non_snake_case, unused_variables)]
-            fn run<D>(parts: &mut Parts, state: &S) -> impl Future<Output = Result<<D as Dependency>::Output, Response>> + Send
+            fn run<D>(parts: &mut Parts, state: &S) -> impl Future<Output = Result<<D::Finish as Finish<D::Returns>>::Output, Response>> + Send
             where
                 D: DependencyFn<Args = Self>,
             {
@@ -156,7 +206,7 @@ impl<D, S> Resolve<S> for D
 where
     D: DependencyFn,
     D::Args: ExtractArgs<S>,
-    D::Cache: CachePolicy<<D as Dependency>::Output>,
+    D::Cache: CachePolicy<<D::Finish as Finish<D::Returns>>::Output>,
     S: Send + Sync,
 {
     fn run(parts: &mut Parts, state: &S) -> impl Future<Output = Result<Self::Output, Response>> + Send {
@@ -286,35 +336,3 @@ pub fn assert_parts_extractor<S, T: FromRequestParts<S>>() {}
 
 /// `#[secured(state = S)]`: the last parameter may read the body.
 pub fn assert_request_extractor<S, M, T: axum::extract::FromRequest<S, M>>() {}
-
-/// Checks, where `Depends<D>` is written and whatever the state, that a `#[secured]`
-/// dependency's output can be kept in the per-request cache:
-/// `(&CacheProbe::<D>::new()).assert_cacheable()`. A hand-written dependency decides for
-/// itself, and passes.
-pub struct CacheProbe<D>(PhantomData<fn() -> D>);
-
-impl<D> CacheProbe<D> {
-    /// A probe for `D`.
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        Self(PhantomData)
-    }
-}
-
-impl<D: DependencyFn> CacheProbe<D> {
-    /// Chosen for `#[secured]` dependencies: their output must be cacheable, unless they opt
-    /// out with `use_cache = false`.
-    pub fn assert_cacheable(&self)
-    where
-        D::Cache: CachePolicy<<D as Dependency>::Output>,
-    {
-    }
-}
-
-/// Chosen for every other dependency.
-pub trait AnyDependency {
-    /// Checks nothing.
-    fn assert_cacheable(&self) {}
-}
-
-impl<D> AnyDependency for &CacheProbe<D> {}

@@ -40,6 +40,19 @@ impl RequiredScopes {
         Self(Declared::Any(alternatives))
     }
 
+    /// [`all`](Self::all), from scopes checked against declaration `D` at compile time: what
+    /// `#[secured]` writes. Naming `D` here is what makes its visibility count.
+    #[doc(hidden)]
+    pub const fn all_of<D>(scopes: &'static [&'static str]) -> Self {
+        Self::all(scopes)
+    }
+
+    /// [`any`](Self::any), from scopes checked against declaration `D` at compile time.
+    #[doc(hidden)]
+    pub const fn any_of<D>(alternatives: &'static [&'static [&'static str]]) -> Self {
+        Self::any(alternatives)
+    }
+
     /// The alternatives as declared: one list for [`all`](Self::all).
     pub fn alternatives(&self) -> &[&'static [&'static str]] {
         match &self.0 {

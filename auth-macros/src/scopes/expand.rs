@@ -80,35 +80,42 @@ pub(crate) fn impls(decl: &Declaration<'_>) -> TokenStream {
 
 /// The `macro_rules!` matcher `#[secured]` expands through, re-exported under the enum's name.
 ///
-/// Each literal is matched against the declared scopes by `macro_rules!` itself, so a scope that
-/// exists costs no proc-macro call; only a literal that matches none (or is spelt another way,
-/// as a raw string) goes to `__check_scopes!`, which accepts it or explains the error at the
-/// literal. With `declared: None` (a declaration that did not compile) it accepts every scope,
-/// so the declaration's own error is the only one reported.
+/// `#[secured]` writes its function's scopes as `Scope! { scopes: Scope, [::auth_core], [["a"],
+/// ["b"]] }`, in the expression position of the function's `SCOPES`. The matcher checks each
+/// literal against the declared scopes (`macro_rules!` itself settles a declared one, so it
+/// costs no proc-macro call; only a literal that matches none, or is spelt another way, goes to
+/// `__check_scopes!`, which explains the error at the literal), and expands to the value, which
+/// names the declaration's type: so the enum's own visibility decides who may use it, where it
+/// is named. A single declared scope settles in the first expansion. With `declared: None` (a
+/// declaration that did not compile) it accepts every scope, so the declaration's own error is
+/// the only one reported.
 ///
 /// The matcher is `#[macro_export]`ed under a name no one writes (the enum's name and where it
 /// is declared), and re-exported next to the enum under the enum's own name. So the
-/// declaration is reached like any item: `use decl::Scope;` or `declaration = decl::Scope`
-/// from another crate brings the type and its matcher together. Every check also names the
-/// type, so the enum's own visibility decides who may use the declaration, and a private one
-/// is refused as "enum `…` is private", where it is named.
+/// declaration is reached like any item: `use decl::Scope;` or `declaration = decl::Scope` from
+/// another crate brings the type and its matcher together.
 pub(crate) fn matcher(ident: &syn::Ident, declared: Option<&[&str]>) -> TokenStream {
     let matcher = format_ident!("{MATCHER_PREFIX}{}_{:016x}", ident, location_hash(ident));
     let ident_str = ident.to_string();
-    // `check: path, [krate], ["a", "b"]` checks each literal by invoking `path! { one: … }`:
-    // `path` is the name `#[secured]` reached this macro by (its own name may not be in scope
-    // there), and `[krate]` the path to auth-core where `#[secured]` is written, passed along as
-    // one token tree.
+    // `$krate` is the path to auth-core where `#[secured]` is written, one bracketed token tree
+    // (`[::auth_core]`), so it can be passed along inside repetitions.
+    let value = quote! {
+        (value: $declaration:path, [$($krate:tt)*], [[$($scope:literal),*]]) => {
+            $($krate)*::__private::RequiredScopes::all_of::<$declaration>(&[$($scope),*])
+        };
+        (value: $declaration:path, [$($krate:tt)*], [$([$($scope:literal),*]),+]) => {
+            $($krate)*::__private::RequiredScopes::any_of::<$declaration>(&[$(&[$($scope),*]),+])
+        };
+    };
     let rules = match declared {
         Some(names) => quote! {
-            // The common case, one declared scope, settles in this first expansion.
-            #( (check: $declaration:path, $krate:tt, [#names]) => {
-                const _: ::core::marker::PhantomData<$declaration> = ::core::marker::PhantomData;
+            #( (scopes: $declaration:path, [$($krate:tt)*], [[#names]]) => {
+                $($krate)*::__private::RequiredScopes::all_of::<$declaration>(&[#names])
             }; )*
-            (check: $declaration:path, $krate:tt, [$($scope:tt),*]) => {
-                const _: ::core::marker::PhantomData<$declaration> = ::core::marker::PhantomData;
-                $( $declaration! { one: $krate, $scope } )*
-            };
+            (scopes: $declaration:path, $krate:tt, [$([$($scope:literal),*]),+]) => {{
+                $( $( $declaration! { one: $krate, $scope } )* )+
+                $declaration! { value: $declaration, $krate, [$([$($scope),*]),+] }
+            }};
             #( (one: $krate:tt, #names) => {}; )*
             // A `literal` fragment keeps the literal's span for the error.
             (one: [$($krate:tt)*], $scope:literal) => {
@@ -118,10 +125,13 @@ pub(crate) fn matcher(ident: &syn::Ident, declared: Option<&[&str]>) -> TokenStr
                     used = [$scope]
                 }
             };
+            #value
         },
         None => quote! {
-            (check: $($ignored:tt)*) => {};
-            (one: $($ignored:tt)*) => {};
+            (scopes: $declaration:path, $krate:tt, $lists:tt) => {{
+                $declaration! { value: $declaration, $krate, $lists }
+            }};
+            #value
         },
     };
     quote! {

@@ -31,9 +31,7 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     let lists = args.scope_lists();
     let use_cache = args.use_cache.as_ref().is_none_or(|lit| lit.value);
 
-    let mut rewritten = function.clone();
-    let enter: FnArg = syn::parse_quote!(_: #krate::__private::Enter<#name>);
-    rewritten.sig.inputs.insert(0, enter);
+    let rewritten = function.with_first_parameter(quote!(_: #krate::__private::Enter<#name>));
 
     let marker_doc = format!("The `#[secured]` function `{name}` as a type: write `Depends<{name}>` to depend on it.");
     let marker = quote! {
@@ -55,26 +53,20 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     let p = syn::Ident::new("__auth_private", Span::mixed_site());
     // Every body is compiler work, once per `#[secured]` function: a function whose parameters
     // add nothing to the walk keeps the default `security`.
-    let walk = walk(&p, &tys);
-    let describe = (!walk.is_empty()).then(|| {
+    let (dependencies, others) = walk(&p, &tys);
+    let describe = (!others.is_empty()).then(|| {
         quote! {
             fn describe(walk: &mut #p::Walk) {
-                #walk
+                #others
             }
         }
     });
-    let required = match lists.as_slice() {
-        [] => quote!(#p::RequiredScopes::NONE),
-        [one] => quote!(#p::RequiredScopes::all(&[#(#one),*])),
-        many => {
-            let many = many.iter().map(|one| quote!(&[#(#one),*]));
-            quote!(#p::RequiredScopes::any(&[#(#many),*]))
-        }
-    };
+    let required = required_scopes(args, &p, &krate, &lists);
     let secured_fn = quote! {
         #[automatically_derived]
         impl #p::SecuredFn for #name {
             const SCOPES: #p::RequiredScopes = #required;
+            type Dependencies = (#(#dependencies,)*);
 
             #describe
         }
@@ -82,7 +74,6 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
 
     let dependency = dependency_fn(&p, function, &tys, use_cache);
     let checks = parameter_checks(&krate, args.state.as_ref(), &tys);
-    let check = scope_check(args, &krate);
 
     quote! {
         #rewritten
@@ -93,18 +84,18 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
             #dependency
             #checks
         };
-        #check
     }
 }
 
 /// Checks that put a type error at the parameter that causes it, in words, rather than at the
 /// route as "`Handler<_, _>` is not implemented".
 ///
-/// - Every `Depends<d>`: `d`'s output can be cached (unless `d` opts out), whatever the state.
-/// - With `state = S`, as axum's `#[debug_handler]`: every parameter but the last is an
-///   extractor of the request's parts for state `S`, and the last an extractor of the request.
-///   Without it the state is unknown (a dependency runs with whatever state its handler has),
-///   so nothing more can be checked here.
+/// With `state = S`, as axum's `#[debug_handler]`: every parameter but the last is an extractor
+/// of the request's parts for state `S`, and the last an extractor of the request; for a
+/// `Depends<d>`, that covers everything `d` needs (its parameters, a cacheable output). Without
+/// it the state is unknown (a dependency runs with whatever state its handler has), and a
+/// mistake is reported where the handler is routed. The checks cost compile time, which is why
+/// they are asked for.
 fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) -> TokenStream {
     // Every token of a check carries the parameter's span (one syntax context, one place), so
     // the compiler reports the error there.
@@ -114,12 +105,6 @@ fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) ->
         quote_spanned!(span=> #krate::__private)
     };
     let mut checks = Vec::new();
-    for ty in tys {
-        if let Some(dependency) = depends_argument(ty) {
-            let p = at(ty);
-            checks.push(quote_spanned!(ty.span()=> (&#p::CacheProbe::<#dependency>::new()).assert_cacheable();));
-        }
-    }
     if let Some(state) = state {
         let last = tys.len().saturating_sub(1);
         for (i, ty) in tys.iter().enumerate() {
@@ -135,9 +120,8 @@ fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) ->
         return TokenStream::new();
     }
     quote! {
-        #[allow(dead_code, unused_imports)]
+        #[allow(dead_code)]
         fn __auth_checks() {
-            use #krate::__private::AnyDependency as _;
             #(#checks)*
         }
     }
@@ -160,49 +144,34 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// `d` of a `Depends<d>` parameter, also inside `Option<…>`.
-fn depends_argument(ty: &Type) -> Option<&Type> {
-    let Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-    let Some(syn::GenericArgument::Type(inner)) = args.args.first() else { return None };
-    if last.ident == "Depends" {
-        Some(inner)
-    } else if last.ident == "Option" {
-        depends_argument(inner)
-    } else {
-        None
-    }
-}
-
-/// What each parameter tells the walk.
+/// What each parameter tells the walk: the dependencies, and the body describing the others.
 ///
-/// `Depends<…>` and `Option<Depends<…>>`, the usual parameters of a chain, are described by a
-/// direct trait call. Axum's and auth-core's extractors that never carry a credential (`State`,
-/// `SecurityScopes`, `Path`, …) add nothing and are skipped. Every other type (a credential, a
-/// form, an extractor of the app's) goes through the autoref probe, which picks `Describe` when
-/// the type implements it and does nothing otherwise; the probe costs the compiler a method
-/// lookup over two traits, so it is kept for the types that need it.
-fn walk(p: &syn::Ident, tys: &[&Type]) -> TokenStream {
-    let mut probes = false;
-    let calls: Vec<TokenStream> = tys
-        .iter()
-        .filter_map(|ty| match classify(ty) {
-            Param::Dependency => Some(quote!(<#ty as #p::Describe>::describe(walk);)),
-            Param::Silent => None,
-            Param::Other => {
-                probes = true;
-                Some(quote!((&#p::Probe::<#ty>::new()).describe(walk);))
-            }
-        })
-        .collect();
-    let imports = probes.then(|| {
-        quote! {
-            #[allow(unused_imports)]
-            use #p::{ViaDescribe as _, ViaNothing as _};
+/// `Depends<…>` and `Option<Depends<…>>`, the usual parameters of a chain, are listed in the
+/// `Dependencies` tuple type, which costs the compiler less than a function body. Axum's and
+/// auth-core's extractors that never carry a credential (`State`, `SecurityScopes`, `Path`, …)
+/// add nothing and are skipped. Every other type (a credential, a form, an extractor of the
+/// app's) goes through the autoref probe, which picks `Describe` when the type implements it
+/// and does nothing otherwise; the probe costs a method lookup over two traits, so it is kept
+/// for the types that need it.
+fn walk<'a>(p: &syn::Ident, tys: &[&'a Type]) -> (Vec<&'a Type>, TokenStream) {
+    let mut dependencies = Vec::new();
+    let mut calls = Vec::new();
+    for ty in tys {
+        match classify(ty) {
+            Param::Dependency => dependencies.push(*ty),
+            Param::Silent => {}
+            Param::Other => calls.push(quote!((&#p::Probe::<#ty>::new()).describe(walk);)),
         }
-    });
-    quote!(#imports #(#calls)*)
+    }
+    if calls.is_empty() {
+        return (dependencies, TokenStream::new());
+    }
+    let others = quote! {
+        #[allow(unused_imports)]
+        use #p::{ViaDescribe as _, ViaNothing as _};
+        #(#calls)*
+    };
+    (dependencies, others)
 }
 
 enum Param {
@@ -299,15 +268,20 @@ fn is_result(ty: &Type) -> bool {
     }
 }
 
-/// `Scope! { check: Scope, [::auth_core], ["items"] }`: the declaration's matcher checks the
-/// literals, reporting each unknown one at its own span. The default declaration is `Scope`,
-/// resolved where the function is written, like any item: imported with `use`, from this
-/// crate or another.
-fn scope_check(args: &SecuredArgs, krate: &TokenStream) -> TokenStream {
-    let Some((key_span, _)) = &args.scopes else { return TokenStream::new() };
-    let scopes = args.scope_literals();
-    if scopes.is_empty() {
-        return TokenStream::new();
+/// The function's `SCOPES`: `Scope! { scopes: Scope, [::auth_core], [["items"]] }`, which the
+/// declaration's matcher checks (reporting each unknown scope at its literal) and turns into
+/// the value, naming the declaration's type. The default declaration is `Scope`, resolved where
+/// the function is written, like any item: declared there, or imported with `use` from this
+/// crate or another. Without scopes, no declaration is needed.
+fn required_scopes(
+    args: &SecuredArgs,
+    p: &syn::Ident,
+    krate: &TokenStream,
+    lists: &[Vec<&syn::LitStr>],
+) -> TokenStream {
+    let Some((key_span, _)) = &args.scopes else { return quote!(#p::RequiredScopes::NONE) };
+    if lists.iter().all(Vec::is_empty) {
+        return quote!(#p::RequiredScopes::NONE);
     }
     let declaration = match &args.declaration {
         Some(path) => quote!(#path),
@@ -317,7 +291,8 @@ fn scope_check(args: &SecuredArgs, krate: &TokenStream) -> TokenStream {
             quote!(#ident)
         }
     };
+    let lists = lists.iter().map(|list| quote!([#(#list),*]));
     quote! {
-        #declaration! { check: #declaration, [#krate], [#(#scopes),*] }
+        #declaration! { scopes: #declaration, [#krate], [#(#lists),*] }
     }
 }

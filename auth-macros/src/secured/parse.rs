@@ -52,17 +52,6 @@ impl SecuredArgs {
             .map(|list| list.entries.iter().filter_map(scope_literal).collect())
             .collect()
     }
-
-    /// Every literal, well-formed scope, in order, once each: what the declaration checks.
-    pub(crate) fn scope_literals(&self) -> Vec<&LitStr> {
-        let mut out: Vec<&LitStr> = Vec::new();
-        for lit in self.scope_lists().into_iter().flatten() {
-            if !out.iter().any(|seen| seen.value() == lit.value()) {
-                out.push(lit);
-            }
-        }
-        out
-    }
 }
 
 /// `[...]`, or an error saying what is expected.
@@ -127,20 +116,31 @@ impl Parse for SecuredArgs {
 
 /// The function `#[secured]` is on: attributes, visibility and signature parsed, the body kept
 /// as tokens. The body is passed through untouched, so parsing it would only cost time, and a
-/// syntax error inside it is reported by rustc where it is, as without the attribute.
+/// syntax error inside it is reported by rustc where it is, as without the attribute. The
+/// tokens before the body are kept as written too, so the expansion re-emits them rather than
+/// printing the parsed signature back.
 #[derive(Clone)]
 pub(crate) struct SecuredFnItem {
-    pub(crate) attrs: Vec<syn::Attribute>,
     pub(crate) vis: syn::Visibility,
     pub(crate) sig: syn::Signature,
+    /// Attributes, visibility and signature, as written.
+    pub(crate) head: Vec<proc_macro2::TokenTree>,
     pub(crate) body: proc_macro2::Group,
 }
 
 impl Parse for SecuredFnItem {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let attrs = input.call(syn::Attribute::parse_outer)?;
+        let begin = input.cursor();
+        input.call(syn::Attribute::parse_outer)?;
         let vis = input.parse()?;
         let sig = input.parse()?;
+        let mut head = Vec::new();
+        let (mut cursor, end) = (begin, input.cursor());
+        while cursor != end {
+            let Some((tree, next)) = cursor.token_tree() else { break };
+            head.push(tree);
+            cursor = next;
+        }
         let body: proc_macro2::Group = input.parse()?;
         if body.delimiter() != proc_macro2::Delimiter::Brace {
             return Err(syn::Error::new(body.span(), "expected the function's body in braces"));
@@ -148,15 +148,48 @@ impl Parse for SecuredFnItem {
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the function"));
         }
-        Ok(Self { attrs, vis, sig, body })
+        Ok(Self { vis, sig, head, body })
+    }
+}
+
+impl SecuredFnItem {
+    /// The function as written, with `first` inserted before its first parameter.
+    pub(crate) fn with_first_parameter(&self, first: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+        let mut out = proc_macro2::TokenStream::new();
+        let mut done = false;
+        let mut after_fn = false;
+        for tree in &self.head {
+            match tree {
+                // The first parenthesised group after `fn` is the parameter list (generics are
+                // not a group, and the return type comes after it).
+                proc_macro2::TokenTree::Group(group)
+                    if after_fn && !done && group.delimiter() == proc_macro2::Delimiter::Parenthesis =>
+                {
+                    let mut params = first.clone();
+                    if !group.stream().is_empty() {
+                        params.extend(quote::quote!(,));
+                        params.extend(group.stream());
+                    }
+                    let mut rewritten = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, params);
+                    rewritten.set_span(group.span());
+                    out.extend([proc_macro2::TokenTree::Group(rewritten)]);
+                    done = true;
+                }
+                proc_macro2::TokenTree::Ident(ident) if ident == "fn" => {
+                    after_fn = true;
+                    out.extend([tree.clone()]);
+                }
+                other => out.extend([other.clone()]),
+            }
+        }
+        out.extend([proc_macro2::TokenTree::Group(self.body.clone())]);
+        out
     }
 }
 
 impl quote::ToTokens for SecuredFnItem {
     fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
-        tokens.extend(self.attrs.iter().map(quote::ToTokens::to_token_stream));
-        self.vis.to_tokens(tokens);
-        self.sig.to_tokens(tokens);
+        tokens.extend(self.head.iter().cloned());
         self.body.to_tokens(tokens);
     }
 }
