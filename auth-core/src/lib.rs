@@ -57,6 +57,7 @@ pub mod error;
 pub mod form;
 pub mod openapi;
 pub mod password;
+pub mod resource_metadata;
 pub mod schemes;
 pub mod scopes;
 pub mod strategies;
