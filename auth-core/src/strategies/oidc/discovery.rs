@@ -60,13 +60,9 @@ pub(crate) fn allows_loopback_http(issuer: &Url) -> bool {
 
 /// Fetches and checks the issuer's discovery document.
 pub(crate) async fn discover(fetcher: &Fetcher, issuer: &str) -> Result<ProviderMetadata, OidcError> {
-    let issuer_url = issuer_url(issuer)?;
     let url = discovery_url(issuer)?;
     let fetched = fetcher.get(&url).await.map_err(|error| OidcError::Fetch { url: url.to_string(), error })?;
-    let metadata = parse_metadata(&fetched.body, issuer)?;
-    secure_url(&metadata.jwks_uri, allows_loopback_http(&issuer_url))
-        .map_err(|e| OidcError::Discovery { issuer: issuer.to_owned(), reason: format!("`jwks_uri`: {e}") })?;
-    Ok(metadata)
+    parse_metadata(&fetched.body, issuer)
 }
 
 /// `{issuer}/.well-known/openid-configuration`, the issuer's trailing `/` removed first.
@@ -75,10 +71,12 @@ pub(crate) fn discovery_url(issuer: &str) -> Result<Url, OidcError> {
     Url::parse(&url).map_err(|e| OidcError::Config(format!("discovery URL of `{}`: {e}", shorten(issuer))))
 }
 
-/// Reads a discovery document and checks its `issuer` (OpenID Connect Discovery §4.3: it must be
-/// identical to the issuer the document was fetched for, which stops one provider from speaking
-/// for another).
+/// Reads a discovery document and checks it: its `issuer` must be identical to the issuer it
+/// was fetched for (OpenID Connect Discovery §4.3, which stops one provider from speaking for
+/// another), and its `jwks_uri` must be `https` (plain `http` on loopback only, and only for a
+/// loopback `http` issuer).
 pub fn parse_metadata(json: &[u8], issuer: &str) -> Result<ProviderMetadata, OidcError> {
+    let issuer_url = issuer_url(issuer)?;
     let discovery = |reason: String| OidcError::Discovery { issuer: issuer.to_owned(), reason };
     let metadata: ProviderMetadata =
         serde_json::from_slice(json).map_err(|e| discovery(format!("not a valid discovery document: {e}")))?;
@@ -88,6 +86,8 @@ pub fn parse_metadata(json: &[u8], issuer: &str) -> Result<ProviderMetadata, Oid
             shorten(&metadata.issuer)
         )));
     }
+    secure_url(&metadata.jwks_uri, allows_loopback_http(&issuer_url))
+        .map_err(|e| discovery(format!("`jwks_uri`: {e}")))?;
     Ok(metadata)
 }
 
@@ -106,6 +106,20 @@ mod tests {
             let error = parse_metadata(json, issuer).unwrap_err();
             assert!(error.to_string().contains("names the issuer"), "{error}");
         }
+    }
+
+    #[test]
+    fn the_key_set_url_must_be_as_secure_as_the_issuer() {
+        let doc = |issuer: &str, jwks: &str| format!(r#"{{"issuer":"{issuer}","jwks_uri":"{jwks}"}}"#);
+        let https = "https://idp.example.com";
+        for jwks in ["http://idp.example.com/jwks", "http://127.0.0.1:4000/jwks", "ftp://idp.example.com/jwks", "jwks"]
+        {
+            let error = parse_metadata(doc(https, jwks).as_bytes(), https).unwrap_err();
+            assert!(error.to_string().contains("`jwks_uri`"), "{error}");
+        }
+        let loopback = "http://127.0.0.1:4000";
+        assert!(parse_metadata(doc(loopback, "http://127.0.0.1:4000/jwks").as_bytes(), loopback).is_ok());
+        assert!(parse_metadata(doc(loopback, "http://idp.example.com/jwks").as_bytes(), loopback).is_err());
     }
 
     #[test]
