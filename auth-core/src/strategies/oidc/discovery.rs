@@ -67,8 +67,8 @@ pub(crate) async fn discover(fetcher: &Fetcher, issuer: &str) -> Result<Provider
 
 /// `{issuer}/.well-known/openid-configuration`, the issuer's trailing `/` removed first.
 pub(crate) fn discovery_url(issuer: &str) -> Result<Url, OidcError> {
-    let url = format!("{}{DISCOVERY_PATH}", issuer.trim_end_matches('/'));
-    Url::parse(&url).map_err(|e| OidcError::Config(format!("discovery URL of `{}`: {e}", shorten(issuer))))
+    Url::parse(&super::OidcStrategy::discovery_url(issuer))
+        .map_err(|e| OidcError::Config(format!("discovery URL of `{}`: {e}", shorten(issuer))))
 }
 
 /// Reads a discovery document and checks it: its `issuer` must be identical to the issuer it

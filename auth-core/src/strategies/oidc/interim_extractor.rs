@@ -1,11 +1,14 @@
 //! INTERIM, to be replaced when the typed security model (issue 11) lands: [`ProviderToken`] and
 //! [`IntrospectedToken`] as extractors, written exactly as the `Claims` extractor is today
-//! (`strategies/verified.rs`), so that handlers and tests can use them now.
+//! (`strategies/verified.rs`), with their OpenAPI description as today's (`DocumentedSecurity`,
+//! and an `openIdConnect` scheme for `SecurityDoc`), so that handlers, tests and the
+//! `resource_server` example can use them now.
 //!
 //! Port: delete this file and implement `Credential` + `Authenticate<S>` for both types (the
-//! bodies of `verify` below become `authenticate`; `granted_scopes` is `&principal.claims.scopes`
-//! / `&principal.scopes`; the scheme is `openIdConnect` with the discovery URL). Handlers then
-//! take `Authenticated<ProviderToken>` and get enforcement, `Option` and OpenAPI from the model.
+//! bodies of `verify_*` below become `authenticate`; `granted_scopes` is `&principal.claims.scopes`
+//! / `&principal.scopes`; the scheme is `openIdConnect` with the discovery URL of
+//! [`OidcStrategy::discovery_url`]). Handlers then take `Authenticated<ProviderToken>` and get
+//! enforcement, `Option` and OpenAPI from the model.
 
 use axum::{
     extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
@@ -15,6 +18,7 @@ use axum::{
 use super::{IntrospectedToken, IntrospectionStrategy, OidcStrategy, ProviderToken};
 use crate::{
     error::{AuthError, Challenge},
+    openapi::{BEARER, DocumentedSecurity, SecurityCollector},
     schemes::authorization_credentials,
     scopes::{SecurityScopes, enforce},
 };
@@ -100,5 +104,62 @@ where
         let token = verify_introspected(parts, state).await.ok().flatten();
         let required = SecurityScopes::current(parts);
         Ok(token.filter(|token| required.is_satisfied_by(&token.scopes)))
+    }
+}
+
+impl DocumentedSecurity for ProviderToken {
+    fn collect_security(out: &mut SecurityCollector) {
+        out.transport(BEARER);
+    }
+}
+
+impl DocumentedSecurity for IntrospectedToken {
+    fn collect_security(out: &mut SecurityCollector) {
+        out.transport(BEARER);
+    }
+}
+
+/// An OpenAPI `openIdConnect` security scheme: the provider's discovery URL, from which Swagger
+/// UI and client generators read the endpoints and flows. Documents the bearer tokens of
+/// [`ProviderToken`] and [`IntrospectedToken`] extractors.
+#[cfg(feature = "openapi")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenIdConnectScheme {
+    name: String,
+    url: String,
+}
+
+#[cfg(feature = "openapi")]
+impl OpenIdConnectScheme {
+    /// The scheme `name`, pointing at `discovery_url`.
+    pub fn new(name: impl Into<String>, discovery_url: impl Into<String>) -> Self {
+        Self { name: name.into(), url: discovery_url.into() }
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl crate::openapi::DocumentedScheme for OpenIdConnectScheme {
+    fn scheme_name(&self) -> &str {
+        &self.name
+    }
+
+    fn transport(&self) -> &'static str {
+        BEARER
+    }
+
+    fn to_scheme(&self) -> utoipa::openapi::security::SecurityScheme {
+        utoipa::openapi::security::SecurityScheme::OpenIdConnect(utoipa::openapi::security::OpenIdConnect::new(
+            &self.url,
+        ))
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl OidcStrategy {
+    /// This strategy as an `openIdConnect` scheme named `name`, pointing at its first issuer's
+    /// discovery document.
+    pub fn openid_connect_scheme(&self, name: impl Into<String>) -> OpenIdConnectScheme {
+        let issuer = self.issuers().next().unwrap_or_default();
+        OpenIdConnectScheme::new(name, Self::discovery_url(issuer))
     }
 }

@@ -60,6 +60,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 pub use discovery::{DISCOVERY_PATH, ProviderMetadata, parse_metadata};
 pub use fetch::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, FetchError, HttpOptions};
+#[cfg(feature = "openapi")]
+pub use interim_extractor::OpenIdConnectScheme;
 pub use introspection::{
     ClientAuth, DEFAULT_INTROSPECTION_CACHE_TTL, DEFAULT_MAX_CACHE_ENTRIES, IntrospectedToken, IntrospectionError,
     IntrospectionStrategy, IntrospectionStrategyBuilder, parse_introspection_response,
@@ -266,6 +268,12 @@ impl OidcStrategy {
     /// One issuer with its audience and default options: `builder().issuer(…).build()`.
     pub async fn discover(issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, OidcError> {
         Self::builder().issuer(Issuer::new(issuer).audience(audience)).build().await
+    }
+
+    /// Where `issuer` publishes its discovery document: `{issuer}/.well-known/openid-configuration`
+    /// (an OpenAPI `openIdConnect` scheme's URL).
+    pub fn discovery_url(issuer: &str) -> String {
+        format!("{}{DISCOVERY_PATH}", issuer.trim_end_matches('/'))
     }
 
     /// The configured issuers, in configuration order.
