@@ -536,26 +536,30 @@ async fn an_introspected_token_is_active_then_revoked_within_the_bound() {
 
     let active = call(&app, "GET", "/opaque", Some(&token)).await;
     assert_eq!((active.status, active.body), (StatusCode::OK, json!({ "client_id": "app", "scopes": ["items:read"] })));
+    // The answer was cached before this instant, so it expires before `cached_at + bound`.
     let cached_at = Instant::now();
     revoke(idp, &token).await;
-    // Within the bound the cached answer holds; past it, the provider's answer counts.
-    let mut refused_after = None;
-    while cached_at.elapsed() < bound + Duration::from_secs(3) {
+    // Within the bound the cached answer may hold; every request started past it is refused.
+    let mut seen = Vec::new();
+    while cached_at.elapsed() < bound + Duration::from_secs(1) {
+        let started = cached_at.elapsed();
         let status = call(&app, "GET", "/opaque", Some(&token)).await.status;
-        if status == StatusCode::UNAUTHORIZED {
-            refused_after = Some(cached_at.elapsed());
-            break;
+        seen.push((started, status));
+        if status == StatusCode::OK {
+            assert!(started < bound, "accepted {started:?} after caching, past the {bound:?} bound");
         }
-        assert_eq!(status, 200);
-        assert!(
-            cached_at.elapsed() < bound + Duration::from_millis(200),
-            "accepted {:?} after caching",
-            cached_at.elapsed()
-        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let refused_after = refused_after.expect("the revoked token was never refused");
-    assert!(refused_after <= bound + Duration::from_millis(300), "refused only after {refused_after:?}");
+    assert_eq!(
+        seen.first().map(|(_, status)| *status),
+        Some(StatusCode::OK),
+        "cached right after revocation: {seen:?}"
+    );
+    assert!(
+        seen.iter().filter(|(started, _)| *started >= bound).all(|(_, status)| *status == StatusCode::UNAUTHORIZED),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|(started, _)| *started >= bound), "{seen:?}");
 
     // Without a cache, revocation takes effect on the next request.
     let uncached = opaque_app(introspection(idp, Duration::ZERO).await);

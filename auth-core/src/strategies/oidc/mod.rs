@@ -9,6 +9,10 @@
 //!   whose bound is the revocation delay.
 //! - [`parse_key_set`] reads a JWK set defensively; it is also the fuzz target.
 //!
+//! [`ProviderToken`] and [`IntrospectedToken`] are extractors, found through `FromRef` on the
+//! app's state like [`Claims`]: a handler or a `#[secured]` dependency that takes one gets a
+//! verified token whose scopes were checked against the chain's.
+//!
 //! ```no_run
 //! use auth_core::strategies::oidc::{Issuer, OidcStrategy};
 //!
