@@ -12,7 +12,7 @@ use std::{
 };
 
 use auth_core::{
-    Scopes,
+    Authenticated, Scopes,
     error::rfc6750,
     resource_metadata::ProtectedResourceMetadata,
     secured,
@@ -56,22 +56,22 @@ pub enum Scope {
 }
 
 #[secured(scopes = ["items:read"])]
-async fn read_items(token: ProviderToken) -> Json<Value> {
+async fn read_items(Authenticated(token): Authenticated<ProviderToken>) -> Json<Value> {
     Json(json!([{ "item_id": "Foo", "owner": token.subject() }]))
 }
 
 #[secured(scopes = ["items:write"])]
-async fn create_item(_token: ProviderToken) -> StatusCode {
+async fn create_item(_token: Authenticated<ProviderToken>) -> StatusCode {
     StatusCode::CREATED
 }
 
 #[secured(scopes = ["admin"])]
-async fn admin(_token: ProviderToken) -> Json<Value> {
+async fn admin(_token: Authenticated<ProviderToken>) -> Json<Value> {
     Json(json!({ "admin": true }))
 }
 
 #[secured(scopes = ["items:read"])]
-async fn read_opaque(token: IntrospectedToken) -> Json<Value> {
+async fn read_opaque(Authenticated(token): Authenticated<IntrospectedToken>) -> Json<Value> {
     Json(json!({ "client_id": token.client_id, "scopes": token.scopes }))
 }
 
@@ -133,7 +133,11 @@ async fn call(app: &Router, method: &str, path: &str, token: Option<&str>) -> Re
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
     Reply { status, headers, body }
 }
 
@@ -211,7 +215,7 @@ async fn the_right_scope_is_200_and_a_missing_one_401_or_403() {
 }
 
 #[secured(scopes = ["admin"])]
-async fn admin_route(_token: ProviderToken) -> &'static str {
+async fn admin_route(_token: Authenticated<ProviderToken>) -> &'static str {
     "admin"
 }
 
@@ -231,6 +235,61 @@ async fn the_protected_resource_metadata_comes_from_the_declarations() {
             "bearer_methods_supported": ["header"],
         })
     );
+}
+
+/// Who is asking, if anyone with `items:read`.
+#[utoipa::path(get, path = "/maybe", responses((status = 200, description = "The subject, or nothing")))]
+#[secured(scopes = ["items:read"])]
+async fn maybe(token: Option<Authenticated<ProviderToken>>) -> String {
+    token.and_then(|token| token.subject().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The items, documented.
+#[utoipa::path(get, path = "/items", responses((status = 200, description = "Items")))]
+#[secured(scopes = ["items:read"])]
+async fn documented_items(Authenticated(token): Authenticated<ProviderToken>) -> String {
+    token.subject().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn provider_tokens_are_credentials_enforced_optional_and_documented() {
+    let idp = shared_idp();
+    let strategy = strategy_for(idp, KeyCachePolicy::default()).await;
+    let app = Router::new().route("/maybe", get(maybe)).with_state(strategy.clone());
+    let reader = fetch_token(idp, "app", "items:read", API).await;
+    let writer = fetch_token(idp, "app", "items:write", API).await;
+    let ask = |token| call(&app, "GET", "/maybe", token);
+    let reply = ask(Some(&reader)).await;
+    assert_eq!((reply.status, reply.body), (StatusCode::OK, json!("app")));
+    // `Option<_>` never rejects: no token, a bad one, one without the scope are all `None`.
+    for token in [None, Some("garbage"), Some(writer.as_str())] {
+        let reply = ask(token).await;
+        assert_eq!((reply.status, reply.body), (StatusCode::OK, Value::Null), "{token:?}");
+    }
+
+    let (_, mut api) = utoipa_axum::router::OpenApiRouter::<OidcStrategy>::new()
+        .routes(auth_core::routes!(documented_items))
+        .routes(auth_core::routes!(maybe))
+        .split_for_parts();
+    let bare = {
+        let mut api = api.clone();
+        auth_core::openapi::SecurityDoc::new().apply(&mut api);
+        serde_json::to_value(&api).unwrap()
+    };
+    // Without being told where the provider is, the credential is a bearer JWT…
+    assert_eq!(
+        bare["components"]["securitySchemes"]["OpenIdConnect"],
+        json!({ "type": "http", "scheme": "bearer", "bearerFormat": "JWT" })
+    );
+    // …and with it, an `openIdConnect` scheme on the discovery document.
+    auth_core::openapi::SecurityDoc::new().scheme::<ProviderToken>(strategy.openapi_scheme()).apply(&mut api);
+    let doc = serde_json::to_value(&api).unwrap();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["OpenIdConnect"],
+        json!({ "type": "openIdConnect", "openIdConnectUrl": format!("{}/.well-known/openid-configuration", idp.issuer) })
+    );
+    assert_eq!(doc["paths"]["/items"]["get"]["security"], json!([{ "OpenIdConnect": ["items:read"] }]));
+    assert_eq!(doc["paths"]["/maybe"]["get"]["security"], json!([{ "OpenIdConnect": ["items:read"] }, {}]));
 }
 
 #[tokio::test]

@@ -47,7 +47,7 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::{error::add_challenge_param, scopes::ScopeDeclaration};
+use crate::{error::add_challenge_param, security::ScopeDeclaration};
 
 /// The well-known path suffix of RFC 9728 §3.
 pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";

@@ -12,9 +12,11 @@
 //! - [`oidc`]: access tokens from identity providers, verified with their discovered and cached
 //!   key sets, or introspected (RFC 7662) when opaque (feature `oidc`).
 //!
-//! [`Claims`] is also an extractor: it takes the bearer token, verifies it with the app's
-//! [`JwtStrategy`] (found through `FromRef`), and checks its scopes against the chain.
+//! [`Claims`] is also a [`Credential`](crate::Credential): `Authenticated<Claims>` takes the
+//! bearer token, verifies it with the app's [`JwtStrategy`] (found through `FromRef`), and
+//! checks its scopes against the chain.
 
+mod claims_credential;
 #[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
 pub mod database;
 pub mod denylist;
@@ -25,7 +27,6 @@ mod opaque;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod refresh;
-mod verified;
 
 use std::future::Future;
 

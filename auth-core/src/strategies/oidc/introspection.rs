@@ -30,7 +30,7 @@ use super::{
     discovery::{self, allows_loopback_http},
     fetch::{FetchError, Fetcher, HttpOptions, secure_url},
 };
-use crate::{error::AuthError, scopes::SecurityScopes, strategies::jwt::DEFAULT_MAX_TOKEN_LEN};
+use crate::{error::AuthError, security::SecurityScopes, strategies::jwt::DEFAULT_MAX_TOKEN_LEN};
 
 /// How long an introspection answer is cached unless configured: 30 seconds. This is the
 /// longest a revoked token keeps working here.

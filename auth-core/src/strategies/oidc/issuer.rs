@@ -24,13 +24,29 @@ pub type ScopeMapper = Arc<dyn Fn(&Claims) -> Vec<String> + Send + Sync>;
 
 /// An identity provider whose access tokens are accepted, and the rules they must follow.
 ///
+/// The three providers of the README, configured:
+///
 /// ```
 /// use auth_core::strategies::oidc::{Issuer, scopes_and_claim};
 ///
-/// // Keycloak: realm roles count as scopes too.
+/// // Keycloak. The realm is the issuer. Tokens carry `aud: "account"` unless the client scope
+/// // of your API has an Audience mapper adding its client id. Realm roles count as scopes.
 /// let keycloak = Issuer::new("https://sso.example.com/realms/acme")
-///     .audience("account-api")
+///     .audience("items-api")
 ///     .scopes_from(scopes_and_claim(&["realm_access", "roles"]));
+///
+/// // Auth0. The issuer ends with a slash; the audience is the API's identifier. With RBAC and
+/// // "Add Permissions in the Access Token", permissions count as scopes.
+/// let auth0 = Issuer::new("https://acme.eu.auth0.com/")
+///     .audience("https://api.example.com")
+///     .scopes_from(scopes_and_claim(&["permissions"]));
+///
+/// // Entra ID, v2.0 tokens. The audience is the app's client id; delegated scopes arrive in
+/// // `scp`, application roles in `roles`.
+/// let entra = Issuer::new("https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0")
+///     .audience("11111111-1111-1111-1111-111111111111")
+///     .scopes_from(scopes_and_claim(&["roles"]));
+/// # let _ = (keycloak, auth0, entra);
 /// ```
 ///
 /// What a token of this issuer must satisfy, on top of a signature by one of its current keys

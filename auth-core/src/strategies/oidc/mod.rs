@@ -9,9 +9,10 @@
 //!   whose bound is the revocation delay.
 //! - [`parse_key_set`] reads a JWK set defensively; it is also the fuzz target.
 //!
-//! [`ProviderToken`] and [`IntrospectedToken`] are extractors, found through `FromRef` on the
-//! app's state like [`Claims`]: a handler or a `#[secured]` dependency that takes one gets a
-//! verified token whose scopes were checked against the chain's.
+//! [`ProviderToken`] and [`IntrospectedToken`] are [`Credential`](crate::Credential)s, verified
+//! with the strategy found through `FromRef` on the app's state, as [`Claims`] is: a handler or
+//! a `#[secured]` dependency taking `Authenticated<ProviderToken>` gets a verified token whose
+//! scopes were checked against the chain's, and is documented in OpenAPI.
 //!
 //! ```no_run
 //! use auth_core::strategies::oidc::{Issuer, OidcStrategy};
@@ -50,9 +51,9 @@
 //! described on [`KeyCachePolicy`]. A token the keys cannot verify is 401, never 500; keys that
 //! cannot be had at all (past [`KeyCachePolicy::max_stale`]) are 503.
 
+mod credential;
 mod discovery;
 mod fetch;
-mod interim_extractor;
 mod introspection;
 mod issuer;
 mod key_cache;
@@ -64,8 +65,6 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 pub use discovery::{DISCOVERY_PATH, ProviderMetadata, parse_metadata};
 pub use fetch::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, FetchError, HttpOptions};
-#[cfg(feature = "openapi")]
-pub use interim_extractor::OpenIdConnectScheme;
 pub use introspection::{
     ClientAuth, DEFAULT_INTROSPECTION_CACHE_TTL, DEFAULT_MAX_CACHE_ENTRIES, IntrospectedToken, IntrospectionError,
     IntrospectionStrategy, IntrospectionStrategyBuilder, parse_introspection_response,
@@ -77,7 +76,7 @@ pub use key_set::{KeySetError, MAX_KEYS, MAX_RSA_BITS, ParsedKeySet, SkippedKey,
 use self::{fetch::Fetcher, issuer::IssuerVerifier, key_cache::KeyCache};
 use crate::{
     error::AuthError,
-    scopes::SecurityScopes,
+    security::SecurityScopes,
     strategies::jwt::{Claims, DEFAULT_MAX_TOKEN_LEN, InvalidReason, JwtError},
 };
 
