@@ -3,8 +3,10 @@
 # OidcStrategy (bench/idp/src/auth_core.rs) against jwt-authorizer 0.15, the Rust peer
 # (bench/idp/src/jwt_authorizer.rs). Both discover the same provider (panva's oidc-provider,
 # tests/oidc/idp.mjs, on loopback), require `aud` and the scope `items:read`, and answer the same
-# body. wrk drives them in turn, auth-core then jwt-authorizer, for every round. Prints req/s and
-# p99 of each run, and the ratios.
+# body. wrk drives them in turn, auth-core then jwt-authorizer, for every round. Prints req/s, p99
+# and the server's CPU time per request (user + system, from /proc) of each run, and the ratios:
+# throughput is what the goal is about; CPU per request is the same comparison, but unmoved by
+# whatever else runs on the machine. Then the verification step alone (bench/idp/src/verify_cost.rs).
 #
 #   bench/idp.sh                         # 5 rounds of 5 s each, 16 connections
 #   ROUNDS=3 DURATION=10 CONNECTIONS=32 bench/idp.sh
@@ -58,9 +60,13 @@ done
 grep -q '^ready' "$logs/idp.log" || { echo "the provider did not start:" >&2; cat "$logs/idp.log" >&2; exit 1; }
 
 BIND_ADDR=$OURS_ADDR "$target/release/idp_auth_core" >"$logs/ours.log" 2>&1 &
-pids+=($!)
+ours_pid=$!
+pids+=($ours_pid)
 BIND_ADDR=$PEER_ADDR "$target/release/idp_jwt_authorizer" >"$logs/peer.log" 2>&1 &
-pids+=($!)
+peer_pid=$!
+pids+=($peer_pid)
+ticks_per_second=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 wait_up() {
     for _ in $(seq 100); do
@@ -91,17 +97,20 @@ done
 echo "token header: $header"
 echo "both answer: $ours_body"
 
-# load NAME ADDR SECONDS: prints "req/s p99_ms".
+# load NAME ADDR SECONDS PID: prints "req/s p99_ms cpu_us_per_request".
 load() {
-    local out
+    local out before after
+    before=$(cpu_ticks "$4")
     out=$(timeout $(($3 + 15)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3"s --timeout 5s --latency \
         -H "Authorization: Bearer $token" "http://$2/items")
+    after=$(cpu_ticks "$4")
     if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
         echo "$1: errors during the run:" >&2
         echo "$out" >&2
         exit 1
     fi
-    awk '
+    awk -v ticks=$((after - before)) -v hz="$ticks_per_second" '
+        / requests in / { requests = $1 }
         /^Requests\/sec:/ { rps = $2 }
         $1 == "99%" {
             v = $2
@@ -110,31 +119,36 @@ load() {
             else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 }
             p99 = v
         }
-        END { printf "%.0f %.3f\n", rps, p99 }' <<<"$out"
+        END { printf "%.0f %.3f %.1f\n", rps, p99, ticks / hz * 1e6 / requests }' <<<"$out"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
 
 echo "wrk: $THREADS thread(s), $CONNECTIONS connections, ${DURATION}s per run, $ROUNDS rounds; $(nproc) cores"
-load auth-core "$OURS_ADDR" "$WARMUP" >/dev/null
-load jwt-authorizer "$PEER_ADDR" "$WARMUP" >/dev/null
+load auth-core "$OURS_ADDR" "$WARMUP" "$ours_pid" >/dev/null
+load jwt-authorizer "$PEER_ADDR" "$WARMUP" "$peer_pid" >/dev/null
 
-ours_rps=() ours_p99=() peer_rps=() peer_p99=() ratios=() p99_ratios=()
+ours_rps=() ours_p99=() ours_cpu=() peer_rps=() peer_p99=() peer_cpu=() ratios=() p99_ratios=() cpu_ratios=()
 for round in $(seq "$ROUNDS"); do
-    read -r orps op99 <<<"$(load auth-core "$OURS_ADDR" "$DURATION")"
-    read -r prps pp99 <<<"$(load jwt-authorizer "$PEER_ADDR" "$DURATION")"
+    read -r orps op99 ocpu <<<"$(load auth-core "$OURS_ADDR" "$DURATION" "$ours_pid")"
+    read -r prps pp99 pcpu <<<"$(load jwt-authorizer "$PEER_ADDR" "$DURATION" "$peer_pid")"
     ratio=$(awk -v a="$orps" -v b="$prps" 'BEGIN { printf "%.3f", a / b }')
     p99_ratio=$(awk -v a="$op99" -v b="$pp99" 'BEGIN { printf "%.3f", a / b }')
-    printf 'round %s: auth-core %8s req/s p99 %7s ms | jwt-authorizer %8s req/s p99 %7s ms | throughput %sx, p99 %sx\n' \
-        "$round" "$orps" "$op99" "$prps" "$pp99" "$ratio" "$p99_ratio"
-    ours_rps+=("$orps") ours_p99+=("$op99") peer_rps+=("$prps") peer_p99+=("$pp99")
-    ratios+=("$ratio") p99_ratios+=("$p99_ratio")
+    cpu_ratio=$(awk -v a="$ocpu" -v b="$pcpu" 'BEGIN { printf "%.3f", a / b }')
+    printf 'round %s: auth-core %6s req/s p99 %7s ms %6s us CPU | jwt-authorizer %6s req/s p99 %7s ms %6s us CPU | throughput %sx, p99 %sx, CPU/request %sx\n' \
+        "$round" "$orps" "$op99" "$ocpu" "$prps" "$pp99" "$pcpu" "$ratio" "$p99_ratio" "$cpu_ratio"
+    ours_rps+=("$orps") ours_p99+=("$op99") ours_cpu+=("$ocpu") peer_rps+=("$prps") peer_p99+=("$pp99") peer_cpu+=("$pcpu")
+    ratios+=("$ratio") p99_ratios+=("$p99_ratio") cpu_ratios+=("$cpu_ratio")
 done
 
-echo "auth-core:      median $(median "${ours_rps[@]}") req/s (range $(range "${ours_rps[@]}")), p99 median $(median "${ours_p99[@]}") ms"
-echo "jwt-authorizer: median $(median "${peer_rps[@]}") req/s (range $(range "${peer_rps[@]}")), p99 median $(median "${peer_p99[@]}") ms"
+echo "auth-core:      median $(median "${ours_rps[@]}") req/s (range $(range "${ours_rps[@]}")), p99 median $(median "${ours_p99[@]}") ms, CPU median $(median "${ours_cpu[@]}") us/request"
+echo "jwt-authorizer: median $(median "${peer_rps[@]}") req/s (range $(range "${peer_rps[@]}")), p99 median $(median "${peer_p99[@]}") ms, CPU median $(median "${peer_cpu[@]}") us/request"
 ratio=$(median "${ratios[@]}")
 verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 1.0) ? "holds" : "FAILS" }')
 echo "throughput auth-core/jwt-authorizer: median ${ratio}x (range $(range "${ratios[@]}")); goal >= 1.0x: $verdict"
 echo "p99 auth-core/jwt-authorizer: median $(median "${p99_ratios[@]}")x (range $(range "${p99_ratios[@]}"))"
+echo "CPU per request auth-core/jwt-authorizer: median $(median "${cpu_ratios[@]}")x (range $(range "${cpu_ratios[@]}")); lower is cheaper"
+
+# The verification step alone, in one thread without HTTP: where the difference comes from.
+TOKEN=$token timeout 120 "$target/release/idp_verify_cost"

@@ -2,7 +2,7 @@
 //! discovered JWKS, `aud` = `AUDIENCE`, scope `items:read` required. Serves on `BIND_ADDR`.
 
 use auth_core::{
-    Scopes, secured,
+    Authenticated, Scopes, secured,
     strategies::oidc::{Issuer, OidcStrategy, ProviderToken},
 };
 use axum::{Json, Router, routing::get};
@@ -17,7 +17,7 @@ pub enum Scope {
 }
 
 #[secured(scopes = ["items:read"])]
-async fn items(token: ProviderToken) -> Json<Value> {
+async fn items(Authenticated(token): Authenticated<ProviderToken>) -> Json<Value> {
     Json(json!([{ "item_id": "Foo", "owner": token.subject() }]))
 }
 
