@@ -62,9 +62,11 @@ fn start(issuer: &str) -> Example {
         let _ = sender.send(line);
         let _ = std::io::copy(&mut stdout, &mut std::io::sink());
     });
+    // Owned before the check, so a failed start does not leave the process behind.
+    let example = Example { child, base: format!("http://127.0.0.1:{port}") };
     let line = receiver.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
     assert!(line.starts_with("Serving the resource server on"), "the example did not start: {line:?}");
-    Example { child, base: format!("http://127.0.0.1:{port}") }
+    example
 }
 
 async fn token(idp: &TestIdp, scope: &str) -> String {
