@@ -1,6 +1,8 @@
 //! Support shared by the workspace-level integration tests; the tests live in the `[[test]]`
 //! targets beside this file.
 
+pub mod idp;
+
 use std::{
     net::{Ipv4Addr, TcpListener, TcpStream},
     process::{Child, Command, Stdio},

@@ -5,6 +5,8 @@
 //! also stored in the response's extensions, so an app can re-render it in its own style with
 //! `axum::middleware::map_response`; [`rfc6750`] is such a function, shipped ready to use.
 
+use std::sync::Arc;
+
 use axum::{
     Json,
     http::{HeaderValue, StatusCode, header},
@@ -221,10 +223,62 @@ impl serde::Serialize for FieldError {
 
 /// Re-renders any [`AuthError`] response in RFC 6750 style; use it as
 /// `router.layer(axum::middleware::map_response(auth_core::error::rfc6750))`.
+///
+/// Challenge parameters a layer added (RFC 9728's `resource_metadata`) are kept, whichever of
+/// the two layers is outside.
 pub async fn rfc6750(response: Response) -> Response {
-    match response.extensions().get::<AuthError>() {
-        Some(error) => error.to_rfc6750_response(),
-        None => response,
+    let Some(error) = response.extensions().get::<AuthError>() else { return response };
+    let mut rendered = error.to_rfc6750_response();
+    if let Some(ChallengeParams(params)) = response.extensions().get::<ChallengeParams>() {
+        for (name, value) in params {
+            add_challenge_param(&mut rendered, name, value);
+        }
+    }
+    rendered
+}
+
+/// Auth-params added to a response's `Bearer` challenges after it was rendered, remembered so
+/// that a re-rendering ([`rfc6750`]) adds them again.
+#[derive(Debug, Clone, Default)]
+struct ChallengeParams(Vec<(&'static str, Arc<str>)>);
+
+/// Adds `name="value"` to every `Bearer` challenge of the response (`Bearer` becomes
+/// `Bearer name="value"`, `Bearer scope="me"` becomes `Bearer scope="me", name="value"`), once.
+/// Responses without a `Bearer` challenge are left as they are.
+pub(crate) fn add_challenge_param(response: &mut Response, name: &'static str, value: &Arc<str>) {
+    let values: Vec<HeaderValue> = response.headers().get_all(header::WWW_AUTHENTICATE).iter().cloned().collect();
+    let mut changed = false;
+    let rewritten: Vec<HeaderValue> = values
+        .into_iter()
+        .map(|challenge| {
+            let Ok(text) = challenge.to_str() else { return challenge };
+            let is_bearer = text.get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case("Bearer"))
+                && matches!(text.as_bytes().get(6), None | Some(b' '));
+            let param = format!("{name}=\"{}\"", quote_safe(value));
+            if !is_bearer || text.contains(&param) {
+                return challenge;
+            }
+            let separator = if text.len() == 6 { " " } else { ", " };
+            match HeaderValue::from_str(&format!("{text}{separator}{param}")) {
+                Ok(value) => {
+                    changed = true;
+                    value
+                }
+                Err(_) => challenge,
+            }
+        })
+        .collect();
+    if !changed {
+        return;
+    }
+    let headers = response.headers_mut();
+    headers.remove(header::WWW_AUTHENTICATE);
+    for value in rewritten {
+        headers.append(header::WWW_AUTHENTICATE, value);
+    }
+    let params = response.extensions_mut().get_or_insert_default::<ChallengeParams>();
+    if !params.0.iter().any(|(known, _)| *known == name) {
+        params.0.push((name, Arc::clone(value)));
     }
 }
 

@@ -56,6 +56,7 @@ pub mod error;
 pub mod form;
 pub mod openapi;
 pub mod password;
+pub mod resource_metadata;
 pub mod security;
 pub mod strategies;
 pub mod transport;

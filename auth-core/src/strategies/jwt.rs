@@ -552,8 +552,9 @@ impl JwtKeySet {
 
 /// The verified claims of a token.
 ///
-/// `scopes` gathers FastAPI's `scopes` array and RFC 9068's space-separated `scope` string (both,
-/// if a token has both, without duplicates). Every claim not given a field here (`iss`, `aud`,
+/// `scopes` gathers FastAPI's `scopes` array, RFC 9068's space-separated `scope` string and the
+/// `scp` claim identity providers write (Entra ID as a string, Okta as an array), without
+/// duplicates. Every claim not given a field here (`iss`, `aud`,
 /// `nbf`, custom claims…) is in `extra`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Claims {
@@ -582,7 +583,7 @@ impl Claims {
     /// numbers, expiry, not-before, issuer, audience), then this crate's own (`exp` present, and
     /// `iat`, `sub`, `jti`, `scopes` and `scope` of the right types).
     fn from_wire(set: wire::ClaimsSet, rules: &Inner, now: u64) -> Result<Self, JwtError> {
-        let wire::ClaimsSet { exp, iat, sub, jti, scopes: scope_list, scope, extra } = set;
+        let wire::ClaimsSet { exp, iat, sub, jti, scopes: scope_list, scope, scp, extra } = set;
         let issuer = extra.get("iss").map(string_or_strings);
         let audience = extra.get("aud").map(string_or_strings);
         if rules.issuer.is_some() && !matches!(issuer, Some(Typed::Ok(_))) {
@@ -640,6 +641,7 @@ impl Claims {
         if let Some(scope) = typed(scope, "scope")? {
             scope.split(' ').map(str::to_owned).for_each(&mut add);
         }
+        typed(scp, "scp")?.into_iter().flatten().for_each(&mut add);
         Ok(Self { sub, scopes, exp, iat, jti, extra })
     }
 }

@@ -9,6 +9,8 @@
 //!   (feature `redis`).
 //! - [`refresh`]: access + refresh token pairs with rotation and reuse detection
 //!   ([`TokenPairIssuer`]).
+//! - [`oidc`]: access tokens from identity providers, verified with their discovered and cached
+//!   key sets, or introspected (RFC 7662) when opaque (feature `oidc`).
 //!
 //! [`Claims`] is also a [`Credential`](crate::Credential): `Authenticated<Claims>` takes the
 //! bearer token, verifies it with the app's [`JwtStrategy`] (found through `FromRef`), and
@@ -19,6 +21,8 @@ mod claims_credential;
 pub mod database;
 pub mod denylist;
 pub mod jwt;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 mod opaque;
 #[cfg(feature = "redis")]
 pub mod redis;

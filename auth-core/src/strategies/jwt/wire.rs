@@ -43,6 +43,8 @@ pub(super) struct ClaimsSet {
     pub(super) jti: Option<Typed<String>>,
     pub(super) scopes: Option<Typed<Vec<String>>>,
     pub(super) scope: Option<Typed<String>>,
+    /// `scp`: a space-separated string (Entra ID) or an array of strings (Okta), split here.
+    pub(super) scp: Option<Typed<Vec<String>>>,
     pub(super) extra: Map<String, Value>,
 }
 
@@ -237,6 +239,28 @@ impl<'de> Visitor<'de> for StringsVisitor {
     wrong_strings!();
 }
 
+/// `scp`, as identity providers write it: a space-separated string or an array of strings.
+struct ScpVisitor;
+
+impl<'de> Visitor<'de> for ScpVisitor {
+    type Value = Typed<Vec<String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Typed::Ok(value.split(' ').filter(|scope| !scope.is_empty()).map(str::to_owned).collect()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        StringsVisitor.visit_seq(seq)
+    }
+
+    wrong_otherwise!();
+    wrong_numbers!();
+}
+
 /// Runs a visitor through `deserialize_any`.
 struct Seed<V>(V);
 
@@ -307,7 +331,7 @@ impl<'de> Deserialize<'de> for ClaimsSet {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                const NAMES: &[&str] = &["exp", "iat", "sub", "jti", "scopes", "scope"];
+                const NAMES: &[&str] = &["exp", "iat", "sub", "jti", "scopes", "scope", "scp"];
                 let mut claims = ClaimsSet::default();
                 while let Some(name) = map.next_key_seed(NameSeed(NAMES))? {
                     match name {
@@ -325,6 +349,9 @@ impl<'de> Deserialize<'de> for ClaimsSet {
                         }
                         Name::Known("scopes") => {
                             once(&mut claims.scopes, map.next_value_seed(Seed(StringsVisitor))?, "scopes")?;
+                        }
+                        Name::Known("scp") => {
+                            once(&mut claims.scp, map.next_value_seed(Seed(ScpVisitor))?, "scp")?;
                         }
                         Name::Known(_) => {
                             once(&mut claims.scope, owned(map.next_value_seed(Seed(StrVisitor))?), "scope")?;
@@ -387,6 +414,19 @@ mod tests {
         assert_eq!(wrong.scopes, Some(Typed::Wrong));
         assert_eq!(wrong.scope, Some(Typed::Wrong));
         assert_eq!(wrong.exp, Some(Typed::Wrong));
+    }
+
+    #[test]
+    fn scp_is_a_string_or_an_array() {
+        let string: ClaimsSet = serde_json::from_slice(br#"{"scp":"User.Read  Mail.Send"}"#).unwrap();
+        assert_eq!(string.scp, Some(Typed::Ok(vec!["User.Read".to_owned(), "Mail.Send".to_owned()])));
+        let array: ClaimsSet = serde_json::from_slice(br#"{"scp":["a","b"]}"#).unwrap();
+        assert_eq!(array.scp, Some(Typed::Ok(vec!["a".to_owned(), "b".to_owned()])));
+        for json in [&br#"{"scp":1}"#[..], br#"{"scp":["a",2]}"#, br#"{"scp":{"a":1}}"#, br#"{"scp":null}"#] {
+            let wrong: ClaimsSet = serde_json::from_slice(json).unwrap();
+            assert_eq!(wrong.scp, Some(Typed::Wrong), "{}", String::from_utf8_lossy(json));
+        }
+        assert!(serde_json::from_slice::<ClaimsSet>(br#"{"scp":"a","scp":"b"}"#).is_err());
     }
 
     #[test]
