@@ -13,12 +13,15 @@
 //! ```
 
 mod authenticated;
+mod cookie;
 mod routes;
 mod transport;
 
 pub use authenticated::{Authenticated, BackendNames, BackendSet, Principal};
-pub use routes::{Authenticator, LoginGrant, routes};
-pub use transport::{ApiKeyLocation, CookieOptions, SameSite, Transport};
+pub use cookie::{CookieOptions, CookieOptionsBuilder, InvalidCookieOption, SameSite};
+pub(crate) use cookie::{client_addr, truncate};
+pub use routes::{Authenticator, LoginGrant, SameOrigin, routes};
+pub use transport::{ApiKeyLocation, Transport};
 
 use crate::strategies::Strategy;
 

@@ -94,7 +94,7 @@ impl crate::backend::Transport {
                 ApiKeyLocation::Query => ApiKey::Query(ApiKeyValue::new(*name)),
                 ApiKeyLocation::Cookie => ApiKey::Cookie(ApiKeyValue::new(*name)),
             }),
-            Transport::Cookie(options) => SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(options.name))),
+            Transport::Cookie(options) => SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(options.name()))),
         }
     }
 }
