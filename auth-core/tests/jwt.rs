@@ -11,6 +11,7 @@ use std::{
 use auth_core::{
     AuthError, SecurityScopes,
     strategies::{
+        DenylistedJwt, MemoryDenylist, Strategy,
         jwt::{
             Algorithm, DEFAULT_LIFETIME, EncodingKey, InvalidReason, Jwk, JwkSet, JwtError, JwtErrorStyle, JwtKey,
             JwtKeySet, JwtStrategy, REFRESH_TOKEN_TYPE,
@@ -800,3 +801,123 @@ fn strategies_are_cheap_to_share_across_tasks() {
     shareable::<TokenPairIssuer>();
     shareable::<JwtKeySet>();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Revocation that holds, and key floors (issue 12, findings 1, 2 and 10)
+// ---------------------------------------------------------------------------------------------
+
+/// The order of P-256.
+const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa,
+    0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// The same ES256 token with its signature re-spelled as `(r, n − s)`: what anyone holding the
+/// token can do without the key.
+fn respelled(token: &str) -> String {
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    let mut raw = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    assert_eq!(raw.len(), 64);
+    let s = &mut raw[32..];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut difference = i16::from(P256_N[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(difference < 0);
+        if difference < 0 {
+            difference += 256;
+        }
+        s[i] = difference as u8;
+    }
+    format!("{message}.{}", b64(raw))
+}
+
+#[tokio::test]
+async fn a_respelled_es256_signature_is_still_logged_out() {
+    // A resource server verifying someone else's ES256 tokens with the public key only (it
+    // accepts both spellings, as it must for identity providers that sign high-S), and making
+    // logout stick with a denylist.
+    let issuer = JwtStrategy::es256_pem(EC_PRIVATE, EC_PUBLIC).build().unwrap();
+    let tokens = DenylistedJwt::new(JwtStrategy::es256_public_pem(EC_PUBLIC).build().unwrap(), MemoryDenylist::new());
+    for user in 0..8 {
+        // Without a `jti`, so the denylist must key the token by something else. (Two tokens
+        // with the same claims signed in the same second are one token to the denylist.)
+        let subject = format!("user-{user}");
+        let token = issuer.issue(&subject, &["me"]).unwrap();
+        let twin = respelled(&token);
+        assert_ne!(twin, token);
+        assert_eq!(tokens.read_token(&twin).await.unwrap().subject, subject, "both spellings verify");
+
+        tokens.destroy_token(&token).await.unwrap();
+        assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
+        assert!(
+            matches!(tokens.read_token(&twin).await, Err(AuthError::InvalidToken)),
+            "the re-spelled twin of a logged-out token must be logged out too"
+        );
+    }
+}
+
+#[tokio::test]
+async fn es256_tokens_are_issued_low_s_and_their_high_s_twin_is_refused() {
+    let strategy = JwtStrategy::es256_pem(EC_PRIVATE, EC_PUBLIC).build().unwrap();
+    let strict_verifier =
+        JwtStrategy::key_set(JwtKeySet::single(JwtKey::es256_public_pem(EC_PUBLIC).unwrap().require_low_s()))
+            .build()
+            .unwrap();
+    let lenient_verifier = JwtStrategy::es256_public_pem(EC_PUBLIC).build().unwrap();
+    // ECDSA picks a random nonce: half of raw signatures are high-S, so 32 tokens would all be
+    // low-S by chance once in 4 billion runs.
+    for _ in 0..32 {
+        let token = strategy.issue("johndoe", &["me"]).unwrap();
+        assert!(strategy.verify(&token).is_ok());
+        assert!(strict_verifier.verify(&token).is_ok(), "issued in the low-S spelling");
+        let twin = respelled(&token);
+        assert_eq!(verdict(&strategy, &twin), invalid(InvalidReason::HighS), "refused under our own key");
+        assert_eq!(verdict(&strict_verifier, &twin), invalid(InvalidReason::HighS));
+        assert!(lenient_verifier.verify(&twin).is_ok(), "a verify-only key accepts both by default");
+    }
+}
+
+#[tokio::test]
+async fn a_logout_inside_the_leeway_window_sticks() {
+    // A 1 s lifetime and a 30 s leeway: the token keeps verifying for 30 s after its `exp`.
+    let jwt = JwtStrategy::hs256(SECRET).lifetime(Duration::from_secs(1)).leeway(Duration::from_secs(30)).build().unwrap();
+    for jti in [true, false] {
+        let tokens = DenylistedJwt::new(jwt.clone(), MemoryDenylist::new());
+        let token = if jti { tokens.write_token("johndoe", &[]).await.unwrap() } else { jwt.issue("johndoe", &["me"]).unwrap() };
+        let exp = refresh_claims(&token)["exp"].as_u64().unwrap();
+        assert_eq!(refresh_claims(&token).get("jti").is_some(), jti, "DenylistedJwt issues a jti");
+        while now() <= exp {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(tokens.read_token(&token).await.is_ok(), "past exp, within the leeway: still valid");
+        tokens.destroy_token(&token).await.unwrap();
+        assert!(
+            matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)),
+            "a logout made after exp but within the leeway must stick (jti: {jti})"
+        );
+    }
+}
+
+#[tokio::test]
+async fn hmac_keys_meet_rfc_7518_floors_for_every_algorithm() {
+    let secret = |len: usize| vec![0x5a; len];
+    let key = |alg: Algorithm, len: usize| {
+        JwtKey::new(alg, Some(EncodingKey::from_secret(&secret(len))), DecodingKey::from_secret(&secret(len)))
+    };
+    for (alg, floor) in [(Algorithm::HS256, 32), (Algorithm::HS384, 48), (Algorithm::HS512, 64)] {
+        assert!(matches!(key(alg, floor - 1), Err(JwtError::Config(_))), "{alg:?} with {} bytes", floor - 1);
+        assert!(key(alg, floor).is_ok(), "{alg:?} with {floor} bytes");
+        // Verify-only keys too.
+        let verify_only = JwtKey::new(alg, None, DecodingKey::from_secret(&secret(floor - 1)));
+        assert!(matches!(verify_only, Err(JwtError::Config(_))), "verify-only {alg:?}");
+        // And JWK `oct` keys, whose `alg` decides the floor.
+        let alg_name = format!("{alg:?}");
+        let jwk = |len: usize| -> Jwk {
+            serde_json::from_value(json!({ "kty": "oct", "alg": alg_name, "k": b64(secret(len)) })).unwrap()
+        };
+        assert!(matches!(JwtKey::from_jwk(&jwk(floor - 1)), Err(JwtError::Config(_))), "JWK {alg:?}");
+        assert_eq!(JwtKey::from_jwk(&jwk(floor)).unwrap().algorithm(), alg);
+    }
+    assert!(matches!(JwtKey::hs256(secret(31)), Err(JwtError::Config(_))));
+}
+
