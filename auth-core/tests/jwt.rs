@@ -38,6 +38,15 @@ const EC_PUBLIC: &str = include_str!("keys/ec_public.pem");
 const ED_PRIVATE: &str = include_str!("keys/ed25519_private.pem");
 const ED_PUBLIC: &str = include_str!("keys/ed25519_public.pem");
 
+/// Every user is active and may keep any scope: these tests are about the tokens.
+struct Active;
+
+impl auth_core::strategies::ReloadUser for Active {
+    async fn reload_user(&self, _subject: &str) -> Result<Option<Vec<String>>, AuthError> {
+        Ok(Some(["me", "items", "admin"].map(str::to_owned).to_vec()))
+    }
+}
+
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
@@ -639,8 +648,8 @@ async fn issue_pair_gives_fastapi_shaped_tokens() {
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let issuer = pair_issuer();
     let first = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
-    let second = issuer.refresh(&first.refresh_token).await.unwrap();
-    let third = issuer.refresh(&second.refresh_token).await.unwrap();
+    let second = issuer.refresh(&first.refresh_token, &Active).await.unwrap();
+    let third = issuer.refresh(&second.refresh_token, &Active).await.unwrap();
 
     let (c1, c3) = (refresh_claims(&first.refresh_token), refresh_claims(&third.refresh_token));
     assert_eq!(c1[FAMILY_CLAIM], c3[FAMILY_CLAIM], "one family");
@@ -649,14 +658,14 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!((access.sub.as_deref(), access.scopes.as_slice()), (Some("johndoe"), &["me".to_owned()][..]));
 
     // Replaying a rotated-out token: refused, and the family is gone...
-    assert!(matches!(issuer.refresh(&first.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&first.refresh_token, &Active).await, Err(AuthError::InvalidToken)));
     // ...so the legitimate current head fails too.
-    assert!(matches!(issuer.refresh(&third.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&third.refresh_token, &Active).await, Err(AuthError::InvalidToken)));
     assert!(issuer.store().is_empty().await);
 
     // Other families are untouched.
     let other = issuer.issue_pair("alice", &["me"]).await.unwrap();
-    assert!(issuer.refresh(&other.refresh_token).await.is_ok());
+    assert!(issuer.refresh(&other.refresh_token, &Active).await.is_ok());
 }
 
 #[tokio::test]
@@ -668,11 +677,11 @@ async fn an_expired_refresh_token_is_token_expired() {
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some(REFRESH_TOKEN_TYPE.to_owned());
     let expired = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
-    let error = issuer.refresh(&expired).await.unwrap_err();
+    let error = issuer.refresh(&expired, &Active).await.unwrap_err();
     assert!(matches!(error, AuthError::TokenExpired));
     assert_eq!(error.to_string(), "Token expired");
     // The family survives an expired token.
-    assert!(issuer.refresh(&pair.refresh_token).await.is_ok());
+    assert!(issuer.refresh(&pair.refresh_token, &Active).await.is_ok());
 }
 
 #[tokio::test]
@@ -680,7 +689,7 @@ async fn an_access_token_or_garbage_is_no_refresh_token() {
     let issuer = pair_issuer();
     let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
     for token in [pair.access_token.as_str(), "", "garbage", "a.b.c"] {
-        let error = issuer.refresh(token).await.unwrap_err();
+        let error = issuer.refresh(token, &Active).await.unwrap_err();
         assert!(matches!(error, AuthError::InvalidToken), "{token}");
         assert_eq!(error.to_string(), "Invalid token");
     }
@@ -689,28 +698,28 @@ async fn an_access_token_or_garbage_is_no_refresh_token() {
     header.typ = Some(REFRESH_TOKEN_TYPE.to_owned());
     let claims = refresh_claims(&pair.refresh_token);
     let wrong_key = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
-    assert!(matches!(issuer.refresh(&wrong_key).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&wrong_key, &Active).await, Err(AuthError::InvalidToken)));
     // Correctly signed, but of a family that was never started.
     let mut stray = claims.clone();
     stray[FAMILY_CLAIM] = json!("never-issued");
     let stray = jsonwebtoken::encode(&header, &stray, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
-    assert!(matches!(issuer.refresh(&stray).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&stray, &Active).await, Err(AuthError::InvalidToken)));
     // Without a family id.
     let mut orphan = claims;
     orphan.as_object_mut().unwrap().remove(FAMILY_CLAIM);
     let orphan = jsonwebtoken::encode(&header, &orphan, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
-    assert!(matches!(issuer.refresh(&orphan).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&orphan, &Active).await, Err(AuthError::InvalidToken)));
     // None of this disturbed the real family.
-    assert!(issuer.refresh(&pair.refresh_token).await.is_ok());
+    assert!(issuer.refresh(&pair.refresh_token, &Active).await.is_ok());
 }
 
 #[tokio::test]
 async fn revoke_family_logs_out() {
     let issuer = pair_issuer();
     let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
-    let rotated = issuer.refresh(&pair.refresh_token).await.unwrap();
+    let rotated = issuer.refresh(&pair.refresh_token, &Active).await.unwrap();
     issuer.revoke_family(&rotated.refresh_token).await.unwrap();
-    assert!(matches!(issuer.refresh(&rotated.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&rotated.refresh_token, &Active).await, Err(AuthError::InvalidToken)));
     assert!(matches!(issuer.revoke_family(&pair.access_token).await, Err(AuthError::InvalidToken)));
 }
 
@@ -726,7 +735,7 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
                 let (issuer, barrier, token) = (issuer.clone(), Arc::clone(&barrier), pair.refresh_token.clone());
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    issuer.refresh(&token).await
+                    issuer.refresh(&token, &Active).await
                 })
             })
             .collect();
@@ -790,7 +799,7 @@ async fn hs256_pair_issuer_uses_the_seed_setup() {
     assert_eq!(issuer.access_strategy().lifetime(), DEFAULT_LIFETIME);
     let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
     assert!(refresh_claims(&pair.refresh_token)["exp"].as_u64().unwrap() > now() + DEFAULT_LIFETIME.as_secs());
-    assert!(issuer.refresh(&pair.refresh_token).await.is_ok());
+    assert!(issuer.refresh(&pair.refresh_token, &Active).await.is_ok());
     assert!(matches!(TokenPairIssuer::hs256(SECRET, SECRET, MemoryFamilyStore::new()), Err(JwtError::Config(_))));
 }
 
@@ -919,5 +928,95 @@ async fn hmac_keys_meet_rfc_7518_floors_for_every_algorithm() {
         assert_eq!(JwtKey::from_jwk(&jwk(floor)).unwrap().algorithm(), alg);
     }
     assert!(matches!(JwtKey::hs256(secret(31)), Err(JwtError::Config(_))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh re-checks the user, within an absolute session lifetime (issue 12, finding 7)
+// ---------------------------------------------------------------------------------------------
+
+/// A user table the test changes between refreshes: `None` for a disabled user.
+#[derive(Default)]
+struct Users(std::sync::Mutex<std::collections::HashMap<String, Option<Vec<String>>>>);
+
+impl Users {
+    fn set(&self, user: &str, scopes: Option<&[&str]>) {
+        let scopes = scopes.map(|scopes| scopes.iter().map(|s| (*s).to_owned()).collect());
+        self.0.lock().unwrap().insert(user.to_owned(), scopes);
+    }
+}
+
+impl auth_core::strategies::ReloadUser for Users {
+    async fn reload_user(&self, subject: &str) -> Result<Option<Vec<String>>, AuthError> {
+        Ok(self.0.lock().unwrap().get(subject).cloned().flatten())
+    }
+}
+
+#[tokio::test]
+async fn refresh_refuses_a_disabled_user_and_revokes_the_family() {
+    let issuer = pair_issuer();
+    let users = Users::default();
+    users.set("johndoe", Some(&["me", "items"]));
+    let login = issuer.issue_pair("johndoe", &["me", "items"]).await.unwrap();
+    let rotated = issuer.refresh(&login.refresh_token, &users).await.unwrap();
+
+    users.set("johndoe", None);
+    assert!(matches!(issuer.refresh(&rotated.refresh_token, &users).await, Err(AuthError::InvalidToken)));
+    // The family is gone: enabling the user again does not bring the session back.
+    users.set("johndoe", Some(&["me", "items"]));
+    assert!(matches!(issuer.refresh(&rotated.refresh_token, &users).await, Err(AuthError::InvalidToken)));
+    assert!(issuer.store().is_empty().await);
+    // A user who was deleted: the same.
+    let other = issuer.issue_pair("ghost", &["me"]).await.unwrap();
+    assert!(matches!(issuer.refresh(&other.refresh_token, &users).await, Err(AuthError::InvalidToken)));
+}
+
+#[tokio::test]
+async fn refresh_narrows_the_scopes_to_what_the_user_may_still_have() {
+    let issuer = pair_issuer();
+    let users = Users::default();
+    users.set("johndoe", Some(&["me"]));
+    let login = issuer.issue_pair("johndoe", &["me", "items"]).await.unwrap();
+    let rotated = issuer.refresh(&login.refresh_token, &users).await.unwrap();
+    assert_eq!(issuer.access_strategy().verify(&rotated.access_token).unwrap().scopes, ["me"]);
+    assert_eq!(refresh_claims(&rotated.refresh_token)["scopes"], json!(["me"]));
+    // Granting `items` again does not widen a session that lost it.
+    users.set("johndoe", Some(&["me", "items"]));
+    let again = issuer.refresh(&rotated.refresh_token, &users).await.unwrap();
+    assert_eq!(issuer.access_strategy().verify(&again.access_token).unwrap().scopes, ["me"]);
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
+    let issuer = pair_issuer().session_lifetime(Duration::from_secs(2));
+    let login_at = now();
+    let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
+    let ends_at = refresh_claims(&login.refresh_token)["fxp"].as_u64().unwrap();
+    assert!((login_at + 2..=login_at + 3).contains(&ends_at), "{ends_at}");
+    for token in [&login.access_token, &login.refresh_token] {
+        assert!(refresh_claims(token)["exp"].as_u64().unwrap() <= ends_at, "no token outlives its session");
+    }
+    let rotated = issuer.refresh(&login.refresh_token, &Active).await.unwrap();
+    assert_eq!(refresh_claims(&rotated.refresh_token)["fxp"].as_u64(), Some(ends_at), "rotation keeps the end");
+    assert!(refresh_claims(&rotated.refresh_token)["exp"].as_u64().unwrap() <= ends_at);
+
+    while now() < ends_at {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(matches!(issuer.refresh(&rotated.refresh_token, &Active).await, Err(AuthError::TokenExpired)));
+    // With the default, a week-long refresh token is capped at 30 days of session.
+    let pair = pair_issuer().issue_pair("johndoe", &["me"]).await.unwrap();
+    let claims = refresh_claims(&pair.refresh_token);
+    assert_eq!(claims["fxp"].as_u64().unwrap() - now(), 30 * 24 * 3600);
+}
+
+#[tokio::test]
+async fn token_pairs_are_never_cached_or_debug_printed() {
+    use axum::response::IntoResponse;
+    let pair = pair_issuer().issue_pair("johndoe", &["me"]).await.unwrap();
+    let debug = format!("{pair:?}");
+    assert!(!debug.contains(&pair.access_token) && !debug.contains(&pair.refresh_token), "{debug}");
+    let response = pair.into_response();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["pragma"], "no-cache");
 }
 

@@ -22,6 +22,15 @@ use auth_core::{
 };
 use sha2::{Digest, Sha256};
 
+/// Every user is active and may keep any scope: these tests are about the tokens.
+struct Active;
+
+impl auth_core::strategies::ReloadUser for Active {
+    async fn reload_user(&self, _subject: &str) -> Result<Option<Vec<String>>, AuthError> {
+        Ok(Some(["me", "items", "admin"].map(str::to_owned).to_vec()))
+    }
+}
+
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
@@ -181,11 +190,11 @@ async fn token_pairs_rotate_through_redis() {
     let issuer = TokenPairIssuer::new(access, refresh, families).unwrap();
 
     let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
-    let rotated = issuer.refresh(&login.refresh_token).await.unwrap();
-    let again = issuer.refresh(&rotated.refresh_token).await.unwrap();
+    let rotated = issuer.refresh(&login.refresh_token, &Active).await.unwrap();
+    let again = issuer.refresh(&rotated.refresh_token, &Active).await.unwrap();
     // Replay of an old refresh token: refused, and the whole family with it.
-    assert!(matches!(issuer.refresh(&login.refresh_token).await, Err(AuthError::InvalidToken)));
-    assert!(matches!(issuer.refresh(&again.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&login.refresh_token, &Active).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&again.refresh_token, &Active).await, Err(AuthError::InvalidToken)));
 }
 
 #[tokio::test]

@@ -25,6 +25,15 @@ const RSA_PUBLIC: &[u8] = include_bytes!("../../auth-core/tests/keys/rsa_public.
 const EC_PUBLIC: &[u8] = include_bytes!("../../auth-core/tests/keys/ec_public.pem");
 const ED25519_PUBLIC: &[u8] = include_bytes!("../../auth-core/tests/keys/ed25519_public.pem");
 
+/// Every subject is an active user with every scope: the target is about the tokens.
+struct Active;
+
+impl auth_core::strategies::ReloadUser for Active {
+    async fn reload_user(&self, _subject: &str) -> Result<Option<Vec<String>>, auth_core::AuthError> {
+        Ok(Some(vec!["me".to_owned(), "items".to_owned()]))
+    }
+}
+
 struct Verifiers {
     strategies: Vec<(&'static str, JwtStrategy, u64)>,
     refresh: TokenPairIssuer<MemoryFamilyStore>,
@@ -81,6 +90,6 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // The refresh endpoint's path: verify, then look the family up (always unknown here).
-    let refreshed = verifiers.runtime.block_on(verifiers.refresh.refresh(token));
+    let refreshed = verifiers.runtime.block_on(verifiers.refresh.refresh(token, &Active));
     assert!(refreshed.is_err(), "refreshed a token of a family that was never issued");
 });

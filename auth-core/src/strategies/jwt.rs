@@ -870,12 +870,13 @@ impl JwtStrategy {
                 return Err(JwtError::Issue(format!("extra claim `{name}` is reserved")));
             }
             let jti = if self.inner.with_jti { Some(random_id()?) } else { None };
-            Ok(self.sign(subject, scopes, extra, jti, now())?.0)
+            Ok(self.sign(subject, scopes, extra, jti, now(), None)?.0)
         };
         issue().map_err(|e| e.into_token_error())
     }
 
-    /// Signs a token with an explicit `jti` and issue time; returns it with its `exp`.
+    /// Signs a token with an explicit `jti` and issue time, expiring after the strategy's
+    /// lifetime but never after `not_after`; returns it with its `exp`.
     pub(crate) fn sign(
         &self,
         subject: &str,
@@ -883,6 +884,7 @@ impl JwtStrategy {
         mut claims: Map<String, Value>,
         jti: Option<String>,
         now: u64,
+        not_after: Option<u64>,
     ) -> Result<(String, u64), JwtError> {
         let inner = &self.inner;
         let key = match inner.keys.signing {
@@ -890,7 +892,7 @@ impl JwtStrategy {
             None => return Err(config("this strategy has no signing key; it can only verify")),
         };
         let Some(encoding) = &key.encoding else { return Err(config("the signing key has no private half")) };
-        let exp = now.saturating_add(inner.lifetime.as_secs());
+        let exp = now.saturating_add(inner.lifetime.as_secs()).min(not_after.unwrap_or(u64::MAX));
         claims.insert("sub".into(), subject.into());
         claims.insert("scopes".into(), scopes.iter().map(|s| Value::from(s.as_ref())).collect());
         claims.insert("exp".into(), exp.into());
