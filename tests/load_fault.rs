@@ -38,8 +38,6 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-/// The scopes of this test app.
-
 /// Every user stays active with `items`: refresh races are about the family store.
 struct Active;
 
@@ -49,6 +47,7 @@ impl auth_core::strategies::ReloadUser for Active {
     }
 }
 
+/// The scopes of this test app.
 #[derive(Scopes, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// Read items.

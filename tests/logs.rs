@@ -191,5 +191,7 @@ async fn a_backend_logs_its_failed_logins_without_the_password() {
     assert!(failed[1].contains(r#"username="eve\nINFO forged line""#), "escaped: {}", failed[1]);
     assert!(!log.lines().any(|line| line.starts_with("INFO forged line")), "{log}");
     assert!(!log.contains("Zq7-wrong"), "{log}");
-    assert!(log.lines().any(|line| line.contains(" INFO ") && line.contains("login") && line.contains("subject=johndoe")));
+    assert!(
+        log.lines().any(|line| line.contains(" INFO ") && line.contains("login") && line.contains("subject=johndoe"))
+    );
 }

@@ -278,7 +278,9 @@ async fn every_response_carrying_a_token_forbids_caching() {
         .await
         .unwrap();
     assert_eq!(refreshed.status(), StatusCode::OK);
-    for (what, headers) in [("/token", token.headers()), ("/token/pair", &refresh_token), ("/refresh", refreshed.headers())] {
+    for (what, headers) in
+        [("/token", token.headers()), ("/token/pair", &refresh_token), ("/refresh", refreshed.headers())]
+    {
         assert_eq!(headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{what}");
         assert_eq!(headers.get("pragma").map(|v| v.to_str().unwrap()), Some("no-cache"), "{what}");
         assert_eq!(headers["content-type"], "application/json", "{what}");

@@ -28,7 +28,11 @@
 
 use std::{
     fmt,
+    future::{Future, poll_fn},
+    pin::pin,
     sync::{Arc, OnceLock},
+    task::Poll,
+    time::{Duration, Instant},
 };
 
 use argon2::{
@@ -40,7 +44,19 @@ use zeroize::Zeroizing;
 
 use crate::error::AuthError;
 
+mod cost;
 mod pool;
+mod timer;
+
+use cost::{Costs, Profile};
+
+/// How long a hash or verification may wait for a hashing thread, and run, before the caller is
+/// answered [`AuthError::Overloaded`] (503 with `Retry-After`) unless set with
+/// [`PasswordsBuilder::max_wait`]: 10 seconds.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// bcrypt reads at most this many bytes of a password; see [`Verified::truncated_legacy`].
+pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
 
 /// Largest argon2 memory cost accepted in a stored hash, in KiB (256 MiB). A stored hash asking
 /// for more is treated as invalid, so a corrupted or planted hash cannot make the server allocate
@@ -69,6 +85,15 @@ const DUMMY_SALT: &[u8] = b"auth-core:dummy!";
 /// other requests: those keep being served at their usual latency, and the hashing gets the time
 /// they leave.
 ///
+/// A call that has not finished within [`max_wait`](PasswordsBuilder::max_wait) (default
+/// [`DEFAULT_MAX_WAIT`], waiting for a thread included) fails with [`AuthError::Overloaded`]: 503
+/// with `Retry-After`, so on a saturated machine a login is refused rather than left hanging.
+///
+/// Login timing reveals neither which usernames exist nor which kind of hash a user has: every
+/// [`verify_and_upgrade`](Passwords::verify_and_upgrade) answers after as long as the slowest
+/// kind of stored hash this hasher has verified would take (a legacy bcrypt hash, say), held back
+/// by a timer rather than by more work. See [`calibrate`](Passwords::calibrate).
+///
 /// The type is cheap to clone (the clones share the threads, the bound and the dummy hash), so
 /// put one in your app state. The threads start on first use and stop when the last clone is
 /// dropped. No tokio runtime is needed to await its methods.
@@ -84,10 +109,63 @@ struct Inner {
     params: Params,
     permits: Arc<Semaphore>,
     max_concurrency: usize,
+    max_wait: Duration,
     /// The threads the work runs on, as many as permits.
     pool: pool::HashPool,
+    /// Deadlines, and answers held back until their time.
+    timer: timer::Timer,
+    /// What verifying each kind of stored hash costs.
+    costs: Costs,
     /// The dummy hash unknown users are verified against, made on first use with `params`.
     dummy: OnceLock<Option<PasswordHash>>,
+}
+
+/// Options of a [`Passwords`] being built.
+#[derive(Debug, Clone)]
+#[must_use = "call .build() to get Passwords"]
+pub struct PasswordsBuilder {
+    params: Params,
+    max_concurrency: usize,
+    max_wait: Duration,
+}
+
+impl PasswordsBuilder {
+    /// How many hashes or verifications may run at once (default: one per core). `0` is taken
+    /// as `1`. Each running argon2 computation holds 19 MiB and a core, so this bounds both.
+    pub fn max_concurrency(mut self, permits: usize) -> Self {
+        self.max_concurrency = permits;
+        self
+    }
+
+    /// How long a hash or verification may take, waiting for a thread included, before it fails
+    /// with [`AuthError::Overloaded`] (default [`DEFAULT_MAX_WAIT`]; at least 1 ms).
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The hasher.
+    pub fn build(self) -> Passwords {
+        let permits = self.max_concurrency.clamp(1, Semaphore::MAX_PERMITS);
+        Passwords {
+            inner: Arc::new(Inner {
+                params: self.params,
+                permits: Arc::new(Semaphore::new(permits)),
+                max_concurrency: permits,
+                max_wait: self.max_wait,
+                pool: pool::HashPool::new(permits),
+                timer: timer::Timer::new(),
+                costs: Costs::default(),
+                dummy: OnceLock::new(),
+            }),
+        }
+    }
+
+    #[cfg(test)]
+    fn params(mut self, params: Params) -> Self {
+        self.params = params;
+        self
+    }
 }
 
 /// The outcome of [`Passwords::verify_and_upgrade`].
@@ -100,6 +178,12 @@ pub struct Verified {
     /// Whether the password matches the stored hash. Always `false` for an unknown user or a
     /// malformed stored hash.
     pub valid: bool,
+    /// The password is right as far as a legacy bcrypt hash can tell, but it is
+    /// [`BCRYPT_MAX_PASSWORD_BYTES`] (72) bytes or longer, and bcrypt only ever read its first 72
+    /// bytes: any password sharing them would pass too. Such a hash is *not* upgraded (the
+    /// upgrade would store whichever variant was typed, locking the real one out); ask the user
+    /// to set a new password.
+    pub truncated_legacy: bool,
     /// A fresh argon2id PHC string to store in place of the old one, when the password was right
     /// but the stored hash is bcrypt, another argon2 variant or version, or has other parameters
     /// than the current ones. `None` when the stored hash is current or the password was wrong.
@@ -107,7 +191,7 @@ pub struct Verified {
 }
 
 impl Verified {
-    const INVALID: Verified = Verified { valid: false, rehash: None };
+    const INVALID: Verified = Verified { valid: false, rehash: None, truncated_legacy: false };
 }
 
 impl fmt::Debug for Verified {
@@ -115,6 +199,7 @@ impl fmt::Debug for Verified {
         f.debug_struct("Verified")
             .field("valid", &self.valid)
             .field("rehash", &self.rehash.as_ref().map(|_| "<redacted>"))
+            .field("truncated_legacy", &self.truncated_legacy)
             .finish()
     }
 }
@@ -132,6 +217,7 @@ impl fmt::Debug for Passwords {
             .field("t_cost", &self.inner.params.t_cost())
             .field("p_cost", &self.inner.params.p_cost())
             .field("max_concurrency", &self.inner.max_concurrency)
+            .field("max_wait", &self.inner.max_wait)
             .finish_non_exhaustive()
     }
 }
@@ -151,19 +237,46 @@ impl Passwords {
     ///
     /// Each running argon2 computation holds 19 MiB and a core, so this bounds both.
     pub fn with_max_concurrency(permits: usize) -> Self {
-        Self::with_params(Params::default(), permits)
+        Self::builder().max_concurrency(permits).build()
     }
 
+    /// A hasher with the default parameters, to configure: concurrency, the wait limit.
+    pub fn builder() -> PasswordsBuilder {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        PasswordsBuilder { params: Params::default(), max_concurrency: cores, max_wait: DEFAULT_MAX_WAIT }
+    }
+
+    #[cfg(test)]
     fn with_params(params: Params, permits: usize) -> Self {
-        let permits = permits.clamp(1, Semaphore::MAX_PERMITS);
-        Self {
-            inner: Arc::new(Inner {
-                params,
-                permits: Arc::new(Semaphore::new(permits)),
-                max_concurrency: permits,
-                pool: pool::HashPool::new(permits),
-                dummy: OnceLock::new(),
-            }),
+        Self::builder().params(params).max_concurrency(permits).build()
+    }
+
+    /// Teaches the hasher what verifying against a hash like `stored` costs, ahead of the first
+    /// login that needs it, by verifying a dummy password against it in the background (on a
+    /// hashing thread; no tokio runtime needed, nothing to await).
+    ///
+    /// Every verification is answered after as long as the slowest kind of hash seen takes, so
+    /// that timing reveals neither unknown users nor users with legacy hashes. A kind of hash is
+    /// learned when first verified; until then, the first login against one could stand out.
+    /// An app whose users still have legacy hashes (bcrypt, older argon2 parameters) calls this
+    /// at startup with its stored hashes (each kind is verified once; kinds already known, and
+    /// malformed hashes, are skipped).
+    pub fn calibrate(&self, stored: &str) {
+        match profile_of(stored) {
+            Some(profile) if !self.inner.costs.knows(profile) => {}
+            _ => return,
+        }
+        let stored = stored.to_owned();
+        let inner = Arc::clone(&self.inner);
+        let queued = self.inner.pool.spawn(move || {
+            if let Ok((_, profile, work)) =
+                inner.verify_measured(b"auth-core: calibration, never a real password", Some(&stored))
+            {
+                inner.costs.record(profile, work);
+            }
+        });
+        if queued.is_err() {
+            tracing::error!("could not queue a password calibration");
         }
     }
 
@@ -177,10 +290,11 @@ impl Passwords {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Internal`] if the OS random number generator or the blocking pool fails.
+    /// [`AuthError::Overloaded`] past the wait limit; [`AuthError::Internal`] if the OS random
+    /// number generator or the hashing threads fail.
     pub async fn hash(&self, password: &str) -> Result<String, AuthError> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
-        self.run_off_thread(move |inner| inner.hash(&password)).await?
+        self.run_off_thread(move |inner| (inner.hash(&password), None)).await?
     }
 
     /// Verifies `password` against the `stored` hash of a user, and re-hashes it when the hash is
@@ -190,48 +304,107 @@ impl Passwords {
     ///   (`$2a$`, `$2b$`, `$2x$`, `$2y$`). Without the feature a bcrypt hash never verifies, and a
     ///   warning says the feature is off.
     /// - `stored: None` means the user is unknown. The password is then verified against a dummy
-    ///   hash with the current parameters, so the answer takes as long as for a wrong password and
+    ///   hash with the current parameters, and the answer held back like every other (below), so
     ///   timing does not reveal which usernames exist. The result is always invalid.
     /// - A malformed stored hash, or one whose parameters exceed the caps, is invalid (with a
     ///   warning that never includes the hash) and costs the same dummy verification.
     /// - When the password is right and the hash is bcrypt, argon2i/argon2d, version 0x10, or has
-    ///   other parameters than the current ones, [`Verified::rehash`] holds a new argon2id hash.
+    ///   other parameters than the current ones, [`Verified::rehash`] holds a new argon2id hash;
+    ///   except for a bcrypt hash and a password of 72 bytes or more, which bcrypt only read
+    ///   in part ([`Verified::truncated_legacy`]).
+    /// - The answer comes no sooner than the slowest kind of stored hash seen so far takes to
+    ///   verify (scaled by the machine's current load), whatever `stored` is: an unknown user, a
+    ///   current argon2id hash and a legacy bcrypt one take the same time. See
+    ///   [`calibrate`](Passwords::calibrate).
     ///
     /// # Errors
     ///
-    /// [`AuthError::Internal`] only for server-side faults (no tokio runtime, a failed blocking
-    /// task); a wrong password or a bad stored hash is `Ok` with `valid: false`.
+    /// [`AuthError::Overloaded`] (503, `Retry-After`) when no hashing thread freed up and
+    /// finished within the wait limit; [`AuthError::Internal`] for server-side faults (the
+    /// hashing threads failed). A wrong password or a bad stored hash is `Ok` with
+    /// `valid: false`.
     pub async fn verify_and_upgrade(&self, password: &str, stored: Option<&str>) -> Result<Verified, AuthError> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
         let stored = stored.map(str::to_owned);
-        self.run_off_thread(move |inner| inner.verify_and_upgrade(&password, stored.as_deref())).await?
+        self.run_off_thread(move |inner| {
+            let started = Instant::now();
+            let (verified, profile, work) = match inner.verify_measured(&password, stored.as_deref()) {
+                Ok(measured) => measured,
+                Err(error) => return (Err(error), None),
+            };
+            let hold_until = started + inner.costs.record(profile, work);
+            (inner.finish(&password, verified), Some(hold_until))
+        })
+        .await?
     }
 
-    /// Runs `work` on the hasher's threads once a permit is free. The permit moves into the job,
-    /// so it is only released when the computation ends, even if the caller stops waiting.
+    /// Runs `work` on the hasher's threads once a permit is free, and answers no sooner than
+    /// the instant `work` returns with its output. The permit moves into the job, so it is only
+    /// released when the computation ends, even if the caller stops waiting. Waiting for the
+    /// permit and for the computation is bounded by `max_wait`; the hold that follows is not
+    /// (it is a timer, and the same for everyone).
     async fn run_off_thread<T, F>(&self, work: F) -> Result<T, AuthError>
     where
         T: Send + 'static,
-        F: FnOnce(&Inner) -> T + Send + 'static,
+        F: FnOnce(&Inner) -> (T, Option<Instant>) + Send + 'static,
     {
-        let permit = Arc::clone(&self.inner.permits).acquire_owned().await.map_err(|_| AuthError::Internal)?;
-        let inner = Arc::clone(&self.inner);
+        let inner = &self.inner;
+        let (expire, expired) = tokio::sync::oneshot::channel::<()>();
+        inner.timer.at(Instant::now() + inner.max_wait, move || {
+            let _ = expire.send(());
+        });
+        let mut expired = pin!(expired);
+        let overloaded = || {
+            let retry_after = inner.max_wait.as_secs().max(1);
+            tracing::warn!(max_wait = ?inner.max_wait, "no password hashing thread within the wait limit; answering 503");
+            AuthError::Overloaded { retry_after }
+        };
+
+        let permit = Arc::clone(&inner.permits).acquire_owned();
+        let permit = before(permit, expired.as_mut()).await.ok_or_else(overloaded)?.map_err(|_| AuthError::Internal)?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        self.inner
+        let job_inner = Arc::clone(inner);
+        inner
             .pool
             .spawn(move || {
-                let output = work(&inner);
+                let (output, hold_until) = work(&job_inner);
                 // Free the permit before the caller hears back, so a caller that counts permits
                 // after the result sees it returned. A caller that stopped waiting drops the result.
                 drop(permit);
-                let _ = sender.send(output);
+                let _ = sender.send((output, hold_until));
             })
             .map_err(|_| AuthError::Internal)?;
-        receiver.await.map_err(|_| {
+        let (output, hold_until) = before(receiver, expired.as_mut()).await.ok_or_else(overloaded)?.map_err(|_| {
             tracing::error!("password hashing job failed");
             AuthError::Internal
-        })
+        })?;
+        if let Some(hold_until) = hold_until.filter(|at| *at > Instant::now()) {
+            let (release, released) = tokio::sync::oneshot::channel::<()>();
+            inner.timer.at(hold_until, move || {
+                let _ = release.send(());
+            });
+            let _ = released.await;
+        }
+        Ok(output)
     }
+}
+
+/// `future`'s output, or `None` if `deadline` fires first (or its sender is gone).
+async fn before<F: Future>(
+    future: F,
+    mut deadline: std::pin::Pin<&mut tokio::sync::oneshot::Receiver<()>>,
+) -> Option<F::Output> {
+    let mut future = pin!(future);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(_) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
 }
 
 impl Inner {
@@ -249,34 +422,57 @@ impl Inner {
         }
     }
 
-    fn verify_and_upgrade(&self, password: &[u8], stored: Option<&str>) -> Result<Verified, AuthError> {
-        let Some(stored) = stored else {
-            self.verify_dummy(password)?;
-            return Ok(Verified::INVALID);
+    /// Checks `password` against `stored`, or against the dummy hash for an unknown user or an
+    /// unusable stored hash: what was found (never [`Outcome::Malformed`]), the profile whose
+    /// work was done, and how long that work took.
+    fn verify_measured(
+        &self,
+        password: &[u8],
+        stored: Option<&str>,
+    ) -> Result<(Outcome, Profile, Duration), AuthError> {
+        let started = Instant::now();
+        let (outcome, profile) = match stored {
+            None => (Outcome::Malformed(""), None),
+            Some(stored) if stored.starts_with("$argon2") => self.verify_argon2(password, stored),
+            Some(stored) if is_bcrypt(stored) => verify_bcrypt(password, stored),
+            Some(_) => (Outcome::Malformed("not an argon2 or bcrypt hash"), None),
         };
-        let outcome = if stored.starts_with("$argon2") {
-            self.verify_argon2(password, stored)
-        } else if is_bcrypt(stored) {
-            verify_bcrypt(password, stored)
-        } else {
-            Outcome::Malformed("not an argon2 or bcrypt hash")
-        };
-        match outcome {
-            Outcome::Valid { upgrade } => {
-                let rehash = if upgrade {
-                    // A failed re-hash must not fail a correct login: the old hash still works.
-                    self.hash(password).ok()
-                } else {
-                    None
-                };
-                Ok(Verified { valid: true, rehash })
+        match (outcome, profile) {
+            (outcome @ (Outcome::Valid { .. } | Outcome::Invalid), Some(profile)) => {
+                Ok((outcome, profile, started.elapsed()))
             }
-            Outcome::Invalid => Ok(Verified::INVALID),
-            Outcome::Malformed(reason) => {
-                tracing::warn!(reason, "stored password hash is unusable; the login fails");
+            (outcome, _) => {
+                if let (Some(_), Outcome::Malformed(reason)) = (stored, &outcome) {
+                    tracing::warn!(reason, "stored password hash is unusable; the login fails");
+                }
+                // Time only the dummy's own work, as for an argon2 user with current parameters.
+                let dummy_started = Instant::now();
                 self.verify_dummy(password)?;
-                Ok(Verified::INVALID)
+                Ok((Outcome::Invalid, self.current_profile(), dummy_started.elapsed()))
             }
+        }
+    }
+
+    /// The answer to a verification, with the new hash when the old one is outdated.
+    fn finish(&self, password: &[u8], outcome: Outcome) -> Result<Verified, AuthError> {
+        match outcome {
+            Outcome::Valid { upgrade, truncated_legacy } => {
+                // A failed re-hash must not fail a correct login: the old hash still works.
+                let rehash = if upgrade { self.hash(password).ok() } else { None };
+                Ok(Verified { valid: true, rehash, truncated_legacy })
+            }
+            Outcome::Invalid | Outcome::Malformed(_) => Ok(Verified::INVALID),
+        }
+    }
+
+    /// The profile of a current hash, and of the dummy.
+    fn current_profile(&self) -> Profile {
+        Profile::Argon2 {
+            variant: 2,
+            version: 0x13,
+            m: self.params.m_cost(),
+            t: self.params.t_cost(),
+            p: self.params.p_cost(),
         }
     }
 
@@ -296,48 +492,80 @@ impl Inner {
         Ok(())
     }
 
-    fn verify_argon2(&self, password: &[u8], stored: &str) -> Outcome {
-        let Ok(hash) = PasswordHash::new(stored) else {
-            return Outcome::Malformed("malformed argon2 PHC string");
+    fn verify_argon2(&self, password: &[u8], stored: &str) -> (Outcome, Option<Profile>) {
+        let (hash, algorithm, params, version, profile) = match parse_argon2(stored) {
+            Ok(parsed) => parsed,
+            Err(reason) => return (Outcome::Malformed(reason), None),
         };
-        let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else {
-            return Outcome::Malformed("unknown argon2 variant");
-        };
-        let Ok(params) = Params::try_from(&hash) else {
-            return Outcome::Malformed("invalid argon2 parameters");
-        };
-        if !within_caps(&params) {
-            return Outcome::Malformed("argon2 parameters above the accepted maximum");
-        }
-        let version = match hash.version.map(Version::try_from) {
-            None => None,
-            Some(Ok(version)) => Some(version),
-            Some(Err(_)) => return Outcome::Malformed("unknown argon2 version"),
-        };
-        if hash.salt.is_none() || hash.hash.is_none() {
-            return Outcome::Malformed("argon2 PHC string without salt or hash");
-        }
         // The verifier takes algorithm, version and parameters from the stored hash.
-        match self.argon2().verify_password(password, &hash) {
+        let outcome = match self.argon2().verify_password(password, &hash) {
             Ok(()) => Outcome::Valid {
                 upgrade: algorithm != Algorithm::Argon2id
                     || version != Some(Version::V0x13)
                     || !same_params(&params, &self.params),
+                truncated_legacy: false,
             },
             Err(HashError::PasswordInvalid) => Outcome::Invalid,
-            Err(_) => Outcome::Malformed("argon2 verification failed"),
-        }
+            Err(_) => return (Outcome::Malformed("argon2 verification failed"), None),
+        };
+        (outcome, Some(profile))
     }
 }
 
 /// What checking a password against a stored hash found.
 enum Outcome {
-    /// The password matches; `upgrade` when the hash should be replaced by a current one.
-    Valid { upgrade: bool },
+    /// The password matches; `upgrade` when the hash should be replaced by a current one;
+    /// `truncated_legacy` when only its first 72 bytes were checked (bcrypt).
+    Valid { upgrade: bool, truncated_legacy: bool },
     /// The password does not match.
     Invalid,
     /// The stored hash cannot be used; the reason is safe to log, it never quotes the hash.
     Malformed(&'static str),
+}
+
+/// A stored argon2 PHC string, checked: the parsed hash, its variant, parameters (within the
+/// caps), version, and profile; or why it cannot be used.
+fn parse_argon2(stored: &str) -> Result<(PasswordHash, Algorithm, Params, Option<Version>, Profile), &'static str> {
+    let hash = PasswordHash::new(stored).map_err(|_| "malformed argon2 PHC string")?;
+    let algorithm = Algorithm::try_from(hash.algorithm.as_str()).map_err(|_| "unknown argon2 variant")?;
+    let params = Params::try_from(&hash).map_err(|_| "invalid argon2 parameters")?;
+    if !within_caps(&params) {
+        return Err("argon2 parameters above the accepted maximum");
+    }
+    let version = match hash.version.map(Version::try_from) {
+        None => None,
+        Some(Ok(version)) => Some(version),
+        Some(Err(_)) => return Err("unknown argon2 version"),
+    };
+    if hash.salt.is_none() || hash.hash.is_none() {
+        return Err("argon2 PHC string without salt or hash");
+    }
+    let profile = Profile::Argon2 {
+        variant: match algorithm {
+            Algorithm::Argon2d => 0,
+            Algorithm::Argon2i => 1,
+            _ => 2,
+        },
+        version: version.map_or(0x10, |version| version as u32),
+        m: params.m_cost(),
+        t: params.t_cost(),
+        p: params.p_cost(),
+    };
+    Ok((hash, algorithm, params, version, profile))
+}
+
+/// The profile of a usable stored hash, without verifying anything.
+fn profile_of(stored: &str) -> Option<Profile> {
+    if stored.starts_with("$argon2") {
+        return parse_argon2(stored).ok().map(|parsed| parsed.4);
+    }
+    #[cfg(feature = "bcrypt")]
+    if is_bcrypt(stored) {
+        use std::str::FromStr as _;
+        let parts = bcrypt::HashParts::from_str(stored).ok()?;
+        return (parts.get_cost() <= MAX_BCRYPT_COST).then(|| Profile::Bcrypt { cost: parts.get_cost() });
+    }
+    None
 }
 
 fn within_caps(params: &Params) -> bool {
@@ -358,26 +586,39 @@ fn is_bcrypt(stored: &str) -> bool {
     ["$2a$", "$2b$", "$2x$", "$2y$"].iter().any(|prefix| stored.starts_with(prefix))
 }
 
+/// bcrypt reads a password as a C string of at most 72 bytes, its NUL terminator included when
+/// it fits: a password of 72 bytes or more is checked on its first 72 bytes only, so any other
+/// password sharing them passes too. Such a login succeeds (the user's own password is one of
+/// them, and nothing tells which was typed) but is not upgraded: an upgrade would store the
+/// argon2id hash of whichever variant was typed, and lock the real password out.
 #[cfg(feature = "bcrypt")]
-fn verify_bcrypt(password: &[u8], stored: &str) -> Outcome {
+fn verify_bcrypt(password: &[u8], stored: &str) -> (Outcome, Option<Profile>) {
     use std::str::FromStr as _;
 
     let Ok(parts) = bcrypt::HashParts::from_str(stored) else {
-        return Outcome::Malformed("malformed bcrypt hash");
+        return (Outcome::Malformed("malformed bcrypt hash"), None);
     };
     if parts.get_cost() > MAX_BCRYPT_COST {
-        return Outcome::Malformed("bcrypt cost above the accepted maximum");
+        return (Outcome::Malformed("bcrypt cost above the accepted maximum"), None);
     }
-    match bcrypt::verify(password, stored) {
-        Ok(true) => Outcome::Valid { upgrade: true },
+    let truncated = password.len() >= BCRYPT_MAX_PASSWORD_BYTES;
+    let outcome = match bcrypt::verify(password, stored) {
+        Ok(true) if truncated => {
+            tracing::warn!(
+                "a legacy bcrypt hash verified a password of 72 bytes or more, of which bcrypt reads 72: not upgraded; the user should set a new password"
+            );
+            Outcome::Valid { upgrade: false, truncated_legacy: true }
+        }
+        Ok(true) => Outcome::Valid { upgrade: true, truncated_legacy: false },
         Ok(false) => Outcome::Invalid,
-        Err(_) => Outcome::Malformed("bcrypt verification failed"),
-    }
+        Err(_) => return (Outcome::Malformed("bcrypt verification failed"), None),
+    };
+    (outcome, Some(Profile::Bcrypt { cost: parts.get_cost() }))
 }
 
 #[cfg(not(feature = "bcrypt"))]
-fn verify_bcrypt(_password: &[u8], _stored: &str) -> Outcome {
-    Outcome::Malformed("bcrypt hash, but auth-core's `bcrypt` feature is off")
+fn verify_bcrypt(_password: &[u8], _stored: &str) -> (Outcome, Option<Profile>) {
+    (Outcome::Malformed("bcrypt hash, but auth-core's `bcrypt` feature is off"), None)
 }
 
 #[cfg(test)]
@@ -385,6 +626,11 @@ mod tests {
     use super::*;
 
     const PASSWORD: &str = "correct horse battery staple";
+
+    impl Verified {
+        /// A right password against a current hash.
+        const CURRENT: Verified = Verified { valid: true, rehash: None, truncated_legacy: false };
+    }
 
     /// An argon2 hash of `password` made with explicit, possibly outdated, settings.
     fn legacy_argon2(password: &str, algorithm: Algorithm, version: Version, m: u32, t: u32, p: u32) -> String {
@@ -408,7 +654,7 @@ mod tests {
         assert_current_argon2id(&stored);
 
         let verified = passwords.verify_and_upgrade(PASSWORD, Some(&stored)).await.unwrap();
-        assert_eq!(verified, Verified { valid: true, rehash: None });
+        assert_eq!(verified, Verified::CURRENT);
     }
 
     #[tokio::test]
@@ -449,10 +695,7 @@ mod tests {
         let good = passwords.hash(PASSWORD).await.unwrap();
         let salt_and_hash = good.rsplitn(3, '$').collect::<Vec<_>>();
         let (hash, salt) = (salt_and_hash[0], salt_and_hash[1]);
-        assert_eq!(
-            passwords.verify_and_upgrade(PASSWORD, Some(&good)).await.unwrap(),
-            Verified { valid: true, rehash: None }
-        );
+        assert_eq!(passwords.verify_and_upgrade(PASSWORD, Some(&good)).await.unwrap(), Verified::CURRENT);
         let mut malformed = vec![
             String::new(),
             "garbage".to_owned(),
@@ -500,8 +743,9 @@ mod tests {
         let passwords = Passwords::new();
         let phc =
             "$argon2id$v=19$m=8,t=4294967295,p=1$c29tZXNhbHRzb21lc2FsdA$c29tZWhhc2hzb21laGFzaHNvbWVoYXNoc29tZWhhc2g";
-        let outcome = passwords.inner.verify_argon2(PASSWORD.as_bytes(), phc);
+        let (outcome, profile) = passwords.inner.verify_argon2(PASSWORD.as_bytes(), phc);
         assert!(matches!(outcome, Outcome::Malformed("argon2 parameters above the accepted maximum")));
+        assert_eq!(profile, None);
     }
 
     #[tokio::test]
@@ -523,7 +767,7 @@ mod tests {
             let rehash = verified.rehash.expect("an outdated hash is re-hashed");
             assert_current_argon2id(&rehash);
             let again = passwords.verify_and_upgrade(PASSWORD, Some(&rehash)).await.unwrap();
-            assert_eq!(again, Verified { valid: true, rehash: None });
+            assert_eq!(again, Verified::CURRENT);
         }
     }
 
@@ -545,7 +789,7 @@ mod tests {
             assert_current_argon2id(&rehash);
 
             let again = passwords.verify_and_upgrade(password, Some(&rehash)).await.unwrap();
-            assert_eq!(again, Verified { valid: true, rehash: None });
+            assert_eq!(again, Verified::CURRENT);
         }
     }
 
@@ -580,7 +824,8 @@ mod tests {
         let mut saw_taken = false;
         while !running.is_finished() {
             saw_taken |= passwords.inner.permits.available_permits() == 0;
-            tokio::task::yield_now().await;
+            // Not a busy loop: hashing threads run under SCHED_IDLE and would starve behind it.
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         assert!(running.await.unwrap().unwrap().valid);
         assert!(saw_taken);
@@ -604,13 +849,14 @@ mod tests {
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                 return output;
             }
-            std::thread::yield_now();
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
     #[test]
     fn verified_debug_hides_the_new_hash() {
-        let verified = Verified { valid: true, rehash: Some("$argon2id$v=19$secret-hash".to_owned()) };
+        let verified =
+            Verified { valid: true, rehash: Some("$argon2id$v=19$secret-hash".to_owned()), truncated_legacy: false };
         let debug = format!("{verified:?}");
         assert!(!debug.contains("secret-hash"), "{debug}");
         assert!(debug.contains("<redacted>"), "{debug}");
@@ -620,5 +866,77 @@ mod tests {
     fn passwords_is_clone_send_sync() {
         fn assert_traits<T: Clone + Send + Sync + 'static>() {}
         assert_traits::<Passwords>();
+    }
+
+    #[cfg(feature = "bcrypt")]
+    #[tokio::test]
+    async fn a_bcrypt_hash_of_a_long_password_is_not_upgraded_from_a_truncated_match() {
+        let passwords = Passwords::new();
+        // The real password is 100 bytes; bcrypt only ever read its first 72.
+        let real = format!("{}{}", "p".repeat(72), "the-real-tail-of-a-long-passphrase");
+        let stored = bcrypt::hash(&real, 4).unwrap();
+        let impostor = format!("{}{}", "p".repeat(72), "any other tail");
+
+        let verified = passwords.verify_and_upgrade(&impostor, Some(&stored)).await.unwrap();
+        assert!(verified.valid, "bcrypt cannot tell them apart");
+        assert_eq!(verified.rehash, None, "no upgrade from a password bcrypt read only in part");
+        assert!(verified.truncated_legacy);
+        // So the real password keeps working, against the same hash.
+        let verified = passwords.verify_and_upgrade(&real, Some(&stored)).await.unwrap();
+        assert!(verified.valid && verified.rehash.is_none() && verified.truncated_legacy);
+        // Exactly 72 bytes: the NUL terminator no longer fits, so a longer one matches too.
+        let stored = bcrypt::hash("q".repeat(72), 4).unwrap();
+        let verified = passwords.verify_and_upgrade(&format!("{}x", "q".repeat(72)), Some(&stored)).await.unwrap();
+        assert!(verified.valid && verified.rehash.is_none() && verified.truncated_legacy);
+
+        // 71 bytes and under are checked whole, and upgraded.
+        let short = "s".repeat(71);
+        let stored = bcrypt::hash(&short, 4).unwrap();
+        assert!(!passwords.verify_and_upgrade(&format!("{short}x"), Some(&stored)).await.unwrap().valid);
+        let verified = passwords.verify_and_upgrade(&short, Some(&stored)).await.unwrap();
+        assert!(verified.valid && !verified.truncated_legacy);
+        assert_current_argon2id(&verified.rehash.expect("upgraded"));
+    }
+
+    #[tokio::test]
+    async fn a_login_that_cannot_get_a_hashing_thread_in_time_is_told_to_retry() {
+        let passwords = Passwords::builder().max_concurrency(1).max_wait(Duration::from_secs(3)).build();
+        let stored = passwords.hash(PASSWORD).await.unwrap();
+        // Every hashing thread busy (its permit taken) for longer than the wait limit.
+        let busy = Arc::clone(&passwords.inner.permits).acquire_owned().await.unwrap();
+        let error = passwords.verify_and_upgrade(PASSWORD, Some(&stored)).await.unwrap_err();
+        assert!(matches!(error, AuthError::Overloaded { retry_after: 3 }), "{error:?}");
+        assert!(matches!(passwords.hash(PASSWORD).await, Err(AuthError::Overloaded { .. })));
+        // Once a thread is free again, logins work.
+        drop(busy);
+        assert!(passwords.verify_and_upgrade(PASSWORD, Some(&stored)).await.unwrap().valid);
+
+        // A verification that starts in time but runs past the limit (a stored hash at the caps'
+        // edge, or a machine too busy to give the hashing thread a core) is answered 503 too,
+        // not left hanging; the thread is free again once it ends.
+        let slow = legacy_argon2(PASSWORD, Algorithm::Argon2id, Version::V0x13, 64 * 1024, MAX_ARGON2_T_COST, 1);
+        let impatient = Passwords::builder().max_concurrency(1).max_wait(Duration::from_millis(200)).build();
+        let error = impatient.verify_and_upgrade(PASSWORD, Some(&slow)).await.unwrap_err();
+        assert!(matches!(error, AuthError::Overloaded { .. }), "{error:?}");
+
+        let response = axum::response::IntoResponse::into_response(error);
+        assert_eq!(response.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], br#"{"detail":"Authentication service busy, retry later"}"#);
+    }
+
+    #[tokio::test]
+    async fn every_kind_of_hash_verified_or_calibrated_is_costed() {
+        let passwords = Passwords::with_max_concurrency(1);
+        assert!(passwords.inner.costs.learned().is_empty());
+        let outdated = legacy_argon2(PASSWORD, Algorithm::Argon2id, Version::V0x13, 8192, 1, 1);
+        passwords.calibrate(&outdated);
+        passwords.calibrate("not a hash");
+        let _ = passwords.verify_and_upgrade("wrong", None).await.unwrap();
+        let profiles: Vec<Profile> = passwords.inner.costs.learned().into_iter().map(|(profile, _)| profile).collect();
+        assert!(profiles.contains(&passwords.inner.current_profile()), "{profiles:?}");
+        assert!(profiles.contains(&Profile::Argon2 { variant: 2, version: 0x13, m: 8192, t: 1, p: 1 }), "{profiles:?}");
+        assert_eq!(profiles.len(), 2, "a malformed hash costs the dummy's profile: {profiles:?}");
     }
 }

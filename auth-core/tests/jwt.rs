@@ -889,10 +889,15 @@ async fn es256_tokens_are_issued_low_s_and_their_high_s_twin_is_refused() {
 #[tokio::test]
 async fn a_logout_inside_the_leeway_window_sticks() {
     // A 1 s lifetime and a 30 s leeway: the token keeps verifying for 30 s after its `exp`.
-    let jwt = JwtStrategy::hs256(SECRET).lifetime(Duration::from_secs(1)).leeway(Duration::from_secs(30)).build().unwrap();
+    let jwt =
+        JwtStrategy::hs256(SECRET).lifetime(Duration::from_secs(1)).leeway(Duration::from_secs(30)).build().unwrap();
     for jti in [true, false] {
         let tokens = DenylistedJwt::new(jwt.clone(), MemoryDenylist::new());
-        let token = if jti { tokens.write_token("johndoe", &[]).await.unwrap() } else { jwt.issue("johndoe", &["me"]).unwrap() };
+        let token = if jti {
+            tokens.write_token("johndoe", &[]).await.unwrap()
+        } else {
+            jwt.issue("johndoe", &["me"]).unwrap()
+        };
         let exp = refresh_claims(&token)["exp"].as_u64().unwrap();
         assert_eq!(refresh_claims(&token).get("jti").is_some(), jti, "DenylistedJwt issues a jti");
         while now() <= exp {
@@ -1019,4 +1024,3 @@ async fn token_pairs_are_never_cached_or_debug_printed() {
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["pragma"], "no-cache");
 }
-

@@ -225,7 +225,10 @@ async fn denylisted_jwt_logout_sticks() {
     // Issued by the denylisted strategy (with a `jti`), and by the plain one (without: the id
     // is the hash of the signing input).
     for (token, other) in [
-        (tokens.write_token("johndoe", &["me".to_owned()]).await.unwrap(), tokens.write_token("alice", &[]).await.unwrap()),
+        (
+            tokens.write_token("johndoe", &["me".to_owned()]).await.unwrap(),
+            tokens.write_token("alice", &[]).await.unwrap(),
+        ),
         (jwt.issue("bob", &["me"]).unwrap(), jwt.issue("carol", &["me"]).unwrap()),
     ] {
         assert!(tokens.read_token(&token).await.is_ok());
@@ -251,7 +254,8 @@ async fn denylisted_jwt_logout_sticks() {
 fn keys_for_plain_token_use_the_signing_input(jwt: &JwtStrategy) -> bool {
     let token = jwt.issue("dave", &["me"]).unwrap();
     let (message, _) = token.rsplit_once('.').unwrap();
-    store::token_id(&token) == sha256_hex(message) && store::token_id(&format!("{message}.other")) == sha256_hex(message)
+    store::token_id(&token) == sha256_hex(message)
+        && store::token_id(&format!("{message}.other")) == sha256_hex(message)
 }
 
 /// A redis-server of our own on a loopback port, killed when dropped.

@@ -149,11 +149,18 @@ impl AppState {
             .lifetime(DEFAULT_REFRESH_LIFETIME)
             .token_type(REFRESH_TOKEN_TYPE)
             .build()?;
+        let users = fake_users_db();
+        let passwords = Passwords::new();
+        // The users still have the tutorial's bcrypt hashes: teach the hasher what one costs
+        // before the first login, so that no login answers faster than a bcrypt user's would.
+        for user in users.values() {
+            passwords.calibrate(&user.hashed_password);
+        }
         Ok(Self(Arc::new(App {
-            users: Arc::new(RwLock::new(fake_users_db())),
+            users: Arc::new(RwLock::new(users)),
             pairs: TokenPairIssuer::new(jwt.clone(), refresh, MemoryFamilyStore::default())?,
             jwt,
-            passwords: Passwords::new(),
+            passwords,
         })))
     }
 
@@ -164,7 +171,12 @@ impl AppState {
     /// `authenticate_user`: the user, if the password is right. An unknown username costs what
     /// a known one costs, and an outdated hash is upgraded on the way. A failed login is logged
     /// (username and client address, never the password).
-    async fn authenticate_user(&self, username: &str, password: &str, client: ClientAddr) -> Result<UserInDb, AuthError> {
+    async fn authenticate_user(
+        &self,
+        username: &str,
+        password: &str,
+        client: ClientAddr,
+    ) -> Result<UserInDb, AuthError> {
         let user = self.get_user(username);
         let verified =
             self.passwords.verify_and_upgrade(password, user.as_ref().map(|u| u.hashed_password.as_str())).await?;

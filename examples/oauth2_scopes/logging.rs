@@ -22,7 +22,8 @@ pub fn subscriber<W>(writer: W, ansi: bool, filter: Option<&str>) -> impl tracin
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = filter.and_then(|filter| EnvFilter::try_new(filter).ok()).unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER));
+    let filter =
+        filter.and_then(|filter| EnvFilter::try_new(filter).ok()).unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER));
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer).finish()
 }
 

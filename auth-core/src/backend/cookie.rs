@@ -475,7 +475,10 @@ const fn is_token(bytes: &[u8]) -> bool {
 /// RFC 9110 `tchar`, what a cookie name is made of (RFC 6265 §4.1.1).
 const fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric()
-        || matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+        || matches!(
+            b,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+        )
 }
 
 /// RFC 6265 `cookie-octet`: visible ASCII without `"`, `,`, `;` and `\`.
@@ -585,7 +588,7 @@ const fn starts_with_ignore_case(text: &[u8], prefix: &[u8]) -> bool {
     }
     let mut i = 0;
     while i < prefix.len() {
-        if text[i].to_ascii_lowercase() != prefix[i].to_ascii_lowercase() {
+        if !text[i].eq_ignore_ascii_case(&prefix[i]) {
             return false;
         }
         i += 1;
@@ -668,13 +671,19 @@ mod tests {
     #[test]
     fn set_cookie_is_written_by_the_cookie_crate() {
         let options = CookieOptions::builder("session").max_age(3600).build().unwrap();
-        assert_eq!(options.set_cookie("tok").unwrap(), "session=tok; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600");
+        assert_eq!(
+            options.set_cookie("tok").unwrap(),
+            "session=tok; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600"
+        );
         assert_eq!(
             options.clear_cookie().unwrap(),
             "session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
         );
         let options = CookieOptions::builder("s").domain("example.com").path("/app").secure(false).http_only(false);
-        assert_eq!(options.build().unwrap().set_cookie("t").unwrap(), "s=t; SameSite=Lax; Path=/app; Domain=example.com");
+        assert_eq!(
+            options.build().unwrap().set_cookie("t").unwrap(),
+            "s=t; SameSite=Lax; Path=/app; Domain=example.com"
+        );
         // A value that is no cookie-octet never reaches a header.
         let options = CookieOptions::default();
         for bad in ["", "a b", "a;b", "a,b", "a\"b", "a\\b", "a\nb", "é"] {
@@ -715,7 +724,11 @@ mod tests {
             vec![("host", "api.example.com"), ("origin", "https://api.example.com:8443")],
             vec![("host", "api.example.com"), ("origin", "ftp://api.example.com")],
             vec![("origin", "https://api.example.com")],
-            vec![("host", "api.example.com"), ("origin", "https://app.example.com"), ("origin", "https://app.example.com")],
+            vec![
+                ("host", "api.example.com"),
+                ("origin", "https://app.example.com"),
+                ("origin", "https://app.example.com"),
+            ],
         ];
         for headers in refused {
             assert!(matches!(options.check_origin(&parts(&headers)), Err(AuthError::CrossSiteRequest)), "{headers:?}");

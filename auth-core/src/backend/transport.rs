@@ -198,7 +198,10 @@ mod tests {
         let options = CookieOptions::builder("auth").max_age(3600).build().unwrap();
         let response = Transport::Cookie(options).login_response("tok").unwrap();
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
-        assert_eq!(response.headers()[header::SET_COOKIE], "auth=tok; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600");
+        assert_eq!(
+            response.headers()[header::SET_COOKIE],
+            "auth=tok; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600"
+        );
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
         assert_eq!(response.headers()[header::PRAGMA], "no-cache");
         let response = Transport::Cookie(CookieOptions::default()).logout_response().unwrap();

@@ -1051,8 +1051,9 @@ pub(crate) fn same_media_type(a: &str, b: &str) -> bool {
 
 /// `token` with its ECDSA signature in the low-S spelling.
 fn low_s_token(alg: Algorithm, token: &str) -> Result<String, JwtError> {
-    let (message, signature) =
-        token.rsplit_once('.').ok_or_else(|| JwtError::Issue("jsonwebtoken wrote a token without a signature".into()))?;
+    let (message, signature) = token
+        .rsplit_once('.')
+        .ok_or_else(|| JwtError::Issue("jsonwebtoken wrote a token without a signature".into()))?;
     let raw = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| JwtError::Issue("jsonwebtoken wrote a signature that is not base64url".into()))?;

@@ -26,7 +26,8 @@ fn check_name(name: &str) -> Option<String> {
 }
 
 fn check_path(path: &str) -> Option<String> {
-    let right = "a cookie path starts with `/` and holds only visible ASCII other than `;` and `,`, e.g. `path = \"/app\"`";
+    let right =
+        "a cookie path starts with `/` and holds only visible ASCII other than `;` and `,`, e.g. `path = \"/app\"`";
     if !path.starts_with('/') {
         return Some(format!("invalid cookie path `{}`: it must start with `/`; {right}", path.escape_debug()));
     }
@@ -53,7 +54,9 @@ fn check_domain(domain: &str) -> Option<String> {
         return Some(format!("invalid cookie domain `{shown}`: {why}; {right}"));
     }
     let labels_ok = domain.len() <= 253
-        && domain.split('.').all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-'));
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-'));
     (!labels_ok).then(|| {
         format!(
             "invalid cookie domain `{shown}`: each dot-separated label needs 1 to 63 characters and cannot start or end with `-`; {right}"
@@ -142,11 +145,22 @@ mod tests {
             assert!(check_path(bad).is_some(), "{bad:?}");
         }
         assert!(check_path("/app/v1").is_none());
-        for bad in ["", ".example.com", "example.com.", "a..b", "exa mple.com", "example.com:80", "-a.com", "bücher.de", "x;y"] {
+        for bad in
+            ["", ".example.com", "example.com.", "a..b", "exa mple.com", "example.com:80", "-a.com", "bücher.de", "x;y"]
+        {
             assert!(check_domain(bad).is_some(), "{bad:?}");
         }
         assert!(check_domain("api.example.com").is_none());
-        for bad in ["null", "app.example.com", "https://a.com/", "https://a.com:", "https://u@a.com", "https://a.com:123456", "https://[zz]", "1a://a.com"] {
+        for bad in [
+            "null",
+            "app.example.com",
+            "https://a.com/",
+            "https://a.com:",
+            "https://u@a.com",
+            "https://a.com:123456",
+            "https://[zz]",
+            "1a://a.com",
+        ] {
             assert!(check_origin(bad).is_some(), "{bad:?}");
         }
         for good in ["https://app.example.com", "http://localhost:3000", "https://[::1]:8443", "https://[::1]"] {
