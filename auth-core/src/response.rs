@@ -50,7 +50,11 @@ pub(crate) fn forbid_caching(response: &mut Response) {
 ///
 /// Documented in OpenAPI as the schema `Token`, FastAPI's name for it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Token))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = Token, description = "An access token, as the OAuth2 password flow answers it.")
+)]
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
