@@ -939,4 +939,27 @@ mod tests {
         assert!(profiles.contains(&Profile::Argon2 { variant: 2, version: 0x13, m: 8192, t: 1, p: 1 }), "{profiles:?}");
         assert_eq!(profiles.len(), 2, "a malformed hash costs the dummy's profile: {profiles:?}");
     }
+
+    /// Not a benchmark (`benches/login_timing.rs` measures the ratios): a lower bound on a
+    /// deliberate hold, which load can only lengthen.
+    #[cfg(feature = "bcrypt")]
+    #[tokio::test]
+    async fn unknown_users_and_current_hashes_wait_as_long_as_the_slowest_known_kind() {
+        let passwords = Passwords::builder().max_wait(Duration::from_secs(120)).build();
+        let legacy = bcrypt::hash(PASSWORD, 13).unwrap();
+        let current = passwords.hash(PASSWORD).await.unwrap();
+        let started = Instant::now();
+        let verified = passwords.verify_and_upgrade("wrong", Some(&legacy)).await.unwrap();
+        let bcrypt_took = started.elapsed();
+        assert!(!verified.valid);
+        let slowest = passwords.inner.costs.learned()[0].1;
+        assert!(bcrypt_took >= slowest, "a bcrypt verification is never held: it is the slowest");
+        for stored in [None, Some(current.as_str()), Some("not a hash")] {
+            let started = Instant::now();
+            let verified = passwords.verify_and_upgrade("wrong", stored).await.unwrap();
+            assert!(!verified.valid);
+            assert!(started.elapsed() >= slowest, "{stored:?} answered in {:?}, before {slowest:?}", started.elapsed());
+        }
+    }
 }
+
