@@ -221,3 +221,62 @@ async fn a_cookie_login_or_logout_from_another_site_is_refused() {
     let bearer = server.login("jwt", &[("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")]).await;
     assert_eq!(bearer.status(), StatusCode::OK);
 }
+
+/// How many generated cookies were accepted and written, so the property is not vacuous.
+static ACCEPTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Whatever options `build` accepts, and whatever token `set_cookie` accepts, the header
+    /// reads back as exactly that cookie: the value and every attribute as configured, nothing
+    /// injected. Each string is mostly well-formed with, about half the time, one character
+    /// drawn from all of printable ASCII, tab, CR, LF and `é` somewhere in it.
+    #[test]
+    fn any_accepted_cookie_reads_back_exactly(
+        name in "[A-Za-z0-9_-]{0,6}([ -~\t\r\né]|)[A-Za-z0-9_-]{0,6}",
+        path in "/?[a-z0-9/._-]{0,6}([ -~\t\r\né]|)[a-z0-9/]{0,6}",
+        domain in proptest::option::of("[a-z0-9]{1,6}([ -~\t\r\né]|)[a-z0-9]{0,6}(\\.[a-z]{2,3}|)"),
+        token in "[A-Za-z0-9._-]{0,8}([ -~\t\r\né]|)[A-Za-z0-9._-]{0,8}",
+        max_age in proptest::option::of(0u64..100_000),
+        secure in proptest::bool::ANY,
+        http_only in proptest::bool::ANY,
+        same_site in 0u8..3,
+    ) {
+        use auth_core::backend::{CookieOptions, SameSite};
+        let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
+        let mut builder = CookieOptions::builder(leak(name)).path(leak(path)).secure(secure).http_only(http_only);
+        builder = builder.same_site([SameSite::Lax, SameSite::Strict, SameSite::None][usize::from(same_site)]);
+        if let Some(domain) = domain {
+            builder = builder.domain(leak(domain));
+        }
+        if let Some(max_age) = max_age {
+            builder = builder.max_age(max_age);
+        }
+        let Ok(options) = builder.build() else { return Ok(()) };
+        let Ok(header) = options.set_cookie(&token) else { return Ok(()) };
+        ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let header = header.to_str().unwrap();
+        let parsed = cookie::Cookie::parse(header).unwrap();
+        proptest::prop_assert_eq!(parsed.name(), options.name());
+        proptest::prop_assert_eq!(parsed.value(), token.as_str());
+        proptest::prop_assert_eq!(parsed.path(), Some(options.path()));
+        proptest::prop_assert_eq!(parsed.domain(), options.domain());
+        proptest::prop_assert_eq!(parsed.secure(), options.secure().then_some(true));
+        proptest::prop_assert_eq!(parsed.http_only(), options.http_only().then_some(true));
+        proptest::prop_assert_eq!(parsed.max_age().map(|age| age.whole_seconds() as u64), options.max_age());
+        // One `;`-separated attribute per configured one, and nothing else.
+        let expected = 1 + 1 + 1 + usize::from(options.secure()) + usize::from(options.http_only())
+            + usize::from(options.domain().is_some()) + usize::from(options.max_age().is_some());
+        proptest::prop_assert_eq!(header.split("; ").count(), expected, "{}", header);
+    }
+}
+
+#[test]
+fn the_cookie_property_sees_accepted_cookies() {
+    // Runs the property itself (proptest's test functions are ordinary functions), then checks
+    // that a good share of the cases got past `build` and `set_cookie`.
+    any_accepted_cookie_reads_back_exactly();
+    let accepted = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(accepted >= 500, "only {accepted} of 2000 cases were accepted cookies");
+}
