@@ -90,9 +90,9 @@ const DUMMY_SALT: &[u8] = b"auth-core:dummy!";
 /// with `Retry-After`, so on a saturated machine a login is refused rather than left hanging.
 ///
 /// Login timing reveals neither which usernames exist nor which kind of hash a user has: every
-/// [`verify_and_upgrade`](Passwords::verify_and_upgrade) answers after as long as the slowest
-/// kind of stored hash this hasher has verified would take (a legacy bcrypt hash, say), held back
-/// by a timer rather than by more work. See [`calibrate`](Passwords::calibrate).
+/// [`verify_and_upgrade`](Passwords::verify_and_upgrade) does as much work as a verification
+/// against the most expensive kind of stored hash this hasher has verified (a legacy bcrypt
+/// hash, say), padding with dummy argon2 runs. See [`calibrate`](Passwords::calibrate).
 ///
 /// The type is cheap to clone (the clones share the threads, the bound and the dummy hash), so
 /// put one in your app state. The threads start on first use and stop when the last clone is
@@ -112,7 +112,7 @@ struct Inner {
     max_wait: Duration,
     /// The threads the work runs on, as many as permits.
     pool: pool::HashPool,
-    /// Deadlines, and answers held back until their time.
+    /// The wait limit of each call.
     timer: timer::Timer,
     /// What verifying each kind of stored hash costs.
     costs: Costs,
@@ -252,27 +252,28 @@ impl Passwords {
     }
 
     /// Teaches the hasher what verifying against a hash like `stored` costs, ahead of the first
-    /// login that needs it, by verifying a dummy password against it in the background (on a
-    /// hashing thread; no tokio runtime needed, nothing to await).
+    /// login that needs it, by verifying a dummy password against it a few times in the
+    /// background (on a hashing thread; no tokio runtime needed, nothing to await).
     ///
-    /// Every verification is answered after as long as the slowest kind of hash seen takes, so
-    /// that timing reveals neither unknown users nor users with legacy hashes. A kind of hash is
-    /// learned when first verified; until then, the first login against one could stand out.
-    /// An app whose users still have legacy hashes (bcrypt, older argon2 parameters) calls this
-    /// at startup with its stored hashes (each kind is verified once; kinds already known, and
-    /// malformed hashes, are skipped).
+    /// Verifications against cheaper kinds of hash, and of unknown users, are padded with
+    /// dummy work up to the cost of the most expensive kind seen, so that timing reveals neither
+    /// unknown users nor users with legacy hashes. A kind of hash is learned when first
+    /// verified; until then, the first login against one could stand out. An app whose users still have legacy hashes (bcrypt, older argon2 parameters) calls
+    /// this at startup with its stored hashes: each kind is calibrated once, and kinds already
+    /// known or being calibrated, and malformed hashes, are skipped.
     pub fn calibrate(&self, stored: &str) {
+        const RUNS: usize = 3;
         match profile_of(stored) {
-            Some(profile) if !self.inner.costs.knows(profile) => {}
+            Some(profile) if self.inner.costs.claim(profile) => {}
             _ => return,
         }
         let stored = stored.to_owned();
         let inner = Arc::clone(&self.inner);
         let queued = self.inner.pool.spawn(move || {
-            if let Ok((_, profile, work)) =
-                inner.verify_measured(b"auth-core: calibration, never a real password", Some(&stored))
-            {
-                inner.costs.record(profile, work);
+            for _ in 0..RUNS {
+                let _ = inner.verify_once(b"auth-core: calibration, never a real password", Some(&stored));
+                // And the dummy's own cost, the unit of padding.
+                let _ = inner.verify_padded(b"auth-core: calibration, never a real password", None);
             }
         });
         if queued.is_err() {
@@ -294,7 +295,7 @@ impl Passwords {
     /// number generator or the hashing threads fail.
     pub async fn hash(&self, password: &str) -> Result<String, AuthError> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
-        self.run_off_thread(move |inner| (inner.hash(&password), None)).await?
+        self.run_off_thread(move |inner| inner.hash(&password)).await?
     }
 
     /// Verifies `password` against the `stored` hash of a user, and re-hashes it when the hash is
@@ -304,7 +305,7 @@ impl Passwords {
     ///   (`$2a$`, `$2b$`, `$2x$`, `$2y$`). Without the feature a bcrypt hash never verifies, and a
     ///   warning says the feature is off.
     /// - `stored: None` means the user is unknown. The password is then verified against a dummy
-    ///   hash with the current parameters, and the answer held back like every other (below), so
+    ///   hash with the current parameters, padded like every other verification (below), so
     ///   timing does not reveal which usernames exist. The result is always invalid.
     /// - A malformed stored hash, or one whose parameters exceed the caps, is invalid (with a
     ///   warning that never includes the hash) and costs the same dummy verification.
@@ -312,9 +313,9 @@ impl Passwords {
     ///   other parameters than the current ones, [`Verified::rehash`] holds a new argon2id hash;
     ///   except for a bcrypt hash and a password of 72 bytes or more, which bcrypt only read
     ///   in part ([`Verified::truncated_legacy`]).
-    /// - The answer comes no sooner than the slowest kind of stored hash seen so far takes to
-    ///   verify (scaled by the machine's current load), whatever `stored` is: an unknown user, a
-    ///   current argon2id hash and a legacy bcrypt one take the same time. See
+    /// - Whatever `stored` is (an unknown user, a current argon2id hash, a legacy bcrypt one),
+    ///   the verification costs at least the work of the most expensive kind of stored hash
+    ///   seen so far, padded with dummy runs: their timings cannot be told apart. See
     ///   [`calibrate`](Passwords::calibrate).
     ///
     /// # Errors
@@ -327,33 +328,26 @@ impl Passwords {
         let password = Zeroizing::new(password.as_bytes().to_vec());
         let stored = stored.map(str::to_owned);
         self.run_off_thread(move |inner| {
-            let started = Instant::now();
-            let (verified, profile, work) = match inner.verify_measured(&password, stored.as_deref()) {
-                Ok(measured) => measured,
-                Err(error) => return (Err(error), None),
-            };
-            let hold_until = started + inner.costs.record(profile, work);
-            (inner.finish(&password, verified), Some(hold_until))
+            let outcome = inner.verify_padded(&password, stored.as_deref())?;
+            inner.finish(&password, outcome)
         })
         .await?
     }
 
-    /// Runs `work` on the hasher's threads once a permit is free, and answers no sooner than
-    /// the instant `work` returns with its output. The permit moves into the job, so it is only
-    /// released when the computation ends, even if the caller stops waiting. Waiting for the
-    /// permit and for the computation is bounded by `max_wait`; the hold that follows is not
-    /// (it is a timer, and the same for everyone).
+    /// Runs `work` on the hasher's threads once a permit is free. The permit moves into the
+    /// job, so it is only released when the computation ends, even if the caller stops waiting.
+    /// Waiting for the permit and for the computation together is bounded by `max_wait`.
     async fn run_off_thread<T, F>(&self, work: F) -> Result<T, AuthError>
     where
         T: Send + 'static,
-        F: FnOnce(&Inner) -> (T, Option<Instant>) + Send + 'static,
+        F: FnOnce(&Inner) -> T + Send + 'static,
     {
         let inner = &self.inner;
         let (expire, expired) = tokio::sync::oneshot::channel::<()>();
         inner.timer.at(Instant::now() + inner.max_wait, move || {
             let _ = expire.send(());
         });
-        let mut expired = pin!(expired);
+        let mut deadline = Deadline(Some(expired));
         let overloaded = || {
             let retry_after = inner.max_wait.as_secs().max(1);
             tracing::warn!(max_wait = ?inner.max_wait, "no password hashing thread within the wait limit; answering 503");
@@ -361,48 +355,52 @@ impl Passwords {
         };
 
         let permit = Arc::clone(&inner.permits).acquire_owned();
-        let permit = before(permit, expired.as_mut()).await.ok_or_else(overloaded)?.map_err(|_| AuthError::Internal)?;
+        let permit = before(permit, &mut deadline).await.ok_or_else(overloaded)?.map_err(|_| AuthError::Internal)?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let job_inner = Arc::clone(inner);
         inner
             .pool
             .spawn(move || {
-                let (output, hold_until) = work(&job_inner);
+                let output = work(&job_inner);
                 // Free the permit before the caller hears back, so a caller that counts permits
                 // after the result sees it returned. A caller that stopped waiting drops the result.
                 drop(permit);
-                let _ = sender.send((output, hold_until));
+                let _ = sender.send(output);
             })
             .map_err(|_| AuthError::Internal)?;
-        let (output, hold_until) = before(receiver, expired.as_mut()).await.ok_or_else(overloaded)?.map_err(|_| {
+        before(receiver, &mut deadline).await.ok_or_else(overloaded)?.map_err(|_| {
             tracing::error!("password hashing job failed");
             AuthError::Internal
-        })?;
-        if let Some(hold_until) = hold_until.filter(|at| *at > Instant::now()) {
-            let (release, released) = tokio::sync::oneshot::channel::<()>();
-            inner.timer.at(hold_until, move || {
-                let _ = release.send(());
-            });
-            let _ = released.await;
-        }
-        Ok(output)
+        })
     }
 }
 
-/// `future`'s output, or `None` if `deadline` fires first (or its sender is gone).
-async fn before<F: Future>(
-    future: F,
-    mut deadline: std::pin::Pin<&mut tokio::sync::oneshot::Receiver<()>>,
-) -> Option<F::Output> {
+/// The wait limit of one call, fired by the timer thread. If the timer could not take it (no
+/// thread could be started: logged), its sender is gone and it never fires: the call waits as
+/// it did before there was a limit, rather than failing every login.
+struct Deadline(Option<tokio::sync::oneshot::Receiver<()>>);
+
+impl Deadline {
+    fn poll_expired(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+        let Some(receiver) = &mut self.0 else { return false };
+        match std::pin::Pin::new(receiver).poll(cx) {
+            Poll::Pending => false,
+            Poll::Ready(fired) => {
+                self.0 = None;
+                fired.is_ok()
+            }
+        }
+    }
+}
+
+/// `future`'s output, or `None` if `deadline` expires first.
+async fn before<F: Future>(future: F, deadline: &mut Deadline) -> Option<F::Output> {
     let mut future = pin!(future);
     poll_fn(|cx| {
         if let Poll::Ready(output) = future.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
         }
-        match deadline.as_mut().poll(cx) {
-            Poll::Ready(_) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
+        if deadline.poll_expired(cx) { Poll::Ready(None) } else { Poll::Pending }
     })
     .await
 }
@@ -422,35 +420,49 @@ impl Inner {
         }
     }
 
-    /// Checks `password` against `stored`, or against the dummy hash for an unknown user or an
-    /// unusable stored hash: what was found (never [`Outcome::Malformed`]), the profile whose
-    /// work was done, and how long that work took.
-    fn verify_measured(
-        &self,
-        password: &[u8],
-        stored: Option<&str>,
-    ) -> Result<(Outcome, Profile, Duration), AuthError> {
-        let started = Instant::now();
-        let (outcome, profile) = match stored {
-            None => (Outcome::Malformed(""), None),
-            Some(stored) if stored.starts_with("$argon2") => self.verify_argon2(password, stored),
-            Some(stored) if is_bcrypt(stored) => verify_bcrypt(password, stored),
-            Some(_) => (Outcome::Malformed("not an argon2 or bcrypt hash"), None),
-        };
-        match (outcome, profile) {
-            (outcome @ (Outcome::Valid { .. } | Outcome::Invalid), Some(profile)) => {
-                Ok((outcome, profile, started.elapsed()))
-            }
+    /// Checks `password` against `stored` (nothing for an unknown user or an unusable stored
+    /// hash), records what that cost, then pads the work with dummy runs up to the cost of the
+    /// slowest profile seen ([`Costs::padding`]). What was found is never
+    /// [`Outcome::Malformed`].
+    fn verify_padded(&self, password: &[u8], stored: Option<&str>) -> Result<Outcome, AuthError> {
+        let (outcome, done) = self.verify_once(password, stored);
+        let outcome = match (outcome, done) {
+            (outcome @ (Outcome::Valid { .. } | Outcome::Invalid), Some(_)) => outcome,
             (outcome, _) => {
                 if let (Some(_), Outcome::Malformed(reason)) = (stored, &outcome) {
                     tracing::warn!(reason, "stored password hash is unusable; the login fails");
                 }
-                // Time only the dummy's own work, as for an argon2 user with current parameters.
-                let dummy_started = Instant::now();
-                self.verify_dummy(password)?;
-                Ok((Outcome::Invalid, self.current_profile(), dummy_started.elapsed()))
+                Outcome::Invalid
             }
+        };
+        let dummy = self.dummy_hash()?;
+        let unit = self.current_profile();
+        let mut runs = 0;
+        // Asked again after each run: the first may be what teaches the dummy's cost.
+        while runs < self.costs.padding(done, unit) {
+            let started = Instant::now();
+            // The answer is irrelevant: this is padding, or an unknown user, who never logs in.
+            let _ = self.argon2().verify_password(password, dummy);
+            self.costs.record(unit, started.elapsed());
+            runs += 1;
         }
+        Ok(outcome)
+    }
+
+    /// Checks `password` against `stored` alone, and records what that cost: what was found,
+    /// and the profile of `stored` if it was usable.
+    fn verify_once(&self, password: &[u8], stored: Option<&str>) -> (Outcome, Option<Profile>) {
+        let started = Instant::now();
+        let (outcome, profile) = match stored {
+            None => (Outcome::Malformed("no stored hash"), None),
+            Some(stored) if stored.starts_with("$argon2") => self.verify_argon2(password, stored),
+            Some(stored) if is_bcrypt(stored) => verify_bcrypt(password, stored),
+            Some(_) => (Outcome::Malformed("not an argon2 or bcrypt hash"), None),
+        };
+        if let Some(profile) = profile {
+            self.costs.record(profile, started.elapsed());
+        }
+        (outcome, profile)
     }
 
     /// The answer to a verification, with the new hash when the old one is outdated.
@@ -476,8 +488,9 @@ impl Inner {
         }
     }
 
-    /// Spends the work of one verification with the current parameters, whatever the password.
-    fn verify_dummy(&self, password: &[u8]) -> Result<(), AuthError> {
+    /// The dummy hash: the hash of [`DUMMY_PASSWORD`] with the current parameters, made on
+    /// first use.
+    fn dummy_hash(&self) -> Result<&PasswordHash, AuthError> {
         let dummy =
             self.dummy.get_or_init(|| match self.argon2().hash_password_with_salt(DUMMY_PASSWORD, DUMMY_SALT) {
                 Ok(hash) => Some(hash),
@@ -486,10 +499,7 @@ impl Inner {
                     None
                 }
             });
-        let dummy = dummy.as_ref().ok_or(AuthError::Internal)?;
-        // The answer is irrelevant: an unknown user or an unusable hash never logs in.
-        let _ = self.argon2().verify_password(password, dummy);
-        Ok(())
+        dummy.as_ref().ok_or(AuthError::Internal)
     }
 
     fn verify_argon2(&self, password: &[u8], stored: &str) -> (Outcome, Option<Profile>) {
@@ -940,8 +950,8 @@ mod tests {
         assert_eq!(profiles.len(), 2, "a malformed hash costs the dummy's profile: {profiles:?}");
     }
 
-    /// Not a benchmark (`benches/login_timing.rs` measures the ratios): a lower bound on a
-    /// deliberate hold, which load can only lengthen.
+    /// Not a benchmark (`benches/login_timing.rs` measures the ratios): a lower bound on
+    /// deliberate padding, which load can only lengthen.
     #[cfg(feature = "bcrypt")]
     #[tokio::test]
     async fn unknown_users_and_current_hashes_wait_as_long_as_the_slowest_known_kind() {
@@ -953,12 +963,16 @@ mod tests {
         let bcrypt_took = started.elapsed();
         assert!(!verified.valid);
         let slowest = passwords.inner.costs.learned()[0].1;
-        assert!(bcrypt_took >= slowest, "a bcrypt verification is never held: it is the slowest");
+        assert!(bcrypt_took >= slowest, "the slowest kind is not padded, and its cost is its fastest run");
+        // Padding is work, counted in dummy runs at their fastest; a run can beat the fastest
+        // seen so far, hence the margin. On a busy machine the bcrypt run may have been slow,
+        // and padding stops at MAX_PADDING of work.
+        let bound = slowest.min(cost::MAX_PADDING).mul_f64(0.75);
         for stored in [None, Some(current.as_str()), Some("not a hash")] {
             let started = Instant::now();
             let verified = passwords.verify_and_upgrade("wrong", stored).await.unwrap();
             assert!(!verified.valid);
-            assert!(started.elapsed() >= slowest, "{stored:?} answered in {:?}, before {slowest:?}", started.elapsed());
+            assert!(started.elapsed() >= bound, "{stored:?} answered in {:?}, before {bound:?}", started.elapsed());
         }
     }
 }

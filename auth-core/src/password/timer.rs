@@ -1,6 +1,5 @@
 //! One thread that runs small callbacks at given instants: the deadline of a login waiting for a
-//! hashing thread, and the moment a verification's answer is handed back (see
-//! [`Costs`](super::Costs)). A thread of its own rather than tokio's timer, so that
+//! hashing thread. A thread of its own rather than tokio's timer, so that
 //! [`Passwords`](super::Passwords) keeps working without a tokio runtime.
 
 use std::{
@@ -66,7 +65,8 @@ impl Timer {
     }
 
     /// Runs `callback` at `at` (at once if it is past). `false` if no timer thread could be
-    /// started, in which case the callback runs now, on the caller's thread.
+    /// started: the callback is then dropped unrun (logged), and whoever waits on it sees its
+    /// sender gone.
     pub(super) fn at(&self, at: Instant, callback: impl FnOnce() + Send + 'static) -> bool {
         let mut state = self.shared.state.lock().unwrap_or_else(PoisonError::into_inner);
         if !state.started {
@@ -75,8 +75,7 @@ impl Timer {
                 thread::Builder::new().name("auth-core-passwords-timer".to_owned()).spawn(move || run(&shared));
             if spawned.is_err() {
                 drop(state);
-                tracing::error!("could not start the password timer thread");
-                callback();
+                tracing::error!("could not start the password timer thread: logins wait without a limit");
                 return false;
             }
             state.started = true;
