@@ -27,10 +27,11 @@
 //! ```
 
 use std::{
+    collections::HashMap,
     fmt,
     future::{Future, poll_fn},
     pin::pin,
-    sync::{Arc, OnceLock},
+    sync::{Arc, Mutex, PoisonError},
     task::Poll,
     time::{Duration, Instant},
 };
@@ -48,7 +49,7 @@ mod cost;
 mod pool;
 mod timer;
 
-use cost::{Costs, Profile};
+use cost::{Costs, Padding, Profile};
 
 /// How long a hash or verification may wait for a hashing thread, and run, before the caller is
 /// answered [`AuthError::Overloaded`] (503 with `Retry-After`) unless set with
@@ -73,7 +74,7 @@ const MAX_BCRYPT_COST: u32 = 16;
 /// The password behind the dummy hash that unknown users are verified against. Its value does not
 /// matter: a login for an unknown user is refused whatever the comparison says.
 const DUMMY_PASSWORD: &[u8] = b"auth-core: dummy password for unknown users";
-/// A fixed salt for the dummy hash, so building it never depends on the system RNG.
+/// A fixed salt for the dummy hashes, so building them never depends on the system RNG.
 const DUMMY_SALT: &[u8] = b"auth-core:dummy!";
 
 /// Hashes and verifies passwords with argon2id, off the async worker threads.
@@ -92,9 +93,9 @@ const DUMMY_SALT: &[u8] = b"auth-core:dummy!";
 /// Login timing reveals neither which usernames exist nor which kind of hash a user has: every
 /// [`verify_and_upgrade`](Passwords::verify_and_upgrade) does as much work as a verification
 /// against the most expensive kind of stored hash this hasher has verified (a legacy bcrypt
-/// hash, say), padding with dummy argon2 runs. See [`calibrate`](Passwords::calibrate).
+/// hash, say), padding with dummy verifications. See [`calibrate`](Passwords::calibrate).
 ///
-/// The type is cheap to clone (the clones share the threads, the bound and the dummy hash), so
+/// The type is cheap to clone (the clones share the threads, the bound and the dummy hashes), so
 /// put one in your app state. The threads start on first use and stop when the last clone is
 /// dropped. No tokio runtime is needed to await its methods.
 ///
@@ -116,8 +117,9 @@ struct Inner {
     timer: timer::Timer,
     /// What verifying each kind of stored hash costs.
     costs: Costs,
-    /// The dummy hash unknown users are verified against, made on first use with `params`.
-    dummy: OnceLock<Option<PasswordHash>>,
+    /// Hashes of [`DUMMY_PASSWORD`], one per profile that needed one, made on first use: what
+    /// unknown users and padding are verified against.
+    dummies: Mutex<HashMap<Profile, Arc<Dummy>>>,
 }
 
 /// Options of a [`Passwords`] being built.
@@ -156,7 +158,7 @@ impl PasswordsBuilder {
                 pool: pool::HashPool::new(permits),
                 timer: timer::Timer::new(),
                 costs: Costs::default(),
-                dummy: OnceLock::new(),
+                dummies: Mutex::default(),
             }),
         }
     }
@@ -272,9 +274,9 @@ impl Passwords {
         let queued = self.inner.pool.spawn(move || {
             for _ in 0..RUNS {
                 let _ = inner.verify_once(b"auth-core: calibration, never a real password", Some(&stored));
-                // And the dummy's own cost, the unit of padding.
-                let _ = inner.verify_padded(b"auth-core: calibration, never a real password", None);
             }
+            // Make its dummy now, rather than in the first unknown user's login.
+            let _ = profile_of(&stored).map(|profile| inner.dummy(profile));
         });
         if queued.is_err() {
             tracing::error!("could not queue a password calibration");
@@ -435,16 +437,15 @@ impl Inner {
                 Outcome::Invalid
             }
         };
-        let dummy = self.dummy_hash()?;
         let unit = self.current_profile();
-        let mut runs = 0;
-        // Asked again after each run: the first may be what teaches the dummy's cost.
-        while runs < self.costs.padding(done, unit) {
-            let started = Instant::now();
-            // The answer is irrelevant: this is padding, or an unknown user, who never logs in.
-            let _ = self.argon2().verify_password(password, dummy);
-            self.costs.record(unit, started.elapsed());
-            runs += 1;
+        match self.costs.padding(done, unit) {
+            Padding::Done => {}
+            Padding::Slowest(profile) => self.run_dummy(profile, password)?,
+            Padding::Units(runs) => {
+                for _ in 0..runs {
+                    self.run_dummy(unit, password)?;
+                }
+            }
         }
         Ok(outcome)
     }
@@ -488,18 +489,37 @@ impl Inner {
         }
     }
 
-    /// The dummy hash: the hash of [`DUMMY_PASSWORD`] with the current parameters, made on
-    /// first use.
-    fn dummy_hash(&self) -> Result<&PasswordHash, AuthError> {
-        let dummy =
-            self.dummy.get_or_init(|| match self.argon2().hash_password_with_salt(DUMMY_PASSWORD, DUMMY_SALT) {
-                Ok(hash) => Some(hash),
-                Err(error) => {
-                    tracing::error!(%error, "could not build the dummy password hash");
-                    None
-                }
-            });
-        dummy.as_ref().ok_or(AuthError::Internal)
+    /// Verifies `password` against the dummy hash of `profile`, and records what it cost (the
+    /// same work as a verification of a real hash of that profile). The answer is ignored.
+    fn run_dummy(&self, profile: Profile, password: &[u8]) -> Result<(), AuthError> {
+        let dummy = self.dummy(profile)?;
+        let started = Instant::now();
+        match &*dummy {
+            Dummy::Argon2(hash) => {
+                // The verifier takes algorithm, version and parameters from the hash.
+                let _ = self.argon2().verify_password(password, hash);
+            }
+            #[cfg(feature = "bcrypt")]
+            Dummy::Bcrypt(hash) => {
+                let _ = bcrypt::verify(password, hash);
+            }
+        }
+        self.costs.record(profile, started.elapsed());
+        Ok(())
+    }
+
+    /// The hash of [`DUMMY_PASSWORD`] in `profile`, made on first use.
+    fn dummy(&self, profile: Profile) -> Result<Arc<Dummy>, AuthError> {
+        if let Some(dummy) = self.dummies.lock().unwrap_or_else(PoisonError::into_inner).get(&profile) {
+            return Ok(Arc::clone(dummy));
+        }
+        // Made outside the lock: it costs a hash. Two threads may both make one; either is fine.
+        let made = Arc::new(Dummy::make(profile).ok_or_else(|| {
+            tracing::error!(?profile, "could not make a dummy password hash");
+            AuthError::Internal
+        })?);
+        let mut dummies = self.dummies.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(Arc::clone(dummies.entry(profile).or_insert(made)))
     }
 
     fn verify_argon2(&self, password: &[u8], stored: &str) -> (Outcome, Option<Profile>) {
@@ -519,6 +539,40 @@ impl Inner {
             Err(_) => return (Outcome::Malformed("argon2 verification failed"), None),
         };
         (outcome, Some(profile))
+    }
+}
+
+/// A hash of [`DUMMY_PASSWORD`] in some profile.
+enum Dummy {
+    Argon2(PasswordHash),
+    #[cfg(feature = "bcrypt")]
+    Bcrypt(String),
+}
+
+impl Dummy {
+    fn make(profile: Profile) -> Option<Self> {
+        match profile {
+            Profile::Argon2 { variant, version, m, t, p } => {
+                let algorithm = match variant {
+                    0 => Algorithm::Argon2d,
+                    1 => Algorithm::Argon2i,
+                    _ => Algorithm::Argon2id,
+                };
+                let version = if version == 0x10 { Version::V0x10 } else { Version::V0x13 };
+                let params = Params::new(m, t, p, None).ok()?;
+                let hash = Argon2::new(algorithm, version, params).hash_password_with_salt(DUMMY_PASSWORD, DUMMY_SALT);
+                hash.ok().map(Dummy::Argon2)
+            }
+            #[cfg(feature = "bcrypt")]
+            Profile::Bcrypt { cost } => {
+                let mut salt = [0u8; 16];
+                salt.copy_from_slice(DUMMY_SALT);
+                let hash = bcrypt::hash_with_salt(DUMMY_PASSWORD, cost, salt).ok()?;
+                Some(Dummy::Bcrypt(hash.format_for_version(bcrypt::Version::TwoB)))
+            }
+            #[cfg(not(feature = "bcrypt"))]
+            Profile::Bcrypt { .. } => None,
+        }
     }
 }
 
@@ -686,16 +740,18 @@ mod tests {
     #[tokio::test]
     async fn unknown_user_is_invalid_and_costs_a_verification() {
         let passwords = Passwords::new();
-        assert!(passwords.inner.dummy.get().is_none());
+        let dummies = |passwords: &Passwords| passwords.inner.dummies.lock().unwrap().len();
+        assert_eq!(dummies(&passwords), 0);
         let dummy_password = std::str::from_utf8(DUMMY_PASSWORD).unwrap();
         for password in [PASSWORD, "", dummy_password] {
             let verified = passwords.verify_and_upgrade(password, None).await.unwrap();
             assert_eq!(verified, Verified::INVALID, "{password:?}");
         }
-        // The dummy hash was built, with the current parameters, and is reused by clones.
-        let dummy = passwords.inner.dummy.get().unwrap().as_ref().unwrap();
-        assert_current_argon2id(&dummy.to_string());
-        assert!(passwords.clone().inner.dummy.get().is_some());
+        // One dummy hash was built, with the current parameters, and is shared by clones.
+        let dummy = passwords.inner.dummy(passwords.inner.current_profile()).unwrap();
+        let Dummy::Argon2(hash) = &*dummy else { panic!("an argon2 dummy") };
+        assert_current_argon2id(&hash.to_string());
+        assert_eq!(dummies(&passwords.clone()), 1);
     }
 
     #[tokio::test]
@@ -945,9 +1001,14 @@ mod tests {
         passwords.calibrate("not a hash");
         let _ = passwords.verify_and_upgrade("wrong", None).await.unwrap();
         let profiles: Vec<Profile> = passwords.inner.costs.learned().into_iter().map(|(profile, _)| profile).collect();
-        assert!(profiles.contains(&passwords.inner.current_profile()), "{profiles:?}");
-        assert!(profiles.contains(&Profile::Argon2 { variant: 2, version: 0x13, m: 8192, t: 1, p: 1 }), "{profiles:?}");
-        assert_eq!(profiles.len(), 2, "a malformed hash costs the dummy's profile: {profiles:?}");
+        // The unknown user did the outdated profile's work, the only one known: the current
+        // parameters were never run, and a malformed hash teaches nothing.
+        assert_eq!(profiles, [Profile::Argon2 { variant: 2, version: 0x13, m: 8192, t: 1, p: 1 }]);
+        let stored = passwords.hash(PASSWORD).await.unwrap();
+        let _ = passwords.verify_and_upgrade("wrong", Some(&stored)).await.unwrap();
+        assert!(
+            passwords.inner.costs.learned().iter().any(|(profile, _)| *profile == passwords.inner.current_profile())
+        );
     }
 
     /// Not a benchmark (`benches/login_timing.rs` measures the ratios): a lower bound on
@@ -956,18 +1017,24 @@ mod tests {
     #[tokio::test]
     async fn unknown_users_and_current_hashes_wait_as_long_as_the_slowest_known_kind() {
         let passwords = Passwords::builder().max_wait(Duration::from_secs(120)).build();
-        let legacy = bcrypt::hash(PASSWORD, 13).unwrap();
+        let legacy = bcrypt::hash(PASSWORD, 11).unwrap();
         let current = passwords.hash(PASSWORD).await.unwrap();
-        let started = Instant::now();
-        let verified = passwords.verify_and_upgrade("wrong", Some(&legacy)).await.unwrap();
-        let bcrypt_took = started.elapsed();
-        assert!(!verified.valid);
-        let slowest = passwords.inner.costs.learned()[0].1;
-        assert!(bcrypt_took >= slowest, "the slowest kind is not padded, and its cost is its fastest run");
-        // Padding is work, counted in dummy runs at their fastest; a run can beat the fastest
-        // seen so far, hence the margin. On a busy machine the bcrypt run may have been slow,
-        // and padding stops at MAX_PADDING of work.
-        let bound = slowest.min(cost::MAX_PADDING).mul_f64(0.75);
+        // Until bcrypt's cost is known below MAX_PADDING (a busy machine can make a run slow).
+        let mut slowest = Duration::MAX;
+        for _ in 0..10 {
+            let started = Instant::now();
+            let verified = passwords.verify_and_upgrade("wrong", Some(&legacy)).await.unwrap();
+            assert!(!verified.valid);
+            slowest = passwords.inner.costs.learned()[0].1;
+            assert!(started.elapsed() >= slowest, "the slowest kind is not padded; its cost is its fastest run");
+            if slowest <= cost::MAX_PADDING {
+                break;
+            }
+        }
+        assert!(slowest <= cost::MAX_PADDING, "bcrypt at cost 11 never ran under {:?}", cost::MAX_PADDING);
+        // Unknown users do bcrypt's own work, current hashes their own plus bcrypt's; a run can
+        // beat the fastest seen so far, hence the margin.
+        let bound = slowest.mul_f64(0.75);
         for stored in [None, Some(current.as_str()), Some("not a hash")] {
             let started = Instant::now();
             let verified = passwords.verify_and_upgrade("wrong", stored).await.unwrap();

@@ -1,28 +1,32 @@
 //! Login timing that does not depend on which hash a user has, or whether the user exists.
 //!
 //! The work of a verification depends on the stored hash: a legacy bcrypt hash at cost 12 takes
-//! several times as long as a current argon2id one, and an unknown user is verified against a
-//! current argon2id dummy. Left alone, response times would sort usernames into "exists with a
-//! legacy hash" and "exists or unknown". So every verification also does *padding*: as many
-//! runs of the dummy verification (current parameters) as it takes for its total work to reach
-//! the work of the most expensive *profile* (scheme and parameters) this hasher has verified:
+//! several times as long as a current argon2id one. Left alone, response times would sort
+//! usernames into "exists with a legacy hash", "exists with a current hash" and "unknown". So
+//! every verification is *padded* with dummy verifications (of the dummy password, whose answer
+//! is ignored) up to the work of the most expensive *profile* (scheme and parameters) this
+//! hasher has verified, the *slowest*:
 //!
-//! ```text
-//! padding runs = ceil((cost of the slowest profile − cost of this one) / cost of one dummy run)
-//! ```
+//! - an unknown user, or an unusable stored hash, verifies against a dummy hash of the slowest
+//!   profile itself: the very work a user of that profile costs, so the two stretch alike on a
+//!   busy machine (argon2 is memory-bound and bcrypt is not: under load they do not slow down
+//!   in proportion, so padding bcrypt's time with argon2 runs would drift);
+//! - a user of a profile costing at most half the slowest's does the same on top of its own
+//!   verification: at most 1.5 times the slowest's work;
+//! - a user of a profile costing more than half of it (two argon2 parameter sets, say) is
+//!   padded with dummy runs at the current parameters, as many as make up the difference;
+//! - a user of the slowest profile is not padded.
 //!
-//! An unknown user does only dummy runs, a user of the slowest profile none. Costs are the
-//! fastest verification seen of each profile: the work without contention, so their ratios hold
-//! on a busy machine too. Padding is real work, not a timer: under load it stretches exactly as
-//! the slowest profile's own verification does. The price is CPU: while users with an expensive
-//! legacy hash exist (a bcrypt cost-12 hash costs about five dummy runs), every login costs as
-//! much as theirs. Once they have all logged in (and been upgraded), a restart forgets them.
+//! Costs are the fastest verification seen of each profile: its work without contention.
+//! Padding is real work, not a timer. The price is CPU: while users with an expensive legacy
+//! hash exist, every login costs about as much as theirs. A restart, once they have all logged in
+//! (and been upgraded), forgets them.
 //!
 //! A profile is learned on its first verification, so the first login against a kind of hash
 //! not seen since the start could stand out; [`Passwords::calibrate`](super::Passwords::calibrate)
 //! teaches one ahead of time (the FastAPI port calibrates with its bcrypt hashes at startup).
-//! Padding stops at [`MAX_PADDING`] of work: a stored hash that costs more than that (argon2
-//! near the caps, bcrypt above cost 14) stands out rather than make every login that slow.
+//! A profile costing more than [`MAX_PADDING`] is never padded to: its users (argon2 near the
+//! caps, bcrypt above cost 14) stand out rather than every login costing seconds.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -30,8 +34,19 @@ use std::{
     time::Duration,
 };
 
-/// The most padding one verification does, in work (about a second on one core).
-pub(super) const MAX_PADDING: Duration = Duration::from_secs(1);
+/// The most expensive profile padded to, in work (a few times bcrypt at cost 12).
+pub(super) const MAX_PADDING: Duration = Duration::from_secs(2);
+
+/// What a verification does on top of its own work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Padding {
+    /// Nothing more.
+    Done,
+    /// One verification against a dummy hash of this (the slowest) profile.
+    Slowest(Profile),
+    /// This many runs of the current-parameters dummy.
+    Units(u32),
+}
 
 /// Scheme and parameters of a stored hash: what decides the cost of verifying against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,22 +73,29 @@ impl Costs {
         *cost = (*cost).min(work);
     }
 
-    /// How many runs of the `dummy` profile a verification of `done` (`None`: nothing yet,
-    /// an unknown user) needs on top, to cost what the slowest profile costs. At least one for
-    /// `None`, so that an unknown user always does the dummy's work; and one while the dummy's
-    /// cost is unknown but padding is due, to learn it (ask again after each run).
-    pub(super) fn padding(&self, done: Option<Profile>, dummy: Profile) -> u32 {
+    /// What a verification of `done` (`None`: nothing verified, an unknown user or an unusable
+    /// hash) does on top, given the profiles seen; `unit` is the current-parameters dummy's.
+    pub(super) fn padding(&self, done: Option<Profile>, unit: Profile) -> Padding {
         let fastest = self.fastest.lock().unwrap_or_else(PoisonError::into_inner);
-        let floor = u32::from(done.is_none());
-        let Some(slowest) = fastest.values().max().copied() else { return floor };
+        let slowest = fastest.iter().filter(|(_, cost)| **cost <= MAX_PADDING).max_by_key(|(_, cost)| **cost);
+        let Some((&slowest, &slowest_cost)) = slowest else {
+            return if done.is_none() { Padding::Units(1) } else { Padding::Done };
+        };
         let own = done.and_then(|profile| fastest.get(&profile).copied()).unwrap_or_default();
-        if slowest <= own {
-            return floor;
+        if done == Some(slowest) || own >= slowest_cost {
+            return Padding::Done;
         }
-        let Some(unit) = fastest.get(&dummy).copied().filter(|unit| !unit.is_zero()) else { return 1 };
-        let missing = (slowest - own).min(MAX_PADDING);
-        let runs = missing.as_nanos().div_ceil(unit.as_nanos());
-        u32::try_from(runs).unwrap_or(u32::MAX).max(floor)
+        if own <= slowest_cost / 2 {
+            return Padding::Slowest(slowest);
+        }
+        match fastest.get(&unit).copied().filter(|cost| !cost.is_zero()) {
+            // The unit's cost not known yet: err on the slow side, once.
+            None => Padding::Slowest(slowest),
+            Some(unit) => {
+                let runs = (slowest_cost - own).as_nanos().div_ceil(unit.as_nanos());
+                Padding::Units(u32::try_from(runs).unwrap_or(u32::MAX))
+            }
+        }
     }
 
     /// Whether `profile` still needs calibrating: neither verified yet nor claimed before.
@@ -109,30 +131,34 @@ mod tests {
     fn every_profile_is_padded_up_to_the_slowest() {
         let costs = Costs::default();
         // Nothing known: an unknown user does the dummy's run, a known user nothing more.
-        assert_eq!(costs.padding(None, CURRENT), 1);
-        assert_eq!(costs.padding(Some(CURRENT), CURRENT), 0);
-        // Padding due, but the dummy's cost unknown: one run, to learn it.
-        costs.record(BCRYPT, ms(260));
-        assert_eq!(costs.padding(Some(OUTDATED), CURRENT), 1);
-        let costs = Costs::default();
+        assert_eq!(costs.padding(None, CURRENT), Padding::Units(1));
+        assert_eq!(costs.padding(Some(CURRENT), CURRENT), Padding::Done);
         costs.record(CURRENT, ms(50));
-        assert_eq!(costs.padding(None, CURRENT), 1);
-        assert_eq!(costs.padding(Some(CURRENT), CURRENT), 0);
-        // A slower legacy profile: everyone else is padded up to it, it is not.
+        assert_eq!(costs.padding(None, CURRENT), Padding::Slowest(CURRENT));
+        assert_eq!(costs.padding(Some(CURRENT), CURRENT), Padding::Done);
+        // A slower legacy profile: unknown users and cheap profiles do its work, it does not.
         costs.record(BCRYPT, ms(260));
         costs.record(OUTDATED, ms(20));
-        assert_eq!(costs.padding(Some(BCRYPT), CURRENT), 0);
-        assert_eq!(costs.padding(None, CURRENT), 6, "260 ms in 50 ms runs");
-        assert_eq!(costs.padding(Some(CURRENT), CURRENT), 5, "50 + 5 × 50 ≥ 260");
-        assert_eq!(costs.padding(Some(OUTDATED), CURRENT), 5, "20 + 5 × 50 ≥ 260");
+        assert_eq!(costs.padding(Some(BCRYPT), CURRENT), Padding::Done);
+        assert_eq!(costs.padding(None, CURRENT), Padding::Slowest(BCRYPT));
+        assert_eq!(costs.padding(Some(CURRENT), CURRENT), Padding::Slowest(BCRYPT));
+        assert_eq!(costs.padding(Some(OUTDATED), CURRENT), Padding::Slowest(BCRYPT));
         // Costs are the fastest seen: a slow (contended) run changes nothing.
-        costs.record(CURRENT, ms(400));
         costs.record(BCRYPT, ms(900));
-        assert_eq!(costs.padding(None, CURRENT), 6);
-        // Padding stops at MAX_PADDING of work.
+        assert_eq!(costs.padding(Some(CURRENT), CURRENT), Padding::Slowest(BCRYPT));
+        // Above MAX_PADDING, a profile is not padded to.
         costs.record(Profile::Bcrypt { cost: 16 }, Duration::from_secs(4));
-        assert_eq!(costs.padding(None, CURRENT), 20, "1 s in 50 ms runs");
+        assert_eq!(costs.padding(None, CURRENT), Padding::Slowest(BCRYPT));
         assert_eq!(costs.learned()[0].0, Profile::Bcrypt { cost: 16 });
+
+        // Two argon2 profiles within a factor two: the difference in current-parameter runs.
+        let costs = Costs::default();
+        let heavier = Profile::Argon2 { variant: 2, version: 0x13, m: 32768, t: 2, p: 1 };
+        costs.record(heavier, ms(80));
+        assert_eq!(costs.padding(Some(CURRENT), CURRENT), Padding::Slowest(heavier), "unit unknown yet");
+        costs.record(CURRENT, ms(50));
+        assert_eq!(costs.padding(Some(CURRENT), CURRENT), Padding::Units(1), "50 + 50 ≥ 80");
+        assert_eq!(costs.padding(None, CURRENT), Padding::Slowest(heavier));
     }
 
     #[test]

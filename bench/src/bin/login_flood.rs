@@ -6,8 +6,9 @@
 //! ```
 //!
 //! It logs in once (the tutorial's bcrypt hash is upgraded to argon2id on that first login, so
-//! every login after it is an argon2id verification; since issue 12 each answer is held until a
-//! bcrypt verification would have ended, by a timer that takes no CPU), then, each round:
+//! every login after it is an argon2id verification; since issue 12 each also does the work of
+//! a bcrypt verification, padding for login timing, as the port calibrates with its bcrypt
+//! hashes), then, each round:
 //!
 //! 1. **idle**: `GET /status/` with the token, `rate` requests per second on a fixed schedule (each
 //!    request is sent at its tick, whether or not the previous one has answered), for `idle` seconds;
