@@ -12,6 +12,7 @@ use axum::{
 
 use super::{AuthBackend, Authenticated, client_addr};
 use crate::{error::AuthError, form::OAuth2PasswordRequestForm, logging, strategies::Strategy};
+
 /// Who may log in: what the app checks a username and password against.
 pub trait Authenticator: Send + Sync + 'static {
     /// The login's subject and the scopes it may be granted, if the password is right;
