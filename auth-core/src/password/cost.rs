@@ -53,7 +53,8 @@ pub(super) enum Padding {
 pub(super) enum Profile {
     /// An argon2 hash: variant (0 = d, 1 = i, 2 = id), version, memory, iterations, lanes.
     Argon2 { variant: u8, version: u32, m: u32, t: u32, p: u32 },
-    /// A bcrypt hash of this cost.
+    /// A bcrypt hash of this cost (read only with the `bcrypt` feature).
+    #[cfg_attr(not(feature = "bcrypt"), allow(dead_code))]
     Bcrypt { cost: u32 },
 }
 
