@@ -143,7 +143,7 @@ async fn cookie_backend_sets_and_clears_a_safe_cookie() {
     let response = login(&base, &client, "cookie", "items me").await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(set_cookie.ends_with("; Path=/; Max-Age=3600; HttpOnly; Secure; SameSite=Lax"), "{set_cookie}");
+    assert!(set_cookie.ends_with("; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600"), "{set_cookie}");
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
 
     let (status, _, body) = get_items(&base, &client, header("cookie", &cookie)).await;
@@ -152,7 +152,10 @@ async fn cookie_backend_sets_and_clears_a_safe_cookie() {
 
     let logout = client.post(format!("{base}/auth/cookie/logout")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    assert_eq!(logout.headers()["set-cookie"], "session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+    assert_eq!(
+        logout.headers()["set-cookie"],
+        "session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    );
 }
 
 #[tokio::test]

@@ -38,6 +38,15 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+/// Every user stays active with `items`: refresh races are about the family store.
+struct Active;
+
+impl auth_core::strategies::ReloadUser for Active {
+    async fn reload_user(&self, _subject: &str) -> Result<Option<Vec<String>>, auth_core::AuthError> {
+        Ok(Some(vec!["items".to_owned()]))
+    }
+}
+
 /// The scopes of this test app.
 #[derive(Scopes, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -293,7 +302,7 @@ async fn load_with_faults() {
                 let racers: Vec<_> = (0..4)
                     .map(|_| {
                         let (pairs, token) = (pairs.clone(), pair.refresh_token.clone());
-                        tokio::spawn(async move { pairs.refresh(&token).await })
+                        tokio::spawn(async move { pairs.refresh(&token, &Active).await })
                     })
                     .collect();
                 let mut heads = Vec::new();
@@ -305,7 +314,7 @@ async fn load_with_faults() {
                 // Every head that survived: at most one may still refresh.
                 let mut live = 0;
                 for head in heads {
-                    if pairs.refresh(&head).await.is_ok() {
+                    if pairs.refresh(&head, &Active).await.is_ok() {
                         live += 1;
                     }
                 }

@@ -256,3 +256,70 @@ async fn refresh_rotates_and_replay_revokes_the_family() {
     // An access token is not a refresh token.
     assert_eq!(refresh(second["access_token"].clone()).await.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn every_response_carrying_a_token_forbids_caching() {
+    // RFC 6749 §5.1: `Cache-Control: no-store` and `Pragma: no-cache` on /token, /token/pair
+    // and /refresh; the library's response types add them, not the example.
+    let server = serve().await;
+    let form = [("username", "johndoe"), ("password", "secret"), ("scope", "me")];
+    let token = server.client.post(format!("{}/token", server.base)).form(&form).send().await.unwrap();
+    let pair = server.client.post(format!("{}/token/pair", server.base)).form(&form).send().await.unwrap();
+    for response in [&token, &pair] {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let refresh_token = pair.headers().clone();
+    let body: Value = pair.json().await.unwrap();
+    let refreshed = server
+        .client
+        .post(format!("{}/refresh", server.base))
+        .json(&json!({ "refresh_token": body["refresh_token"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    for (what, headers) in
+        [("/token", token.headers()), ("/token/pair", &refresh_token), ("/refresh", refreshed.headers())]
+    {
+        assert_eq!(headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{what}");
+        assert_eq!(headers.get("pragma").map(|v| v.to_str().unwrap()), Some("no-cache"), "{what}");
+        assert_eq!(headers["content-type"], "application/json", "{what}");
+    }
+}
+
+#[tokio::test]
+async fn refresh_asks_about_the_user_again() {
+    let server = serve().await;
+    let pair = |username: &'static str, password: &'static str| {
+        let form = [("username", username), ("password", password), ("scope", "me items")];
+        server.send(server.client.post(format!("{}/token/pair", server.base)).form(&form))
+    };
+    let refresh = |token: Value| {
+        server.send(server.client.post(format!("{}/refresh", server.base)).json(&json!({ "refresh_token": token })))
+    };
+    let set_user = |username: &str, disabled: bool, scopes: Vec<app::Scope>| {
+        let mut users = server.state.users.write().unwrap();
+        let user = users.get_mut(username).unwrap();
+        user.user.disabled = Some(disabled);
+        user.allowed_scopes = scopes;
+    };
+
+    // Scopes taken away since the login are not in the refreshed pair.
+    let first = pair("johndoe", "secret").await.json();
+    set_user("johndoe", false, vec![app::Scope::Me]);
+    let second = refresh(first["refresh_token"].clone()).await.json();
+    let access = second["access_token"].as_str().unwrap();
+    assert_eq!(server.get("/users/me/", Some(&format!("Bearer {access}"))).await.status, StatusCode::OK);
+    assert_reply(
+        &server.get("/users/me/items/", Some(&format!("Bearer {access}"))).await,
+        401,
+        r#"{"detail":"Not enough permissions"}"#,
+        Some(r#"Bearer scope="items me""#),
+    );
+
+    // A user disabled since the login gets no new pair, and the session ends for good.
+    set_user("johndoe", true, vec![app::Scope::Me, app::Scope::Items]);
+    assert_reply(&refresh(second["refresh_token"].clone()).await, 401, r#"{"detail":"Invalid token"}"#, Some("Bearer"));
+    set_user("johndoe", false, vec![app::Scope::Me, app::Scope::Items]);
+    assert_reply(&refresh(second["refresh_token"].clone()).await, 401, r#"{"detail":"Invalid token"}"#, Some("Bearer"));
+}

@@ -95,9 +95,20 @@ pub enum AuthError {
         /// The media type the endpoint reads.
         expected: &'static str,
     },
+    /// A browser request from another site to a cookie login, logout or refresh (login CSRF):
+    /// 403. See [`Transport::check_origin`](crate::backend::Transport::check_origin).
+    #[error("Cross-site request refused: this endpoint only accepts requests from its own site")]
+    CrossSiteRequest,
     /// A token or credential store did not answer in time: 503.
     #[error("Authentication service unavailable")]
     Unavailable,
+    /// Too many logins at once: no password hashing thread freed up within the wait limit. 503,
+    /// with `Retry-After`.
+    #[error("Authentication service busy, retry later")]
+    Overloaded {
+        /// Seconds the client should wait before retrying, sent as `Retry-After`.
+        retry_after: u64,
+    },
     /// A server-side fault (misconfiguration, a failed hash): 500, with no detail leaked.
     #[error("Internal server error")]
     Internal,
@@ -134,7 +145,8 @@ impl AuthError {
             AuthError::InvalidForm { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AuthError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::CrossSiteRequest => StatusCode::FORBIDDEN,
+            AuthError::Unavailable | AuthError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -180,6 +192,9 @@ impl AuthError {
         };
         if let Some(value) = challenge.and_then(|v| HeaderValue::from_str(&v).ok()) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let AuthError::Overloaded { retry_after } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         response.extensions_mut().insert(self.clone());
         response

@@ -54,9 +54,11 @@
 pub mod backend;
 pub mod error;
 pub mod form;
+pub mod logging;
 pub mod openapi;
 pub mod password;
 pub mod resource_metadata;
+pub mod response;
 pub mod security;
 pub mod strategies;
 pub mod transport;

@@ -27,8 +27,13 @@
 //! ```
 
 use std::{
+    collections::HashMap,
     fmt,
-    sync::{Arc, OnceLock},
+    future::{Future, poll_fn},
+    pin::pin,
+    sync::{Arc, Mutex, PoisonError},
+    task::Poll,
+    time::{Duration, Instant},
 };
 
 use argon2::{
@@ -40,7 +45,19 @@ use zeroize::Zeroizing;
 
 use crate::error::AuthError;
 
+mod cost;
 mod pool;
+mod timer;
+
+use cost::{Costs, Padding, Profile};
+
+/// How long a hash or verification may wait for a hashing thread, and run, before the caller is
+/// answered [`AuthError::Overloaded`] (503 with `Retry-After`) unless set with
+/// [`PasswordsBuilder::max_wait`]: 10 seconds.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// bcrypt reads at most this many bytes of a password; see [`Verified::truncated_legacy`].
+pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
 
 /// Largest argon2 memory cost accepted in a stored hash, in KiB (256 MiB). A stored hash asking
 /// for more is treated as invalid, so a corrupted or planted hash cannot make the server allocate
@@ -57,7 +74,7 @@ const MAX_BCRYPT_COST: u32 = 16;
 /// The password behind the dummy hash that unknown users are verified against. Its value does not
 /// matter: a login for an unknown user is refused whatever the comparison says.
 const DUMMY_PASSWORD: &[u8] = b"auth-core: dummy password for unknown users";
-/// A fixed salt for the dummy hash, so building it never depends on the system RNG.
+/// A fixed salt for the dummy hashes, so building them never depends on the system RNG.
 const DUMMY_SALT: &[u8] = b"auth-core:dummy!";
 
 /// Hashes and verifies passwords with argon2id, off the async worker threads.
@@ -69,7 +86,16 @@ const DUMMY_SALT: &[u8] = b"auth-core:dummy!";
 /// other requests: those keep being served at their usual latency, and the hashing gets the time
 /// they leave.
 ///
-/// The type is cheap to clone (the clones share the threads, the bound and the dummy hash), so
+/// A call that has not finished within [`max_wait`](PasswordsBuilder::max_wait) (default
+/// [`DEFAULT_MAX_WAIT`], waiting for a thread included) fails with [`AuthError::Overloaded`]: 503
+/// with `Retry-After`, so on a saturated machine a login is refused rather than left hanging.
+///
+/// Login timing reveals neither which usernames exist nor which kind of hash a user has: every
+/// [`verify_and_upgrade`](Passwords::verify_and_upgrade) does as much work as a verification
+/// against the most expensive kind of stored hash this hasher has verified (a legacy bcrypt
+/// hash, say), padding with dummy verifications. See [`calibrate`](Passwords::calibrate).
+///
+/// The type is cheap to clone (the clones share the threads, the bound and the dummy hashes), so
 /// put one in your app state. The threads start on first use and stop when the last clone is
 /// dropped. No tokio runtime is needed to await its methods.
 ///
@@ -84,10 +110,64 @@ struct Inner {
     params: Params,
     permits: Arc<Semaphore>,
     max_concurrency: usize,
+    max_wait: Duration,
     /// The threads the work runs on, as many as permits.
     pool: pool::HashPool,
-    /// The dummy hash unknown users are verified against, made on first use with `params`.
-    dummy: OnceLock<Option<PasswordHash>>,
+    /// The wait limit of each call.
+    timer: timer::Timer,
+    /// What verifying each kind of stored hash costs.
+    costs: Costs,
+    /// Hashes of [`DUMMY_PASSWORD`], one per profile that needed one, made on first use: what
+    /// unknown users and padding are verified against.
+    dummies: Mutex<HashMap<Profile, Arc<Dummy>>>,
+}
+
+/// Options of a [`Passwords`] being built.
+#[derive(Debug, Clone)]
+#[must_use = "call .build() to get Passwords"]
+pub struct PasswordsBuilder {
+    params: Params,
+    max_concurrency: usize,
+    max_wait: Duration,
+}
+
+impl PasswordsBuilder {
+    /// How many hashes or verifications may run at once (default: one per core). `0` is taken
+    /// as `1`. Each running argon2 computation holds 19 MiB and a core, so this bounds both.
+    pub fn max_concurrency(mut self, permits: usize) -> Self {
+        self.max_concurrency = permits;
+        self
+    }
+
+    /// How long a hash or verification may take, waiting for a thread included, before it fails
+    /// with [`AuthError::Overloaded`] (default [`DEFAULT_MAX_WAIT`]; at least 1 ms).
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The hasher.
+    pub fn build(self) -> Passwords {
+        let permits = self.max_concurrency.clamp(1, Semaphore::MAX_PERMITS);
+        Passwords {
+            inner: Arc::new(Inner {
+                params: self.params,
+                permits: Arc::new(Semaphore::new(permits)),
+                max_concurrency: permits,
+                max_wait: self.max_wait,
+                pool: pool::HashPool::new(permits),
+                timer: timer::Timer::new(),
+                costs: Costs::default(),
+                dummies: Mutex::default(),
+            }),
+        }
+    }
+
+    #[cfg(test)]
+    fn params(mut self, params: Params) -> Self {
+        self.params = params;
+        self
+    }
 }
 
 /// The outcome of [`Passwords::verify_and_upgrade`].
@@ -100,6 +180,12 @@ pub struct Verified {
     /// Whether the password matches the stored hash. Always `false` for an unknown user or a
     /// malformed stored hash.
     pub valid: bool,
+    /// The password is right as far as a legacy bcrypt hash can tell, but it is
+    /// [`BCRYPT_MAX_PASSWORD_BYTES`] (72) bytes or longer, and bcrypt only ever read its first 72
+    /// bytes: any password sharing them would pass too. Such a hash is *not* upgraded (the
+    /// upgrade would store whichever variant was typed, locking the real one out); ask the user
+    /// to set a new password.
+    pub truncated_legacy: bool,
     /// A fresh argon2id PHC string to store in place of the old one, when the password was right
     /// but the stored hash is bcrypt, another argon2 variant or version, or has other parameters
     /// than the current ones. `None` when the stored hash is current or the password was wrong.
@@ -107,7 +193,7 @@ pub struct Verified {
 }
 
 impl Verified {
-    const INVALID: Verified = Verified { valid: false, rehash: None };
+    const INVALID: Verified = Verified { valid: false, rehash: None, truncated_legacy: false };
 }
 
 impl fmt::Debug for Verified {
@@ -115,6 +201,7 @@ impl fmt::Debug for Verified {
         f.debug_struct("Verified")
             .field("valid", &self.valid)
             .field("rehash", &self.rehash.as_ref().map(|_| "<redacted>"))
+            .field("truncated_legacy", &self.truncated_legacy)
             .finish()
     }
 }
@@ -132,6 +219,7 @@ impl fmt::Debug for Passwords {
             .field("t_cost", &self.inner.params.t_cost())
             .field("p_cost", &self.inner.params.p_cost())
             .field("max_concurrency", &self.inner.max_concurrency)
+            .field("max_wait", &self.inner.max_wait)
             .finish_non_exhaustive()
     }
 }
@@ -151,19 +239,47 @@ impl Passwords {
     ///
     /// Each running argon2 computation holds 19 MiB and a core, so this bounds both.
     pub fn with_max_concurrency(permits: usize) -> Self {
-        Self::with_params(Params::default(), permits)
+        Self::builder().max_concurrency(permits).build()
     }
 
+    /// A hasher with the default parameters, to configure: concurrency, the wait limit.
+    pub fn builder() -> PasswordsBuilder {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        PasswordsBuilder { params: Params::default(), max_concurrency: cores, max_wait: DEFAULT_MAX_WAIT }
+    }
+
+    #[cfg(test)]
     fn with_params(params: Params, permits: usize) -> Self {
-        let permits = permits.clamp(1, Semaphore::MAX_PERMITS);
-        Self {
-            inner: Arc::new(Inner {
-                params,
-                permits: Arc::new(Semaphore::new(permits)),
-                max_concurrency: permits,
-                pool: pool::HashPool::new(permits),
-                dummy: OnceLock::new(),
-            }),
+        Self::builder().params(params).max_concurrency(permits).build()
+    }
+
+    /// Teaches the hasher what verifying against a hash like `stored` costs, ahead of the first
+    /// login that needs it, by verifying a dummy password against it a few times in the
+    /// background (on a hashing thread; no tokio runtime needed, nothing to await).
+    ///
+    /// Verifications against cheaper kinds of hash, and of unknown users, are padded with
+    /// dummy work up to the cost of the most expensive kind seen, so that timing reveals neither
+    /// unknown users nor users with legacy hashes. A kind of hash is learned when first
+    /// verified; until then, the first login against one could stand out. An app whose users still have legacy hashes (bcrypt, older argon2 parameters) calls
+    /// this at startup with its stored hashes: each kind is calibrated once, and kinds already
+    /// known or being calibrated, and malformed hashes, are skipped.
+    pub fn calibrate(&self, stored: &str) {
+        const RUNS: usize = 3;
+        match profile_of(stored) {
+            Some(profile) if self.inner.costs.claim(profile) => {}
+            _ => return,
+        }
+        let stored = stored.to_owned();
+        let inner = Arc::clone(&self.inner);
+        let queued = self.inner.pool.spawn(move || {
+            for _ in 0..RUNS {
+                let _ = inner.verify_once(b"auth-core: calibration, never a real password", Some(&stored));
+            }
+            // Make its dummy now, rather than in the first unknown user's login.
+            let _ = profile_of(&stored).map(|profile| inner.dummy(profile));
+        });
+        if queued.is_err() {
+            tracing::error!("could not queue a password calibration");
         }
     }
 
@@ -177,7 +293,8 @@ impl Passwords {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Internal`] if the OS random number generator or the blocking pool fails.
+    /// [`AuthError::Overloaded`] past the wait limit; [`AuthError::Internal`] if the OS random
+    /// number generator or the hashing threads fail.
     pub async fn hash(&self, password: &str) -> Result<String, AuthError> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
         self.run_off_thread(move |inner| inner.hash(&password)).await?
@@ -190,48 +307,104 @@ impl Passwords {
     ///   (`$2a$`, `$2b$`, `$2x$`, `$2y$`). Without the feature a bcrypt hash never verifies, and a
     ///   warning says the feature is off.
     /// - `stored: None` means the user is unknown. The password is then verified against a dummy
-    ///   hash with the current parameters, so the answer takes as long as for a wrong password and
+    ///   hash with the current parameters, padded like every other verification (below), so
     ///   timing does not reveal which usernames exist. The result is always invalid.
     /// - A malformed stored hash, or one whose parameters exceed the caps, is invalid (with a
     ///   warning that never includes the hash) and costs the same dummy verification.
     /// - When the password is right and the hash is bcrypt, argon2i/argon2d, version 0x10, or has
-    ///   other parameters than the current ones, [`Verified::rehash`] holds a new argon2id hash.
+    ///   other parameters than the current ones, [`Verified::rehash`] holds a new argon2id hash;
+    ///   except for a bcrypt hash and a password of 72 bytes or more, which bcrypt only read
+    ///   in part ([`Verified::truncated_legacy`]).
+    /// - Whatever `stored` is (an unknown user, a current argon2id hash, a legacy bcrypt one),
+    ///   the verification costs at least the work of the most expensive kind of stored hash
+    ///   seen so far, padded with dummy runs: their timings cannot be told apart. See
+    ///   [`calibrate`](Passwords::calibrate).
     ///
     /// # Errors
     ///
-    /// [`AuthError::Internal`] only for server-side faults (no tokio runtime, a failed blocking
-    /// task); a wrong password or a bad stored hash is `Ok` with `valid: false`.
+    /// [`AuthError::Overloaded`] (503, `Retry-After`) when no hashing thread freed up and
+    /// finished within the wait limit; [`AuthError::Internal`] for server-side faults (the
+    /// hashing threads failed). A wrong password or a bad stored hash is `Ok` with
+    /// `valid: false`.
     pub async fn verify_and_upgrade(&self, password: &str, stored: Option<&str>) -> Result<Verified, AuthError> {
         let password = Zeroizing::new(password.as_bytes().to_vec());
         let stored = stored.map(str::to_owned);
-        self.run_off_thread(move |inner| inner.verify_and_upgrade(&password, stored.as_deref())).await?
+        self.run_off_thread(move |inner| {
+            let outcome = inner.verify_padded(&password, stored.as_deref())?;
+            inner.finish(&password, outcome)
+        })
+        .await?
     }
 
-    /// Runs `work` on the hasher's threads once a permit is free. The permit moves into the job,
-    /// so it is only released when the computation ends, even if the caller stops waiting.
+    /// Runs `work` on the hasher's threads once a permit is free. The permit moves into the
+    /// job, so it is only released when the computation ends, even if the caller stops waiting.
+    /// Waiting for the permit and for the computation together is bounded by `max_wait`.
     async fn run_off_thread<T, F>(&self, work: F) -> Result<T, AuthError>
     where
         T: Send + 'static,
         F: FnOnce(&Inner) -> T + Send + 'static,
     {
-        let permit = Arc::clone(&self.inner.permits).acquire_owned().await.map_err(|_| AuthError::Internal)?;
-        let inner = Arc::clone(&self.inner);
+        let inner = &self.inner;
+        let (expire, expired) = tokio::sync::oneshot::channel::<()>();
+        inner.timer.at(Instant::now() + inner.max_wait, move || {
+            let _ = expire.send(());
+        });
+        let mut deadline = Deadline(Some(expired));
+        let overloaded = || {
+            let retry_after = inner.max_wait.as_secs().max(1);
+            tracing::warn!(max_wait = ?inner.max_wait, "no password hashing thread within the wait limit; answering 503");
+            AuthError::Overloaded { retry_after }
+        };
+
+        let permit = Arc::clone(&inner.permits).acquire_owned();
+        let permit = before(permit, &mut deadline).await.ok_or_else(overloaded)?.map_err(|_| AuthError::Internal)?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        self.inner
+        let job_inner = Arc::clone(inner);
+        inner
             .pool
             .spawn(move || {
-                let output = work(&inner);
+                let output = work(&job_inner);
                 // Free the permit before the caller hears back, so a caller that counts permits
                 // after the result sees it returned. A caller that stopped waiting drops the result.
                 drop(permit);
                 let _ = sender.send(output);
             })
             .map_err(|_| AuthError::Internal)?;
-        receiver.await.map_err(|_| {
+        before(receiver, &mut deadline).await.ok_or_else(overloaded)?.map_err(|_| {
             tracing::error!("password hashing job failed");
             AuthError::Internal
         })
     }
+}
+
+/// The wait limit of one call, fired by the timer thread. If the timer could not take it (no
+/// thread could be started: logged), its sender is gone and it never fires: the call waits as
+/// it did before there was a limit, rather than failing every login.
+struct Deadline(Option<tokio::sync::oneshot::Receiver<()>>);
+
+impl Deadline {
+    fn poll_expired(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+        let Some(receiver) = &mut self.0 else { return false };
+        match std::pin::Pin::new(receiver).poll(cx) {
+            Poll::Pending => false,
+            Poll::Ready(fired) => {
+                self.0 = None;
+                fired.is_ok()
+            }
+        }
+    }
+}
+
+/// `future`'s output, or `None` if `deadline` expires first.
+async fn before<F: Future>(future: F, deadline: &mut Deadline) -> Option<F::Output> {
+    let mut future = pin!(future);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        if deadline.poll_expired(cx) { Poll::Ready(None) } else { Poll::Pending }
+    })
+    .await
 }
 
 impl Inner {
@@ -249,95 +422,214 @@ impl Inner {
         }
     }
 
-    fn verify_and_upgrade(&self, password: &[u8], stored: Option<&str>) -> Result<Verified, AuthError> {
-        let Some(stored) = stored else {
-            self.verify_dummy(password)?;
-            return Ok(Verified::INVALID);
+    /// Checks `password` against `stored` (nothing for an unknown user or an unusable stored
+    /// hash), records what that cost, then pads the work with dummy runs up to the cost of the
+    /// slowest profile seen ([`Costs::padding`]). What was found is never
+    /// [`Outcome::Malformed`].
+    fn verify_padded(&self, password: &[u8], stored: Option<&str>) -> Result<Outcome, AuthError> {
+        let (outcome, done) = self.verify_once(password, stored);
+        let outcome = match (outcome, done) {
+            (outcome @ (Outcome::Valid { .. } | Outcome::Invalid), Some(_)) => outcome,
+            (outcome, _) => {
+                if let (Some(_), Outcome::Malformed(reason)) = (stored, &outcome) {
+                    tracing::warn!(reason, "stored password hash is unusable; the login fails");
+                }
+                Outcome::Invalid
+            }
         };
-        let outcome = if stored.starts_with("$argon2") {
-            self.verify_argon2(password, stored)
-        } else if is_bcrypt(stored) {
-            verify_bcrypt(password, stored)
-        } else {
-            Outcome::Malformed("not an argon2 or bcrypt hash")
+        let unit = self.current_profile();
+        match self.costs.padding(done, unit) {
+            Padding::Done => {}
+            Padding::Slowest(profile) => self.run_dummy(profile, password)?,
+            Padding::Units(runs) => {
+                for _ in 0..runs {
+                    self.run_dummy(unit, password)?;
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Checks `password` against `stored` alone, and records what that cost: what was found,
+    /// and the profile of `stored` if it was usable.
+    fn verify_once(&self, password: &[u8], stored: Option<&str>) -> (Outcome, Option<Profile>) {
+        let started = Instant::now();
+        let (outcome, profile) = match stored {
+            None => (Outcome::Malformed("no stored hash"), None),
+            Some(stored) if stored.starts_with("$argon2") => self.verify_argon2(password, stored),
+            Some(stored) if is_bcrypt(stored) => verify_bcrypt(password, stored),
+            Some(_) => (Outcome::Malformed("not an argon2 or bcrypt hash"), None),
         };
+        if let Some(profile) = profile {
+            self.costs.record(profile, started.elapsed());
+        }
+        (outcome, profile)
+    }
+
+    /// The answer to a verification, with the new hash when the old one is outdated.
+    fn finish(&self, password: &[u8], outcome: Outcome) -> Result<Verified, AuthError> {
         match outcome {
-            Outcome::Valid { upgrade } => {
-                let rehash = if upgrade {
-                    // A failed re-hash must not fail a correct login: the old hash still works.
-                    self.hash(password).ok()
-                } else {
-                    None
-                };
-                Ok(Verified { valid: true, rehash })
+            Outcome::Valid { upgrade, truncated_legacy } => {
+                // A failed re-hash must not fail a correct login: the old hash still works.
+                let rehash = if upgrade { self.hash(password).ok() } else { None };
+                Ok(Verified { valid: true, rehash, truncated_legacy })
             }
-            Outcome::Invalid => Ok(Verified::INVALID),
-            Outcome::Malformed(reason) => {
-                tracing::warn!(reason, "stored password hash is unusable; the login fails");
-                self.verify_dummy(password)?;
-                Ok(Verified::INVALID)
-            }
+            Outcome::Invalid | Outcome::Malformed(_) => Ok(Verified::INVALID),
         }
     }
 
-    /// Spends the work of one verification with the current parameters, whatever the password.
-    fn verify_dummy(&self, password: &[u8]) -> Result<(), AuthError> {
-        let dummy =
-            self.dummy.get_or_init(|| match self.argon2().hash_password_with_salt(DUMMY_PASSWORD, DUMMY_SALT) {
-                Ok(hash) => Some(hash),
-                Err(error) => {
-                    tracing::error!(%error, "could not build the dummy password hash");
-                    None
-                }
-            });
-        let dummy = dummy.as_ref().ok_or(AuthError::Internal)?;
-        // The answer is irrelevant: an unknown user or an unusable hash never logs in.
-        let _ = self.argon2().verify_password(password, dummy);
+    /// The profile of a current hash, and of the dummy.
+    fn current_profile(&self) -> Profile {
+        Profile::Argon2 {
+            variant: 2,
+            version: 0x13,
+            m: self.params.m_cost(),
+            t: self.params.t_cost(),
+            p: self.params.p_cost(),
+        }
+    }
+
+    /// Verifies `password` against the dummy hash of `profile`, and records what it cost (the
+    /// same work as a verification of a real hash of that profile). The answer is ignored.
+    fn run_dummy(&self, profile: Profile, password: &[u8]) -> Result<(), AuthError> {
+        let dummy = self.dummy(profile)?;
+        let started = Instant::now();
+        match &*dummy {
+            Dummy::Argon2(hash) => {
+                // The verifier takes algorithm, version and parameters from the hash.
+                let _ = self.argon2().verify_password(password, hash);
+            }
+            #[cfg(feature = "bcrypt")]
+            Dummy::Bcrypt(hash) => {
+                let _ = bcrypt::verify(password, hash);
+            }
+        }
+        self.costs.record(profile, started.elapsed());
         Ok(())
     }
 
-    fn verify_argon2(&self, password: &[u8], stored: &str) -> Outcome {
-        let Ok(hash) = PasswordHash::new(stored) else {
-            return Outcome::Malformed("malformed argon2 PHC string");
-        };
-        let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else {
-            return Outcome::Malformed("unknown argon2 variant");
-        };
-        let Ok(params) = Params::try_from(&hash) else {
-            return Outcome::Malformed("invalid argon2 parameters");
-        };
-        if !within_caps(&params) {
-            return Outcome::Malformed("argon2 parameters above the accepted maximum");
+    /// The hash of [`DUMMY_PASSWORD`] in `profile`, made on first use.
+    fn dummy(&self, profile: Profile) -> Result<Arc<Dummy>, AuthError> {
+        if let Some(dummy) = self.dummies.lock().unwrap_or_else(PoisonError::into_inner).get(&profile) {
+            return Ok(Arc::clone(dummy));
         }
-        let version = match hash.version.map(Version::try_from) {
-            None => None,
-            Some(Ok(version)) => Some(version),
-            Some(Err(_)) => return Outcome::Malformed("unknown argon2 version"),
+        // Made outside the lock: it costs a hash. Two threads may both make one; either is fine.
+        let made = Arc::new(Dummy::make(profile).ok_or_else(|| {
+            tracing::error!(?profile, "could not make a dummy password hash");
+            AuthError::Internal
+        })?);
+        let mut dummies = self.dummies.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(Arc::clone(dummies.entry(profile).or_insert(made)))
+    }
+
+    fn verify_argon2(&self, password: &[u8], stored: &str) -> (Outcome, Option<Profile>) {
+        let (hash, algorithm, params, version, profile) = match parse_argon2(stored) {
+            Ok(parsed) => parsed,
+            Err(reason) => return (Outcome::Malformed(reason), None),
         };
-        if hash.salt.is_none() || hash.hash.is_none() {
-            return Outcome::Malformed("argon2 PHC string without salt or hash");
-        }
         // The verifier takes algorithm, version and parameters from the stored hash.
-        match self.argon2().verify_password(password, &hash) {
+        let outcome = match self.argon2().verify_password(password, &hash) {
             Ok(()) => Outcome::Valid {
                 upgrade: algorithm != Algorithm::Argon2id
                     || version != Some(Version::V0x13)
                     || !same_params(&params, &self.params),
+                truncated_legacy: false,
             },
             Err(HashError::PasswordInvalid) => Outcome::Invalid,
-            Err(_) => Outcome::Malformed("argon2 verification failed"),
+            Err(_) => return (Outcome::Malformed("argon2 verification failed"), None),
+        };
+        (outcome, Some(profile))
+    }
+}
+
+/// A hash of [`DUMMY_PASSWORD`] in some profile.
+enum Dummy {
+    Argon2(PasswordHash),
+    #[cfg(feature = "bcrypt")]
+    Bcrypt(String),
+}
+
+impl Dummy {
+    fn make(profile: Profile) -> Option<Self> {
+        match profile {
+            Profile::Argon2 { variant, version, m, t, p } => {
+                let algorithm = match variant {
+                    0 => Algorithm::Argon2d,
+                    1 => Algorithm::Argon2i,
+                    _ => Algorithm::Argon2id,
+                };
+                let version = if version == 0x10 { Version::V0x10 } else { Version::V0x13 };
+                let params = Params::new(m, t, p, None).ok()?;
+                let hash = Argon2::new(algorithm, version, params).hash_password_with_salt(DUMMY_PASSWORD, DUMMY_SALT);
+                hash.ok().map(Dummy::Argon2)
+            }
+            #[cfg(feature = "bcrypt")]
+            Profile::Bcrypt { cost } => {
+                let mut salt = [0u8; 16];
+                salt.copy_from_slice(DUMMY_SALT);
+                let hash = bcrypt::hash_with_salt(DUMMY_PASSWORD, cost, salt).ok()?;
+                Some(Dummy::Bcrypt(hash.format_for_version(bcrypt::Version::TwoB)))
+            }
+            #[cfg(not(feature = "bcrypt"))]
+            Profile::Bcrypt { .. } => None,
         }
     }
 }
 
 /// What checking a password against a stored hash found.
 enum Outcome {
-    /// The password matches; `upgrade` when the hash should be replaced by a current one.
-    Valid { upgrade: bool },
+    /// The password matches; `upgrade` when the hash should be replaced by a current one;
+    /// `truncated_legacy` when only its first 72 bytes were checked (bcrypt).
+    Valid { upgrade: bool, truncated_legacy: bool },
     /// The password does not match.
     Invalid,
     /// The stored hash cannot be used; the reason is safe to log, it never quotes the hash.
     Malformed(&'static str),
+}
+
+/// A stored argon2 PHC string, checked: the parsed hash, its variant, parameters (within the
+/// caps), version, and profile; or why it cannot be used.
+fn parse_argon2(stored: &str) -> Result<(PasswordHash, Algorithm, Params, Option<Version>, Profile), &'static str> {
+    let hash = PasswordHash::new(stored).map_err(|_| "malformed argon2 PHC string")?;
+    let algorithm = Algorithm::try_from(hash.algorithm.as_str()).map_err(|_| "unknown argon2 variant")?;
+    let params = Params::try_from(&hash).map_err(|_| "invalid argon2 parameters")?;
+    if !within_caps(&params) {
+        return Err("argon2 parameters above the accepted maximum");
+    }
+    let version = match hash.version.map(Version::try_from) {
+        None => None,
+        Some(Ok(version)) => Some(version),
+        Some(Err(_)) => return Err("unknown argon2 version"),
+    };
+    if hash.salt.is_none() || hash.hash.is_none() {
+        return Err("argon2 PHC string without salt or hash");
+    }
+    let profile = Profile::Argon2 {
+        variant: match algorithm {
+            Algorithm::Argon2d => 0,
+            Algorithm::Argon2i => 1,
+            _ => 2,
+        },
+        version: version.map_or(0x10, |version| version as u32),
+        m: params.m_cost(),
+        t: params.t_cost(),
+        p: params.p_cost(),
+    };
+    Ok((hash, algorithm, params, version, profile))
+}
+
+/// The profile of a usable stored hash, without verifying anything.
+fn profile_of(stored: &str) -> Option<Profile> {
+    if stored.starts_with("$argon2") {
+        return parse_argon2(stored).ok().map(|parsed| parsed.4);
+    }
+    #[cfg(feature = "bcrypt")]
+    if is_bcrypt(stored) {
+        use std::str::FromStr as _;
+        let parts = bcrypt::HashParts::from_str(stored).ok()?;
+        return (parts.get_cost() <= MAX_BCRYPT_COST).then(|| Profile::Bcrypt { cost: parts.get_cost() });
+    }
+    None
 }
 
 fn within_caps(params: &Params) -> bool {
@@ -358,26 +650,39 @@ fn is_bcrypt(stored: &str) -> bool {
     ["$2a$", "$2b$", "$2x$", "$2y$"].iter().any(|prefix| stored.starts_with(prefix))
 }
 
+/// bcrypt reads a password as a C string of at most 72 bytes, its NUL terminator included when
+/// it fits: a password of 72 bytes or more is checked on its first 72 bytes only, so any other
+/// password sharing them passes too. Such a login succeeds (the user's own password is one of
+/// them, and nothing tells which was typed) but is not upgraded: an upgrade would store the
+/// argon2id hash of whichever variant was typed, and lock the real password out.
 #[cfg(feature = "bcrypt")]
-fn verify_bcrypt(password: &[u8], stored: &str) -> Outcome {
+fn verify_bcrypt(password: &[u8], stored: &str) -> (Outcome, Option<Profile>) {
     use std::str::FromStr as _;
 
     let Ok(parts) = bcrypt::HashParts::from_str(stored) else {
-        return Outcome::Malformed("malformed bcrypt hash");
+        return (Outcome::Malformed("malformed bcrypt hash"), None);
     };
     if parts.get_cost() > MAX_BCRYPT_COST {
-        return Outcome::Malformed("bcrypt cost above the accepted maximum");
+        return (Outcome::Malformed("bcrypt cost above the accepted maximum"), None);
     }
-    match bcrypt::verify(password, stored) {
-        Ok(true) => Outcome::Valid { upgrade: true },
+    let truncated = password.len() >= BCRYPT_MAX_PASSWORD_BYTES;
+    let outcome = match bcrypt::verify(password, stored) {
+        Ok(true) if truncated => {
+            tracing::warn!(
+                "a legacy bcrypt hash verified a password of 72 bytes or more, of which bcrypt reads 72: not upgraded; the user should set a new password"
+            );
+            Outcome::Valid { upgrade: false, truncated_legacy: true }
+        }
+        Ok(true) => Outcome::Valid { upgrade: true, truncated_legacy: false },
         Ok(false) => Outcome::Invalid,
-        Err(_) => Outcome::Malformed("bcrypt verification failed"),
-    }
+        Err(_) => return (Outcome::Malformed("bcrypt verification failed"), None),
+    };
+    (outcome, Some(Profile::Bcrypt { cost: parts.get_cost() }))
 }
 
 #[cfg(not(feature = "bcrypt"))]
-fn verify_bcrypt(_password: &[u8], _stored: &str) -> Outcome {
-    Outcome::Malformed("bcrypt hash, but auth-core's `bcrypt` feature is off")
+fn verify_bcrypt(_password: &[u8], _stored: &str) -> (Outcome, Option<Profile>) {
+    (Outcome::Malformed("bcrypt hash, but auth-core's `bcrypt` feature is off"), None)
 }
 
 #[cfg(test)]
@@ -385,6 +690,11 @@ mod tests {
     use super::*;
 
     const PASSWORD: &str = "correct horse battery staple";
+
+    impl Verified {
+        /// A right password against a current hash.
+        const CURRENT: Verified = Verified { valid: true, rehash: None, truncated_legacy: false };
+    }
 
     /// An argon2 hash of `password` made with explicit, possibly outdated, settings.
     fn legacy_argon2(password: &str, algorithm: Algorithm, version: Version, m: u32, t: u32, p: u32) -> String {
@@ -408,7 +718,7 @@ mod tests {
         assert_current_argon2id(&stored);
 
         let verified = passwords.verify_and_upgrade(PASSWORD, Some(&stored)).await.unwrap();
-        assert_eq!(verified, Verified { valid: true, rehash: None });
+        assert_eq!(verified, Verified::CURRENT);
     }
 
     #[tokio::test]
@@ -430,16 +740,18 @@ mod tests {
     #[tokio::test]
     async fn unknown_user_is_invalid_and_costs_a_verification() {
         let passwords = Passwords::new();
-        assert!(passwords.inner.dummy.get().is_none());
+        let dummies = |passwords: &Passwords| passwords.inner.dummies.lock().unwrap().len();
+        assert_eq!(dummies(&passwords), 0);
         let dummy_password = std::str::from_utf8(DUMMY_PASSWORD).unwrap();
         for password in [PASSWORD, "", dummy_password] {
             let verified = passwords.verify_and_upgrade(password, None).await.unwrap();
             assert_eq!(verified, Verified::INVALID, "{password:?}");
         }
-        // The dummy hash was built, with the current parameters, and is reused by clones.
-        let dummy = passwords.inner.dummy.get().unwrap().as_ref().unwrap();
-        assert_current_argon2id(&dummy.to_string());
-        assert!(passwords.clone().inner.dummy.get().is_some());
+        // One dummy hash was built, with the current parameters, and is shared by clones.
+        let dummy = passwords.inner.dummy(passwords.inner.current_profile()).unwrap();
+        let Dummy::Argon2(hash) = &*dummy else { panic!("an argon2 dummy") };
+        assert_current_argon2id(&hash.to_string());
+        assert_eq!(dummies(&passwords.clone()), 1);
     }
 
     #[tokio::test]
@@ -449,10 +761,7 @@ mod tests {
         let good = passwords.hash(PASSWORD).await.unwrap();
         let salt_and_hash = good.rsplitn(3, '$').collect::<Vec<_>>();
         let (hash, salt) = (salt_and_hash[0], salt_and_hash[1]);
-        assert_eq!(
-            passwords.verify_and_upgrade(PASSWORD, Some(&good)).await.unwrap(),
-            Verified { valid: true, rehash: None }
-        );
+        assert_eq!(passwords.verify_and_upgrade(PASSWORD, Some(&good)).await.unwrap(), Verified::CURRENT);
         let mut malformed = vec![
             String::new(),
             "garbage".to_owned(),
@@ -500,8 +809,9 @@ mod tests {
         let passwords = Passwords::new();
         let phc =
             "$argon2id$v=19$m=8,t=4294967295,p=1$c29tZXNhbHRzb21lc2FsdA$c29tZWhhc2hzb21laGFzaHNvbWVoYXNoc29tZWhhc2g";
-        let outcome = passwords.inner.verify_argon2(PASSWORD.as_bytes(), phc);
+        let (outcome, profile) = passwords.inner.verify_argon2(PASSWORD.as_bytes(), phc);
         assert!(matches!(outcome, Outcome::Malformed("argon2 parameters above the accepted maximum")));
+        assert_eq!(profile, None);
     }
 
     #[tokio::test]
@@ -523,7 +833,7 @@ mod tests {
             let rehash = verified.rehash.expect("an outdated hash is re-hashed");
             assert_current_argon2id(&rehash);
             let again = passwords.verify_and_upgrade(PASSWORD, Some(&rehash)).await.unwrap();
-            assert_eq!(again, Verified { valid: true, rehash: None });
+            assert_eq!(again, Verified::CURRENT);
         }
     }
 
@@ -545,7 +855,7 @@ mod tests {
             assert_current_argon2id(&rehash);
 
             let again = passwords.verify_and_upgrade(password, Some(&rehash)).await.unwrap();
-            assert_eq!(again, Verified { valid: true, rehash: None });
+            assert_eq!(again, Verified::CURRENT);
         }
     }
 
@@ -580,7 +890,8 @@ mod tests {
         let mut saw_taken = false;
         while !running.is_finished() {
             saw_taken |= passwords.inner.permits.available_permits() == 0;
-            tokio::task::yield_now().await;
+            // Not a busy loop: hashing threads run under SCHED_IDLE and would starve behind it.
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         assert!(running.await.unwrap().unwrap().valid);
         assert!(saw_taken);
@@ -604,13 +915,14 @@ mod tests {
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                 return output;
             }
-            std::thread::yield_now();
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
     #[test]
     fn verified_debug_hides_the_new_hash() {
-        let verified = Verified { valid: true, rehash: Some("$argon2id$v=19$secret-hash".to_owned()) };
+        let verified =
+            Verified { valid: true, rehash: Some("$argon2id$v=19$secret-hash".to_owned()), truncated_legacy: false };
         let debug = format!("{verified:?}");
         assert!(!debug.contains("secret-hash"), "{debug}");
         assert!(debug.contains("<redacted>"), "{debug}");
@@ -620,5 +932,114 @@ mod tests {
     fn passwords_is_clone_send_sync() {
         fn assert_traits<T: Clone + Send + Sync + 'static>() {}
         assert_traits::<Passwords>();
+    }
+
+    #[cfg(feature = "bcrypt")]
+    #[tokio::test]
+    async fn a_bcrypt_hash_of_a_long_password_is_not_upgraded_from_a_truncated_match() {
+        let passwords = Passwords::new();
+        // The real password is 100 bytes; bcrypt only ever read its first 72.
+        let real = format!("{}{}", "p".repeat(72), "the-real-tail-of-a-long-passphrase");
+        let stored = bcrypt::hash(&real, 4).unwrap();
+        let impostor = format!("{}{}", "p".repeat(72), "any other tail");
+
+        let verified = passwords.verify_and_upgrade(&impostor, Some(&stored)).await.unwrap();
+        assert!(verified.valid, "bcrypt cannot tell them apart");
+        assert_eq!(verified.rehash, None, "no upgrade from a password bcrypt read only in part");
+        assert!(verified.truncated_legacy);
+        // So the real password keeps working, against the same hash.
+        let verified = passwords.verify_and_upgrade(&real, Some(&stored)).await.unwrap();
+        assert!(verified.valid && verified.rehash.is_none() && verified.truncated_legacy);
+        // Exactly 72 bytes: the NUL terminator no longer fits, so a longer one matches too.
+        let stored = bcrypt::hash("q".repeat(72), 4).unwrap();
+        let verified = passwords.verify_and_upgrade(&format!("{}x", "q".repeat(72)), Some(&stored)).await.unwrap();
+        assert!(verified.valid && verified.rehash.is_none() && verified.truncated_legacy);
+
+        // 71 bytes and under are checked whole, and upgraded.
+        let short = "s".repeat(71);
+        let stored = bcrypt::hash(&short, 4).unwrap();
+        assert!(!passwords.verify_and_upgrade(&format!("{short}x"), Some(&stored)).await.unwrap().valid);
+        let verified = passwords.verify_and_upgrade(&short, Some(&stored)).await.unwrap();
+        assert!(verified.valid && !verified.truncated_legacy);
+        assert_current_argon2id(&verified.rehash.expect("upgraded"));
+    }
+
+    #[tokio::test]
+    async fn a_login_that_cannot_get_a_hashing_thread_in_time_is_told_to_retry() {
+        let passwords = Passwords::builder().max_concurrency(1).max_wait(Duration::from_secs(3)).build();
+        let stored = passwords.hash(PASSWORD).await.unwrap();
+        // Every hashing thread busy (its permit taken) for longer than the wait limit.
+        let busy = Arc::clone(&passwords.inner.permits).acquire_owned().await.unwrap();
+        let error = passwords.verify_and_upgrade(PASSWORD, Some(&stored)).await.unwrap_err();
+        assert!(matches!(error, AuthError::Overloaded { retry_after: 3 }), "{error:?}");
+        assert!(matches!(passwords.hash(PASSWORD).await, Err(AuthError::Overloaded { .. })));
+        // Once a thread is free again, logins work.
+        drop(busy);
+        assert!(passwords.verify_and_upgrade(PASSWORD, Some(&stored)).await.unwrap().valid);
+
+        // A verification that starts in time but runs past the limit (a stored hash at the caps'
+        // edge, or a machine too busy to give the hashing thread a core) is answered 503 too,
+        // not left hanging; the thread is free again once it ends.
+        let slow = legacy_argon2(PASSWORD, Algorithm::Argon2id, Version::V0x13, 64 * 1024, MAX_ARGON2_T_COST, 1);
+        let impatient = Passwords::builder().max_concurrency(1).max_wait(Duration::from_millis(200)).build();
+        let error = impatient.verify_and_upgrade(PASSWORD, Some(&slow)).await.unwrap_err();
+        assert!(matches!(error, AuthError::Overloaded { .. }), "{error:?}");
+
+        let response = axum::response::IntoResponse::into_response(error);
+        assert_eq!(response.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], br#"{"detail":"Authentication service busy, retry later"}"#);
+    }
+
+    #[tokio::test]
+    async fn every_kind_of_hash_verified_or_calibrated_is_costed() {
+        let passwords = Passwords::with_max_concurrency(1);
+        assert!(passwords.inner.costs.learned().is_empty());
+        let outdated = legacy_argon2(PASSWORD, Algorithm::Argon2id, Version::V0x13, 8192, 1, 1);
+        passwords.calibrate(&outdated);
+        passwords.calibrate("not a hash");
+        let _ = passwords.verify_and_upgrade("wrong", None).await.unwrap();
+        let profiles: Vec<Profile> = passwords.inner.costs.learned().into_iter().map(|(profile, _)| profile).collect();
+        // The unknown user did the outdated profile's work, the only one known: the current
+        // parameters were never run, and a malformed hash teaches nothing.
+        assert_eq!(profiles, [Profile::Argon2 { variant: 2, version: 0x13, m: 8192, t: 1, p: 1 }]);
+        let stored = passwords.hash(PASSWORD).await.unwrap();
+        let _ = passwords.verify_and_upgrade("wrong", Some(&stored)).await.unwrap();
+        assert!(
+            passwords.inner.costs.learned().iter().any(|(profile, _)| *profile == passwords.inner.current_profile())
+        );
+    }
+
+    /// Not a benchmark (`benches/login_timing.rs` measures the ratios): a lower bound on
+    /// deliberate padding, which load can only lengthen.
+    #[cfg(feature = "bcrypt")]
+    #[tokio::test]
+    async fn unknown_users_and_current_hashes_wait_as_long_as_the_slowest_known_kind() {
+        let passwords = Passwords::builder().max_wait(Duration::from_secs(120)).build();
+        let legacy = bcrypt::hash(PASSWORD, 11).unwrap();
+        let current = passwords.hash(PASSWORD).await.unwrap();
+        // Until bcrypt's cost is known below MAX_PADDING (a busy machine can make a run slow).
+        let mut slowest = Duration::MAX;
+        for _ in 0..10 {
+            let started = Instant::now();
+            let verified = passwords.verify_and_upgrade("wrong", Some(&legacy)).await.unwrap();
+            assert!(!verified.valid);
+            slowest = passwords.inner.costs.learned()[0].1;
+            assert!(started.elapsed() >= slowest, "the slowest kind is not padded; its cost is its fastest run");
+            if slowest <= cost::MAX_PADDING {
+                break;
+            }
+        }
+        assert!(slowest <= cost::MAX_PADDING, "bcrypt at cost 11 never ran under {:?}", cost::MAX_PADDING);
+        // Unknown users do bcrypt's own work, current hashes their own plus bcrypt's; a run can
+        // beat the fastest seen so far, hence the margin.
+        let bound = slowest.mul_f64(0.75);
+        for stored in [None, Some(current.as_str()), Some("not a hash")] {
+            let started = Instant::now();
+            let verified = passwords.verify_and_upgrade("wrong", stored).await.unwrap();
+            assert!(!verified.valid);
+            assert!(started.elapsed() >= bound, "{stored:?} answered in {:?}, before {bound:?}", started.elapsed());
+        }
     }
 }

@@ -11,6 +11,7 @@ use std::{
 use auth_core::{
     AuthError, SecurityScopes,
     strategies::{
+        DenylistedJwt, MemoryDenylist, Strategy,
         jwt::{
             Algorithm, DEFAULT_LIFETIME, EncodingKey, InvalidReason, Jwk, JwkSet, JwtError, JwtErrorStyle, JwtKey,
             JwtKeySet, JwtStrategy, REFRESH_TOKEN_TYPE,
@@ -36,6 +37,15 @@ const EC_PRIVATE: &str = include_str!("keys/ec_private.pem");
 const EC_PUBLIC: &str = include_str!("keys/ec_public.pem");
 const ED_PRIVATE: &str = include_str!("keys/ed25519_private.pem");
 const ED_PUBLIC: &str = include_str!("keys/ed25519_public.pem");
+
+/// Every user is active and may keep any scope: these tests are about the tokens.
+struct Active;
+
+impl auth_core::strategies::ReloadUser for Active {
+    async fn reload_user(&self, _subject: &str) -> Result<Option<Vec<String>>, AuthError> {
+        Ok(Some(["me", "items", "admin"].map(str::to_owned).to_vec()))
+    }
+}
 
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
@@ -638,8 +648,8 @@ async fn issue_pair_gives_fastapi_shaped_tokens() {
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let issuer = pair_issuer();
     let first = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
-    let second = issuer.refresh(&first.refresh_token).await.unwrap();
-    let third = issuer.refresh(&second.refresh_token).await.unwrap();
+    let second = issuer.refresh(&first.refresh_token, &Active).await.unwrap();
+    let third = issuer.refresh(&second.refresh_token, &Active).await.unwrap();
 
     let (c1, c3) = (refresh_claims(&first.refresh_token), refresh_claims(&third.refresh_token));
     assert_eq!(c1[FAMILY_CLAIM], c3[FAMILY_CLAIM], "one family");
@@ -648,14 +658,14 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!((access.sub.as_deref(), access.scopes.as_slice()), (Some("johndoe"), &["me".to_owned()][..]));
 
     // Replaying a rotated-out token: refused, and the family is gone...
-    assert!(matches!(issuer.refresh(&first.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&first.refresh_token, &Active).await, Err(AuthError::InvalidToken)));
     // ...so the legitimate current head fails too.
-    assert!(matches!(issuer.refresh(&third.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&third.refresh_token, &Active).await, Err(AuthError::InvalidToken)));
     assert!(issuer.store().is_empty().await);
 
     // Other families are untouched.
     let other = issuer.issue_pair("alice", &["me"]).await.unwrap();
-    assert!(issuer.refresh(&other.refresh_token).await.is_ok());
+    assert!(issuer.refresh(&other.refresh_token, &Active).await.is_ok());
 }
 
 #[tokio::test]
@@ -667,11 +677,11 @@ async fn an_expired_refresh_token_is_token_expired() {
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some(REFRESH_TOKEN_TYPE.to_owned());
     let expired = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
-    let error = issuer.refresh(&expired).await.unwrap_err();
+    let error = issuer.refresh(&expired, &Active).await.unwrap_err();
     assert!(matches!(error, AuthError::TokenExpired));
     assert_eq!(error.to_string(), "Token expired");
     // The family survives an expired token.
-    assert!(issuer.refresh(&pair.refresh_token).await.is_ok());
+    assert!(issuer.refresh(&pair.refresh_token, &Active).await.is_ok());
 }
 
 #[tokio::test]
@@ -679,7 +689,7 @@ async fn an_access_token_or_garbage_is_no_refresh_token() {
     let issuer = pair_issuer();
     let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
     for token in [pair.access_token.as_str(), "", "garbage", "a.b.c"] {
-        let error = issuer.refresh(token).await.unwrap_err();
+        let error = issuer.refresh(token, &Active).await.unwrap_err();
         assert!(matches!(error, AuthError::InvalidToken), "{token}");
         assert_eq!(error.to_string(), "Invalid token");
     }
@@ -688,28 +698,28 @@ async fn an_access_token_or_garbage_is_no_refresh_token() {
     header.typ = Some(REFRESH_TOKEN_TYPE.to_owned());
     let claims = refresh_claims(&pair.refresh_token);
     let wrong_key = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
-    assert!(matches!(issuer.refresh(&wrong_key).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&wrong_key, &Active).await, Err(AuthError::InvalidToken)));
     // Correctly signed, but of a family that was never started.
     let mut stray = claims.clone();
     stray[FAMILY_CLAIM] = json!("never-issued");
     let stray = jsonwebtoken::encode(&header, &stray, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
-    assert!(matches!(issuer.refresh(&stray).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&stray, &Active).await, Err(AuthError::InvalidToken)));
     // Without a family id.
     let mut orphan = claims;
     orphan.as_object_mut().unwrap().remove(FAMILY_CLAIM);
     let orphan = jsonwebtoken::encode(&header, &orphan, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
-    assert!(matches!(issuer.refresh(&orphan).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&orphan, &Active).await, Err(AuthError::InvalidToken)));
     // None of this disturbed the real family.
-    assert!(issuer.refresh(&pair.refresh_token).await.is_ok());
+    assert!(issuer.refresh(&pair.refresh_token, &Active).await.is_ok());
 }
 
 #[tokio::test]
 async fn revoke_family_logs_out() {
     let issuer = pair_issuer();
     let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
-    let rotated = issuer.refresh(&pair.refresh_token).await.unwrap();
+    let rotated = issuer.refresh(&pair.refresh_token, &Active).await.unwrap();
     issuer.revoke_family(&rotated.refresh_token).await.unwrap();
-    assert!(matches!(issuer.refresh(&rotated.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&rotated.refresh_token, &Active).await, Err(AuthError::InvalidToken)));
     assert!(matches!(issuer.revoke_family(&pair.access_token).await, Err(AuthError::InvalidToken)));
 }
 
@@ -725,7 +735,7 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
                 let (issuer, barrier, token) = (issuer.clone(), Arc::clone(&barrier), pair.refresh_token.clone());
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    issuer.refresh(&token).await
+                    issuer.refresh(&token, &Active).await
                 })
             })
             .collect();
@@ -789,7 +799,7 @@ async fn hs256_pair_issuer_uses_the_seed_setup() {
     assert_eq!(issuer.access_strategy().lifetime(), DEFAULT_LIFETIME);
     let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
     assert!(refresh_claims(&pair.refresh_token)["exp"].as_u64().unwrap() > now() + DEFAULT_LIFETIME.as_secs());
-    assert!(issuer.refresh(&pair.refresh_token).await.is_ok());
+    assert!(issuer.refresh(&pair.refresh_token, &Active).await.is_ok());
     assert!(matches!(TokenPairIssuer::hs256(SECRET, SECRET, MemoryFamilyStore::new()), Err(JwtError::Config(_))));
 }
 
@@ -799,4 +809,218 @@ fn strategies_are_cheap_to_share_across_tasks() {
     shareable::<JwtStrategy>();
     shareable::<TokenPairIssuer>();
     shareable::<JwtKeySet>();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation that holds, and key floors (issue 12, findings 1, 2 and 10)
+// ---------------------------------------------------------------------------------------------
+
+/// The order of P-256.
+const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa,
+    0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// The same ES256 token with its signature re-spelled as `(r, n − s)`: what anyone holding the
+/// token can do without the key.
+fn respelled(token: &str) -> String {
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    let mut raw = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    assert_eq!(raw.len(), 64);
+    let s = &mut raw[32..];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut difference = i16::from(P256_N[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(difference < 0);
+        if difference < 0 {
+            difference += 256;
+        }
+        s[i] = difference as u8;
+    }
+    format!("{message}.{}", b64(raw))
+}
+
+#[tokio::test]
+async fn a_respelled_es256_signature_is_still_logged_out() {
+    // A resource server verifying someone else's ES256 tokens with the public key only (it
+    // accepts both spellings, as it must for identity providers that sign high-S), and making
+    // logout stick with a denylist.
+    let issuer = JwtStrategy::es256_pem(EC_PRIVATE, EC_PUBLIC).build().unwrap();
+    let tokens = DenylistedJwt::new(JwtStrategy::es256_public_pem(EC_PUBLIC).build().unwrap(), MemoryDenylist::new());
+    for user in 0..8 {
+        // Without a `jti`, so the denylist must key the token by something else. (Two tokens
+        // with the same claims signed in the same second are one token to the denylist.)
+        let subject = format!("user-{user}");
+        let token = issuer.issue(&subject, &["me"]).unwrap();
+        let twin = respelled(&token);
+        assert_ne!(twin, token);
+        assert_eq!(tokens.read_token(&twin).await.unwrap().subject, subject, "both spellings verify");
+
+        tokens.destroy_token(&token).await.unwrap();
+        assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
+        assert!(
+            matches!(tokens.read_token(&twin).await, Err(AuthError::InvalidToken)),
+            "the re-spelled twin of a logged-out token must be logged out too"
+        );
+    }
+}
+
+#[tokio::test]
+async fn es256_tokens_are_issued_low_s_and_their_high_s_twin_is_refused() {
+    let strategy = JwtStrategy::es256_pem(EC_PRIVATE, EC_PUBLIC).build().unwrap();
+    let strict_verifier =
+        JwtStrategy::key_set(JwtKeySet::single(JwtKey::es256_public_pem(EC_PUBLIC).unwrap().require_low_s()))
+            .build()
+            .unwrap();
+    let lenient_verifier = JwtStrategy::es256_public_pem(EC_PUBLIC).build().unwrap();
+    // ECDSA picks a random nonce: half of raw signatures are high-S, so 32 tokens would all be
+    // low-S by chance once in 4 billion runs.
+    for _ in 0..32 {
+        let token = strategy.issue("johndoe", &["me"]).unwrap();
+        assert!(strategy.verify(&token).is_ok());
+        assert!(strict_verifier.verify(&token).is_ok(), "issued in the low-S spelling");
+        let twin = respelled(&token);
+        assert_eq!(verdict(&strategy, &twin), invalid(InvalidReason::HighS), "refused under our own key");
+        assert_eq!(verdict(&strict_verifier, &twin), invalid(InvalidReason::HighS));
+        assert!(lenient_verifier.verify(&twin).is_ok(), "a verify-only key accepts both by default");
+    }
+}
+
+#[tokio::test]
+async fn a_logout_inside_the_leeway_window_sticks() {
+    // A 1 s lifetime and a 30 s leeway: the token keeps verifying for 30 s after its `exp`.
+    let jwt =
+        JwtStrategy::hs256(SECRET).lifetime(Duration::from_secs(1)).leeway(Duration::from_secs(30)).build().unwrap();
+    for jti in [true, false] {
+        let tokens = DenylistedJwt::new(jwt.clone(), MemoryDenylist::new());
+        let token = if jti {
+            tokens.write_token("johndoe", &[]).await.unwrap()
+        } else {
+            jwt.issue("johndoe", &["me"]).unwrap()
+        };
+        let exp = refresh_claims(&token)["exp"].as_u64().unwrap();
+        assert_eq!(refresh_claims(&token).get("jti").is_some(), jti, "DenylistedJwt issues a jti");
+        while now() <= exp {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(tokens.read_token(&token).await.is_ok(), "past exp, within the leeway: still valid");
+        tokens.destroy_token(&token).await.unwrap();
+        assert!(
+            matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)),
+            "a logout made after exp but within the leeway must stick (jti: {jti})"
+        );
+    }
+}
+
+#[tokio::test]
+async fn hmac_keys_meet_rfc_7518_floors_for_every_algorithm() {
+    let secret = |len: usize| vec![0x5a; len];
+    let key = |alg: Algorithm, len: usize| {
+        JwtKey::new(alg, Some(EncodingKey::from_secret(&secret(len))), DecodingKey::from_secret(&secret(len)))
+    };
+    for (alg, floor) in [(Algorithm::HS256, 32), (Algorithm::HS384, 48), (Algorithm::HS512, 64)] {
+        assert!(matches!(key(alg, floor - 1), Err(JwtError::Config(_))), "{alg:?} with {} bytes", floor - 1);
+        assert!(key(alg, floor).is_ok(), "{alg:?} with {floor} bytes");
+        // Verify-only keys too.
+        let verify_only = JwtKey::new(alg, None, DecodingKey::from_secret(&secret(floor - 1)));
+        assert!(matches!(verify_only, Err(JwtError::Config(_))), "verify-only {alg:?}");
+        // And JWK `oct` keys, whose `alg` decides the floor.
+        let alg_name = format!("{alg:?}");
+        let jwk = |len: usize| -> Jwk {
+            serde_json::from_value(json!({ "kty": "oct", "alg": alg_name, "k": b64(secret(len)) })).unwrap()
+        };
+        assert!(matches!(JwtKey::from_jwk(&jwk(floor - 1)), Err(JwtError::Config(_))), "JWK {alg:?}");
+        assert_eq!(JwtKey::from_jwk(&jwk(floor)).unwrap().algorithm(), alg);
+    }
+    assert!(matches!(JwtKey::hs256(secret(31)), Err(JwtError::Config(_))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh re-checks the user, within an absolute session lifetime (issue 12, finding 7)
+// ---------------------------------------------------------------------------------------------
+
+/// A user table the test changes between refreshes: `None` for a disabled user.
+#[derive(Default)]
+struct Users(std::sync::Mutex<std::collections::HashMap<String, Option<Vec<String>>>>);
+
+impl Users {
+    fn set(&self, user: &str, scopes: Option<&[&str]>) {
+        let scopes = scopes.map(|scopes| scopes.iter().map(|s| (*s).to_owned()).collect());
+        self.0.lock().unwrap().insert(user.to_owned(), scopes);
+    }
+}
+
+impl auth_core::strategies::ReloadUser for Users {
+    async fn reload_user(&self, subject: &str) -> Result<Option<Vec<String>>, AuthError> {
+        Ok(self.0.lock().unwrap().get(subject).cloned().flatten())
+    }
+}
+
+#[tokio::test]
+async fn refresh_refuses_a_disabled_user_and_revokes_the_family() {
+    let issuer = pair_issuer();
+    let users = Users::default();
+    users.set("johndoe", Some(&["me", "items"]));
+    let login = issuer.issue_pair("johndoe", &["me", "items"]).await.unwrap();
+    let rotated = issuer.refresh(&login.refresh_token, &users).await.unwrap();
+
+    users.set("johndoe", None);
+    assert!(matches!(issuer.refresh(&rotated.refresh_token, &users).await, Err(AuthError::InvalidToken)));
+    // The family is gone: enabling the user again does not bring the session back.
+    users.set("johndoe", Some(&["me", "items"]));
+    assert!(matches!(issuer.refresh(&rotated.refresh_token, &users).await, Err(AuthError::InvalidToken)));
+    assert!(issuer.store().is_empty().await);
+    // A user who was deleted: the same.
+    let other = issuer.issue_pair("ghost", &["me"]).await.unwrap();
+    assert!(matches!(issuer.refresh(&other.refresh_token, &users).await, Err(AuthError::InvalidToken)));
+}
+
+#[tokio::test]
+async fn refresh_narrows_the_scopes_to_what_the_user_may_still_have() {
+    let issuer = pair_issuer();
+    let users = Users::default();
+    users.set("johndoe", Some(&["me"]));
+    let login = issuer.issue_pair("johndoe", &["me", "items"]).await.unwrap();
+    let rotated = issuer.refresh(&login.refresh_token, &users).await.unwrap();
+    assert_eq!(issuer.access_strategy().verify(&rotated.access_token).unwrap().scopes, ["me"]);
+    assert_eq!(refresh_claims(&rotated.refresh_token)["scopes"], json!(["me"]));
+    // Granting `items` again does not widen a session that lost it.
+    users.set("johndoe", Some(&["me", "items"]));
+    let again = issuer.refresh(&rotated.refresh_token, &users).await.unwrap();
+    assert_eq!(issuer.access_strategy().verify(&again.access_token).unwrap().scopes, ["me"]);
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
+    let issuer = pair_issuer().session_lifetime(Duration::from_secs(2));
+    let login_at = now();
+    let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
+    let ends_at = refresh_claims(&login.refresh_token)["fxp"].as_u64().unwrap();
+    assert!((login_at + 2..=login_at + 3).contains(&ends_at), "{ends_at}");
+    for token in [&login.access_token, &login.refresh_token] {
+        assert!(refresh_claims(token)["exp"].as_u64().unwrap() <= ends_at, "no token outlives its session");
+    }
+    let rotated = issuer.refresh(&login.refresh_token, &Active).await.unwrap();
+    assert_eq!(refresh_claims(&rotated.refresh_token)["fxp"].as_u64(), Some(ends_at), "rotation keeps the end");
+    assert!(refresh_claims(&rotated.refresh_token)["exp"].as_u64().unwrap() <= ends_at);
+
+    while now() < ends_at {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(matches!(issuer.refresh(&rotated.refresh_token, &Active).await, Err(AuthError::TokenExpired)));
+    // With the default, a week-long refresh token is capped at 30 days of session.
+    let pair = pair_issuer().issue_pair("johndoe", &["me"]).await.unwrap();
+    let claims = refresh_claims(&pair.refresh_token);
+    assert_eq!(claims["fxp"].as_u64().unwrap() - now(), 30 * 24 * 3600);
+}
+
+#[tokio::test]
+async fn token_pairs_are_never_cached_or_debug_printed() {
+    use axum::response::IntoResponse;
+    let pair = pair_issuer().issue_pair("johndoe", &["me"]).await.unwrap();
+    let debug = format!("{pair:?}");
+    assert!(!debug.contains(&pair.access_token) && !debug.contains(&pair.refresh_token), "{debug}");
+    let response = pair.into_response();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["pragma"], "no-cache");
 }

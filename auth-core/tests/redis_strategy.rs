@@ -22,6 +22,15 @@ use auth_core::{
 };
 use sha2::{Digest, Sha256};
 
+/// Every user is active and may keep any scope: these tests are about the tokens.
+struct Active;
+
+impl auth_core::strategies::ReloadUser for Active {
+    async fn reload_user(&self, _subject: &str) -> Result<Option<Vec<String>>, AuthError> {
+        Ok(Some(["me", "items", "admin"].map(str::to_owned).to_vec()))
+    }
+}
+
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
@@ -181,11 +190,11 @@ async fn token_pairs_rotate_through_redis() {
     let issuer = TokenPairIssuer::new(access, refresh, families).unwrap();
 
     let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
-    let rotated = issuer.refresh(&login.refresh_token).await.unwrap();
-    let again = issuer.refresh(&rotated.refresh_token).await.unwrap();
+    let rotated = issuer.refresh(&login.refresh_token, &Active).await.unwrap();
+    let again = issuer.refresh(&rotated.refresh_token, &Active).await.unwrap();
     // Replay of an old refresh token: refused, and the whole family with it.
-    assert!(matches!(issuer.refresh(&login.refresh_token).await, Err(AuthError::InvalidToken)));
-    assert!(matches!(issuer.refresh(&again.refresh_token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&login.refresh_token, &Active).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(issuer.refresh(&again.refresh_token, &Active).await, Err(AuthError::InvalidToken)));
 }
 
 #[tokio::test]
@@ -209,22 +218,44 @@ async fn denylist_revokes_until_expiry() {
 #[tokio::test]
 async fn denylisted_jwt_logout_sticks() {
     let Some(connection) = connection("denylisted_jwt").await else { return };
-    let denylist = RedisDenylist::new(connection).prefix(unique_prefix("jwt"));
-    // With a `jti`, and without one (the token's hash is the id).
-    for jwt in
-        [JwtStrategy::hs256([7u8; 32]).with_jti().build().unwrap(), JwtStrategy::hs256([7u8; 32]).build().unwrap()]
-    {
-        let tokens = DenylistedJwt::new(jwt, denylist.clone());
-        let token = tokens.write_token("johndoe", &["me".to_owned()]).await.unwrap();
-        let other = tokens.write_token("alice", &[]).await.unwrap();
-        assert_eq!(tokens.read_token(&token).await.unwrap().subject, "johndoe");
+    let prefix = unique_prefix("jwt");
+    let denylist = RedisDenylist::new(connection.clone()).prefix(&prefix);
+    let jwt = JwtStrategy::hs256([7u8; 32]).leeway(std::time::Duration::from_secs(30)).build().unwrap();
+    let tokens = DenylistedJwt::new(jwt.clone(), denylist);
+    // Issued by the denylisted strategy (with a `jti`), and by the plain one (without: the id
+    // is the hash of the signing input).
+    for (token, other) in [
+        (
+            tokens.write_token("johndoe", &["me".to_owned()]).await.unwrap(),
+            tokens.write_token("alice", &[]).await.unwrap(),
+        ),
+        (jwt.issue("bob", &["me"]).unwrap(), jwt.issue("carol", &["me"]).unwrap()),
+    ] {
+        assert!(tokens.read_token(&token).await.is_ok());
         tokens.destroy_token(&token).await.unwrap();
         assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
-        assert_eq!(tokens.read_token(&other).await.unwrap().subject, "alice");
+        assert!(tokens.read_token(&other).await.is_ok());
         // Logging out with garbage or twice is fine.
         tokens.destroy_token("garbage").await.unwrap();
         tokens.destroy_token(&token).await.unwrap();
     }
+    // The entries outlive `exp` by the leeway, during which the tokens would still verify.
+    let keys: Vec<String> = raw(&connection, redis::cmd("KEYS").arg(format!("{prefix}*"))).await;
+    assert_eq!(keys.len(), 2);
+    let lifetime = tokens.jwt().lifetime().as_secs() as i64;
+    for key in keys {
+        let ttl: i64 = raw(&connection, redis::cmd("TTL").arg(&key)).await;
+        assert!((lifetime + 25..=lifetime + 31).contains(&ttl), "{key}: TTL {ttl}");
+    }
+    assert!(keys_for_plain_token_use_the_signing_input(&jwt));
+}
+
+/// The id of a token without `jti` does not depend on its signature's spelling.
+fn keys_for_plain_token_use_the_signing_input(jwt: &JwtStrategy) -> bool {
+    let token = jwt.issue("dave", &["me"]).unwrap();
+    let (message, _) = token.rsplit_once('.').unwrap();
+    store::token_id(&token) == sha256_hex(message)
+        && store::token_id(&format!("{message}.other")) == sha256_hex(message)
 }
 
 /// A redis-server of our own on a loopback port, killed when dropped.

@@ -26,6 +26,11 @@ impl Errors {
         self.combined.is_none()
     }
 
+    /// The combined error, if any.
+    pub(crate) fn into_error(self) -> Option<syn::Error> {
+        self.combined
+    }
+
     /// The `compile_error!`s, or nothing.
     pub(crate) fn to_compile_errors(&self) -> TokenStream {
         self.combined.as_ref().map(syn::Error::to_compile_error).unwrap_or_default()

@@ -3,6 +3,7 @@
 //! - `jwt`: bearer tokens, JWTs (`POST /auth/jwt/login`, `POST /auth/jwt/logout`);
 //! - `cookie`: an HttpOnly, Secure, SameSite=Lax cookie holding an opaque token stored hashed in
 //!   SQLite (`POST /auth/cookie/login`, `POST /auth/cookie/logout`); logout deletes the row;
+//!   a login or logout posted by a page of another site is refused (403);
 //! - `redis`: bearer tokens kept in Redis, only when `REDIS_URL` is set.
 //!
 //! `GET /users/me/items/` accepts any of them and says which one authenticated the request.
@@ -157,6 +158,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".to_owned()).parse()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Backends example on http://{} (docs at /docs)", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+    // With the client's address, for the log line of a failed login.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
 }

@@ -19,12 +19,14 @@ use std::{
 use auth_core::{
     AuthError, Authenticated, Depends, OAuth2PasswordRequestForm, RefreshTokenRequest, ScopeDeclaration, Scopes,
     SecurityScopes,
+    logging::{ClientAddr, login_failed},
     openapi::{SecurityDoc, swagger_ui},
     password::Passwords,
+    response::TokenResponse,
     secured,
     strategies::{
         jwt::{Claims, JwtError, JwtStrategy, REFRESH_TOKEN_TYPE},
-        refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore, TokenPair, TokenPairIssuer},
+        refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore, ReloadUser, TokenPair, TokenPairIssuer},
     },
     transport::OAuth2PasswordBearer,
 };
@@ -148,11 +150,18 @@ impl AppState {
             .lifetime(DEFAULT_REFRESH_LIFETIME)
             .token_type(REFRESH_TOKEN_TYPE)
             .build()?;
+        let users = fake_users_db();
+        let passwords = Passwords::new();
+        // The users still have the tutorial's bcrypt hashes: teach the hasher what one costs
+        // before the first login, so that no login answers faster than a bcrypt user's would.
+        for user in users.values() {
+            passwords.calibrate(&user.hashed_password);
+        }
         Ok(Self(Arc::new(App {
-            users: Arc::new(RwLock::new(fake_users_db())),
+            users: Arc::new(RwLock::new(users)),
             pairs: TokenPairIssuer::new(jwt.clone(), refresh, MemoryFamilyStore::default())?,
             jwt,
-            passwords: Passwords::new(),
+            passwords,
         })))
     }
 
@@ -160,13 +169,22 @@ impl AppState {
         self.users.read().expect("user table lock").get(username).cloned()
     }
 
-    /// `authenticate_user`: the user, if the password is right. An unknown username costs the
-    /// same argon2 work as a wrong password, and an outdated hash is upgraded on the way.
-    async fn authenticate_user(&self, username: &str, password: &str) -> Result<UserInDb, AuthError> {
+    /// `authenticate_user`: the user, if the password is right. An unknown username costs what
+    /// a known one costs, and an outdated hash is upgraded on the way. A failed login is logged
+    /// (username and client address, never the password).
+    async fn authenticate_user(
+        &self,
+        username: &str,
+        password: &str,
+        client: ClientAddr,
+    ) -> Result<UserInDb, AuthError> {
         let user = self.get_user(username);
         let verified =
             self.passwords.verify_and_upgrade(password, user.as_ref().map(|u| u.hashed_password.as_str())).await?;
-        let user = user.filter(|_| verified.valid).ok_or(AuthError::IncorrectLogin)?;
+        let Some(user) = user.filter(|_| verified.valid) else {
+            login_failed("token", username, client.0);
+            return Err(AuthError::IncorrectLogin);
+        };
         if let Some(rehash) = verified.rehash {
             if let Some(stored) = self.users.write().expect("user table lock").get_mut(username) {
                 stored.hashed_password = rehash;
@@ -174,6 +192,17 @@ impl AppState {
             tracing::info!(username, "upgraded the password hash to argon2id");
         }
         Ok(user)
+    }
+}
+
+/// What a refresh asks about the user: still there and not disabled, with the scopes it may
+/// have now. A disabled user's refresh fails and ends the session.
+impl ReloadUser for AppState {
+    async fn reload_user(&self, subject: &str) -> Result<Option<Vec<String>>, AuthError> {
+        Ok(self
+            .get_user(subject)
+            .filter(|user| user.user.disabled != Some(true))
+            .map(|user| user.allowed_scopes.iter().map(|scope| scope.as_str().to_owned()).collect()))
     }
 }
 
@@ -206,46 +235,43 @@ pub async fn current_active_user(Depends(current_user): Depends<current_user>) -
     Ok(current_user)
 }
 
-/// `{"access_token": …, "token_type": "bearer"}`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Token {
-    /// The JWT.
-    pub access_token: String,
-    /// Always `bearer`.
-    pub token_type: String,
-}
-
-/// `POST /token`: the OAuth2 password flow. `#[secured]` on a handler that reads no credential
-/// only describes it: its form becomes the documented request body, with the 422 it answers.
+/// `POST /token`: the OAuth2 password flow. `TokenResponse` is the tutorial's `Token`
+/// (`{"access_token": …, "token_type": "bearer"}`), sent with `Cache-Control: no-store`.
+///
+/// `#[secured]` on a handler that reads no credential only describes it: its form becomes the
+/// documented request body, with the 422 it answers.
 #[utoipa::path(post, path = "/token", summary = "Login For Access Token", responses(
-    (status = 200, description = "Successful Response", body = Token),
+    (status = 200, description = "Successful Response", body = TokenResponse),
     (status = 400, description = "Incorrect username or password"),
 ))]
 #[secured]
 pub async fn login_for_access_token(
     State(app): State<AppState>,
+    client: ClientAddr,
     form_data: OAuth2PasswordRequestForm,
-) -> Result<Json<Token>, AuthError> {
-    let user = app.authenticate_user(&form_data.username, &form_data.password).await?;
+) -> Result<TokenResponse, AuthError> {
+    let user = app.authenticate_user(&form_data.username, &form_data.password, client).await?;
     let scopes = form_data.scopes_within(user.allowed_scopes.iter().map(Scope::as_str));
     let access_token = app.jwt.issue(&user.user.username, &scopes)?;
-    Ok(Json(Token { access_token, token_type: "bearer".to_owned() }))
+    Ok(TokenResponse::bearer(access_token))
 }
 
 /// `POST /token/pair`: the same login, answered with an access + refresh pair.
 pub async fn login_for_token_pair(
     State(app): State<AppState>,
+    client: ClientAddr,
     form_data: OAuth2PasswordRequestForm,
-) -> Result<Json<TokenPair>, AuthError> {
-    let user = app.authenticate_user(&form_data.username, &form_data.password).await?;
+) -> Result<TokenPair, AuthError> {
+    let user = app.authenticate_user(&form_data.username, &form_data.password, client).await?;
     let scopes = form_data.scopes_within(user.allowed_scopes.iter().map(Scope::as_str));
-    Ok(Json(app.pairs.issue_pair(&user.user.username, &scopes).await?))
+    app.pairs.issue_pair(&user.user.username, &scopes).await
 }
 
 /// `POST /refresh` with `{"refresh_token": "…"}`, as the refresh-token seed writes it: rotates
-/// the pair. Replaying a rotated-out refresh token revokes its family.
-pub async fn refresh(State(app): State<AppState>, request: RefreshTokenRequest) -> Result<Json<TokenPair>, AuthError> {
-    Ok(Json(app.pairs.refresh(&request.refresh_token).await?))
+/// the pair, after checking that the user may still log in (and with the scopes it may still
+/// have). Replaying a rotated-out refresh token revokes its family.
+pub async fn refresh(State(app): State<AppState>, request: RefreshTokenRequest) -> Result<TokenPair, AuthError> {
+    app.pairs.refresh(&request.refresh_token, &app).await
 }
 
 /// `GET /users/me/`.

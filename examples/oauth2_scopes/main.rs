@@ -4,11 +4,9 @@
 //! without it, with a random key that lives as long as the process.
 
 mod app;
+mod logging;
 
-use std::net::SocketAddr;
-
-use tower_http::trace::TraceLayer;
-use tracing_subscriber::EnvFilter;
+use std::{io::IsTerminal, net::SocketAddr};
 
 fn random_key() -> Vec<u8> {
     let mut key = vec![0u8; 32];
@@ -18,9 +16,12 @@ fn random_key() -> Vec<u8> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=debug")))
-        .init();
+    let filter = std::env::var("RUST_LOG").ok();
+    tracing::subscriber::set_global_default(logging::subscriber(
+        std::io::stdout,
+        std::io::stdout().is_terminal(),
+        filter.as_deref(),
+    ))?;
 
     let secret_key = match std::env::var("SECRET_KEY") {
         Ok(key) if !key.is_empty() => key.into_bytes(),
@@ -38,10 +39,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8000".to_owned()).parse()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let router = app::app(app::AppState::new(&secret_key, &refresh_key)?).layer(TraceLayer::new_for_http());
+    let router = app::app(app::AppState::new(&secret_key, &refresh_key)?).layer(logging::trace_layer());
 
     println!("Serving FastAPI's OAuth2 scopes tutorial on http://{addr}");
     println!("API docs: http://{addr}/docs (OpenAPI document: http://{addr}/openapi.json)");
-    axum::serve(listener, router).await?;
+    // With the client's address, for the log line of a failed login.
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
 }

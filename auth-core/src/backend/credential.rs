@@ -73,7 +73,7 @@ fn scheme_of(transport: &Transport, scopes: Vec<(&'static str, &'static str)>) -
         Transport::OpenIdConnect { url } => SchemeKind::OpenIdConnect { url: (*url).into() },
         Transport::ApiKey { location, name } => SchemeKind::ApiKey { location: *location, name: (*name).into() },
         Transport::Cookie(options) => {
-            SchemeKind::ApiKey { location: crate::security::ApiKeyLocation::Cookie, name: options.name.into() }
+            SchemeKind::ApiKey { location: crate::security::ApiKeyLocation::Cookie, name: options.name().into() }
         }
     }
 }

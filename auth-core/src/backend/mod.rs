@@ -14,13 +14,16 @@
 //! }
 //! ```
 
+mod cookie;
 mod credential;
 mod routes;
 mod transport;
 
+pub use cookie::{CookieOptions, CookieOptionsBuilder, InvalidCookieOption, SameSite};
+pub(crate) use cookie::{client_addr, truncate};
 pub use credential::Principal;
-pub use routes::{Authenticator, LoginGrant, routes};
-pub use transport::{ApiKeyLocation, CookieOptions, SameSite, Transport};
+pub use routes::{Authenticator, LoginGrant, SameOrigin, routes};
+pub use transport::{ApiKeyLocation, Transport};
 
 use crate::strategies::Strategy;
 

@@ -1,17 +1,17 @@
 //! A backend's routes: `POST /login` with the OAuth2 password form, `POST /logout`.
 
-use std::future::Future;
+use std::{future::Future, marker::PhantomData};
 
 use axum::{
     Router,
-    extract::{FromRef, State},
+    extract::{FromRef, FromRequestParts, State},
     http::request::Parts,
     response::Response,
     routing::post,
 };
 
-use super::AuthBackend;
-use crate::{Authenticated, error::AuthError, form::OAuth2PasswordRequestForm, strategies::Strategy};
+use super::{AuthBackend, client_addr};
+use crate::{Authenticated, error::AuthError, form::OAuth2PasswordRequestForm, logging, strategies::Strategy};
 
 /// Who may log in: what the app checks a username and password against.
 pub trait Authenticator: Send + Sync + 'static {
@@ -39,9 +39,13 @@ pub struct LoginGrant {
 /// where the backend's `token_url` points, e.g. `.nest("/auth/jwt", routes::<JwtBackend, AppState, AppState>())`.
 ///
 /// - login: 200 `{"access_token", "token_type": "bearer"}`, or 204 with `Set-Cookie` for the
-///   cookie transport; 400 `Incorrect username or password`; 422 for a bad form.
+///   cookie transport, with `Cache-Control: no-store` and `Pragma: no-cache`; 400 `Incorrect
+///   username or password`, logged at `info` with the username and the client's address; 422
+///   for a bad form.
 /// - logout: the strategy destroys the token (the row, the Redis key); 204, clearing the cookie
 ///   for the cookie transport; 401 without a valid credential.
+/// - with the cookie transport, both refuse a request from another site with 403
+///   ([`SameOrigin`]).
 pub fn routes<B, A, S>() -> Router<S>
 where
     B: AuthBackend + FromRef<S>,
@@ -51,21 +55,68 @@ where
     Router::new().route("/login", post(login::<B, A, S>)).route("/logout", post(logout::<B, S>))
 }
 
-async fn login<B, A, S>(State(state): State<S>, form: OAuth2PasswordRequestForm) -> Result<Response, AuthError>
+/// An extractor that refuses, for backend `B`'s cookie transport, a request sent by a page of
+/// another site: 403 [`AuthError::CrossSiteRequest`] (see
+/// [`CookieOptions::check_origin`](super::CookieOptions::check_origin)). Other transports pass
+/// every request. The backend's login and logout routes take it first; put it first in a refresh
+/// route of your own.
+pub struct SameOrigin<B>(PhantomData<fn() -> B>);
+
+impl<B, S> FromRequestParts<S> for SameOrigin<B>
+where
+    B: AuthBackend,
+    S: Send + Sync,
+{
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        B::transport().check_origin(parts)?;
+        Ok(Self(PhantomData))
+    }
+}
+
+async fn login<B, A, S>(
+    _: SameOrigin<B>,
+    State(state): State<S>,
+    client: logging::ClientAddr,
+    form: OAuth2PasswordRequestForm,
+) -> Result<Response, AuthError>
 where
     B: AuthBackend + FromRef<S>,
     A: Authenticator + FromRef<S>,
     S: Send + Sync,
 {
-    let grant = A::from_ref(&state).authenticate(&form.username, &form.password).await?;
+    let grant = match A::from_ref(&state).authenticate(&form.username, &form.password).await {
+        Ok(grant) => grant,
+        Err(error) => {
+            if matches!(error, AuthError::IncorrectLogin | AuthError::InactiveUser) {
+                logging::login_failed(B::NAME, &form.username, client.0);
+            }
+            return Err(error);
+        }
+    };
     let scopes = form.scopes_within(&grant.allowed_scopes);
     let backend = B::from_ref(&state);
     let token = backend.strategy().write_token(&grant.subject, &scopes).await?;
-    tracing::info!(backend = B::NAME, subject = %grant.subject, "login");
-    Ok(B::transport().login_response(&token))
+    match B::transport().login_response(&token) {
+        Ok(response) => {
+            tracing::info!(backend = B::NAME, subject = %grant.subject, client = ?client.0, "login");
+            Ok(response)
+        }
+        Err(error) => {
+            // The client never receives this token: do not leave it valid in the store.
+            let _ = backend.strategy().destroy_token(&token).await;
+            Err(error)
+        }
+    }
 }
 
-async fn logout<B, S>(State(state): State<S>, user: Authenticated<B>, parts: Parts) -> Result<Response, AuthError>
+async fn logout<B, S>(
+    _: SameOrigin<B>,
+    State(state): State<S>,
+    user: Authenticated<B>,
+    parts: Parts,
+) -> Result<Response, AuthError>
 where
     B: AuthBackend + FromRef<S>,
     S: Send + Sync,
@@ -74,6 +125,6 @@ where
     // The credential was just read and verified by `Authenticated`, so it is present.
     let token = B::transport().read(&parts).ok_or(AuthError::InvalidToken)?;
     backend.strategy().destroy_token(&token).await?;
-    tracing::info!(backend = B::NAME, subject = %user.subject, "logout");
-    Ok(B::transport().logout_response())
+    tracing::info!(backend = B::NAME, subject = %user.subject, client = ?client_addr(&parts), "logout");
+    B::transport().logout_response()
 }

@@ -2,84 +2,16 @@
 //! login and logout answer.
 
 use axum::{
-    Json,
-    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 
-use crate::{error::Challenge, transport::authorization_credentials};
-
-/// `SameSite` attribute of a cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SameSite {
-    /// Sent on top-level navigations and same-site requests: the default.
-    Lax,
-    /// Sent on same-site requests only.
-    Strict,
-    /// Sent everywhere; browsers require `Secure` with it.
-    None,
-}
-
-impl SameSite {
-    fn as_str(self) -> &'static str {
-        match self {
-            SameSite::Lax => "Lax",
-            SameSite::Strict => "Strict",
-            SameSite::None => "None",
-        }
-    }
-}
-
-/// Options of the cookie transport. The defaults are the safe ones: `HttpOnly`, `Secure`,
-/// `SameSite=Lax`, `Path=/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CookieOptions {
-    /// The cookie's name (default `auth`).
-    pub name: &'static str,
-    /// `Max-Age` in seconds; `None` makes a session cookie.
-    pub max_age: Option<u64>,
-    /// `Path` (default `/`).
-    pub path: &'static str,
-    /// `Domain`, if any.
-    pub domain: Option<&'static str>,
-    /// `Secure` (default on): the browser sends the cookie over HTTPS only.
-    pub secure: bool,
-    /// `HttpOnly` (default on): scripts cannot read the cookie.
-    pub http_only: bool,
-    /// `SameSite` (default `Lax`).
-    pub same_site: SameSite,
-}
-
-impl CookieOptions {
-    /// The defaults, for a cookie named `name`.
-    pub const fn named(name: &'static str) -> Self {
-        Self { name, max_age: None, path: "/", domain: None, secure: true, http_only: true, same_site: SameSite::Lax }
-    }
-
-    fn set_cookie(&self, value: &str, max_age: Option<u64>) -> String {
-        let mut cookie = format!("{}={}; Path={}", self.name, value, self.path);
-        if let Some(domain) = self.domain {
-            cookie.push_str(&format!("; Domain={domain}"));
-        }
-        if let Some(max_age) = max_age {
-            cookie.push_str(&format!("; Max-Age={max_age}"));
-        }
-        if self.http_only {
-            cookie.push_str("; HttpOnly");
-        }
-        if self.secure {
-            cookie.push_str("; Secure");
-        }
-        cookie.push_str(&format!("; SameSite={}", self.same_site.as_str()));
-        cookie
-    }
-}
-
-impl Default for CookieOptions {
-    fn default() -> Self {
-        Self::named("auth")
-    }
-}
+use super::cookie::{CookieOptions, cookie_value};
+use crate::{
+    error::{AuthError, Challenge},
+    response::{TokenResponse, forbid_caching},
+    transport::authorization_credentials,
+};
 
 pub use crate::security::ApiKeyLocation;
 
@@ -123,7 +55,9 @@ pub enum Transport {
         /// The header, parameter or cookie name.
         name: &'static str,
     },
-    /// A cookie set at login and cleared at logout, as fastapi-users' `CookieTransport`.
+    /// A cookie set at login and cleared at logout, as fastapi-users' `CookieTransport`. Its
+    /// login, logout and refresh refuse requests from other sites
+    /// ([`CookieOptions::check_origin`]).
     Cookie(CookieOptions),
 }
 
@@ -148,8 +82,8 @@ impl Transport {
                 value.to_str().ok().map(str::to_owned)
             }
             Transport::ApiKey { location: ApiKeyLocation::Query, name } => query_param(parts.uri.query()?, name),
-            Transport::ApiKey { location: ApiKeyLocation::Cookie, name } => cookie(&parts.headers, name),
-            Transport::Cookie(options) => cookie(&parts.headers, options.name),
+            Transport::ApiKey { location: ApiKeyLocation::Cookie, name } => cookie_value(&parts.headers, name),
+            Transport::Cookie(options) => options.read(&parts.headers),
         }?;
         (!credential.is_empty() && credential.len() <= MAX_CREDENTIAL_LEN).then_some(credential)
     }
@@ -162,48 +96,48 @@ impl Transport {
         }
     }
 
-    /// The answer to a successful login: the token as `{"access_token", "token_type"}`, or, for
+    /// The answer to a successful login, never cached (`Cache-Control: no-store`,
+    /// `Pragma: no-cache`): the token as `{"access_token", "token_type": "bearer"}`, or, for
     /// cookies, 204 with `Set-Cookie`.
-    pub fn login_response(&self, token: &str) -> Response {
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Internal`] (logged) when the token cannot be a cookie value; see
+    /// [`CookieOptions::set_cookie`]. Never a 204 without the cookie.
+    pub fn login_response(&self, token: &str) -> Result<Response, AuthError> {
         match self {
-            Transport::Cookie(options) => cookie_response(options.set_cookie(token, options.max_age)),
-            _ => Json(serde_json::json!({ "access_token": token, "token_type": "bearer" })).into_response(),
+            Transport::Cookie(options) => {
+                let mut response = StatusCode::NO_CONTENT.into_response();
+                response.headers_mut().insert(header::SET_COOKIE, options.set_cookie(token)?);
+                forbid_caching(&mut response);
+                Ok(response)
+            }
+            _ => Ok(TokenResponse::bearer(token).into_response()),
         }
     }
 
     /// The answer to a logout: 204, clearing the cookie for the cookie transport.
-    pub fn logout_response(&self) -> Response {
+    pub fn logout_response(&self) -> Result<Response, AuthError> {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        if let Transport::Cookie(options) = self {
+            response.headers_mut().insert(header::SET_COOKIE, options.clear_cookie()?);
+        }
+        Ok(response)
+    }
+
+    /// For the cookie transport, refuses a login, logout or refresh sent by a page of another
+    /// site ([`CookieOptions::check_origin`]); other transports carry no ambient credential, so
+    /// every request passes.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::CrossSiteRequest`] (403).
+    pub fn check_origin(&self, parts: &Parts) -> Result<(), AuthError> {
         match self {
-            Transport::Cookie(options) => cookie_response(options.set_cookie("", Some(0))),
-            _ => StatusCode::NO_CONTENT.into_response(),
+            Transport::Cookie(options) => options.check_origin(parts),
+            _ => Ok(()),
         }
     }
-}
-
-fn cookie_response(set_cookie: String) -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Ok(value) = HeaderValue::from_str(&set_cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    response
-}
-
-/// The value of cookie `name`; a cookie given twice counts as absent.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    let mut found = None;
-    for header in headers.get_all(header::COOKIE) {
-        let Ok(header) = header.to_str() else { continue };
-        for pair in header.split(';') {
-            let Some((key, value)) = pair.trim().split_once('=') else { continue };
-            if key == name {
-                if found.is_some() {
-                    return None;
-                }
-                found = Some(value.trim_matches('"').to_owned());
-            }
-        }
-    }
-    found
 }
 
 /// The value of query parameter `name`; a parameter given twice counts as absent.
@@ -243,15 +177,31 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_safe_by_default() {
-        let options = CookieOptions { max_age: Some(3600), ..CookieOptions::default() };
-        let response = Transport::Cookie(options).login_response("tok");
+    fn cookies_are_safe_by_default_and_login_is_never_cached() {
+        let options = CookieOptions::builder("auth").max_age(3600).build().unwrap();
+        let response = Transport::Cookie(options).login_response("tok").unwrap();
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         assert_eq!(
             response.headers()[header::SET_COOKIE],
-            "auth=tok; Path=/; Max-Age=3600; HttpOnly; Secure; SameSite=Lax"
+            "auth=tok; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600"
         );
-        let response = Transport::Cookie(CookieOptions::default()).logout_response();
-        assert_eq!(response.headers()[header::SET_COOKIE], "auth=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::PRAGMA], "no-cache");
+        let response = Transport::Cookie(CookieOptions::default()).logout_response().unwrap();
+        assert_eq!(
+            response.headers()[header::SET_COOKIE],
+            "auth=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+
+        let bearer = Transport::Bearer { token_url: "token", refresh_url: None };
+        let response = bearer.login_response("tok").unwrap();
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::PRAGMA], "no-cache");
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_a_cookie_is_an_error_not_a_silent_success() {
+        let response = Transport::Cookie(CookieOptions::default()).login_response("a; Domain=evil.example");
+        assert!(matches!(response, Err(AuthError::Internal)));
     }
 }

@@ -87,6 +87,14 @@ pub enum ApiKeyLocation {
     /// In a request header.
     Header,
     /// In a query parameter.
+    ///
+    /// **Prefer a header.** A URL ends up in places a header does not: access logs, proxy and
+    /// CDN logs, the browser's history, `Referer` headers sent to other sites. If you must
+    /// accept keys in the query, keep them out of your own logs: log the URI through
+    /// [`logging::RedactedUri`](crate::logging::RedactedUri) (or, with tower-http's
+    /// `TraceLayer`, [`logging::RedactingMakeSpan`](crate::logging::RedactingMakeSpan)), naming
+    /// the parameter if it is not one of
+    /// [`CREDENTIAL_QUERY_PARAMETERS`](crate::logging::CREDENTIAL_QUERY_PARAMETERS).
     Query,
     /// In a cookie.
     Cookie,

@@ -2,10 +2,15 @@
 //! strategy whose logout sticks.
 //!
 //! A JWT is valid until its `exp` by construction, so [`JwtStrategy`]'s `destroy_token` can
-//! only forget a token. [`DenylistedJwt`] records the token's id in a denylist at logout, until
-//! the token's own `exp`, and refuses listed tokens on every read. The id is the token's `jti`
-//! (issue tokens with [`JwtStrategyBuilder::with_jti`](super::jwt::JwtStrategyBuilder::with_jti)),
-//! or the SHA-256 of the whole token when it has none.
+//! only forget a token. [`DenylistedJwt`] records the token's id in a denylist at logout, for as
+//! long as verification would accept the token (its `exp` plus the strategy's clock leeway), and
+//! refuses listed tokens on every read.
+//!
+//! The id is something the token's holder cannot change ([`token_id`]): the `jti`, which
+//! [`DenylistedJwt`] writes into every token it issues, or for a token without one the SHA-256 of
+//! its signing input (header and payload), never of its signature. An ECDSA signature can be
+//! re-spelled by anyone as `(r, n − s)`; keyed on the signature, a logged-out ES256 token would
+//! come back as a second, unlisted one.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,8 +44,10 @@ pub trait Denylist: Send + Sync + 'static {
     fn is_revoked(&self, id: &str) -> impl Future<Output = Result<bool, AuthError>> + Send;
 }
 
-/// A [`JwtStrategy`] checked against a [`Denylist`]: `destroy_token` lists the token until its
-/// `exp`, and `read_token` refuses listed tokens with [`AuthError::InvalidToken`].
+/// A [`JwtStrategy`] checked against a [`Denylist`]: `destroy_token` lists the token until it
+/// can no longer verify (`exp` + leeway), and `read_token` refuses listed tokens with
+/// [`AuthError::InvalidToken`]. Every token it issues carries a `jti`, whatever the strategy was
+/// built with.
 ///
 /// Every read costs one denylist lookup; if the denylist is down, reads fail with
 /// [`AuthError::Unavailable`] rather than let a revoked token through.
@@ -51,9 +58,9 @@ pub struct DenylistedJwt<D> {
 }
 
 impl<D: Denylist> DenylistedJwt<D> {
-    /// Wraps `jwt` with `denylist`.
+    /// Wraps `jwt` with `denylist`; issued tokens get a `jti`.
     pub fn new(jwt: JwtStrategy, denylist: D) -> Self {
-        Self { jwt, denylist }
+        Self { jwt: jwt.with_jti_always(), denylist }
     }
 
     /// The JWT strategy.
@@ -67,9 +74,18 @@ impl<D: Denylist> DenylistedJwt<D> {
     }
 }
 
-/// The denylist id of a verified token: its `jti`, or its SHA-256 when it has none.
-fn token_id(jti: Option<String>, token: &str) -> String {
-    jti.unwrap_or_else(|| opaque::hash(token))
+/// The denylist id of a token without a `jti`: the lowercase hex SHA-256 of its signing input
+/// (`header.payload`, everything before the last `.`), so every spelling of its signature maps
+/// to the same id. The header and payload themselves are read only in canonical base64url, so
+/// they have one spelling each.
+pub fn token_id(token: &str) -> String {
+    let signing_input = token.rsplit_once('.').map_or(token, |(message, _)| message);
+    opaque::hash(signing_input)
+}
+
+/// The denylist id of a verified token: its `jti`, or [`token_id`].
+fn id_of(jti: Option<String>, token: &str) -> String {
+    jti.unwrap_or_else(|| token_id(token))
 }
 
 impl<D: Denylist> Strategy for DenylistedJwt<D> {
@@ -78,7 +94,7 @@ impl<D: Denylist> Strategy for DenylistedJwt<D> {
     async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
         let claims = self.jwt.verify(token).map_err(JwtError::into_token_error)?;
         let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
-        if self.denylist.is_revoked(&token_id(claims.jti, token)).await? {
+        if self.denylist.is_revoked(&id_of(claims.jti, token)).await? {
             return Err(AuthError::InvalidToken);
         }
         Ok(TokenInfo { subject, scopes: claims.scopes })
@@ -88,11 +104,13 @@ impl<D: Denylist> Strategy for DenylistedJwt<D> {
         self.jwt.issue(subject, scopes)
     }
 
-    /// Lists the token until its `exp`. A token that does not verify (forged, expired) is not
-    /// an error: it is refused already.
+    /// Lists the token for as long as it would verify: verification accepts it while
+    /// `now ≤ exp + leeway`, so the entry lives until one second after that. A token that does
+    /// not verify (forged, expired) is not an error: it is refused already.
     async fn destroy_token(&self, token: &str) -> Result<(), AuthError> {
         let Ok(claims) = self.jwt.verify(token) else { return Ok(()) };
-        self.denylist.revoke(&token_id(claims.jti, token), claims.exp).await
+        let until = claims.exp.saturating_add(self.jwt.leeway_secs()).saturating_add(1);
+        self.denylist.revoke(&id_of(claims.jti, token), until).await
     }
 }
 

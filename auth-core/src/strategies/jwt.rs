@@ -38,6 +38,7 @@
 //! jsonwebtoken's process default the first time a key is loaded, so the choice holds even if
 //! another crate in the build enables `rust_crypto` too.
 
+mod ecdsa;
 mod wire;
 
 use std::{borrow::Cow, collections::HashSet, fmt, str::FromStr, sync::Arc, time::Duration};
@@ -66,9 +67,21 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// what would make decoding a cost worth attacking.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// The shortest HMAC secret accepted, 32 bytes: RFC 7518 §3.2 requires a key at least as long as
-/// the hash output (256 bits for HS256).
+/// The shortest HS256 secret accepted, 32 bytes: RFC 7518 §3.2 requires a key at least as long
+/// as the hash output. HS384 and HS512 need 48 and 64 bytes; see [`min_hmac_secret_len`].
 pub const MIN_HMAC_SECRET_LEN: usize = 32;
+
+/// The shortest secret RFC 7518 §3.2 allows for an HMAC algorithm, the size of its hash output:
+/// 32 bytes for HS256, 48 for HS384, 64 for HS512; `None` for other algorithms. Every way of
+/// making an HMAC key here ([`JwtKey::hs256`], [`JwtKey::new`], [`JwtKey::from_jwk`]) enforces it.
+pub const fn min_hmac_secret_len(alg: Algorithm) -> Option<usize> {
+    match alg {
+        Algorithm::HS256 => Some(MIN_HMAC_SECRET_LEN),
+        Algorithm::HS384 => Some(48),
+        Algorithm::HS512 => Some(64),
+        _ => None,
+    }
+}
 
 /// The largest clock leeway a strategy accepts, one hour; a larger one defeats expiry.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(60 * 60);
@@ -139,6 +152,9 @@ pub enum InvalidReason {
     MissingClaim(&'static str),
     /// A claim has the wrong JSON type (e.g. `exp` as a string, `scopes` not an array).
     ClaimFormat(&'static str),
+    /// An ES256/ES384 signature in its high-S spelling `(r, n − s)`, refused under a key that
+    /// only accepts the low-S one (see [`JwtKey::require_low_s`]).
+    HighS,
 }
 
 impl fmt::Display for InvalidReason {
@@ -158,6 +174,7 @@ impl fmt::Display for InvalidReason {
             InvalidReason::WrongAudience => f.write_str("wrong audience"),
             InvalidReason::MissingClaim(claim) => write!(f, "missing claim `{claim}`"),
             InvalidReason::ClaimFormat(claim) => write!(f, "claim `{claim}` has the wrong type"),
+            InvalidReason::HighS => f.write_str("high-S ECDSA signature"),
         }
     }
 }
@@ -179,8 +196,8 @@ impl JwtError {
     /// Converts the error into the library's HTTP error in the given style.
     ///
     /// [`JwtError::Config`] and [`JwtError::Issue`] are server faults and become
-    /// [`AuthError::Internal`] in every style. The reason is logged at `debug` (verification
-    /// failures) or `error` (server faults).
+    /// [`AuthError::Internal`] in every style. The reason is logged at `info` (verification
+    /// failures: "token expired", "bad signature"…, never the token) or `error` (server faults).
     pub fn into_auth_error(self, scopes: &SecurityScopes, style: JwtErrorStyle) -> AuthError {
         match (&self, style) {
             (JwtError::Config(_) | JwtError::Issue(_), _) => {
@@ -188,15 +205,15 @@ impl JwtError {
                 AuthError::Internal
             }
             (_, JwtErrorStyle::Credentials) => {
-                tracing::debug!(reason = %self, "rejected a JWT");
+                tracing::info!(reason = %self, "rejected a JWT");
                 AuthError::InvalidCredentials { scopes: scopes.clone() }
             }
             (JwtError::Expired, JwtErrorStyle::ExpiredOrInvalid) => {
-                tracing::debug!(reason = %self, "rejected a JWT");
+                tracing::info!(reason = %self, "rejected a JWT");
                 AuthError::TokenExpired
             }
             (JwtError::Invalid(_), JwtErrorStyle::ExpiredOrInvalid) => {
-                tracing::debug!(reason = %self, "rejected a JWT");
+                tracing::info!(reason = %self, "rejected a JWT");
                 AuthError::InvalidToken
             }
         }
@@ -236,6 +253,8 @@ pub struct JwtKey {
     alg: Algorithm,
     decoding: DecodingKey,
     encoding: Option<EncodingKey>,
+    /// Refuse ECDSA signatures in their high-S spelling.
+    low_s_only: bool,
 }
 
 impl fmt::Debug for JwtKey {
@@ -252,7 +271,6 @@ impl JwtKey {
     /// An HS256 shared secret, for signing and verifying. At least [`MIN_HMAC_SECRET_LEN`] bytes.
     pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, JwtError> {
         let secret = secret.as_ref();
-        check_hmac_secret(secret)?;
         Self::new(Algorithm::HS256, Some(EncodingKey::from_secret(secret)), DecodingKey::from_secret(secret))
     }
 
@@ -294,7 +312,8 @@ impl JwtKey {
     ///
     /// The algorithm is the JWK's `alg`, or when absent the usual one for the key type: RS256
     /// for RSA, ES256/ES384 by curve, EdDSA for Ed25519, HS256 for `oct`. Keys marked
-    /// `"use": "enc"`, and encryption algorithms, are refused.
+    /// `"use": "enc"`, and encryption algorithms, are refused, and so is an `oct` key shorter
+    /// than its algorithm's floor ([`min_hmac_secret_len`]: 32, 48 or 64 bytes).
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, JwtError> {
         let alg = jwk_signature_algorithm(jwk)?
             .ok_or_else(|| config("JWK is not a supported signature key (key type, curve, `alg` or `use`)"))?;
@@ -302,7 +321,6 @@ impl JwtKey {
         let encoding = match &jwk.algorithm {
             AlgorithmParameters::OctetKey(_) => {
                 let secret = decoding.try_get_as_bytes().map_err(|e| key_error("JWK", &e))?;
-                check_hmac_secret(secret)?;
                 Some(EncodingKey::from_secret(secret))
             }
             AlgorithmParameters::RSA(params) => {
@@ -326,16 +344,37 @@ impl JwtKey {
 
     /// A key from jsonwebtoken's own key types, for algorithms without a shortcut here (HS512,
     /// PS256, ES384…). The key family must match `alg`; a pair is probed as in the other
-    /// constructors.
+    /// constructors; an HMAC secret must be at least [`min_hmac_secret_len`] bytes (32, 48 or 64).
+    ///
+    /// An ECDSA key that can sign accepts only low-S signatures, the only ones this crate issues
+    /// (see [`JwtKey::require_low_s`]).
     pub fn new(alg: Algorithm, encoding: Option<EncodingKey>, decoding: DecodingKey) -> Result<Self, JwtError> {
         install_crypto_provider();
         if decoding.family() != alg.family() || encoding.as_ref().is_some_and(|e| e.family() != alg.family()) {
             return Err(config(format!("key family does not match algorithm {alg:?}")));
         }
+        if min_hmac_secret_len(alg).is_some() {
+            // The pair probe below proves the signing half is the same secret.
+            check_hmac_secret(alg, decoding.try_get_as_bytes().map_err(|e| key_error("HMAC", &e))?)?;
+        }
         if let Some(encoding) = &encoding {
             probe_pair(alg, encoding, &decoding)?;
         }
-        Ok(Self { kid: None, alg, decoding, encoding })
+        let low_s_only = encoding.is_some();
+        Ok(Self { kid: None, alg, decoding, encoding, low_s_only })
+    }
+
+    /// Refuses ES256/ES384 signatures in their high-S spelling `(r, n − s)` under this key too.
+    ///
+    /// ECDSA signatures are malleable: whoever holds a token can flip `s` to `n − s` and get a
+    /// second valid spelling of it, with no key. This crate signs only the low-S spelling, and
+    /// keys that can sign (whose tokens are all ours) refuse the other one already. A
+    /// verify-only key accepts both by default, because other issuers (identity providers)
+    /// sign high-S about half the time; call this when every token it verifies comes from
+    /// auth-core. No effect on other algorithms.
+    pub fn require_low_s(mut self) -> Self {
+        self.low_s_only = true;
+        self
     }
 
     /// Names the key: issued tokens carry `kid` in their header, and verification looks it up.
@@ -390,11 +429,13 @@ fn jwk_signature_algorithm(jwk: &Jwk) -> Result<Option<Algorithm>, JwtError> {
     Ok(Some(alg))
 }
 
-fn check_hmac_secret(secret: &[u8]) -> Result<(), JwtError> {
-    if secret.len() < MIN_HMAC_SECRET_LEN {
-        return Err(config(format!("HMAC secret must be at least {MIN_HMAC_SECRET_LEN} bytes")));
+fn check_hmac_secret(alg: Algorithm, secret: &[u8]) -> Result<(), JwtError> {
+    match min_hmac_secret_len(alg) {
+        Some(min) if secret.len() < min => {
+            Err(config(format!("an {alg:?} secret must be at least {min} bytes (RFC 7518 §3.2)")))
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn key_error(what: &str, error: &jsonwebtoken::errors::Error) -> JwtError {
@@ -831,12 +872,13 @@ impl JwtStrategy {
                 return Err(JwtError::Issue(format!("extra claim `{name}` is reserved")));
             }
             let jti = if self.inner.with_jti { Some(random_id()?) } else { None };
-            Ok(self.sign(subject, scopes, extra, jti, now())?.0)
+            Ok(self.sign(subject, scopes, extra, jti, now(), None)?.0)
         };
         issue().map_err(|e| e.into_token_error())
     }
 
-    /// Signs a token with an explicit `jti` and issue time; returns it with its `exp`.
+    /// Signs a token with an explicit `jti` and issue time, expiring after the strategy's
+    /// lifetime but never after `not_after`; returns it with its `exp`.
     pub(crate) fn sign(
         &self,
         subject: &str,
@@ -844,6 +886,7 @@ impl JwtStrategy {
         mut claims: Map<String, Value>,
         jti: Option<String>,
         now: u64,
+        not_after: Option<u64>,
     ) -> Result<(String, u64), JwtError> {
         let inner = &self.inner;
         let key = match inner.keys.signing {
@@ -851,7 +894,7 @@ impl JwtStrategy {
             None => return Err(config("this strategy has no signing key; it can only verify")),
         };
         let Some(encoding) = &key.encoding else { return Err(config("the signing key has no private half")) };
-        let exp = now.saturating_add(inner.lifetime.as_secs());
+        let exp = now.saturating_add(inner.lifetime.as_secs()).min(not_after.unwrap_or(u64::MAX));
         claims.insert("sub".into(), subject.into());
         claims.insert("scopes".into(), scopes.iter().map(|s| Value::from(s.as_ref())).collect());
         claims.insert("exp".into(), exp.into());
@@ -872,8 +915,11 @@ impl JwtStrategy {
         if let Some(typ) = &inner.token_type {
             header.typ = Some(typ.clone());
         }
-        let token =
+        let mut token =
             jsonwebtoken::encode(&header, &claims, encoding).map_err(|e| JwtError::Issue(format!("signing: {e}")))?;
+        if matches!(key.alg, Algorithm::ES256 | Algorithm::ES384) {
+            token = low_s_token(key.alg, &token)?;
+        }
         Ok((token, exp))
     }
 
@@ -932,6 +978,15 @@ impl JwtStrategy {
             return Err(invalid(InvalidReason::AlgorithmNotAllowed));
         }
 
+        if key.low_s_only && matches!(key.alg, Algorithm::ES256 | Algorithm::ES384) {
+            let mut raw = [0u8; 96];
+            match URL_SAFE_NO_PAD.decode_slice(signature, &mut raw) {
+                Ok(len) if ecdsa::is_high_s(key.alg, &raw[..len]) => return Err(invalid(InvalidReason::HighS)),
+                Ok(_) => {}
+                Err(_) => return Err(invalid(InvalidReason::Malformed)),
+            }
+        }
+
         // jsonwebtoken's crypto over header and payload as they were sent (a constant-time
         // comparison for HMAC, in aws-lc); the claims are read only once it holds.
         match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, key.alg) {
@@ -961,6 +1016,16 @@ impl JwtStrategy {
         self.inner.with_jti
     }
 
+    /// The same strategy, writing a `jti` into every token it issues.
+    pub(crate) fn with_jti_always(&self) -> Self {
+        if self.inner.with_jti {
+            return self.clone();
+        }
+        let mut inner = Inner::clone(&self.inner);
+        inner.with_jti = true;
+        Self { inner: Arc::new(inner) }
+    }
+
     pub(crate) fn token_type(&self) -> Option<&str> {
         self.inner.token_type.as_deref()
     }
@@ -984,6 +1049,17 @@ pub(crate) fn same_media_type(a: &str, b: &str) -> bool {
         }
     }
     strip(a).eq_ignore_ascii_case(strip(b))
+}
+
+/// `token` with its ECDSA signature in the low-S spelling.
+fn low_s_token(alg: Algorithm, token: &str) -> Result<String, JwtError> {
+    let (message, signature) = token
+        .rsplit_once('.')
+        .ok_or_else(|| JwtError::Issue("jsonwebtoken wrote a token without a signature".into()))?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| JwtError::Issue("jsonwebtoken wrote a signature that is not base64url".into()))?;
+    Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(ecdsa::to_low_s(alg, raw))))
 }
 
 /// Keys were checked at build time, so a failure of the crypto step is the token's fault: a

@@ -87,4 +87,4 @@ pub use self::redis::{RedisDenylist, RedisFamilyStore, RedisStoreError, RedisStr
 pub use database::{DatabaseError, DatabaseStrategy, DatabaseStrategyBuilder};
 pub use denylist::{Denylist, DenylistedJwt, MemoryDenylist};
 pub use jwt::{Claims, InvalidReason, JwtError, JwtErrorStyle, JwtKey, JwtKeySet, JwtStrategy, JwtStrategyBuilder};
-pub use refresh::{MemoryFamilyStore, RefreshFamilyStore, Rotation, TokenPair, TokenPairIssuer};
+pub use refresh::{MemoryFamilyStore, RefreshFamilyStore, ReloadUser, Rotation, TokenPair, TokenPairIssuer};

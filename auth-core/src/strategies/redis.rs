@@ -22,11 +22,11 @@
 //!
 //! # Keys
 //!
-//! | store               | key                                  | value                     | expiry          |
-//! |---------------------|--------------------------------------|---------------------------|-----------------|
-//! | [`RedisStrategy`]   | `auth:token:` + SHA-256 hex of token | `{"subject","scopes"}`    | `EX` lifetime   |
-//! | [`RedisFamilyStore`]| `auth:family:` + family id           | the head's `jti`          | `EXAT` family   |
-//! | [`RedisDenylist`]   | `auth:revoked:` + `jti` or token id  | `1`                       | `EXAT` token    |
+//! | store               | key                                  | value                     | expiry              |
+//! |---------------------|--------------------------------------|---------------------------|---------------------|
+//! | [`RedisStrategy`]   | `auth:token:` + SHA-256 hex of token | `{"subject","scopes"}`    | `EX` lifetime       |
+//! | [`RedisFamilyStore`]| `auth:family:` + family id           | the head's `jti`          | `EXAT` family       |
+//! | [`RedisDenylist`]   | `auth:revoked:` + `jti` or token id  | `1`                       | `EXAT` exp + leeway |
 //!
 //! Tokens are generated and hashed as in the database strategy: 256 random bits, base64url, and
 //! only their SHA-256 ever reaches Redis.
@@ -107,10 +107,7 @@ pub async fn connect(url: &str) -> Result<ConnectionManager, RedisStoreError> {
     }
 }
 
-/// The denylist id of a token without a `jti`: its SHA-256 in lowercase hex.
-pub fn token_id(token: &str) -> String {
-    opaque::hash(token)
-}
+pub use super::denylist::token_id;
 
 /// Runs one command (or script) for at most `timeout`, mapping failures to [`AuthError`].
 async fn timed<T>(
@@ -408,7 +405,7 @@ impl RefreshFamilyStore for RedisFamilyStore {
     }
 }
 
-/// Revoked token ids in Redis, each kept until the token would have expired anyway, so the
+/// Revoked token ids in Redis, each kept until the token would be refused anyway, so the
 /// list never outgrows the tokens in circulation. Use it with
 /// [`DenylistedJwt`](super::denylist::DenylistedJwt) to make JWT logout stick, or directly.
 ///

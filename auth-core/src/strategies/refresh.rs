@@ -16,6 +16,14 @@
 //!   serialise their refreshes.
 //! - Access tokens are stateless: revoking a family stops refreshes, and the access tokens
 //!   already issued live out their (short) lifetime.
+//! - A refresh asks the app about the user again ([`ReloadUser`]): a user who was disabled or
+//!   deleted since the login gets no new pair (and the family is revoked), and the new pair
+//!   carries only the scopes the user may still have.
+//! - A family has an absolute lifetime, [`DEFAULT_SESSION_LIFETIME`] (30 days) unless set with
+//!   [`TokenPairIssuer::session_lifetime`]: it is written into every refresh token of the
+//!   family (claim `fxp`), no token of the family expires after it, and neither does its store
+//!   entry. Rotation renews the refresh token's lifetime, never the session's: at the end of
+//!   it the user logs in again.
 //!
 //! Errors follow the seed: an expired refresh token is 401 `Token expired`, anything else
 //! (forged, an access token, rotated out, revoked) is 401 `Invalid token`.
@@ -30,33 +38,71 @@
 //! let refresh = JwtStrategy::hs256([8u8; 32]).lifetime(DEFAULT_REFRESH_LIFETIME).build()?;
 //! let issuer = TokenPairIssuer::new(access, refresh, MemoryFamilyStore::new())?;
 //!
+//! // What the app says about a user at refresh time: here, everyone is active with `me`.
+//! struct Users;
+//! impl auth_core::strategies::refresh::ReloadUser for Users {
+//!     async fn reload_user(&self, _subject: &str) -> Result<Option<Vec<String>>, auth_core::AuthError> {
+//!         Ok(Some(vec!["me".to_owned()]))
+//!     }
+//! }
+//!
 //! let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
-//! let rotated = issuer.refresh(&login.refresh_token).await.unwrap();
-//! assert!(issuer.refresh(&login.refresh_token).await.is_err()); // reuse: family revoked
-//! assert!(issuer.refresh(&rotated.refresh_token).await.is_err());
+//! let rotated = issuer.refresh(&login.refresh_token, &Users).await.unwrap();
+//! assert!(issuer.refresh(&login.refresh_token, &Users).await.is_err()); // reuse: family revoked
+//! assert!(issuer.refresh(&rotated.refresh_token, &Users).await.is_err());
 //! # Ok::<(), auth_core::strategies::jwt::JwtError>(())
 //! # }).unwrap();
 //! ```
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
+use axum::{
+    Json,
+    response::{IntoResponse, Response},
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use super::jwt::{JwtError, JwtStrategy, REFRESH_TOKEN_TYPE, now, random_id, same_media_type};
-use crate::error::AuthError;
+use crate::{error::AuthError, response::NoStore};
 
 /// The refresh lifetime this module suggests, 7 days; set it with
 /// `JwtStrategy::…(…).lifetime(DEFAULT_REFRESH_LIFETIME)` on the refresh strategy. Each rotation
-/// starts a new full lifetime, so an active session lasts while it is used at least weekly.
+/// starts a new refresh lifetime, within the session's absolute one
+/// ([`DEFAULT_SESSION_LIFETIME`]).
 pub const DEFAULT_REFRESH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// How long a family lives from its login, however often it is refreshed, unless set with
+/// [`TokenPairIssuer::session_lifetime`]: 30 days.
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// The claim holding a refresh token's family id.
 pub const FAMILY_CLAIM: &str = "fid";
 
+/// The claim holding the end of a refresh token's family (seconds since the Unix epoch): the
+/// session's absolute lifetime.
+pub const FAMILY_EXPIRY_CLAIM: &str = "fxp";
+
+/// What the app says about a refresh token's subject at refresh time, so that a refresh never
+/// outlives the user's right to log in. [`TokenPairIssuer::refresh`] requires one.
+pub trait ReloadUser: Send + Sync {
+    /// The scopes `subject` may still be granted (the new pair carries those of the old one that
+    /// are among them), or `None` when the user may no longer refresh: disabled, deleted,
+    /// password changed… The family is then revoked, and the refresh fails with 401
+    /// `Invalid token`.
+    ///
+    /// An `Err` (the user store is down: [`AuthError::Unavailable`]) fails this refresh only,
+    /// and leaves the family as it was.
+    fn reload_user(&self, subject: &str) -> impl Future<Output = Result<Option<Vec<String>>, AuthError>> + Send;
+}
+
 /// What the token endpoint returns: FastAPI's `{"access_token", "refresh_token", "token_type"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// As a response it is JSON with `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749
+/// §5.1). `Debug` shows neither token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     /// The short-lived token for `Authorization: Bearer`.
     pub access_token: String,
@@ -64,6 +110,22 @@ pub struct TokenPair {
     pub refresh_token: String,
     /// Always `"bearer"`.
     pub token_type: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .finish()
+    }
+}
+
+impl IntoResponse for TokenPair {
+    fn into_response(self) -> Response {
+        NoStore(Json(self)).into_response()
+    }
 }
 
 /// What [`RefreshFamilyStore::rotate`] did.
@@ -211,11 +273,17 @@ pub struct TokenPairIssuer<S = MemoryFamilyStore> {
     access: JwtStrategy,
     refresh: JwtStrategy,
     store: Arc<S>,
+    session_lifetime: Duration,
 }
 
 impl<S> Clone for TokenPairIssuer<S> {
     fn clone(&self) -> Self {
-        Self { access: self.access.clone(), refresh: self.refresh.clone(), store: Arc::clone(&self.store) }
+        Self {
+            access: self.access.clone(),
+            refresh: self.refresh.clone(),
+            store: Arc::clone(&self.store),
+            session_lifetime: self.session_lifetime,
+        }
     }
 }
 
@@ -224,6 +292,7 @@ impl<S> std::fmt::Debug for TokenPairIssuer<S> {
         f.debug_struct("TokenPairIssuer")
             .field("access", &self.access)
             .field("refresh", &self.refresh)
+            .field("session_lifetime", &self.session_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -262,7 +331,15 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
             return Err(JwtError::Config(format!("the access strategy may not use token type `{REFRESH_TOKEN_TYPE}`")));
         }
         let refresh = refresh.with_token_type(REFRESH_TOKEN_TYPE);
-        Ok(Self { access, refresh, store: Arc::new(store) })
+        Ok(Self { access, refresh, store: Arc::new(store), session_lifetime: DEFAULT_SESSION_LIFETIME })
+    }
+
+    /// How long a family lives from its login, however often it is refreshed; default
+    /// [`DEFAULT_SESSION_LIFETIME`] (30 days). Whole seconds, at least one. Families started
+    /// before a change keep the lifetime they were started with.
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = lifetime.max(Duration::from_secs(1));
+        self
     }
 
     /// The access strategy, to verify access tokens in extractors.
@@ -275,30 +352,54 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
         &self.store
     }
 
-    /// Issues the first pair of a new family (login).
+    /// Issues the first pair of a new family (login); the family ends after the session
+    /// lifetime, whatever happens.
     pub async fn issue_pair(&self, subject: &str, scopes: &[impl AsRef<str>]) -> Result<TokenPair, AuthError> {
         let family = random_id().map_err(JwtError::into_token_error)?;
-        let (pair, head, expires_at) = self.sign_pair(subject, scopes, &family)?;
+        let ends_at = now().saturating_add(self.session_lifetime.as_secs());
+        let (pair, head, expires_at) = self.sign_pair(subject, scopes, &family, ends_at)?;
         self.store.create(&family, &head, expires_at).await?;
         Ok(pair)
     }
 
     /// Exchanges the family's current refresh token for a new pair (the refresh endpoint).
     ///
-    /// The new pair carries the subject and scopes of the presented refresh token. Fails with
-    /// [`AuthError::TokenExpired`] for an expired refresh token, and [`AuthError::InvalidToken`]
-    /// for anything else; a rotated-out token also revokes its family.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+    /// `users` is asked about the token's subject first ([`ReloadUser`]): a user who may no
+    /// longer refresh gets 401 `Invalid token` and the family is revoked; otherwise the new pair
+    /// carries the subject, and the scopes of the presented token that the user may still have.
+    /// No token of the pair outlives the family's session lifetime. Fails with
+    /// [`AuthError::TokenExpired`] for an expired refresh token or session, and
+    /// [`AuthError::InvalidToken`] for anything else; a rotated-out token also revokes its family.
+    pub async fn refresh(&self, refresh_token: &str, users: &impl ReloadUser) -> Result<TokenPair, AuthError> {
         let claims = self.refresh.verify(refresh_token).map_err(JwtError::into_token_error)?;
         let (Some(subject), Some(presented), Some(Value::String(family))) =
             (claims.sub.as_deref(), claims.jti.as_deref(), claims.extra.get(FAMILY_CLAIM))
         else {
-            tracing::debug!("refresh token without sub, jti or fid");
+            tracing::info!("refused a refresh token without sub, jti or fid");
             return Err(AuthError::InvalidToken);
         };
+        // A family started before sessions had an end gets one from its first refresh on.
+        let ends_at = match claims.extra.get(FAMILY_EXPIRY_CLAIM) {
+            None => now().saturating_add(self.session_lifetime.as_secs()),
+            Some(value) => value.as_u64().ok_or_else(|| {
+                tracing::info!("refused a refresh token whose `fxp` is not a number");
+                AuthError::InvalidToken
+            })?,
+        };
+        if now() >= ends_at {
+            tracing::info!(family = %family, "refused a refresh: the session has reached its absolute lifetime");
+            return Err(AuthError::TokenExpired);
+        }
+        let Some(allowed) = users.reload_user(subject).await? else {
+            self.store.revoke(family).await?;
+            tracing::info!(family = %family, "refused a refresh: the user may no longer log in; family revoked");
+            return Err(AuthError::InvalidToken);
+        };
+        let scopes: Vec<&str> =
+            claims.scopes.iter().filter(|scope| allowed.contains(scope)).map(String::as_str).collect();
         // Sign before swapping the head: if signing failed after the swap, the family would be
         // left pointing at a token nobody holds.
-        let (pair, next, expires_at) = self.sign_pair(subject, &claims.scopes, family)?;
+        let (pair, next, expires_at) = self.sign_pair(subject, &scopes, family, ends_at)?;
         match self.store.rotate(family, presented, &next, expires_at).await? {
             Rotation::Rotated => Ok(pair),
             Rotation::Reused => {
@@ -306,7 +407,7 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
                 Err(AuthError::InvalidToken)
             }
             Rotation::Unknown => {
-                tracing::debug!(family = %family, "refresh token of an unknown or revoked family");
+                tracing::info!(family = %family, "refused a refresh token of an unknown or revoked family");
                 Err(AuthError::InvalidToken)
             }
         }
@@ -321,22 +422,25 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
         self.store.revoke(family).await
     }
 
-    /// Signs an access token and a refresh token of `family` with a fresh `jti`; returns the
-    /// pair, that `jti` and when the family entry expires.
+    /// Signs an access token and a refresh token of `family`, which ends at `ends_at`, with a
+    /// fresh `jti`; returns the pair, that `jti` and when the family entry expires.
     fn sign_pair(
         &self,
         subject: &str,
         scopes: &[impl AsRef<str>],
         family: &str,
+        ends_at: u64,
     ) -> Result<(TokenPair, String, u64), AuthError> {
         let sign = || {
             let now = now();
             let access_jti = if self.access.writes_jti() { Some(random_id()?) } else { None };
-            let (access_token, _) = self.access.sign(subject, scopes, Map::new(), access_jti, now)?;
+            let (access_token, _) = self.access.sign(subject, scopes, Map::new(), access_jti, now, Some(ends_at))?;
             let head = random_id()?;
             let mut claims = Map::new();
             claims.insert(FAMILY_CLAIM.to_owned(), family.into());
-            let (refresh_token, exp) = self.refresh.sign(subject, scopes, claims, Some(head.clone()), now)?;
+            claims.insert(FAMILY_EXPIRY_CLAIM.to_owned(), ends_at.into());
+            let (refresh_token, exp) =
+                self.refresh.sign(subject, scopes, claims, Some(head.clone()), now, Some(ends_at))?;
             // The family lives as long as verification accepts its head, leeway included.
             let expires_at = exp.saturating_add(self.refresh.leeway_secs());
             Ok((TokenPair { access_token, refresh_token, token_type: "bearer".to_owned() }, head, expires_at))

@@ -132,24 +132,28 @@ fn transport_expr(krate: &TokenStream, kind: &str, options: &[(String, Value)]) 
             quote!(#t::ApiKey { location: #krate::backend::ApiKeyLocation::#location, name: #name })
         }
         _ => {
-            let mut fields = Vec::new();
-            if let Some(Value::Str(s)) = get(options, "name") {
-                fields.push(quote!(name: #s));
-            }
+            // Through auth-core's own `const fn` builder: the options were checked above with
+            // spanned messages, and `build` checks them again while the `static` is evaluated,
+            // so the two sets of rules cannot drift apart silently.
+            let name = match get(options, "name") {
+                Some(Value::Str(s)) => quote!(#s),
+                _ => quote!("auth"),
+            };
+            let mut setters = Vec::new();
             if let Some(Value::Int(n)) = get(options, "max_age") {
-                fields.push(quote!(max_age: ::core::option::Option::Some(#n)));
+                setters.push(quote!(.max_age(#n)));
             }
-            if let Some(Value::Str(s)) = get(options, "path") {
-                fields.push(quote!(path: #s));
+            for key in ["path", "domain"] {
+                if let Some(Value::Str(s)) = get(options, key) {
+                    let setter = syn::Ident::new(key, proc_macro2::Span::call_site());
+                    setters.push(quote!(.#setter(#s)));
+                }
             }
-            if let Some(Value::Str(s)) = get(options, "domain") {
-                fields.push(quote!(domain: ::core::option::Option::Some(#s)));
-            }
-            if let Some(Value::Bool(b)) = get(options, "secure") {
-                fields.push(quote!(secure: #b));
-            }
-            if let Some(Value::Bool(b)) = get(options, "http_only") {
-                fields.push(quote!(http_only: #b));
+            for key in ["secure", "http_only"] {
+                if let Some(Value::Bool(b)) = get(options, key) {
+                    let setter = syn::Ident::new(key, proc_macro2::Span::call_site());
+                    setters.push(quote!(.#setter(#b)));
+                }
             }
             if let Some(Value::Str(s)) = get(options, "same_site") {
                 let variant = match s.value().to_lowercase().as_str() {
@@ -157,11 +161,14 @@ fn transport_expr(krate: &TokenStream, kind: &str, options: &[(String, Value)]) 
                     "none" => quote!(None),
                     _ => quote!(Lax),
                 };
-                fields.push(quote!(same_site: #krate::backend::SameSite::#variant));
+                setters.push(quote!(.same_site(#krate::backend::SameSite::#variant)));
             }
-            quote!(#t::Cookie(#krate::backend::CookieOptions {
-                #(#fields,)*
-                ..#krate::backend::CookieOptions::named("auth")
+            if let Some(Value::StrList(origins)) = get(options, "allowed_origins") {
+                setters.push(quote!(.allowed_origins(&[#(#origins),*])));
+            }
+            quote!(#t::Cookie(match #krate::backend::CookieOptions::builder(#name) #(#setters)* .build() {
+                ::core::result::Result::Ok(options) => options,
+                ::core::result::Result::Err(error) => ::core::panic!("{}", error.message()),
             }))
         }
     }

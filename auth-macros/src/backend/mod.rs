@@ -1,6 +1,7 @@
 //! `#[derive(AuthBackend)]`: parse the `#[backend(...)]` attribute, validate the transport
 //! and its options, expand the `AuthBackend` impl and the router constructor.
 
+mod cookie;
 mod expand;
 mod parse;
 mod validate;

@@ -2,7 +2,7 @@
 //! scopes = Path, crate = "…")]`, and of `#[backend(strategy)]` on a field.
 
 use syn::{
-    Ident, Lit, LitStr, Token, parenthesized,
+    Ident, Lit, LitStr, Token, bracketed, parenthesized,
     parse::{Parse, ParseStream},
     punctuated::Punctuated,
 };
@@ -19,7 +19,26 @@ mod kw {
 /// `kind` or `kind(key = value, …)`.
 pub(crate) struct TransportSpec {
     pub(crate) kind: Ident,
-    pub(crate) options: Vec<(Ident, Lit)>,
+    pub(crate) options: Vec<(Ident, OptionValue)>,
+}
+
+/// An option's value: a literal, or a list of string literals (`["…", "…"]`).
+pub(crate) enum OptionValue {
+    Lit(Lit),
+    List {
+        /// The whole `[…]`, for spans.
+        tokens: proc_macro2::TokenStream,
+        items: Vec<LitStr>,
+    },
+}
+
+impl quote::ToTokens for OptionValue {
+    fn to_tokens(&self, out: &mut proc_macro2::TokenStream) {
+        match self {
+            OptionValue::Lit(lit) => lit.to_tokens(out),
+            OptionValue::List { tokens, .. } => out.extend(tokens.clone()),
+        }
+    }
 }
 
 impl Parse for TransportSpec {
@@ -40,17 +59,26 @@ impl Parse for TransportSpec {
 
 struct OptionPair {
     key: Ident,
-    value: Lit,
+    value: OptionValue,
 }
 
 impl Parse for OptionPair {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let key: Ident = input.parse()?;
         input.parse::<Token![=]>()?;
+        if input.peek(syn::token::Bracket) {
+            let tokens = input.fork().parse::<proc_macro2::TokenTree>()?.into();
+            let content;
+            bracketed!(content in input);
+            let items = Punctuated::<LitStr, Token![,]>::parse_terminated(&content).map_err(|e| {
+                syn::Error::new(e.span(), format!("expected a list of strings for `{key}`, e.g. `{key} = [\"…\"]`"))
+            })?;
+            return Ok(Self { key, value: OptionValue::List { tokens, items: items.into_iter().collect() } });
+        }
         let value: Lit = input.parse().map_err(|e| {
             syn::Error::new(e.span(), format!("expected a literal value for `{key}`, e.g. `{key} = \"…\"`"))
         })?;
-        Ok(Self { key, value })
+        Ok(Self { key, value: OptionValue::Lit(value) })
     }
 }
 

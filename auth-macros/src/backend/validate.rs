@@ -2,7 +2,10 @@
 
 use syn::{Ident, Lit, LitStr};
 
-use super::parse::{Backend, TransportSpec};
+use super::{
+    cookie,
+    parse::{Backend, OptionValue, TransportSpec},
+};
 use crate::attr::{Errors, nearest};
 
 /// Transports with the options each takes (required ones first, marked `!`).
@@ -13,7 +16,7 @@ const TRANSPORTS: &[(&str, &[&str])] = &[
     ("oauth2_client_credentials", &["!token_url"]),
     ("openid_connect", &["!url"]),
     ("api_key", &["header", "query", "cookie"]),
-    ("cookie", &["name", "max_age", "path", "domain", "secure", "http_only", "same_site"]),
+    ("cookie", &["name", "max_age", "path", "domain", "secure", "http_only", "same_site", "allowed_origins"]),
 ];
 
 const STRATEGIES: &[&str] = &["jwt", "database", "redis"];
@@ -23,6 +26,7 @@ pub(crate) enum Value {
     Str(LitStr),
     Int(u64),
     Bool(bool),
+    StrList(Vec<LitStr>),
 }
 
 pub(crate) struct Validated<'a> {
@@ -143,11 +147,14 @@ fn check_transport(spec: &TransportSpec, errors: &mut Errors) -> Option<(String,
         }
         match check_value(&kind, &key_str, lit) {
             Ok(value) => options.push((key_str, value)),
-            Err(message) => {
-                errors.push_spanned(lit, message);
+            Err(error) => {
+                errors.push(error);
                 ok = false;
             }
         }
+    }
+    if kind == "cookie" && ok {
+        ok = check_cookie_combination(&options, errors);
     }
     for required in allowed.iter().filter_map(|a| a.strip_prefix('!')) {
         if !options.iter().any(|(k, _)| k == required) && !spec.options.iter().any(|(k, _)| k == required) {
@@ -175,18 +182,96 @@ fn check_transport(spec: &TransportSpec, errors: &mut Errors) -> Option<(String,
     ok.then_some((kind, options))
 }
 
-fn check_value(kind: &str, key: &str, lit: &Lit) -> Result<Value, String> {
+fn check_value(kind: &str, key: &str, value: &OptionValue) -> syn::Result<Value> {
+    let lit = match value {
+        OptionValue::Lit(lit) => lit,
+        OptionValue::List { items, .. } if key == "allowed_origins" => {
+            let mut errors = Errors::default();
+            for item in items {
+                if let Some(message) = cookie::check_origin(&item.value()) {
+                    errors.push_spanned(item, message);
+                }
+            }
+            return match errors.into_error() {
+                Some(error) => Err(error),
+                None => Ok(Value::StrList(items.clone())),
+            };
+        }
+        OptionValue::List { .. } => {
+            return Err(syn::Error::new_spanned(value, format!("expected a single value for `{key}`, not a list")));
+        }
+    };
+    let fail = |message: String| Err(syn::Error::new_spanned(lit, message));
     match (key, lit) {
-        ("max_age", Lit::Int(int)) => int.base10_parse::<u64>().map(Value::Int).map_err(|e| e.to_string()),
-        ("max_age", _) => Err("expected a number of seconds, e.g. `max_age = 3600`".to_owned()),
+        ("allowed_origins", _) => fail(
+            "expected a list of origins, e.g. `allowed_origins = [\"https://app.example.com\"]`".to_owned(),
+        ),
+        ("max_age", Lit::Int(int)) => match int.base10_parse::<u64>() {
+            Ok(0) => fail(
+                "a cookie `max_age` of 0 deletes the cookie at once: give a number of seconds such as `max_age = 3600`, or leave `max_age` out for a session cookie".to_owned(),
+            ),
+            Ok(seconds) => Ok(Value::Int(seconds)),
+            Err(e) => fail(e.to_string()),
+        },
+        ("max_age", _) => fail("expected a number of seconds, e.g. `max_age = 3600`".to_owned()),
         ("secure" | "http_only", Lit::Bool(b)) => Ok(Value::Bool(b.value)),
-        ("secure" | "http_only", _) => Err(format!("expected `true` or `false`, e.g. `{key} = true`")),
+        ("secure" | "http_only", _) => fail(format!("expected `true` or `false`, e.g. `{key} = true`")),
         ("same_site", Lit::Str(s)) if ["lax", "strict", "none"].contains(&s.value().to_lowercase().as_str()) => {
             Ok(Value::Str(s.clone()))
         }
-        ("same_site", _) => Err("expected one of: `\"lax\"`, `\"strict\"`, `\"none\"`".to_owned()),
-        (_, Lit::Str(s)) if s.value().is_empty() => Err(format!("`{key}` of the `{kind}` transport cannot be empty")),
+        ("same_site", _) => fail("expected one of: `\"lax\"`, `\"strict\"`, `\"none\"`".to_owned()),
+        ("name" | "path" | "domain", Lit::Str(s)) if kind == "cookie" => match cookie::check_string(key, &s.value()) {
+            Some(message) => fail(message),
+            None => Ok(Value::Str(s.clone())),
+        },
+        ("cookie", Lit::Str(s)) if kind == "api_key" => match cookie::check_string("name", &s.value()) {
+            Some(message) => fail(message),
+            None => Ok(Value::Str(s.clone())),
+        },
+        (_, Lit::Str(s)) if s.value().is_empty() => fail(format!("`{key}` of the `{kind}` transport cannot be empty")),
         (_, Lit::Str(s)) => Ok(Value::Str(s.clone())),
-        _ => Err(format!("expected a string, e.g. `{key} = \"…\"`")),
+        _ => fail(format!("expected a string, e.g. `{key} = \"…\"`")),
     }
+}
+
+/// The cookie rules that span several options: `SameSite=None` needs `Secure`, and the
+/// `__Secure-` and `__Host-` name prefixes.
+fn check_cookie_combination(options: &[(String, Value)], errors: &mut Errors) -> bool {
+    let find = |key: &str| options.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    let string = |key: &str| match find(key) {
+        Some(Value::Str(s)) => Some(s),
+        _ => None,
+    };
+    let secure = !matches!(find("secure"), Some(Value::Bool(false)));
+    let mut ok = true;
+    let mut fail = |tokens: &LitStr, message: &str| {
+        errors.push_spanned(tokens, message);
+        ok = false;
+    };
+    if let Some(same_site) = string("same_site")
+        && same_site.value().eq_ignore_ascii_case("none")
+        && !secure
+    {
+        fail(
+            same_site,
+            "`same_site = \"none\"` needs a Secure cookie: browsers drop a SameSite=None cookie without it; remove `secure = false`, or use `same_site = \"lax\"` or `\"strict\"`",
+        );
+    }
+    if let Some(name) = string("name") {
+        let lower = name.value().to_ascii_lowercase();
+        if lower.starts_with("__secure-") && !secure {
+            fail(
+                name,
+                "a cookie named `__Secure-…` must be Secure (browsers refuse it otherwise): remove `secure = false`, or rename the cookie",
+            );
+        }
+        let path_is_root = string("path").is_none_or(|path| path.value() == "/");
+        if lower.starts_with("__host-") && (!secure || string("domain").is_some() || !path_is_root) {
+            fail(
+                name,
+                "a cookie named `__Host-…` must be Secure, with path `/` and no domain (browsers refuse it otherwise): remove `secure = false`, `domain` and `path`, or rename the cookie",
+            );
+        }
+    }
+    ok
 }

@@ -34,6 +34,9 @@ backend!(F, name = "f", transport = api_key(header = "x-api-key"), strategy = jw
 backend!(G, name = "g", transport = api_key(query = "api_key"), strategy = jwt);
 backend!(H, name = "h", transport = cookie(name = "sid", max_age = 60, path = "/app", domain = "example.com", secure = true, http_only = true, same_site = "strict"), strategy = jwt);
 backend!(I, name = "i", transport = cookie, strategy = jwt);
+backend!(J, name = "j", transport = cookie(name = "__Host-sid", same_site = "none", allowed_origins = ["https://app.example.com", "http://localhost:3000"]), strategy = jwt);
+backend!(K, name = "k", transport = cookie(name = "dev", secure = false, http_only = false, same_site = "lax", allowed_origins = []), strategy = jwt);
+backend!(L, name = "l", transport = api_key(cookie = "key"), strategy = jwt);
 
 #[derive(Clone)]
 struct Users;
@@ -62,6 +65,8 @@ fn main() {
         h: H { strategy: JwtStrategy::hs256([2u8; 32]).build().unwrap() },
         users: Users,
     };
+    let transport = auth_core::backend::AuthBackend::transport(&state.h);
+    assert!(matches!(transport, auth_core::backend::Transport::Cookie(options) if options.path() == "/app"));
     let _app: Router = Router::new()
         .route("/items", get(items))
         .nest("/auth", A::router::<Users, AppState>())
