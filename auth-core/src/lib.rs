@@ -60,6 +60,8 @@ pub mod password;
 pub mod schemes;
 pub mod scopes;
 pub mod strategies;
+#[cfg(feature = "users")]
+pub mod users;
 
 /// `utoipa_axum::routes!` for `#[secured]` handlers: the same `(schemas, paths, router)`,
 /// with each operation's requirement attached for [`openapi::SecurityDoc`] to write out.

@@ -113,7 +113,7 @@ pub fn token_id(token: &str) -> String {
 }
 
 /// Runs one command (or script) for at most `timeout`, mapping failures to [`AuthError`].
-async fn timed<T>(
+pub(crate) async fn timed<T>(
     timeout: Duration,
     operation: &'static str,
     future: impl Future<Output = Result<T, RedisError>>,
