@@ -64,6 +64,8 @@ mod error;
 mod hooks;
 mod mail;
 mod model;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod routes;
 mod store;
 mod throttle;

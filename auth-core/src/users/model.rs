@@ -35,6 +35,7 @@ impl<T: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'stati
 
 /// No fields of the app's own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoFields {}
 
 /// The names the base model uses; an app field by one of these names is never read.
