@@ -134,7 +134,8 @@ impl AppState {
             .build()?;
         tokens.migrate().await?;
 
-        let settings = MailSettings::new(&config.public_url, &config.mail_from)?.app_name("the auth-core users example");
+        let settings =
+            MailSettings::new(&config.public_url, &config.mail_from)?.app_name("the auth-core users example");
         let mailer = match &config.smtp_url {
             Some(url) => Mailer::smtp(url, settings)?,
             None => Mailer::log(settings),

@@ -20,36 +20,43 @@ use super::{
 /// an app's own fields.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// A JSON object body. FastAPI parses a body as JSON when it has no `Content-Type` or an
-/// `application/json` / `application/*+json` one, and so does this; any other body is "not an
-/// object" (422), a body over [`MAX_BODY_BYTES`] is 413.
+/// A request body as FastAPI sees it: parsed as JSON when its `Content-Type` is
+/// `application/json` or `application/*+json` (FastAPI's strict content type, its default), and
+/// otherwise not an object. A body over [`MAX_BODY_BYTES`] is 413, invalid JSON 422
+/// `json_invalid`.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct JsonObject(pub(crate) Option<Map<String, Value>>);
+pub(crate) enum JsonObject {
+    /// No body at all.
+    #[default]
+    Absent,
+    /// A body that is not a JSON object: an array, a string, a form, plain text.
+    NotObject,
+    /// A JSON object.
+    Object(Map<String, Value>),
+}
 
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = UsersError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = match request.headers().get(header::CONTENT_TYPE) {
-            None => true,
-            Some(value) => value.to_str().ok().and_then(|v| v.parse::<mime::Mime>().ok()).is_some_and(|mime| {
+        let is_json = request.headers().get(header::CONTENT_TYPE).is_some_and(|value| {
+            value.to_str().ok().and_then(|v| v.parse::<mime::Mime>().ok()).is_some_and(|mime| {
                 mime.type_() == mime::APPLICATION
                     && (mime.subtype() == mime::JSON || mime.suffix().is_some_and(|s| s == mime::JSON))
-            }),
-        };
+            })
+        });
         // Reading fails on the limit, or on a client that went away (which reads no answer).
         let bytes =
             to_bytes(Body::new(request.into_body()), MAX_BODY_BYTES).await.map_err(|_| UsersError::PayloadTooLarge)?;
-        if !is_json {
-            return Err(not_an_object());
+        if bytes.is_empty() {
+            return Ok(Self::Absent);
         }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            // No body at all: FastAPI reports the missing body, or each missing embedded field.
-            return Ok(Self(None));
+        if !is_json {
+            return Ok(Self::NotObject);
         }
         match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => Ok(Self(Some(map))),
-            Ok(_) => Err(not_an_object()),
+            Ok(Value::Object(map)) => Ok(Self::Object(map)),
+            Ok(_) => Ok(Self::NotObject),
             Err(error) => Err(UsersError::Validation(vec![ValidationError {
                 kind: "json_invalid",
                 loc: vec!["body".into(), byte_offset(&bytes, error.line(), error.column()).into()],
@@ -93,8 +100,25 @@ pub(crate) struct Fields {
 }
 
 impl Fields {
-    pub(crate) fn new(body: JsonObject) -> Self {
-        Self { map: body.0.unwrap_or_default(), errors: Vec::new() }
+    /// The fields of a body of embedded fields (FastAPI's `Body(..., embed=True)`): a missing
+    /// body, or one that is not an object, is read as an empty object, so each field is
+    /// reported missing, as FastAPI reports them.
+    pub(crate) fn embedded(body: JsonObject) -> Self {
+        let map = match body {
+            JsonObject::Object(map) => map,
+            JsonObject::Absent | JsonObject::NotObject => Map::new(),
+        };
+        Self { map, errors: Vec::new() }
+    }
+
+    /// The fields of a body that is one model (a pydantic model parameter): a missing body is
+    /// one `missing` error, one that is not an object one `model_attributes_type` error.
+    pub(crate) fn model(body: JsonObject) -> Result<Self, UsersError> {
+        match body {
+            JsonObject::Object(map) => Ok(Self { map, errors: Vec::new() }),
+            JsonObject::Absent => Err(UsersError::Validation(vec![ValidationError::body("missing", "Field required")])),
+            JsonObject::NotObject => Err(not_an_object()),
+        }
     }
 
     fn missing(&mut self, name: &str) {
@@ -260,7 +284,7 @@ fn field_error(mut path: Vec<Value>, message: &str) -> ValidationError {
 
 /// `POST /register`'s body (fastapi-users' `UserCreate` plus the app's fields).
 pub(crate) fn user_create<F: DeserializeOwned>(body: JsonObject) -> Result<UserCreate<F>, UsersError> {
-    let mut fields = Fields::new(body);
+    let mut fields = Fields::model(body)?;
     let email = fields.email("email");
     let password = fields.string("password");
     let is_active = fields.optional_bool("is_active");
@@ -285,7 +309,7 @@ pub(crate) fn user_create<F: DeserializeOwned>(body: JsonObject) -> Result<UserC
 
 /// `PATCH /users/…`'s body (fastapi-users' `UserUpdate`; the app's fields as a patch).
 pub(crate) fn user_update(body: JsonObject) -> Result<UserUpdate, UsersError> {
-    let mut fields = Fields::new(body);
+    let mut fields = Fields::model(body)?;
     let password = fields.optional_string("password");
     let email = fields.optional_email("email");
     let is_active = fields.optional_bool("is_active");
@@ -301,7 +325,7 @@ mod tests {
     use crate::users::NoFields;
 
     fn body(value: Value) -> JsonObject {
-        JsonObject(value.as_object().cloned())
+        value.as_object().cloned().map_or(JsonObject::NotObject, JsonObject::Object)
     }
 
     #[derive(Debug, serde::Deserialize)]

@@ -452,8 +452,30 @@ fn domain_part(domain: &str) -> Result<(String, String), InvalidEmail> {
     if display.chars().any(|c| !is_hostname_char_intl(c)) {
         return Err(invalid("The part after the @-sign contains invalid characters."));
     }
+    // UTS #46 (the WHATWG URL rules) lets symbols through that IDNA 2008, which email-validator
+    // applies, does not: its labels are letters, digits and combining marks (RFC 5892).
+    if let Some(c) = display.chars().find(|c| !c.is_ascii() && !idna2008_letter_digit(*c)) {
+        return Err(invalid(format!(
+            "The part after the @-sign is invalid (Codepoint U+{:04X} not allowed).",
+            u32::from(c)
+        )));
+    }
     check_unsafe_chars(&display)?;
     Ok((display, ascii))
+}
+
+/// RFC 5892's `LetterDigits` (the code points IDNA 2008 allows, short of its exceptions): lower
+/// case and other letters, modifier letters, combining marks, decimal digits.
+fn idna2008_letter_digit(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::LowercaseLetter
+            | GeneralCategory::OtherLetter
+            | GeneralCategory::ModifierLetter
+            | GeneralCategory::NonspacingMark
+            | GeneralCategory::SpacingMark
+            | GeneralCategory::DecimalNumber
+    )
 }
 
 /// RFC 952 / RFC 1123 label: letters, digits, inner hyphens.
@@ -530,6 +552,8 @@ mod tests {
         assert_eq!(ok(" a@x.com "), "a@x.com");
         assert_eq!(ok("Ä@x.com"), "Ä@x.com");
         assert_eq!(ok("a+tag@x.co"), "a+tag@x.co");
+        assert_eq!(ok("a@b\u{3002}com"), "a@b.com");
+        assert_eq!(ok("a@x.com\u{301}"), "a@x.coḿ");
         assert_eq!(ok("Postmaster@x.com"), "postmaster@x.com");
         assert_eq!(ok(&format!("{}@x.com", "x".repeat(65))), format!("{}@x.com", "x".repeat(65)));
     }
@@ -558,6 +582,12 @@ mod tests {
                 "The email address has the \"full-width\" at-sign (@) character instead of a regular at-sign.",
             ),
             (".a@x.com", "An email address cannot start with a period."),
+            ("\u{301}a@x.com", "The email address contains unsafe characters: U+0301."),
+            ("a@\u{ff0e}com", "An email address cannot have a period immediately after the @-sign."),
+            (
+                "a@ab--c.com",
+                "An email address cannot have two letters followed by two dashes immediately after the @-sign or after a period, except Punycode.",
+            ),
             ("a.@x.com", "An email address cannot have a period immediately before the @-sign."),
         ];
         for (input, reason) in cases {
@@ -565,6 +595,8 @@ mod tests {
         }
         let long_domain = format!("a@{}.com", "b".repeat(250));
         assert_eq!(err(&long_domain), "The email address is too long after the @-sign (1 character too many).");
+        assert!(err("😀@😀.com").starts_with("The part after the @-sign is invalid (Codepoint U+1F600"));
+        assert!(err("a@xn--zz.com").starts_with("The part after the @-sign is not valid IDNA"));
         let long = format!("{}@{}.com", "a".repeat(200), "b".repeat(60));
         assert_eq!(err(&long), "The email address is too long (11 characters too many).");
         assert_eq!(err(&"a".repeat(3000)), "Length must not exceed 2048 characters");

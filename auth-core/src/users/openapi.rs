@@ -212,9 +212,16 @@ where
     let forbidden = json!({ "description": "Not a superuser." });
     let not_found = json!({ "description": "The user does not exist." });
     let update_errors = error_response(&[
-        ("UPDATE_USER_EMAIL_ALREADY_EXISTS", "A user with this email already exists.", json!("UPDATE_USER_EMAIL_ALREADY_EXISTS")),
-        ("UPDATE_USER_INVALID_PASSWORD", "Password validation failed.",
-            json!({ "code": "UPDATE_USER_INVALID_PASSWORD", "reason": "Password should be at least 8 characters" })),
+        (
+            "UPDATE_USER_EMAIL_ALREADY_EXISTS",
+            "A user with this email already exists.",
+            json!("UPDATE_USER_EMAIL_ALREADY_EXISTS"),
+        ),
+        (
+            "UPDATE_USER_INVALID_PASSWORD",
+            "Password validation failed.",
+            json!({ "code": "UPDATE_USER_INVALID_PASSWORD", "reason": "Password should be at least 8 characters" }),
+        ),
     ]);
     let id_parameter = json!([{
         "name": "id", "in": "path", "required": true,
@@ -273,7 +280,11 @@ where
 }
 
 /// The router and its description, as one utoipa-axum router.
-fn documented<S: Clone + Send + Sync + 'static>(router: axum::Router<S>, paths: Value, components: Value) -> OpenApiRouter<S> {
+fn documented<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    paths: Value,
+    components: Value,
+) -> OpenApiRouter<S> {
     let api = match (serde_json::from_value::<Paths>(paths), serde_json::from_value::<Components>(components)) {
         (Ok(paths), Ok(components)) => OpenApiBuilder::new().paths(paths).components(Some(components)).build(),
         (paths, components) => {
@@ -314,7 +325,9 @@ fn validation_error() -> Value {
 fn error_response(examples: &[(&str, &str, Value)]) -> Value {
     let examples: Map<String, Value> = examples
         .iter()
-        .map(|(code, summary, detail)| ((*code).to_owned(), json!({ "summary": summary, "value": { "detail": detail } })))
+        .map(|(code, summary, detail)| {
+            ((*code).to_owned(), json!({ "summary": summary, "value": { "detail": detail } }))
+        })
         .collect();
     json!({
         "description": "Bad Request",
@@ -331,7 +344,8 @@ fn email_schema() -> Value {
 
 /// A body of named fields, all required (FastAPI's `Body(..., embed=True)`).
 fn embedded(fields: &[(&str, Value)]) -> Value {
-    let properties: Map<String, Value> = fields.iter().map(|(name, schema)| ((*name).to_owned(), schema.clone())).collect();
+    let properties: Map<String, Value> =
+        fields.iter().map(|(name, schema)| ((*name).to_owned(), schema.clone())).collect();
     let required: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
     json!({ "type": "object", "properties": properties, "required": required })
 }
@@ -373,9 +387,7 @@ fn app_fields<F: ToSchema>() -> (Map<String, Value>, Vec<Value>, Map<String, Val
 fn components<F: ToSchema>() -> Value {
     let (fields, required_fields, nested) = app_fields::<F>();
     let flag = |title: &str, default: bool| json!({ "type": "boolean", "default": default, "title": title });
-    let optional_flag = |title: &str, default: Option<bool>| {
-        json!({ "anyOf": [{ "type": "boolean" }, { "type": "null" }], "default": default, "title": title })
-    };
+    let optional_flag = |title: &str, default: Option<bool>| json!({ "anyOf": [{ "type": "boolean" }, { "type": "null" }], "default": default, "title": title });
     let mut read = json!({
         "type": "object",
         "title": "UserRead",

@@ -46,7 +46,7 @@ where
     UserManager<H>: FromRef<S>,
     S: Send + Sync,
 {
-    let mut fields = Fields::new(body);
+    let mut fields = Fields::embedded(body);
     let email = fields.email("email");
     let email = fields.finish(email)?;
     let manager = UserManager::<H>::from_ref(&state);
@@ -73,7 +73,7 @@ where
     UserManager<H>: FromRef<S>,
     S: Send + Sync,
 {
-    let mut fields = Fields::new(body);
+    let mut fields = Fields::embedded(body);
     let token = fields.string("token");
     let password = fields.string("password");
     let (token, password) = fields.finish(token.zip(password))?;

@@ -43,7 +43,7 @@ where
     UserManager<H>: FromRef<S>,
     S: Send + Sync,
 {
-    let mut fields = Fields::new(body);
+    let mut fields = Fields::embedded(body);
     let email = fields.email("email");
     let email = fields.finish(email)?;
     let manager = UserManager::<H>::from_ref(&state);
@@ -70,7 +70,7 @@ where
     UserManager<H>: FromRef<S>,
     S: Send + Sync,
 {
-    let mut fields = Fields::new(body);
+    let mut fields = Fields::embedded(body);
     let token = fields.string("token");
     let token = fields.finish(token)?;
     let manager = UserManager::<H>::from_ref(&state);
