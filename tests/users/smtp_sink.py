@@ -9,6 +9,7 @@ reader never sees half a message. Runs until killed.
 
 import asyncio
 import os
+import socket
 import sys
 
 from aiosmtpd.controller import Controller
@@ -31,10 +32,15 @@ class Sink:
 async def main():
     directory = sys.argv[1]
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    if port == 0:
+        # The controller checks its server by connecting to the port, so it needs a real one.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
     os.makedirs(directory, exist_ok=True)
     controller = Controller(Sink(directory), hostname="127.0.0.1", port=port)
     controller.start()
-    print(f"ready {controller.server.sockets[0].getsockname()[1]}", flush=True)
+    print(f"ready {port}", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

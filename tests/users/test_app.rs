@@ -363,6 +363,13 @@ impl TestApp {
         self.send(self.client.post(self.url(&format!("/auth/{backend}/login"))).form(&form), &Auth::None).await
     }
 
+    /// Logs in from `ip`, as a proxy trusted by `ClientIpSource::XForwardedFor` says.
+    pub async fn login_from(&self, ip: &str, username: &str, password: &str) -> Res {
+        let form = [("username", username), ("password", password)];
+        let request = self.client.post(self.url("/auth/jwt/login")).header("x-forwarded-for", ip).form(&form);
+        self.send(request, &Auth::None).await
+    }
+
     /// Logs in with the JWT backend, which must succeed.
     pub async fn bearer(&self, username: &str, password: &str) -> Auth {
         let res = self.login("jwt", username, password).await;
