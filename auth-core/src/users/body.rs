@@ -59,7 +59,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             Ok(_) => Ok(Self::NotObject),
             Err(error) => Err(UsersError::Validation(vec![ValidationError {
                 kind: "json_invalid",
-                loc: vec!["body".into(), byte_offset(&bytes, error.line(), error.column()).into()],
+                loc: vec!["body".into(), error_position(&bytes, &error).into()],
                 msg: "JSON decode error".to_owned(),
                 ctx: Some(json!({ "error": json_error_reason(&error) })),
             }])),
@@ -74,7 +74,17 @@ fn not_an_object() -> UsersError {
     )])
 }
 
-/// The offset serde_json's line and column point at, as Python's `JSONDecodeError.pos` is.
+/// Where the JSON went wrong, as Python's `JSONDecodeError.pos` says it: a character index, the
+/// end of the document when it ended too early.
+fn error_position(bytes: &[u8], error: &serde_json::Error) -> usize {
+    let offset = match error.classify() {
+        serde_json::error::Category::Eof => bytes.len(),
+        _ => byte_offset(bytes, error.line(), error.column()).min(bytes.len()),
+    };
+    String::from_utf8_lossy(&bytes[..offset]).chars().count()
+}
+
+/// The byte offset serde_json's line and column point at.
 fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
     let mut offset = 0;
     for (index, text_line) in bytes.split(|b| *b == b'\n').enumerate() {
