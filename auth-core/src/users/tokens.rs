@@ -12,8 +12,9 @@
 //!   is not in it, and it keeps `forgot-password` cheap.
 //!
 //! Each kind also has its own `typ` header (`verify+jwt`, `reset+jwt`), and the secrets must
-//! differ from each other; never reuse the access tokens' secret for them either: an access
-//! strategy that does not check `aud` would otherwise accept them.
+//! differ from each other. They are not access tokens: a `JwtStrategy` without an audience
+//! refuses any token that has one, and one with the audience `fastapi-users:auth` refuses
+//! these audiences. Still, give them secrets of their own, never the access tokens' one.
 
 use std::time::Duration;
 
