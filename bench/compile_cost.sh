@@ -88,7 +88,7 @@ EOF
     common
     cat <<'EOF'
 
-use auth_core::{AuthError, Depends, Scopes, SecurityScopes, secured, strategies::jwt::Claims};
+use auth_core::{AuthError, Authenticated, Depends, Scopes, SecurityScopes, secured, strategies::jwt::Claims};
 use axum::extract::State;
 
 #[derive(Scopes, Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +105,7 @@ EOF
 }
 
 #[secured]
-pub async fn current_user(State(app): State<AppState>, scopes: SecurityScopes, claims: Claims) -> Result<User, AuthError> {
+pub async fn current_user(State(app): State<AppState>, scopes: SecurityScopes, Authenticated(claims): Authenticated<Claims>) -> Result<User, AuthError> {
     let username = claims.sub.ok_or_else(|| AuthError::InvalidCredentials { scopes: scopes.clone() })?;
     app.users.get(&username).cloned().ok_or(AuthError::InvalidCredentials { scopes })
 }

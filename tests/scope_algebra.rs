@@ -14,7 +14,8 @@ use std::{
 };
 
 use auth_core::{
-    AuthError, OAuth2PasswordRequestForm, SecurityScopes, schemes::authorization_credentials, scopes::is_scope_token,
+    AuthError, OAuth2PasswordRequestForm, SecurityScopes, security::is_scope_token,
+    transport::authorization_credentials,
 };
 use axum::http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
 use proptest::prelude::*;

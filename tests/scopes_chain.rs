@@ -7,7 +7,10 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use auth_core::{AuthError, Challenge, Depends, Scopes, SecurityScopes, scopes::enforce, secured};
+use auth_core::{
+    AuthError, Authenticate, Authenticated, Challenge, Credential, Depends, Scopes, SecurityScopes, secured,
+    security::{ApiKeyLocation, SchemeKind},
+};
 use axum::{
     Json, Router,
     body::Body,
@@ -53,14 +56,27 @@ impl AppState {
 }
 
 /// A simple in-test credential: `x-user` names the principal, `x-grant` lists granted scopes.
+/// It only reads and verifies: `Authenticated<TestCredential>` checks the scopes.
 struct TestCredential {
     user: String,
+    granted: Vec<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for TestCredential {
-    type Rejection = AuthError;
+impl Credential for TestCredential {
+    type Principal = TestCredential;
+    const SCHEME_NAME: &'static str = "TestCredential";
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    fn scheme() -> SchemeKind {
+        SchemeKind::ApiKey { location: ApiKeyLocation::Header, name: "x-user".into() }
+    }
+
+    fn granted_scopes(credential: &TestCredential) -> &[String] {
+        &credential.granted
+    }
+}
+
+impl<S: Send + Sync> Authenticate<S> for TestCredential {
+    async fn authenticate(parts: &mut Parts, _state: &S) -> Result<Self, AuthError> {
         let user = parts
             .headers
             .get("x-user")
@@ -73,8 +89,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TestCredential {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
-        enforce(parts, &granted)?;
-        Ok(Self { user })
+        Ok(Self { user, granted })
     }
 }
 
@@ -88,7 +103,7 @@ struct User {
 async fn current_user(
     State(app): State<AppState>,
     scopes: SecurityScopes,
-    credential: TestCredential,
+    Authenticated(credential): Authenticated<TestCredential>,
 ) -> Result<User, AuthError> {
     app.record("current_user", &scopes);
     app.runs.fetch_add(1, Ordering::SeqCst);
@@ -377,7 +392,7 @@ struct HandCounted;
 
 impl auth_core::Dependency for HandCounted {
     type Output = usize;
-    const SCOPES: &'static [&'static str] = &["admin"];
+    const SCOPES: auth_core::RequiredScopes = auth_core::RequiredScopes::all(&["admin"]);
     const USE_CACHE: bool = true;
 }
 
@@ -387,11 +402,11 @@ impl auth_core::Resolve<AppState> for HandCounted {
         Ok(state.runs.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
-    fn to_cache(output: &usize) -> Option<auth_core::dependency::CacheEntry> {
-        Some(auth_core::dependency::CacheEntry::new(output))
+    fn to_cache(output: &usize) -> Option<auth_core::security::CacheEntry> {
+        Some(auth_core::security::CacheEntry::new(output))
     }
 
-    fn from_cache(entry: &auth_core::dependency::CacheEntry) -> Option<usize> {
+    fn from_cache(entry: &auth_core::security::CacheEntry) -> Option<usize> {
         entry.get::<usize>()
     }
 }
@@ -407,7 +422,7 @@ async fn hand_twice(Depends(a): Depends<HandCounted>, Depends(b): Depends<via_ha
 }
 
 // An extractor of the app's own that resolves a dependency inside, and says so through
-// `DocumentedSecurity`, so the handler's plan (and its OpenAPI security) sees it.
+// `Describe`, so the handler's plan (and its OpenAPI security) sees it.
 struct CountedTwice(usize);
 
 impl FromRequestParts<AppState> for CountedTwice {
@@ -419,9 +434,9 @@ impl FromRequestParts<AppState> for CountedTwice {
     }
 }
 
-impl auth_core::openapi::DocumentedSecurity for CountedTwice {
-    fn collect_security(out: &mut auth_core::openapi::SecurityCollector) {
-        <Depends<counted> as auth_core::openapi::DocumentedSecurity>::collect_security(out);
+impl auth_core::security::Describe for CountedTwice {
+    fn describe(walk: &mut auth_core::security::Walk) {
+        <Depends<counted> as auth_core::security::Describe>::describe(walk);
     }
 }
 
@@ -451,8 +466,8 @@ async fn a_hand_written_dependency_chains_and_is_cached() {
     assert_eq!(state.runs.load(Ordering::SeqCst), 1);
     // Its scopes add up like any link's: the handler's `me`, then its own `admin`.
     assert_eq!(state.take(), vec![("hand_counted", vec!["me", "admin"])]);
-    // And they are in the handler's requirement.
-    assert_eq!(auth_core::openapi::requirement_of::<hand_twice>().required_scopes(), ["me", "admin"]);
+    // It reads no credential the walk can see, so the handler documents no security.
+    assert!(auth_core::Requirement::of::<hand_twice>().is_anonymous());
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::scopes::SecurityScopes;
+use crate::security::SecurityScopes;
 
 /// How a client should authenticate, as announced in `WWW-Authenticate` on a 401.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +102,24 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// A credential that is present but bad: 401 `Could not validate credentials`. A
+    /// credential's [`Authenticate`](crate::Authenticate) returns it; the extractor fills in
+    /// the scopes in force, which `WWW-Authenticate` announces.
+    pub fn invalid_credentials() -> Self {
+        AuthError::InvalidCredentials { scopes: SecurityScopes::EMPTY }
+    }
+
+    /// The error as raised at the request's current point of the chain: a credential failure
+    /// announces the scopes in force there, unless it names scopes already.
+    pub(crate) fn in_chain(self, parts: &axum::http::request::Parts) -> Self {
+        match self {
+            AuthError::InvalidCredentials { scopes } if scopes.is_empty() => {
+                AuthError::InvalidCredentials { scopes: SecurityScopes::current(parts) }
+            }
+            other => other,
+        }
+    }
+
     /// The HTTP status this error is answered with in the default (FastAPI) style.
     pub fn status(&self) -> StatusCode {
         match self {

@@ -6,12 +6,101 @@ use axum::{
     http::header,
 };
 
-use crate::error::{AuthError, FieldError};
+use crate::{
+    error::{AuthError, FieldError},
+    security::{Describe, Walk},
+};
 
 const JSON: &str = "application/json";
 
 /// The largest form body accepted; a login form is a few hundred bytes.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// A request body auth-core reads, described for OpenAPI: a `#[secured]` handler that takes
+/// one documents it (with the 422 it answers) with no code from the app.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FormBody {
+    /// The schema's name in `components.schemas`.
+    pub name: &'static str,
+    /// The media type it is read as.
+    pub media_type: &'static str,
+    /// Its fields, in order.
+    pub fields: &'static [FormField],
+}
+
+/// One field of a [`FormBody`]: always a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormField {
+    /// The field's name.
+    pub name: &'static str,
+    /// Its title in the schema, as pydantic writes it.
+    pub title: &'static str,
+    /// Whether the body must have it.
+    pub required: bool,
+    /// A regular expression it must match.
+    pub pattern: Option<&'static str>,
+    /// A secret: documented as `format: password`, so Swagger UI hides it as typed.
+    pub secret: bool,
+    /// Its value when absent.
+    pub default: Option<&'static str>,
+}
+
+const fn field(name: &'static str, title: &'static str) -> FormField {
+    FormField { name, title, required: false, pattern: None, secret: false, default: None }
+}
+
+/// The six fields of the password grant, as FastAPI documents `OAuth2PasswordRequestForm`.
+const PASSWORD_GRANT_FIELDS: [FormField; 6] = [
+    FormField { pattern: Some("^password$"), ..field("grant_type", "Grant Type") },
+    FormField { required: true, ..field("username", "Username") },
+    FormField { required: true, secret: true, ..field("password", "Password") },
+    FormField { default: Some(""), ..field("scope", "Scope") },
+    field("client_id", "Client Id"),
+    FormField { secret: true, ..field("client_secret", "Client Secret") },
+];
+
+static PASSWORD_FORM: FormBody = FormBody {
+    name: "OAuth2PasswordRequestForm",
+    media_type: "application/x-www-form-urlencoded",
+    fields: &PASSWORD_GRANT_FIELDS,
+};
+
+/// The same, with `grant_type` required.
+const PASSWORD_GRANT_FIELDS_STRICT: [FormField; 6] = {
+    let mut fields = PASSWORD_GRANT_FIELDS;
+    fields[0].required = true;
+    fields
+};
+
+static PASSWORD_FORM_STRICT: FormBody = FormBody {
+    name: "OAuth2PasswordRequestFormStrict",
+    media_type: "application/x-www-form-urlencoded",
+    fields: &PASSWORD_GRANT_FIELDS_STRICT,
+};
+
+static REFRESH_REQUEST: FormBody = FormBody {
+    name: "RefreshTokenRequest",
+    media_type: "application/json",
+    fields: &[FormField { required: true, secret: true, ..field("refresh_token", "Refresh Token") }],
+};
+
+impl Describe for OAuth2PasswordRequestForm {
+    fn describe(walk: &mut Walk) {
+        walk.form_body(&PASSWORD_FORM);
+    }
+}
+
+impl Describe for OAuth2PasswordRequestFormStrict {
+    fn describe(walk: &mut Walk) {
+        walk.form_body(&PASSWORD_FORM_STRICT);
+    }
+}
+
+impl Describe for RefreshTokenRequest {
+    fn describe(walk: &mut Walk) {
+        walk.form_body(&REFRESH_REQUEST);
+    }
+}
 
 /// The fields of an `application/x-www-form-urlencoded` token request.
 ///
@@ -68,7 +157,16 @@ impl std::fmt::Debug for OAuth2PasswordRequestForm {
     }
 }
 
-const FIELDS: [&str; 6] = ["grant_type", "username", "password", "scope", "client_id", "client_secret"];
+/// The field names the parser reads, in the documented order.
+const FIELDS: [&str; 6] = {
+    let mut names = [""; 6];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = PASSWORD_GRANT_FIELDS[i].name;
+        i += 1;
+    }
+    names
+};
 
 impl OAuth2PasswordRequestForm {
     /// Parses an urlencoded body; `strict` requires `grant_type`.

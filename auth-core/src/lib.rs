@@ -52,36 +52,31 @@
 //! ```
 
 pub mod backend;
-pub mod dependency;
 pub mod error;
 pub mod form;
 pub mod openapi;
 pub mod password;
-pub mod schemes;
-pub mod scopes;
+pub mod security;
 pub mod strategies;
+pub mod transport;
 #[cfg(feature = "users")]
 pub mod users;
-
-/// `utoipa_axum::routes!` for `#[secured]` handlers: the same `(schemas, paths, router)`,
-/// with each operation's requirement attached for [`openapi::SecurityDoc`] to write out.
-#[cfg(feature = "openapi")]
-#[macro_export]
-macro_rules! routes {
-    ($($handler:path),+ $(,)?) => {{
-        let mut routes = $crate::__private::utoipa_axum::routes!($($handler),+);
-        $( $crate::openapi::attach::<$handler>(&mut routes.1); )+
-        routes
-    }};
-}
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
+#[doc(inline)]
 pub use auth_macros::{AuthBackend, Scopes, secured};
-pub use backend::{Authenticated, Principal};
-pub use dependency::{Dependency, Depends, Resolve};
+pub use backend::Principal;
 pub use error::{AuthError, Challenge, FieldError};
 pub use form::{OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict, RefreshTokenRequest};
-pub use scopes::{ScopeDeclaration, ScopeInfo, SecurityScopes};
+pub use security::{
+    Authenticate, Authenticated, Credential, Dependency, Depends, RequiredScopes, Requirement, Resolve,
+    ScopeDeclaration, ScopeInfo, SecurityScopes,
+};

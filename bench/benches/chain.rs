@@ -7,7 +7,7 @@
 //!
 //! - `generated_chain`: the tutorial port's router (`examples/oauth2_scopes/app.rs`) through
 //!   `tower::ServiceExt::oneshot`: routing, `Enter`, `Depends<current_active_user>` →
-//!   `Depends<current_user>` → `State`, `SecurityScopes`, `Claims` (bearer, JWT verification,
+//!   `Depends<current_user>` → `State`, `SecurityScopes`, `Authenticated<Claims>` (bearer, JWT verification,
 //!   scope check), the user lookup, the active check, the JSON body, collected.
 //! - `hand_written`: the same request on `auth_bench::baseline`, plain `FromRequestParts` impls and
 //!   `jsonwebtoken::decode`.

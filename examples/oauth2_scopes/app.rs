@@ -17,15 +17,16 @@ use std::{
 };
 
 use auth_core::{
-    AuthError, Depends, OAuth2PasswordRequestForm, RefreshTokenRequest, ScopeDeclaration, Scopes, SecurityScopes,
+    AuthError, Authenticated, Depends, OAuth2PasswordRequestForm, RefreshTokenRequest, ScopeDeclaration, Scopes,
+    SecurityScopes,
     openapi::{SecurityDoc, swagger_ui},
     password::Passwords,
-    schemes::OAuth2PasswordBearer,
     secured,
     strategies::{
         jwt::{Claims, JwtError, JwtStrategy, REFRESH_TOKEN_TYPE},
         refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore, TokenPair, TokenPairIssuer},
     },
+    transport::OAuth2PasswordBearer,
 };
 use axum::{
     Json, Router,
@@ -181,14 +182,14 @@ pub fn oauth2_scheme() -> OAuth2PasswordBearer {
     OAuth2PasswordBearer::new::<Scope>("token")
 }
 
-/// `get_current_user`: the user the bearer token names. The token is verified and its scopes
-/// checked against everything that depends on this function by the `Claims` extractor;
+/// `get_current_user`: the user the bearer token names. The token is verified, and its scopes
+/// checked against everything that depends on this function, by `Authenticated<Claims>`;
 /// what is left is the lookup.
 #[secured]
 pub async fn current_user(
     State(app): State<AppState>,
     security_scopes: SecurityScopes,
-    claims: Claims,
+    Authenticated(claims): Authenticated<Claims>,
 ) -> Result<User, AuthError> {
     let credentials_exception = || AuthError::InvalidCredentials { scopes: security_scopes.clone() };
     let username = claims.sub.as_deref().ok_or_else(credentials_exception)?;
@@ -214,12 +215,13 @@ pub struct Token {
     pub token_type: String,
 }
 
-/// `POST /token`: the OAuth2 password flow.
+/// `POST /token`: the OAuth2 password flow. `#[secured]` on a handler that reads no credential
+/// only describes it: its form becomes the documented request body, with the 422 it answers.
 #[utoipa::path(post, path = "/token", summary = "Login For Access Token", responses(
     (status = 200, description = "Successful Response", body = Token),
     (status = 400, description = "Incorrect username or password"),
-    (status = 422, description = "Validation Error"),
 ))]
+#[secured]
 pub async fn login_for_access_token(
     State(app): State<AppState>,
     form_data: OAuth2PasswordRequestForm,
@@ -275,15 +277,16 @@ struct ApiDoc;
 /// The tutorial's documented routes, and the OpenAPI document generated from them.
 ///
 /// Security is never written here: each operation's `security` comes from the `#[secured]`
-/// chain of its handler, and the scheme from [`oauth2_scheme`].
+/// chain of its handler, and the description of the `Claims` credential's scheme from
+/// [`oauth2_scheme`].
 pub fn documented(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(utoipa_axum::routes!(login_for_access_token))
+        .routes(auth_core::routes!(login_for_access_token))
         .routes(auth_core::routes!(read_users_me))
         .routes(auth_core::routes!(read_own_items))
         .routes(auth_core::routes!(read_system_status))
         .split_for_parts();
-    SecurityDoc::new().scheme(oauth2_scheme()).apply(&mut api);
+    SecurityDoc::new().scheme::<Claims>(oauth2_scheme()).apply(&mut api);
     // utoipa fills these from Cargo.toml; FastAPI's document has neither.
     api.info.description = None;
     api.info.license = None;

@@ -10,6 +10,7 @@ use std::{error::Error, net::SocketAddr, time::Duration};
 use auth_core::{
     AuthBackend,
     openapi::{SecurityDoc, swagger_ui},
+    secured,
     strategies::{DatabaseStrategy, JwtStrategy},
     users::{
         self, ClientIpSource, CurrentUser, LoginThrottle, MailSettings, Mailer, RequestContext, User, UserHooks,
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
 /// The app's own user fields: they are stored with the user, answered, accepted by register and
 /// `PATCH`, and described in the OpenAPI schemas.
@@ -53,7 +54,7 @@ impl UserHooks for Hooks {
 
 /// Bearer JWTs (`/auth/jwt/login`), an hour long, audience `fastapi-users:auth` as fastapi-users'.
 #[derive(AuthBackend, Clone)]
-#[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt)]
+#[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt, scopes = auth_core::users::UserScope)]
 pub struct JwtBackend {
     strategy: JwtStrategy,
 }
@@ -162,7 +163,8 @@ impl AppState {
     }
 }
 
-/// `GET /authenticated-route`: the full example's protected route.
+/// `GET /authenticated-route`: the full example's protected route. Its `security` in OpenAPI
+/// comes from `CurrentUser`'s credentials, as for any `#[secured]` handler.
 #[utoipa::path(
     get,
     path = "/authenticated-route",
@@ -170,9 +172,9 @@ impl AppState {
     responses(
         (status = 200, description = "A greeting", example = json!({"message": "Hello king.arthur@camelot.bt!"})),
         (status = 401, description = "Missing token or inactive user."),
-    ),
-    security(("jwt" = []), ("cookie" = []))
+    )
 )]
+#[secured]
 async fn authenticated_route(user: CurrentUser<Backends, Hooks>) -> Json<Value> {
     Json(json!({ "message": format!("Hello {}!", user.email) }))
 }
@@ -189,13 +191,13 @@ pub fn router(state: AppState) -> Router {
         .version("0.1.0")
         .build();
     let (router, mut api) = OpenApiRouter::with_openapi(utoipa::openapi::OpenApiBuilder::new().info(info).build())
-        .nest("/auth/jwt", users::openapi::auth_router::<Hooks, JwtBackend, AppState>(&state.jwt))
-        .nest("/auth/cookie", users::openapi::auth_router::<Hooks, CookieBackend, AppState>(&state.cookie))
+        .nest("/auth/jwt", users::openapi::auth_router::<Hooks, JwtBackend, AppState>())
+        .nest("/auth/cookie", users::openapi::auth_router::<Hooks, CookieBackend, AppState>())
         .nest("/auth", auth)
         .nest("/users", users::openapi::users_router::<Hooks, Backends, AppState>())
-        .routes(routes!(authenticated_route))
+        .routes(auth_core::routes!(authenticated_route))
         .split_for_parts();
-    SecurityDoc::new().backend(&state.jwt).backend(&state.cookie).apply(&mut api);
+    SecurityDoc::new().apply(&mut api);
     router.with_state(state).merge(swagger_ui(api))
 }
 

@@ -302,3 +302,40 @@ test('scope me only: GET /users/me/items/ answers 401 "Not enough permissions"',
     assert.ok(body.includes('Not enough permissions'), `body says "Not enough permissions": ${body}`);
   });
 });
+
+test('POST /token: "Try it out" shows the form\'s fields, and logs in', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  await withBrowser(t, 'token-form', async (page) => {
+    await openDocs(page);
+    const op = page.locator('.opblock.opblock-post').filter({
+      has: page.locator('.opblock-summary-path[data-path="/token"]'),
+    });
+    await op.waitFor({ state: 'visible' });
+    await op.locator('.opblock-summary-path').click();
+    await op.locator('.opblock-body').waitFor({ state: 'visible' });
+    await op.locator('button.try-out__btn', { hasText: 'Try it out' }).click();
+
+    // Every field of the OAuth2 password form is offered, username and password as required.
+    const body = op.locator('.opblock-section-request-body');
+    await body.waitFor({ state: 'visible' });
+    for (const field of ['grant_type', 'username', 'password', 'scope', 'client_id', 'client_secret']) {
+      await body.locator(`tr[data-property-name="${field}"]`).waitFor({ state: 'visible' });
+    }
+    for (const field of ['username', 'password']) {
+      const required = body.locator(`tr[data-property-name="${field}"] .parameter__name.required`);
+      assert.equal(await required.count(), 1, `${field} is marked required`);
+    }
+    await body.locator('tr[data-property-name="username"] input:not([type=checkbox])').fill('johndoe');
+    await body.locator('tr[data-property-name="password"] input:not([type=checkbox])').fill('secret');
+    await body.locator('tr[data-property-name="scope"] input:not([type=checkbox])').fill('me');
+    await op.locator('button.execute', { hasText: 'Execute' }).click();
+
+    const live = op.locator('.live-responses-table .response');
+    await live.first().waitFor({ state: 'visible' });
+    const status = (await live.first().locator('.response-col_status').innerText()).trim();
+    const answer = await live.first().locator('.response-col_description').innerText();
+    assert.match(status, /^200/, `status; body: ${answer.replace(/"access_token": "[^"]*"/, '"access_token": "…"')}`);
+    assert.ok(answer.includes('"token_type": "bearer"'), 'a bearer token came back');
+    // The request went out as the urlencoded form.
+    assert.match(await op.locator('.curl-command').innerText(), /application\/x-www-form-urlencoded/);
+  });
+});

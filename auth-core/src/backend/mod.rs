@@ -1,8 +1,10 @@
 //! Backends: a name, a transport and a strategy, as fastapi-users' `AuthenticationBackend`.
 //!
-//! Declare one with `#[derive(AuthBackend)]`; it implements [`AuthBackend`], and
-//! [`Authenticated<B>`] then authenticates a request with it (or with the first of several:
-//! `Authenticated<(CookieBackend, JwtBackend)>`). [`routes`] builds its login and logout routes.
+//! Declare one with `#[derive(AuthBackend)]`; it implements [`AuthBackend`], which makes it a
+//! [`Credential`](crate::Credential): [`Authenticated<B>`](crate::Authenticated) then
+//! authenticates a request with it (or with the first of several:
+//! `Authenticated<(CookieBackend, JwtBackend)>`), yielding a [`Principal`]. [`routes`] builds
+//! its login and logout routes.
 //!
 //! ```ignore
 //! #[derive(AuthBackend, Clone)]
@@ -12,11 +14,11 @@
 //! }
 //! ```
 
-mod authenticated;
+mod credential;
 mod routes;
 mod transport;
 
-pub use authenticated::{Authenticated, BackendNames, BackendSet, Principal};
+pub use credential::Principal;
 pub use routes::{Authenticator, LoginGrant, routes};
 pub use transport::{ApiKeyLocation, CookieOptions, SameSite, Transport};
 
@@ -37,7 +39,7 @@ pub trait AuthBackend: Clone + Send + Sync + 'static {
     type Strategy: Strategy;
 
     /// How the credential travels.
-    fn transport(&self) -> &Transport;
+    fn transport() -> &'static Transport;
 
     /// The strategy instance.
     fn strategy(&self) -> &Self::Strategy;

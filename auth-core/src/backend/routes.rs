@@ -10,8 +10,8 @@ use axum::{
     routing::post,
 };
 
-use super::{AuthBackend, Authenticated};
-use crate::{error::AuthError, form::OAuth2PasswordRequestForm, strategies::Strategy};
+use super::AuthBackend;
+use crate::{Authenticated, error::AuthError, form::OAuth2PasswordRequestForm, strategies::Strategy};
 
 /// Who may log in: what the app checks a username and password against.
 pub trait Authenticator: Send + Sync + 'static {
@@ -62,7 +62,7 @@ where
     let backend = B::from_ref(&state);
     let token = backend.strategy().write_token(&grant.subject, &scopes).await?;
     tracing::info!(backend = B::NAME, subject = %grant.subject, "login");
-    Ok(backend.transport().login_response(&token))
+    Ok(B::transport().login_response(&token))
 }
 
 async fn logout<B, S>(State(state): State<S>, user: Authenticated<B>, parts: Parts) -> Result<Response, AuthError>
@@ -72,8 +72,8 @@ where
 {
     let backend = B::from_ref(&state);
     // The credential was just read and verified by `Authenticated`, so it is present.
-    let token = backend.transport().read(&parts).ok_or(AuthError::InvalidToken)?;
+    let token = B::transport().read(&parts).ok_or(AuthError::InvalidToken)?;
     backend.strategy().destroy_token(&token).await?;
     tracing::info!(backend = B::NAME, subject = %user.subject, "logout");
-    Ok(backend.transport().logout_response())
+    Ok(B::transport().logout_response())
 }

@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{error::Challenge, schemes::authorization_credentials};
+use crate::{error::Challenge, transport::authorization_credentials};
 
 /// `SameSite` attribute of a cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,16 +81,7 @@ impl Default for CookieOptions {
     }
 }
 
-/// Where an API key travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiKeyLocation {
-    /// In a request header.
-    Header,
-    /// In a query parameter.
-    Query,
-    /// In a cookie.
-    Cookie,
-}
+pub use crate::security::ApiKeyLocation;
 
 /// How a backend's credential travels. Each variant is also an OpenAPI security scheme.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,219 +1,217 @@
-//! Writing the collected requirements into a utoipa [`OpenApi`] document.
+//! Rendering requirements, schemes and forms into a utoipa [`OpenApi`] document.
 
+use std::any::TypeId;
+
+use serde_json::{Value, json};
 use utoipa::openapi::{
-    OpenApi, PathItem,
-    path::{Operation, Paths},
-    security::{Flow, Http, HttpAuthScheme, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme},
+    OpenApi, PathItem, RefOr,
+    path::Operation,
+    schema::Schema,
+    security::{
+        ApiKey, ApiKeyValue, AuthorizationCode, ClientCredentials, Flow, Http, HttpAuthScheme, OAuth2, OpenIdConnect,
+        Password, Scopes, SecurityRequirement, SecurityScheme,
+    },
 };
 
-use super::requirement_of;
 use crate::{
-    __private::SecuredFn,
-    schemes::{HttpBearer, OAuth2PasswordBearer},
+    form::FormBody,
+    security::{
+        ApiKeyLocation, ChainPlan, Credential, CredentialRef, OAuth2Flow, Requirement, SchemeKind, function::SecuredFn,
+    },
 };
 
-/// The operation extension that carries a requirement from [`attach`] to [`SecurityDoc::apply`].
-const EXTENSION: &str = "x-auth-core-security";
-
-/// A transport described as an OpenAPI security scheme.
-pub trait DocumentedScheme {
-    /// The scheme's name in `components.securitySchemes`.
-    fn scheme_name(&self) -> &str;
-    /// The transport it documents, e.g. [`BEARER`](super::BEARER).
-    fn transport(&self) -> &'static str;
-    /// The scheme object.
-    fn to_scheme(&self) -> SecurityScheme;
-}
-
-impl DocumentedScheme for OAuth2PasswordBearer {
-    fn scheme_name(&self) -> &str {
-        &self.name
+/// What [`routes!`](crate::routes) writes on the operation of the `#[secured]` handler `H`:
+/// its `security`, and, when it reads one of auth-core's forms, the request body, the 422
+/// response and their schemas (added to `schemas`, which utoipa-axum puts in components).
+pub fn document_operation<H: SecuredFn>(operation: &mut Operation, schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    let plan = ChainPlan::of::<H>();
+    if let Some(security) = to_security(plan.requirement()) {
+        operation.security = Some(security);
     }
-
-    fn transport(&self) -> &'static str {
-        super::BEARER
-    }
-
-    fn to_scheme(&self) -> SecurityScheme {
-        let scopes = Scopes::from_iter(self.scopes.iter().map(|(name, description)| (*name, *description)));
-        let flow = match &self.refresh_url {
-            Some(refresh) => Password::with_refresh_url(&self.token_url, scopes, refresh),
-            None => Password::new(&self.token_url, scopes),
-        };
-        SecurityScheme::OAuth2(OAuth2::new([Flow::Password(flow)]))
+    if let Some(body) = plan.body() {
+        document_body(operation, body, schemas);
     }
 }
 
-impl DocumentedScheme for HttpBearer {
-    fn scheme_name(&self) -> &str {
-        &self.name
+/// A requirement as OpenAPI's `security`; `None` when it involves no credential.
+pub fn to_security(requirement: &Requirement) -> Option<Vec<SecurityRequirement>> {
+    if requirement.is_anonymous() {
+        return None;
     }
-
-    fn transport(&self) -> &'static str {
-        super::BEARER
-    }
-
-    fn to_scheme(&self) -> SecurityScheme {
-        let mut http = Http::new(HttpAuthScheme::Bearer);
-        http.bearer_format = self.bearer_format.clone();
-        SecurityScheme::Http(http)
-    }
+    let list = requirement
+        .alternatives()
+        .iter()
+        .map(|alternative| {
+            let mut entries = alternative.entries();
+            match entries.next() {
+                None => SecurityRequirement::default(),
+                Some((credential, scopes)) => entries
+                    .fold(SecurityRequirement::new(credential.scheme_name(), scopes.iter().copied()), |req, (c, s)| {
+                        req.add(c.scheme_name(), s.iter().copied())
+                    }),
+            }
+        })
+        .collect();
+    Some(list)
 }
 
-impl crate::backend::Transport {
-    /// This transport as an OpenAPI security scheme, with `scopes` for OAuth2 flows.
-    pub fn to_scheme(&self, scopes: &[(&'static str, &'static str)]) -> SecurityScheme {
-        use crate::backend::{ApiKeyLocation, Transport};
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, AuthorizationCode, ClientCredentials, OpenIdConnect};
-        let scopes = || Scopes::from_iter(scopes.iter().copied());
-        match self {
-            Transport::Bearer { token_url, refresh_url } => {
-                let flow = match refresh_url {
-                    Some(refresh) => Password::with_refresh_url(*token_url, scopes(), *refresh),
-                    None => Password::new(*token_url, scopes()),
-                };
-                SecurityScheme::OAuth2(OAuth2::new([Flow::Password(flow)]))
-            }
-            Transport::HttpBearer { bearer_format } => {
-                let mut http = Http::new(HttpAuthScheme::Bearer);
-                http.bearer_format = bearer_format.map(str::to_owned);
-                SecurityScheme::Http(http)
-            }
-            Transport::OAuth2AuthorizationCode { authorization_url, token_url } => SecurityScheme::OAuth2(OAuth2::new(
-                [Flow::AuthorizationCode(AuthorizationCode::new(*authorization_url, *token_url, scopes()))],
-            )),
-            Transport::OAuth2ClientCredentials { token_url } => {
-                SecurityScheme::OAuth2(OAuth2::new([Flow::ClientCredentials(ClientCredentials::new(
-                    *token_url,
-                    scopes(),
-                ))]))
-            }
-            Transport::OpenIdConnect { url } => SecurityScheme::OpenIdConnect(OpenIdConnect::new(*url)),
-            Transport::ApiKey { location, name } => SecurityScheme::ApiKey(match location {
-                ApiKeyLocation::Header => ApiKey::Header(ApiKeyValue::new(*name)),
-                ApiKeyLocation::Query => ApiKey::Query(ApiKeyValue::new(*name)),
-                ApiKeyLocation::Cookie => ApiKey::Cookie(ApiKeyValue::new(*name)),
-            }),
-            Transport::Cookie(options) => SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(options.name))),
+/// A scheme's description as utoipa's [`SecurityScheme`].
+pub fn to_security_scheme(kind: &SchemeKind) -> SecurityScheme {
+    match kind {
+        SchemeKind::OAuth2 { flows, scopes } => {
+            let scopes = || {
+                Scopes::from_iter(scopes.iter().map(|(name, description)| (name.to_string(), description.to_string())))
+            };
+            let flows = flows.iter().map(|flow| match flow {
+                OAuth2Flow::Password { token_url, refresh_url: None } => {
+                    Flow::Password(Password::new(token_url.as_ref(), scopes()))
+                }
+                OAuth2Flow::Password { token_url, refresh_url: Some(refresh) } => {
+                    Flow::Password(Password::with_refresh_url(token_url.as_ref(), scopes(), refresh.as_ref()))
+                }
+                OAuth2Flow::AuthorizationCode { authorization_url, token_url, refresh_url: None } => {
+                    Flow::AuthorizationCode(AuthorizationCode::new(
+                        authorization_url.as_ref(),
+                        token_url.as_ref(),
+                        scopes(),
+                    ))
+                }
+                OAuth2Flow::AuthorizationCode { authorization_url, token_url, refresh_url: Some(refresh) } => {
+                    Flow::AuthorizationCode(AuthorizationCode::with_refresh_url(
+                        authorization_url.as_ref(),
+                        token_url.as_ref(),
+                        scopes(),
+                        refresh.as_ref(),
+                    ))
+                }
+                OAuth2Flow::ClientCredentials { token_url, refresh_url: None } => {
+                    Flow::ClientCredentials(ClientCredentials::new(token_url.as_ref(), scopes()))
+                }
+                OAuth2Flow::ClientCredentials { token_url, refresh_url: Some(refresh) } => Flow::ClientCredentials(
+                    ClientCredentials::with_refresh_url(token_url.as_ref(), scopes(), refresh.as_ref()),
+                ),
+            });
+            SecurityScheme::OAuth2(OAuth2::new(flows))
         }
-    }
-}
-
-impl SecurityDoc {
-    /// Adds backend `B` as the scheme named after it.
-    ///
-    /// # Panics
-    ///
-    /// When a scheme of the same name was added before, as [`scheme`](Self::scheme).
-    pub fn backend<B: crate::backend::AuthBackend>(self, backend: &B) -> Self {
-        let scheme = backend.transport().to_scheme(&B::scope_descriptions());
-        self.named_scheme(B::NAME.to_owned(), B::NAME, scheme)
-    }
-}
-
-/// Records handler `H`'s requirement on each of its operations in `paths`; [`SecurityDoc`]
-/// later turns it into `security`. [`routes!`](crate::routes) calls this for you.
-pub fn attach<H: SecuredFn>(paths: &mut Paths) {
-    let requirement = requirement_of::<H>();
-    if requirement.transports().is_empty() {
-        return;
-    }
-    let value = serde_json::json!({
-        "scopes": requirement.required_scopes(),
-        "transports": requirement.transports(),
-        "optional": requirement.is_optional(),
-    });
-    for item in paths.paths.values_mut() {
-        for operation in operations(item) {
-            operation.extensions.get_or_insert_with(Default::default).insert(EXTENSION.to_owned(), value.clone());
+        SchemeKind::HttpBearer { bearer_format } => {
+            let mut http = Http::new(HttpAuthScheme::Bearer);
+            http.bearer_format = bearer_format.as_ref().map(|format| format.to_string());
+            SecurityScheme::Http(http)
         }
+        SchemeKind::HttpBasic => SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        SchemeKind::ApiKey { location, name } => SecurityScheme::ApiKey(match location {
+            ApiKeyLocation::Header => ApiKey::Header(ApiKeyValue::new(name.as_ref())),
+            ApiKeyLocation::Query => ApiKey::Query(ApiKeyValue::new(name.as_ref())),
+            ApiKeyLocation::Cookie => ApiKey::Cookie(ApiKeyValue::new(name.as_ref())),
+        }),
+        SchemeKind::OpenIdConnect { url } => SecurityScheme::OpenIdConnect(OpenIdConnect::new(url.as_ref())),
     }
 }
 
-fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
-    [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.options,
-        &mut item.head,
-        &mut item.patch,
-        &mut item.trace,
-    ]
-    .into_iter()
-    .filter_map(Option::as_mut)
-}
-
-/// The app's security schemes, and the step that writes every handler's requirement.
+/// The step that finishes a document: `components.securitySchemes` for every scheme its
+/// operations name, each described by its credential, unless the app describes it here.
 ///
-/// Each operation attached by [`routes!`](crate::routes) gets one alternative per scheme of a
-/// transport its chain reads, each listing the chain's scopes; an optional credential also
-/// gets the empty alternative `{}`.
-#[derive(Default)]
+/// ```ignore
+/// SecurityDoc::new()
+///     .scheme::<Claims>(OAuth2PasswordBearer::new::<Scope>("token"))
+///     .apply(&mut api);
+/// ```
+///
+/// A backend describes itself (its transport, its scopes), and needs no line here. A
+/// credential whose description is only known at run time (a provider's discovery URL, say)
+/// or is an app's choice (`Claims`: which token URL, which scopes) is described with
+/// [`scheme`](Self::scheme).
+#[derive(Debug, Clone, Default)]
 pub struct SecurityDoc {
-    schemes: Vec<(String, &'static str, SecurityScheme)>,
+    described: Vec<(TypeId, &'static str, &'static str, SchemeKind)>,
+    extra: Vec<CredentialRef>,
 }
 
 impl SecurityDoc {
-    /// No schemes yet.
+    /// Nothing described yet.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Adds a scheme. Names must be unique.
+    /// Documents credential `C`'s scheme (named `C::SCHEME_NAME`) as `kind` in this document.
     ///
     /// # Panics
     ///
-    /// When a scheme of the same name was added before: two schemes cannot share a name in
-    /// OpenAPI, and silently keeping one would document the wrong credential.
-    pub fn scheme(self, scheme: impl DocumentedScheme) -> Self {
-        self.named_scheme(scheme.scheme_name().to_owned(), scheme.transport(), scheme.to_scheme())
-    }
-
-    fn named_scheme(mut self, name: String, transport: &'static str, scheme: SecurityScheme) -> Self {
+    /// When `C` is described twice.
+    pub fn scheme<C: Credential>(mut self, kind: impl Into<SchemeKind>) -> Self {
+        let id = TypeId::of::<C>();
         assert!(
-            !self.schemes.iter().any(|(existing, ..)| *existing == name),
-            "security scheme `{name}` is declared twice; scheme names must be unique"
+            !self.described.iter().any(|(existing, ..)| *existing == id),
+            "credential `{}` is described twice in one SecurityDoc",
+            std::any::type_name::<C>()
         );
-        self.schemes.push((name, transport, scheme));
+        self.described.push((id, C::SCHEME_NAME, std::any::type_name::<C>(), kind.into()));
         self
     }
 
-    /// Writes `components.securitySchemes` and every attached operation's `security`.
+    /// Lists credential `C`'s scheme in `components.securitySchemes` even when no operation
+    /// of the document uses it.
+    pub fn credential<C: Credential>(mut self) -> Self {
+        self.extra.push(CredentialRef::of::<C>());
+        self
+    }
+
+    /// Writes `components.securitySchemes`: one entry per scheme named by an operation's
+    /// `security` (or listed with [`credential`](Self::credential)) that auth-core knows.
+    /// Schemes an app wrote by hand are left alone.
+    ///
+    /// # Panics
+    ///
+    /// When two credentials of different types share a scheme name but describe it
+    /// differently: the document could only show one of them, and would be wrong about the
+    /// other. Describe one of them with [`scheme`](Self::scheme), or rename it.
     pub fn apply(&self, openapi: &mut OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        for (name, _, scheme) in &self.schemes {
-            components.add_security_scheme(name.clone(), scheme.clone());
-        }
-        for item in openapi.paths.paths.values_mut() {
+        let mut named: Vec<String> = self.extra.iter().map(|c| c.scheme_name().to_owned()).collect();
+        for item in openapi.paths.paths.values() {
             for operation in operations(item) {
-                let Some(value) = operation.extensions.as_mut().and_then(|ext| ext.remove(EXTENSION)) else {
-                    continue;
-                };
-                if operation.extensions.as_ref().is_some_and(|ext| ext.is_empty()) {
-                    operation.extensions = None;
+                for requirement in operation.security.iter().flatten() {
+                    for name in requirement_names(requirement) {
+                        if !named.contains(&name) {
+                            named.push(name);
+                        }
+                    }
                 }
-                operation.security = Some(self.requirements(&value));
+            }
+        }
+        let mut known = crate::security::known_credentials();
+        known.extend(self.extra.iter().copied());
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for name in named {
+            if let Some(kind) = self.describe(&name, &known) {
+                components.add_security_scheme(name, to_security_scheme(&kind));
             }
         }
     }
 
-    fn requirements(&self, value: &serde_json::Value) -> Vec<SecurityRequirement> {
-        let strings = |key: &str| -> Vec<String> {
-            value[key].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
-        };
-        let (scopes, transports) = (strings("scopes"), strings("transports"));
-        let mut requirements: Vec<SecurityRequirement> = self
-            .schemes
-            .iter()
-            .filter(|(_, transport, _)| transports.iter().any(|t| t == transport))
-            .map(|(name, ..)| SecurityRequirement::new(name.clone(), scopes.clone()))
-            .collect();
-        if value["optional"].as_bool() == Some(true) {
-            requirements.push(SecurityRequirement::default());
+    /// The description of the scheme named `name`: the app's, else the one its credentials
+    /// agree on.
+    fn describe(&self, name: &str, known: &[CredentialRef]) -> Option<SchemeKind> {
+        let mut by_app = self.described.iter().filter(|(_, scheme, ..)| *scheme == name);
+        if let Some((_, _, type_name, kind)) = by_app.next() {
+            if let Some((_, _, other, _)) = by_app.find(|(.., other_kind)| other_kind != kind) {
+                panic!("scheme `{name}` is described differently for `{type_name}` and `{other}`");
+            }
+            return Some(kind.clone());
         }
-        requirements
+        let mut found: Option<(CredentialRef, SchemeKind)> = None;
+        for credential in known.iter().filter(|c| c.scheme_name() == name) {
+            let kind = credential.scheme().kind;
+            match &found {
+                None => found = Some((*credential, kind)),
+                Some((first, first_kind)) if *first_kind != kind => panic!(
+                    "scheme `{name}` is described differently by `{}` and `{}`: give one of them another scheme name, or describe the scheme with `SecurityDoc::scheme`",
+                    first.type_name(),
+                    credential.type_name()
+                ),
+                Some(_) => {}
+            }
+        }
+        found.map(|(_, kind)| kind)
     }
 }
 
@@ -221,4 +219,97 @@ impl utoipa::Modify for SecurityDoc {
     fn modify(&self, openapi: &mut OpenApi) {
         self.apply(openapi);
     }
+}
+
+/// The scheme names of one `security` entry.
+fn requirement_names(requirement: &SecurityRequirement) -> Vec<String> {
+    // utoipa keeps the map private; its serialised form is the map itself.
+    match serde_json::to_value(requirement) {
+        Ok(Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn operations(item: &PathItem) -> impl Iterator<Item = &Operation> {
+    [&item.get, &item.put, &item.post, &item.delete, &item.options, &item.head, &item.patch, &item.trace]
+        .into_iter()
+        .filter_map(Option::as_ref)
+}
+
+/// The request body of a form, its 422 response, and the schemas both refer to, as FastAPI
+/// documents them.
+fn document_body(operation: &mut Operation, body: &FormBody, schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    let mut properties = serde_json::Map::new();
+    let mut required = Vec::new();
+    for field in body.fields {
+        // Optional fields without a default are nullable, as pydantic writes `str | None`
+        // (OpenAPI 3.1's type list, which keeps the title and format beside it).
+        let nullable = !field.required && field.default.is_none();
+        let mut property =
+            json!({ "type": if nullable { json!(["string", "null"]) } else { json!("string") }, "title": field.title });
+        if let Some(pattern) = field.pattern {
+            property["pattern"] = json!(pattern);
+        }
+        if field.secret {
+            property["format"] = json!("password");
+        }
+        if let Some(default) = field.default {
+            property["default"] = json!(default);
+        }
+        if field.required {
+            required.push(field.name);
+        }
+        properties.insert(field.name.to_owned(), property);
+    }
+    let schema = json!({ "type": "object", "title": body.name, "properties": properties, "required": required });
+    add_schema(schemas, body.name, schema);
+    add_schema(schemas, "ValidationError", validation_error_schema());
+    add_schema(
+        schemas,
+        "HTTPValidationError",
+        json!({
+            "type": "object",
+            "title": "HTTPValidationError",
+            "properties": {
+                "detail": { "type": "array", "title": "Detail", "items": { "$ref": "#/components/schemas/ValidationError" } }
+            }
+        }),
+    );
+    let request_body = json!({
+        "content": { body.media_type: { "schema": { "$ref": format!("#/components/schemas/{}", body.name) } } },
+        "required": true
+    });
+    operation.request_body = Some(from_json(request_body));
+    let response = json!({
+        "description": "Validation Error",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/HTTPValidationError" } } }
+    });
+    operation.responses.responses.insert("422".to_owned(), from_json(response));
+}
+
+fn validation_error_schema() -> Value {
+    json!({
+        "type": "object",
+        "title": "ValidationError",
+        "required": ["loc", "msg", "type"],
+        "properties": {
+            "loc": { "type": "array", "title": "Location", "items": { "anyOf": [{ "type": "string" }, { "type": "integer" }] } },
+            "msg": { "type": "string", "title": "Message" },
+            "type": { "type": "string", "title": "Error Type" },
+            // auth-core never echoes the input back: it may be a password.
+            "input": { "type": "null", "title": "Input" }
+        }
+    })
+}
+
+fn add_schema(schemas: &mut Vec<(String, RefOr<Schema>)>, name: &str, schema: Value) {
+    if !schemas.iter().any(|(existing, _)| existing == name) {
+        schemas.push((name.to_owned(), from_json(schema)));
+    }
+}
+
+/// A document fragment written as JSON, read back as utoipa's type. The fragments are
+/// literals in this file, covered by the tests; a failure is a bug here, not bad input.
+fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).expect("auth-core's OpenAPI fragments are valid utoipa values")
 }

@@ -52,7 +52,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use self::wire::Typed;
-use crate::{error::AuthError, scopes::SecurityScopes};
+use crate::{error::AuthError, security::SecurityScopes};
 
 pub use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey,

@@ -10,9 +10,11 @@
 //! - [`refresh`]: access + refresh token pairs with rotation and reuse detection
 //!   ([`TokenPairIssuer`]).
 //!
-//! [`Claims`] is also an extractor: it takes the bearer token, verifies it with the app's
-//! [`JwtStrategy`] (found through `FromRef`), and checks its scopes against the chain.
+//! [`Claims`] is also a [`Credential`](crate::Credential): `Authenticated<Claims>` takes the
+//! bearer token, verifies it with the app's [`JwtStrategy`] (found through `FromRef`), and
+//! checks its scopes against the chain.
 
+mod claims_credential;
 #[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
 pub mod database;
 pub mod denylist;
@@ -21,7 +23,6 @@ mod opaque;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod refresh;
-mod verified;
 
 use std::future::Future;
 

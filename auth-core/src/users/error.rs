@@ -214,10 +214,12 @@ impl UsersError {
     }
 
     /// A rejection of the authentication layer, as fastapi-users answers it: a missing or bad
-    /// credential is a bare 401, a store outage stays a 503.
+    /// credential is a bare 401, a missing scope (a user who is not a superuser) a bare 403, a
+    /// store outage stays a 503.
     pub fn from_auth(error: AuthError) -> Self {
         match error {
             AuthError::Unavailable | AuthError::Internal | AuthError::PayloadTooLarge => UsersError::Auth(error),
+            AuthError::InsufficientScope { .. } => UsersError::Forbidden,
             AuthError::NotAuthenticated { ref challenge } => {
                 UsersError::Unauthorized { challenge: Some(challenge.header_value()) }
             }

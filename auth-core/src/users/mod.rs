@@ -73,7 +73,7 @@ mod tokens;
 mod user_manager;
 
 pub use body::MAX_BODY_BYTES;
-pub use current::{CurrentUser, Superuser};
+pub use current::{CurrentUser, SUPERUSER_SCOPE, Superuser, UserBackends, UserPrincipal, UserScope, UserToken};
 pub use email::{Email, InvalidEmail, MAX_EMAIL_BYTES, MAX_INPUT_CHARS, login_key};
 pub use error::{ErrorCode, FlowError, UsersError, ValidationError};
 pub use hooks::{InvalidPassword, PasswordPolicy, RequestContext, UserHooks};

@@ -5,55 +5,67 @@
 //!
 //! ```ignore
 //! let (router, mut api) = OpenApiRouter::new()
-//!     .nest("/auth/jwt", users::openapi::auth_router::<Hooks, JwtBackend, AppState>(&state.jwt))
+//!     .nest("/auth/jwt", users::openapi::auth_router::<Hooks, JwtBackend, AppState>())
 //!     .nest("/auth", users::openapi::register_router::<Hooks, AppState>())
 //!     .nest("/users", users::openapi::users_router::<Hooks, Backends, AppState>())
 //!     .split_for_parts();
-//! SecurityDoc::new().backend(&state.jwt).backend(&state.cookie).apply(&mut api);
+//! SecurityDoc::new().apply(&mut api); // the backends' schemes
 //! ```
 //!
 //! The schemas are fastapi-users': `UserRead`, `UserCreate` and `UserUpdate` (with the app's
 //! own fields, from its `utoipa::ToSchema`), `ErrorModel`, `BearerResponse`, and FastAPI's
-//! `HTTPValidationError`. Each protected operation lists its backends as alternatives.
+//! `HTTPValidationError`. Each operation's `security` is its route's requirement, rendered as
+//! `#[secured]` handlers' are: one alternative per backend, with `users:superuser` on the
+//! superuser routes; the login form is documented by auth-core's form description.
 
+use axum::extract::FromRef;
 use serde_json::{Map, Value, json};
 use utoipa::{
     ToSchema,
-    openapi::{Components, OpenApi, OpenApiBuilder, path::Paths},
+    openapi::{
+        Components, OpenApiBuilder, RefOr,
+        path::{Operation, Paths},
+        schema::Schema,
+    },
 };
 use utoipa_axum::router::OpenApiRouter;
 
 use super::{
-    UserHooks, UserManager,
+    UserBackends, UserHooks, UserManager, UserToken,
+    current::{LoginRequirement, RouteRequirement},
     routes::{self, paths},
 };
-use crate::backend::{AuthBackend, BackendSet, Transport};
-use axum::extract::FromRef;
+use crate::{
+    backend::{AuthBackend, Transport},
+    openapi::document_operation,
+    security::{Authenticate, AuthenticateSet},
+};
 
-/// [`routes::auth_router`], documented; `backend` tells whether login answers with a token or
-/// a cookie.
-pub fn auth_router<H, B, S>(backend: &B) -> OpenApiRouter<S>
+/// [`routes::auth_router`], documented.
+pub fn auth_router<H, B, S>() -> OpenApiRouter<S>
 where
     H: UserHooks,
     H::Fields: ToSchema,
     B: AuthBackend + FromRef<S>,
+    UserToken<B, H>: Authenticate<S>,
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     let name = B::NAME;
-    let login_ok = match backend.transport() {
-        Transport::Cookie(_) => json!({ "204": { "description": "Logged in: the cookie is set." } }),
-        _ => json!({ "200": {
+    let cookie = matches!(B::transport(), Transport::Cookie(_));
+    let login_ok = if cookie {
+        json!({ "204": { "description": "Logged in: the cookie is set." } })
+    } else {
+        json!({ "200": {
             "description": "Logged in.",
             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/BearerResponse" } } }
-        } }),
+        } })
     };
     let mut login_responses = json!({
         "400": error_response(&[
             ("LOGIN_BAD_CREDENTIALS", "Bad credentials or the user is inactive.", json!("LOGIN_BAD_CREDENTIALS")),
             ("LOGIN_USER_NOT_VERIFIED", "The user is not verified.", json!("LOGIN_USER_NOT_VERIFIED")),
         ]),
-        "422": validation_error(),
         "429": {
             "description": "Too many failed logins: retry after the number of seconds in `Retry-After`.",
             "headers": { "Retry-After": { "schema": { "type": "integer" } } },
@@ -64,10 +76,8 @@ where
         }
     });
     merge(&mut login_responses, login_ok);
-    let logout_ok = match backend.transport() {
-        Transport::Cookie(_) => json!({ "204": { "description": "Logged out: the cookie is cleared." } }),
-        _ => json!({ "204": { "description": "Logged out." } }),
-    };
+    let logout_ok =
+        json!({ "204": { "description": if cookie { "Logged out: the cookie is cleared." } else { "Logged out." } } });
     let mut logout_responses = json!({ "401": { "description": "Missing token or inactive user." } });
     merge(&mut logout_responses, logout_ok);
     let paths = json!({
@@ -75,21 +85,24 @@ where
             "tags": ["auth"],
             "summary": format!("Auth:{name}.Login"),
             "operationId": format!("auth:{name}.login"),
-            "requestBody": {
-                "required": true,
-                "content": { "application/x-www-form-urlencoded": { "schema": login_form() } }
-            },
             "responses": login_responses
         } },
         paths::LOGOUT: { "post": {
             "tags": ["auth"],
             "summary": format!("Auth:{name}.Logout"),
             "operationId": format!("auth:{name}.logout"),
-            "responses": logout_responses,
-            "security": [{ name: [] }]
+            "responses": logout_responses
         } }
     });
-    documented(routes::auth_router::<H, B, S>(), paths, components::<H::Fields>())
+    documented(
+        routes::auth_router::<H, B, S>(),
+        paths,
+        components::<H::Fields>(),
+        &[
+            (paths::LOGIN, document_operation::<LoginRequirement>),
+            (paths::LOGOUT, document_operation::<RouteRequirement<H, B, false>>),
+        ],
+    )
 }
 
 /// [`routes::register_router`], documented.
@@ -117,7 +130,7 @@ where
             }
         } }
     });
-    documented(routes::register_router::<H, S>(), paths, components::<H::Fields>())
+    documented(routes::register_router::<H, S>(), paths, components::<H::Fields>(), &[])
 }
 
 /// [`routes::verify_router`], documented.
@@ -154,7 +167,7 @@ where
             }
         } }
     });
-    documented(routes::verify_router::<H, S>(), paths, components::<H::Fields>())
+    documented(routes::verify_router::<H, S>(), paths, components::<H::Fields>(), &[])
 }
 
 /// [`routes::reset_password_router`], documented.
@@ -195,7 +208,7 @@ where
             }
         } }
     });
-    documented(routes::reset_password_router::<H, S>(), paths, components::<H::Fields>())
+    documented(routes::reset_password_router::<H, S>(), paths, components::<H::Fields>(), &[])
 }
 
 /// [`routes::users_router`], documented.
@@ -203,11 +216,11 @@ pub fn users_router<H, B, S>() -> OpenApiRouter<S>
 where
     H: UserHooks,
     H::Fields: ToSchema,
-    B: BackendSet<S>,
+    B: UserBackends<H>,
+    B::Credentials: AuthenticateSet<S>,
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    let security: Vec<Value> = B::names().into_iter().map(|name| json!({ name: [] })).collect();
     let unauthorized = json!({ "description": "Missing token or inactive user." });
     let forbidden = json!({ "description": "Not a superuser." });
     let not_found = json!({ "description": "The user does not exist." });
@@ -232,8 +245,7 @@ where
         paths::ME: {
             "get": {
                 "tags": ["users"], "summary": "Users:Current User", "operationId": "users:current_user",
-                "responses": { "200": user_read("The current user."), "401": unauthorized },
-                "security": security
+                "responses": { "200": user_read("The current user."), "401": unauthorized }
             },
             "patch": {
                 "tags": ["users"], "summary": "Users:Patch Current User", "operationId": "users:patch_current_user",
@@ -241,8 +253,7 @@ where
                 "responses": {
                     "200": user_read("The current user, changed."), "401": unauthorized,
                     "400": update_errors, "422": validation_error()
-                },
-                "security": security
+                }
             }
         },
         paths::USER: {
@@ -252,8 +263,7 @@ where
                 "responses": {
                     "200": user_read("The user."), "401": unauthorized, "403": forbidden, "404": not_found,
                     "422": validation_error()
-                },
-                "security": security
+                }
             },
             "patch": {
                 "tags": ["users"], "summary": "Users:Patch User", "operationId": "users:patch_user",
@@ -262,8 +272,7 @@ where
                 "responses": {
                     "200": user_read("The user, changed."), "401": unauthorized, "403": forbidden, "404": not_found,
                     "400": update_errors, "422": validation_error()
-                },
-                "security": security
+                }
             },
             "delete": {
                 "tags": ["users"], "summary": "Users:Delete User", "operationId": "users:delete_user",
@@ -271,28 +280,49 @@ where
                 "responses": {
                     "204": { "description": "The user is deleted." }, "401": unauthorized, "403": forbidden,
                     "404": not_found, "422": validation_error()
-                },
-                "security": security
+                }
             }
         }
     });
-    documented(routes::users_router::<H, B, S>(), paths, components::<H::Fields>())
+    let me = document_operation::<RouteRequirement<H, B, false>>;
+    let superuser = document_operation::<RouteRequirement<H, B, true>>;
+    documented(
+        routes::users_router::<H, B, S>(),
+        paths,
+        components::<H::Fields>(),
+        &[(paths::ME, me), (paths::USER, superuser)],
+    )
 }
 
-/// The router and its description, as one utoipa-axum router.
+/// Documents one operation from its route's requirement ([`document_operation`] of the route's
+/// `SecuredFn` description): its `security`, and its request body when it is one of auth-core's
+/// forms.
+type Document = fn(&mut Operation, &mut Vec<(String, RefOr<Schema>)>);
+
+/// The router and its description, as one utoipa-axum router. `requirements` documents every
+/// operation of each path from its route's requirement.
 fn documented<S: Clone + Send + Sync + 'static>(
     router: axum::Router<S>,
     paths: Value,
     components: Value,
+    requirements: &[(&str, Document)],
 ) -> OpenApiRouter<S> {
-    let api = match (serde_json::from_value::<Paths>(paths), serde_json::from_value::<Components>(components)) {
-        (Ok(paths), Ok(components)) => OpenApiBuilder::new().paths(paths).components(Some(components)).build(),
-        (paths, components) => {
-            // Our own JSON, checked by the tests: only a utoipa upgrade could get here.
-            tracing::error!(paths = ?paths.err(), components = ?components.err(), "the users routes' OpenAPI description does not parse");
-            OpenApi::default()
+    // Our own JSON literals, checked by the tests: only a utoipa upgrade could break them.
+    let mut paths: Paths =
+        serde_json::from_value(paths).expect("the users routes' OpenAPI paths are valid utoipa values");
+    let mut components: Components =
+        serde_json::from_value(components).expect("the users routes' OpenAPI components are valid utoipa values");
+    let mut schemas = Vec::new();
+    for (path, document) in requirements {
+        if let Some(item) = paths.paths.get_mut(*path) {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                document(operation, &mut schemas);
+            }
         }
-    };
+    }
+    components.schemas.extend(schemas);
+    let api = OpenApiBuilder::new().paths(paths).components(Some(components)).build();
     OpenApiRouter::with_openapi(api).merge(OpenApiRouter::from(router))
 }
 
@@ -348,22 +378,6 @@ fn embedded(fields: &[(&str, Value)]) -> Value {
         fields.iter().map(|(name, schema)| ((*name).to_owned(), schema.clone())).collect();
     let required: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
     json!({ "type": "object", "properties": properties, "required": required })
-}
-
-/// FastAPI's `OAuth2PasswordRequestForm`.
-fn login_form() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "grant_type": { "anyOf": [{ "type": "string", "pattern": "^password$" }, { "type": "null" }], "title": "Grant Type" },
-            "username": { "type": "string", "title": "Username" },
-            "password": { "type": "string", "format": "password", "title": "Password" },
-            "scope": { "type": "string", "default": "", "title": "Scope" },
-            "client_id": { "anyOf": [{ "type": "string" }, { "type": "null" }], "title": "Client Id" },
-            "client_secret": { "anyOf": [{ "type": "string" }, { "type": "null" }], "format": "password", "title": "Client Secret" }
-        },
-        "required": ["username", "password"]
-    })
 }
 
 /// The app's fields: their properties, the required ones, and the schemas they refer to.
@@ -456,19 +470,22 @@ fn components<F: ToSchema>() -> Value {
         "HTTPValidationError": {
             "type": "object",
             "title": "HTTPValidationError",
-            "properties": { "detail": {
-                "type": "array", "items": { "$ref": "#/components/schemas/ValidationError" }, "title": "Detail"
-            } }
+            "properties": {
+                "detail": { "type": "array", "title": "Detail", "items": { "$ref": "#/components/schemas/ValidationError" } }
+            }
         },
+        // As auth-core's forms describe it (`openapi::document`): one schema of that name.
         "ValidationError": {
             "type": "object",
             "title": "ValidationError",
+            "required": ["loc", "msg", "type"],
             "properties": {
-                "loc": { "type": "array", "items": { "anyOf": [{ "type": "string" }, { "type": "integer" }] }, "title": "Location" },
+                "loc": { "type": "array", "title": "Location", "items": { "anyOf": [{ "type": "string" }, { "type": "integer" }] } },
                 "msg": { "type": "string", "title": "Message" },
-                "type": { "type": "string", "title": "Error Type" }
-            },
-            "required": ["loc", "msg", "type"]
+                "type": { "type": "string", "title": "Error Type" },
+                // auth-core never echoes the input back: it may be a password.
+                "input": { "type": "null", "title": "Input" }
+            }
         }
     });
     merge(&mut schemas, Value::Object(nested));

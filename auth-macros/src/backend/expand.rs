@@ -42,7 +42,7 @@ pub(crate) fn expand(backend: &Validated<'_>) -> TokenStream {
                 const NAME: &'static str = #name;
                 type Strategy = #field_ty;
 
-                fn transport(&self) -> &#krate::backend::Transport {
+                fn transport() -> &'static #krate::backend::Transport {
                     static TRANSPORT: #krate::backend::Transport = #transport;
                     &TRANSPORT
                 }

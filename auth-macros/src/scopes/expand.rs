@@ -39,11 +39,11 @@ pub(crate) fn impls(decl: &Declaration<'_>) -> TokenStream {
 
             #[automatically_derived]
             impl #krate::__private::core::str::FromStr for #ident {
-                type Err = #krate::scopes::ParseScopeError;
+                type Err = #krate::security::ParseScopeError;
 
                 fn from_str(scope: &str) -> #krate::__private::core::result::Result<Self, Self::Err> {
                     <Self as #krate::ScopeDeclaration>::from_scope_str(scope)
-                        .ok_or_else(|| #krate::scopes::ParseScopeError::new(scope))
+                        .ok_or_else(|| #krate::security::ParseScopeError::new(scope))
                 }
             }
 
@@ -85,33 +85,34 @@ pub(crate) fn impls(decl: &Declaration<'_>) -> TokenStream {
 /// as a raw string) goes to `__check_scopes!`, which accepts it or explains the error at the
 /// literal. With `declared: None` (a declaration that did not compile) it accepts every scope,
 /// so the declaration's own error is the only one reported.
-pub(crate) fn matcher(
-    ident: &syn::Ident,
-    vis: &syn::Visibility,
-    krate: Option<&syn::Path>,
-    declared: Option<&[&str]>,
-) -> TokenStream {
-    let krate = crate_path(krate);
-    let matcher = format_ident!("{MATCHER_PREFIX}{}", ident);
+///
+/// The matcher is `#[macro_export]`ed under a name no one writes (the enum's name and where it
+/// is declared), and re-exported next to the enum under the enum's own name. So the
+/// declaration is reached like any item: `use decl::Scope;` or `declaration = decl::Scope`
+/// from another crate brings the type and its matcher together. Every check also names the
+/// type, so the enum's own visibility decides who may use the declaration, and a private one
+/// is refused as "enum `…` is private", where it is named.
+pub(crate) fn matcher(ident: &syn::Ident, declared: Option<&[&str]>) -> TokenStream {
+    let matcher = format_ident!("{MATCHER_PREFIX}{}_{:016x}", ident, location_hash(ident));
     let ident_str = ident.to_string();
-    // `pub(crate)` is the widest a macro_rules! re-export can be; private enums keep it private.
-    let matcher_vis = match vis {
-        syn::Visibility::Inherited => quote!(),
-        _ => quote!(pub(crate)),
-    };
-    // `check: path, ["a", "b"]` checks each literal by invoking `path! { one: "a" }`: `path` is
-    // the name `#[secured]` reached this macro by (its own name may not be in scope there).
+    // `check: path, [krate], ["a", "b"]` checks each literal by invoking `path! { one: … }`:
+    // `path` is the name `#[secured]` reached this macro by (its own name may not be in scope
+    // there), and `[krate]` the path to auth-core where `#[secured]` is written, passed along as
+    // one token tree.
     let rules = match declared {
         Some(names) => quote! {
             // The common case, one declared scope, settles in this first expansion.
-            #( (check: $declaration:path, [#names]) => {}; )*
-            (check: $declaration:path, [$($scope:tt),*]) => {
-                $( $declaration! { one: $scope } )*
+            #( (check: $declaration:path, $krate:tt, [#names]) => {
+                const _: ::core::marker::PhantomData<$declaration> = ::core::marker::PhantomData;
+            }; )*
+            (check: $declaration:path, $krate:tt, [$($scope:tt),*]) => {
+                const _: ::core::marker::PhantomData<$declaration> = ::core::marker::PhantomData;
+                $( $declaration! { one: $krate, $scope } )*
             };
-            #( (one: #names) => {}; )*
+            #( (one: $krate:tt, #names) => {}; )*
             // A `literal` fragment keeps the literal's span for the error.
-            (one: $scope:literal) => {
-                #krate::__private::check_scopes! {
+            (one: [$($krate:tt)*], $scope:literal) => {
+                $($krate)*::__private::check_scopes! {
                     declaration = #ident_str,
                     declared = [#(#names),*],
                     used = [$scope]
@@ -125,13 +126,30 @@ pub(crate) fn matcher(
     };
     quote! {
         #[doc(hidden)]
-        #[allow(unused_macros)]
+        #[macro_export]
         macro_rules! #matcher {
             #rules
         }
 
         #[doc(hidden)]
-        #[allow(unused_imports)]
-        #matcher_vis use #matcher as #ident;
+        #[allow(unused_imports, unreachable_pub)]
+        pub use #matcher as #ident;
     }
+}
+
+/// Tells apart two declarations of one name in one crate (their matchers share the crate
+/// root): where the enum is written, or, where the compiler gives no location, a count.
+fn location_hash(ident: &syn::Ident) -> u64 {
+    use std::hash::{Hash, Hasher};
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    ident.to_string().hash(&mut hasher);
+    let span = ident.span().unwrap();
+    let (file, line, column) = (span.file(), span.line(), span.column());
+    if file.is_empty() && line == 0 {
+        COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed).hash(&mut hasher);
+    } else {
+        (file, line, column).hash(&mut hasher);
+    }
+    hasher.finish()
 }

@@ -14,7 +14,7 @@ pub(crate) fn expand(input: &syn::DeriveInput) -> TokenStream {
     let Some(decl) = parse::Declaration::from_input(input, &mut errors) else {
         // Still define the matcher, accepting anything, so that every `#[secured]` using this
         // declaration stays quiet and the one real error stands alone.
-        let mut tokens = expand::matcher(&input.ident, &input.vis, None, None);
+        let mut tokens = expand::matcher(&input.ident, None);
         tokens.extend(errors.to_compile_errors());
         return tokens;
     };
@@ -22,7 +22,7 @@ pub(crate) fn expand(input: &syn::DeriveInput) -> TokenStream {
     let mut tokens = if decl.complete { expand::impls(&decl) } else { TokenStream::new() };
     let declared: Vec<&str> = decl.scopes.iter().map(|s| s.name.as_str()).collect();
     let checked = errors.is_empty().then_some(declared.as_slice());
-    tokens.extend(expand::matcher(decl.ident, decl.vis, decl.krate.as_ref(), checked));
+    tokens.extend(expand::matcher(decl.ident, checked));
     tokens.extend(errors.to_compile_errors());
     tokens
 }

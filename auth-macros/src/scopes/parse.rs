@@ -7,7 +7,6 @@ use crate::attr::{self, Errors};
 
 pub(crate) struct Declaration<'a> {
     pub(crate) ident: &'a syn::Ident,
-    pub(crate) vis: &'a syn::Visibility,
     pub(crate) krate: Option<syn::Path>,
     pub(crate) scopes: Vec<DeclaredScope<'a>>,
     /// False when a variant was rejected, so the impls (which match every variant) are skipped.
@@ -54,7 +53,7 @@ impl<'a> Declaration<'a> {
             };
             scopes.push(DeclaredScope { variant: &variant.ident, name, span, description: doc_text(&variant.attrs) });
         }
-        Some(Declaration { ident: &input.ident, vis: &input.vis, krate, scopes, complete })
+        Some(Declaration { ident: &input.ident, krate, scopes, complete })
     }
 }
 

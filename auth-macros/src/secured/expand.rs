@@ -28,7 +28,7 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
         return quote!(#function);
     }
 
-    let scopes = args.scope_literals();
+    let lists = args.scope_lists();
     let use_cache = args.use_cache.as_ref().is_none_or(|lit| lit.value);
 
     let mut rewritten = function.clone();
@@ -56,25 +56,33 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     // Every body is compiler work, once per `#[secured]` function: a function whose parameters
     // add nothing to the walk keeps the default `security`.
     let walk = walk(&p, &tys);
-    let security = (!walk.is_empty()).then(|| {
+    let describe = (!walk.is_empty()).then(|| {
         quote! {
-            fn security(out: &mut #p::SecurityCollector) {
-                out.scopes(<Self as #p::SecuredFn>::SCOPES);
+            fn describe(walk: &mut #p::Walk) {
                 #walk
             }
         }
     });
+    let required = match lists.as_slice() {
+        [] => quote!(#p::RequiredScopes::NONE),
+        [one] => quote!(#p::RequiredScopes::all(&[#(#one),*])),
+        many => {
+            let many = many.iter().map(|one| quote!(&[#(#one),*]));
+            quote!(#p::RequiredScopes::any(&[#(#many),*]))
+        }
+    };
     let secured_fn = quote! {
         #[automatically_derived]
         impl #p::SecuredFn for #name {
-            const SCOPES: &'static [&'static str] = &[#(#scopes),*];
+            const SCOPES: #p::RequiredScopes = #required;
 
-            #security
+            #describe
         }
     };
 
     let dependency = dependency_fn(&p, function, &tys, use_cache);
-    let check = scope_check(args, &scopes);
+    let checks = parameter_checks(&krate, args.state.as_ref(), &tys);
+    let check = scope_check(args, &krate);
 
     quote! {
         #rewritten
@@ -83,36 +91,115 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
             use #krate::__private as #p;
             #secured_fn
             #dependency
+            #checks
         };
         #check
     }
 }
 
-/// What each parameter adds to the security walk.
+/// Checks that put a type error at the parameter that causes it, in words, rather than at the
+/// route as "`Handler<_, _>` is not implemented".
+///
+/// - Every `Depends<d>`: `d`'s output can be cached (unless `d` opts out), whatever the state.
+/// - With `state = S`, as axum's `#[debug_handler]`: every parameter but the last is an
+///   extractor of the request's parts for state `S`, and the last an extractor of the request.
+///   Without it the state is unknown (a dependency runs with whatever state its handler has),
+///   so nothing more can be checked here.
+fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) -> TokenStream {
+    // Every token of a check carries the parameter's span (one syntax context, one place), so
+    // the compiler reports the error there.
+    let at = |ty: &Type| {
+        let span = ty.span();
+        let krate: TokenStream = respan(krate.clone(), span);
+        quote_spanned!(span=> #krate::__private)
+    };
+    let mut checks = Vec::new();
+    for ty in tys {
+        if let Some(dependency) = depends_argument(ty) {
+            let p = at(ty);
+            checks.push(quote_spanned!(ty.span()=> (&#p::CacheProbe::<#dependency>::new()).assert_cacheable();));
+        }
+    }
+    if let Some(state) = state {
+        let last = tys.len().saturating_sub(1);
+        for (i, ty) in tys.iter().enumerate() {
+            let p = at(ty);
+            checks.push(if i == last {
+                quote_spanned!(ty.span()=> #p::assert_request_extractor::<#state, _, #ty>();)
+            } else {
+                quote_spanned!(ty.span()=> #p::assert_parts_extractor::<#state, #ty>();)
+            });
+        }
+    }
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        #[allow(dead_code, unused_imports)]
+        fn __auth_checks() {
+            use #krate::__private::AnyDependency as _;
+            #(#checks)*
+        }
+    }
+}
+
+/// The same tokens, every one at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = inner.into();
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}
+
+/// `d` of a `Depends<d>` parameter, also inside `Option<…>`.
+fn depends_argument(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let Some(syn::GenericArgument::Type(inner)) = args.args.first() else { return None };
+    if last.ident == "Depends" {
+        Some(inner)
+    } else if last.ident == "Option" {
+        depends_argument(inner)
+    } else {
+        None
+    }
+}
+
+/// What each parameter tells the walk.
 ///
 /// `Depends<…>` and `Option<Depends<…>>`, the usual parameters of a chain, are described by a
 /// direct trait call. Axum's and auth-core's extractors that never carry a credential (`State`,
-/// `SecurityScopes`, `Path`, …) add nothing and are skipped. Every other type goes through the
-/// autoref probe, which picks `DocumentedSecurity` when the type implements it and does nothing
-/// otherwise; the probe costs the compiler a method lookup over two traits, so it is kept for
-/// the types that need it.
+/// `SecurityScopes`, `Path`, …) add nothing and are skipped. Every other type (a credential, a
+/// form, an extractor of the app's) goes through the autoref probe, which picks `Describe` when
+/// the type implements it and does nothing otherwise; the probe costs the compiler a method
+/// lookup over two traits, so it is kept for the types that need it.
 fn walk(p: &syn::Ident, tys: &[&Type]) -> TokenStream {
     let mut probes = false;
     let calls: Vec<TokenStream> = tys
         .iter()
         .filter_map(|ty| match classify(ty) {
-            Param::Dependency => Some(quote!(<#ty as #p::DocumentedSecurity>::collect_security(out);)),
+            Param::Dependency => Some(quote!(<#ty as #p::Describe>::describe(walk);)),
             Param::Silent => None,
             Param::Other => {
                 probes = true;
-                Some(quote!((&#p::Probe::<#ty>::new()).collect_security(out);))
+                Some(quote!((&#p::Probe::<#ty>::new()).describe(walk);))
             }
         })
         .collect();
     let imports = probes.then(|| {
         quote! {
             #[allow(unused_imports)]
-            use #p::{ViaDocumented as _, ViaNothing as _};
+            use #p::{ViaDescribe as _, ViaNothing as _};
         }
     });
     quote!(#imports #(#calls)*)
@@ -212,11 +299,13 @@ fn is_result(ty: &Type) -> bool {
     }
 }
 
-/// `Scope! { check: Scope, ["items"] }`: the declaration's matcher checks the literals, reporting
-/// each unknown one at its own span. The default declaration is `Scope`, resolved where the
-/// function is written.
-fn scope_check(args: &SecuredArgs, scopes: &[&syn::LitStr]) -> TokenStream {
+/// `Scope! { check: Scope, [::auth_core], ["items"] }`: the declaration's matcher checks the
+/// literals, reporting each unknown one at its own span. The default declaration is `Scope`,
+/// resolved where the function is written, like any item: imported with `use`, from this
+/// crate or another.
+fn scope_check(args: &SecuredArgs, krate: &TokenStream) -> TokenStream {
     let Some((key_span, _)) = &args.scopes else { return TokenStream::new() };
+    let scopes = args.scope_literals();
     if scopes.is_empty() {
         return TokenStream::new();
     }
@@ -229,6 +318,6 @@ fn scope_check(args: &SecuredArgs, scopes: &[&syn::LitStr]) -> TokenStream {
         }
     };
     quote! {
-        #declaration! { check: #declaration, [#(#scopes),*] }
+        #declaration! { check: #declaration, [#krate], [#(#scopes),*] }
     }
 }

@@ -1,4 +1,5 @@
-//! The grammar of `#[secured(scopes = ["a", "b"], use_cache = false, declaration = Path, crate = "…")]`.
+//! The grammar of `#[secured(scopes = ["a", "b"] | ["c"], use_cache = false, declaration = Path,
+//! state = Type, crate = "…")]`.
 
 use proc_macro2::Span;
 use syn::{
@@ -13,32 +14,68 @@ mod kw {
     syn::custom_keyword!(scopes);
     syn::custom_keyword!(use_cache);
     syn::custom_keyword!(declaration);
+    syn::custom_keyword!(state);
+}
+
+/// One bracketed list of `scopes = [...] | [...]`: its brackets' span, and its entries.
+pub(crate) struct ScopeList {
+    pub(crate) span: Span,
+    pub(crate) entries: Vec<Expr>,
 }
 
 /// The parsed arguments. Scope entries stay `Expr`s here; validation reports non-literals.
 #[derive(Default)]
 pub(crate) struct SecuredArgs {
-    /// The `scopes` key's span, and the list.
-    pub(crate) scopes: Option<(Span, Vec<Expr>)>,
+    /// The `scopes` key's span, and its lists: one, or alternatives joined by `|`.
+    pub(crate) scopes: Option<(Span, Vec<ScopeList>)>,
     pub(crate) use_cache: Option<LitBool>,
     pub(crate) declaration: Option<syn::Path>,
+    pub(crate) state: Option<syn::Type>,
     pub(crate) krate: Option<syn::Path>,
 }
 
+/// The literal of a well-formed scope entry.
+pub(crate) fn scope_literal(expr: &Expr) -> Option<&LitStr> {
+    match expr {
+        Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) if attr::is_scope_token(&lit.value()) => Some(lit),
+        _ => None,
+    }
+}
+
 impl SecuredArgs {
-    /// The literal, well-formed scopes, skipping entries validation reports as errors.
-    pub(crate) fn scope_literals(&self) -> Vec<&LitStr> {
+    /// The lists, each with its literal, well-formed scopes, skipping entries validation
+    /// reports as errors.
+    pub(crate) fn scope_lists(&self) -> Vec<Vec<&LitStr>> {
         self.scopes
             .iter()
-            .flat_map(|(_, list)| list)
-            .filter_map(|expr| match expr {
-                Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) if attr::is_scope_token(&lit.value()) => {
-                    Some(lit)
-                }
-                _ => None,
-            })
+            .flat_map(|(_, lists)| lists)
+            .map(|list| list.entries.iter().filter_map(scope_literal).collect())
             .collect()
     }
+
+    /// Every literal, well-formed scope, in order, once each: what the declaration checks.
+    pub(crate) fn scope_literals(&self) -> Vec<&LitStr> {
+        let mut out: Vec<&LitStr> = Vec::new();
+        for lit in self.scope_lists().into_iter().flatten() {
+            if !out.iter().any(|seen| seen.value() == lit.value()) {
+                out.push(lit);
+            }
+        }
+        out
+    }
+}
+
+/// `[...]`, or an error saying what is expected.
+fn scope_list(input: ParseStream<'_>) -> syn::Result<ScopeList> {
+    if !input.peek(syn::token::Bracket) {
+        return Err(input.error(
+            "expected a list of scopes in brackets, e.g. `scopes = [\"items\"]`, or alternatives, e.g. `scopes = [\"items:read\"] | [\"admin\"]`",
+        ));
+    }
+    let content;
+    let brackets = bracketed!(content in input);
+    let list = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+    Ok(ScopeList { span: brackets.span.join(), entries: list.into_iter().collect() })
 }
 
 impl Parse for SecuredArgs {
@@ -49,13 +86,12 @@ impl Parse for SecuredArgs {
             if lookahead.peek(kw::scopes) {
                 let key: kw::scopes = input.parse()?;
                 attr::set_once(&mut args.scopes, key.span, "scopes", input, None, |input| {
-                    if !input.peek(syn::token::Bracket) {
-                        return Err(input.error("expected a list of scopes in brackets, e.g. `scopes = [\"items\"]`"));
+                    let mut lists = vec![scope_list(input)?];
+                    while input.peek(Token![|]) {
+                        input.parse::<Token![|]>()?;
+                        lists.push(scope_list(input)?);
                     }
-                    let content;
-                    bracketed!(content in input);
-                    let list = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
-                    Ok((key.span, list.into_iter().collect()))
+                    Ok((key.span, lists))
                 })?;
             } else if lookahead.peek(kw::use_cache) {
                 let key: kw::use_cache = input.parse()?;
@@ -69,6 +105,10 @@ impl Parse for SecuredArgs {
                 attr::set_once(&mut args.declaration, key.span, "declaration", input, Some(expected), |input| {
                     input.parse()
                 })?;
+            } else if lookahead.peek(kw::state) {
+                let key: kw::state = input.parse()?;
+                let expected = "expected the app's state type, e.g. `state = AppState`";
+                attr::set_once(&mut args.state, key.span, "state", input, Some(expected), |input| input.parse())?;
             } else if lookahead.peek(Token![crate]) {
                 let key: Token![crate] = input.parse()?;
                 attr::set_once(&mut args.krate, key.span, "crate", input, None, |input| {

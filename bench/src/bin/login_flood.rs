@@ -105,7 +105,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 async fn login(client: &reqwest::Client, args: &Args) -> Result<String, String> {
-    let form = [("username", args.username.as_str()), ("password", args.password.as_str()), ("scope", args.scope.as_str())];
+    let form =
+        [("username", args.username.as_str()), ("password", args.password.as_str()), ("scope", args.scope.as_str())];
     let path = &args.login_path;
     let response = client
         .post(format!("{}{path}", args.base))

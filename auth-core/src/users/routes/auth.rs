@@ -12,9 +12,10 @@ use super::paths;
 use crate::{
     backend::AuthBackend,
     form::OAuth2PasswordRequestForm,
+    security::Authenticate,
     strategies::Strategy,
     users::{
-        CurrentUser, ErrorCode, RequestContext, UserHooks, UserManager, UsersError, error::FlowError,
+        CurrentUser, ErrorCode, RequestContext, UserHooks, UserManager, UserToken, UsersError, error::FlowError,
         user_manager::LoginOutcome,
     },
 };
@@ -35,6 +36,7 @@ pub fn auth_router<H, B, S>() -> Router<S>
 where
     H: UserHooks,
     B: AuthBackend + FromRef<S>,
+    UserToken<B, H>: Authenticate<S>,
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
@@ -66,7 +68,7 @@ where
     let backend = B::from_ref(&state);
     let token = backend.strategy().write_token(&user.id.to_string(), &[]).await?;
     tracing::info!(backend = B::NAME, user = %user.id, "login");
-    let mut response = backend.transport().login_response(&token);
+    let mut response = B::transport().login_response(&token);
     response.headers_mut().entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     manager.hooks().after_login(&user, &request).await;
     Ok(response)
@@ -81,8 +83,8 @@ where
 {
     let backend = B::from_ref(&state);
     // `CurrentUser` just read and verified this credential, so it is present.
-    let token = backend.transport().read(&parts).ok_or(UsersError::Unauthorized { challenge: None })?;
+    let token = B::transport().read(&parts).ok_or(UsersError::Unauthorized { challenge: None })?;
     backend.strategy().destroy_token(&token).await?;
     tracing::info!(backend = B::NAME, user = %user.id, "logout");
-    Ok(backend.transport().logout_response())
+    Ok(B::transport().logout_response())
 }

@@ -11,12 +11,17 @@ use uuid::Uuid;
 
 use super::paths;
 use crate::{
-    backend::BackendSet,
+    security::{AuthenticateSet, function::Enter},
     users::{
-        CurrentUser, ErrorCode, RequestContext, Superuser, User, UserHooks, UserManager, UsersError,
+        CurrentUser, ErrorCode, RequestContext, Superuser, User, UserBackends, UserHooks, UserManager, UsersError,
         body::{JsonObject, user_update},
+        current::RouteRequirement,
     },
 };
+
+/// The first parameter of the superuser routes: it starts their chain with the superuser scope,
+/// as `#[secured(scopes = ["users:superuser"])]` would.
+type SuperuserChain<H, B> = Enter<RouteRequirement<H, B, true>>;
 
 /// The users routes for the users of `H`, authenticated by backend `B` (or a tuple of them);
 /// fastapi-users nests them at `/users`.
@@ -29,11 +34,14 @@ use crate::{
 ///   `{"detail": "Forbidden"}` for a user who is not one, then 404 for an unknown or malformed
 ///   id.
 ///
-/// 403 also answers an unverified user where the manager requires verification.
+/// 403 also answers an unverified user where the manager requires verification. The superuser
+/// routes require [`SUPERUSER_SCOPE`](crate::users::SUPERUSER_SCOPE), which the user row grants
+/// to superusers, and their OpenAPI operations say so.
 pub fn users_router<H, B, S>() -> Router<S>
 where
     H: UserHooks,
-    B: BackendSet<S>,
+    B: UserBackends<H>,
+    B::Credentials: AuthenticateSet<S>,
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
@@ -86,6 +94,7 @@ where
 }
 
 async fn user<H, B, S>(
+    _chain: SuperuserChain<H, B>,
     State(state): State<S>,
     _superuser: Superuser<B, H>,
     id: Result<Path<String>, PathRejection>,
@@ -99,6 +108,7 @@ where
 }
 
 async fn update_user<H, B, S>(
+    _chain: SuperuserChain<H, B>,
     State(state): State<S>,
     _superuser: Superuser<B, H>,
     id: Result<Path<String>, PathRejection>,
@@ -120,6 +130,7 @@ where
 }
 
 async fn delete_user<H, B, S>(
+    _chain: SuperuserChain<H, B>,
     State(state): State<S>,
     _superuser: Superuser<B, H>,
     id: Result<Path<String>, PathRejection>,

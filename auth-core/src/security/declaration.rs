@@ -78,3 +78,13 @@ impl fmt::Display for ScopeInfo {
         f.write_str(self.name)
     }
 }
+
+/// Deserializes a declared scope from a string, for `#[derive(Scopes)]`'s serde impl.
+pub fn deserialize_scope<'de, T, D>(deserializer: D) -> Result<T, D::Error>
+where
+    T: ScopeDeclaration,
+    D: serde::Deserializer<'de>,
+{
+    let scope = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+    T::from_scope_str(&scope).ok_or_else(|| serde::de::Error::custom(ParseScopeError::new(&scope)))
+}

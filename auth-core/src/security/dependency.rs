@@ -14,7 +14,11 @@ use axum::{
     response::Response,
 };
 
-use crate::{openapi::SecurityCollector, scopes::chain_resolve};
+use super::{
+    RequiredScopes,
+    chain::resolve,
+    requirement::{Describe, Walk},
+};
 
 /// What a dependency produces and which scopes it adds, independent of the app state.
 ///
@@ -30,16 +34,16 @@ pub trait Dependency: Send + Sync + 'static {
     /// The value the dependency yields, which `Depends<Self>` derefs to.
     type Output;
     /// The scopes this link adds for itself and everything it depends on.
-    const SCOPES: &'static [&'static str] = &[];
+    const SCOPES: RequiredScopes = RequiredScopes::NONE;
     /// Whether a result is reused within one request for the same effective scope set.
     const USE_CACHE: bool = false;
 
-    /// Adds what this dependency's own parameters require to `out`, for OpenAPI and for the
-    /// handler's per-request [`ChainPlan`](crate::scopes::ChainPlan); its [`SCOPES`](Self::SCOPES)
-    /// are already added. `#[secured]` functions describe each parameter. The default says that
-    /// nothing more is known, which keeps every cacheable output of the chain cached.
-    fn describe(out: &mut SecurityCollector) {
-        out.opaque_dependency();
+    /// Tells the walk what this dependency's own parameters are (the credentials it reads,
+    /// the dependencies it resolves); its [`SCOPES`](Self::SCOPES) are already in force.
+    /// `#[secured]` functions describe each parameter. The default says that nothing more is
+    /// known, which keeps every cacheable output of the chain cached, and documents nothing.
+    fn describe(walk: &mut Walk) {
+        walk.opaque_dependency();
     }
 }
 
@@ -47,7 +51,8 @@ pub trait Dependency: Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "dependency `{Self}` cannot run with state `{S}`",
     note = "every parameter of a dependency must implement `FromRequestParts<{S}>` (a dependency cannot read the body), and it must return `Result<T, E>` with `E: IntoResponse` or a plain value",
-    note = "a cached dependency's output must be `Clone + Send + Sync + 'static`; derive `Clone` or opt out with `#[secured(use_cache = false)]`"
+    note = "a cached dependency's output must be `Clone + Send + Sync + 'static`; derive `Clone` or opt out with `#[secured(use_cache = false)]`",
+    note = "add `#[secured(state = YourState)]` to the function that takes it, to have each parameter checked where it is written"
 )]
 pub trait Resolve<S>: Dependency {
     /// Extracts the dependency's parameters and calls it. The chain's scopes are already set.
@@ -89,14 +94,14 @@ impl CacheEntry {
 /// }
 /// ```
 ///
-/// `Option<Depends<D>>` runs `D` too, but yields `None` instead of rejecting the request.
+/// `Option<Depends<D>>` runs `D` too, but yields `None` instead of rejecting the request; what
+/// `D` requires is then documented as optional.
 ///
 /// Under a `#[secured]` handler, the chain's shape (the scopes at each link, which dependencies
 /// can be reached twice) is worked out once from the handler's parameter types; see
-/// [`ChainPlan`](crate::scopes::ChainPlan). An extractor of your own that resolves a `Depends`
-/// inside should implement [`DocumentedSecurity`](crate::openapi::DocumentedSecurity) by
-/// delegating to it, so the plan and the OpenAPI document see that dependency; otherwise it may
-/// run once more than FastAPI would run it.
+/// [`ChainPlan`](super::ChainPlan). An extractor of your own that resolves a `Depends` inside
+/// should implement [`Describe`] by delegating to it, so the plan and the OpenAPI document see
+/// that dependency; otherwise it may run once more than FastAPI would run it.
 pub struct Depends<D: Dependency>(pub D::Output);
 
 impl<D: Dependency> Depends<D> {
@@ -148,7 +153,7 @@ where
     // The resolution's own future, not one wrapped around it: chains nest these, and every
     // level of `async` around another would be one more copy of the inner future.
     fn from_request_parts(parts: &mut Parts, state: &S) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
-        chain_resolve::<D, S>(parts, state)
+        resolve::<D, S>(parts, state)
     }
 }
 
@@ -160,6 +165,13 @@ where
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(chain_resolve::<D, S>(parts, state).await.ok())
+        Ok(resolve::<D, S>(parts, state).await.ok())
+    }
+}
+
+/// A dependency walks into its own parameters, with its scopes added.
+impl<D: Dependency> Describe for Depends<D> {
+    fn describe(walk: &mut Walk) {
+        walk.dependency::<D>();
     }
 }

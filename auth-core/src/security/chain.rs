@@ -1,6 +1,7 @@
-//! The per-request state of a dependency chain (the scopes in force, how deep the resolution
-//! is and which scope failures wait for their dependency to return, the per-request cache of
-//! dependency results), and each handler's [`ChainPlan`], worked out once.
+//! The runtime of a dependency chain: each handler's [`ChainPlan`] (worked out once, by the
+//! [`Walk`] over its parameter types), and the per-request [`ChainState`] the extractors share
+//! (the scopes in force, scope failures waiting for their dependency to return, the
+//! per-request cache of dependency results).
 
 use std::{
     any::TypeId,
@@ -15,13 +16,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::SecurityScopes;
-use crate::{
-    __private::SecuredFn,
+use super::{
+    SecurityScopes,
     dependency::{CacheEntry, Depends, Resolve},
-    error::AuthError,
-    openapi::SecurityCollector,
+    function::SecuredFn,
+    requirement::{Link, Requirement, Walk, Walked},
 };
+use crate::{error::AuthError, form::FormBody};
 
 /// Lives in the request's extensions while its extractors run.
 #[derive(Clone, Default)]
@@ -51,34 +52,37 @@ impl ChainState {
         parts.extensions.get::<ChainState>().map(|state| state.scopes.clone()).unwrap_or_default()
     }
 
-    /// Starts a handler's chain with the handler's own scopes and its plan.
-    pub(crate) fn enter_handler(parts: &mut Parts, scopes: &'static [&'static str], plan: &'static ChainPlan) {
+    /// Starts the chain of the `#[secured]` handler `H`: its own scopes, and its plan.
+    pub(crate) fn enter_handler<H: SecuredFn>(parts: &mut Parts) {
+        let plan = ChainPlan::of::<H>();
         let state = Self::get_mut(parts);
-        state.scopes = SecurityScopes::from_static(scopes);
+        state.scopes = plan.handler_scopes.clone();
         state.depth = 0;
         state.pending.clear();
         state.plan = Some(plan);
     }
 
     fn cached(&self, id: TypeId, scopes: &SecurityScopes) -> Option<&CacheEntry> {
-        self.cache.iter().find(|(i, s, _)| *i == id && same_set(s.scopes(), scopes.scopes())).map(|(_, _, entry)| entry)
+        self.cache.iter().find(|(i, s, _)| *i == id && s.same_requirement(scopes)).map(|(_, _, entry)| entry)
     }
 }
 
-/// The shape of one `#[secured]` handler's dependency chain, worked out once, on its first
-/// request: for every dependency it reaches, the scopes in force around it and inside it, and
-/// whether it can be reached twice in one request with the same scope set.
+/// Everything one `#[secured]` handler's parameter types say, worked out once, on first use:
+/// its [`Requirement`] (what its OpenAPI operation documents), and for every dependency it
+/// reaches, the scopes in force around it and inside it (what each credential enforces at run
+/// time), and whether it can be reached twice in one request with the same scopes.
 ///
 /// With it a request allocates nothing for its scopes (each link's list is borrowed from the
 /// plan) and clones into the per-request cache only the outputs that can be asked for again.
-/// It comes from the same walk over the handler's parameter types that gives its OpenAPI
-/// security (see [`SecurityCollector`]). A dependency the walk cannot see into (a hand-written
-/// [`Dependency`](crate::Dependency) that does not [`describe`](crate::Dependency::describe) its
-/// parameters) makes the plan fall back to caching every output, and a dependency the walk did
-/// not meet at all (reached from inside a hand-written extractor, say) is resolved the way it
-/// would be without a plan.
-#[derive(Debug, Default)]
+/// A dependency the walk cannot see into (a hand-written [`Dependency`](super::Dependency)
+/// that does not [`describe`](super::Dependency::describe) its parameters) makes the plan fall
+/// back to caching every output, and a dependency the walk did not meet at all (reached from
+/// inside a hand-written extractor, say) is resolved the way it would be without a plan.
+#[derive(Debug)]
 pub struct ChainPlan {
+    handler_scopes: SecurityScopes,
+    requirement: Requirement,
+    body: Option<&'static FormBody>,
     nodes: Vec<PlanNode>,
     /// The walk met a dependency it cannot see into.
     opaque: bool,
@@ -88,10 +92,10 @@ pub struct ChainPlan {
 struct PlanNode {
     id: TypeId,
     /// The scopes in force where the dependency is reached.
-    outer: Vec<&'static str>,
+    outer: SecurityScopes,
     /// The scopes in force inside it: `outer`, then its own.
-    effective: Vec<&'static str>,
-    /// Another node has the same dependency and the same effective scope set.
+    effective: SecurityScopes,
+    /// Another node has the same dependency and the same effective scopes.
     repeats: bool,
 }
 
@@ -102,8 +106,8 @@ struct Step {
 }
 
 impl ChainPlan {
-    /// The plan of the `#[secured]` handler `H`, built by the first request that reaches it and
-    /// kept for the life of the process (one per handler type).
+    /// The plan of the `#[secured]` handler `H`, built by the first use and kept for the life
+    /// of the process (one per handler type).
     ///
     /// Each thread keeps its own map of the plans it has used, so a request costs one lookup in
     /// a thread-local table and takes no lock; only a thread's first request to a handler looks
@@ -124,34 +128,48 @@ impl ChainPlan {
     }
 
     fn build<H: SecuredFn>() -> Self {
-        let mut walk = SecurityCollector::default();
-        H::security(&mut walk);
-        let (reached, opaque) = walk.into_dependencies();
-        let mut nodes: Vec<PlanNode> = reached
+        let mut walk = Walk::new(H::SCOPES);
+        H::describe(&mut walk);
+        let Walked { requirement, links, opaque, body } = walk.finish();
+        let mut nodes: Vec<PlanNode> = links
             .into_iter()
-            .map(|(id, outer, effective)| PlanNode { id, outer, effective, repeats: false })
+            .map(|Link { id, outer, effective }| PlanNode {
+                id,
+                outer: outer.leak(),
+                effective: effective.leak(),
+                repeats: false,
+            })
             .collect();
         for i in 0..nodes.len() {
-            let repeats = nodes
-                .iter()
-                .enumerate()
-                .any(|(j, other)| j != i && other.id == nodes[i].id && same_set(&other.effective, &nodes[i].effective));
+            let repeats = nodes.iter().enumerate().any(|(j, other)| {
+                j != i && other.id == nodes[i].id && other.effective.same_requirement(&nodes[i].effective)
+            });
             nodes[i].repeats = repeats;
         }
-        ChainPlan { nodes, opaque }
+        if !H::SCOPES.is_none() && requirement.is_anonymous() {
+            tracing::warn!(
+                handler = std::any::type_name::<H>(),
+                "a #[secured] function declares scopes, but no credential in its chain can carry them: nothing enforces them"
+            );
+        }
+        ChainPlan { handler_scopes: SecurityScopes::from_required(H::SCOPES).leak(), requirement, body, nodes, opaque }
+    }
+
+    /// What the handler requires, as its OpenAPI operation documents it.
+    pub fn requirement(&self) -> &Requirement {
+        &self.requirement
+    }
+
+    /// The request body the handler reads, when it is one of auth-core's forms.
+    pub fn body(&self) -> Option<&'static FormBody> {
+        self.body
     }
 
     /// Dependency `id` reached where `outer` is in force, if the walk met it there.
     fn step(&'static self, id: TypeId, outer: &SecurityScopes) -> Option<Step> {
-        let node = self.nodes.iter().find(|node| node.id == id && node.outer == outer.scopes())?;
-        Some(Step { effective: SecurityScopes::from_plan(&node.effective), may_repeat: self.opaque || node.repeats })
+        let node = self.nodes.iter().find(|node| node.id == id && node.outer == *outer)?;
+        Some(Step { effective: node.effective.clone(), may_repeat: self.opaque || node.repeats })
     }
-}
-
-/// Whether two lists without duplicates hold the same scopes, in any order: the per-request
-/// cache's key equality.
-fn same_set(a: &[&str], b: &[&str]) -> bool {
-    a.len() == b.len() && a.iter().all(|scope| b.contains(scope))
 }
 
 type PlanMap = HashMap<TypeId, &'static ChainPlan, BuildHasherDefault<TypeIdHasher>>;
@@ -182,18 +200,14 @@ impl Hasher for TypeIdHasher {
     }
 }
 
-/// Checks a credential's granted scopes against the scopes required where it is extracted.
+/// Checks a verified credential's granted scopes against the scopes required where it is
+/// extracted; [`Authenticated`](super::Authenticated) calls it, and nothing else does.
 ///
-/// Credential extractors (transports and strategies) call this once they have a verified
-/// credential. When every required scope is granted it returns `Ok`. Otherwise the failure is
+/// When the scopes are granted it returns `Ok`. Otherwise the failure is
 /// [`AuthError::InsufficientScope`]: raised at once when the credential is taken directly by a
 /// handler, or, inside a dependency, raised as soon as that dependency returns, before anything
 /// that depends on it runs.
-pub fn enforce<I, S>(parts: &mut Parts, granted: I) -> Result<(), AuthError>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
+pub(crate) fn enforce(parts: &mut Parts, granted: &[String]) -> Result<(), AuthError> {
     // Outside any chain nothing is required.
     let Some(state) = parts.extensions.get_mut::<ChainState>() else { return Ok(()) };
     if state.scopes.is_satisfied_by(granted) {
@@ -210,23 +224,6 @@ where
     Ok(())
 }
 
-/// Whether `scope` is an RFC 6749 §3.3 scope-token: non-empty, of `%x21 / %x23-5B / %x5D-7E`.
-pub const fn is_scope_token(scope: &str) -> bool {
-    let bytes = scope.as_bytes();
-    if bytes.is_empty() {
-        return false;
-    }
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if !(b == 0x21 || (b >= 0x23 && b <= 0x5B) || (b >= 0x5D && b <= 0x7E)) {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 /// Runs dependency `D` for this request: adds its scopes (as the handler's plan has them),
 /// extracts its parameters, calls it, raises any scope failure recorded meanwhile, and caches
 /// the result per scope set when the plan says it can be asked for again.
@@ -240,7 +237,7 @@ where
     let step = chain.plan.and_then(|plan| plan.step(id, &chain.scopes));
     let (effective, may_repeat) = match step {
         Some(Step { effective, may_repeat }) => (effective, may_repeat),
-        None => (chain.scopes.with_static(D::SCOPES), true),
+        None => (chain.scopes.with_required(D::SCOPES), true),
     };
     let cache_as = if D::USE_CACHE && may_repeat {
         if let Some(output) = chain.cached(id, &effective).and_then(D::from_cache) {
@@ -275,17 +272,18 @@ where
     Ok(Depends(output))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scope_tokens_follow_rfc_6749() {
-        for ok in ["items", "me", "read:user", "a", "!#[]~", "https://x/y"] {
-            assert!(is_scope_token(ok), "{ok}");
-        }
-        for bad in ["", "two words", "quote\"", "back\\slash", "tab\t", "é", "\u{7f}"] {
-            assert!(!is_scope_token(bad), "{bad:?}");
+#[cfg(feature = "openapi")]
+/// Every credential named by a plan built so far in this process: where the OpenAPI document
+/// finds the default description of a scheme an operation names.
+pub(crate) fn known_credentials() -> Vec<super::CredentialRef> {
+    let shared = SHARED_PLANS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut out: Vec<super::CredentialRef> = Vec::new();
+    for plan in shared.values() {
+        for credential in plan.requirement.credentials() {
+            if !out.contains(&credential) {
+                out.push(credential);
+            }
         }
     }
+    out
 }

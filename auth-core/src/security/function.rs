@@ -1,0 +1,320 @@
+//! A `#[secured]` function described as types: its scopes, its parameters, what it returns and
+//! how to call it. `#[secured]` emits only these descriptions; the generic impls here do the
+//! work for every function, so the macro emits no per-function async body, and what a
+//! dependency needs of its parameters is checked only where it is used as `Depends<function>`.
+
+use std::marker::PhantomData;
+
+use axum::{
+    extract::FromRequestParts,
+    http::request::Parts,
+    response::{IntoResponse, Response},
+};
+
+use super::{
+    RequiredScopes,
+    chain::ChainState,
+    dependency::{CacheEntry, Dependency, Resolve},
+    requirement::{Describe, Walk},
+};
+
+/// Compile-time facts about a `#[secured]` function, on its companion type.
+pub trait SecuredFn: 'static {
+    /// The function's own scopes.
+    const SCOPES: RequiredScopes;
+
+    /// Tells the walk what each parameter is; the function's scopes are already in force. The
+    /// default, for functions whose parameters add nothing, does nothing.
+    fn describe(_walk: &mut Walk) {}
+}
+
+/// A `#[secured]` function usable as a dependency, described as types: its parameters, what it
+/// returns, how to call it. One generic impl of [`Dependency`] and one of [`Resolve`] do the
+/// work for all of them, so the macros emit no per-function async body, and what a dependency
+/// needs of its parameters is checked only where it is used as `Depends<function>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a dependency",
+    label = "not a dependency",
+    note = "mark an async fn with `#[secured]` or `#[secured(scopes = [...])]` to use it as `Depends<that_fn>`, or implement `auth_core::Dependency` and `auth_core::Resolve` for a type"
+)]
+pub trait DependencyFn: SecuredFn + Send + Sync {
+    /// The parameter extractors, as a tuple.
+    type Args;
+    /// What the function returns.
+    type Returns;
+    /// [`ResultFinish`] for `Result<T, E>`, [`PlainFinish`] for anything else.
+    type Finish: Finish<Self::Returns>;
+    /// [`Cached`] or [`NotCached`] (`#[secured(use_cache = false)]`).
+    type Cache: CacheSwitch;
+
+    /// Calls the function with extracted parameters.
+    fn call(args: Self::Args) -> impl Future<Output = Self::Returns> + Send;
+}
+
+impl<D: DependencyFn> Dependency for D {
+    type Output = <D::Finish as Finish<D::Returns>>::Output;
+    const SCOPES: RequiredScopes = <D as SecuredFn>::SCOPES;
+    const USE_CACHE: bool = <D::Cache as CacheSwitch>::ENABLED;
+
+    fn describe(walk: &mut Walk) {
+        <D as SecuredFn>::describe(walk);
+    }
+}
+
+/// Turns what a dependency function returns into `Result<Output, Response>`.
+#[diagnostic::on_unimplemented(
+    message = "a dependency must return `Result<T, E>` where `E: IntoResponse`, found `{R}`",
+    note = "return a plain value from infallible dependencies"
+)]
+pub trait Finish<R> {
+    /// The success value.
+    type Output;
+    /// The conversion.
+    #[allow(clippy::result_large_err)] // `Response` is what axum rejects with.
+    fn finish(returned: R) -> Result<Self::Output, Response>;
+}
+
+/// [`Finish`] for functions returning `Result<T, E>`: `Err` becomes `E`'s response.
+#[derive(Debug)]
+pub struct ResultFinish;
+
+impl<T, E: IntoResponse> Finish<Result<T, E>> for ResultFinish {
+    type Output = T;
+
+    fn finish(returned: Result<T, E>) -> Result<T, Response> {
+        returned.map_err(IntoResponse::into_response)
+    }
+}
+
+/// [`Finish`] for functions returning a plain value: it is the output.
+#[derive(Debug)]
+pub struct PlainFinish;
+
+impl<T> Finish<T> for PlainFinish {
+    type Output = T;
+
+    fn finish(returned: T) -> Result<T, Response> {
+        Ok(returned)
+    }
+}
+
+/// A tuple of extractors, a dependency's parameters: extracted in order (the first to reject
+/// stops the rest), then handed to the function.
+#[diagnostic::on_unimplemented(
+    message = "a parameter of this dependency cannot be extracted with state `{S}`",
+    label = "parameters `{Self}`",
+    note = "every parameter of a dependency must implement `FromRequestParts<{S}>` (a dependency cannot read the body)"
+)]
+pub trait ExtractArgs<S>: Sized {
+    /// Extracts every parameter, then calls `D` with them: one future, so a chain link costs
+    /// one level of nesting rather than two.
+    fn run<D>(parts: &mut Parts, state: &S) -> impl Future<Output = Result<<D as Dependency>::Output, Response>> + Send
+    where
+        D: DependencyFn<Args = Self>;
+}
+
+macro_rules! extract_args {
+    ($($ty:ident),*) => {
+        impl<S, $($ty),*> ExtractArgs<S> for ($($ty,)*)
+        where
+            S: Send + Sync,
+            $($ty: FromRequestParts<S> + Send,)*
+        {
+            #[allow(non_snake_case, unused_variables)]
+            fn run<D>(parts: &mut Parts, state: &S) -> impl Future<Output = Result<<D as Dependency>::Output, Response>> + Send
+            where
+                D: DependencyFn<Args = Self>,
+            {
+                async move {
+                    $(let $ty = $ty::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;)*
+                    <D::Finish as Finish<D::Returns>>::finish(D::call(($($ty,)*)).await)
+                }
+            }
+        }
+    };
+}
+
+extract_args!();
+extract_args!(T1);
+extract_args!(T1, T2);
+extract_args!(T1, T2, T3);
+extract_args!(T1, T2, T3, T4);
+extract_args!(T1, T2, T3, T4, T5);
+extract_args!(T1, T2, T3, T4, T5, T6);
+extract_args!(T1, T2, T3, T4, T5, T6, T7);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14);
+extract_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15);
+
+/// Every `#[secured]` dependency runs through this one generic impl.
+impl<D, S> Resolve<S> for D
+where
+    D: DependencyFn,
+    D::Args: ExtractArgs<S>,
+    D::Cache: CachePolicy<<D as Dependency>::Output>,
+    S: Send + Sync,
+{
+    fn run(parts: &mut Parts, state: &S) -> impl Future<Output = Result<Self::Output, Response>> + Send {
+        <D::Args as ExtractArgs<S>>::run::<D>(parts, state)
+    }
+
+    fn to_cache(output: &Self::Output) -> Option<CacheEntry> {
+        D::Cache::store(output)
+    }
+
+    fn from_cache(entry: &CacheEntry) -> Option<Self::Output> {
+        D::Cache::load(entry)
+    }
+}
+
+/// How a dependency's output is kept in the per-request cache.
+#[diagnostic::on_unimplemented(
+    message = "dependency output `{T}` must be `Clone + Send + Sync + 'static` to be cached per request",
+    label = "cached per request",
+    note = "derive `Clone` for it, or opt out of caching with `#[secured(use_cache = false)]`"
+)]
+pub trait CachePolicy<T> {
+    /// Stores a clone of `value`, or nothing.
+    fn store(value: &T) -> Option<CacheEntry>;
+    /// Reads a clone back.
+    fn load(entry: &CacheEntry) -> Option<T>;
+}
+
+/// Whether a [`CachePolicy`] caches at all, known without its output type.
+pub trait CacheSwitch {
+    /// `true` for [`Cached`].
+    const ENABLED: bool;
+}
+
+/// The default policy: outputs are cloned into the cache when the chain can ask for them again.
+#[derive(Debug)]
+pub struct Cached;
+
+impl CacheSwitch for Cached {
+    const ENABLED: bool = true;
+}
+
+impl<T: Clone + Send + Sync + 'static> CachePolicy<T> for Cached {
+    fn store(value: &T) -> Option<CacheEntry> {
+        Some(CacheEntry::new(value))
+    }
+
+    fn load(entry: &CacheEntry) -> Option<T> {
+        entry.get::<T>()
+    }
+}
+
+/// `#[secured(use_cache = false)]`: the dependency runs every time it is reached.
+#[derive(Debug)]
+pub struct NotCached;
+
+impl CacheSwitch for NotCached {
+    const ENABLED: bool = false;
+}
+
+impl<T> CachePolicy<T> for NotCached {
+    fn store(_value: &T) -> Option<CacheEntry> {
+        None
+    }
+
+    fn load(_entry: &CacheEntry) -> Option<T> {
+        None
+    }
+}
+
+/// Autoref specialisation: `(&Probe::<T>::new()).describe(walk)` calls [`Describe`] when `T`
+/// implements it, and does nothing otherwise.
+pub struct Probe<T>(PhantomData<fn() -> T>);
+
+impl<T> Probe<T> {
+    /// A probe for `T`.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// Chosen when the probed extractor describes itself.
+pub trait ViaDescribe {
+    /// Describes the extractor.
+    fn describe(&self, walk: &mut Walk);
+}
+
+impl<T: Describe> ViaDescribe for Probe<T> {
+    fn describe(&self, walk: &mut Walk) {
+        T::describe(walk);
+    }
+}
+
+/// Chosen for every other extractor.
+pub trait ViaNothing {
+    /// Describes nothing.
+    fn describe(&self, _walk: &mut Walk) {}
+}
+
+impl<T> ViaNothing for &Probe<T> {}
+
+/// The first parameter `#[secured]` adds to a function. As an axum extractor it starts the
+/// handler's chain with the handler's scopes; when the function runs as a dependency, the
+/// chain is already set and [`Enter::nested`] is passed instead.
+pub struct Enter<M>(PhantomData<fn() -> M>);
+
+impl<M> Enter<M> {
+    /// The value passed when the function runs as a dependency.
+    pub fn nested() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<M: SecuredFn, S: Send + Sync> FromRequestParts<S> for Enter<M> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        ChainState::enter_handler::<M>(parts);
+        Ok(Self(PhantomData))
+    }
+}
+
+/// `#[secured(state = S)]`: a parameter before the last must be an extractor that leaves the
+/// body alone. Called with the parameter's span, so an error points at the parameter.
+pub fn assert_parts_extractor<S, T: FromRequestParts<S>>() {}
+
+/// `#[secured(state = S)]`: the last parameter may read the body.
+pub fn assert_request_extractor<S, M, T: axum::extract::FromRequest<S, M>>() {}
+
+/// Checks, where `Depends<D>` is written and whatever the state, that a `#[secured]`
+/// dependency's output can be kept in the per-request cache:
+/// `(&CacheProbe::<D>::new()).assert_cacheable()`. A hand-written dependency decides for
+/// itself, and passes.
+pub struct CacheProbe<D>(PhantomData<fn() -> D>);
+
+impl<D> CacheProbe<D> {
+    /// A probe for `D`.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<D: DependencyFn> CacheProbe<D> {
+    /// Chosen for `#[secured]` dependencies: their output must be cacheable, unless they opt
+    /// out with `use_cache = false`.
+    pub fn assert_cacheable(&self)
+    where
+        D::Cache: CachePolicy<<D as Dependency>::Output>,
+    {
+    }
+}
+
+/// Chosen for every other dependency.
+pub trait AnyDependency {
+    /// Checks nothing.
+    fn assert_cacheable(&self) {}
+}
+
+impl<D> AnyDependency for &CacheProbe<D> {}
