@@ -306,6 +306,12 @@ async fn users_by_id(app: &TestApp) {
             "{unknown:.20}"
         );
     }
+    // An app's own route requiring `users:superuser`, which only the row grants.
+    let res = app.get("/superusers-only", &auth).await;
+    assert_eq!(res.pair(), (401, json!({ "detail": "Not enough permissions" })));
+    assert_eq!(res.headers["www-authenticate"], "Bearer scope=\"users:superuser\"");
+    assert_eq!(app.get("/superusers-only", &admin).await.status, 200);
+
     // Python's uuid.UUID spellings are the same user.
     assert_eq!(app.get(&format!("/users/{}", id.replace('-', "")), &admin).await.status, 200);
     assert_eq!(app.get(&format!("/users/{}", id.to_uppercase()), &admin).await.status, 200);
@@ -317,8 +323,10 @@ async fn users_by_id(app: &TestApp) {
         (res.status.as_u16(), &res.body["is_superuser"], &res.body["is_verified"], &res.body["full_name"]),
         (200, &json!(true), &json!(true), &json!("Sir Bedivere"))
     );
-    // Now a superuser, the user reaches the superuser routes with the same token.
+    // Now a superuser, the user reaches the superuser routes with the same token: the row
+    // grants the scope, not the token.
     assert_eq!(app.get(&path, &auth).await.status, 200);
+    assert_eq!(app.get("/superusers-only", &auth).await.pair(), (200, json!({ "superuser": address })));
     let taken = email("kay");
     app.register(&taken, PASSWORD).await;
     assert_eq!(

@@ -83,16 +83,13 @@ impl Side {
     async fn send(&self, step: &Step) -> (u16, Value, Option<String>) {
         let url = format!("{}{}", self.base, self.fill(step.path));
         let mut request = self.client.request(step.method.clone(), url);
-        match &step.auth {
-            Some(name) => {
-                let credential = self.vars.get(*name).unwrap_or_else(|| panic!("{}: no credential {name}", step.name));
-                request = if credential.contains('=') {
-                    request.header("cookie", credential)
-                } else {
-                    request.bearer_auth(credential)
-                };
-            }
-            None => {}
+        if let Some(name) = &step.auth {
+            let credential = self.vars.get(*name).unwrap_or_else(|| panic!("{}: no credential {name}", step.name));
+            request = if credential.contains('=') {
+                request.header("cookie", credential)
+            } else {
+                request.bearer_auth(credential)
+            };
         }
         request = match &step.body {
             Body::None => request,

@@ -11,11 +11,11 @@ use std::{
 };
 
 use auth_core::{
-    AuthBackend,
+    AuthBackend, Authenticated, secured,
     strategies::{DatabaseStrategy, JwtStrategy},
     users::{
         self, ClientIpSource, CurrentUser, Email, LoginThrottle, Mailer, RequestContext, User, UserHooks, UserManager,
-        UserStore,
+        UserStore, UserToken,
     },
 };
 use axum::{Json, Router, extract::FromRef, routing::get};
@@ -145,6 +145,15 @@ async fn authenticated_route(user: CurrentUser<Backends, Hooks>) -> Json<Value> 
     Json(json!({ "message": format!("Hello {}!", user.email) }))
 }
 
+/// An app's own superuser route: the user credential grants `users:superuser` from the row,
+/// and the chain requires it. Rejections are auth-core's own (this is not a users route).
+#[secured(scopes = ["users:superuser"], declaration = auth_core::users::UserScope)]
+async fn superusers_only(
+    Authenticated(user): Authenticated<(UserToken<JwtBackend, Hooks>, UserToken<CookieBackend, Hooks>)>,
+) -> Json<Value> {
+    Json(json!({ "superuser": user.email }))
+}
+
 /// Where the users live.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -263,13 +272,17 @@ impl TestApp {
     pub async fn start(options: Options) -> Self {
         let recorder = Arc::new(Recorder::default());
         let (users_table, tokens_table) = options.db.tables();
-        let store = UserStore::connect(&options.db.url()).await.unwrap().table(users_table).build().unwrap();
+        // Generous timeouts: these tests are about answers, and share the machine with builds.
+        let timeout = Duration::from_secs(10);
+        let store =
+            UserStore::connect(&options.db.url()).await.unwrap().table(users_table).timeout(timeout).build().unwrap();
         store.migrate().await.unwrap();
         let tokens = DatabaseStrategy::connect(&options.db.url())
             .await
             .unwrap()
             .table(tokens_table)
             .lifetime(Duration::from_secs(3600))
+            .timeout(timeout)
             .build()
             .unwrap();
         tokens.migrate().await.unwrap();
@@ -301,6 +314,7 @@ impl TestApp {
             .nest("/auth", users::verify_router::<Hooks, AppState>())
             .nest("/users", users::users_router::<Hooks, Backends, AppState>())
             .route("/authenticated-route", get(authenticated_route))
+            .route("/superusers-only", get(superusers_only))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -59,17 +59,17 @@ compile_error!("the `users` feature stores users in a database: enable `database
 
 mod body;
 mod current;
-mod email;
+pub mod email;
 mod error;
 mod hooks;
-mod mail;
+pub mod mail;
 mod model;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod routes;
-mod store;
-mod throttle;
-mod tokens;
+pub mod store;
+pub mod throttle;
+pub mod tokens;
 mod user_manager;
 
 pub use body::MAX_BODY_BYTES;

@@ -1,5 +1,5 @@
 //! The users routers with their OpenAPI description (features `users` + `openapi`): each
-//! function returns the same router as its namesake in [`routes`](super::routes), as a
+//! function returns the same router as its namesake in [`super::routes`] module, as a
 //! utoipa-axum `OpenApiRouter` that carries its paths, so nesting and layering it moves the
 //! documentation along.
 //!

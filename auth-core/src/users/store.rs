@@ -380,15 +380,32 @@ struct Statements {
     delete: Arc<str>,
 }
 
+/// How one database spells what the statements need: `?1` or `$1`, and the casts.
+struct Dialect {
+    placeholder: &'static str,
+    id: &'static str,
+    fields: &'static str,
+    id_out: &'static str,
+    fields_out: &'static str,
+}
+
 impl Statements {
     fn render(table: &str, backend: Backend) -> Self {
         // Ids and fields travel as text; PostgreSQL casts them to its uuid and jsonb types.
-        let (p, id, fields, id_out, fields_out): (fn(u8) -> String, &str, &str, &str, &str) = match backend {
+        let dialect = match backend {
             #[cfg(feature = "database-sqlite")]
-            Backend::Sqlite => (|n| format!("?{n}"), "", "", "id", "fields"),
+            Backend::Sqlite => Dialect { placeholder: "?", id: "", fields: "", id_out: "id", fields_out: "fields" },
             #[cfg(feature = "database-postgres")]
-            Backend::Postgres => (|n| format!("${n}"), "::uuid", "::jsonb", "id::text AS id", "fields::text AS fields"),
+            Backend::Postgres => Dialect {
+                placeholder: "$",
+                id: "::uuid",
+                fields: "::jsonb",
+                id_out: "id::text AS id",
+                fields_out: "fields::text AS fields",
+            },
         };
+        let Dialect { placeholder, id, fields, id_out, fields_out } = dialect;
+        let p = |n: u8| format!("{placeholder}{n}");
         let columns =
             format!("{id_out}, email, email_key, hashed_password, is_active, is_superuser, is_verified, {fields_out}");
         Self {

@@ -14,7 +14,7 @@
 //!     .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
 //!     .nest("/auth", users::register_router::<Hooks, AppState>())
 //!     .nest("/auth", users::reset_password_router::<Hooks, AppState>()
-//!         .layer(GovernorLayer::new(…)))              // any tower layer, on this router only
+//!         .layer(ConcurrencyLimitLayer::new(4)))      // any tower layer, on this router only
 //!     .nest("/auth", users::verify_router::<Hooks, AppState>())
 //!     .nest("/users", users::users_router::<Hooks, (JwtBackend, CookieBackend), AppState>())
 //!     .with_state(state);
