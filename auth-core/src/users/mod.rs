@@ -16,6 +16,12 @@
 //! - **Routers** ([`routes`]), one per fastapi-users router, each mounted and layered on its
 //!   own; [`CurrentUser`] and [`Superuser`] are the extractors behind them, for the app's own
 //!   routes too.
+//! - **The user as a credential**: [`UserToken<B, H>`](UserToken) is a
+//!   [`Credential`](crate::Credential) like any other. Backend `B` verifies the token, the user
+//!   row decides the rest, and the row grants the scopes ([`UserScope`]: `users:superuser` for
+//!   superusers). The superuser routes require that scope, so their OpenAPI operations say so,
+//!   and an app's own `#[secured(scopes = ["users:superuser"], declaration = UserScope)]`
+//!   handlers taking `Authenticated<UserToken<…>>` get the same rule.
 //!
 //! # The full example, as fastapi-users' docs lay it out
 //!
