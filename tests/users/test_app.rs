@@ -178,6 +178,32 @@ impl Db {
         }
     }
 
+    /// A pool with `timeout` for acquiring and for SQLite's busy wait, as the store and the
+    /// token strategy's builders.
+    async fn pool(
+        &self,
+        timeout: Duration,
+    ) -> (users::UserStoreBuilder, auth_core::strategies::DatabaseStrategyBuilder) {
+        use auth_core::strategies::database::sqlx::{self, pool::PoolOptions};
+        match self {
+            Db::Sqlite(_) => {
+                let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&self.url())
+                    .unwrap()
+                    .create_if_missing(true)
+                    .busy_timeout(timeout);
+                let pool = PoolOptions::new().acquire_timeout(timeout).connect_with(options).await.unwrap();
+                (UserStore::sqlite(pool.clone()), DatabaseStrategy::sqlite(pool))
+            }
+            #[cfg(feature = "database-postgres")]
+            Db::Postgres { url, .. } => {
+                let pool = PoolOptions::new().acquire_timeout(timeout).connect(url).await.unwrap();
+                (UserStore::postgres(pool.clone()), DatabaseStrategy::postgres(pool))
+            }
+            #[cfg(not(feature = "database-postgres"))]
+            Db::Postgres { .. } => unreachable!("PostgreSQL tests need the database-postgres feature"),
+        }
+    }
+
     /// Drops the test's tables (PostgreSQL; a SQLite file goes with its directory).
     pub async fn clean_up(&self) {
         #[cfg(feature = "database-postgres")]
@@ -272,19 +298,13 @@ impl TestApp {
     pub async fn start(options: Options) -> Self {
         let recorder = Arc::new(Recorder::default());
         let (users_table, tokens_table) = options.db.tables();
-        // Generous timeouts: these tests are about answers, and share the machine with builds.
+        // One pool for the users and the cookie tokens, as an app would share it, with generous
+        // timeouts: these tests are about answers, and share the machine with builds.
         let timeout = Duration::from_secs(10);
-        let store =
-            UserStore::connect(&options.db.url()).await.unwrap().table(users_table).timeout(timeout).build().unwrap();
+        let (store, tokens) = options.db.pool(timeout).await;
+        let store = store.table(users_table).timeout(timeout).build().unwrap();
         store.migrate().await.unwrap();
-        let tokens = DatabaseStrategy::connect(&options.db.url())
-            .await
-            .unwrap()
-            .table(tokens_table)
-            .lifetime(Duration::from_secs(3600))
-            .timeout(timeout)
-            .build()
-            .unwrap();
+        let tokens = tokens.table(tokens_table).lifetime(Duration::from_secs(3600)).timeout(timeout).build().unwrap();
         tokens.migrate().await.unwrap();
         let mut builder = UserManager::builder(store, Hooks(Arc::clone(&recorder)))
             .verify_token_secret([1u8; 32])
