@@ -52,7 +52,9 @@ where
     let manager = UserManager::<H>::from_ref(&state);
     match manager.get_by_email(&email).await {
         Ok(Some(user)) => match manager.forgot_password(user, &request).await {
-            Ok(()) | Err(FlowError::UserInactive | FlowError::UserNotExists) => {}
+            Ok(()) => {}
+            // Answered as for nobody, after the same work.
+            Err(FlowError::UserInactive | FlowError::UserNotExists) => manager.forgot_password_for_nobody().await,
             Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
             Err(error) => tracing::warn!(%error, "forgot-password failed"),
         },

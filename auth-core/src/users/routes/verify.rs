@@ -49,7 +49,9 @@ where
     let manager = UserManager::<H>::from_ref(&state);
     match manager.get_by_email(&email).await {
         Ok(Some(user)) => match manager.request_verify(user, &request).await {
-            Ok(()) | Err(FlowError::UserInactive | FlowError::UserAlreadyVerified) => {}
+            Ok(()) => {}
+            // Answered as for nobody, after the same work.
+            Err(FlowError::UserInactive | FlowError::UserAlreadyVerified) => manager.request_verify_for_nobody(),
             Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
             Err(error) => tracing::warn!(%error, "request-verify-token failed"),
         },
