@@ -46,6 +46,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+printf 'wrk.method = "POST"\nwrk.body = "username=bench%%40example.com&password=bench%%20password"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n' >"$work/login.lua"
 cat >"$work/register.lua" <<'LUA'
 -- A new address per request: thread id, a per-thread counter and the run's nonce.
 local counter = 0
@@ -85,7 +86,7 @@ for round in $(seq "$ROUNDS"); do
     [ -n "$e" ] && { echo "register round $round: $e non-2xx answers" >&2; printf '%s\n' "$out" >&2; exit 1; }
     registers+=("$r")
     out=$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
-        -s <(printf 'wrk.method = "POST"\nwrk.body = "username=bench%%40example.com&password=bench%%20password"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n') \
+        -s "$work/login.lua" \
         "http://$ADDR/auth/jwt/login")
     l=$(printf '%s\n' "$out" | rate_of)
     e=$(printf '%s\n' "$out" | errors_of)
