@@ -60,9 +60,6 @@
 //! which other local users can see in `ps`). Later superusers are made by a superuser through
 //! `PATCH /users/{id}` with `{"is_superuser": true}`.
 
-#[cfg(not(any(feature = "database-sqlite", feature = "database-postgres")))]
-compile_error!("the `users` feature stores users in a database: enable `database-sqlite` or `database-postgres` too");
-
 mod body;
 mod current;
 pub mod email;
