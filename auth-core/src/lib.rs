@@ -62,6 +62,10 @@ pub mod response;
 pub mod security;
 pub mod strategies;
 pub mod transport;
+#[cfg(all(feature = "users", any(feature = "database-sqlite", feature = "database-postgres")))]
+pub mod users;
+#[cfg(all(feature = "users", not(any(feature = "database-sqlite", feature = "database-postgres"))))]
+compile_error!("the `users` feature stores users in a database: enable `database-sqlite` or `database-postgres` too");
 
 #[doc(hidden)]
 #[path = "private.rs"]

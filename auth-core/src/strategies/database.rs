@@ -141,8 +141,9 @@ struct Statements {
     purge: Arc<str>,
 }
 
+/// An sqlx pool of one of the supported databases; shared with the users store.
 #[derive(Clone, Debug)]
-enum Pool {
+pub(crate) enum Pool {
     #[cfg(feature = "database-sqlite")]
     Sqlite(sqlx::SqlitePool),
     #[cfg(feature = "database-postgres")]
@@ -155,15 +156,41 @@ macro_rules! on_pool {
     ($pool:expr, |$p:ident| $body:expr) => {
         match $pool {
             #[cfg(feature = "database-sqlite")]
-            Pool::Sqlite($p) => $body,
+            $crate::strategies::database::Pool::Sqlite($p) => $body,
             #[cfg(feature = "database-postgres")]
-            Pool::Postgres($p) => $body,
+            $crate::strategies::database::Pool::Postgres($p) => $body,
         }
     };
 }
+#[cfg_attr(not(feature = "users"), allow(unused_imports))]
+pub(crate) use on_pool;
 
 impl Pool {
-    fn backend(&self) -> Backend {
+    /// Opens a pool for `url`: `sqlite:…` (the file is created if missing) or `postgres:…` /
+    /// `postgresql:…`, each with its feature. Acquire timeout and SQLite's busy timeout are
+    /// [`DEFAULT_TIMEOUT`], and so is the wait for the first connection, made now so that a
+    /// wrong URL fails at startup.
+    pub(crate) async fn connect(url: &str) -> Result<Self, DatabaseError> {
+        // Only the scheme ever appears in an error: the rest may hold a password.
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        match scheme {
+            #[cfg(feature = "database-sqlite")]
+            "sqlite" => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .busy_timeout(DEFAULT_TIMEOUT);
+                Ok(Pool::Sqlite(bounded(pool_options().connect_with(options)).await?))
+            }
+            #[cfg(feature = "database-postgres")]
+            "postgres" | "postgresql" => {
+                let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+                Ok(Pool::Postgres(bounded(pool_options().connect_with(options)).await?))
+            }
+            other => Err(DatabaseError::UnsupportedUrl(other.to_owned())),
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
         match self {
             #[cfg(feature = "database-sqlite")]
             Pool::Sqlite(_) => Backend::Sqlite,
@@ -173,8 +200,9 @@ impl Pool {
     }
 }
 
+/// Which database a [`Pool`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Backend {
+pub(crate) enum Backend {
     #[cfg(feature = "database-sqlite")]
     Sqlite,
     #[cfg(feature = "database-postgres")]
@@ -219,26 +247,7 @@ impl DatabaseStrategy {
     /// startup. For other pool settings, build the pool yourself and use
     /// `DatabaseStrategy::sqlite` or `DatabaseStrategy::postgres`.
     pub async fn connect(url: &str) -> Result<DatabaseStrategyBuilder, DatabaseError> {
-        // Only the scheme ever appears in an error: the rest may hold a password.
-        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
-        let pool = match scheme {
-            #[cfg(feature = "database-sqlite")]
-            "sqlite" => {
-                let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
-                    .create_if_missing(true)
-                    .busy_timeout(DEFAULT_TIMEOUT);
-                let pool = bounded(pool_options().connect_with(options)).await?;
-                Pool::Sqlite(pool)
-            }
-            #[cfg(feature = "database-postgres")]
-            "postgres" | "postgresql" => {
-                let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
-                let pool = bounded(pool_options().connect_with(options)).await?;
-                Pool::Postgres(pool)
-            }
-            other => return Err(DatabaseError::UnsupportedUrl(other.to_owned())),
-        };
-        Ok(DatabaseStrategyBuilder::new(pool))
+        Ok(DatabaseStrategyBuilder::new(Pool::connect(url).await?))
     }
 
     /// Creates the token table and its index if they do not exist. Idempotent; call it at
@@ -459,7 +468,7 @@ impl Statements {
 /// A lowercase SQL identifier: `[a-z_][a-z0-9_]*`, at most [`MAX_TABLE_NAME_LEN`] bytes.
 /// Lowercase only, because PostgreSQL folds unquoted names to lowercase: a `Tokens` table
 /// would be a trap for anyone querying it by hand.
-fn valid_table_name(name: &str) -> bool {
+pub(crate) fn valid_table_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     name.len() <= MAX_TABLE_NAME_LEN
         && bytes.next().is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
@@ -474,7 +483,7 @@ async fn bounded<T>(future: impl Future<Output = Result<T, sqlx::Error>>) -> Res
     bounded_for(DEFAULT_TIMEOUT, future).await
 }
 
-async fn bounded_for<T>(
+pub(crate) async fn bounded_for<T>(
     timeout: Duration,
     future: impl Future<Output = Result<T, sqlx::Error>>,
 ) -> Result<T, DatabaseError> {
@@ -485,7 +494,7 @@ async fn bounded_for<T>(
 }
 
 /// Seconds since the Unix epoch, as the tables store them.
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     i64::try_from(now()).unwrap_or(i64::MAX)
 }
 
@@ -497,7 +506,18 @@ fn lifetime_secs(lifetime: Duration) -> i64 {
 
 /// Sorts a sqlx error into "the store is unavailable" (503) or "we have a bug" (500), and logs it.
 fn map_error(backend: Backend, operation: &'static str, error: &sqlx::Error) -> AuthError {
-    let unavailable = match error {
+    if is_unavailable(backend, error) {
+        tracing::warn!(operation, error = %error, "token database unavailable");
+        AuthError::Unavailable
+    } else {
+        tracing::error!(operation, error = %error, "token database error");
+        AuthError::Internal
+    }
+}
+
+/// Whether `error` means "not now" (503) rather than "never" (500).
+pub(crate) fn is_unavailable(backend: Backend, error: &sqlx::Error) -> bool {
+    match error {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
@@ -506,13 +526,6 @@ fn map_error(backend: Backend, operation: &'static str, error: &sqlx::Error) -> 
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(backend, &code)),
         _ => false,
-    };
-    if unavailable {
-        tracing::warn!(operation, error = %error, "token database unavailable");
-        AuthError::Unavailable
-    } else {
-        tracing::error!(operation, error = %error, "token database error");
-        AuthError::Internal
     }
 }
 

@@ -110,7 +110,7 @@ pub async fn connect(url: &str) -> Result<ConnectionManager, RedisStoreError> {
 pub use super::denylist::token_id;
 
 /// Runs one command (or script) for at most `timeout`, mapping failures to [`AuthError`].
-async fn timed<T>(
+pub(crate) async fn timed<T>(
     timeout: Duration,
     operation: &'static str,
     future: impl Future<Output = Result<T, RedisError>>,

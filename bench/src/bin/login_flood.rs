@@ -3,7 +3,12 @@
 //!
 //! ```text
 //! login_flood --base http://127.0.0.1:8000 [--rounds 3] [--idle 5] [--flood 5] [--logins 8] [--rate 200]
+//!             [--username johndoe] [--password secret] [--scope "me items"]
+//!             [--login-path /token] [--probe-path /status/]
 //! ```
+//!
+//! `bench/users.sh` points it at `examples/users`: `--login-path /auth/jwt/login --probe-path
+//! /authenticated-route --scope ""`.
 //!
 //! It logs in once (the tutorial's bcrypt hash is upgraded to argon2id on that first login, so
 //! every login after it is an argon2id verification; since issue 12 each also does the work of
@@ -36,6 +41,9 @@ struct Args {
     rate: u32,
     username: String,
     password: String,
+    scope: String,
+    login_path: String,
+    probe_path: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -48,6 +56,9 @@ fn parse_args() -> Result<Args, String> {
         rate: 200,
         username: "johndoe".to_owned(),
         password: "secret".to_owned(),
+        scope: "me items".to_owned(),
+        login_path: "/token".to_owned(),
+        probe_path: "/status/".to_owned(),
     };
     let mut iter = std::env::args().skip(1);
     while let Some(flag) = iter.next() {
@@ -62,6 +73,9 @@ fn parse_args() -> Result<Args, String> {
             "--rate" => args.rate = number()?.clamp(1, 10_000) as u32,
             "--username" => args.username = value,
             "--password" => args.password = value,
+            "--scope" => args.scope = value,
+            "--login-path" => args.login_path = value,
+            "--probe-path" => args.probe_path = value,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -93,19 +107,21 @@ fn ms(d: Duration) -> f64 {
 }
 
 async fn login(client: &reqwest::Client, args: &Args) -> Result<String, String> {
-    let form = [("username", args.username.as_str()), ("password", args.password.as_str()), ("scope", "me items")];
+    let form =
+        [("username", args.username.as_str()), ("password", args.password.as_str()), ("scope", args.scope.as_str())];
+    let path = &args.login_path;
     let response = client
-        .post(format!("{}/token", args.base))
+        .post(format!("{}{path}", args.base))
         .form(&form)
         .send()
         .await
-        .map_err(|e| format!("POST /token: {e}"))?;
+        .map_err(|e| format!("POST {path}: {e}"))?;
     let status = response.status();
-    let body = response.text().await.map_err(|e| format!("POST /token body: {e}"))?;
+    let body = response.text().await.map_err(|e| format!("POST {path} body: {e}"))?;
     if !status.is_success() {
-        return Err(format!("POST /token answered {status}: {body}"));
+        return Err(format!("POST {path} answered {status}: {body}"));
     }
-    let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("POST /token: {e}: {body}"))?;
+    let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("POST {path}: {e}: {body}"))?;
     json["access_token"].as_str().map(str::to_owned).ok_or_else(|| format!("no access_token in {body}"))
 }
 
@@ -146,12 +162,9 @@ fn flood(args: &Args, stop: &Arc<AtomicBool>) -> (JoinSet<()>, Arc<AtomicU64>, A
     let mut tasks = JoinSet::new();
     for _ in 0..args.logins {
         let (client, stop, done, busy) = (client.clone(), stop.clone(), done.clone(), busy.clone());
-        let url = format!("{}/token", args.base);
-        let form = [
-            ("username", args.username.clone()),
-            ("password", args.password.clone()),
-            ("scope", "me items".to_owned()),
-        ];
+        let url = format!("{}{}", args.base, args.login_path);
+        let form =
+            [("username", args.username.clone()), ("password", args.password.clone()), ("scope", args.scope.clone())];
         tasks.spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let Ok(response) = client.post(&url).form(&form).send().await else { continue };
@@ -181,9 +194,9 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-fn report(name: &str, phase: &Phase) {
+fn report(name: &str, path: &str, phase: &Phase) {
     println!(
-        "  {name:<5} /status/ n={:<5} failures={:<3} p50={:>7.3} ms  p99={:>7.3} ms  max={:>7.3} ms",
+        "  {name:<5} {path} n={:<5} failures={:<3} p50={:>7.3} ms  p99={:>7.3} ms  max={:>7.3} ms",
         phase.latencies.len(),
         phase.failures,
         ms(phase.percentile(50.0)),
@@ -200,14 +213,14 @@ async fn main() -> Result<(), String> {
     let first = Instant::now();
     let token = login(&client, &args).await?;
     println!(
-        "first login (bcrypt verify + upgrade to argon2id): {:.0} ms; every later login verifies argon2id",
+        "first login (for the tutorial, a bcrypt verify + upgrade to argon2id): {:.0} ms; every later login verifies argon2id",
         ms(first.elapsed())
     );
     let second = Instant::now();
     login(&client, &args).await?;
     println!("second login (argon2id verify): {:.0} ms", ms(second.elapsed()));
 
-    let status_url = format!("{}/status/", args.base);
+    let status_url = format!("{}{}", args.base, args.probe_path);
     // Warm the probe's connection and the server.
     probe(&client, &status_url, &token, Duration::from_millis(500), args.rate).await;
 
@@ -215,7 +228,7 @@ async fn main() -> Result<(), String> {
     for round in 1..=args.rounds {
         println!("round {round}/{}:", args.rounds);
         let idle = probe(&client, &status_url, &token, args.idle, args.rate).await;
-        report("idle", &idle);
+        report("idle", &args.probe_path, &idle);
 
         let stop = Arc::new(AtomicBool::new(false));
         let (mut flooders, done, busy) = flood(&args, &stop);
@@ -226,7 +239,7 @@ async fn main() -> Result<(), String> {
         let flooded = probe(&client, &status_url, &token, args.flood, args.rate).await;
         let logins_per_sec = (done.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
         stop.store(true, Ordering::Relaxed);
-        report("flood", &flooded);
+        report("flood", &args.probe_path, &flooded);
         println!(
             "  logins during the flood: {logins_per_sec:.1}/s from {} clients ({} answered 503)",
             args.logins,

@@ -1,0 +1,288 @@
+//! The errors of the user flows ([`FlowError`]: what went wrong, as fastapi-users' exceptions),
+//! and the one place they become HTTP answers ([`UsersError`]: fastapi-users' statuses and
+//! `ErrorCode` details).
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::hooks::InvalidPassword;
+use crate::error::{AuthError, Challenge};
+
+/// fastapi-users' `ErrorCode`: the `detail` of its 400 answers, which frontends match on.
+/// `LoginTooManyAttempts` is ours (fastapi-users has no throttling), in the same style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The password policy refused the password at registration.
+    RegisterInvalidPassword,
+    /// A user with this email exists.
+    RegisterUserAlreadyExists,
+    /// Wrong email or password, or an inactive user.
+    LoginBadCredentials,
+    /// The user must verify their email before logging in.
+    LoginUserNotVerified,
+    /// Too many failed logins: wait `Retry-After` seconds (429).
+    LoginTooManyAttempts,
+    /// A reset token that is malformed, expired, already used, or whose user is gone or inactive.
+    ResetPasswordBadToken,
+    /// The password policy refused the new password.
+    ResetPasswordInvalidPassword,
+    /// A verify token that is malformed, expired, or no longer matches its user.
+    VerifyUserBadToken,
+    /// The user is already verified.
+    VerifyUserAlreadyVerified,
+    /// Another user has the new email.
+    UpdateUserEmailAlreadyExists,
+    /// The password policy refused the new password.
+    UpdateUserInvalidPassword,
+}
+
+impl ErrorCode {
+    /// The code as sent: `REGISTER_USER_ALREADY_EXISTS`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::RegisterInvalidPassword => "REGISTER_INVALID_PASSWORD",
+            ErrorCode::RegisterUserAlreadyExists => "REGISTER_USER_ALREADY_EXISTS",
+            ErrorCode::LoginBadCredentials => "LOGIN_BAD_CREDENTIALS",
+            ErrorCode::LoginUserNotVerified => "LOGIN_USER_NOT_VERIFIED",
+            ErrorCode::LoginTooManyAttempts => "LOGIN_TOO_MANY_ATTEMPTS",
+            ErrorCode::ResetPasswordBadToken => "RESET_PASSWORD_BAD_TOKEN",
+            ErrorCode::ResetPasswordInvalidPassword => "RESET_PASSWORD_INVALID_PASSWORD",
+            ErrorCode::VerifyUserBadToken => "VERIFY_USER_BAD_TOKEN",
+            ErrorCode::VerifyUserAlreadyVerified => "VERIFY_USER_ALREADY_VERIFIED",
+            ErrorCode::UpdateUserEmailAlreadyExists => "UPDATE_USER_EMAIL_ALREADY_EXISTS",
+            ErrorCode::UpdateUserInvalidPassword => "UPDATE_USER_INVALID_PASSWORD",
+        }
+    }
+}
+
+/// What went wrong in a user flow, as fastapi-users' exceptions; each route turns it into its
+/// own [`UsersError`] (a taken email is `REGISTER_USER_ALREADY_EXISTS` on register and
+/// `UPDATE_USER_EMAIL_ALREADY_EXISTS` on update).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// Another user has this email.
+    #[error("a user with this email already exists")]
+    UserAlreadyExists,
+    /// No such user.
+    #[error("no such user")]
+    UserNotExists,
+    /// The user is inactive.
+    #[error("the user is inactive")]
+    UserInactive,
+    /// The user is already verified.
+    #[error("the user is already verified")]
+    UserAlreadyVerified,
+    /// A bad verify token.
+    #[error("invalid verify token")]
+    InvalidVerifyToken,
+    /// A bad, expired or used reset token.
+    #[error("invalid reset password token")]
+    InvalidResetPasswordToken,
+    /// The password policy refused the password.
+    #[error("invalid password: {0}")]
+    InvalidPassword(InvalidPassword),
+    /// The app's fields, once changed, do not deserialise into its type.
+    #[error("invalid user fields")]
+    InvalidFields(Vec<ValidationError>),
+    /// A login that must wait.
+    #[error("too many failed logins; retry in {retry_after} s")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// The store failed: 503 when it is unavailable, 500 otherwise.
+    #[error("store failure: {0}")]
+    Store(AuthError),
+}
+
+impl From<AuthError> for FlowError {
+    fn from(error: AuthError) -> Self {
+        FlowError::Store(error)
+    }
+}
+
+/// One entry of a 422 answer, in FastAPI's (pydantic's) shape:
+/// `{"type": "missing", "loc": ["body", "email"], "msg": "Field required", "input": null}`.
+///
+/// `input` is always `null`: the offending input is never echoed (it may be a password).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationError {
+    /// pydantic's error type: `missing`, `string_type`, `bool_type`, `value_error`, …
+    pub kind: &'static str,
+    /// Where: `["body", "email"]`.
+    pub loc: Vec<Value>,
+    /// For people.
+    pub msg: String,
+    /// pydantic's `ctx`, e.g. `{"reason": …}` for an invalid email.
+    pub ctx: Option<Value>,
+}
+
+impl ValidationError {
+    /// An error at `body.<field>`.
+    pub fn field(kind: &'static str, field: &str, msg: impl Into<String>) -> Self {
+        Self { kind, loc: vec!["body".into(), field.into()], msg: msg.into(), ctx: None }
+    }
+
+    /// An error about the whole body.
+    pub fn body(kind: &'static str, msg: impl Into<String>) -> Self {
+        Self { kind, loc: vec!["body".into()], msg: msg.into(), ctx: None }
+    }
+}
+
+impl Serialize for ValidationError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", self.kind)?;
+        map.serialize_entry("loc", &self.loc)?;
+        map.serialize_entry("msg", &self.msg)?;
+        map.serialize_entry("input", &Value::Null)?;
+        if let Some(ctx) = &self.ctx {
+            map.serialize_entry("ctx", ctx)?;
+        }
+        map.end()
+    }
+}
+
+/// An answer of the users routes, rendered as fastapi-users renders it. The one place where
+/// user-flow errors become HTTP.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsersError {
+    /// 400 `{"detail": "CODE"}`.
+    #[error("{}", .0.as_str())]
+    Code(ErrorCode),
+    /// 400 `{"detail": {"code": "CODE", "reason": "…"}}`: a refused password.
+    #[error("{}: {reason}", code.as_str())]
+    InvalidPassword {
+        /// `REGISTER_INVALID_PASSWORD`, `RESET_PASSWORD_INVALID_PASSWORD` or
+        /// `UPDATE_USER_INVALID_PASSWORD`.
+        code: ErrorCode,
+        /// The policy's reason.
+        reason: String,
+    },
+    /// 401 `{"detail": "Unauthorized"}`: no valid credential, or an inactive user.
+    #[error("Unauthorized")]
+    Unauthorized {
+        /// The `WWW-Authenticate` challenge of the first backend, as RFC 9110 asks of a 401.
+        challenge: Option<String>,
+    },
+    /// 403 `{"detail": "Forbidden"}`: not a superuser, or not verified where that is required.
+    #[error("Forbidden")]
+    Forbidden,
+    /// 404 `{"detail": "Not Found"}`.
+    #[error("Not Found")]
+    NotFound,
+    /// 422 with FastAPI's list of field errors.
+    #[error("invalid request body")]
+    Validation(Vec<ValidationError>),
+    /// 413: a body over the limit.
+    #[error("Request body too large")]
+    PayloadTooLarge,
+    /// 429 `{"detail": "LOGIN_TOO_MANY_ATTEMPTS"}` with `Retry-After`.
+    #[error("LOGIN_TOO_MANY_ATTEMPTS")]
+    TooManyAttempts {
+        /// Seconds to wait, sent as `Retry-After`.
+        retry_after: u64,
+    },
+    /// Anything the authentication layer answers itself (503 for a store that is down, 500).
+    #[error(transparent)]
+    Auth(AuthError),
+}
+
+impl UsersError {
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            UsersError::Code(_) | UsersError::InvalidPassword { .. } => StatusCode::BAD_REQUEST,
+            UsersError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            UsersError::Forbidden => StatusCode::FORBIDDEN,
+            UsersError::NotFound => StatusCode::NOT_FOUND,
+            UsersError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            UsersError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UsersError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            UsersError::Auth(error) => error.status(),
+        }
+    }
+
+    /// A rejection of the authentication layer, as fastapi-users answers it: a missing or bad
+    /// credential is a bare 401, a missing scope (a user who is not a superuser) a bare 403, a
+    /// store outage stays a 503.
+    pub fn from_auth(error: AuthError) -> Self {
+        match error {
+            AuthError::Unavailable | AuthError::Internal | AuthError::PayloadTooLarge => UsersError::Auth(error),
+            AuthError::InsufficientScope { .. } => UsersError::Forbidden,
+            AuthError::NotAuthenticated { ref challenge } => {
+                UsersError::Unauthorized { challenge: Some(challenge.header_value()) }
+            }
+            other => UsersError::Unauthorized {
+                challenge: other.www_authenticate().or_else(|| Some(Challenge::Bearer.header_value())),
+            },
+        }
+    }
+
+    /// The answer to a flow error on a route where a taken email is `exists` and a refused
+    /// password is `password` (`REGISTER_…` on register, `UPDATE_USER_…` on update).
+    pub(crate) fn from_flow(error: FlowError, exists: ErrorCode, password: ErrorCode) -> Self {
+        match error {
+            FlowError::UserAlreadyExists => UsersError::Code(exists),
+            FlowError::InvalidPassword(invalid) => {
+                UsersError::InvalidPassword { code: password, reason: invalid.reason }
+            }
+            FlowError::InvalidFields(errors) => UsersError::Validation(errors),
+            FlowError::Throttled { retry_after } => UsersError::TooManyAttempts { retry_after },
+            FlowError::Store(error) => UsersError::Auth(error),
+            FlowError::UserNotExists => UsersError::NotFound,
+            FlowError::UserInactive => UsersError::Unauthorized { challenge: None },
+            FlowError::UserAlreadyVerified => UsersError::Code(ErrorCode::VerifyUserAlreadyVerified),
+            FlowError::InvalidVerifyToken => UsersError::Code(ErrorCode::VerifyUserBadToken),
+            FlowError::InvalidResetPasswordToken => UsersError::Code(ErrorCode::ResetPasswordBadToken),
+        }
+    }
+}
+
+impl From<AuthError> for UsersError {
+    fn from(error: AuthError) -> Self {
+        UsersError::from_auth(error)
+    }
+}
+
+impl IntoResponse for UsersError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = match &self {
+            UsersError::Auth(error) => return error.clone().into_response(),
+            UsersError::Code(code) => Json(json!({ "detail": code.as_str() })).into_response(),
+            UsersError::InvalidPassword { code, reason } => {
+                Json(json!({ "detail": { "code": code.as_str(), "reason": reason } })).into_response()
+            }
+            UsersError::Validation(errors) => Json(json!({ "detail": errors })).into_response(),
+            UsersError::PayloadTooLarge => Json(json!({ "detail": "Request body too large" })).into_response(),
+            UsersError::TooManyAttempts { .. } => {
+                Json(json!({ "detail": ErrorCode::LoginTooManyAttempts.as_str() })).into_response()
+            }
+            other => Json(json!({ "detail": other.to_string() })).into_response(),
+        };
+        *response.status_mut() = status;
+        match &self {
+            UsersError::Unauthorized { challenge: Some(challenge) } => {
+                if let Ok(value) = HeaderValue::from_str(challenge) {
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            UsersError::TooManyAttempts { retry_after } => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
+        response
+    }
+}

@@ -1,0 +1,493 @@
+//! The users routers with their OpenAPI description (features `users` + `openapi`): each
+//! function returns the same router as its namesake in [`super::routes`] module, as a
+//! utoipa-axum `OpenApiRouter` that carries its paths, so nesting and layering it moves the
+//! documentation along.
+//!
+//! ```ignore
+//! let (router, mut api) = OpenApiRouter::new()
+//!     .nest("/auth/jwt", users::openapi::auth_router::<Hooks, JwtBackend, AppState>())
+//!     .nest("/auth", users::openapi::register_router::<Hooks, AppState>())
+//!     .nest("/users", users::openapi::users_router::<Hooks, Backends, AppState>())
+//!     .split_for_parts();
+//! SecurityDoc::new().apply(&mut api); // the backends' schemes
+//! ```
+//!
+//! The schemas are fastapi-users': `UserRead`, `UserCreate` and `UserUpdate` (with the app's
+//! own fields, from its `utoipa::ToSchema`), `ErrorModel`, `BearerResponse`, and FastAPI's
+//! `HTTPValidationError`. Each operation's `security` is its route's requirement, rendered as
+//! `#[secured]` handlers' are: one alternative per backend, with `users:superuser` on the
+//! superuser routes; the login form is documented by auth-core's form description.
+
+use axum::extract::FromRef;
+use serde_json::{Map, Value, json};
+use utoipa::{
+    ToSchema,
+    openapi::{
+        Components, OpenApiBuilder, RefOr,
+        path::{Operation, Paths},
+        schema::Schema,
+    },
+};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::{
+    UserBackends, UserHooks, UserManager, UserToken,
+    current::{LoginRequirement, RouteRequirement},
+    routes::{self, paths},
+};
+use crate::{
+    backend::{AuthBackend, Transport},
+    openapi::document_operation,
+    security::{Authenticate, AuthenticateSet},
+};
+
+/// [`routes::auth_router`], documented.
+pub fn auth_router<H, B, S>() -> OpenApiRouter<S>
+where
+    H: UserHooks,
+    H::Fields: ToSchema,
+    B: AuthBackend + FromRef<S>,
+    UserToken<B, H>: Authenticate<S>,
+    UserManager<H>: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let name = B::NAME;
+    let cookie = matches!(B::transport(), Transport::Cookie(_));
+    let login_ok = if cookie {
+        json!({ "204": { "description": "Logged in: the cookie is set." } })
+    } else {
+        json!({ "200": {
+            "description": "Logged in.",
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/BearerResponse" } } }
+        } })
+    };
+    let mut login_responses = json!({
+        "400": error_response(&[
+            ("LOGIN_BAD_CREDENTIALS", "Bad credentials or the user is inactive.", json!("LOGIN_BAD_CREDENTIALS")),
+            ("LOGIN_USER_NOT_VERIFIED", "The user is not verified.", json!("LOGIN_USER_NOT_VERIFIED")),
+        ]),
+        "429": {
+            "description": "Too many failed logins: retry after the number of seconds in `Retry-After`.",
+            "headers": { "Retry-After": { "schema": { "type": "integer" } } },
+            "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/ErrorModel" },
+                "example": { "detail": "LOGIN_TOO_MANY_ATTEMPTS" }
+            } }
+        }
+    });
+    merge(&mut login_responses, login_ok);
+    let logout_ok =
+        json!({ "204": { "description": if cookie { "Logged out: the cookie is cleared." } else { "Logged out." } } });
+    let mut logout_responses = json!({ "401": { "description": "Missing token or inactive user." } });
+    merge(&mut logout_responses, logout_ok);
+    let paths = json!({
+        paths::LOGIN: { "post": {
+            "tags": ["auth"],
+            "summary": format!("Auth:{name}.Login"),
+            "operationId": format!("auth:{name}.login"),
+            "responses": login_responses
+        } },
+        paths::LOGOUT: { "post": {
+            "tags": ["auth"],
+            "summary": format!("Auth:{name}.Logout"),
+            "operationId": format!("auth:{name}.logout"),
+            "responses": logout_responses
+        } }
+    });
+    documented(
+        routes::auth_router::<H, B, S>(),
+        paths,
+        components::<H::Fields>(),
+        &[
+            (paths::LOGIN, document_operation::<LoginRequirement>),
+            (paths::LOGOUT, document_operation::<RouteRequirement<H, B, false>>),
+        ],
+    )
+}
+
+/// [`routes::register_router`], documented.
+pub fn register_router<H, S>() -> OpenApiRouter<S>
+where
+    H: UserHooks,
+    H::Fields: ToSchema,
+    UserManager<H>: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let paths = json!({
+        paths::REGISTER: { "post": {
+            "tags": ["auth"],
+            "summary": "Register:Register",
+            "operationId": "register:register",
+            "requestBody": json_body(json!({ "$ref": "#/components/schemas/UserCreate" })),
+            "responses": {
+                "201": user_read("The user, created."),
+                "400": error_response(&[
+                    ("REGISTER_USER_ALREADY_EXISTS", "A user with this email already exists.", json!("REGISTER_USER_ALREADY_EXISTS")),
+                    ("REGISTER_INVALID_PASSWORD", "Password validation failed.",
+                        json!({ "code": "REGISTER_INVALID_PASSWORD", "reason": "Password should be at least 8 characters" })),
+                ]),
+                "422": validation_error()
+            }
+        } }
+    });
+    documented(routes::register_router::<H, S>(), paths, components::<H::Fields>(), &[])
+}
+
+/// [`routes::verify_router`], documented.
+pub fn verify_router<H, S>() -> OpenApiRouter<S>
+where
+    H: UserHooks,
+    H::Fields: ToSchema,
+    UserManager<H>: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let paths = json!({
+        paths::REQUEST_VERIFY_TOKEN: { "post": {
+            "tags": ["auth"],
+            "summary": "Verify:Request-Token",
+            "operationId": "verify:request-token",
+            "requestBody": json_body(embedded(&[("email", email_schema())])),
+            "responses": {
+                "202": { "description": "Accepted, whether or not the account exists, is active or is verified.", "content": { "application/json": { "schema": { "type": "null" } } } },
+                "422": validation_error()
+            }
+        } },
+        paths::VERIFY: { "post": {
+            "tags": ["auth"],
+            "summary": "Verify:Verify",
+            "operationId": "verify:verify",
+            "requestBody": json_body(embedded(&[("token", json!({ "type": "string", "title": "Token" }))])),
+            "responses": {
+                "200": user_read("The user, verified."),
+                "400": error_response(&[
+                    ("VERIFY_USER_BAD_TOKEN", "Bad token, not existing user or not the e-mail currently set for the user.", json!("VERIFY_USER_BAD_TOKEN")),
+                    ("VERIFY_USER_ALREADY_VERIFIED", "The user is already verified.", json!("VERIFY_USER_ALREADY_VERIFIED")),
+                ]),
+                "422": validation_error()
+            }
+        } }
+    });
+    documented(routes::verify_router::<H, S>(), paths, components::<H::Fields>(), &[])
+}
+
+/// [`routes::reset_password_router`], documented.
+pub fn reset_password_router<H, S>() -> OpenApiRouter<S>
+where
+    H: UserHooks,
+    H::Fields: ToSchema,
+    UserManager<H>: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let paths = json!({
+        paths::FORGOT_PASSWORD: { "post": {
+            "tags": ["auth"],
+            "summary": "Reset:Forgot Password",
+            "operationId": "reset:forgot_password",
+            "requestBody": json_body(embedded(&[("email", email_schema())])),
+            "responses": {
+                "202": { "description": "Accepted, whether or not the account exists.", "content": { "application/json": { "schema": { "type": "null" } } } },
+                "422": validation_error()
+            }
+        } },
+        paths::RESET_PASSWORD: { "post": {
+            "tags": ["auth"],
+            "summary": "Reset:Reset Password",
+            "operationId": "reset:reset_password",
+            "requestBody": json_body(embedded(&[
+                ("token", json!({ "type": "string", "title": "Token" })),
+                ("password", json!({ "type": "string", "title": "Password", "format": "password" })),
+            ])),
+            "responses": {
+                "200": { "description": "The password is changed.", "content": { "application/json": { "schema": { "type": "null" } } } },
+                "400": error_response(&[
+                    ("RESET_PASSWORD_BAD_TOKEN", "Bad or expired token.", json!("RESET_PASSWORD_BAD_TOKEN")),
+                    ("RESET_PASSWORD_INVALID_PASSWORD", "Password validation failed.",
+                        json!({ "code": "RESET_PASSWORD_INVALID_PASSWORD", "reason": "Password should be at least 8 characters" })),
+                ]),
+                "422": validation_error()
+            }
+        } }
+    });
+    documented(routes::reset_password_router::<H, S>(), paths, components::<H::Fields>(), &[])
+}
+
+/// [`routes::users_router`], documented.
+pub fn users_router<H, B, S>() -> OpenApiRouter<S>
+where
+    H: UserHooks,
+    H::Fields: ToSchema,
+    B: UserBackends<H>,
+    B::Credentials: AuthenticateSet<S>,
+    UserManager<H>: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let unauthorized = json!({ "description": "Missing token or inactive user." });
+    let forbidden = json!({ "description": "Not a superuser." });
+    let not_found = json!({ "description": "The user does not exist." });
+    let update_errors = error_response(&[
+        (
+            "UPDATE_USER_EMAIL_ALREADY_EXISTS",
+            "A user with this email already exists.",
+            json!("UPDATE_USER_EMAIL_ALREADY_EXISTS"),
+        ),
+        (
+            "UPDATE_USER_INVALID_PASSWORD",
+            "Password validation failed.",
+            json!({ "code": "UPDATE_USER_INVALID_PASSWORD", "reason": "Password should be at least 8 characters" }),
+        ),
+    ]);
+    let id_parameter = json!([{
+        "name": "id", "in": "path", "required": true,
+        "schema": { "type": "string", "title": "Id" }
+    }]);
+    let update_body = json_body(json!({ "$ref": "#/components/schemas/UserUpdate" }));
+    let paths = json!({
+        paths::ME: {
+            "get": {
+                "tags": ["users"], "summary": "Users:Current User", "operationId": "users:current_user",
+                "responses": { "200": user_read("The current user."), "401": unauthorized }
+            },
+            "patch": {
+                "tags": ["users"], "summary": "Users:Patch Current User", "operationId": "users:patch_current_user",
+                "requestBody": update_body,
+                "responses": {
+                    "200": user_read("The current user, changed."), "401": unauthorized,
+                    "400": update_errors, "422": validation_error()
+                }
+            }
+        },
+        paths::USER: {
+            "get": {
+                "tags": ["users"], "summary": "Users:User", "operationId": "users:user",
+                "parameters": id_parameter,
+                "responses": {
+                    "200": user_read("The user."), "401": unauthorized, "403": forbidden, "404": not_found,
+                    "422": validation_error()
+                }
+            },
+            "patch": {
+                "tags": ["users"], "summary": "Users:Patch User", "operationId": "users:patch_user",
+                "parameters": id_parameter,
+                "requestBody": update_body,
+                "responses": {
+                    "200": user_read("The user, changed."), "401": unauthorized, "403": forbidden, "404": not_found,
+                    "400": update_errors, "422": validation_error()
+                }
+            },
+            "delete": {
+                "tags": ["users"], "summary": "Users:Delete User", "operationId": "users:delete_user",
+                "parameters": id_parameter,
+                "responses": {
+                    "204": { "description": "The user is deleted." }, "401": unauthorized, "403": forbidden,
+                    "404": not_found, "422": validation_error()
+                }
+            }
+        }
+    });
+    let me = document_operation::<RouteRequirement<H, B, false>>;
+    let superuser = document_operation::<RouteRequirement<H, B, true>>;
+    documented(
+        routes::users_router::<H, B, S>(),
+        paths,
+        components::<H::Fields>(),
+        &[(paths::ME, me), (paths::USER, superuser)],
+    )
+}
+
+/// Documents one operation from its route's requirement ([`document_operation`] of the route's
+/// `SecuredFn` description): its `security`, and its request body when it is one of auth-core's
+/// forms.
+type Document = fn(&mut Operation, &mut Vec<(String, RefOr<Schema>)>);
+
+/// The router and its description, as one utoipa-axum router. `requirements` documents every
+/// operation of each path from its route's requirement.
+fn documented<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    paths: Value,
+    components: Value,
+    requirements: &[(&str, Document)],
+) -> OpenApiRouter<S> {
+    // Our own JSON literals, checked by the tests: only a utoipa upgrade could break them.
+    let mut paths: Paths =
+        serde_json::from_value(paths).expect("the users routes' OpenAPI paths are valid utoipa values");
+    let mut components: Components =
+        serde_json::from_value(components).expect("the users routes' OpenAPI components are valid utoipa values");
+    let mut schemas = Vec::new();
+    for (path, document) in requirements {
+        if let Some(item) = paths.paths.get_mut(*path) {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                document(operation, &mut schemas);
+            }
+        }
+    }
+    components.schemas.extend(schemas);
+    let api = OpenApiBuilder::new().paths(paths).components(Some(components)).build();
+    OpenApiRouter::with_openapi(api).merge(OpenApiRouter::from(router))
+}
+
+/// Adds the keys of `more` to `base` (both objects).
+fn merge(base: &mut Value, more: Value) {
+    if let (Value::Object(base), Value::Object(more)) = (base, more) {
+        base.extend(more);
+    }
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+fn user_read(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/UserRead" } } }
+    })
+}
+
+fn validation_error() -> Value {
+    json!({
+        "description": "Validation Error",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/HTTPValidationError" } } }
+    })
+}
+
+/// A 400 with fastapi-users' `ErrorModel` and one example per code.
+fn error_response(examples: &[(&str, &str, Value)]) -> Value {
+    let examples: Map<String, Value> = examples
+        .iter()
+        .map(|(code, summary, detail)| {
+            ((*code).to_owned(), json!({ "summary": summary, "value": { "detail": detail } }))
+        })
+        .collect();
+    json!({
+        "description": "Bad Request",
+        "content": { "application/json": {
+            "schema": { "$ref": "#/components/schemas/ErrorModel" },
+            "examples": examples
+        } }
+    })
+}
+
+fn email_schema() -> Value {
+    json!({ "type": "string", "format": "email", "title": "Email" })
+}
+
+/// A body of named fields, all required (FastAPI's `Body(..., embed=True)`).
+fn embedded(fields: &[(&str, Value)]) -> Value {
+    let properties: Map<String, Value> =
+        fields.iter().map(|(name, schema)| ((*name).to_owned(), schema.clone())).collect();
+    let required: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+    json!({ "type": "object", "properties": properties, "required": required })
+}
+
+/// The app's fields: their properties, the required ones, and the schemas they refer to.
+fn app_fields<F: ToSchema>() -> (Map<String, Value>, Vec<Value>, Map<String, Value>) {
+    let schema = serde_json::to_value(F::schema()).unwrap_or_default();
+    let properties = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+    let required = schema.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+    if schema.get("properties").is_none() && schema.get("type").and_then(Value::as_str) != Some("object") {
+        tracing::warn!(fields = %F::name(), "the app's user fields are not described as an object; they are left out of the schemas");
+    }
+    let mut nested = Vec::new();
+    F::schemas(&mut nested);
+    let nested = nested
+        .into_iter()
+        .filter_map(|(name, schema)| serde_json::to_value(schema).ok().map(|schema| (name, schema)))
+        .collect();
+    (properties, required, nested)
+}
+
+/// fastapi-users' schemas, with the app's fields in `UserRead`, `UserCreate` and `UserUpdate`.
+fn components<F: ToSchema>() -> Value {
+    let (fields, required_fields, nested) = app_fields::<F>();
+    let flag = |title: &str, default: bool| json!({ "type": "boolean", "default": default, "title": title });
+    let optional_flag = |title: &str, default: Option<bool>| json!({ "anyOf": [{ "type": "boolean" }, { "type": "null" }], "default": default, "title": title });
+    let mut read = json!({
+        "type": "object",
+        "title": "UserRead",
+        "properties": {
+            "id": { "type": "string", "format": "uuid", "title": "Id" },
+            "email": { "type": "string", "format": "email", "title": "Email" },
+            "is_active": flag("Is Active", true),
+            "is_superuser": flag("Is Superuser", false),
+            "is_verified": flag("Is Verified", false)
+        },
+        "required": ["id", "email"]
+    });
+    let mut create = json!({
+        "type": "object",
+        "title": "UserCreate",
+        "properties": {
+            "email": { "type": "string", "format": "email", "title": "Email" },
+            "password": { "type": "string", "format": "password", "title": "Password" },
+            "is_active": optional_flag("Is Active", Some(true)),
+            "is_superuser": optional_flag("Is Superuser", Some(false)),
+            "is_verified": optional_flag("Is Verified", Some(false))
+        },
+        "required": ["email", "password"]
+    });
+    let mut update = json!({
+        "type": "object",
+        "title": "UserUpdate",
+        "properties": {
+            "password": { "anyOf": [{ "type": "string", "format": "password" }, { "type": "null" }], "title": "Password" },
+            "email": { "anyOf": [{ "type": "string", "format": "email" }, { "type": "null" }], "title": "Email" },
+            "is_active": optional_flag("Is Active", None),
+            "is_superuser": optional_flag("Is Superuser", None),
+            "is_verified": optional_flag("Is Verified", None)
+        }
+    });
+    for (schema, required) in [(&mut read, true), (&mut create, true), (&mut update, false)] {
+        if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+            properties.extend(fields.clone());
+        }
+        if required && let Some(Value::Array(list)) = schema.get_mut("required") {
+            list.extend(required_fields.iter().cloned());
+        }
+    }
+    let mut schemas = json!({
+        "UserRead": read,
+        "UserCreate": create,
+        "UserUpdate": update,
+        "ErrorModel": {
+            "type": "object",
+            "title": "ErrorModel",
+            "properties": { "detail": {
+                "anyOf": [{ "type": "string" }, { "type": "object", "additionalProperties": { "type": "string" } }],
+                "title": "Detail"
+            } },
+            "required": ["detail"]
+        },
+        "BearerResponse": {
+            "type": "object",
+            "title": "BearerResponse",
+            "properties": {
+                "access_token": { "type": "string", "title": "Access Token" },
+                "token_type": { "type": "string", "title": "Token Type" }
+            },
+            "required": ["access_token", "token_type"]
+        },
+        "HTTPValidationError": {
+            "type": "object",
+            "title": "HTTPValidationError",
+            "properties": {
+                "detail": { "type": "array", "title": "Detail", "items": { "$ref": "#/components/schemas/ValidationError" } }
+            }
+        },
+        // As auth-core's forms describe it (`openapi::document`): one schema of that name.
+        "ValidationError": {
+            "type": "object",
+            "title": "ValidationError",
+            "required": ["loc", "msg", "type"],
+            "properties": {
+                "loc": { "type": "array", "title": "Location", "items": { "anyOf": [{ "type": "string" }, { "type": "integer" }] } },
+                "msg": { "type": "string", "title": "Message" },
+                "type": { "type": "string", "title": "Error Type" },
+                // auth-core never echoes the input back: it may be a password.
+                "input": { "type": "null", "title": "Input" }
+            }
+        }
+    });
+    merge(&mut schemas, Value::Object(nested));
+    json!({ "schemas": schemas })
+}

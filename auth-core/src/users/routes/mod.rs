@@ -1,0 +1,47 @@
+//! The routers, one per fastapi-users router, each mounted on its own: an app takes the ones it
+//! wants, at fastapi-users' prefixes or its own, and wraps any of them in tower layers.
+//!
+//! | router | routes | fastapi-users |
+//! |---|---|---|
+//! | [`auth_router`] | `POST /login`, `POST /logout` | `get_auth_router(backend)` |
+//! | [`register_router`] | `POST /register` | `get_register_router` |
+//! | [`verify_router`] | `POST /request-verify-token`, `POST /verify` | `get_verify_router` |
+//! | [`reset_password_router`] | `POST /forgot-password`, `POST /reset-password` | `get_reset_password_router` |
+//! | [`users_router`] | `GET`/`PATCH /me`, `GET`/`PATCH`/`DELETE /{id}` | `get_users_router` |
+//!
+//! ```ignore
+//! let app = Router::new()
+//!     .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
+//!     .nest("/auth", users::register_router::<Hooks, AppState>())
+//!     .nest("/auth", users::reset_password_router::<Hooks, AppState>()
+//!         .layer(ConcurrencyLimitLayer::new(4)))      // any tower layer, on this router only
+//!     .nest("/auth", users::verify_router::<Hooks, AppState>())
+//!     .nest("/users", users::users_router::<Hooks, (JwtBackend, CookieBackend), AppState>())
+//!     .with_state(state);
+//! ```
+
+mod auth;
+mod register;
+mod reset;
+mod users;
+mod verify;
+
+pub use auth::auth_router;
+pub use register::register_router;
+pub use reset::reset_password_router;
+pub use users::users_router;
+pub use verify::verify_router;
+
+/// The routes' paths, relative to where each router is nested; the OpenAPI description reads
+/// them from here too.
+pub(crate) mod paths {
+    pub(crate) const LOGIN: &str = "/login";
+    pub(crate) const LOGOUT: &str = "/logout";
+    pub(crate) const REGISTER: &str = "/register";
+    pub(crate) const REQUEST_VERIFY_TOKEN: &str = "/request-verify-token";
+    pub(crate) const VERIFY: &str = "/verify";
+    pub(crate) const FORGOT_PASSWORD: &str = "/forgot-password";
+    pub(crate) const RESET_PASSWORD: &str = "/reset-password";
+    pub(crate) const ME: &str = "/me";
+    pub(crate) const USER: &str = "/{id}";
+}

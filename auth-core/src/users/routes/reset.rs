@@ -1,0 +1,92 @@
+//! `POST /forgot-password` and `POST /reset-password` (fastapi-users'
+//! `get_reset_password_router`).
+
+use axum::{
+    Json, Router,
+    extract::{FromRef, State},
+    http::StatusCode,
+    routing::post,
+};
+
+use super::paths;
+use crate::users::{
+    ErrorCode, RequestContext, UserHooks, UserManager, UsersError,
+    body::{Fields, JsonObject},
+    error::FlowError,
+};
+
+/// `POST /forgot-password` and `POST /reset-password` for the users of `H`; fastapi-users
+/// nests them at `/auth`.
+///
+/// - forgot-password, `{"email"}`: 202 and `null`, always, whether or not the account exists or
+///   is active, after the same work (a lookup, a token signed) either way; the mail and the hook
+///   run on a task of their own. The mail links to `{PUBLIC_URL}/reset-password?token=…`.
+/// - reset-password, `{"token", "password"}`: 200 and `null`; 400 `RESET_PASSWORD_BAD_TOKEN`
+///   for a bad, expired or used token, or a user who is gone or inactive; 400
+///   `{"code": "RESET_PASSWORD_INVALID_PASSWORD", "reason"}`. A token works once: using it
+///   changes the password it is bound to.
+pub fn reset_password_router<H, S>() -> Router<S>
+where
+    H: UserHooks,
+    UserManager<H>: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
+        .route(paths::FORGOT_PASSWORD, post(forgot_password::<H, S>))
+        .route(paths::RESET_PASSWORD, post(reset_password::<H, S>))
+}
+
+async fn forgot_password<H, S>(
+    State(state): State<S>,
+    request: RequestContext,
+    body: JsonObject,
+) -> Result<(StatusCode, Json<()>), UsersError>
+where
+    H: UserHooks,
+    UserManager<H>: FromRef<S>,
+    S: Send + Sync,
+{
+    let mut fields = Fields::embedded(body);
+    let email = fields.email("email");
+    let email = fields.finish(email)?;
+    let manager = UserManager::<H>::from_ref(&state);
+    match manager.get_by_email(&email).await {
+        Ok(Some(user)) => match manager.forgot_password(user, &request).await {
+            Ok(()) => {}
+            // Answered as for nobody, after the same work.
+            Err(FlowError::UserInactive | FlowError::UserNotExists) => manager.forgot_password_for_nobody().await,
+            Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
+            Err(error) => tracing::warn!(%error, "forgot-password failed"),
+        },
+        Ok(None) => manager.forgot_password_for_nobody().await,
+        Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
+        Err(error) => tracing::warn!(%error, "forgot-password failed"),
+    }
+    Ok((StatusCode::ACCEPTED, Json(())))
+}
+
+async fn reset_password<H, S>(
+    State(state): State<S>,
+    request: RequestContext,
+    body: JsonObject,
+) -> Result<Json<()>, UsersError>
+where
+    H: UserHooks,
+    UserManager<H>: FromRef<S>,
+    S: Send + Sync,
+{
+    let mut fields = Fields::embedded(body);
+    let token = fields.string("token");
+    let password = fields.string("password");
+    let (token, password) = fields.finish(token.zip(password))?;
+    let manager = UserManager::<H>::from_ref(&state);
+    match manager.reset_password(&token, &password, &request).await {
+        Ok(_) => Ok(Json(())),
+        Err(FlowError::UserNotExists | FlowError::UserInactive) => {
+            Err(UsersError::Code(ErrorCode::ResetPasswordBadToken))
+        }
+        Err(error) => {
+            Err(UsersError::from_flow(error, ErrorCode::ResetPasswordBadToken, ErrorCode::ResetPasswordInvalidPassword))
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! `GET`/`PATCH /me` and, for superusers, `GET`/`PATCH`/`DELETE /{id}` (fastapi-users'
+//! `get_users_router`).
+
+use axum::{
+    Json, Router,
+    extract::{FromRef, Path, State, rejection::PathRejection},
+    http::StatusCode,
+    routing::get,
+};
+use uuid::Uuid;
+
+use super::paths;
+use crate::{
+    security::{AuthenticateSet, function::Enter},
+    users::{
+        CurrentUser, ErrorCode, RequestContext, Superuser, User, UserBackends, UserHooks, UserManager, UsersError,
+        body::{JsonObject, user_update},
+        current::RouteRequirement,
+    },
+};
+
+/// The first parameter of the superuser routes: it starts their chain with the superuser scope,
+/// as `#[secured(scopes = ["users:superuser"])]` would.
+type SuperuserChain<H, B> = Enter<RouteRequirement<H, B, true>>;
+
+/// The users routes for the users of `H`, authenticated by backend `B` (or a tuple of them);
+/// fastapi-users nests them at `/users`.
+///
+/// - `GET /me`: 200 with the current user; 401 without an active user.
+/// - `PATCH /me`: changes `email`, `password` and the app's fields (flags are ignored, as
+///   fastapi-users ignores them); 400 `UPDATE_USER_EMAIL_ALREADY_EXISTS`, 400
+///   `{"code": "UPDATE_USER_INVALID_PASSWORD", "reason"}`, 422.
+/// - `GET`, `PATCH` (flags included) and `DELETE` (204) `/{id}`: superusers only; 401, then 403
+///   `{"detail": "Forbidden"}` for a user who is not one, then 404 for an unknown or malformed
+///   id.
+///
+/// 403 also answers an unverified user where the manager requires verification. The superuser
+/// routes require [`SUPERUSER_SCOPE`](crate::users::SUPERUSER_SCOPE), which the user row grants
+/// to superusers, and their OpenAPI operations say so.
+pub fn users_router<H, B, S>() -> Router<S>
+where
+    H: UserHooks,
+    B: UserBackends<H>,
+    B::Credentials: AuthenticateSet<S>,
+    UserManager<H>: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
+        .route(paths::ME, get(me::<H, B>).patch(update_me::<H, B, S>))
+        .route(paths::USER, get(user::<H, B, S>).patch(update_user::<H, B, S>).delete(delete_user::<H, B, S>))
+}
+
+async fn me<H: UserHooks, B>(user: CurrentUser<B, H>) -> Json<User<H::Fields>> {
+    Json(user.into_inner())
+}
+
+async fn update_me<H, B, S>(
+    State(state): State<S>,
+    user: CurrentUser<B, H>,
+    request: RequestContext,
+    body: JsonObject,
+) -> Result<Json<User<H::Fields>>, UsersError>
+where
+    H: UserHooks,
+    UserManager<H>: FromRef<S>,
+    S: Send + Sync,
+{
+    let update = user_update(body)?;
+    let manager = UserManager::<H>::from_ref(&state);
+    let user = manager.update(update, &user, true, &request).await.map_err(|error| {
+        UsersError::from_flow(error, ErrorCode::UpdateUserEmailAlreadyExists, ErrorCode::UpdateUserInvalidPassword)
+    })?;
+    Ok(Json(user))
+}
+
+/// The user named by the path, or 404 (fastapi-users' `get_user_or_404`): a path that is not a
+/// UUID is as unknown as one that names nobody.
+async fn user_or_404<H, S>(state: &S, id: Result<Path<String>, PathRejection>) -> Result<User<H::Fields>, UsersError>
+where
+    H: UserHooks,
+    UserManager<H>: FromRef<S>,
+{
+    let Ok(Path(id)) = id else { return Err(UsersError::NotFound) };
+    let Ok(id) = Uuid::parse_str(&id) else { return Err(UsersError::NotFound) };
+    match UserManager::<H>::from_ref(state).get(id).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(UsersError::NotFound),
+        Err(error) => Err(UsersError::from_flow(
+            error,
+            ErrorCode::UpdateUserEmailAlreadyExists,
+            ErrorCode::UpdateUserInvalidPassword,
+        )),
+    }
+}
+
+async fn user<H, B, S>(
+    _chain: SuperuserChain<H, B>,
+    State(state): State<S>,
+    _superuser: Superuser<B, H>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<User<H::Fields>>, UsersError>
+where
+    H: UserHooks,
+    UserManager<H>: FromRef<S>,
+    S: Send + Sync,
+{
+    Ok(Json(user_or_404::<H, S>(&state, id).await?))
+}
+
+async fn update_user<H, B, S>(
+    _chain: SuperuserChain<H, B>,
+    State(state): State<S>,
+    _superuser: Superuser<B, H>,
+    id: Result<Path<String>, PathRejection>,
+    request: RequestContext,
+    body: JsonObject,
+) -> Result<Json<User<H::Fields>>, UsersError>
+where
+    H: UserHooks,
+    UserManager<H>: FromRef<S>,
+    S: Send + Sync,
+{
+    let user = user_or_404::<H, S>(&state, id).await?;
+    let update = user_update(body)?;
+    let manager = UserManager::<H>::from_ref(&state);
+    let user = manager.update(update, &user, false, &request).await.map_err(|error| {
+        UsersError::from_flow(error, ErrorCode::UpdateUserEmailAlreadyExists, ErrorCode::UpdateUserInvalidPassword)
+    })?;
+    Ok(Json(user))
+}
+
+async fn delete_user<H, B, S>(
+    _chain: SuperuserChain<H, B>,
+    State(state): State<S>,
+    _superuser: Superuser<B, H>,
+    id: Result<Path<String>, PathRejection>,
+    request: RequestContext,
+) -> Result<StatusCode, UsersError>
+where
+    H: UserHooks,
+    UserManager<H>: FromRef<S>,
+    S: Send + Sync,
+{
+    let user = user_or_404::<H, S>(&state, id).await?;
+    let manager = UserManager::<H>::from_ref(&state);
+    manager.delete(&user, &request).await.map_err(|error| {
+        UsersError::from_flow(error, ErrorCode::UpdateUserEmailAlreadyExists, ErrorCode::UpdateUserInvalidPassword)
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,484 @@
+//! Where users live: one table in SQLite (feature `database-sqlite`, the default) or PostgreSQL
+//! (feature `database-postgres`), through sqlx, with its schema in embedded, versioned
+//! migrations.
+//!
+//! # Schema
+//!
+//! | column            | SQLite  | PostgreSQL | meaning                                        |
+//! |-------------------|---------|------------|------------------------------------------------|
+//! | `id`              | text    | uuid       | primary key, a random UUID                     |
+//! | `email`           | text    | text       | the normalised address, as answered            |
+//! | `email_key`       | text    | text       | unique: the address case-folded ([`Email::key`](super::Email::key)) |
+//! | `hashed_password` | text    | text       | argon2id PHC string                            |
+//! | `is_active`, `is_superuser`, `is_verified` | boolean | boolean | the flags             |
+//! | `fields`          | text    | jsonb      | the app's own fields, a JSON object            |
+//! | `created_at`, `updated_at` | bigint | bigint | seconds since the Unix epoch              |
+//!
+//! # Migrations
+//!
+//! [`UserStore::migrate`] applies the SQL files of the crate's `migrations/users/<database>/`
+//! that have not run yet, in order, each in a transaction, and records each in
+//! `auth_core_migrations` (component `users:<table>`). It is idempotent, and safe when several
+//! processes start at once (PostgreSQL: an advisory lock; SQLite: `BEGIN IMMEDIATE`). sqlx's own
+//! `migrate!` is deliberately not used: its bookkeeping table would be shared with the
+//! application's own sqlx migrations, which then refuse to run because of versions they do not
+//! know. The files are templates (`{table}`), for apps that run their own migration tool.
+//!
+//! # Failures
+//!
+//! Every statement runs under a timeout (2 seconds by default). A timeout or an unreachable
+//! database is [`AuthError::Unavailable`] (503); other database errors are
+//! [`AuthError::Internal`] (500, logged). A second user with the same `email_key` is refused by
+//! the unique index, which is what makes concurrent registrations of one address safe.
+
+use std::{sync::Arc, time::Duration};
+
+use serde::{Serialize, de::DeserializeOwned};
+use sqlx::AssertSqlSafe;
+use uuid::Uuid;
+
+use super::model::{StoredUser, User};
+use crate::{
+    error::AuthError,
+    strategies::database::{
+        Backend, DEFAULT_TIMEOUT, DatabaseError, MAX_TABLE_NAME_LEN, Pool, bounded_for, is_unavailable, on_pool,
+        unix_now, valid_table_name,
+    },
+};
+
+/// The users table's name unless configured.
+pub const DEFAULT_TABLE: &str = "users";
+
+/// The migrations, in order: (version, SQLite template, PostgreSQL template).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    include_str!("../../migrations/users/sqlite/0001_users.sql"),
+    include_str!("../../migrations/users/postgres/0001_users.sql"),
+)];
+
+/// The bookkeeping table, shared by every auth-core component that migrates (keyed by component).
+const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS auth_core_migrations (
+    component TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    applied_at BIGINT NOT NULL,
+    PRIMARY KEY (component, version)
+)";
+
+/// The users table; see the [module docs](self). Cheap to clone: clones share the pool.
+#[derive(Clone)]
+pub struct UserStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    table: String,
+    timeout: Duration,
+    sql: Statements,
+}
+
+impl std::fmt::Debug for UserStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserStore")
+            .field("backend", &self.inner.pool.backend())
+            .field("table", &self.inner.table)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a write was refused.
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    /// Another user has this `email_key`.
+    Duplicate,
+    /// The store failed.
+    Store(AuthError),
+}
+
+/// Configures a [`UserStore`]; from `UserStore::sqlite`, `UserStore::postgres` or
+/// [`UserStore::connect`].
+#[derive(Debug)]
+#[must_use = "call `.build()` to get the store"]
+pub struct UserStoreBuilder {
+    pool: Pool,
+    table: String,
+    timeout: Duration,
+}
+
+impl UserStore {
+    /// A store over an SQLite pool (it may be the pool of a
+    /// [`DatabaseStrategy`](crate::strategies::DatabaseStrategy) too).
+    #[cfg(feature = "database-sqlite")]
+    pub fn sqlite(pool: sqlx::SqlitePool) -> UserStoreBuilder {
+        UserStoreBuilder::new(Pool::Sqlite(pool))
+    }
+
+    /// A store over a PostgreSQL pool.
+    #[cfg(feature = "database-postgres")]
+    pub fn postgres(pool: sqlx::PgPool) -> UserStoreBuilder {
+        UserStoreBuilder::new(Pool::Postgres(pool))
+    }
+
+    /// Opens a pool for `url` (`sqlite:…`, created if missing, or `postgres:…`) and starts a
+    /// store over it; a wrong URL fails now.
+    pub async fn connect(url: &str) -> Result<UserStoreBuilder, DatabaseError> {
+        Ok(UserStoreBuilder::new(Pool::connect(url).await?))
+    }
+
+    /// The users table's name.
+    pub fn table(&self) -> &str {
+        &self.inner.table
+    }
+
+    /// Applies the migrations that have not run yet; see the [module docs](self).
+    pub async fn migrate(&self) -> Result<(), DatabaseError> {
+        let table = &self.inner.table;
+        let component = format!("users:{table}");
+        // Creating, checking and applying take longer than one query; a generous bound.
+        let timeout = self.inner.timeout.max(Duration::from_secs(30));
+        let now = unix_now();
+        match &self.inner.pool {
+            #[cfg(feature = "database-sqlite")]
+            Pool::Sqlite(pool) => {
+                bounded_for(timeout, async {
+                    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                    sqlx::raw_sql(MIGRATIONS_TABLE).execute(&mut *tx).await?;
+                    for (version, sqlite, _) in MIGRATIONS {
+                        let done: Option<(i64,)> = sqlx::query_as(
+                            "SELECT version FROM auth_core_migrations WHERE component = ?1 AND version = ?2",
+                        )
+                        .bind(&component)
+                        .bind(version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if done.is_none() {
+                            // Safe: `table` passed `valid_table_name`, and the template is ours.
+                            sqlx::raw_sql(AssertSqlSafe(sqlite.replace("{table}", table))).execute(&mut *tx).await?;
+                            sqlx::query(
+                                "INSERT INTO auth_core_migrations (component, version, applied_at) VALUES (?1, ?2, ?3)",
+                            )
+                            .bind(&component)
+                            .bind(version)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    tx.commit().await
+                })
+                .await
+            }
+            #[cfg(feature = "database-postgres")]
+            Pool::Postgres(pool) => {
+                bounded_for(timeout, async {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('auth-core migrations'))")
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::raw_sql(MIGRATIONS_TABLE).execute(&mut *tx).await?;
+                    for (version, _, postgres) in MIGRATIONS {
+                        let done: Option<(i64,)> = sqlx::query_as(
+                            "SELECT version FROM auth_core_migrations WHERE component = $1 AND version = $2",
+                        )
+                        .bind(&component)
+                        .bind(version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if done.is_none() {
+                            // Safe: `table` passed `valid_table_name`, and the template is ours.
+                            sqlx::raw_sql(AssertSqlSafe(postgres.replace("{table}", table))).execute(&mut *tx).await?;
+                            sqlx::query(
+                                "INSERT INTO auth_core_migrations (component, version, applied_at) VALUES ($1, $2, $3)",
+                            )
+                            .bind(&component)
+                            .bind(version)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    tx.commit().await
+                })
+                .await
+            }
+        }
+    }
+
+    /// Awaits `operation` for at most the configured timeout, mapping failures to
+    /// [`AuthError`]s (logged; sqlx errors never carry bound values, so no hash is logged).
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        future: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, WriteError> {
+        match tokio::time::timeout(self.inner.timeout, future).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(sqlx::Error::Database(db))) if db.is_unique_violation() => Err(WriteError::Duplicate),
+            Ok(Err(error)) => Err(WriteError::Store(map_error(self.inner.pool.backend(), operation, &error))),
+            Err(_) => {
+                tracing::warn!(operation, timeout = ?self.inner.timeout, "user database timed out");
+                Err(WriteError::Store(AuthError::Unavailable))
+            }
+        }
+    }
+
+    async fn read<T>(
+        &self,
+        operation: &'static str,
+        future: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, AuthError> {
+        self.timed(operation, future).await.map_err(|error| match error {
+            WriteError::Store(error) => error,
+            WriteError::Duplicate => AuthError::Internal,
+        })
+    }
+
+    /// The user with this id.
+    pub(crate) async fn by_id<F: DeserializeOwned>(&self, id: Uuid) -> Result<Option<StoredUser<F>>, AuthError> {
+        let sql = &self.inner.sql.by_id;
+        let row: Option<Row> = on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(id.to_string());
+            self.read("get", query.fetch_optional(pool)).await?
+        });
+        row.map(into_stored).transpose()
+    }
+
+    /// The user with this email key.
+    pub(crate) async fn by_key<F: DeserializeOwned>(&self, key: &str) -> Result<Option<StoredUser<F>>, AuthError> {
+        let sql = &self.inner.sql.by_key;
+        let row: Option<Row> = on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(key.to_owned());
+            self.read("get_by_email", query.fetch_optional(pool)).await?
+        });
+        row.map(into_stored).transpose()
+    }
+
+    /// Inserts a new user.
+    pub(crate) async fn insert<F: Serialize>(&self, stored: &StoredUser<F>) -> Result<(), WriteError> {
+        let fields = fields_json(&stored.user.fields).map_err(WriteError::Store)?;
+        let user = &stored.user;
+        let now = unix_now();
+        let sql = &self.inner.sql.insert;
+        on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query(AssertSqlSafe(Arc::clone(sql)))
+                .bind(user.id.to_string())
+                .bind(user.email.clone())
+                .bind(stored.email_key.clone())
+                .bind(stored.hashed_password.clone())
+                .bind(user.is_active)
+                .bind(user.is_superuser)
+                .bind(user.is_verified)
+                .bind(fields)
+                .bind(now)
+                .bind(now);
+            self.timed("insert", query.execute(pool)).await?;
+        });
+        Ok(())
+    }
+
+    /// Writes every column of an existing user; `false` if the row is gone.
+    pub(crate) async fn update<F: Serialize>(&self, stored: &StoredUser<F>) -> Result<bool, WriteError> {
+        let fields = fields_json(&stored.user.fields).map_err(WriteError::Store)?;
+        let user = &stored.user;
+        let sql = &self.inner.sql.update;
+        let done = on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query(AssertSqlSafe(Arc::clone(sql)))
+                .bind(user.id.to_string())
+                .bind(user.email.clone())
+                .bind(stored.email_key.clone())
+                .bind(stored.hashed_password.clone())
+                .bind(user.is_active)
+                .bind(user.is_superuser)
+                .bind(user.is_verified)
+                .bind(fields)
+                .bind(unix_now());
+            self.timed("update", query.execute(pool)).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Replaces the password hash if it is still `expected`: `false` when another change came
+    /// first. This is what makes a reset token single-use even when it is presented twice at
+    /// once.
+    pub(crate) async fn swap_password(&self, id: Uuid, expected: &str, new: &str) -> Result<bool, AuthError> {
+        let sql = &self.inner.sql.swap_password;
+        let done = on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query(AssertSqlSafe(Arc::clone(sql)))
+                .bind(id.to_string())
+                .bind(new.to_owned())
+                .bind(unix_now())
+                .bind(expected.to_owned());
+            self.read("swap_password", query.execute(pool)).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Deletes a user; `false` if there was none.
+    pub(crate) async fn delete(&self, id: Uuid) -> Result<bool, AuthError> {
+        let sql = &self.inner.sql.delete;
+        let done = on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query(AssertSqlSafe(Arc::clone(sql))).bind(id.to_string());
+            self.read("delete", query.execute(pool)).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+}
+
+fn fields_json<F: Serialize>(fields: &F) -> Result<String, AuthError> {
+    match serde_json::to_value(fields) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value.to_string()),
+        Ok(_) => {
+            tracing::error!("the app's user fields must serialise to a JSON object (a struct)");
+            Err(AuthError::Internal)
+        }
+        Err(error) => {
+            tracing::error!(%error, "the app's user fields do not serialise");
+            Err(AuthError::Internal)
+        }
+    }
+}
+
+fn map_error(backend: Backend, operation: &'static str, error: &sqlx::Error) -> AuthError {
+    if is_unavailable(backend, error) {
+        tracing::warn!(operation, error = %error, "user database unavailable");
+        AuthError::Unavailable
+    } else {
+        tracing::error!(operation, error = %error, "user database error");
+        AuthError::Internal
+    }
+}
+
+/// The columns as selected: id, email, email_key, hashed_password, is_active, is_superuser,
+/// is_verified, fields.
+type Row = (String, String, String, String, bool, bool, bool, String);
+
+fn into_stored<F: DeserializeOwned>(row: Row) -> Result<StoredUser<F>, AuthError> {
+    let (id, email, email_key, hashed_password, is_active, is_superuser, is_verified, fields) = row;
+    let id = Uuid::parse_str(&id).map_err(|_| {
+        tracing::error!("a user id in the database is not a UUID");
+        AuthError::Internal
+    })?;
+    let fields = serde_json::from_str(&fields).map_err(|error| {
+        tracing::error!(user = %id, %error, "stored user fields do not deserialise into the app's type");
+        AuthError::Internal
+    })?;
+    Ok(StoredUser {
+        user: User { id, email, is_active, is_superuser, is_verified, fields },
+        email_key,
+        hashed_password,
+    })
+}
+
+/// The statements, rendered once for the table and the database's placeholders and types.
+struct Statements {
+    by_id: Arc<str>,
+    by_key: Arc<str>,
+    insert: Arc<str>,
+    update: Arc<str>,
+    swap_password: Arc<str>,
+    delete: Arc<str>,
+}
+
+/// How one database spells what the statements need: `?1` or `$1`, and the casts.
+struct Dialect {
+    placeholder: &'static str,
+    id: &'static str,
+    fields: &'static str,
+    id_out: &'static str,
+    fields_out: &'static str,
+}
+
+impl Statements {
+    fn render(table: &str, backend: Backend) -> Self {
+        // Ids and fields travel as text; PostgreSQL casts them to its uuid and jsonb types.
+        let dialect = match backend {
+            #[cfg(feature = "database-sqlite")]
+            Backend::Sqlite => Dialect { placeholder: "?", id: "", fields: "", id_out: "id", fields_out: "fields" },
+            #[cfg(feature = "database-postgres")]
+            Backend::Postgres => Dialect {
+                placeholder: "$",
+                id: "::uuid",
+                fields: "::jsonb",
+                id_out: "id::text AS id",
+                fields_out: "fields::text AS fields",
+            },
+        };
+        let Dialect { placeholder, id, fields, id_out, fields_out } = dialect;
+        let p = |n: u8| format!("{placeholder}{n}");
+        let columns =
+            format!("{id_out}, email, email_key, hashed_password, is_active, is_superuser, is_verified, {fields_out}");
+        Self {
+            by_id: format!(r#"SELECT {columns} FROM "{table}" WHERE id = {}{id}"#, p(1)).into(),
+            by_key: format!(r#"SELECT {columns} FROM "{table}" WHERE email_key = {}"#, p(1)).into(),
+            insert: format!(
+                r#"INSERT INTO "{table}" (id, email, email_key, hashed_password, is_active, is_superuser, is_verified, fields, created_at, updated_at) VALUES ({}{id}, {}, {}, {}, {}, {}, {}, {}{fields}, {}, {})"#,
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(9),
+                p(10)
+            )
+            .into(),
+            update: format!(
+                r#"UPDATE "{table}" SET email = {}, email_key = {}, hashed_password = {}, is_active = {}, is_superuser = {}, is_verified = {}, fields = {}{fields}, updated_at = {} WHERE id = {}{id}"#,
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(9),
+                p(1)
+            )
+            .into(),
+            swap_password: format!(
+                r#"UPDATE "{table}" SET hashed_password = {}, updated_at = {} WHERE id = {}{id} AND hashed_password = {}"#,
+                p(2),
+                p(3),
+                p(1),
+                p(4)
+            )
+            .into(),
+            delete: format!(r#"DELETE FROM "{table}" WHERE id = {}{id}"#, p(1)).into(),
+        }
+    }
+}
+
+impl UserStoreBuilder {
+    fn new(pool: Pool) -> Self {
+        Self { pool, table: DEFAULT_TABLE.to_owned(), timeout: DEFAULT_TIMEOUT }
+    }
+
+    /// The users table's name; default [`DEFAULT_TABLE`]. Lowercase ASCII letters, digits and
+    /// `_`, not starting with a digit, at most 48 bytes; always quoted in SQL.
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+
+    /// How long any one statement may take before the request fails with 503; default 2 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Checks the settings and renders the statements.
+    pub fn build(self) -> Result<UserStore, DatabaseError> {
+        // The unique index is named `<table>_email_key`: that must fit PostgreSQL's 63 bytes.
+        if !valid_table_name(&self.table) || self.table.len() > MAX_TABLE_NAME_LEN {
+            return Err(DatabaseError::InvalidTableName(self.table));
+        }
+        if self.timeout.is_zero() {
+            return Err(DatabaseError::Config("the timeout must not be zero"));
+        }
+        let sql = Statements::render(&self.table, self.pool.backend());
+        Ok(UserStore { inner: Arc::new(Inner { pool: self.pool, table: self.table, timeout: self.timeout, sql }) })
+    }
+}

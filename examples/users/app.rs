@@ -1,0 +1,208 @@
+//! The app of `examples/users`: fastapi-users' "full example" (SQLAlchemy flavour) on auth-core,
+//! with the cookie backend next to the JWT one and a `full_name` of the app's own. Tests and
+//! benchmarks include this file as it is.
+
+// Public for the tests and benchmarks that include this file; not all of them use everything.
+#![allow(unreachable_pub, dead_code)]
+
+use std::{error::Error, net::SocketAddr, time::Duration};
+
+use auth_core::{
+    AuthBackend,
+    openapi::{SecurityDoc, swagger_ui},
+    secured,
+    strategies::{DatabaseStrategy, JwtStrategy},
+    users::{
+        self, ClientIpSource, CurrentUser, LoginThrottle, MailSettings, Mailer, RequestContext, User, UserHooks,
+        UserManager, UserStore,
+    },
+};
+use axum::{Json, Router, extract::FromRef};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+
+/// The app's own user fields: they are stored with the user, answered, accepted by register and
+/// `PATCH`, and described in the OpenAPI schemas.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Profile {
+    /// How the user likes to be called.
+    #[serde(default)]
+    pub full_name: Option<String>,
+}
+
+/// The example's hooks: they log, as the full example's `UserManager` prints.
+pub struct Hooks;
+
+impl UserHooks for Hooks {
+    type Fields = Profile;
+
+    async fn after_register(&self, user: &User<Profile>, _request: &RequestContext) {
+        tracing::info!("User {} has registered.", user.id);
+    }
+
+    async fn after_forgot_password(&self, user: &User<Profile>, _token: &str, _request: &RequestContext) {
+        tracing::info!("User {} has forgot their password.", user.id);
+    }
+
+    async fn after_request_verify(&self, user: &User<Profile>, _token: &str, _request: &RequestContext) {
+        tracing::info!("Verification requested for user {}.", user.id);
+    }
+}
+
+/// Bearer JWTs (`/auth/jwt/login`), an hour long, audience `fastapi-users:auth` as fastapi-users'.
+#[derive(AuthBackend, Clone)]
+#[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt, scopes = auth_core::users::UserScope)]
+pub struct JwtBackend {
+    strategy: JwtStrategy,
+}
+
+/// fastapi-users' cookie (`fastapiusersauth`: HttpOnly, Secure, SameSite=Lax) holding an opaque
+/// token stored hashed in the database (`/auth/cookie/login`).
+#[derive(AuthBackend, Clone)]
+#[backend(name = "cookie", transport = cookie(name = "fastapiusersauth", max_age = 3600), strategy = database)]
+pub struct CookieBackend {
+    strategy: DatabaseStrategy,
+}
+
+/// The backends that authenticate the users routes and `/authenticated-route`, in order.
+pub type Backends = (JwtBackend, CookieBackend);
+
+/// The user flows of this app.
+pub type Users = UserManager<Hooks>;
+
+/// Everything the routes need.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// The user flows.
+    pub users: Users,
+    /// The bearer backend.
+    pub jwt: JwtBackend,
+    /// The cookie backend.
+    pub cookie: CookieBackend,
+}
+
+/// The example's settings, from the environment in `main.rs`.
+#[derive(Clone)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// The users table (tests give each run its own).
+    pub users_table: String,
+    /// The cookie tokens' table.
+    pub tokens_table: String,
+    /// `smtp://host:port`; without it, mails go to the log.
+    pub smtp_url: Option<String>,
+    /// The frontend's base URL, for the links in mails.
+    pub public_url: String,
+    /// The sender of the mails.
+    pub mail_from: String,
+    /// The one secret every key is derived from.
+    pub secret_key: Vec<u8>,
+    /// Where the login throttle keeps its counters; in memory without it.
+    pub redis_url: Option<String>,
+    /// The throttle's Redis key prefix.
+    pub redis_prefix: String,
+    /// Where client IPs come from.
+    pub client_ip: ClientIpSource,
+    /// Require verified users for login and the users routes.
+    pub requires_verification: bool,
+}
+
+/// A key for one purpose, derived from the one secret: SHA-256 over a label and the secret, so
+/// the access, verify and reset keys differ and none reveals another.
+pub fn derive_key(secret: &[u8], purpose: &str) -> [u8; 32] {
+    let mut digest = Sha256::new();
+    digest.update(b"auth-core examples/users ");
+    digest.update(purpose.as_bytes());
+    digest.update([0]);
+    digest.update(secret);
+    digest.finalize().into()
+}
+
+impl AppState {
+    /// Connects to the database (running its migrations), the SMTP server and Redis, as
+    /// configured.
+    pub async fn new(config: &Config) -> Result<Self, Box<dyn Error>> {
+        let store = UserStore::connect(&config.database_url).await?.table(&config.users_table).build()?;
+        store.migrate().await?;
+        let tokens = DatabaseStrategy::connect(&config.database_url)
+            .await?
+            .table(&config.tokens_table)
+            .lifetime(Duration::from_secs(3600))
+            .build()?;
+        tokens.migrate().await?;
+
+        let settings =
+            MailSettings::new(&config.public_url, &config.mail_from)?.app_name("the auth-core users example");
+        let mailer = match &config.smtp_url {
+            Some(url) => Mailer::smtp(url, settings)?,
+            None => Mailer::log(settings),
+        };
+        let throttle = match &config.redis_url {
+            Some(url) => {
+                LoginThrottle::redis(auth_core::strategies::redis::connect(url).await?).prefix(&config.redis_prefix)
+            }
+            None => LoginThrottle::memory(),
+        };
+        let users = UserManager::builder(store, Hooks)
+            .verify_token_secret(derive_key(&config.secret_key, "verify"))
+            .reset_password_token_secret(derive_key(&config.secret_key, "reset"))
+            .mailer(mailer)
+            .login_throttle(throttle)
+            .client_ip(config.client_ip.clone())
+            .requires_verification(config.requires_verification)
+            .build()?;
+        let jwt = JwtStrategy::hs256(derive_key(&config.secret_key, "access"))
+            .audience("fastapi-users:auth")
+            .lifetime(Duration::from_secs(3600))
+            .build()?;
+        Ok(Self { users, jwt: JwtBackend { strategy: jwt }, cookie: CookieBackend { strategy: tokens } })
+    }
+}
+
+/// `GET /authenticated-route`: the full example's protected route. Its `security` in OpenAPI
+/// comes from `CurrentUser`'s credentials, as for any `#[secured]` handler.
+#[utoipa::path(
+    get,
+    path = "/authenticated-route",
+    summary = "Authenticated Route",
+    responses(
+        (status = 200, description = "A greeting", example = json!({"message": "Hello king.arthur@camelot.bt!"})),
+        (status = 401, description = "Missing token or inactive user."),
+    )
+)]
+#[secured]
+async fn authenticated_route(user: CurrentUser<Backends, Hooks>) -> Json<Value> {
+    Json(json!({ "message": format!("Hello {}!", user.email) }))
+}
+
+/// The routes at fastapi-users' full-example paths, `/openapi.json` and `/docs`.
+pub fn router(state: AppState) -> Router {
+    let auth = OpenApiRouter::new()
+        .merge(users::openapi::register_router::<Hooks, AppState>())
+        .merge(users::openapi::reset_password_router::<Hooks, AppState>())
+        .merge(users::openapi::verify_router::<Hooks, AppState>());
+    let info = utoipa::openapi::InfoBuilder::new()
+        .title("auth-core users example")
+        .description(Some("fastapi-users' full example, on auth-core."))
+        .version("0.1.0")
+        .build();
+    let (router, mut api) = OpenApiRouter::with_openapi(utoipa::openapi::OpenApiBuilder::new().info(info).build())
+        .nest("/auth/jwt", users::openapi::auth_router::<Hooks, JwtBackend, AppState>())
+        .nest("/auth/cookie", users::openapi::auth_router::<Hooks, CookieBackend, AppState>())
+        .nest("/auth", auth)
+        .nest("/users", users::openapi::users_router::<Hooks, Backends, AppState>())
+        .routes(auth_core::routes!(authenticated_route))
+        .split_for_parts();
+    SecurityDoc::new().apply(&mut api);
+    router.with_state(state).merge(swagger_ui(api))
+}
+
+/// Serves `router` on `listener` with the peer address of each connection, which login
+/// throttling counts by.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await
+}
