@@ -93,6 +93,11 @@ pub enum AuthError {
         /// The media type the endpoint reads.
         expected: &'static str,
     },
+    /// A browser request from another site carrying a cookie credential where that is refused
+    /// (a cookie-authenticated WebSocket upgrade: cross-site WebSocket hijacking): 403. See
+    /// [`check_same_origin`](crate::transport::check_same_origin).
+    #[error("Cross-site request refused: this endpoint only accepts requests from its own site")]
+    CrossSiteRequest,
     /// A token or credential store did not answer in time: 503.
     #[error("Authentication service unavailable")]
     Unavailable,
@@ -132,6 +137,7 @@ impl AuthError {
             AuthError::InvalidForm { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AuthError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AuthError::CrossSiteRequest => StatusCode::FORBIDDEN,
             AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

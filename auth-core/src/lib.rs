@@ -59,6 +59,8 @@ pub mod password;
 pub mod security;
 pub mod strategies;
 pub mod transport;
+#[cfg(feature = "ws")]
+pub mod websocket;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -48,12 +48,37 @@ pub struct CookieOptions {
     pub http_only: bool,
     /// `SameSite` (default `Lax`).
     pub same_site: SameSite,
+    /// Origins other than the site itself (`https://app.example.com`) whose pages may open a
+    /// WebSocket with this cookie; by default none. See [`check_origin`](Self::check_origin).
+    pub allowed_origins: &'static [&'static str],
 }
 
 impl CookieOptions {
     /// The defaults, for a cookie named `name`.
     pub const fn named(name: &'static str) -> Self {
-        Self { name, max_age: None, path: "/", domain: None, secure: true, http_only: true, same_site: SameSite::Lax }
+        Self {
+            name,
+            max_age: None,
+            path: "/",
+            domain: None,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            allowed_origins: &[],
+        }
+    }
+
+    /// Refuses a request sent by a page of another site, unless its `Origin` is one of
+    /// [`allowed_origins`](Self::allowed_origins): the check a cookie-authenticated WebSocket
+    /// upgrade passes, since a browser sends the cookie with a socket any site opens (`SameSite`
+    /// lets same-site pages through, and `SameSite=None` every page). The rules are
+    /// [`check_same_origin`](crate::transport::check_same_origin)'s.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::CrossSiteRequest`](crate::AuthError::CrossSiteRequest) (403).
+    pub fn check_origin(&self, parts: &Parts) -> Result<(), crate::AuthError> {
+        crate::transport::check_same_origin(parts, self.allowed_origins)
     }
 
     fn set_cookie(&self, value: &str, max_age: Option<u64>) -> String {

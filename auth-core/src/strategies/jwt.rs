@@ -955,6 +955,16 @@ impl JwtStrategy {
         self.inner.leeway.as_secs()
     }
 
+    /// When `claims`, verified by this strategy, stop verifying: `exp` plus the clock leeway.
+    /// What ends a connection the token opened.
+    pub fn valid_until(&self, claims: &Claims) -> std::time::SystemTime {
+        let seconds = claims.exp.saturating_add(self.leeway_secs());
+        // Past what `SystemTime` holds, the token outlives every connection anyway.
+        std::time::UNIX_EPOCH
+            .checked_add(Duration::from_secs(seconds))
+            .unwrap_or_else(crate::security::lifetime::far_future)
+    }
+
     pub(crate) fn writes_jti(&self) -> bool {
         self.inner.with_jti
     }

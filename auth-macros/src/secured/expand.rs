@@ -101,6 +101,8 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
 /// route as "`Handler<_, _>` is not implemented".
 ///
 /// - Every `Depends<d>`: `d`'s output can be cached (unless `d` opts out), whatever the state.
+/// - Every `WebSocketUpgrade`: it is auth-core's, whose socket is closed when a credential
+///   expires, not axum's, whose socket would outlive it.
 /// - With `state = S`, as axum's `#[debug_handler]`: every parameter but the last is an
 ///   extractor of the request's parts for state `S`, and the last an extractor of the request.
 ///   Without it the state is unknown (a dependency runs with whatever state its handler has),
@@ -118,6 +120,10 @@ fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) ->
         if let Some(dependency) = depends_argument(ty) {
             let p = at(ty);
             checks.push(quote_spanned!(ty.span()=> (&#p::CacheProbe::<#dependency>::new()).assert_cacheable();));
+        }
+        if last_segment_is(ty, "WebSocketUpgrade") {
+            let p = at(ty);
+            checks.push(quote_spanned!(ty.span()=> #p::assert_secured_upgrade::<#ty>();));
         }
     }
     if let Some(state) = state {
@@ -158,6 +164,11 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             tree
         })
         .collect()
+}
+
+/// Whether `ty` is a path whose last segment is `name`.
+fn last_segment_is(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.segments.last().is_some_and(|last| last.ident == name))
 }
 
 /// `d` of a `Depends<d>` parameter, also inside `Option<…>`.
