@@ -72,7 +72,7 @@ use futures_util::{
 use tokio::sync::{Mutex, watch};
 
 use crate::{
-    security::{CredentialLifetime, Describe, Ended, Walk, lifetime::SecuredUpgrade},
+    security::{CredentialLifetime, Describe, Ended, SecuredUpgrade, Walk},
     transport::{is_token_entry, is_token_value},
 };
 

@@ -376,8 +376,12 @@ fn warn_unknown(lifetimes: &[(&'static str, Lifetime)]) {
     }
 }
 
-/// A `WebSocketUpgrade` parameter of a `#[secured]` function must be auth-core's, which closes
-/// the socket when a credential ends; `#[secured]` checks it where the parameter is written.
+/// An upgrade extractor whose connection ends with the credentials that opened it: what
+/// `#[secured]` requires of a parameter named `WebSocketUpgrade`, where it is written.
+///
+/// auth-core's `websocket::WebSocketUpgrade` implements it; axum's does not, since nothing
+/// would close its socket when the token expires. Implement it for an upgrade extractor of
+/// your own only if its connection ends when a [`CredentialLifetime`] it takes says so.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` would let the WebSocket outlive the credentials that opened it",
     label = "nothing closes this socket when its token expires",

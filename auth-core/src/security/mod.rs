@@ -31,7 +31,7 @@ pub(crate) use chain::known_credentials;
 pub use credential::{Authenticate, AuthenticateSet, Authenticated, Credential, CredentialSet, Verified};
 pub use declaration::{ParseScopeError, ScopeDeclaration, ScopeInfo};
 pub use dependency::{CacheEntry, Dependency, Depends, Resolve};
-pub use lifetime::{Bounded, CredentialLifetime, DEFAULT_RECHECK_INTERVAL, Ended, Lifetime};
+pub use lifetime::{Bounded, CredentialLifetime, DEFAULT_RECHECK_INTERVAL, Ended, Lifetime, SecuredUpgrade};
 pub use requirement::{Alternative, CredentialRef, Describe, Requirement, Walk};
 pub use scheme::{ApiKeyLocation, OAuth2Flow, Scheme, SchemeKind};
 pub use scopes::{RequiredScopes, SecurityScopes, is_scope_token};
