@@ -80,16 +80,24 @@ impl Server {
 
     /// A WebSocket handshake written by hand, and the response as it came.
     async fn raw(&self, path: &str, headers: &[(&str, &str)]) -> Raw {
+        let mut lines = Vec::new();
+        for (name, value) in headers {
+            lines.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        self.raw_bytes(path, &lines).await
+    }
+
+    /// A WebSocket handshake with `header_lines` (each ending in CRLF) as they are, bytes and all.
+    async fn raw_bytes(&self, path: &str, header_lines: &[u8]) -> Raw {
         let mut stream = TcpStream::connect(self.addr).await.unwrap();
         let mut request = format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
             self.addr
-        );
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream.write_all(request.as_bytes()).await.unwrap();
+        )
+        .into_bytes();
+        request.extend_from_slice(header_lines);
+        request.extend_from_slice(b"\r\n");
+        stream.write_all(&request).await.unwrap();
         let mut received = Vec::new();
         let mut buffer = [0u8; 4096];
         let head_end = loop {
@@ -388,6 +396,62 @@ async fn a_cookie_upgrade_from_another_site_is_refused() {
     // A token that is not ambient (the subprotocol, the header) needs no origin check.
     let token = server.token(&["chat:read"]);
     server.open("/ws", &[("sec-websocket-protocol", &subprotocols(&token)), ("origin", "https://evil.example")]).await;
+}
+
+#[tokio::test]
+async fn hostile_token_entries_and_parameters_are_answered_never_upgraded() {
+    let server = serve().await;
+    let token = server.token(&["chat:read"]);
+    let not_authenticated = json!({"detail": "Not authenticated"});
+    let invalid = json!({"detail": "Could not validate credentials"});
+    let long = "a".repeat(9000);
+    let huge = "a".repeat(64 * 1024);
+    let commas = ",".repeat(10_000);
+    let cases: Vec<(Vec<u8>, &Value)> = vec![
+        (b"Sec-WebSocket-Protocol: bearer.\r\n".to_vec(), &not_authenticated),
+        (b"Sec-WebSocket-Protocol: chat.v1, bearer.a, bearer.b\r\n".to_vec(), &not_authenticated),
+        (
+            format!("Sec-WebSocket-Protocol: bearer.{token}\r\nSec-WebSocket-Protocol: bearer.{token}\r\n")
+                .into_bytes(),
+            &not_authenticated,
+        ),
+        (format!("Sec-WebSocket-Protocol: bearer.{long}\r\n").into_bytes(), &not_authenticated),
+        (format!("Sec-WebSocket-Protocol: bearer.{huge}\r\n").into_bytes(), &not_authenticated),
+        (b"Sec-WebSocket-Protocol: bearer.\xff\xfe\xfd\r\n".to_vec(), &not_authenticated),
+        (format!("Sec-WebSocket-Protocol: {commas}\r\n").into_bytes(), &not_authenticated),
+        (b"Sec-WebSocket-Protocol: bearer.a\"b\r\n".to_vec(), &invalid),
+        (format!("Sec-WebSocket-Protocol: chat.v1, bearer.{token}x\r\n").into_bytes(), &invalid),
+        (
+            format!("Sec-WebSocket-Protocol: chat.v1, bearer.{token}\r\nAuthorization: Bearer nope\r\n").into_bytes(),
+            &Value::Null,
+        ),
+    ];
+    for (lines, detail) in cases {
+        let raw = server.raw_bytes("/ws", &lines).await;
+        let shown = String::from_utf8_lossy(&lines[..lines.len().min(80)]).into_owned();
+        if detail.is_null() {
+            // The subprotocol is tried first and wins; the bad header is never read.
+            assert_eq!(raw.status, 101, "{shown}");
+            continue;
+        }
+        assert_eq!(raw.status, 401, "{shown}: {raw:?}");
+        assert_eq!(&raw.body, detail, "{shown}");
+        assert!(!raw.headers.iter().any(|(_, value)| value.contains(&token)), "{shown}: {raw:?}");
+    }
+    for query in ["access_token=%ZZ", "access_token=a&access_token=a", &format!("access_token={long}")] {
+        let raw = server.raw(&format!("/ws/query?{query}"), &[]).await;
+        assert_eq!(raw.status, 401, "{query}");
+    }
+    // An upgrade request that is not a WebSocket handshake, with a good token: axum's 400s.
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+        server.addr
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
 
 #[tokio::test]

@@ -19,5 +19,6 @@ pub use oauth2::{HttpBearer, OAuth2PasswordBearer};
 pub use origin::{check_same_origin, is_upgrade};
 pub use query::{QueryToken, TOKEN_QUERY_PARAMETER};
 pub use subprotocol::{SubprotocolToken, TOKEN_SUBPROTOCOL_PREFIX};
+#[cfg(feature = "ws")]
 pub(crate) use subprotocol::{is_token_entry, is_token_value};
 pub use token::TokenCredential;

@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
+use axum::http::{HeaderMap, header, request::Parts};
 
 use super::TokenCredential;
 use crate::{
@@ -85,7 +85,8 @@ pub(crate) fn is_token_entry(entry: &[u8]) -> bool {
 }
 
 /// Whether a header value names a token entry.
-pub(crate) fn is_token_value(value: &HeaderValue) -> bool {
+#[cfg(feature = "ws")]
+pub(crate) fn is_token_value(value: &axum::http::HeaderValue) -> bool {
     is_token_entry(value.as_bytes().trim_ascii())
 }
 
@@ -111,7 +112,7 @@ mod tests {
     fn token(values: &[&str]) -> Option<String> {
         let mut headers = HeaderMap::new();
         for value in values {
-            headers.append(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_str(value).unwrap());
+            headers.append(header::SEC_WEBSOCKET_PROTOCOL, axum::http::HeaderValue::from_str(value).unwrap());
         }
         subprotocol_token(&headers).map(str::to_owned)
     }
