@@ -54,12 +54,19 @@ async fn lifecycle(tokens: &DatabaseStrategy) {
         tokens.read_token(&token).await.unwrap(),
         TokenInfo { subject: "johndoe".into(), scopes: scopes(&["me", "items"]) }
     );
+    // A connection the token opens (a WebSocket) ends at its stored expiry, and is re-checked.
+    assert!(<DatabaseStrategy as Strategy>::REVOCABLE);
+    let (info, expires_at) = tokens.read_token_with_expiry(&token).await.unwrap();
+    assert_eq!(info.subject, "johndoe");
+    let left = expires_at.unwrap().duration_since(std::time::SystemTime::now()).unwrap();
+    assert!(left <= tokens.lifetime() && left + std::time::Duration::from_secs(2) >= tokens.lifetime(), "{left:?}");
     let other = tokens.write_token("alice", &[]).await.unwrap();
     assert_ne!(other, token);
     assert_eq!(tokens.read_token(&other).await.unwrap(), TokenInfo { subject: "alice".into(), scopes: vec![] });
 
     tokens.destroy_token(&token).await.unwrap();
     assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(tokens.read_token_with_expiry(&token).await, Err(AuthError::InvalidToken)));
     // Logging out twice, or with garbage, is not an error.
     tokens.destroy_token(&token).await.unwrap();
     tokens.destroy_token("garbage").await.unwrap();
