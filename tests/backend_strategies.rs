@@ -184,7 +184,9 @@ async fn database_on_sqlite() {
     let users = Users::new().await;
     let backend = sqlite_backend(dir.path(), Duration::from_secs(60)).await;
     login_use_logout(&serve(database::app(backend, users.clone())).await, Carrier::Cookie, "database").await;
-    let backend = sqlite_backend(dir.path(), Duration::from_secs(1)).await;
+    // Stored expiry is in whole seconds: with one second, a use just after the login could
+    // already be past it.
+    let backend = sqlite_backend(dir.path(), Duration::from_secs(2)).await;
     expires(&serve(database::app(backend, users)).await, Carrier::Cookie).await;
 }
 
@@ -196,7 +198,8 @@ async fn database_on_postgres() {
         return;
     };
     let users = Users::new().await;
-    for (table, lifetime) in [("http_tokens_long", 60), ("http_tokens_short", 1)] {
+    // Stored expiry is in whole seconds: two, so the first use cannot already be past it.
+    for (table, lifetime) in [("http_tokens_long", 60), ("http_tokens_short", 2)] {
         let strategy = DatabaseStrategy::connect(&url)
             .await
             .unwrap()

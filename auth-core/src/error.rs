@@ -95,8 +95,11 @@ pub enum AuthError {
         /// The media type the endpoint reads.
         expected: &'static str,
     },
-    /// A browser request from another site to a cookie login, logout or refresh (login CSRF):
-    /// 403. See [`Transport::check_origin`](crate::backend::Transport::check_origin).
+    /// A browser request from another site where the credential is a cookie: a cookie login,
+    /// logout or refresh (login CSRF; see
+    /// [`CookieOptions::check_origin`](crate::backend::CookieOptions::check_origin)), or a
+    /// cookie-authenticated WebSocket upgrade (cross-site WebSocket hijacking; see
+    /// [`check_same_origin`](crate::transport::check_same_origin)): 403.
     #[error("Cross-site request refused: this endpoint only accepts requests from its own site")]
     CrossSiteRequest,
     /// A token or credential store did not answer in time: 503.

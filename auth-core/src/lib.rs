@@ -66,6 +66,8 @@ pub mod transport;
 pub mod users;
 #[cfg(all(feature = "users", not(any(feature = "database-sqlite", feature = "database-postgres"))))]
 compile_error!("the `users` feature stores users in a database: enable `database-sqlite` or `database-postgres` too");
+#[cfg(feature = "ws")]
+pub mod websocket;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -22,11 +22,9 @@
 use std::{convert::Infallible, fmt, net::SocketAddr};
 
 use axum::{
-    extract::FromRequestParts,
+    extract::{ConnectInfo, FromRequestParts},
     http::{Uri, request::Parts},
 };
-
-use crate::backend::{client_addr, truncate};
 
 /// Query parameters whose values [`RedactedUri`] never writes (compared case-insensitively):
 /// OAuth2 and OpenID Connect tokens and codes, API keys, passwords and secrets.
@@ -204,6 +202,25 @@ impl<B> tower_http::trace::MakeSpan<B> for RedactingMakeSpan {
             tracing::Level::TRACE => span!(tracing::Level::TRACE),
         }
     }
+}
+
+/// The address of the client, when the app is served with
+/// `into_make_service_with_connect_info::<SocketAddr>()`.
+pub(crate) fn client_addr(parts: &Parts) -> Option<SocketAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr)
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary: what a log line shows of a value
+/// a client chose.
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 #[cfg(test)]

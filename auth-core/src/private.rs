@@ -22,4 +22,5 @@ pub use crate::security::{
         PlainFinish, Probe, ResultFinish, SecuredFn, ViaDescribe, ViaNothing, assert_parts_extractor,
         assert_request_extractor,
     },
+    lifetime::assert_secured_upgrade,
 };

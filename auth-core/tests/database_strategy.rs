@@ -54,12 +54,19 @@ async fn lifecycle(tokens: &DatabaseStrategy) {
         tokens.read_token(&token).await.unwrap(),
         TokenInfo { subject: "johndoe".into(), scopes: scopes(&["me", "items"]) }
     );
+    // A connection the token opens (a WebSocket) ends at its stored expiry, and is re-checked.
+    assert!(<DatabaseStrategy as Strategy>::REVOCABLE);
+    let (info, expires_at) = tokens.read_token_with_expiry(&token).await.unwrap();
+    assert_eq!(info.subject, "johndoe");
+    let left = expires_at.unwrap().duration_since(std::time::SystemTime::now()).unwrap();
+    assert!(left <= tokens.lifetime() && left + std::time::Duration::from_secs(2) >= tokens.lifetime(), "{left:?}");
     let other = tokens.write_token("alice", &[]).await.unwrap();
     assert_ne!(other, token);
     assert_eq!(tokens.read_token(&other).await.unwrap(), TokenInfo { subject: "alice".into(), scopes: vec![] });
 
     tokens.destroy_token(&token).await.unwrap();
     assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(tokens.read_token_with_expiry(&token).await, Err(AuthError::InvalidToken)));
     // Logging out twice, or with garbage, is not an error.
     tokens.destroy_token(&token).await.unwrap();
     tokens.destroy_token("garbage").await.unwrap();
@@ -140,13 +147,15 @@ mod sqlite {
             .await
             .unwrap()
             .table(&table)
-            .lifetime(Duration::from_secs(1))
+            // Expiry is kept in whole seconds: with one second, a write late in a second would be
+            // expired by a read just after it.
+            .lifetime(Duration::from_secs(2))
             .build()
             .unwrap();
         tokens.migrate().await.unwrap();
         let token = tokens.write_token("johndoe", &scopes(&["me"])).await.unwrap();
         assert_eq!(tokens.read_token(&token).await.unwrap().subject, "johndoe");
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
         assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
         let pool = raw_pool(dir.path()).await;
         let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{table}\"")))
@@ -383,14 +392,16 @@ mod postgres {
             .await
             .unwrap()
             .table(unique_table("expiry"))
-            .lifetime(Duration::from_secs(1))
+            // Expiry is kept in whole seconds: with one second, a write late in a second would be
+            // expired by a read just after it.
+            .lifetime(Duration::from_secs(2))
             .build()
             .unwrap();
         tokens.migrate().await.unwrap();
         let token = tokens.write_token("johndoe", &[]).await.unwrap();
         let survivor = tokens.write_token("alice", &[]).await.unwrap();
         assert_eq!(tokens.read_token(&token).await.unwrap().subject, "johndoe");
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
         assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
         // `token` was deleted on read; `survivor` is left for the purge.
         assert_eq!(tokens.purge_expired().await.unwrap(), 1);

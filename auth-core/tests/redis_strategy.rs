@@ -79,9 +79,17 @@ async fn write_read_destroy() {
     let value: String = raw(&connection, redis::cmd("GET").arg(&key)).await;
     assert!(!value.contains(&token) && value.contains("johndoe"));
 
+    // A connection the token opens (a WebSocket) ends when the key does (PTTL), and is re-checked.
+    assert!(<RedisStrategy as Strategy>::REVOCABLE);
+    let (info, expires_at) = tokens.read_token_with_expiry(&token).await.unwrap();
+    assert_eq!(info.subject, "johndoe");
+    let left = expires_at.unwrap().duration_since(SystemTime::now()).unwrap();
+    assert!(left <= tokens.lifetime() && left + Duration::from_secs(2) >= tokens.lifetime(), "{left:?}");
+
     let other = tokens.write_token("alice", &[]).await.unwrap();
     tokens.destroy_token(&token).await.unwrap();
     assert!(matches!(tokens.read_token(&token).await, Err(AuthError::InvalidToken)));
+    assert!(matches!(tokens.read_token_with_expiry(&token).await, Err(AuthError::InvalidToken)));
     let exists: i64 = raw(&connection, redis::cmd("EXISTS").arg(&key)).await;
     assert_eq!(exists, 0, "logout deletes the key");
     tokens.destroy_token(&token).await.unwrap();

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Swagger UI at /docs of examples/oauth2_scopes, in headless Chromium (tests/browser/swagger.test.mjs).
+# An example in headless Chromium: by default Swagger UI at /docs of examples/oauth2_scopes
+# (tests/browser/swagger.test.mjs).
 #
 #   bash tests/browser/run.sh                  # builds and starts the example, tests it, stops it
 #   BASE_URL=http://127.0.0.1:8765 REFERENCE_CDN_SHIM=1 bash tests/browser/run.sh
 #                                              # tests an app that is already running (no build)
+#   EXAMPLE=chat TEST_FILE=chat.test.mjs TOKEN_LIFETIME=30 bash tests/browser/run.sh
+#                                              # examples/chat (its server gets TOKEN_LIFETIME too)
 #
 # Needs node >= 20 with npm, and Debian's chromium at /usr/bin/chromium (CHROMIUM overrides it).
 # PORT picks the first port tried (default 8731); screenshots land in tests/browser/out/.
@@ -11,6 +14,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WAIT_SECONDS="${WAIT_SECONDS:-120}"
+EXAMPLE="${EXAMPLE:-oauth2_scopes}"
+TEST_FILE="${TEST_FILE:-swagger.test.mjs}"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 export CHROMIUM
 
@@ -49,12 +54,12 @@ if [ -z "${BASE_URL:-}" ]; then
   port_is_free "$port" || { log "no free port from ${PORT:-8731} on"; exit 1; }
   BASE_URL="http://127.0.0.1:$port"
 
-  log "building the example (cargo build --example oauth2_scopes)"
-  build_json="$(cd "$ROOT" && cargo build --example oauth2_scopes --message-format=json-render-diagnostics)"
-  exe="$(printf '%s\n' "$build_json" | sed -n 's/.*"target":{[^}]*"name":"oauth2_scopes"[^}]*}.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)"
+  log "building the example (cargo build --example $EXAMPLE)"
+  build_json="$(cd "$ROOT" && cargo build --example "$EXAMPLE" --message-format=json-render-diagnostics)"
+  exe="$(printf '%s\n' "$build_json" | sed -n 's/.*"target":{[^}]*"name":"'"$EXAMPLE"'"[^}]*}.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)"
   [ -x "$exe" ] || { log "could not find the built example's executable"; exit 1; }
 
-  server_log="$(mktemp -t oauth2_scopes-browser.XXXXXX.log)"
+  server_log="$(mktemp -t "$EXAMPLE-browser.XXXXXX.log")"
   log "starting $exe on $BASE_URL (log: $server_log)"
   BIND_ADDR="127.0.0.1:$port" \
     SECRET_KEY="browser-test-secret-key-0123456789abcdef" \
@@ -79,11 +84,11 @@ if [ -z "${BASE_URL:-}" ]; then
 fi
 export BASE_URL
 
-log "node --test swagger.test.mjs against $BASE_URL"
+log "node --test $TEST_FILE against $BASE_URL"
 [ -z "${OUT_DIR:-}" ] && rm -rf "$HERE/out" # screenshots of this run only
-tap="$(mktemp -t swagger-test.XXXXXX.tap)"
+tap="$(mktemp -t browser-test.XXXXXX.tap)"
 status=0
-(cd "$HERE" && node --test --test-reporter=tap swagger.test.mjs) | tee "$tap" || status=$?
+(cd "$HERE" && node --test --test-reporter=tap "$TEST_FILE") | tee "$tap" || status=$?
 passed="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -n 1)"
 failed="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -n 1)"
 rm -f "$tap"

@@ -2,12 +2,7 @@
 //! `#[derive(AuthBackend)]`), written with the [`cookie`] crate, and the origin check that keeps
 //! other sites from logging a browser in or out (login CSRF).
 
-use std::net::SocketAddr;
-
-use axum::{
-    extract::ConnectInfo,
-    http::{HeaderMap, HeaderValue, header, request::Parts},
-};
+use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use cookie::{Cookie, Expiration, time::OffsetDateTime};
 
 use crate::error::AuthError;
@@ -244,50 +239,17 @@ impl CookieOptions {
         cookie_value(headers, self.name)
     }
 
-    /// Refuses a browser request sent by a page of another site: the check for login, logout
-    /// and refresh with this cookie (login CSRF; `SameSite` does not stop a response from
-    /// *setting* a cookie). In order:
-    ///
-    /// 1. an `Origin` in [`allowed_origins`](Self::allowed_origins) passes;
-    /// 2. `Sec-Fetch-Site: cross-site` is refused;
-    /// 3. an `Origin` (including `null`, or given twice) other than the request's own host is
-    ///    refused; the host is the `Host` header (or the HTTP/2 authority), default ports aside;
-    /// 4. anything else passes: requests without these headers are not from a browser page
-    ///    that another site controls.
-    ///
-    /// Behind a proxy that rewrites `Host`, list the public origin in `allowed_origins`.
+    /// Refuses a browser request sent by a page of another site, unless its `Origin` is in
+    /// [`allowed_origins`](Self::allowed_origins): the check for login, logout and refresh with
+    /// this cookie (login CSRF; `SameSite` does not stop a response from *setting* a cookie),
+    /// and for a WebSocket upgrade it authenticates (cross-site WebSocket hijacking). The rules
+    /// are [`check_same_origin`](crate::transport::check_same_origin)'s.
     ///
     /// # Errors
     ///
     /// [`AuthError::CrossSiteRequest`] (403).
     pub fn check_origin(&self, parts: &Parts) -> Result<(), AuthError> {
-        let mut origins = parts.headers.get_all(header::ORIGIN).iter();
-        let origin = origins.next();
-        let ambiguous = origins.next().is_some();
-        let origin_str = origin.and_then(|value| value.to_str().ok());
-        if !ambiguous
-            && let Some(origin) = origin_str
-            && self.allowed_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin))
-        {
-            return Ok(());
-        }
-        let cross_site = parts.headers.get_all("sec-fetch-site").iter().any(|site| site.as_bytes() == b"cross-site");
-        let foreign_origin = ambiguous
-            || match origin {
-                None => false,
-                Some(_) => !origin_str.is_some_and(|origin| same_host(origin, request_host(parts))),
-            };
-        if cross_site || foreign_origin {
-            tracing::info!(
-                cookie = self.name,
-                origin = ?origin_str.map(|o| truncate(o, 256)),
-                sec_fetch_site = ?parts.headers.get("sec-fetch-site"),
-                client = ?client_addr(parts),
-                "refused a cross-site request to a cookie login, logout or refresh"
-            );
-            return Err(AuthError::CrossSiteRequest);
-        }
-        Ok(())
+        crate::transport::check_same_origin(parts, self.allowed_origins)
     }
 }
 
@@ -412,53 +374,6 @@ pub(super) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         }
     }
     found.filter(|value| !value.is_empty())
-}
-
-/// The address of the client, when the app is served with
-/// `into_make_service_with_connect_info::<SocketAddr>()`.
-pub(crate) fn client_addr(parts: &Parts) -> Option<SocketAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr)
-}
-
-/// At most `max` bytes of `text`, cut at a character boundary: for log lines.
-pub(crate) fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
-/// The request's own host: the HTTP/2 `:authority`, or the `Host` header.
-fn request_host(parts: &Parts) -> Option<&str> {
-    match parts.uri.authority() {
-        Some(authority) => Some(authority.as_str()),
-        None => {
-            let mut hosts = parts.headers.get_all(header::HOST).iter();
-            let host = hosts.next()?;
-            if hosts.next().is_some() {
-                return None;
-            }
-            host.to_str().ok()
-        }
-    }
-}
-
-/// Whether `origin` (`scheme://host[:port]`) names `host` (`host[:port]`), ignoring case and the
-/// scheme's default port.
-fn same_host(origin: &str, host: Option<&str>) -> bool {
-    let Some(host) = host else { return false };
-    let Some((scheme, authority)) = origin.split_once("://") else { return false };
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "https" => ":443",
-        "http" => ":80",
-        _ => return false,
-    };
-    let strip = |authority: &str| authority.strip_suffix(default_port).unwrap_or(authority).to_ascii_lowercase();
-    !authority.is_empty() && !authority.contains(['/', '@']) && strip(authority) == strip(host)
 }
 
 const fn is_token(bytes: &[u8]) -> bool {

@@ -1,13 +1,16 @@
 //! Every backend is a [`Credential`]: `Authenticated<JwtBackend>` reads its transport, verifies
-//! with its strategy, and documents it under the backend's name.
+//! with its strategy, and documents it under the backend's name. It is a
+//! [`TokenCredential`] too, so its tokens can also travel in a WebSocket subprotocol entry or
+//! the query.
 
 use axum::{extract::FromRef, http::request::Parts};
 
 use super::{AuthBackend, Transport};
 use crate::{
     error::AuthError,
-    security::{Authenticate, Credential, OAuth2Flow, SchemeKind},
+    security::{ApiKeyLocation, Authenticate, Credential, Lifetime, OAuth2Flow, SchemeKind},
     strategies::{Strategy, TokenInfo},
+    transport::{TokenCredential, check_same_origin, is_upgrade},
 };
 
 /// Who made the request, and through which backend.
@@ -40,14 +43,70 @@ where
     S: Send + Sync,
 {
     async fn authenticate(parts: &mut Parts, state: &S) -> Result<Principal, AuthError> {
-        let backend = B::from_ref(state);
-        let token =
-            B::transport().read(parts).ok_or(AuthError::NotAuthenticated { challenge: B::transport().challenge() })?;
-        match backend.strategy().read_token(&token).await {
-            Ok(TokenInfo { subject, scopes }) => Ok(Principal { subject, scopes, backend: B::NAME }),
-            Err(error @ (AuthError::Unavailable | AuthError::Internal)) => Err(error),
-            Err(_) => Err(AuthError::invalid_credentials()),
+        B::verify_token(&read::<B>(parts)?, state).await
+    }
+
+    async fn authenticate_with_lifetime(parts: &mut Parts, state: &S) -> Result<(Principal, Lifetime), AuthError> {
+        B::verify_token_with_lifetime(&read::<B>(parts)?, state).await
+    }
+}
+
+/// The backend's token, as its transport carries it. A cookie (an ambient credential, which
+/// the browser sends whichever site opens the socket) upgrades a connection only for a page of
+/// the site itself or of an allowed origin: cross-site WebSocket hijacking is refused (403).
+fn read<B: AuthBackend>(parts: &Parts) -> Result<String, AuthError> {
+    let token =
+        B::transport().read(parts).ok_or(AuthError::NotAuthenticated { challenge: B::transport().challenge() })?;
+    if is_upgrade(parts) {
+        match B::transport() {
+            Transport::Cookie(options) => options.check_origin(parts)?,
+            Transport::ApiKey { location: ApiKeyLocation::Cookie, .. } => check_same_origin(parts, &[])?,
+            _ => {}
         }
+    }
+    Ok(token)
+}
+
+/// A backend's tokens are verified by its strategy, wherever they travel. A strategy that can
+/// revoke tokens before they expire (a logout deletes the row, the key, or lists the JWT) is
+/// re-checked while a connection the token opened stays open.
+impl<B, S> TokenCredential<S> for B
+where
+    B: AuthBackend + FromRef<S>,
+    S: Send + Sync,
+{
+    async fn verify_token(token: &str, state: &S) -> Result<Principal, AuthError> {
+        let backend = B::from_ref(state);
+        backend.strategy().read_token(token).await.map(principal::<B>).map_err(credentials_error)
+    }
+
+    async fn verify_token_with_lifetime(token: &str, state: &S) -> Result<(Principal, Lifetime), AuthError> {
+        let backend = B::from_ref(state);
+        let (info, expires_at) = backend.strategy().read_token_with_expiry(token).await.map_err(credentials_error)?;
+        let mut lifetime = match expires_at {
+            Some(at) => Lifetime::until(at),
+            None => Lifetime::unknown(),
+        };
+        if B::Strategy::REVOCABLE {
+            let token = token.to_owned();
+            lifetime = lifetime.rechecked(move || {
+                let (backend, token) = (backend.clone(), token.clone());
+                async move { backend.strategy().read_token(&token).await.map(drop) }
+            });
+        }
+        Ok((principal::<B>(info), lifetime))
+    }
+}
+
+fn principal<B: AuthBackend>(TokenInfo { subject, scopes }: TokenInfo) -> Principal {
+    Principal { subject, scopes, backend: B::NAME }
+}
+
+/// A store outage stays what it is; every other failure of the strategy is a bad credential.
+fn credentials_error(error: AuthError) -> AuthError {
+    match error {
+        AuthError::Unavailable | AuthError::Internal => error,
+        _ => AuthError::invalid_credentials(),
     }
 }
 

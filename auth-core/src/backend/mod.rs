@@ -20,7 +20,6 @@ mod routes;
 mod transport;
 
 pub use cookie::{CookieOptions, CookieOptionsBuilder, InvalidCookieOption, SameSite};
-pub(crate) use cookie::{client_addr, truncate};
 pub use credential::Principal;
 pub use routes::{Authenticator, LoginGrant, SameOrigin, routes};
 pub use transport::{ApiKeyLocation, Transport};

@@ -10,7 +10,7 @@ use axum::{
     routing::post,
 };
 
-use super::{AuthBackend, client_addr};
+use super::AuthBackend;
 use crate::{Authenticated, error::AuthError, form::OAuth2PasswordRequestForm, logging, strategies::Strategy};
 
 /// Who may log in: what the app checks a username and password against.
@@ -125,6 +125,6 @@ where
     // The credential was just read and verified by `Authenticated`, so it is present.
     let token = B::transport().read(&parts).ok_or(AuthError::InvalidToken)?;
     backend.strategy().destroy_token(&token).await?;
-    tracing::info!(backend = B::NAME, subject = %user.subject, client = ?client_addr(&parts), "logout");
+    tracing::info!(backend = B::NAME, subject = %user.subject, client = ?logging::client_addr(&parts), "logout");
     B::transport().logout_response()
 }

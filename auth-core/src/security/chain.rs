@@ -20,6 +20,7 @@ use super::{
     SecurityScopes,
     dependency::{CacheEntry, Depends, Resolve},
     function::SecuredFn,
+    lifetime::Lifetimes,
     requirement::{Link, Requirement, Walk, Walked},
 };
 use crate::{error::AuthError, form::FormBody};
@@ -40,6 +41,9 @@ pub(crate) struct ChainState {
     plan: Option<&'static ChainPlan>,
     /// Cached dependency results: the dependency, the scope set it ran with, its output.
     cache: Vec<(TypeId, SecurityScopes, CacheEntry)>,
+    /// For a long-lived handler (one that upgrades or streams), how long each credential
+    /// verified for it lives.
+    lifetimes: Option<Lifetimes>,
 }
 
 impl ChainState {
@@ -60,6 +64,13 @@ impl ChainState {
         state.depth = 0;
         state.pending.clear();
         state.plan = Some(plan);
+        state.lifetimes = plan.long_lived.then(Lifetimes::default);
+    }
+
+    /// Where the credentials of a long-lived handler record how long they live; `None` for
+    /// every other request, which then spends nothing on it.
+    pub(crate) fn lifetimes(parts: &Parts) -> Option<Lifetimes> {
+        parts.extensions.get::<ChainState>()?.lifetimes.clone()
     }
 
     fn cached(&self, id: TypeId, scopes: &SecurityScopes) -> Option<&CacheEntry> {
@@ -86,6 +97,8 @@ pub struct ChainPlan {
     nodes: Vec<PlanNode>,
     /// The walk met a dependency it cannot see into.
     opaque: bool,
+    /// The handler holds a connection open past the request (a WebSocket, an event stream).
+    long_lived: bool,
 }
 
 #[derive(Debug)]
@@ -130,7 +143,7 @@ impl ChainPlan {
     fn build<H: SecuredFn>() -> Self {
         let mut walk = Walk::new(H::SCOPES);
         H::walk(&mut walk);
-        let Walked { requirement, links, opaque, body } = walk.finish();
+        let Walked { requirement, links, opaque, body, long_lived } = walk.finish();
         let mut nodes: Vec<PlanNode> = links
             .into_iter()
             .map(|Link { id, outer, effective }| PlanNode {
@@ -152,7 +165,14 @@ impl ChainPlan {
                 "a #[secured] function declares scopes, but no credential in its chain can carry them: nothing enforces them"
             );
         }
-        ChainPlan { handler_scopes: SecurityScopes::from_required(H::SCOPES).leak(), requirement, body, nodes, opaque }
+        ChainPlan {
+            handler_scopes: SecurityScopes::from_required(H::SCOPES).leak(),
+            requirement,
+            body,
+            nodes,
+            opaque,
+            long_lived,
+        }
     }
 
     /// What the handler requires, as its OpenAPI operation documents it.
@@ -163,6 +183,13 @@ impl ChainPlan {
     /// The request body the handler reads, when it is one of auth-core's forms.
     pub fn body(&self) -> Option<&'static FormBody> {
         self.body
+    }
+
+    /// Whether the handler holds a connection open past the request (it takes a
+    /// [`CredentialLifetime`](super::CredentialLifetime), or a `WebSocketUpgrade` of
+    /// auth-core's): its credentials then say how long they live.
+    pub fn is_long_lived(&self) -> bool {
+        self.long_lived
     }
 
     /// Dependency `id` reached where `outer` is in force, if the walk met it there.

@@ -10,8 +10,8 @@ use axum::{
 };
 
 use super::{
-    SchemeKind, SecurityScopes,
-    chain::enforce,
+    Lifetime, SchemeKind, SecurityScopes,
+    chain::{ChainState, enforce},
     requirement::{CredentialRef, Describe, Walk},
 };
 use crate::error::{AuthError, Challenge};
@@ -114,6 +114,33 @@ pub trait Credential: Send + Sync + 'static {
 pub trait Authenticate<S: Send + Sync>: Credential {
     /// Reads the credential from the request and verifies it.
     fn authenticate(parts: &mut Parts, state: &S) -> impl Future<Output = Result<Self::Principal, AuthError>> + Send;
+
+    /// As [`authenticate`](Self::authenticate), and says how long what it verified stays
+    /// valid: until when, and whether a re-check can find it revoked before then.
+    ///
+    /// [`Authenticated`] calls it instead of `authenticate` when the handler holds a
+    /// connection open past the request (a WebSocket, an event stream: see
+    /// [`CredentialLifetime`](super::CredentialLifetime)); the connection is ended when the
+    /// credential ends. The default says nothing ([`Lifetime::unknown`]), which leaves such a
+    /// connection open and logs a warning: override it for a credential that expires.
+    fn authenticate_with_lifetime(
+        parts: &mut Parts,
+        state: &S,
+    ) -> impl Future<Output = Result<(Self::Principal, Lifetime), AuthError>> + Send {
+        async move { Ok((Self::authenticate(parts, state).await?, Lifetime::unknown())) }
+    }
+}
+
+/// Verifies credential `C`; for a long-lived handler, also records how long it lives.
+async fn verify<C: Authenticate<S>, S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<C::Principal, AuthError> {
+    match ChainState::lifetimes(parts) {
+        None => C::authenticate(parts, state).await,
+        Some(lifetimes) => {
+            let (principal, lifetime) = C::authenticate_with_lifetime(parts, state).await?;
+            lifetimes.record::<C>(lifetime);
+            Ok(principal)
+        }
+    }
 }
 
 /// One credential, or a tuple of credentials tried in order, the first to authenticate
@@ -153,7 +180,7 @@ impl<C: Credential> CredentialSet for C {
 
 impl<C: Authenticate<S>, S: Send + Sync> AuthenticateSet<S> for C {
     async fn authenticate(parts: &mut Parts, state: &S) -> Result<Verified<C::Principal>, AuthError> {
-        let principal = C::authenticate(parts, state).await?;
+        let principal = verify::<C, S>(parts, state).await?;
         Ok(Verified { principal, granted: C::granted_scopes })
     }
 }
@@ -231,12 +258,12 @@ macro_rules! credential_tuple {
             async fn authenticate(parts: &mut Parts, state: &S) -> Result<Verified<Self::Principal>, AuthError> {
                 let () = <Self as DistinctSchemes>::CHECK;
                 let mut outcome = Outcome::default();
-                match $first::authenticate(parts, state).await {
+                match verify::<$first, S>(parts, state).await {
                     Ok(principal) => return Ok(Verified { principal, granted: $first::granted_scopes }),
                     Err(error) => outcome.record(error),
                 }
                 $(
-                    match $rest::authenticate(parts, state).await {
+                    match verify::<$rest, S>(parts, state).await {
                         Ok(principal) => return Ok(Verified { principal, granted: $rest::granted_scopes }),
                         Err(error) => outcome.record(error),
                     }
@@ -284,6 +311,10 @@ credential_tuple!(A, B, C, D);
 /// credential's own error); a store that is down, 503; a credential lacking a scope required
 /// at this point of the chain, 401 `Not enough permissions`. Inside a dependency, the scope
 /// failure is raised when that dependency returns, so the dependency's own errors come first.
+///
+/// In a handler that holds a connection open (a WebSocket, an event stream), the credential
+/// also records how long it lives, and the connection ends with it: see
+/// [`CredentialLifetime`](super::CredentialLifetime).
 pub struct Authenticated<C: CredentialSet>(pub C::Principal);
 
 impl<C: CredentialSet> Authenticated<C> {

@@ -11,12 +11,16 @@
 //! - [`Requirement`]: what a handler requires, worked out once by a [`Walk`] over its
 //!   parameter types, which its OpenAPI operation documents; [`Scheme`] is how a credential is
 //!   documented.
+//! - [`Lifetime`] and [`CredentialLifetime`]: how long a verified credential stays valid, and
+//!   the end of a WebSocket or an event stream when a credential that opened it expires or is
+//!   revoked.
 
 mod chain;
 pub(crate) mod credential;
 pub(crate) mod declaration;
 mod dependency;
 pub(crate) mod function;
+pub(crate) mod lifetime;
 mod requirement;
 mod scheme;
 mod scopes;
@@ -27,6 +31,7 @@ pub(crate) use chain::known_credentials;
 pub use credential::{Authenticate, AuthenticateSet, Authenticated, Credential, CredentialSet, Verified};
 pub use declaration::{ParseScopeError, ScopeDeclaration, ScopeInfo};
 pub use dependency::{CacheEntry, Dependency, Depends, Resolve};
+pub use lifetime::{Bounded, CredentialLifetime, DEFAULT_RECHECK_INTERVAL, Ended, Lifetime, SecuredUpgrade};
 pub use requirement::{Alternative, CredentialRef, Describe, Requirement, Walk};
 pub use scheme::{ApiKeyLocation, OAuth2Flow, Scheme, SchemeKind};
 pub use scopes::{RequiredScopes, SecurityScopes, is_scope_token};

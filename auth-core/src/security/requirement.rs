@@ -219,6 +219,8 @@ pub struct Walk {
     /// A dependency was met that does not describe its parameters.
     opaque: bool,
     body: Option<&'static FormBody>,
+    /// Something holds a connection open past the request.
+    long_lived: bool,
 }
 
 /// What one walk found.
@@ -227,6 +229,7 @@ pub(crate) struct Walked {
     pub(crate) links: Vec<Link>,
     pub(crate) opaque: bool,
     pub(crate) body: Option<&'static FormBody>,
+    pub(crate) long_lived: bool,
 }
 
 impl Walk {
@@ -238,6 +241,7 @@ impl Walk {
             links: Vec::new(),
             opaque: false,
             body: None,
+            long_lived: false,
         }
     }
 
@@ -280,8 +284,22 @@ impl Walk {
         self.body = Some(body);
     }
 
+    /// Records that the handler holds a connection open past the request (a WebSocket, an event
+    /// stream): every credential its chain verifies then also says how long it lives, and the
+    /// connection ends with the first that ends. See
+    /// [`CredentialLifetime`](super::CredentialLifetime).
+    pub fn long_lived(&mut self) {
+        self.long_lived = true;
+    }
+
     pub(crate) fn finish(self) -> Walked {
-        Walked { requirement: self.requirement, links: self.links, opaque: self.opaque, body: self.body }
+        Walked {
+            requirement: self.requirement,
+            links: self.links,
+            opaque: self.opaque,
+            body: self.body,
+            long_lived: self.long_lived,
+        }
     }
 }
 

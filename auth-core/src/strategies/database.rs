@@ -333,6 +333,13 @@ impl Strategy for DatabaseStrategy {
     const KIND: &'static str = "database";
 
     async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
+        self.read_token_with_expiry(token).await.map(|(info, _)| info)
+    }
+
+    async fn read_token_with_expiry(
+        &self,
+        token: &str,
+    ) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
         let hash = opaque::parse_and_hash(token)?;
         let sql = &self.inner.sql.select;
         let row: Option<(String, String, i64)> = on_pool!(&self.inner.pool, |pool| {
@@ -345,7 +352,10 @@ impl Strategy for DatabaseStrategy {
             let _ = self.delete(hash).await;
             return Err(AuthError::InvalidToken);
         }
-        Ok(TokenInfo { subject, scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect() })
+        let info = TokenInfo { subject, scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect() };
+        // `expires_at > now` here, so it is positive.
+        let expires_at = std::time::UNIX_EPOCH.checked_add(Duration::from_secs(expires_at.unsigned_abs()));
+        Ok((info, expires_at))
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

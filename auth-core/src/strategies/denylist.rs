@@ -92,12 +92,20 @@ impl<D: Denylist> Strategy for DenylistedJwt<D> {
     const KIND: &'static str = "jwt";
 
     async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
+        self.read_token_with_expiry(token).await.map(|(info, _)| info)
+    }
+
+    async fn read_token_with_expiry(
+        &self,
+        token: &str,
+    ) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
         let claims = self.jwt.verify(token).map_err(JwtError::into_token_error)?;
+        let expires_at = self.jwt.valid_until(&claims);
         let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
         if self.denylist.is_revoked(&id_of(claims.jti, token)).await? {
             return Err(AuthError::InvalidToken);
         }
-        Ok(TokenInfo { subject, scopes: claims.scopes })
+        Ok((TokenInfo { subject, scopes: claims.scopes }, Some(expires_at)))
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

@@ -1012,6 +1012,18 @@ impl JwtStrategy {
         self.inner.leeway.as_secs()
     }
 
+    /// When `claims`, verified by this strategy, stop verifying: the end of the second `exp`,
+    /// plus the clock leeway (verification compares whole seconds, and accepts `exp` itself).
+    /// What ends a connection the token opened, so that a client reconnecting then is refused
+    /// rather than let in and closed at once.
+    pub fn valid_until(&self, claims: &Claims) -> std::time::SystemTime {
+        let seconds = claims.exp.saturating_add(self.leeway_secs()).saturating_add(1);
+        // Past what `SystemTime` holds, the token outlives every connection anyway.
+        std::time::UNIX_EPOCH
+            .checked_add(Duration::from_secs(seconds))
+            .unwrap_or_else(crate::security::lifetime::far_future)
+    }
+
     pub(crate) fn writes_jti(&self) -> bool {
         self.inner.with_jti
     }

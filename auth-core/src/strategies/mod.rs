@@ -28,7 +28,7 @@ mod opaque;
 pub mod redis;
 pub mod refresh;
 
-use std::future::Future;
+use std::{future::Future, time::SystemTime};
 
 use crate::error::AuthError;
 
@@ -51,8 +51,23 @@ pub trait Strategy: Send + Sync + 'static {
     /// The strategy's name in `#[backend(strategy = …)]`: `jwt`, `database`, `redis`.
     const KIND: &'static str;
 
+    /// Whether a token can stop being valid before its expiry (a logout, a revocation): a
+    /// connection it opened (a WebSocket, an event stream) is then re-checked with
+    /// [`read_token`](Self::read_token) while it stays open. `true` unless the strategy keeps
+    /// no state; the JWT strategy without a denylist sets it to `false`.
+    const REVOCABLE: bool = true;
+
     /// Verifies `token` and says whom it names.
     fn read_token(&self, token: &str) -> impl Future<Output = Result<TokenInfo, AuthError>> + Send;
+
+    /// As [`read_token`](Self::read_token), and says when the token stops being valid, when the
+    /// strategy knows: what ends a connection the token opened. The default does not know.
+    fn read_token_with_expiry(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<(TokenInfo, Option<SystemTime>), AuthError>> + Send {
+        async move { Ok((self.read_token(token).await?, None)) }
+    }
 
     /// Issues a token for `subject` with `scopes`.
     fn write_token(&self, subject: &str, scopes: &[String]) -> impl Future<Output = Result<String, AuthError>> + Send;
@@ -64,11 +79,20 @@ pub trait Strategy: Send + Sync + 'static {
 
 impl Strategy for JwtStrategy {
     const KIND: &'static str = "jwt";
+    /// A JWT is self-contained: only its `exp` ends it.
+    const REVOCABLE: bool = false;
 
     async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
         let claims = self.verify(token).map_err(JwtError::into_token_error)?;
         let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
         Ok(TokenInfo { subject, scopes: claims.scopes })
+    }
+
+    async fn read_token_with_expiry(&self, token: &str) -> Result<(TokenInfo, Option<SystemTime>), AuthError> {
+        let claims = self.verify(token).map_err(JwtError::into_token_error)?;
+        let expires_at = self.valid_until(&claims);
+        let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
+        Ok((TokenInfo { subject, scopes: claims.scopes }, Some(expires_at)))
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

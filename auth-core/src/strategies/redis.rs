@@ -218,12 +218,9 @@ impl RedisStrategy {
     fn key(&self, hash: &str) -> String {
         format!("{}{hash}", self.prefix)
     }
-}
 
-impl Strategy for RedisStrategy {
-    const KIND: &'static str = "redis";
-
-    async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
+    /// The token's record, and its key.
+    async fn read(&self, token: &str) -> Result<(TokenInfo, String), AuthError> {
         let key = self.key(&opaque::parse_and_hash(token)?);
         let value: Option<String> = query(&self.connection, self.timeout, "read", redis::cmd("GET").arg(&key)).await?;
         // Redis expires the key itself: a missing key is unknown, expired or revoked alike.
@@ -232,7 +229,31 @@ impl Strategy for RedisStrategy {
             tracing::error!("a token key holds a value this strategy did not write");
             AuthError::Internal
         })?;
-        Ok(TokenInfo { subject: stored.subject, scopes: stored.scopes })
+        Ok((TokenInfo { subject: stored.subject, scopes: stored.scopes }, key))
+    }
+}
+
+impl Strategy for RedisStrategy {
+    const KIND: &'static str = "redis";
+
+    async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
+        self.read(token).await.map(|(info, _)| info)
+    }
+
+    /// Also asks Redis how long the key has left (`PTTL`), one more round trip: only a
+    /// connection that stays open needs it.
+    async fn read_token_with_expiry(
+        &self,
+        token: &str,
+    ) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
+        let (info, key) = self.read(token).await?;
+        let left: i64 = query(&self.connection, self.timeout, "ttl", redis::cmd("PTTL").arg(&key)).await?;
+        // -2: the key expired meanwhile; -1: no expiry (not one this strategy wrote).
+        match u64::try_from(left) {
+            Ok(millis) => Ok((info, Some(std::time::SystemTime::now() + Duration::from_millis(millis)))),
+            Err(_) if left == -1 => Ok((info, None)),
+            Err(_) => Err(AuthError::InvalidToken),
+        }
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

@@ -90,12 +90,14 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
 /// Checks that put a type error at the parameter that causes it, in words, rather than at the
 /// route as "`Handler<_, _>` is not implemented".
 ///
-/// With `state = S`, as axum's `#[debug_handler]`: every parameter but the last is an extractor
-/// of the request's parts for state `S`, and the last an extractor of the request; for a
-/// `Depends<d>`, that covers everything `d` needs (its parameters, a cacheable output). Without
-/// it the state is unknown (a dependency runs with whatever state its handler has), and a
-/// mistake is reported where the handler is routed. The checks cost compile time, which is why
-/// they are asked for.
+/// - Every `WebSocketUpgrade`: it is auth-core's, whose socket is closed when a credential
+///   expires, not axum's, whose socket would outlive it.
+/// - With `state = S`, as axum's `#[debug_handler]`: every parameter but the last is an
+///   extractor of the request's parts for state `S`, and the last an extractor of the request;
+///   for a `Depends<d>`, that covers everything `d` needs (its parameters, a cacheable output).
+///   Without it the state is unknown (a dependency runs with whatever state its handler has),
+///   and a mistake is reported where the handler is routed. These checks cost compile time,
+///   which is why they are asked for.
 fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) -> TokenStream {
     // Every token of a check carries the parameter's span (one syntax context, one place), so
     // the compiler reports the error there.
@@ -105,6 +107,12 @@ fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) ->
         quote_spanned!(span=> #krate::__private)
     };
     let mut checks = Vec::new();
+    for ty in tys {
+        if last_segment_is(ty, "WebSocketUpgrade") {
+            let p = at(ty);
+            checks.push(quote_spanned!(ty.span()=> #p::assert_secured_upgrade::<#ty>();));
+        }
+    }
     if let Some(state) = state {
         let last = tys.len().saturating_sub(1);
         for (i, ty) in tys.iter().enumerate() {
@@ -142,6 +150,11 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             tree
         })
         .collect()
+}
+
+/// Whether `ty` is a path whose last segment is `name`.
+fn last_segment_is(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.segments.last().is_some_and(|last| last.ident == name))
 }
 
 /// What each parameter tells the walk: the dependencies, and the body describing the others.

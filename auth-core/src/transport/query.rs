@@ -1,0 +1,94 @@
+//! A token in the `access_token` query parameter (RFC 6750 §2.3): for clients that can set
+//! neither a header nor a subprotocol. Off unless a handler names it.
+
+use std::marker::PhantomData;
+
+use axum::http::request::Parts;
+
+use super::TokenCredential;
+use crate::{
+    error::{AuthError, Challenge},
+    security::{ApiKeyLocation, Authenticate, Credential, Lifetime, SchemeKind},
+};
+
+/// The query parameter that carries a token, as RFC 6750 §2.3 names it.
+pub const TOKEN_QUERY_PARAMETER: &str = "access_token";
+
+/// Longest token read from the query.
+const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The token of credential `C` (a backend, or `Claims`) in the query: `?access_token=<token>`
+/// (RFC 6750 §2.3).
+///
+/// **Off by default:** no other credential reads the query; a handler accepts a token there
+/// only if it names `QueryToken<C>`, e.g. `Authenticated<(SubprotocolToken<B>, QueryToken<B>)>`.
+/// Prefer the header or [`SubprotocolToken`](super::SubprotocolToken): a URL is written to
+/// access logs, proxy logs and browser history, and RFC 6750 advises against it. auth-core
+/// never logs a URI or a token; log yours without the query (or with `access_token` redacted),
+/// including in a `TraceLayer`'s request span.
+///
+/// Verified as `C` verifies its tokens, yielding `C`'s principal, with `C`'s scopes.
+/// Documented in OpenAPI as the API key scheme `QueryToken`, in the query parameter
+/// `access_token`. No parameter (or two, which is ambiguous) is "not authenticated", with
+/// `WWW-Authenticate: Bearer`.
+pub struct QueryToken<C>(PhantomData<fn() -> C>);
+
+impl<C: Credential> Credential for QueryToken<C> {
+    type Principal = C::Principal;
+    const SCHEME_NAME: &'static str = "QueryToken";
+
+    fn scheme() -> SchemeKind {
+        SchemeKind::ApiKey { location: ApiKeyLocation::Query, name: TOKEN_QUERY_PARAMETER.into() }
+    }
+
+    fn granted_scopes(principal: &C::Principal) -> &[String] {
+        C::granted_scopes(principal)
+    }
+}
+
+impl<C: TokenCredential<S>, S: Send + Sync> Authenticate<S> for QueryToken<C> {
+    async fn authenticate(parts: &mut Parts, state: &S) -> Result<C::Principal, AuthError> {
+        let token = query_token(parts).ok_or(NOT_AUTHENTICATED)?;
+        C::verify_token(&token, state).await
+    }
+
+    async fn authenticate_with_lifetime(parts: &mut Parts, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
+        let token = query_token(parts).ok_or(NOT_AUTHENTICATED)?;
+        C::verify_token_with_lifetime(&token, state).await
+    }
+}
+
+const NOT_AUTHENTICATED: AuthError = AuthError::NotAuthenticated { challenge: Challenge::Bearer };
+
+/// The one non-empty `access_token` parameter, percent-decoded; `None` when there is none, two,
+/// or an overlong one.
+fn query_token(parts: &Parts) -> Option<String> {
+    let query = parts.uri.query()?;
+    let mut values =
+        form_urlencoded::parse(query.as_bytes()).filter(|(name, _)| name == TOKEN_QUERY_PARAMETER).map(|(_, v)| v);
+    let value = values.next()?;
+    if values.next().is_some() || value.is_empty() || value.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    Some(value.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn token(uri: &str) -> Option<String> {
+        query_token(&Request::get(uri).body(()).unwrap().into_parts().0)
+    }
+
+    #[test]
+    fn reads_the_one_access_token() {
+        assert_eq!(token("/ws?access_token=a.b.c").as_deref(), Some("a.b.c"));
+        assert_eq!(token("/ws?room=1&access_token=a%2Bb").as_deref(), Some("a+b"));
+        assert_eq!(token("/ws"), None);
+        assert_eq!(token("/ws?access_token="), None);
+        assert_eq!(token("/ws?access_token=a&access_token=b"), None);
+        assert_eq!(token("/ws?token=a"), None);
+    }
+}
