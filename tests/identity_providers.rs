@@ -16,6 +16,7 @@ use auth_core::{
     error::rfc6750,
     resource_metadata::ProtectedResourceMetadata,
     secured,
+    security::CredentialLifetime,
     strategies::{
         jwt::{InvalidReason, JwtError},
         oidc::{
@@ -626,6 +627,64 @@ async fn an_introspected_token_is_active_then_revoked_within_the_bound() {
     assert_eq!(call(&uncached, "GET", "/opaque", Some(&token)).await.status, 200);
     revoke(idp, &token).await;
     assert_eq!(call(&uncached, "GET", "/opaque", Some(&token)).await.status, 401);
+}
+
+/// A long-lived handler (an event stream, a WebSocket) with a provider token: when does the
+/// token end, by the credential's own account?
+#[secured(scopes = ["items:read"])]
+async fn provider_lifetime(_token: Authenticated<ProviderToken>, lifetime: CredentialLifetime) -> String {
+    let at = lifetime.expires_at().expect("a provider JWT says when it expires");
+    at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string()
+}
+
+/// The same with an introspected token, waiting for it to end (re-checked every 100 ms).
+#[secured(scopes = ["items:read"])]
+async fn introspected_lifetime(
+    Authenticated(token): Authenticated<IntrospectedToken>,
+    lifetime: CredentialLifetime,
+) -> String {
+    let lifetime = lifetime.recheck_every(Duration::from_millis(100));
+    assert_eq!(
+        lifetime.expires_at().map(|at| at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()),
+        token.exp,
+        "the connection ends at the introspected exp"
+    );
+    match tokio::time::timeout(Duration::from_secs(10), lifetime.ended()).await {
+        Ok(ended) => ended.reason().to_owned(),
+        Err(_) => "still open".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn connections_opened_with_provider_tokens_end_with_the_token() {
+    let idp = shared_idp();
+    let strategy = strategy_for(idp, KeyCachePolicy::default()).await;
+    let app = Router::new().route("/lifetime", get(provider_lifetime)).with_state(strategy);
+    let token = fetch_token(idp, "app", "items:read", API).await;
+    let exp = payload_of(&token)["exp"].as_u64().unwrap();
+    let reply = call(&app, "GET", "/lifetime", Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body, json!(exp), "ends at the token's exp");
+
+    // An introspected token: revoked at the provider while the connection is open, the
+    // re-check (uncached introspection) ends it.
+    let strategy = introspection(idp, Duration::ZERO).await;
+    let app = Router::new().route("/lifetime", get(introspected_lifetime)).with_state(strategy);
+    let token = fetch_token(idp, "app", "items:read", "https://opaque.example.test").await;
+    let open = tokio::spawn({
+        let (app, token) = (app.clone(), token.clone());
+        async move { call(&app, "GET", "/lifetime", Some(&token)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    revoke(idp, &token).await;
+    let reply = open.await.unwrap();
+    assert_eq!((reply.status, reply.body), (StatusCode::OK, json!("Token revoked")));
+}
+
+/// The payload of a JWT, unverified.
+fn payload_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 #[tokio::test]

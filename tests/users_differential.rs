@@ -171,15 +171,23 @@ fn link_token(mail: &str, page: &str) -> Option<String> {
 }
 
 /// A `Set-Cookie` header as the set of its lower-cased parts, the value left out.
+///
+/// The cookie auth-core clears at logout also carries `Expires` in 1970, for clients older than
+/// `Max-Age`; fastapi-users sends `Max-Age=0` alone. Where `Max-Age` is present it wins (RFC 6265
+/// §5.3 step 3), so both clear the cookie alike: an `Expires` beside `Max-Age=0` is left out.
 fn cookie_attributes(header: &str) -> BTreeSet<String> {
-    header
+    let mut parts: BTreeSet<String> = header
         .split(';')
         .enumerate()
         .map(|(i, part)| {
             let part = part.trim().to_ascii_lowercase();
             if i == 0 { part.split('=').next().unwrap().to_owned() + "=<value>" } else { part }
         })
-        .collect()
+        .collect();
+    if parts.contains("max-age=0") {
+        parts.retain(|part| !part.starts_with("expires="));
+    }
+    parts
 }
 
 enum Body {

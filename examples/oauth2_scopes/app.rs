@@ -237,9 +237,9 @@ pub async fn current_active_user(Depends(current_user): Depends<current_user>) -
 
 /// `POST /token`: the OAuth2 password flow. `TokenResponse` is the tutorial's `Token`
 /// (`{"access_token": …, "token_type": "bearer"}`), sent with `Cache-Control: no-store`.
-///
-/// `#[secured]` on a handler that reads no credential only describes it: its form becomes the
-/// documented request body, with the 422 it answers.
+// `#[secured]` on a handler that reads no credential only describes it: its form becomes the
+// documented request body, with the 422 it answers. (A doc comment here would become the
+// operation's description, which FastAPI's document does not have.)
 #[utoipa::path(post, path = "/token", summary = "Login For Access Token", responses(
     (status = 200, description = "Successful Response", body = TokenResponse),
     (status = 400, description = "Incorrect username or password"),

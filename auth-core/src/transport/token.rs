@@ -10,13 +10,15 @@ use crate::{error::AuthError, security::Credential, security::Lifetime};
 /// A [`Credential`] that is a token, verified by the app's state `S` whatever carried it.
 ///
 /// auth-core implements it for [`Claims`](crate::strategies::Claims) (verified by the app's
-/// `JwtStrategy`) and for every `#[derive(AuthBackend)]` backend (verified by its strategy).
+/// `JwtStrategy`), for every `#[derive(AuthBackend)]` backend (verified by its strategy), and,
+/// with the `oidc` feature, for `ProviderToken` and `IntrospectedToken` (verified by the app's
+/// `OidcStrategy` or `IntrospectionStrategy`).
 /// The token transports take any of them: `SubprotocolToken<JwtBackend>` is the backend's
 /// tokens, read from a `bearer.<token>` subprotocol entry, yielding the backend's
 /// [`Principal`](crate::Principal).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a token credential that state `{S}` can verify",
-    note = "`Claims` (with `impl FromRef<{S}> for JwtStrategy`) and `#[derive(AuthBackend)]` backends (with `impl FromRef<{S}> for TheBackend`) are token credentials"
+    note = "`Claims` (with `impl FromRef<{S}> for JwtStrategy`), `#[derive(AuthBackend)]` backends (with `impl FromRef<{S}> for TheBackend`) and, with the `oidc` feature, `ProviderToken` and `IntrospectedToken` are token credentials"
 )]
 pub trait TokenCredential<S: Send + Sync>: Credential {
     /// Verifies `token`: [`AuthError::invalid_credentials`] (or a more precise 401) when it is

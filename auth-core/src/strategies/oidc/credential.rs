@@ -1,16 +1,25 @@
 //! [`ProviderToken`] and [`IntrospectedToken`] as [`Credential`]s: the bearer token of the
 //! request, verified by the app's [`OidcStrategy`] or [`IntrospectionStrategy`] (found through
 //! `FromRef`). `Authenticated<ProviderToken>` then checks its scopes against the chain, handles
-//! `Option<_>` and documents it, as every credential is.
+//! `Option<_>` and documents it, as every credential is. Both are
+//! [`TokenCredential`]s, so their tokens can also come in a WebSocket subprotocol entry
+//! (`SubprotocolToken<ProviderToken>`) or the query, and a connection one opens ends when the
+//! token does: at a provider JWT's `exp`, and for an introspected token at its `exp` or when a
+//! re-introspection finds it revoked.
 
 use axum::{extract::FromRef, http::request::Parts};
 
 use super::{IntrospectedToken, IntrospectionStrategy, OidcStrategy, ProviderToken};
 use crate::{
     error::{AuthError, Challenge},
-    security::{Authenticate, Credential, SchemeKind, SecurityScopes},
-    transport::authorization_credentials,
+    security::{Authenticate, Credential, Lifetime, SchemeKind, SecurityScopes},
+    transport::{TokenCredential, authorization_credentials},
 };
+
+fn bearer(parts: &Parts) -> Result<&str, AuthError> {
+    authorization_credentials(&parts.headers, "Bearer")
+        .ok_or(AuthError::NotAuthenticated { challenge: Challenge::Bearer })
+}
 
 /// Documented as an HTTP bearer JWT under the name `OpenIdConnect` until the app says where
 /// its provider is: `SecurityDoc::new().scheme::<ProviderToken>(idp.openapi_scheme())` makes it
@@ -37,10 +46,30 @@ where
     S: Send + Sync,
 {
     async fn authenticate(parts: &mut Parts, state: &S) -> Result<ProviderToken, AuthError> {
-        let token = authorization_credentials(&parts.headers, "Bearer")
-            .ok_or(AuthError::NotAuthenticated { challenge: Challenge::Bearer })?;
+        ProviderToken::verify_token(bearer(parts)?, state).await
+    }
+
+    async fn authenticate_with_lifetime(parts: &mut Parts, state: &S) -> Result<(ProviderToken, Lifetime), AuthError> {
+        ProviderToken::verify_token_with_lifetime(bearer(parts)?, state).await
+    }
+}
+
+/// Verified by the app's [`OidcStrategy`] wherever the token travels; a connection it opens
+/// ends at the token's `exp`.
+impl<S> TokenCredential<S> for ProviderToken
+where
+    OidcStrategy: FromRef<S>,
+    S: Send + Sync,
+{
+    async fn verify_token(token: &str, state: &S) -> Result<ProviderToken, AuthError> {
         let strategy = OidcStrategy::from_ref(state);
         strategy.verify(token).await.map_err(|error| error.into_auth_error(&SecurityScopes::EMPTY))
+    }
+
+    async fn verify_token_with_lifetime(token: &str, state: &S) -> Result<(ProviderToken, Lifetime), AuthError> {
+        let verified = Self::verify_token(token, state).await?;
+        let lifetime = Lifetime::until_unix(verified.claims.exp);
+        Ok((verified, lifetime))
     }
 }
 
@@ -66,10 +95,48 @@ where
     S: Send + Sync,
 {
     async fn authenticate(parts: &mut Parts, state: &S) -> Result<IntrospectedToken, AuthError> {
-        let token = authorization_credentials(&parts.headers, "Bearer")
-            .ok_or(AuthError::NotAuthenticated { challenge: Challenge::Bearer })?;
+        IntrospectedToken::verify_token(bearer(parts)?, state).await
+    }
+
+    async fn authenticate_with_lifetime(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<(IntrospectedToken, Lifetime), AuthError> {
+        IntrospectedToken::verify_token_with_lifetime(bearer(parts)?, state).await
+    }
+}
+
+/// Verified by the app's [`IntrospectionStrategy`] wherever the token travels. A connection it
+/// opens ends at the token's `exp` (when the provider says it), and is re-checked: a
+/// re-introspection that finds the token inactive ends it, at most the strategy's `cache_ttl`
+/// after the revocation plus the connection's re-check interval. An endpoint that does not
+/// answer does not end it.
+impl<S> TokenCredential<S> for IntrospectedToken
+where
+    IntrospectionStrategy: FromRef<S>,
+    S: Send + Sync,
+{
+    async fn verify_token(token: &str, state: &S) -> Result<IntrospectedToken, AuthError> {
         let strategy = IntrospectionStrategy::from_ref(state);
         strategy.verify(token).await.map_err(|error| error.into_auth_error(&SecurityScopes::EMPTY))
+    }
+
+    async fn verify_token_with_lifetime(token: &str, state: &S) -> Result<(IntrospectedToken, Lifetime), AuthError> {
+        let strategy = IntrospectionStrategy::from_ref(state);
+        let introspected =
+            strategy.verify(token).await.map_err(|error| error.into_auth_error(&SecurityScopes::EMPTY))?;
+        let lifetime = match introspected.exp {
+            Some(exp) => Lifetime::until_unix(exp),
+            None => Lifetime::unbounded(),
+        };
+        let token = token.to_owned();
+        let lifetime = lifetime.rechecked(move || {
+            let (strategy, token) = (strategy.clone(), token.clone());
+            async move {
+                strategy.verify(&token).await.map(drop).map_err(|error| error.into_auth_error(&SecurityScopes::EMPTY))
+            }
+        });
+        Ok((introspected, lifetime))
     }
 }
 

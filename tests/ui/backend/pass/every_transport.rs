@@ -65,7 +65,7 @@ fn main() {
         h: H { strategy: JwtStrategy::hs256([2u8; 32]).build().unwrap() },
         users: Users,
     };
-    let transport = auth_core::backend::AuthBackend::transport(&state.h);
+    let transport = <H as auth_core::backend::AuthBackend>::transport();
     assert!(matches!(transport, auth_core::backend::Transport::Cookie(options) if options.path() == "/app"));
     let _app: Router = Router::new()
         .route("/items", get(items))
