@@ -497,7 +497,7 @@ impl Inner {
         match &*dummy {
             Dummy::Argon2(hash) => {
                 // The verifier takes algorithm, version and parameters from the hash.
-                let _ = self.argon2().verify_password(password, hash);
+                let _ = self.argon2().verify_password(password, &**hash);
             }
             #[cfg(feature = "bcrypt")]
             Dummy::Bcrypt(hash) => {
@@ -544,7 +544,7 @@ impl Inner {
 
 /// A hash of [`DUMMY_PASSWORD`] in some profile.
 enum Dummy {
-    Argon2(PasswordHash),
+    Argon2(Box<PasswordHash>),
     #[cfg(feature = "bcrypt")]
     Bcrypt(String),
 }
@@ -561,7 +561,7 @@ impl Dummy {
                 let version = if version == 0x10 { Version::V0x10 } else { Version::V0x13 };
                 let params = Params::new(m, t, p, None).ok()?;
                 let hash = Argon2::new(algorithm, version, params).hash_password_with_salt(DUMMY_PASSWORD, DUMMY_SALT);
-                hash.ok().map(Dummy::Argon2)
+                hash.ok().map(|hash| Dummy::Argon2(Box::new(hash)))
             }
             #[cfg(feature = "bcrypt")]
             Profile::Bcrypt { cost } => {
