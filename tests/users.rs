@@ -180,6 +180,25 @@ async fn login_and_logout(app: &TestApp) {
         app.get("/authenticated-route", &cookie).await.pair(),
         (200, json!({ "message": format!("Hello {address}!") }))
     );
+    // Login CSRF: a page of another site can neither log a browser in with the cookie
+    // transport nor log it out (issue 12's origin check, on the users routers too).
+    let form = [("username", address.as_str()), ("password", PASSWORD)];
+    let cross_site = app
+        .send(
+            app.client.post(app.url("/auth/cookie/login")).header("origin", "https://evil.example").form(&form),
+            &Auth::None,
+        )
+        .await;
+    assert_eq!(cross_site.status, 403, "{cross_site:?}");
+    assert!(cross_site.headers.get("set-cookie").is_none(), "{cross_site:?}");
+    let cross_site = app
+        .send(
+            app.client.post(app.url("/auth/cookie/logout")).header("sec-fetch-site", "cross-site"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(cross_site.status, 403, "{cross_site:?}");
+    assert_eq!(app.get("/authenticated-route", &cookie).await.status, 200, "still logged in");
     let res = app.post("/auth/cookie/logout", Value::Null, &cookie).await;
     assert_eq!(res.status, 204);
     assert!(res.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
