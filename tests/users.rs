@@ -191,12 +191,8 @@ async fn login_and_logout(app: &TestApp) {
         .await;
     assert_eq!(cross_site.status, 403, "{cross_site:?}");
     assert!(cross_site.headers.get("set-cookie").is_none(), "{cross_site:?}");
-    let cross_site = app
-        .send(
-            app.client.post(app.url("/auth/cookie/logout")).header("sec-fetch-site", "cross-site"),
-            &cookie,
-        )
-        .await;
+    let cross_site =
+        app.send(app.client.post(app.url("/auth/cookie/logout")).header("sec-fetch-site", "cross-site"), &cookie).await;
     assert_eq!(cross_site.status, 403, "{cross_site:?}");
     assert_eq!(app.get("/authenticated-route", &cookie).await.status, 200, "still logged in");
     let res = app.post("/auth/cookie/logout", Value::Null, &cookie).await;
