@@ -743,6 +743,49 @@ async fn expired_tokens(db: Db) {
 }
 
 /// The suite, on the database `db` makes (each call a fresh one).
+/// A long-lived connection opened by a user ends with the token (its expiry, a logout that
+/// deletes it) and with the user (deactivated): both re-checks run.
+async fn connections_end_with_the_user(app: &TestApp) {
+    let admin = app.superuser().await;
+    let lifetime = |auth: Auth| {
+        let app = (app.base.clone(), app.client.clone());
+        tokio::spawn(async move {
+            let request = app.1.get(format!("{}/connection-lifetime", app.0));
+            let request = match auth {
+                Auth::Bearer(token) => request.bearer_auth(token),
+                Auth::Cookie(cookie) => request.header("cookie", cookie),
+                Auth::None => request,
+            };
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        })
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+
+    // A JWT: the connection knows its expiry; deactivating the user ends it.
+    let address = email("gawain");
+    let user = app.register(&address, PASSWORD).await;
+    let Auth::Bearer(token) = app.bearer(&address, PASSWORD).await else { unreachable!() };
+    let open = lifetime(Auth::Bearer(token));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let path = format!("/users/{}", user["id"].as_str().unwrap());
+    assert_eq!(app.patch(&path, json!({ "is_active": false }), &admin).await.status, 200);
+    let (status, body) = open.await.unwrap();
+    assert_eq!((status.as_u16(), &body["ended"], &body["user"]), (200, &json!("Token revoked"), &json!(address)));
+    let expires_at = body["expires_at"].as_u64().expect("a JWT says when it expires");
+    assert!((now + 3_500..now + 3_700).contains(&expires_at), "{expires_at} vs {now}: the JWT's hour");
+
+    // A database token: a logout deletes it, and the backend's own re-check ends the connection.
+    let address = email("gareth");
+    app.register(&address, PASSWORD).await;
+    let cookie = app.cookie(&address, PASSWORD).await;
+    let open = lifetime(cookie.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.post("/auth/cookie/logout", Value::Null, &cookie).await.status, 204);
+    let (status, body) = open.await.unwrap();
+    assert_eq!((status.as_u16(), &body["ended"]), (200, &json!("Token revoked")), "{body}");
+}
+
 async fn suite(db: impl Fn() -> Db) {
     let main = db();
     let app = TestApp::start(Options::new(main.clone())).await;
@@ -755,6 +798,7 @@ async fn suite(db: impl Fn() -> Db) {
     hostile_input(&app).await;
     concurrent_registration(&app).await;
     hooks_ran(&app).await;
+    connections_end_with_the_user(&app).await;
     main.clean_up().await;
     for (db, run) in [(db(), 0), (db(), 1)] {
         match run {

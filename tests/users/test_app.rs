@@ -12,6 +12,7 @@ use std::{
 
 use auth_core::{
     AuthBackend, Authenticated, secured,
+    security::CredentialLifetime,
     strategies::{DatabaseStrategy, JwtStrategy},
     users::{
         self, ClientIpSource, CurrentUser, Email, LoginThrottle, Mailer, RequestContext, User, UserHooks, UserManager,
@@ -152,6 +153,22 @@ async fn superusers_only(
     Authenticated(user): Authenticated<(UserToken<JwtBackend, Hooks>, UserToken<CookieBackend, Hooks>)>,
 ) -> Json<Value> {
     Json(json!({ "superuser": user.email }))
+}
+
+/// A long-lived handler (an event stream, a WebSocket) opened by a user: when its token expires,
+/// and how the connection ends while the handler waits (re-checked every 100 ms, for at most
+/// 5 s).
+#[secured]
+async fn connection_lifetime(
+    Authenticated(user): Authenticated<(UserToken<JwtBackend, Hooks>, UserToken<CookieBackend, Hooks>)>,
+    lifetime: CredentialLifetime,
+) -> Json<Value> {
+    let expires_at = lifetime.expires_at().map(|at| at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs());
+    let ended =
+        tokio::time::timeout(Duration::from_secs(5), lifetime.recheck_every(Duration::from_millis(100)).ended())
+            .await
+            .map_or("still open", |ended| ended.reason());
+    Json(json!({ "user": user.email, "expires_at": expires_at, "ended": ended }))
 }
 
 /// Where the users live.
@@ -335,6 +352,7 @@ impl TestApp {
             .nest("/users", users::users_router::<Hooks, Backends, AppState>())
             .route("/authenticated-route", get(authenticated_route))
             .route("/superusers-only", get(superusers_only))
+            .route("/connection-lifetime", get(connection_lifetime))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -102,12 +102,25 @@ impl Lifetime {
     /// is open, and the first `Err` other than [`AuthError::Unavailable`] or
     /// [`AuthError::Internal`] ends the connection (revoked). A store that does not answer does
     /// not end it: the credential was valid, and its expiry still applies.
+    ///
+    /// Checks add up: on a lifetime that is already re-checked (a credential built on another,
+    /// such as a user looked up from a backend's token), both run, the earlier first.
     pub fn rechecked<F, Fut>(mut self, check: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), AuthError>> + Send + 'static,
     {
-        self.recheck = Some(Arc::new(move || Box::pin(check())));
+        let check: Arc<RecheckFn> = Arc::new(move || Box::pin(check()));
+        self.recheck = Some(match self.recheck.take() {
+            None => check,
+            Some(earlier) => Arc::new(move || {
+                let (earlier, check) = (Arc::clone(&earlier), Arc::clone(&check));
+                Box::pin(async move {
+                    earlier().await?;
+                    check().await
+                })
+            }),
+        });
         self.known = true;
         self
     }

@@ -30,8 +30,8 @@ use crate::{
     backend::AuthBackend,
     error::AuthError,
     security::{
-        Authenticate, AuthenticateSet, Authenticated, Credential, CredentialSet, Describe, RequiredScopes, SchemeKind,
-        Walk, function::SecuredFn,
+        Authenticate, AuthenticateSet, Authenticated, Credential, CredentialSet, Describe, Lifetime, RequiredScopes,
+        SchemeKind, Walk, function::SecuredFn,
     },
 };
 
@@ -112,14 +112,41 @@ where
 {
     async fn authenticate(parts: &mut Parts, state: &S) -> Result<Self::Principal, AuthError> {
         let principal = <B as Authenticate<S>>::authenticate(parts, state).await?;
-        // A subject that is not a user id (a token of another kind of login) is no user.
-        let id = Uuid::parse_str(&principal.subject).map_err(|_| AuthError::invalid_credentials())?;
-        match UserManager::<H>::from_ref(state).get(id).await {
-            Ok(Some(user)) if user.is_active => Ok(UserPrincipal::new(user)),
-            Ok(_) => Err(AuthError::invalid_credentials()),
-            Err(FlowError::Store(error)) => Err(error),
-            Err(_) => Err(AuthError::invalid_credentials()),
-        }
+        let manager = UserManager::<H>::from_ref(state);
+        active_row(&manager, user_id(&principal.subject)?).await.map(UserPrincipal::new)
+    }
+
+    /// The backend token's lifetime (its expiry, and its store's re-check), and a re-check of
+    /// the row: a connection opened by a user ends when the token does, or when the user is
+    /// deleted or deactivated.
+    async fn authenticate_with_lifetime(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<(Self::Principal, Lifetime), AuthError> {
+        let (principal, lifetime) = <B as Authenticate<S>>::authenticate_with_lifetime(parts, state).await?;
+        let manager = UserManager::<H>::from_ref(state);
+        let id = user_id(&principal.subject)?;
+        let user = active_row(&manager, id).await?;
+        let lifetime = lifetime.rechecked(move || {
+            let manager = manager.clone();
+            async move { active_row(&manager, id).await.map(drop) }
+        });
+        Ok((UserPrincipal::new(user), lifetime))
+    }
+}
+
+/// A subject that is not a user id (a token of another kind of login) is no user.
+fn user_id(subject: &str) -> Result<Uuid, AuthError> {
+    Uuid::parse_str(subject).map_err(|_| AuthError::invalid_credentials())
+}
+
+/// The user `id` if it exists and is active; a store that does not answer stays what it is.
+async fn active_row<H: UserHooks>(manager: &UserManager<H>, id: Uuid) -> Result<User<H::Fields>, AuthError> {
+    match manager.get(id).await {
+        Ok(Some(user)) if user.is_active => Ok(user),
+        Ok(_) => Err(AuthError::invalid_credentials()),
+        Err(FlowError::Store(error)) => Err(error),
+        Err(_) => Err(AuthError::invalid_credentials()),
     }
 }
 
