@@ -88,7 +88,7 @@ out="$(curl -s -X POST "$B/auth/reset-password" -H "$J" -d "{\"token\": \"$RESET
 check "the same reset token again" '{"detail":"RESET_PASSWORD_BAD_TOKEN"}' "$out"
 out="$(curl -si -X POST "$B/auth/cookie/login" -d 'username=king.arthur@camelot.bt&password=excalibur' | tr -d '\r')"
 contains "cookie login" "HTTP/1.1 204 No Content" "$out"
-contains "cookie login sets the cookie" "; Path=/; Max-Age=3600; HttpOnly; Secure; SameSite=Lax" "$out"
+contains "cookie login sets the cookie" "; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600" "$out"
 COOKIE=$(printf '%s\n' "$out" | sed -n 's/^set-cookie: \([^;]*\);.*/\1/p')
 out="$(curl -s "$B/users/me" -H "Cookie: $COOKIE")"
 contains "me through the cookie" '"email":"king.arthur@camelot.bt"' "$out"
