@@ -1,15 +1,14 @@
 //! The cookie transport over real HTTP: the exact `Set-Cookie` of login and logout, token
 //! responses that are never cached, and logins, logouts from other sites refused (login CSRF).
 
+#[path = "fixtures/password_table.rs"]
+mod password_table;
+
 use std::{collections::HashMap, sync::Arc};
 
-use auth_core::{
-    AuthBackend, AuthError, Authenticated,
-    backend::{Authenticator, LoginGrant},
-    password::Passwords,
-    strategies::jwt::JwtStrategy,
-};
+use auth_core::{AuthBackend, Authenticated, password::Passwords, strategies::jwt::JwtStrategy};
 use axum::{Json, Router, extract::FromRef, routing::get};
+use password_table::Users;
 use reqwest::{Client, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 
@@ -41,23 +40,6 @@ struct StrictCookieBackend {
 #[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt)]
 struct JwtBackend {
     strategy: JwtStrategy,
-}
-
-#[derive(Clone)]
-struct Users {
-    passwords: Passwords,
-    table: Arc<HashMap<String, String>>,
-}
-
-impl Authenticator for Users {
-    async fn authenticate(&self, username: &str, password: &str) -> Result<LoginGrant, AuthError> {
-        let hash = self.table.get(username);
-        let verified = self.passwords.verify_and_upgrade(password, hash.map(String::as_str)).await?;
-        match hash {
-            Some(_) if verified.valid => Ok(LoginGrant { subject: username.to_owned(), allowed_scopes: vec![] }),
-            _ => Err(AuthError::IncorrectLogin),
-        }
-    }
 }
 
 #[derive(Clone, FromRef)]

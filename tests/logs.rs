@@ -6,6 +6,9 @@
 //! current-thread runtime, where the server and the client also run), so tests never see each
 //! other's lines.
 
+#[path = "fixtures/password_table.rs"]
+mod password_table;
+
 #[path = "../examples/oauth2_scopes/app.rs"]
 mod app;
 #[path = "../examples/oauth2_scopes/logging.rs"]
@@ -18,13 +21,9 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use auth_core::{
-    AuthBackend, AuthError,
-    backend::{Authenticator, LoginGrant},
-    password::Passwords,
-    strategies::jwt::JwtStrategy,
-};
+use auth_core::{AuthBackend, password::Passwords, strategies::jwt::JwtStrategy};
 use axum::{Router, extract::FromRef};
+use password_table::Users;
 use reqwest::{Client, StatusCode};
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -136,23 +135,6 @@ async fn credentials_in_query_strings_never_reach_the_log_at_any_level() {
 #[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt)]
 struct JwtBackend {
     strategy: JwtStrategy,
-}
-
-#[derive(Clone)]
-struct Users {
-    passwords: Passwords,
-    table: Arc<HashMap<String, String>>,
-}
-
-impl Authenticator for Users {
-    async fn authenticate(&self, username: &str, password: &str) -> Result<LoginGrant, AuthError> {
-        let hash = self.table.get(username);
-        let verified = self.passwords.verify_and_upgrade(password, hash.map(String::as_str)).await?;
-        match hash {
-            Some(_) if verified.valid => Ok(LoginGrant { subject: username.to_owned(), allowed_scopes: vec![] }),
-            _ => Err(AuthError::IncorrectLogin),
-        }
-    }
 }
 
 #[derive(Clone, FromRef)]
