@@ -51,6 +51,9 @@
 //! async fn read_items() {}
 //! ```
 
+// docs.rs (`--cfg docsrs`, see Cargo.toml) badges each feature-gated item with its features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod backend;
 pub mod error;
 pub mod form;
