@@ -7,8 +7,8 @@
 
 pub mod baseline;
 
-/// FastAPI's OAuth2 scopes tutorial on auth-core: `examples/oauth2_scopes/app.rs`, unchanged.
-#[path = "../../examples/oauth2_scopes/app.rs"]
+/// FastAPI's OAuth2 scopes tutorial on auth-core: `examples/oauth2_scopes/app.rs`, unchanged
+/// (`src/port.rs` is a symbolic link to it, so that the packaged crate carries the file).
 pub mod port;
 
 /// The signing secret the benches use for access tokens (HS256, 64 bytes).

@@ -1,0 +1,1 @@
+../../examples/oauth2_scopes/app.rs
