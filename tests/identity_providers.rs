@@ -7,7 +7,11 @@
 //! serving oversized, malformed, slow and lying documents.
 
 use std::{
-    sync::{Arc, Mutex, OnceLock},
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -20,17 +24,18 @@ use auth_core::{
     strategies::{
         jwt::{InvalidReason, JwtError},
         oidc::{
-            ClientAuth, FetchError, HttpOptions, IntrospectedToken, IntrospectionStrategy, Issuer, KeyCachePolicy,
-            OidcError, OidcStrategy, ProviderToken, ProviderTokenError, scopes_and_claim,
+            ClientAuth, FetchError, HttpOptions, IntrospectedToken, IntrospectionError, IntrospectionStrategy, Issuer,
+            KeyCachePolicy, OidcError, OidcStrategy, ProviderToken, ProviderTokenError, SubjectId, scopes_and_claim,
         },
     },
 };
 use auth_tests::idp::TestIdp;
 use axum::{
-    Json, Router,
+    Form, Json, Router,
     body::Body,
+    extract::State,
     http::{HeaderMap, Request, StatusCode, header},
-    routing::get,
+    routing::{get, post},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use http_body_util::BodyExt;
@@ -560,6 +565,52 @@ async fn two_issuers_at_once_each_with_its_keys_and_audience() {
     assert_eq!(strategy.verify(&forged).await, Err(JwtError::Invalid(InvalidReason::BadSignature).into()));
 }
 
+#[secured(scopes = ["items:read"])]
+async fn whoami(Authenticated(token): Authenticated<ProviderToken>) -> Json<Value> {
+    let id = token.identity().expect("a sub");
+    Json(json!({ "issuer": &*id.issuer, "subject": id.subject }))
+}
+
+#[tokio::test]
+async fn two_issuers_giving_the_same_sub_are_two_subjects() {
+    let first = shared_idp();
+    let second = TestIdp::start();
+    let strategy = OidcStrategy::builder()
+        .issuer(Issuer::new(&first.issuer).audience(API))
+        .issuer(Issuer::new(&second.issuer).audience(API))
+        .build()
+        .await
+        .unwrap();
+    // Both providers have a client `app`; a client-credentials token's `sub` is its client id.
+    let from_first = strategy.verify(&fetch_token(first, "app", "items:read", API).await).await.unwrap();
+    let from_second = strategy.verify(&fetch_token(&second, "app", "items:read", API).await).await.unwrap();
+    assert_eq!(from_first.subject(), Some("app"));
+    assert_eq!(from_first.subject(), from_second.subject(), "the bare sub collides");
+
+    let (first_id, second_id) = (from_first.identity().unwrap(), from_second.identity().unwrap());
+    assert_eq!(first_id, SubjectId { issuer: first.issuer.as_str().into(), subject: "app".into() });
+    assert_eq!(second_id, SubjectId { issuer: second.issuer.as_str().into(), subject: "app".into() });
+    assert_ne!(first_id, second_id, "(iss, sub) does not");
+    // Users keyed by the identity: two accounts, and a second token of the first issuer finds
+    // the first account again.
+    let mut users: HashMap<SubjectId, &str> = HashMap::new();
+    users.insert(first_id.clone(), "account at the first issuer");
+    users.insert(second_id.clone(), "account at the second issuer");
+    assert_eq!(users.len(), 2);
+    let again = strategy.verify(&fetch_token(first, "app", "items:read", API).await).await.unwrap();
+    assert_eq!(users[&again.identity().unwrap()], "account at the first issuer");
+
+    // Through a handler: each token names its own issuer.
+    let app = Router::new().route("/whoami", get(whoami)).with_state(strategy);
+    for (token, issuer) in [
+        (fetch_token(first, "app", "items:read", API).await, &first.issuer),
+        (fetch_token(&second, "app", "items:read", API).await, &second.issuer),
+    ] {
+        let reply = call(&app, "GET", "/whoami", Some(&token)).await;
+        assert_eq!((reply.status, reply.body), (StatusCode::OK, json!({ "issuer": issuer, "subject": "app" })));
+    }
+}
+
 async fn introspection(idp: &TestIdp, cache_ttl: Duration) -> IntrospectionStrategy {
     IntrospectionStrategy::builder()
         .issuer(&idp.issuer)
@@ -703,6 +754,11 @@ async fn introspection_refuses_inactive_foreign_and_expired_tokens() {
     let other = fetch_token(idp, "app", "items:read", "https://api.example.test").await;
     assert!(strategy.verify(&other).await.is_err(), "a JWT for another audience");
 
+    // An opaque token the provider issued for another of its APIs: active, introspected, and
+    // refused for its `aud`.
+    let for_another_api = fetch_token(idp, "app", "items:read", "https://opaque-short.example.test").await;
+    assert_eq!(strategy.verify(&for_another_api).await, Err(IntrospectionError::Invalid("wrong audience")));
+
     let forbidden = fetch_token(idp, "app", "items:write", "https://opaque.example.test").await;
     assert_eq!(call(&app, "GET", "/opaque", Some(&forbidden)).await.status, 401, "lacks items:read");
 
@@ -713,6 +769,7 @@ async fn introspection_refuses_inactive_foreign_and_expired_tokens() {
         IntrospectionStrategy::builder()
             .issuer(&idp.issuer)
             .client_auth(ClientAuth::post("api", "api-secret"))
+            .audience("https://opaque-short.example.test")
             .cache_ttl(Duration::from_secs(60))
             .build()
             .await
@@ -726,11 +783,174 @@ async fn introspection_refuses_inactive_foreign_and_expired_tokens() {
     let wrong = IntrospectionStrategy::builder()
         .issuer(&idp.issuer)
         .client_auth(ClientAuth::basic("api", "wrong-secret"))
+        .audience("https://opaque.example.test")
         .build()
         .await
         .unwrap();
     let token = fetch_token(idp, "app", "items:read", "https://opaque.example.test").await;
     assert_eq!(call(&opaque_app(wrong), "GET", "/opaque", Some(&token)).await.status, 503);
+}
+
+/// An introspection endpoint on loopback that answers what it is told for each token, as a
+/// provider introspecting JWTs or another API's tokens would; it counts the requests.
+struct StubIntrospection {
+    issuer: String,
+    endpoint: String,
+    asked: Arc<AtomicUsize>,
+}
+
+#[derive(Clone)]
+struct StubState {
+    answers: Arc<HashMap<String, Value>>,
+    asked: Arc<AtomicUsize>,
+}
+
+async fn stub_introspect(
+    State(stub): State<StubState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Json<Value> {
+    assert!(
+        headers.get(header::AUTHORIZATION).is_some_and(|v| v.as_bytes().starts_with(b"Basic ")),
+        "the API authenticates to the endpoint"
+    );
+    stub.asked.fetch_add(1, Ordering::SeqCst);
+    let token = form.get("token").map(String::as_str).unwrap_or_default();
+    Json(stub.answers.get(token).cloned().unwrap_or_else(|| json!({ "active": false })))
+}
+
+impl StubIntrospection {
+    /// Serves `answers(issuer)`: token → introspection answer.
+    async fn start(answers: impl FnOnce(&str) -> HashMap<String, Value>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let asked = Arc::new(AtomicUsize::new(0));
+        let state = StubState { answers: Arc::new(answers(&issuer)), asked: Arc::clone(&asked) };
+        let router = Router::new().route("/introspect", post(stub_introspect)).with_state(state);
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self { endpoint: format!("{issuer}/introspect"), issuer, asked }
+    }
+
+    fn asked(&self) -> usize {
+        self.asked.load(Ordering::SeqCst)
+    }
+
+    /// A strategy asking this endpoint, for the audience `OURS` unless `any_audience`.
+    async fn strategy(&self, any_audience: bool) -> IntrospectionStrategy {
+        let builder = IntrospectionStrategy::builder()
+            .issuer(&self.issuer)
+            .endpoint(&self.endpoint)
+            .client_auth(ClientAuth::basic("api", "api-secret"));
+        let builder = if any_audience { builder.accept_any_audience() } else { builder.audience(OURS) };
+        builder.build().await.unwrap()
+    }
+}
+
+/// This API's audience in the stub's answers.
+const OURS: &str = "https://opaque.example.test";
+
+/// Answers an endpoint may give for active tokens, keyed by the token sent.
+fn stub_answers(issuer: &str) -> HashMap<String, Value> {
+    let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 600;
+    let active = |extra: Value| {
+        let mut answer = json!({
+            "active": true, "iss": issuer, "aud": OURS, "scope": "items:read", "client_id": "app",
+            "sub": "alice", "token_type": "Bearer", "exp": exp,
+        });
+        for (name, value) in extra.as_object().unwrap() {
+            if value.is_null() {
+                answer.as_object_mut().unwrap().remove(name);
+            } else {
+                answer[name] = value.clone();
+            }
+        }
+        answer
+    };
+    [
+        ("ours", active(json!({}))),
+        ("ours-among-others", active(json!({ "aud": ["https://other.example.test", OURS] }))),
+        ("foreign-aud", active(json!({ "aud": "https://other.example.test" }))),
+        ("foreign-auds", active(json!({ "aud": ["https://other.example.test", "https://opaque.example.test/"] }))),
+        ("no-aud", active(json!({ "aud": null }))),
+        ("foreign-iss", active(json!({ "iss": "https://evil.example.test" }))),
+        (
+            "foreign-iss-and-aud",
+            active(json!({ "iss": "https://evil.example.test", "aud": "https://other.example.test" })),
+        ),
+        ("refresh-token-type", active(json!({ "token_type": "refresh_token" }))),
+        ("refresh-urn", active(json!({ "token_type": "urn:ietf:params:oauth:token-type:refresh_token" }))),
+        ("refresh-hydra", active(json!({ "token_use": "refresh_token" }))),
+        ("refresh-keycloak", active(json!({ "typ": "Refresh" }))),
+        ("offline-keycloak", active(json!({ "typ": "Offline" }))),
+    ]
+    .into_iter()
+    .map(|(token, answer)| (token.to_owned(), answer))
+    .collect()
+}
+
+#[tokio::test]
+async fn introspected_tokens_for_another_audience_or_issuer_or_refresh_tokens_are_refused() {
+    let stub = StubIntrospection::start(stub_answers).await;
+    let strategy = stub.strategy(false).await;
+    let app = opaque_app(strategy.clone());
+
+    for ours in ["ours", "ours-among-others"] {
+        let reply = call(&app, "GET", "/opaque", Some(ours)).await;
+        assert_eq!(
+            (reply.status, reply.body),
+            (StatusCode::OK, json!({ "client_id": "app", "scopes": ["items:read"] }))
+        );
+    }
+    let refused = [
+        ("foreign-aud", "wrong audience"),
+        ("foreign-auds", "wrong audience"),
+        ("no-aud", "wrong audience"),
+        ("foreign-iss", "wrong issuer"),
+        ("foreign-iss-and-aud", "wrong issuer"),
+        ("refresh-token-type", "a refresh token"),
+        ("refresh-urn", "a refresh token"),
+        ("refresh-hydra", "a refresh token"),
+        ("refresh-keycloak", "a refresh token"),
+        ("offline-keycloak", "a refresh token"),
+    ];
+    for (token, reason) in refused {
+        // The endpoint is asked and says "active": the refusal is ours, for the stated reason.
+        let asked = stub.asked();
+        assert_eq!(strategy.verify(token).await, Err(IntrospectionError::Invalid(reason)), "{token}");
+        assert_eq!(stub.asked(), asked + 1, "{token}: the endpoint answered");
+        // Through the app, from the cached answer: the same 401.
+        let reply = call(&app, "GET", "/opaque", Some(token)).await;
+        assert_eq!(
+            (reply.status, reply.body),
+            (StatusCode::UNAUTHORIZED, json!({ "detail": "Could not validate credentials" })),
+            "{token}"
+        );
+        assert_eq!(stub.asked(), asked + 1, "{token}: the cached answer is checked again");
+    }
+
+    // The explicit opt-out accepts any audience (and none), and nothing else.
+    let any = stub.strategy(true).await;
+    for token in ["ours", "foreign-aud", "foreign-auds", "no-aud"] {
+        assert!(any.verify(token).await.is_ok(), "{token}");
+    }
+    for (token, reason) in refused.iter().filter(|(_, reason)| *reason != "wrong audience") {
+        assert_eq!(any.verify(token).await, Err(IntrospectionError::Invalid(reason)), "{token}");
+    }
+}
+
+#[tokio::test]
+async fn introspection_without_an_audience_does_not_build() {
+    let stub = StubIntrospection::start(stub_answers).await;
+    let error = IntrospectionStrategy::builder()
+        .issuer(&stub.issuer)
+        .endpoint(&stub.endpoint)
+        .client_auth(ClientAuth::basic("api", "api-secret"))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, OidcError::Config(_)), "{error}");
+    assert!(error.to_string().contains("introspection has no audience"), "{error}");
+    assert_eq!(stub.asked(), 0);
 }
 
 #[tokio::test]

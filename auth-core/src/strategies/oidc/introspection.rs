@@ -10,6 +10,26 @@
 //! client retrying a dead token does not reach the provider each time.
 //!
 //! [`cache_ttl`]: IntrospectionStrategyBuilder::cache_ttl
+//!
+//! # Whose tokens are accepted
+//!
+//! An active answer is not enough: the provider says the token is alive, not that it was
+//! issued for this API. So an answer must also
+//! - name this API in `aud` ([`audience`], required: building without one is an error, unless
+//!   [`accept_any_audience`] says so explicitly). Otherwise an access token the same provider
+//!   issued for another API, an ID token, or a refresh token (which carries no `aud` at
+//!   oidc-provider) would be accepted;
+//! - name the configured [`issuer`] in `iss`, when the answer has an `iss`;
+//! - not say it is a refresh token, where the provider says so: `token_type` of
+//!   `refresh_token` (any case) or `urn:ietf:params:oauth:token-type:refresh_token`, Ory
+//!   Hydra's `token_use: refresh_token`, Keycloak's `typ: Refresh` or `Offline`, or
+//!   `typ: refresh+jwt`;
+//! - not be expired or not yet valid here (with the [`leeway`]).
+//!
+//! [`audience`]: IntrospectionStrategyBuilder::audience
+//! [`accept_any_audience`]: IntrospectionStrategyBuilder::accept_any_audience
+//! [`issuer`]: IntrospectionStrategyBuilder::issuer
+//! [`leeway`]: IntrospectionStrategyBuilder::leeway
 
 use std::{
     collections::HashMap,
@@ -232,7 +252,7 @@ pub enum IntrospectionError {
     #[error("the token is not active")]
     Inactive,
     /// Refused without asking (empty, too long, not a bearer token's characters), or active but
-    /// not for us (issuer, audience, expired here): 401.
+    /// not for us (issuer, audience, a refresh token, expired here): 401.
     #[error("invalid token: {0}")]
     Invalid(&'static str),
     /// The endpoint failed, refused our credentials, or answered outside RFC 7662: 503.
@@ -286,6 +306,7 @@ struct Inner {
     endpoint: Url,
     client_auth: ClientAuth,
     issuer: Option<String>,
+    /// `None` only with [`IntrospectionStrategyBuilder::accept_any_audience`].
     audience: Option<String>,
     leeway: Duration,
     cache_ttl: Duration,
@@ -321,6 +342,7 @@ pub struct IntrospectionStrategyBuilder {
     issuer: Option<String>,
     client_auth: Option<ClientAuth>,
     audience: Option<String>,
+    any_audience: bool,
     leeway: Duration,
     cache_ttl: Duration,
     max_entries: usize,
@@ -359,9 +381,21 @@ impl IntrospectionStrategyBuilder {
         self
     }
 
-    /// Requires the answer's `aud` to contain this audience.
+    /// The audience tokens must be addressed to: the answer's `aud` (a string or an array)
+    /// must contain it, and an answer without `aud` is refused. This API's identifier at the
+    /// provider (its resource indicator, its client id at Keycloak). Required, unless
+    /// [`accept_any_audience`](Self::accept_any_audience) is called instead.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
+        self
+    }
+
+    /// Accepts every active token of the provider, whatever its `aud`, instead of requiring an
+    /// [`audience`](Self::audience). Only for a provider that writes no `aud` in its answers
+    /// and issues tokens for this API alone: otherwise a token issued for any other API of the
+    /// provider is accepted here. The issuer, expiry and refresh-token checks still apply.
+    pub fn accept_any_audience(mut self) -> Self {
+        self.any_audience = true;
         self
     }
 
@@ -402,6 +436,22 @@ impl IntrospectionStrategyBuilder {
         let client_auth = self
             .client_auth
             .ok_or_else(|| OidcError::Config("introspection needs client authentication (client_auth)".into()))?;
+        match (&self.audience, self.any_audience) {
+            (None, false) => {
+                return Err(OidcError::Config(
+                    "introspection has no audience: set IntrospectionStrategyBuilder::audience to this API's \
+                     identifier at the provider (or call accept_any_audience to accept tokens issued for any API)"
+                        .into(),
+                ));
+            }
+            (Some(_), true) => {
+                return Err(OidcError::Config("introspection: both an audience and accept_any_audience".into()));
+            }
+            (Some(audience), false) if audience.is_empty() => {
+                return Err(OidcError::Config("the audience is empty".into()));
+            }
+            _ => {}
+        }
         if self.leeway > crate::strategies::jwt::MAX_LEEWAY {
             return Err(OidcError::Config("leeway must be at most one hour".into()));
         }
@@ -441,14 +491,16 @@ impl IntrospectionStrategyBuilder {
 
 impl IntrospectionStrategy {
     /// Starts a configuration: give an [`issuer`](IntrospectionStrategyBuilder::issuer) or an
-    /// [`endpoint`](IntrospectionStrategyBuilder::endpoint), and the
-    /// [`client_auth`](IntrospectionStrategyBuilder::client_auth).
+    /// [`endpoint`](IntrospectionStrategyBuilder::endpoint), the
+    /// [`client_auth`](IntrospectionStrategyBuilder::client_auth) and the
+    /// [`audience`](IntrospectionStrategyBuilder::audience).
     pub fn builder() -> IntrospectionStrategyBuilder {
         IntrospectionStrategyBuilder {
             endpoint: None,
             issuer: None,
             client_auth: None,
             audience: None,
+            any_audience: false,
             leeway: Duration::from_secs(30),
             cache_ttl: DEFAULT_INTROSPECTION_CACHE_TTL,
             max_entries: DEFAULT_MAX_CACHE_ENTRIES,
@@ -524,7 +576,8 @@ impl IntrospectionStrategy {
         cache.insert(key, Cached { answer: answer.clone(), until: now + ttl });
     }
 
-    /// An active answer must still hold here: not expired, not before its time, for us.
+    /// An active answer must still hold here: not expired, not before its time, for us, and
+    /// not a refresh token.
     fn check(&self, token: &IntrospectedToken) -> Result<(), IntrospectionError> {
         let inner = &*self.inner;
         let now = crate::strategies::jwt::now();
@@ -545,8 +598,28 @@ impl IntrospectionStrategy {
         {
             return Err(IntrospectionError::Invalid("wrong audience"));
         }
+        if is_refresh_answer(token) {
+            return Err(IntrospectionError::Invalid("a refresh token"));
+        }
         Ok(())
     }
+}
+
+/// Whether the answer says the token is a refresh token, in one of the ways providers say it:
+/// RFC 7662's `token_type` (`refresh_token`, or RFC 8693's URN), Ory Hydra's `token_use`,
+/// Keycloak's `typ` (`Refresh`, `Offline`), or a `refresh+jwt` `typ`.
+fn is_refresh_answer(token: &IntrospectedToken) -> bool {
+    let extra = |name: &str| token.extra.get(name).and_then(Value::as_str);
+    let refresh_type = |value: &str| {
+        ["refresh_token", "refresh", "urn:ietf:params:oauth:token-type:refresh_token"]
+            .iter()
+            .any(|refresh| value.trim().eq_ignore_ascii_case(refresh))
+    };
+    token.token_type.as_deref().is_some_and(refresh_type)
+        || extra("token_use").is_some_and(refresh_type)
+        || extra("typ").is_some_and(|typ| {
+            ["refresh", "offline", "refresh+jwt"].iter().any(|refresh| typ.trim().eq_ignore_ascii_case(refresh))
+        })
 }
 
 /// The form body and `Authorization` of an introspection request (RFC 7662 §2.1).
@@ -632,5 +705,48 @@ mod tests {
             assert!(check_shape(bad).is_err(), "{bad}");
         }
         assert!(check_shape(&"a".repeat(DEFAULT_MAX_TOKEN_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn refresh_tokens_are_recognised_where_the_provider_says_so() {
+        let answer = |json: &str| parse_introspection_response(json.as_bytes()).unwrap().unwrap();
+        for refresh in [
+            r#"{"active":true,"token_type":"refresh_token"}"#,
+            r#"{"active":true,"token_type":"Refresh_Token"}"#,
+            r#"{"active":true,"token_type":"urn:ietf:params:oauth:token-type:refresh_token"}"#,
+            r#"{"active":true,"token_type":"Bearer","token_use":"refresh_token"}"#,
+            r#"{"active":true,"token_type":"Bearer","typ":"Refresh"}"#,
+            r#"{"active":true,"typ":"Offline"}"#,
+            r#"{"active":true,"typ":"refresh+jwt"}"#,
+        ] {
+            assert!(is_refresh_answer(&answer(refresh)), "{refresh}");
+        }
+        for access in [
+            r#"{"active":true}"#,
+            r#"{"active":true,"token_type":"Bearer"}"#,
+            r#"{"active":true,"token_type":"DPoP","typ":"Bearer"}"#,
+            r#"{"active":true,"token_use":"access_token"}"#,
+            r#"{"active":true,"token_type":"urn:ietf:params:oauth:token-type:access_token"}"#,
+            r#"{"active":true,"typ":["Refresh"]}"#,
+        ] {
+            assert!(!is_refresh_answer(&answer(access)), "{access}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_audience_or_the_explicit_opt_out_is_required() {
+        let builder = || {
+            IntrospectionStrategy::builder()
+                .endpoint("http://127.0.0.1:9/introspect")
+                .client_auth(ClientAuth::basic("api", "secret"))
+        };
+        let error = builder().build().await.unwrap_err().to_string();
+        assert!(error.contains("has no audience") && error.contains("accept_any_audience"), "{error}");
+        let error = builder().audience("").build().await.unwrap_err().to_string();
+        assert!(error.contains("the audience is empty"), "{error}");
+        let error = builder().audience("api").accept_any_audience().build().await.unwrap_err().to_string();
+        assert!(error.contains("both"), "{error}");
+        assert!(builder().audience("https://api.example.com").build().await.is_ok());
+        assert!(builder().accept_any_audience().build().await.is_ok());
     }
 }

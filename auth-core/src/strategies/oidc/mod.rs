@@ -9,6 +9,9 @@
 //!   whose bound is the revocation delay.
 //! - [`parse_key_set`] reads a JWK set defensively; it is also the fuzz target.
 //!
+//! A `sub` is unique only within its issuer: with several issuers, key users by
+//! [`ProviderToken::identity`], the `(iss, sub)` pair ([`SubjectId`]).
+//!
 //! [`ProviderToken`] and [`IntrospectedToken`] are [`Credential`](crate::Credential)s, verified
 //! with the strategy found through `FromRef` on the app's state, as [`Claims`] is: a handler or
 //! a `#[secured]` dependency taking `Authenticated<ProviderToken>` gets a verified token whose
@@ -162,8 +165,20 @@ pub struct ProviderToken {
 
 impl ProviderToken {
     /// The subject (`sub`): a user id, or for a client-credentials token the client's.
+    ///
+    /// Unique only within its issuer (OpenID Connect Core §2): two providers, or two tenants of
+    /// one, may give the same `sub` to different people. With several issuers, key users by
+    /// [`identity`](Self::identity), never by the subject alone.
     pub fn subject(&self) -> Option<&str> {
         self.claims.sub.as_deref()
+    }
+
+    /// Who this token is about, across issuers: the issuer that verified it and its `sub`
+    /// (`None` without a `sub`). This pair, not the `sub` alone, is the key to store users
+    /// under (two columns with one unique constraint, or a map keyed by [`SubjectId`]).
+    pub fn identity(&self) -> Option<SubjectId> {
+        let subject = self.claims.sub.clone()?;
+        Some(SubjectId { issuer: Arc::clone(&self.issuer), subject })
     }
 
     /// The granted scopes.
@@ -181,6 +196,26 @@ impl ProviderToken {
     pub fn client_id(&self) -> Option<&str> {
         ["client_id", "azp"].iter().find_map(|name| self.claims.extra.get(*name)?.as_str())
     }
+}
+
+/// A subject as OpenID Connect identifies it: the pair of the issuer and its `sub` (OpenID
+/// Connect Core §2: "locally unique and never reassigned within the Issuer"). Two issuers
+/// giving the same `sub` are two different subjects; compare, hash and store both parts.
+///
+/// ```
+/// use std::sync::Arc;
+/// use auth_core::strategies::oidc::SubjectId;
+///
+/// let at_a = SubjectId { issuer: Arc::from("https://a.example.com"), subject: "42".into() };
+/// let at_b = SubjectId { issuer: Arc::from("https://b.example.com"), subject: "42".into() };
+/// assert_ne!(at_a, at_b, "the same sub at two issuers: two people");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubjectId {
+    /// The issuer, exactly as configured and as the token's `iss` writes it.
+    pub issuer: Arc<str>,
+    /// The `sub`, unique within that issuer.
+    pub subject: String,
 }
 
 /// Verifies access tokens from one or more identity providers. Cheap to clone (an `Arc`).
