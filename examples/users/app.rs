@@ -154,6 +154,9 @@ impl AppState {
             .login_throttle(throttle)
             .client_ip(config.client_ip.clone())
             .requires_verification(config.requires_verification)
+            // A reset or a password change deletes the user's cookie sessions (and the row check
+            // refuses their JWTs): stricter than fastapi-users, which keeps them.
+            .revoke_sessions_in(tokens.clone())
             .build()?;
         let jwt = JwtStrategy::hs256(derive_key(&config.secret_key, "access"))
             .audience("fastapi-users:auth")
