@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 /// The defaults, one hour.
 #[derive(AuthBackend, Clone)]
-#[backend(name = "cookie", transport = cookie(name = "session", max_age = 3600), strategy = jwt)]
+#[backend(name = "cookie", transport = cookie(name = "__Host-session", max_age = 3600), strategy = jwt)]
 struct CookieBackend {
     strategy: JwtStrategy,
 }
@@ -120,7 +120,7 @@ async fn login_and_logout_cookies_are_exactly_right() {
     assert_never_cached(login.headers(), "cookie login");
     let [set_cookie] = set_cookies(login.headers()).try_into().expect("exactly one Set-Cookie");
     let (pair, attributes) = set_cookie.split_once("; ").unwrap();
-    let token = pair.strip_prefix("session=").unwrap();
+    let token = pair.strip_prefix("__Host-session=").unwrap();
     assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
     assert_eq!(attributes, "HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600");
 
@@ -131,7 +131,7 @@ async fn login_and_logout_cookies_are_exactly_right() {
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         set_cookies(logout.headers()),
-        ["session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
+        ["__Host-session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
     );
 
     let strict = server.login("strict", &[]).await;
@@ -227,7 +227,13 @@ proptest::proptest! {
     ) {
         use auth_core::backend::{CookieOptions, SameSite};
         let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
-        let mut builder = CookieOptions::builder(leak(name)).path(leak(path)).secure(secure).http_only(http_only);
+        // `host_prefix(false)`: this property is about what is written and read back, not about
+        // which names are required (the unit tests of `CookieOptionsBuilder::build` are).
+        let mut builder = CookieOptions::builder(leak(name))
+            .path(leak(path))
+            .secure(secure)
+            .http_only(http_only)
+            .host_prefix(false);
         builder = builder.same_site([SameSite::Lax, SameSite::Strict, SameSite::None][usize::from(same_site)]);
         if let Some(domain) = domain {
             builder = builder.domain(leak(domain));

@@ -257,8 +257,7 @@ impl App {
     /// Logs in with `backend`, which must succeed: the credential it hands out.
     async fn login(&self, backend: &str, email: &str, password: &str) -> Auth {
         let form = [("username", email), ("password", password)];
-        let response =
-            self.client.post(self.url(&format!("/auth/{backend}/login"))).form(&form).send().await.unwrap();
+        let response = self.client.post(self.url(&format!("/auth/{backend}/login"))).form(&form).send().await.unwrap();
         let status = response.status().as_u16();
         if backend == "jwt" {
             assert_eq!(status, 200);
@@ -310,8 +309,7 @@ impl App {
     /// The last reset token mailed to `email`.
     async fn reset_token(&self, email: &str) -> String {
         let body = json!({ "email": email });
-        let (status, _) =
-            self.send(self.client.post(self.url("/auth/forgot-password")).json(&body), &Auth::None).await;
+        let (status, _) = self.send(self.client.post(self.url("/auth/forgot-password")).json(&body), &Auth::None).await;
         assert_eq!(status, 202);
         for _ in 0..500 {
             let found = self.hooks.0.lock().unwrap().iter().rev().find(|(e, _)| e == email).map(|(_, t)| t.clone());
@@ -391,8 +389,7 @@ async fn sessions_end_with_the_password(app: &App) {
             }
             Change::OwnPatch => {
                 let body = json!({ "password": NEW_PASSWORD });
-                let (status, body) =
-                    app.send(app.client.patch(app.url("/users/me")).json(&body), &sessions[0].1).await;
+                let (status, body) = app.send(app.client.patch(app.url("/users/me")).json(&body), &sessions[0].1).await;
                 assert_eq!(status, 200, "{body}");
             }
             Change::AdminPatch => {

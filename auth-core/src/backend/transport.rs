@@ -158,10 +158,11 @@ mod tests {
 
     #[test]
     fn reads_each_location() {
+        // The default cookie is `__Host-auth` (it was `auth`; issue 20, finding 8).
         let cookie_transport = Transport::Cookie(CookieOptions::default());
-        let request = Request::get("/").header("cookie", "a=1; auth=tok; b=2").body(()).unwrap();
+        let request = Request::get("/").header("cookie", "a=1; __Host-auth=tok; b=2").body(()).unwrap();
         assert_eq!(cookie_transport.read(&parts(request)).as_deref(), Some("tok"));
-        let twice = Request::get("/").header("cookie", "auth=a; auth=b").body(()).unwrap();
+        let twice = Request::get("/").header("cookie", "__Host-auth=a; __Host-auth=b").body(()).unwrap();
         assert_eq!(cookie_transport.read(&parts(twice)), None);
 
         let query = Transport::ApiKey { location: ApiKeyLocation::Query, name: "api_key" };

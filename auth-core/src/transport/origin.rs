@@ -254,7 +254,8 @@ mod tests {
     }
 
     fn with_host(host: &str, origin: &str, scheme: Option<RequestScheme>) -> bool {
-        let mut parts = Request::get("/ws").header("host", host).header("origin", origin).body(()).unwrap().into_parts().0;
+        let mut parts =
+            Request::get("/ws").header("host", host).header("origin", origin).body(()).unwrap().into_parts().0;
         if let Some(scheme) = scheme {
             parts.extensions.insert(scheme);
         }
@@ -288,9 +289,8 @@ mod tests {
             assert!(!with_host(host, &format!("http://{name}:3000"), Some(Https)), "{host}: said https");
         }
         // HTTP/2: the request's own :scheme.
-        let parts = |uri: &str, origin: &str| {
-            Request::get(uri).header("origin", origin).body(()).unwrap().into_parts().0
-        };
+        let parts =
+            |uri: &str, origin: &str| Request::get(uri).header("origin", origin).body(()).unwrap().into_parts().0;
         assert!(check_same_origin(&parts("http://app.example.com/ws", "http://app.example.com"), &[]).is_ok());
         assert!(check_same_origin(&parts("https://app.example.com/ws", "http://app.example.com"), &[]).is_err());
     }
