@@ -112,7 +112,10 @@ impl App {
         let connection = auth_core::strategies::redis::connect(redis_url).await.unwrap();
         let prefix = format!("session-races:{}:", unique());
         let redis = RedisStrategy::builder(connection.clone()).prefix(format!("{prefix}token:")).build().unwrap();
+        // One key each: a token of one JWT backend must not pass for the other's (whose denylist
+        // would not know of its logout).
         let jwt = JwtStrategy::hs256([5u8; 32]).build().unwrap();
+        let redis_jwt = JwtStrategy::hs256([6u8; 32]).build().unwrap();
         let users = UserManager::builder(store, Hooks)
             .verify_token_secret([1u8; 32])
             .reset_password_token_secret([2u8; 32])
@@ -125,9 +128,12 @@ impl App {
             users,
             cookie: CookieBackend { strategy: tokens },
             redis: RedisBackend { strategy: redis },
-            jwt: JwtBackend { strategy: DenylistedJwt::new(jwt.clone(), MemoryDenylist::new()) },
+            jwt: JwtBackend { strategy: DenylistedJwt::new(jwt, MemoryDenylist::new()) },
             redisjwt: RedisJwtBackend {
-                strategy: DenylistedJwt::new(jwt, RedisDenylist::new(connection).prefix(format!("{prefix}revoked:"))),
+                strategy: DenylistedJwt::new(
+                    redis_jwt,
+                    RedisDenylist::new(connection).prefix(format!("{prefix}revoked:")),
+                ),
             },
         };
         let router = Router::new()
@@ -245,7 +251,10 @@ async fn logout_races_requests(app: &Arc<App>, backend: &'static str) {
     for worker in workers {
         for seen in worker.await.unwrap() {
             if seen.started > logged_out {
-                assert_eq!(seen.status, 401, "{backend}: a request that started after the logout answered was accepted");
+                assert_eq!(
+                    seen.status, 401,
+                    "{backend}: a request that started after the logout answered was accepted"
+                );
                 refused_after += 1;
             } else if seen.status == 200 {
                 accepted_before += 1;
@@ -256,9 +265,8 @@ async fn logout_races_requests(app: &Arc<App>, backend: &'static str) {
     assert!(accepted_before > 0, "{backend}: no request got in before the logout");
     assert!(refused_after >= WORKERS, "{backend}: only {refused_after} requests started after the logout");
     // And a last burst, all at once, is refused.
-    let burst: Vec<_> = (0..WORKERS)
-        .map(|_| app.with(app.client.get(app.url("/users/me")), &credential).send())
-        .collect();
+    let burst: Vec<_> =
+        (0..WORKERS).map(|_| app.with(app.client.get(app.url("/users/me")), &credential).send()).collect();
     for response in futures_util::future::join_all(burst).await {
         assert_eq!(response.unwrap().status().as_u16(), 401, "{backend}: after the logout");
     }
