@@ -77,6 +77,9 @@ struct RedisBackend {
 
 type Backends = (JwtBackend, CookieBackend, RedisBackend);
 
+/// The user credential of each backend.
+type UserTokens = (UserToken<JwtBackend, Hooks>, UserToken<CookieBackend, Hooks>, UserToken<RedisBackend, Hooks>);
+
 #[derive(Clone, FromRef)]
 struct AppState {
     users: UserManager<Hooks>,
@@ -95,14 +98,7 @@ async fn backend_only(Authenticated(principal): Authenticated<(CookieBackend, Re
 /// A WebSocket opened by a user of any backend, re-checked every 100 ms; it says hello and
 /// waits.
 #[secured]
-async fn socket(
-    Authenticated(user): Authenticated<(
-        UserToken<JwtBackend, Hooks>,
-        UserToken<CookieBackend, Hooks>,
-        UserToken<RedisBackend, Hooks>,
-    )>,
-    ws: WebSocketUpgrade,
-) -> Response {
+async fn socket(Authenticated(user): Authenticated<UserTokens>, ws: WebSocketUpgrade) -> Response {
     ws.recheck_every(Duration::from_millis(100)).on_upgrade(move |mut socket| async move {
         if socket.send(Message::text(format!("hello {}", user.email))).await.is_err() {
             return;
