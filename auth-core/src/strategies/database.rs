@@ -50,7 +50,7 @@
 //! | `created_at` | integer       | seconds since the Unix epoch                       |
 //! | `expires_at` | integer       | seconds since the Unix epoch; invalid from then on |
 //!
-//! An index on `subject` serves [`RevokeSubject`](super::RevokeSubject), which deletes every
+//! An index on `subject` serves [`RevokeSubject`], which deletes every
 //! token of one user (a password change ends them).
 //!
 //! Expired rows are deleted when they are presented; [`DatabaseStrategy::purge_expired`] drops
