@@ -39,7 +39,7 @@ pub struct JwtBackend {
 
 /// A cookie, here also carrying a JWT (the database and Redis strategies are tested apart).
 #[derive(AuthBackend, Clone)]
-#[backend(name = "cookie", transport = cookie(name = "session", max_age = 3600), strategy = jwt)]
+#[backend(name = "cookie", transport = cookie(name = "__Host-session", max_age = 3600), strategy = jwt)]
 pub struct CookieBackend {
     #[backend(strategy)]
     strategy: JwtStrategy,
@@ -154,7 +154,7 @@ async fn cookie_backend_sets_and_clears_a_safe_cookie() {
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         logout.headers()["set-cookie"],
-        "session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+        "__Host-session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
     );
 }
 
@@ -173,7 +173,7 @@ async fn two_backends_accept_either_credential_in_order() {
     assert_eq!(body, r#"{"backend":"cookie","subject":"johndoe"}"#);
 
     // A bad cookie does not hide a good bearer token.
-    let mut bad_cookie = header("cookie", "session=forged");
+    let mut bad_cookie = header("cookie", "__Host-session=forged");
     bad_cookie.insert("authorization", format!("Bearer {token}").parse().unwrap());
     let (status, _, body) = get_items(&base, &client, bad_cookie).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"backend":"jwt","subject":"johndoe"}"#));
@@ -211,7 +211,7 @@ async fn both_backends_appear_in_openapi_as_alternatives() {
     assert_eq!(doc["paths"]["/items"]["get"]["security"], json!([{ "cookie": ["items"] }, { "jwt": ["items"] }]));
     assert_eq!(
         doc["components"]["securitySchemes"]["cookie"],
-        json!({ "type": "apiKey", "in": "cookie", "name": "session" })
+        json!({ "type": "apiKey", "in": "cookie", "name": "__Host-session" })
     );
     assert_eq!(
         doc["components"]["securitySchemes"]["jwt"]["flows"]["password"],

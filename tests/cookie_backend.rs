@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 /// The defaults, one hour.
 #[derive(AuthBackend, Clone)]
-#[backend(name = "cookie", transport = cookie(name = "session", max_age = 3600), strategy = jwt)]
+#[backend(name = "cookie", transport = cookie(name = "__Host-session", max_age = 3600), strategy = jwt)]
 struct CookieBackend {
     strategy: JwtStrategy,
 }
@@ -120,7 +120,7 @@ async fn login_and_logout_cookies_are_exactly_right() {
     assert_never_cached(login.headers(), "cookie login");
     let [set_cookie] = set_cookies(login.headers()).try_into().expect("exactly one Set-Cookie");
     let (pair, attributes) = set_cookie.split_once("; ").unwrap();
-    let token = pair.strip_prefix("session=").unwrap();
+    let token = pair.strip_prefix("__Host-session=").unwrap();
     assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
     assert_eq!(attributes, "HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600");
 
@@ -131,7 +131,7 @@ async fn login_and_logout_cookies_are_exactly_right() {
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         set_cookies(logout.headers()),
-        ["session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
+        ["__Host-session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
     );
 
     let strict = server.login("strict", &[]).await;
@@ -227,7 +227,13 @@ proptest::proptest! {
     ) {
         use auth_core::backend::{CookieOptions, SameSite};
         let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
-        let mut builder = CookieOptions::builder(leak(name)).path(leak(path)).secure(secure).http_only(http_only);
+        // `host_prefix(false)`: this property is about what is written and read back, not about
+        // which names are required (the unit tests of `CookieOptionsBuilder::build` are).
+        let mut builder = CookieOptions::builder(leak(name))
+            .path(leak(path))
+            .secure(secure)
+            .http_only(http_only)
+            .host_prefix(false);
         builder = builder.same_site([SameSite::Lax, SameSite::Strict, SameSite::None][usize::from(same_site)]);
         if let Some(domain) = domain {
             builder = builder.domain(leak(domain));
@@ -261,4 +267,90 @@ fn the_cookie_property_sees_accepted_cookies() {
     any_accepted_cookie_reads_back_exactly();
     let accepted = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed);
     assert!(accepted >= 500, "only {accepted} of 2000 cases were accepted cookies");
+}
+
+/// Issue 20, finding 9: the scheme is part of the origin, over HTTP. With `Host:
+/// app.example.com`, a plain-http page of that name cannot log in with the cookie; behind a
+/// trusted proxy, `X-Forwarded-Proto` says which scheme the site is served with, and from
+/// anyone else it is ignored. Default ports count as no port.
+#[tokio::test]
+async fn the_origin_check_compares_scheme_host_and_port() {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+    use auth_core::transport::RequestScheme;
+    use axum::{
+        extract::{ConnectInfo, Request},
+        middleware::{Next, from_fn},
+        response::Response,
+    };
+
+    /// The proxy is this test itself, on loopback; `X-Test-Peer: other` plays a client that is not.
+    async fn forwarded_scheme(mut request: Request, next: Next) -> Response {
+        let proxies = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
+        let mut peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+        if request.headers().get("x-test-peer").is_some_and(|v| v == "other") {
+            peer = Some(SocketAddr::from(([203, 0, 113, 9], 4711)));
+        }
+        if let Some(scheme) = RequestScheme::from_trusted_proxy(request.headers(), peer, &proxies) {
+            request.extensions_mut().insert(scheme);
+        }
+        next.run(request).await
+    }
+
+    let passwords = Passwords::new();
+    let hash = passwords.hash("secret").await.unwrap();
+    let jwt = JwtStrategy::hs256([9u8; 32]).build().unwrap();
+    let state = AppState {
+        cookie: CookieBackend { strategy: jwt.clone() },
+        strict: StrictCookieBackend { strategy: jwt.clone() },
+        jwt: JwtBackend { strategy: jwt },
+        users: Users { passwords, table: Arc::new(HashMap::from([("johndoe".to_owned(), hash)])) },
+    };
+    let app = Router::new()
+        .nest("/auth/cookie", CookieBackend::router::<Users, AppState>())
+        .with_state(state)
+        .layer(from_fn(forwarded_scheme));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap()
+    });
+    let client = Client::new();
+    let login = |headers: Vec<(&'static str, &'static str)>| {
+        let mut request =
+            client.post(format!("{base}/auth/cookie/login")).form(&[("username", "johndoe"), ("password", "secret")]);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    let host = ("host", "app.example.com");
+    let cases: Vec<(Vec<(&str, &str)>, StatusCode)> = vec![
+        // Nothing says otherwise: the site is https.
+        (vec![host, ("origin", "https://app.example.com")], StatusCode::NO_CONTENT),
+        (vec![host, ("origin", "https://app.example.com:443")], StatusCode::NO_CONTENT),
+        (vec![("host", "app.example.com:443"), ("origin", "https://app.example.com")], StatusCode::NO_CONTENT),
+        (vec![host, ("origin", "http://app.example.com")], StatusCode::FORBIDDEN),
+        (vec![host, ("origin", "http://app.example.com:443")], StatusCode::FORBIDDEN),
+        (vec![host, ("origin", "https://app.example.com:8443")], StatusCode::FORBIDDEN),
+        // The trusted proxy says https.
+        (vec![host, ("x-forwarded-proto", "https"), ("origin", "https://app.example.com")], StatusCode::NO_CONTENT),
+        (vec![host, ("x-forwarded-proto", "https"), ("origin", "http://app.example.com")], StatusCode::FORBIDDEN),
+        // The trusted proxy says http: a site served over plain http.
+        (vec![host, ("x-forwarded-proto", "http"), ("origin", "http://app.example.com")], StatusCode::NO_CONTENT),
+        (vec![host, ("x-forwarded-proto", "http"), ("origin", "http://app.example.com:80")], StatusCode::NO_CONTENT),
+        (vec![host, ("x-forwarded-proto", "http"), ("origin", "https://app.example.com")], StatusCode::FORBIDDEN),
+        // Anyone else saying http is not listened to.
+        (
+            vec![host, ("x-test-peer", "other"), ("x-forwarded-proto", "http"), ("origin", "http://app.example.com")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            vec![host, ("x-test-peer", "other"), ("x-forwarded-proto", "http"), ("origin", "https://app.example.com")],
+            StatusCode::NO_CONTENT,
+        ),
+    ];
+    for (headers, expected) in cases {
+        assert_eq!(login(headers.clone()).await, expected, "{headers:?}");
+    }
 }

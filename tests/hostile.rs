@@ -1149,7 +1149,7 @@ mod transports {
 
     /// A cookie holding a JWT.
     #[derive(AuthBackend, Clone)]
-    #[backend(name = "cookie", transport = cookie(name = "session"), strategy = jwt)]
+    #[backend(name = "cookie", transport = cookie(name = "session", host_prefix = false), strategy = jwt)]
     pub(crate) struct CookieBackend {
         strategy: JwtStrategy,
     }

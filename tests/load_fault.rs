@@ -68,7 +68,7 @@ struct PgBackend {
 }
 
 #[derive(AuthBackend, Clone)]
-#[backend(name = "jwt", transport = cookie(name = "jwt"), strategy = jwt, scopes = Scope)]
+#[backend(name = "jwt", transport = cookie(name = "jwt", host_prefix = false), strategy = jwt, scopes = Scope)]
 struct JwtBackend {
     strategy: DenylistedJwt<RedisDenylist>,
 }

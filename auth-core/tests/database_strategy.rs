@@ -76,6 +76,20 @@ async fn lifecycle(tokens: &DatabaseStrategy) {
     for bad in garbage() {
         assert!(matches!(tokens.read_token(&bad).await, Err(AuthError::InvalidToken)), "accepted {bad:?}");
     }
+
+    // A password change ends every token of the user, and only theirs; each token says when
+    // it was issued.
+    use auth_core::strategies::RevokeSubject;
+    let before = std::time::SystemTime::now() - Duration::from_secs(1);
+    let johns = [tokens.write_token("johndoe", &[]).await.unwrap(), tokens.write_token("johndoe", &[]).await.unwrap()];
+    let (_, issued_at) = tokens.read_token_issued(&johns[0]).await.unwrap();
+    assert!(issued_at.is_some_and(|at| at >= before && at <= std::time::SystemTime::now()), "{issued_at:?}");
+    tokens.revoke_subject("johndoe").await.unwrap();
+    for token in &johns {
+        assert!(matches!(tokens.read_token(token).await, Err(AuthError::InvalidToken)));
+    }
+    assert_eq!(tokens.read_token(&other).await.unwrap().subject, "alice");
+    tokens.revoke_subject("nobody").await.unwrap();
 }
 
 #[tokio::test]

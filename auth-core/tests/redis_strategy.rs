@@ -70,10 +70,20 @@ async fn write_read_destroy() {
     assert_eq!(token.len(), 43);
     assert_eq!(tokens.read_token(&token).await.unwrap(), TokenInfo { subject: "johndoe".into(), scopes });
 
-    // Stored under prefix + SHA-256 of the token, with the lifetime as TTL, never raw.
+    // Stored under prefix + SHA-256 of the token, with the lifetime as TTL, never raw; and
+    // listed in the subject's set (prefix + `user:` + SHA-256 of the subject), which lets a
+    // password change end every token of the subject.
     let key = format!("{prefix}{}", sha256_hex(&token));
-    let keys: Vec<String> = raw(&connection, redis::cmd("KEYS").arg(format!("{prefix}*"))).await;
-    assert_eq!(keys, std::slice::from_ref(&key));
+    let subject_key = format!("{prefix}user:{}", sha256_hex("johndoe"));
+    let mut keys: Vec<String> = raw(&connection, redis::cmd("KEYS").arg(format!("{prefix}*"))).await;
+    keys.sort();
+    let mut expected = vec![key.clone(), subject_key.clone()];
+    expected.sort();
+    assert_eq!(keys, expected);
+    let members: Vec<String> = raw(&connection, redis::cmd("SMEMBERS").arg(&subject_key)).await;
+    assert_eq!(members, std::slice::from_ref(&key));
+    let ttl: i64 = raw(&connection, redis::cmd("TTL").arg(&subject_key)).await;
+    assert!((3590..=3600).contains(&ttl), "the subject's set lives as long as its newest token: TTL {ttl}");
     let ttl: i64 = raw(&connection, redis::cmd("TTL").arg(&key)).await;
     assert!((3590..=3600).contains(&ttl), "TTL {ttl}");
     let value: String = raw(&connection, redis::cmd("GET").arg(&key)).await;
@@ -372,4 +382,32 @@ async fn outage_is_unavailable_within_the_timeout_and_recovers() {
     assert!(!denylist.is_revoked("jti").await.unwrap());
     families.create("f", "a", now() + 60).await.unwrap();
     assert_eq!(families.rotate("f", "a", "b", now() + 60).await.unwrap(), Rotation::Rotated);
+}
+
+/// A password change ends every token of the user: `revoke_subject` deletes the keys listed in
+/// the subject's set, and the set, and leaves other subjects' tokens alone.
+#[tokio::test]
+async fn revoke_subject_deletes_every_token_of_the_subject() {
+    use auth_core::strategies::RevokeSubject;
+    let Some(connection) = connection("revoke_subject_deletes_every_token_of_the_subject").await else { return };
+    let prefix = unique_prefix("revoke-subject");
+    let tokens = RedisStrategy::builder(connection.clone()).prefix(&prefix).build().unwrap();
+    let mut johns = Vec::new();
+    for _ in 0..3 {
+        johns.push(tokens.write_token("johndoe", &[]).await.unwrap());
+    }
+    let alice = tokens.write_token("alice", &[]).await.unwrap();
+    // One of them already logged out: its stale entry in the set is harmless.
+    tokens.destroy_token(&johns[0]).await.unwrap();
+    tokens.revoke_subject("johndoe").await.unwrap();
+    for token in &johns {
+        assert!(matches!(tokens.read_token(token).await, Err(AuthError::InvalidToken)));
+    }
+    assert_eq!(tokens.read_token(&alice).await.unwrap().subject, "alice");
+    let keys: Vec<String> = raw(&connection, redis::cmd("KEYS").arg(format!("{prefix}*"))).await;
+    assert_eq!(keys.len(), 2, "alice's token and set remain: {keys:?}");
+    // Nothing to revoke is not an error; a new login after it works.
+    tokens.revoke_subject("johndoe").await.unwrap();
+    let fresh = tokens.write_token("johndoe", &[]).await.unwrap();
+    assert_eq!(tokens.read_token(&fresh).await.unwrap().subject, "johndoe");
 }

@@ -194,7 +194,9 @@ pub fn derive_scopes(input: TokenStream) -> TokenStream {
 ///   `oauth2_authorization_code(authorization_url, token_url)`,
 ///   `oauth2_client_credentials(token_url)`, `openid_connect(url)`,
 ///   `api_key(header | query | cookie = "name")`, and `cookie(name, max_age, path, domain,
-///   secure, http_only, same_site)` (`HttpOnly`, `Secure` and `SameSite=Lax` by default).
+///   secure, http_only, same_site, allowed_origins, host_prefix)` (`HttpOnly`, `Secure` and
+///   `SameSite=Lax` by default). A cookie without a `domain` is named `__Host-…` (default
+///   `__Host-auth`) unless `host_prefix = false`: a sibling subdomain cannot plant it.
 /// - `strategy = jwt | database | redis`: checked against the strategy field's type.
 /// - `scopes = Declaration`: the scopes its OAuth2 flows document.
 /// - `crate = "path"`: where auth-core is, when not `::auth_core`.

@@ -44,7 +44,7 @@ struct JwtBackend {
 
 /// A cookie holding an opaque token, stored hashed in SQLite.
 #[derive(AuthBackend, Clone)]
-#[backend(name = "cookie", transport = cookie(name = "session", max_age = 3600), strategy = database)]
+#[backend(name = "cookie", transport = cookie(name = "__Host-session", max_age = 3600), strategy = database)]
 struct CookieBackend {
     strategy: DatabaseStrategy,
 }

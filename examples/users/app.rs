@@ -61,8 +61,13 @@ pub struct JwtBackend {
 
 /// fastapi-users' cookie (`fastapiusersauth`: HttpOnly, Secure, SameSite=Lax) holding an opaque
 /// token stored hashed in the database (`/auth/cookie/login`).
+///
+/// `host_prefix = false` keeps fastapi-users' name, for wire compatibility with its frontends
+/// (the differential test compares `Set-Cookie`). It is the one place that asks for it: without
+/// the `__Host-` prefix a page of a sibling subdomain can plant a cookie of this name (issue 20,
+/// finding 8). An app not bound to fastapi-users' frontends keeps the default, `__Host-auth`.
 #[derive(AuthBackend, Clone)]
-#[backend(name = "cookie", transport = cookie(name = "fastapiusersauth", max_age = 3600), strategy = database)]
+#[backend(name = "cookie", transport = cookie(name = "fastapiusersauth", max_age = 3600, host_prefix = false), strategy = database)]
 pub struct CookieBackend {
     strategy: DatabaseStrategy,
 }
@@ -154,6 +159,9 @@ impl AppState {
             .login_throttle(throttle)
             .client_ip(config.client_ip.clone())
             .requires_verification(config.requires_verification)
+            // A reset or a password change deletes the user's cookie sessions (and the row check
+            // refuses their JWTs): stricter than fastapi-users, which keeps them.
+            .revoke_sessions_in(tokens.clone())
             .build()?;
         let jwt = JwtStrategy::hs256(derive_key(&config.secret_key, "access"))
             .audience("fastapi-users:auth")

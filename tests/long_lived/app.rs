@@ -63,7 +63,7 @@ pub struct RevocableBackend {
 
 /// A session cookie holding an opaque token stored in SQLite (plain HTTP in tests: not Secure).
 #[derive(AuthBackend, Clone)]
-#[backend(name = "session", transport = cookie(name = "session", secure = false), strategy = database)]
+#[backend(name = "session", transport = cookie(name = "session", secure = false, host_prefix = false), strategy = database)]
 pub struct SessionBackend {
     pub strategy: DatabaseStrategy,
 }
@@ -80,7 +80,11 @@ impl auth_core::backend::AuthBackend for PartnerBackend {
 
     fn transport() -> &'static Transport {
         static TRANSPORT: Transport = Transport::Cookie(
-            match CookieOptions::builder("partner").secure(false).allowed_origins(&["https://partner.example"]).build()
+            match CookieOptions::builder("partner")
+                .secure(false)
+                .host_prefix(false)
+                .allowed_origins(&["https://partner.example"])
+                .build()
             {
                 Ok(options) => options,
                 Err(error) => panic!("{}", error.message()),

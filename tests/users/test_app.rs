@@ -128,7 +128,7 @@ pub struct JwtBackend {
 }
 
 #[derive(AuthBackend, Clone)]
-#[backend(name = "cookie", transport = cookie(name = "fastapiusersauth", max_age = 3600), strategy = database)]
+#[backend(name = "cookie", transport = cookie(name = "fastapiusersauth", max_age = 3600, host_prefix = false), strategy = database)]
 pub struct CookieBackend {
     strategy: DatabaseStrategy,
 }

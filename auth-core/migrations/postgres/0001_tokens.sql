@@ -11,3 +11,5 @@ CREATE TABLE IF NOT EXISTS "{table}" (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS "{table}_expires_at" ON "{table}" (expires_at);
+-- Every token of one subject, for ending a user's sessions at a password change.
+CREATE INDEX IF NOT EXISTS "{table}_subject" ON "{table}" (subject);

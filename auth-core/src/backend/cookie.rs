@@ -53,6 +53,11 @@ pub enum InvalidCookieOption {
     ZeroMaxAge,
     /// An allowed origin is not `scheme://host[:port]`.
     Origin,
+    /// A cookie without a `Domain` not named `__Host-…`: a page of a sibling subdomain could
+    /// plant a cookie of that name for this host (session fixation, login CSRF). Name it
+    /// `__Host-…` (Secure, path `/`), or opt out with
+    /// [`host_prefix(false)`](CookieOptionsBuilder::host_prefix).
+    MissingHostPrefix,
 }
 
 impl InvalidCookieOption {
@@ -82,6 +87,9 @@ impl InvalidCookieOption {
             InvalidCookieOption::Origin => {
                 "an allowed origin is `scheme://host` or `scheme://host:port`, e.g. `https://app.example.com`, with no path, not even `/`"
             }
+            InvalidCookieOption::MissingHostPrefix => {
+                "a cookie without a domain is named `__Host-…` (Secure, path `/`), e.g. `__Host-session`, so that a sibling subdomain cannot plant it; to keep another name (wire compatibility, plain-http development), opt out with `host_prefix = false`"
+            }
         }
     }
 }
@@ -98,18 +106,29 @@ impl std::error::Error for InvalidCookieOption {}
 /// valid `Set-Cookie` header. The defaults are the safe ones: `HttpOnly`, `Secure`,
 /// `SameSite=Lax`, `Path=/`, a session cookie, and logins accepted only from the site itself.
 ///
+/// A cookie without a `Domain` must be named `__Host-…` ([`DEFAULT_NAME`] is `__Host-auth`):
+/// browsers then accept it only from this very host, over HTTPS, for path `/`, so a page of a
+/// sibling subdomain (`evil.example.com` next to `app.example.com`) cannot plant one of its own
+/// (session fixation, login CSRF). An app that needs another name (wire compatibility with an
+/// existing frontend, plain-http development) opts out with
+/// [`host_prefix(false)`](CookieOptionsBuilder::host_prefix); a cookie with a `Domain` is
+/// shared with the subdomains on purpose, and is not concerned.
+///
 /// ```
 /// use auth_core::backend::{CookieOptions, SameSite};
 ///
-/// let options = CookieOptions::builder("session")
+/// let options = CookieOptions::builder("__Host-session")
 ///     .max_age(3600)
 ///     .same_site(SameSite::Strict)
 ///     .allowed_origins(&["https://app.example.com"])
 ///     .build()?;
-/// assert_eq!(options.name(), "session");
+/// assert_eq!(options.name(), "__Host-session");
 ///
 /// // An option that cannot form a cookie is refused, not written.
-/// assert!(CookieOptions::builder("session").path("/; Domain=evil.example").build().is_err());
+/// assert!(CookieOptions::builder("__Host-session").path("/; Domain=evil.example").build().is_err());
+/// // A name a sibling subdomain could plant is refused, unless the app opts out.
+/// assert!(CookieOptions::builder("session").build().is_err());
+/// assert!(CookieOptions::builder("session").host_prefix(false).build().is_ok());
 /// # Ok::<(), auth_core::backend::InvalidCookieOption>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +141,11 @@ pub struct CookieOptions {
     http_only: bool,
     same_site: SameSite,
     allowed_origins: &'static [&'static str],
+    host_prefix: bool,
 }
+
+/// The cookie name unless one is given: `__Host-auth` (see [`CookieOptions`]).
+pub const DEFAULT_NAME: &str = "__Host-auth";
 
 /// [`CookieOptions`] being built; every setter is a `const fn`, so options can be built in a
 /// `static`. Nothing is checked until [`build`](Self::build).
@@ -145,6 +168,7 @@ impl CookieOptions {
                 http_only: true,
                 same_site: SameSite::Lax,
                 allowed_origins: &[],
+                host_prefix: true,
             },
         }
     }
@@ -297,6 +321,15 @@ impl CookieOptionsBuilder {
         self
     }
 
+    /// Whether a cookie without a `Domain` must be named `__Host-…` (default `true`; see
+    /// [`CookieOptions`]). `false` keeps another name: for wire compatibility (fastapi-users'
+    /// `fastapiusersauth`) or plain-http development, at the cost that a sibling subdomain can
+    /// plant the cookie.
+    pub const fn host_prefix(mut self, required: bool) -> Self {
+        self.options.host_prefix = required;
+        self
+    }
+
     /// Checks the options; see [`InvalidCookieOption`] for what is refused.
     pub const fn build(self) -> Result<CookieOptions, InvalidCookieOption> {
         let o = self.options;
@@ -336,14 +369,17 @@ impl CookieOptionsBuilder {
             }
             i += 1;
         }
+        if o.host_prefix && o.domain.is_none() && !starts_with_ignore_case(o.name.as_bytes(), b"__Host-") {
+            return Err(InvalidCookieOption::MissingHostPrefix);
+        }
         Ok(o)
     }
 }
 
 impl Default for CookieOptions {
-    /// The defaults, for a cookie named `auth`.
+    /// The defaults, for a cookie named [`DEFAULT_NAME`] (`__Host-auth`).
     fn default() -> Self {
-        const DEFAULT: CookieOptions = match CookieOptions::builder("auth").build() {
+        const DEFAULT: CookieOptions = match CookieOptions::builder(DEFAULT_NAME).build() {
             Ok(options) => options,
             Err(error) => panic!("{}", error.message()),
         };
@@ -561,6 +597,12 @@ mod tests {
             (b("s").allowed_origins(&["https://user@app.example.com"]), E::Origin),
             (b("s").allowed_origins(&["https://app.example.com; x"]), E::Origin),
             (b("s").allowed_origins(&["null"]), E::Origin),
+            // Issue 20, finding 8: a name a sibling subdomain could plant.
+            (b("session"), E::MissingHostPrefix),
+            (b("s").secure(false), E::MissingHostPrefix),
+            (b("s").path("/app"), E::MissingHostPrefix),
+            (b("__Secure-s"), E::MissingHostPrefix),
+            (b("_Host-s"), E::MissingHostPrefix),
         ];
         for (builder, expected) in cases {
             let what = format!("{:?}", builder.options);
@@ -569,10 +611,13 @@ mod tests {
         for good in [
             b("session").path("/app/v1").domain("example.com").max_age(60).same_site(SameSite::Strict),
             b("__Host-session"),
+            b("__host-session"),
             b("__Secure-session").domain("example.com"),
-            b("s").same_site(SameSite::None),
-            b("s").secure(false).http_only(false),
-            b("s").allowed_origins(&["https://app.example.com", "http://localhost:3000", "https://[::1]:8443"]),
+            b("s").domain("example.com"),
+            b("s").same_site(SameSite::None).host_prefix(false),
+            b("s").secure(false).http_only(false).host_prefix(false),
+            b("s").path("/app").host_prefix(false),
+            b("__Host-s").allowed_origins(&["https://app.example.com", "http://localhost:3000", "https://[::1]:8443"]),
         ] {
             let what = format!("{:?}", builder_debug(&good));
             assert!(build(good).is_ok(), "{what}");
@@ -585,14 +630,14 @@ mod tests {
 
     #[test]
     fn set_cookie_is_written_by_the_cookie_crate() {
-        let options = CookieOptions::builder("session").max_age(3600).build().unwrap();
+        let options = CookieOptions::builder("__Host-session").max_age(3600).build().unwrap();
         assert_eq!(
             options.set_cookie("tok").unwrap(),
-            "session=tok; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600"
+            "__Host-session=tok; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600"
         );
         assert_eq!(
             options.clear_cookie().unwrap(),
-            "session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+            "__Host-session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
         );
         let options = CookieOptions::builder("s").domain("example.com").path("/app").secure(false).http_only(false);
         assert_eq!(
@@ -616,7 +661,7 @@ mod tests {
 
     #[test]
     fn cross_site_requests_are_refused_unless_allowed() {
-        let options = CookieOptions::builder("s").allowed_origins(&["https://app.example.com"]).build().unwrap();
+        let options = CookieOptions::builder("__Host-s").allowed_origins(&["https://app.example.com"]).build().unwrap();
         let ok = [
             vec![],
             vec![("host", "api.example.com")],
@@ -659,13 +704,16 @@ mod tests {
             }
             map
         };
+        // The default name is `__Host-auth` (issue 20, finding 8; it was `auth`).
         let options = CookieOptions::default();
-        assert_eq!(options.read(&headers(&["a=1; auth=tok; b=2"])).as_deref(), Some("tok"));
-        assert_eq!(options.read(&headers(&["auth=\"tok\""])).as_deref(), Some("tok"));
-        assert_eq!(options.read(&headers(&["auth=a; auth=b"])), None);
-        assert_eq!(options.read(&headers(&["auth=a", "auth=a"])), None);
-        assert_eq!(options.read(&headers(&["auth="])), None);
-        assert_eq!(options.read(&headers(&["auth"])), None);
-        assert_eq!(options.read(&headers(&["Auth=tok"])), None);
+        assert_eq!(options.name(), DEFAULT_NAME);
+        assert_eq!(options.read(&headers(&["a=1; __Host-auth=tok; b=2"])).as_deref(), Some("tok"));
+        assert_eq!(options.read(&headers(&["__Host-auth=\"tok\""])).as_deref(), Some("tok"));
+        assert_eq!(options.read(&headers(&["__Host-auth=a; __Host-auth=b"])), None);
+        assert_eq!(options.read(&headers(&["__Host-auth=a", "__Host-auth=a"])), None);
+        assert_eq!(options.read(&headers(&["__Host-auth="])), None);
+        assert_eq!(options.read(&headers(&["__Host-auth"])), None);
+        assert_eq!(options.read(&headers(&["__host-auth=tok"])), None);
+        assert_eq!(options.read(&headers(&["auth=tok"])), None, "a cookie a sibling could plant");
     }
 }

@@ -22,6 +22,9 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// The name of the backend that authenticated the request.
     pub backend: &'static str,
+    /// When the token was issued, if its strategy knows ([`Strategy::read_token_issued`]):
+    /// what ends a user's sessions at a password change.
+    pub issued_at: Option<std::time::SystemTime>,
 }
 
 impl<B: AuthBackend> Credential for B {
@@ -77,13 +80,14 @@ where
 {
     async fn verify_token(token: &str, state: &S) -> Result<Principal, AuthError> {
         let backend = B::from_ref(state);
-        backend.strategy().read_token(token).await.map(principal::<B>).map_err(credentials_error)
+        let (info, issued_at) = backend.strategy().read_token_issued(token).await.map_err(credentials_error)?;
+        Ok(principal::<B>(info, issued_at))
     }
 
     async fn verify_token_with_lifetime(token: &str, state: &S) -> Result<(Principal, Lifetime), AuthError> {
         let backend = B::from_ref(state);
-        let (info, expires_at) = backend.strategy().read_token_with_expiry(token).await.map_err(credentials_error)?;
-        let mut lifetime = match expires_at {
+        let (info, times) = backend.strategy().read_token_with_times(token).await.map_err(credentials_error)?;
+        let mut lifetime = match times.expires_at {
             Some(at) => Lifetime::until(at),
             None => Lifetime::unknown(),
         };
@@ -94,12 +98,15 @@ where
                 async move { backend.strategy().read_token(&token).await.map(drop) }
             });
         }
-        Ok((principal::<B>(info), lifetime))
+        Ok((principal::<B>(info, times.issued_at), lifetime))
     }
 }
 
-fn principal<B: AuthBackend>(TokenInfo { subject, scopes }: TokenInfo) -> Principal {
-    Principal { subject, scopes, backend: B::NAME }
+fn principal<B: AuthBackend>(
+    TokenInfo { subject, scopes }: TokenInfo,
+    issued_at: Option<std::time::SystemTime>,
+) -> Principal {
+    Principal { subject, scopes, backend: B::NAME, issued_at }
 }
 
 /// A store outage stays what it is; every other failure of the strategy is a bad credential.

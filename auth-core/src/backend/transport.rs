@@ -158,10 +158,11 @@ mod tests {
 
     #[test]
     fn reads_each_location() {
+        // The default cookie is `__Host-auth` (it was `auth`; issue 20, finding 8).
         let cookie_transport = Transport::Cookie(CookieOptions::default());
-        let request = Request::get("/").header("cookie", "a=1; auth=tok; b=2").body(()).unwrap();
+        let request = Request::get("/").header("cookie", "a=1; __Host-auth=tok; b=2").body(()).unwrap();
         assert_eq!(cookie_transport.read(&parts(request)).as_deref(), Some("tok"));
-        let twice = Request::get("/").header("cookie", "auth=a; auth=b").body(()).unwrap();
+        let twice = Request::get("/").header("cookie", "__Host-auth=a; __Host-auth=b").body(()).unwrap();
         assert_eq!(cookie_transport.read(&parts(twice)), None);
 
         let query = Transport::ApiKey { location: ApiKeyLocation::Query, name: "api_key" };
@@ -178,19 +179,19 @@ mod tests {
 
     #[test]
     fn cookies_are_safe_by_default_and_login_is_never_cached() {
-        let options = CookieOptions::builder("auth").max_age(3600).build().unwrap();
+        let options = CookieOptions::builder("__Host-auth").max_age(3600).build().unwrap();
         let response = Transport::Cookie(options).login_response("tok").unwrap();
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         assert_eq!(
             response.headers()[header::SET_COOKIE],
-            "auth=tok; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600"
+            "__Host-auth=tok; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=3600"
         );
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
         assert_eq!(response.headers()[header::PRAGMA], "no-cache");
         let response = Transport::Cookie(CookieOptions::default()).logout_response().unwrap();
         assert_eq!(
             response.headers()[header::SET_COOKIE],
-            "auth=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+            "__Host-auth=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
         );
 
         let bearer = Transport::Bearer { token_url: "token", refresh_url: None };

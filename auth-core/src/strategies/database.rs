@@ -50,6 +50,9 @@
 //! | `created_at` | integer       | seconds since the Unix epoch                       |
 //! | `expires_at` | integer       | seconds since the Unix epoch; invalid from then on |
 //!
+//! An index on `subject` serves [`RevokeSubject`], which deletes every
+//! token of one user (a password change ends them).
+//!
 //! Expired rows are deleted when they are presented; [`DatabaseStrategy::purge_expired`] drops
 //! the rest, for a periodic job.
 //!
@@ -65,7 +68,7 @@ use std::{str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::AssertSqlSafe;
 
-use super::{Strategy, TokenInfo, jwt::now, opaque};
+use super::{RevokeSubject, Strategy, TokenInfo, TokenTimes, jwt::now, opaque};
 use crate::error::AuthError;
 
 pub use sqlx;
@@ -138,6 +141,7 @@ struct Statements {
     insert: Arc<str>,
     select: Arc<str>,
     delete: Arc<str>,
+    delete_subject: Arc<str>,
     purge: Arc<str>,
 }
 
@@ -340,22 +344,30 @@ impl Strategy for DatabaseStrategy {
         &self,
         token: &str,
     ) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
+        self.read_token_with_times(token).await.map(|(info, times)| (info, times.expires_at))
+    }
+
+    async fn read_token_issued(&self, token: &str) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
+        self.read_token_with_times(token).await.map(|(info, times)| (info, times.issued_at))
+    }
+
+    async fn read_token_with_times(&self, token: &str) -> Result<(TokenInfo, TokenTimes), AuthError> {
         let hash = opaque::parse_and_hash(token)?;
         let sql = &self.inner.sql.select;
-        let row: Option<(String, String, i64)> = on_pool!(&self.inner.pool, |pool| {
+        let row: Option<(String, String, i64, i64)> = on_pool!(&self.inner.pool, |pool| {
             let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(hash.clone());
             self.timed("read", query.fetch_optional(pool)).await?
         });
-        let Some((subject, scopes, expires_at)) = row else { return Err(AuthError::InvalidToken) };
+        let Some((subject, scopes, created_at, expires_at)) = row else { return Err(AuthError::InvalidToken) };
         if expires_at <= unix_now() {
             // Lazy cleanup. The token is refused whether or not the delete gets through.
             let _ = self.delete(hash).await;
             return Err(AuthError::InvalidToken);
         }
         let info = TokenInfo { subject, scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect() };
+        let at = |seconds: i64| std::time::UNIX_EPOCH.checked_add(Duration::from_secs(seconds.max(0).unsigned_abs()));
         // `expires_at > now` here, so it is positive.
-        let expires_at = std::time::UNIX_EPOCH.checked_add(Duration::from_secs(expires_at.unsigned_abs()));
-        Ok((info, expires_at))
+        Ok((info, TokenTimes { issued_at: at(created_at), expires_at: at(expires_at) }))
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {
@@ -384,6 +396,17 @@ impl Strategy for DatabaseStrategy {
             Ok(hash) => self.delete(hash).await,
             Err(_) => Ok(()),
         }
+    }
+}
+
+/// Deletes every token of `subject` (one indexed `DELETE`): a password change ends them all.
+impl RevokeSubject for DatabaseStrategy {
+    async fn revoke_subject(&self, subject: &str) -> Result<(), AuthError> {
+        let sql = &self.inner.sql.delete_subject;
+        on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query(AssertSqlSafe(Arc::clone(sql))).bind(subject.to_owned());
+            self.timed("revoke subject", query.execute(pool)).await.map(drop)
+        })
     }
 }
 
@@ -468,8 +491,13 @@ impl Statements {
                 p(5)
             )
             .into(),
-            select: format!(r#"SELECT subject, scopes, expires_at FROM "{table}" WHERE token_hash = {}"#, p(1)).into(),
+            select: format!(
+                r#"SELECT subject, scopes, created_at, expires_at FROM "{table}" WHERE token_hash = {}"#,
+                p(1)
+            )
+            .into(),
             delete: format!(r#"DELETE FROM "{table}" WHERE token_hash = {}"#, p(1)).into(),
+            delete_subject: format!(r#"DELETE FROM "{table}" WHERE subject = {}"#, p(1)).into(),
             purge: format!(r#"DELETE FROM "{table}" WHERE expires_at <= {}"#, p(1)).into(),
         }
     }

@@ -29,7 +29,7 @@
 
 use std::future::Future;
 
-use super::{JwtError, JwtStrategy, Strategy, TokenInfo, opaque};
+use super::{JwtError, JwtStrategy, Strategy, TokenInfo, TokenTimes, opaque};
 use crate::error::AuthError;
 
 /// Revoked token ids, each until a given time (seconds since the Unix epoch), after which the
@@ -99,13 +99,24 @@ impl<D: Denylist> Strategy for DenylistedJwt<D> {
         &self,
         token: &str,
     ) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
+        self.read_token_with_times(token).await.map(|(info, times)| (info, times.expires_at))
+    }
+
+    async fn read_token_issued(&self, token: &str) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
+        self.read_token_with_times(token).await.map(|(info, times)| (info, times.issued_at))
+    }
+
+    async fn read_token_with_times(&self, token: &str) -> Result<(TokenInfo, TokenTimes), AuthError> {
         let claims = self.jwt.verify(token).map_err(JwtError::into_token_error)?;
-        let expires_at = self.jwt.valid_until(&claims);
+        let times = TokenTimes {
+            issued_at: Some(self.jwt.issued_at(&claims)),
+            expires_at: Some(self.jwt.valid_until(&claims)),
+        };
         let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
         if self.denylist.is_revoked(&id_of(claims.jti, token)).await? {
             return Err(AuthError::InvalidToken);
         }
-        Ok((TokenInfo { subject, scopes: claims.scopes }, Some(expires_at)))
+        Ok((TokenInfo { subject, scopes: claims.scopes }, times))
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

@@ -1024,8 +1024,26 @@ impl JwtStrategy {
             .unwrap_or_else(crate::security::lifetime::far_future)
     }
 
+    /// When `claims`, verified by this strategy, were issued: `iat` when the token has one,
+    /// otherwise `exp` less this strategy's lifetime (what [`JwtStrategy::issue`] wrote), whole
+    /// seconds. What a password change compares with, to end the sessions issued before it.
+    pub fn issued_at(&self, claims: &Claims) -> std::time::SystemTime {
+        let seconds = claims.iat.unwrap_or_else(|| claims.exp.saturating_sub(self.inner.lifetime.as_secs()));
+        std::time::UNIX_EPOCH.checked_add(Duration::from_secs(seconds)).unwrap_or(std::time::UNIX_EPOCH)
+    }
+
     pub(crate) fn writes_jti(&self) -> bool {
         self.inner.with_jti
+    }
+
+    /// The same strategy, writing `iat` into every token it issues.
+    pub(crate) fn with_iat_always(&self) -> Self {
+        if self.inner.with_iat {
+            return self.clone();
+        }
+        let mut inner = Inner::clone(&self.inner);
+        inner.with_iat = true;
+        Self { inner: Arc::new(inner) }
     }
 
     /// The same strategy, writing a `jti` into every token it issues.

@@ -41,6 +41,19 @@ pub struct TokenInfo {
     pub scopes: Vec<String>,
 }
 
+/// When a token was issued and when it stops being valid, as far as its strategy knows.
+///
+/// The issue time is what ends a user's sessions at a password change: the users' credential
+/// ([`UserToken`](crate::users)) refuses a token issued at or before the change, whichever
+/// strategy issued it, so a stateless JWT ends with the password as a stored token does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenTimes {
+    /// When the token was issued, if the strategy knows.
+    pub issued_at: Option<SystemTime>,
+    /// When the token stops being valid, if the strategy knows.
+    pub expires_at: Option<SystemTime>,
+}
+
 /// How a token becomes a principal, as fastapi-users' `Strategy`: write a token at login,
 /// read it on each request, destroy it at logout.
 ///
@@ -69,12 +82,47 @@ pub trait Strategy: Send + Sync + 'static {
         async move { Ok((self.read_token(token).await?, None)) }
     }
 
+    /// As [`read_token`](Self::read_token), and says when the token was issued, when the
+    /// strategy knows (a JWT's `iat`, or its `exp` less the lifetime; a stored token's
+    /// creation). What lets a password change end the sessions issued before it. The default
+    /// does not know.
+    fn read_token_issued(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<(TokenInfo, Option<SystemTime>), AuthError>> + Send {
+        async move { Ok((self.read_token(token).await?, None)) }
+    }
+
+    /// As [`read_token_with_expiry`](Self::read_token_with_expiry), and says when the token
+    /// was issued, when the strategy knows; what a connection the token opens is checked with.
+    fn read_token_with_times(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<(TokenInfo, TokenTimes), AuthError>> + Send {
+        async move {
+            let (info, expires_at) = self.read_token_with_expiry(token).await?;
+            Ok((info, TokenTimes { issued_at: None, expires_at }))
+        }
+    }
+
     /// Issues a token for `subject` with `scopes`.
     fn write_token(&self, subject: &str, scopes: &[String]) -> impl Future<Output = Result<String, AuthError>> + Send;
 
     /// Revokes `token`, so that reading it fails from now on. Revoking an unknown token is not
     /// an error.
     fn destroy_token(&self, token: &str) -> impl Future<Output = Result<(), AuthError>> + Send;
+}
+
+/// A token store that can end every token of one subject at once: what ends a user's
+/// sessions when their password changes (register it with
+/// [`UserManagerBuilder::revoke_sessions_in`](crate::users::UserManagerBuilder::revoke_sessions_in)).
+///
+/// [`DatabaseStrategy`] deletes the subject's rows (by an index on `subject`), [`RedisStrategy`]
+/// the keys it listed in the subject's own set. A JWT has nothing to delete: the users'
+/// credential refuses it by its issue time ([`TokenTimes`]).
+pub trait RevokeSubject: Send + Sync + 'static {
+    /// Revokes every token issued to `subject`; none is accepted once this returns.
+    fn revoke_subject(&self, subject: &str) -> impl Future<Output = Result<(), AuthError>> + Send;
 }
 
 impl Strategy for JwtStrategy {
@@ -93,6 +141,21 @@ impl Strategy for JwtStrategy {
         let expires_at = self.valid_until(&claims);
         let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
         Ok((TokenInfo { subject, scopes: claims.scopes }, Some(expires_at)))
+    }
+
+    async fn read_token_issued(&self, token: &str) -> Result<(TokenInfo, Option<SystemTime>), AuthError> {
+        let claims = self.verify(token).map_err(JwtError::into_token_error)?;
+        let issued_at = self.issued_at(&claims);
+        let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
+        Ok((TokenInfo { subject, scopes: claims.scopes }, Some(issued_at)))
+    }
+
+    async fn read_token_with_times(&self, token: &str) -> Result<(TokenInfo, TokenTimes), AuthError> {
+        let claims = self.verify(token).map_err(JwtError::into_token_error)?;
+        let times =
+            TokenTimes { issued_at: Some(self.issued_at(&claims)), expires_at: Some(self.valid_until(&claims)) };
+        let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
+        Ok((TokenInfo { subject, scopes: claims.scopes }, times))
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

@@ -24,7 +24,8 @@
 //!
 //! | store               | key                                  | value                     | expiry              |
 //! |---------------------|--------------------------------------|---------------------------|---------------------|
-//! | [`RedisStrategy`]   | `auth:token:` + SHA-256 hex of token | `{"subject","scopes"}`    | `EX` lifetime       |
+//! | [`RedisStrategy`]   | `auth:token:` + SHA-256 hex of token | `{"subject","scopes","iat"}` | `EX` lifetime    |
+//! | [`RedisStrategy`]   | `auth:token:user:` + SHA-256 hex of subject | a set: the subject's token keys | `EX` lifetime |
 //! | [`RedisFamilyStore`]| `auth:family:` + family id           | the head's `jti`          | `EXAT` family       |
 //! | [`RedisDenylist`]   | `auth:revoked:` + `jti` or token id  | `1`                       | `EXAT` exp + leeway |
 //!
@@ -45,7 +46,9 @@ use std::time::Duration;
 use redis::{ErrorKind, FromRedisValue, RedisError, ServerErrorKind, aio::ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 
-use super::{RefreshFamilyStore, Rotation, Strategy, TokenInfo, denylist::Denylist, jwt::now, opaque};
+use super::{
+    RefreshFamilyStore, RevokeSubject, Rotation, Strategy, TokenInfo, TokenTimes, denylist::Denylist, jwt::now, opaque,
+};
 use crate::error::AuthError;
 
 pub use redis::aio::ConnectionManager;
@@ -186,6 +189,10 @@ impl std::fmt::Debug for RedisStrategy {
 struct StoredToken {
     subject: String,
     scopes: Vec<String>,
+    /// When it was issued (seconds since the Unix epoch); absent in tokens written before it
+    /// was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<u64>,
 }
 
 impl RedisStrategy {
@@ -219,8 +226,14 @@ impl RedisStrategy {
         format!("{}{hash}", self.prefix)
     }
 
-    /// The token's record, and its key.
-    async fn read(&self, token: &str) -> Result<(TokenInfo, String), AuthError> {
+    /// The set of `subject`'s token keys. Token keys end in 64 hex digits, so `user:` never
+    /// names one.
+    fn subject_key(&self, subject: &str) -> String {
+        format!("{}user:{}", self.prefix, opaque::hash(subject))
+    }
+
+    /// The token's record, its issue time, and its key.
+    async fn read_issued(&self, token: &str) -> Result<(TokenInfo, Option<std::time::SystemTime>, String), AuthError> {
         let key = self.key(&opaque::parse_and_hash(token)?);
         let value: Option<String> = query(&self.connection, self.timeout, "read", redis::cmd("GET").arg(&key)).await?;
         // Redis expires the key itself: a missing key is unknown, expired or revoked alike.
@@ -229,7 +242,13 @@ impl RedisStrategy {
             tracing::error!("a token key holds a value this strategy did not write");
             AuthError::Internal
         })?;
-        Ok((TokenInfo { subject: stored.subject, scopes: stored.scopes }, key))
+        let issued_at = stored.iat.and_then(|iat| std::time::UNIX_EPOCH.checked_add(Duration::from_secs(iat)));
+        Ok((TokenInfo { subject: stored.subject, scopes: stored.scopes }, issued_at, key))
+    }
+
+    /// The token's record, and its key.
+    async fn read(&self, token: &str) -> Result<(TokenInfo, String), AuthError> {
+        self.read_issued(token).await.map(|(info, _, key)| (info, key))
     }
 }
 
@@ -246,12 +265,26 @@ impl Strategy for RedisStrategy {
         &self,
         token: &str,
     ) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
-        let (info, key) = self.read(token).await?;
+        self.read_token_with_times(token).await.map(|(info, times)| (info, times.expires_at))
+    }
+
+    async fn read_token_issued(&self, token: &str) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
+        self.read_issued(token).await.map(|(info, issued_at, _)| (info, issued_at))
+    }
+
+    async fn read_token_with_times(&self, token: &str) -> Result<(TokenInfo, TokenTimes), AuthError> {
+        let (info, issued_at, key) = self.read_issued(token).await?;
         let left: i64 = query(&self.connection, self.timeout, "ttl", redis::cmd("PTTL").arg(&key)).await?;
         // -2: the key expired meanwhile; -1: no expiry (not one this strategy wrote).
         match u64::try_from(left) {
-            Ok(millis) => Ok((info, Some(std::time::SystemTime::now() + Duration::from_millis(millis)))),
-            Err(_) if left == -1 => Ok((info, None)),
+            Ok(millis) => Ok((
+                info,
+                TokenTimes {
+                    issued_at,
+                    expires_at: Some(std::time::SystemTime::now() + Duration::from_millis(millis)),
+                },
+            )),
+            Err(_) if left == -1 => Ok((info, TokenTimes { issued_at, expires_at: None })),
             Err(_) => Err(AuthError::InvalidToken),
         }
     }
@@ -260,12 +293,36 @@ impl Strategy for RedisStrategy {
         opaque::check_scopes(scopes)?;
         let token = opaque::generate()?;
         let key = self.key(&opaque::hash(&token));
-        let value = serde_json::to_string(&StoredToken { subject: subject.to_owned(), scopes: scopes.to_vec() })
-            .map_err(|_| AuthError::Internal)?;
+        let value = serde_json::to_string(&StoredToken {
+            subject: subject.to_owned(),
+            scopes: scopes.to_vec(),
+            iat: Some(now()),
+        })
+        .map_err(|_| AuthError::Internal)?;
         let seconds = self.lifetime.as_secs().saturating_add(u64::from(self.lifetime.subsec_nanos() > 0));
-        // NX: never overwrite. With 256 random bits a collision means a broken generator.
-        let command = redis::cmd("SET").arg(&key).arg(value).arg("EX").arg(seconds).arg("NX").clone();
-        let stored: Option<String> = query(&self.connection, self.timeout, "write", &command).await?;
+        // NX: never overwrite. With 256 random bits a collision means a broken generator. The
+        // subject's set lists the key (for `revoke_subject`) and lives as long as its newest
+        // token: every token of this strategy has the same lifetime.
+        let subject_key = self.subject_key(subject);
+        let mut pipeline = redis::pipe();
+        pipeline
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(value)
+            .arg("EX")
+            .arg(seconds)
+            .arg("NX")
+            .cmd("SADD")
+            .arg(&subject_key)
+            .arg(&key)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&subject_key)
+            .arg(seconds)
+            .ignore();
+        let mut connection = self.connection.clone();
+        let (stored,): (Option<String>,) = timed(self.timeout, "write", pipeline.query_async(&mut connection)).await?;
         if stored.is_none() {
             tracing::error!("a freshly generated token already exists");
             return Err(AuthError::Internal);
@@ -278,6 +335,28 @@ impl Strategy for RedisStrategy {
     async fn destroy_token(&self, token: &str) -> Result<(), AuthError> {
         let Ok(hash) = opaque::parse_and_hash(token) else { return Ok(()) };
         let _: i64 = query(&self.connection, self.timeout, "destroy", redis::cmd("DEL").arg(self.key(&hash))).await?;
+        Ok(())
+    }
+}
+
+/// KEYS[1] = the subject's set. Deletes every key it lists, then the set; atomic on the server.
+const REVOKE_SUBJECT_SCRIPT: &str = r"
+local keys = redis.call('SMEMBERS', KEYS[1])
+for i = 1, #keys, 500 do
+  redis.call('DEL', unpack(keys, i, math.min(i + 499, #keys)))
+end
+redis.call('DEL', KEYS[1])
+return #keys
+";
+
+/// Deletes every token key listed in the subject's set, and the set, in one script: a password
+/// change ends them all, without scanning the keyspace.
+impl RevokeSubject for RedisStrategy {
+    async fn revoke_subject(&self, subject: &str) -> Result<(), AuthError> {
+        let mut connection = self.connection.clone();
+        let script = redis::Script::new(REVOKE_SUBJECT_SCRIPT);
+        let invocation = script.key(self.subject_key(subject));
+        let _: i64 = timed(self.timeout, "revoke subject", invocation.invoke_async(&mut connection)).await?;
         Ok(())
     }
 }

@@ -17,7 +17,8 @@
 //! - Access tokens are stateless: revoking a family stops refreshes, and the access tokens
 //!   already issued live out their (short) lifetime.
 //! - A refresh asks the app about the user again ([`ReloadUser`]): a user who was disabled or
-//!   deleted since the login gets no new pair (and the family is revoked), and the new pair
+//!   deleted since the login, or whose password changed since the presented refresh token was
+//!   issued (its `iat`), gets no new pair (and the family is revoked), and the new pair
 //!   carries only the scopes the user may still have.
 //! - A family has an absolute lifetime, [`DEFAULT_SESSION_LIFETIME`] (30 days) unless set with
 //!   [`TokenPairIssuer::session_lifetime`]: it is written into every refresh token of the
@@ -95,6 +96,19 @@ pub trait ReloadUser: Send + Sync {
     /// An `Err` (the user store is down: [`AuthError::Unavailable`]) fails this refresh only,
     /// and leaves the family as it was.
     fn reload_user(&self, subject: &str) -> impl Future<Output = Result<Option<Vec<String>>, AuthError>> + Send;
+
+    /// As [`reload_user`](Self::reload_user), knowing when the presented refresh token was
+    /// issued (its `iat`): `None` also when the user's password changed since, which ends the
+    /// family with the password. The default asks [`reload_user`](Self::reload_user);
+    /// [`UserManager`](crate::users::UserManager) compares with the row's password change.
+    fn reload_user_issued(
+        &self,
+        subject: &str,
+        issued_at: std::time::SystemTime,
+    ) -> impl Future<Output = Result<Option<Vec<String>>, AuthError>> + Send {
+        let _ = issued_at;
+        self.reload_user(subject)
+    }
 }
 
 /// What the token endpoint returns: FastAPI's `{"access_token", "refresh_token", "token_type"}`.
@@ -330,7 +344,9 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
         if access.token_type().is_some_and(|typ| same_media_type(typ, REFRESH_TOKEN_TYPE)) {
             return Err(JwtError::Config(format!("the access strategy may not use token type `{REFRESH_TOKEN_TYPE}`")));
         }
-        let refresh = refresh.with_token_type(REFRESH_TOKEN_TYPE);
+        // `iat` in every refresh token: what a password change is compared with
+        // (`ReloadUser::reload_user_issued`), exact even where the session's end cut `exp` short.
+        let refresh = refresh.with_token_type(REFRESH_TOKEN_TYPE).with_iat_always();
         Ok(Self { access, refresh, store: Arc::new(store), session_lifetime: DEFAULT_SESSION_LIFETIME })
     }
 
@@ -390,7 +406,7 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
             tracing::info!(family = %family, "refused a refresh: the session has reached its absolute lifetime");
             return Err(AuthError::TokenExpired);
         }
-        let Some(allowed) = users.reload_user(subject).await? else {
+        let Some(allowed) = users.reload_user_issued(subject, self.refresh.issued_at(&claims)).await? else {
             self.store.revoke(family).await?;
             tracing::info!(family = %family, "refused a refresh: the user may no longer log in; family revoked");
             return Err(AuthError::InvalidToken);

@@ -16,7 +16,7 @@ mod token;
 
 pub use authorization::{BearerToken, authorization_credentials};
 pub use oauth2::{HttpBearer, OAuth2PasswordBearer};
-pub use origin::{check_same_origin, is_upgrade};
+pub use origin::{RequestScheme, check_same_origin, is_upgrade};
 pub use query::{QueryToken, TOKEN_QUERY_PARAMETER};
 pub use subprotocol::{SubprotocolToken, TOKEN_SUBPROTOCOL_PREFIX};
 #[cfg(feature = "ws")]

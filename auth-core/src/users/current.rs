@@ -11,7 +11,7 @@
 //!
 //! This is the only file of the users module that knows how requests are authenticated.
 
-use std::{marker::PhantomData, ops::Deref};
+use std::{marker::PhantomData, ops::Deref, time::SystemTime};
 
 use axum::{
     extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
@@ -20,9 +20,10 @@ use axum::{
 use uuid::Uuid;
 
 use super::{
-    error::{FlowError, UsersError},
+    error::UsersError,
     hooks::UserHooks,
-    model::User,
+    model::{StoredUser, User},
+    sessions::issued_before_change,
     user_manager::UserManager,
 };
 use crate::{
@@ -113,12 +114,12 @@ where
     async fn authenticate(parts: &mut Parts, state: &S) -> Result<Self::Principal, AuthError> {
         let principal = <B as Authenticate<S>>::authenticate(parts, state).await?;
         let manager = UserManager::<H>::from_ref(state);
-        active_row(&manager, user_id(&principal.subject)?).await.map(UserPrincipal::new)
+        active_row(&manager, user_id(&principal.subject)?, principal.issued_at).await.map(UserPrincipal::new)
     }
 
     /// The backend token's lifetime (its expiry, and its store's re-check), and a re-check of
     /// the row: a connection opened by a user ends when the token does, or when the user is
-    /// deleted or deactivated.
+    /// deleted or deactivated, or changes their password.
     async fn authenticate_with_lifetime(
         parts: &mut Parts,
         state: &S,
@@ -126,10 +127,11 @@ where
         let (principal, lifetime) = <B as Authenticate<S>>::authenticate_with_lifetime(parts, state).await?;
         let manager = UserManager::<H>::from_ref(state);
         let id = user_id(&principal.subject)?;
-        let user = active_row(&manager, id).await?;
+        let issued_at = principal.issued_at;
+        let user = active_row(&manager, id, issued_at).await?;
         let lifetime = lifetime.rechecked(move || {
             let manager = manager.clone();
-            async move { active_row(&manager, id).await.map(drop) }
+            async move { active_row(&manager, id, issued_at).await.map(drop) }
         });
         Ok((UserPrincipal::new(user), lifetime))
     }
@@ -140,14 +142,27 @@ fn user_id(subject: &str) -> Result<Uuid, AuthError> {
     Uuid::parse_str(subject).map_err(|_| AuthError::invalid_credentials())
 }
 
-/// The user `id` if it exists and is active; a store that does not answer stays what it is.
-async fn active_row<H: UserHooks>(manager: &UserManager<H>, id: Uuid) -> Result<User<H::Fields>, AuthError> {
-    match manager.get(id).await {
-        Ok(Some(user)) if user.is_active => Ok(user),
-        Ok(_) => Err(AuthError::invalid_credentials()),
-        Err(FlowError::Store(error)) => Err(error),
-        Err(_) => Err(AuthError::invalid_credentials()),
+/// The user `id` if it exists, is active, and has not changed their password since the token
+/// was issued (`issued_at`, when the strategy knows it); a store that does not answer stays
+/// what it is.
+///
+/// Whole seconds: a token issued in the second of the change is refused too, since it may have
+/// been issued just before it. (The change answers only once that second is over, so a login
+/// after it is never caught; see `UserManager::reset_password`.)
+async fn active_row<H: UserHooks>(
+    manager: &UserManager<H>,
+    id: Uuid,
+    issued_at: Option<SystemTime>,
+) -> Result<User<H::Fields>, AuthError> {
+    let stored: StoredUser<H::Fields> = match manager.store().by_id(id).await {
+        Ok(Some(stored)) => stored,
+        Ok(None) => return Err(AuthError::invalid_credentials()),
+        Err(error) => return Err(error),
+    };
+    if !stored.user.is_active || issued_before_change(issued_at, stored.password_changed_at) {
+        return Err(AuthError::invalid_credentials());
     }
+    Ok(stored.user)
 }
 
 /// A backend, or a tuple of backends, whose tokens name users of `H`: the matching

@@ -41,6 +41,9 @@ pub enum ErrorCode {
     UpdateUserEmailAlreadyExists,
     /// The password policy refused the new password.
     UpdateUserInvalidPassword,
+    /// `current_password` is missing or wrong, where the app requires it to change the email
+    /// or the password (ours: fastapi-users has no such option).
+    UpdateUserInvalidCurrentPassword,
 }
 
 impl ErrorCode {
@@ -58,6 +61,7 @@ impl ErrorCode {
             ErrorCode::VerifyUserAlreadyVerified => "VERIFY_USER_ALREADY_VERIFIED",
             ErrorCode::UpdateUserEmailAlreadyExists => "UPDATE_USER_EMAIL_ALREADY_EXISTS",
             ErrorCode::UpdateUserInvalidPassword => "UPDATE_USER_INVALID_PASSWORD",
+            ErrorCode::UpdateUserInvalidCurrentPassword => "UPDATE_USER_INVALID_CURRENT_PASSWORD",
         }
     }
 }

@@ -70,6 +70,7 @@ mod model;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod routes;
+mod sessions;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

@@ -68,6 +68,9 @@ pub(crate) struct StoredUser<F> {
     pub(crate) user: User<F>,
     pub(crate) email_key: String,
     pub(crate) hashed_password: String,
+    /// When the password last changed (seconds since the Unix epoch; 0: never). Tokens issued
+    /// then or before are refused.
+    pub(crate) password_changed_at: i64,
 }
 
 impl<F: fmt::Debug> fmt::Debug for StoredUser<F> {

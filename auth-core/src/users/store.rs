@@ -13,6 +13,7 @@
 //! | `is_active`, `is_superuser`, `is_verified` | boolean | boolean | the flags             |
 //! | `fields`          | text    | jsonb      | the app's own fields, a JSON object            |
 //! | `created_at`, `updated_at` | bigint | bigint | seconds since the Unix epoch              |
+//! | `password_changed_at` | bigint | bigint | when the password last changed (seconds; 0: never): tokens issued then or before are refused |
 //!
 //! # Migrations
 //!
@@ -50,11 +51,18 @@ use crate::{
 pub const DEFAULT_TABLE: &str = "users";
 
 /// The migrations, in order: (version, SQLite template, PostgreSQL template).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../../migrations/users/sqlite/0001_users.sql"),
-    include_str!("../../migrations/users/postgres/0001_users.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/users/sqlite/0001_users.sql"),
+        include_str!("../../migrations/users/postgres/0001_users.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/users/sqlite/0002_password_changed_at.sql"),
+        include_str!("../../migrations/users/postgres/0002_password_changed_at.sql"),
+    ),
+];
 
 /// The bookkeeping table, shared by every auth-core component that migrates (keyed by component).
 const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS auth_core_migrations (
@@ -314,6 +322,17 @@ impl UserStore {
         Ok(done == 1)
     }
 
+    /// Records that the user's password changed at `at` (seconds since the Unix epoch): tokens
+    /// issued at or before it are refused from now on.
+    pub(crate) async fn password_changed(&self, id: Uuid, at: i64) -> Result<(), AuthError> {
+        let sql = &self.inner.sql.password_changed;
+        on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query(AssertSqlSafe(Arc::clone(sql))).bind(id.to_string()).bind(at);
+            self.read("password_changed", query.execute(pool)).await?;
+        });
+        Ok(())
+    }
+
     /// Deletes a user; `false` if there was none.
     pub(crate) async fn delete(&self, id: Uuid) -> Result<bool, AuthError> {
         let sql = &self.inner.sql.delete;
@@ -350,11 +369,12 @@ fn map_error(backend: Backend, operation: &'static str, error: &sqlx::Error) -> 
 }
 
 /// The columns as selected: id, email, email_key, hashed_password, is_active, is_superuser,
-/// is_verified, fields.
-type Row = (String, String, String, String, bool, bool, bool, String);
+/// is_verified, fields, password_changed_at.
+type Row = (String, String, String, String, bool, bool, bool, String, i64);
 
 fn into_stored<F: DeserializeOwned>(row: Row) -> Result<StoredUser<F>, AuthError> {
-    let (id, email, email_key, hashed_password, is_active, is_superuser, is_verified, fields) = row;
+    let (id, email, email_key, hashed_password, is_active, is_superuser, is_verified, fields, password_changed_at) =
+        row;
     let id = Uuid::parse_str(&id).map_err(|_| {
         tracing::error!("a user id in the database is not a UUID");
         AuthError::Internal
@@ -367,6 +387,7 @@ fn into_stored<F: DeserializeOwned>(row: Row) -> Result<StoredUser<F>, AuthError
         user: User { id, email, is_active, is_superuser, is_verified, fields },
         email_key,
         hashed_password,
+        password_changed_at,
     })
 }
 
@@ -377,6 +398,7 @@ struct Statements {
     insert: Arc<str>,
     update: Arc<str>,
     swap_password: Arc<str>,
+    password_changed: Arc<str>,
     delete: Arc<str>,
 }
 
@@ -406,8 +428,9 @@ impl Statements {
         };
         let Dialect { placeholder, id, fields, id_out, fields_out } = dialect;
         let p = |n: u8| format!("{placeholder}{n}");
-        let columns =
-            format!("{id_out}, email, email_key, hashed_password, is_active, is_superuser, is_verified, {fields_out}");
+        let columns = format!(
+            "{id_out}, email, email_key, hashed_password, is_active, is_superuser, is_verified, {fields_out}, password_changed_at"
+        );
         Self {
             by_id: format!(r#"SELECT {columns} FROM "{table}" WHERE id = {}{id}"#, p(1)).into(),
             by_key: format!(r#"SELECT {columns} FROM "{table}" WHERE email_key = {}"#, p(1)).into(),
@@ -444,6 +467,13 @@ impl Statements {
                 p(3),
                 p(1),
                 p(4)
+            )
+            .into(),
+            password_changed: format!(
+                r#"UPDATE "{table}" SET password_changed_at = {}, updated_at = {} WHERE id = {}{id}"#,
+                p(2),
+                p(2),
+                p(1)
             )
             .into(),
             delete: format!(r#"DELETE FROM "{table}" WHERE id = {}{id}"#, p(1)).into(),

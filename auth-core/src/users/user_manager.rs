@@ -13,11 +13,16 @@ use super::{
     hooks::{RequestContext, UserHooks},
     mail::{MailKind, Mailer},
     model::{StoredUser, User, UserCreate, UserUpdate},
+    sessions::SessionStore,
     store::{UserStore, WriteError},
     throttle::{ClientIpSource, LoginThrottle},
     tokens::{DEFAULT_TOKEN_LIFETIME, FlowToken, RESET_AUDIENCE, VERIFY_AUDIENCE, fingerprint_matches},
 };
-use crate::{error::AuthError, password::Passwords, strategies::jwt::MIN_HMAC_SECRET_LEN};
+use crate::{
+    error::AuthError,
+    password::Passwords,
+    strategies::{RevokeSubject, jwt::MIN_HMAC_SECRET_LEN},
+};
 
 /// The user flows of one app; put it in the app state (it is cheap to clone) and mount the
 /// routers of [`users`](super) on it.
@@ -74,6 +79,8 @@ struct Inner<H> {
     requires_verification: bool,
     throttle: Option<LoginThrottle>,
     client_ip: ClientIpSource,
+    session_stores: Vec<SessionStore>,
+    require_current_password: bool,
 }
 
 /// Why a [`UserManager`] could not be built.
@@ -111,9 +118,33 @@ pub struct UserManagerBuilder<H> {
     requires_verification: bool,
     throttle: Option<LoginThrottle>,
     client_ip: ClientIpSource,
+    session_stores: Vec<SessionStore>,
+    require_current_password: bool,
 }
 
 impl<H: UserHooks> UserManagerBuilder<H> {
+    /// A token store whose tokens of a user are deleted when that user's password is reset or
+    /// changed (a [`DatabaseStrategy`](crate::strategies::DatabaseStrategy), a
+    /// [`RedisStrategy`](crate::strategies::RedisStrategy)); call it once per store.
+    ///
+    /// Tokens are refused after a password change whether or not their store is registered
+    /// (the users' credential compares their issue time with the change, see
+    /// [`UserToken`](super::UserToken)); registering also deletes them, so that routes that
+    /// check the backend alone (`Authenticated<Backend>`, not the user row) refuse them too.
+    pub fn revoke_sessions_in(mut self, store: impl RevokeSubject) -> Self {
+        self.session_stores.push(Arc::new(store));
+        self
+    }
+
+    /// Whether `PATCH /users/me` must carry the user's `current_password` to change the email
+    /// or the password; default `false`, as fastapi-users. When set, a missing or wrong one is
+    /// 400 `UPDATE_USER_INVALID_CURRENT_PASSWORD`, so that a stolen session alone cannot take
+    /// the account over. Superusers' `PATCH /users/{id}` is not concerned.
+    pub fn require_current_password(mut self, required: bool) -> Self {
+        self.require_current_password = required;
+        self
+    }
+
     /// The secret verify tokens are signed with (HS256, at least 32 bytes; its own, not the
     /// reset tokens' nor the access tokens').
     pub fn verify_token_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
@@ -207,6 +238,8 @@ impl<H: UserHooks> UserManagerBuilder<H> {
                 requires_verification: self.requires_verification,
                 throttle: self.throttle,
                 client_ip: self.client_ip,
+                session_stores: self.session_stores,
+                require_current_password: self.require_current_password,
             }),
         })
     }
@@ -238,6 +271,8 @@ impl<H: UserHooks> UserManager<H> {
             requires_verification: false,
             throttle: Some(LoginThrottle::memory()),
             client_ip: ClientIpSource::Peer,
+            session_stores: Vec::new(),
+            require_current_password: false,
         }
     }
 
@@ -249,6 +284,22 @@ impl<H: UserHooks> UserManager<H> {
     /// The store.
     pub fn store(&self) -> &UserStore {
         &self.inner.store
+    }
+
+    /// The stores whose tokens a password change deletes.
+    pub(crate) fn session_stores(&self) -> &[SessionStore] {
+        &self.inner.session_stores
+    }
+
+    /// The password hasher.
+    pub(crate) fn passwords(&self) -> &Passwords {
+        &self.inner.passwords
+    }
+
+    /// Whether changing the email or password through `PATCH /users/me` requires the current
+    /// password.
+    pub fn requires_current_password(&self) -> bool {
+        self.inner.require_current_password
     }
 
     /// Whether users must be verified to log in and use the users routes.
@@ -302,6 +353,7 @@ impl<H: UserHooks> UserManager<H> {
             },
             email_key: create.email.key().to_owned(),
             hashed_password,
+            password_changed_at: 0,
         };
         match inner.store.insert(&stored).await {
             Ok(()) => {}
@@ -431,7 +483,9 @@ impl<H: UserHooks> UserManager<H> {
     }
 
     /// Sets a new password with a token from `forgot_password`. The token dies with the
-    /// password it was made for: using it changes that password, so it works once.
+    /// password it was made for: using it changes that password, so it works once. Every
+    /// session of the user ends: see [`UserManagerBuilder::revoke_sessions_in`]; the answer
+    /// comes once the second of the change is over.
     pub async fn reset_password(
         &self,
         token: &str,
@@ -454,13 +508,15 @@ impl<H: UserHooks> UserManager<H> {
             return Err(FlowError::InvalidResetPasswordToken);
         }
         tracing::info!(user = %id, "password reset");
+        self.end_sessions(id).await?;
         inner.hooks.after_reset_password(&stored.user, request).await;
         Ok(stored.user)
     }
 
     /// Applies `update` to `user` (fastapi-users' `update`): the password is checked and hashed,
     /// a new address must be free and resets `is_verified`, the app's fields are merged. With
-    /// `safe` (a user changing themselves), the flags are ignored. Runs `after_update`.
+    /// `safe` (a user changing themselves), the flags are ignored. Runs `after_update`. A new
+    /// password ends every session of the user, as a reset does.
     pub async fn update(
         &self,
         update: UserUpdate,
@@ -515,6 +571,9 @@ impl<H: UserHooks> UserManager<H> {
             stored.user.fields = app_fields(current).map_err(FlowError::InvalidFields)?;
         }
         self.write(&stored).await?;
+        if changed.iter().any(|name| name == "password") {
+            self.end_sessions(stored.user.id).await?;
+        }
         inner.hooks.after_update(&stored.user, &changed, request).await;
         Ok(stored.user)
     }

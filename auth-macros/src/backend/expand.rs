@@ -135,9 +135,14 @@ fn transport_expr(krate: &TokenStream, kind: &str, options: &[(String, Value)]) 
             // Through auth-core's own `const fn` builder: the options were checked above with
             // spanned messages, and `build` checks them again while the `static` is evaluated,
             // so the two sets of rules cannot drift apart silently.
+            // The default name is a `__Host-` one where the cookie has no domain (auth-core's
+            // `DEFAULT_COOKIE_NAME`), and `auth` where it is shared or the app opted out.
+            let unprefixed =
+                get(options, "domain").is_some() || matches!(get(options, "host_prefix"), Some(Value::Bool(false)));
             let name = match get(options, "name") {
                 Some(Value::Str(s)) => quote!(#s),
-                _ => quote!("auth"),
+                _ if unprefixed => quote!("auth"),
+                _ => quote!("__Host-auth"),
             };
             let mut setters = Vec::new();
             if let Some(Value::Int(n)) = get(options, "max_age") {
@@ -149,7 +154,7 @@ fn transport_expr(krate: &TokenStream, kind: &str, options: &[(String, Value)]) 
                     setters.push(quote!(.#setter(#s)));
                 }
             }
-            for key in ["secure", "http_only"] {
+            for key in ["secure", "http_only", "host_prefix"] {
                 if let Some(Value::Bool(b)) = get(options, key) {
                     let setter = syn::Ident::new(key, proc_macro2::Span::call_site());
                     setters.push(quote!(.#setter(#b)));

@@ -16,7 +16,10 @@ const TRANSPORTS: &[(&str, &[&str])] = &[
     ("oauth2_client_credentials", &["!token_url"]),
     ("openid_connect", &["!url"]),
     ("api_key", &["header", "query", "cookie"]),
-    ("cookie", &["name", "max_age", "path", "domain", "secure", "http_only", "same_site", "allowed_origins"]),
+    (
+        "cookie",
+        &["name", "max_age", "path", "domain", "secure", "http_only", "same_site", "allowed_origins", "host_prefix"],
+    ),
 ];
 
 const STRATEGIES: &[&str] = &["jwt", "database", "redis"];
@@ -154,7 +157,7 @@ fn check_transport(spec: &TransportSpec, errors: &mut Errors) -> Option<(String,
         }
     }
     if kind == "cookie" && ok {
-        ok = check_cookie_combination(&options, errors);
+        ok = check_cookie_combination(&options, &spec.kind, errors);
     }
     for required in allowed.iter().filter_map(|a| a.strip_prefix('!')) {
         if !options.iter().any(|(k, _)| k == required) && !spec.options.iter().any(|(k, _)| k == required) {
@@ -214,8 +217,8 @@ fn check_value(kind: &str, key: &str, value: &OptionValue) -> syn::Result<Value>
             Err(e) => fail(e.to_string()),
         },
         ("max_age", _) => fail("expected a number of seconds, e.g. `max_age = 3600`".to_owned()),
-        ("secure" | "http_only", Lit::Bool(b)) => Ok(Value::Bool(b.value)),
-        ("secure" | "http_only", _) => fail(format!("expected `true` or `false`, e.g. `{key} = true`")),
+        ("secure" | "http_only" | "host_prefix", Lit::Bool(b)) => Ok(Value::Bool(b.value)),
+        ("secure" | "http_only" | "host_prefix", _) => fail(format!("expected `true` or `false`, e.g. `{key} = true`")),
         ("same_site", Lit::Str(s)) if ["lax", "strict", "none"].contains(&s.value().to_lowercase().as_str()) => {
             Ok(Value::Str(s.clone()))
         }
@@ -234,9 +237,11 @@ fn check_value(kind: &str, key: &str, value: &OptionValue) -> syn::Result<Value>
     }
 }
 
-/// The cookie rules that span several options: `SameSite=None` needs `Secure`, and the
-/// `__Secure-` and `__Host-` name prefixes.
-fn check_cookie_combination(options: &[(String, Value)], errors: &mut Errors) -> bool {
+/// The cookie rules that span several options: `SameSite=None` needs `Secure`, the
+/// `__Secure-` and `__Host-` name prefixes, and a cookie without a domain is a `__Host-` one
+/// unless `host_prefix = false` (auth-core's `CookieOptionsBuilder::build` holds the rule; this
+/// says it at the option).
+fn check_cookie_combination(options: &[(String, Value)], kind: &syn::Ident, errors: &mut Errors) -> bool {
     let find = |key: &str| options.iter().find(|(k, _)| k == key).map(|(_, v)| v);
     let string = |key: &str| match find(key) {
         Some(Value::Str(s)) => Some(s),
@@ -244,7 +249,7 @@ fn check_cookie_combination(options: &[(String, Value)], errors: &mut Errors) ->
     };
     let secure = !matches!(find("secure"), Some(Value::Bool(false)));
     let mut ok = true;
-    let mut fail = |tokens: &LitStr, message: &str| {
+    let mut fail = |tokens: &dyn quote::ToTokens, message: &str| {
         errors.push_spanned(tokens, message);
         ok = false;
     };
@@ -271,6 +276,27 @@ fn check_cookie_combination(options: &[(String, Value)], errors: &mut Errors) ->
                 name,
                 "a cookie named `__Host-…` must be Secure, with path `/` and no domain (browsers refuse it otherwise): remove `secure = false`, `domain` and `path`, or rename the cookie",
             );
+        }
+    }
+    let host_prefix = !matches!(find("host_prefix"), Some(Value::Bool(false)));
+    if host_prefix && string("domain").is_none() {
+        const WHY: &str = "a cookie without a domain is named `__Host-…` (Secure, path `/`), so that a sibling subdomain cannot plant it";
+        match string("name") {
+            Some(name) if !name.value().to_ascii_lowercase().starts_with("__host-") => fail(
+                name,
+                &format!(
+                    "{WHY}: name it `__Host-{}`, or keep this name with `host_prefix = false` (wire compatibility, plain-http development)",
+                    name.value()
+                ),
+            ),
+            // The default name is `__Host-auth`, which these options cannot carry.
+            None if !secure || string("path").is_some_and(|path| path.value() != "/") => fail(
+                kind,
+                &format!(
+                    "{WHY}; with `secure = false` or a `path` it cannot be: add `host_prefix = false` and a `name`, or drop those options"
+                ),
+            ),
+            _ => {}
         }
     }
     ok

@@ -29,7 +29,11 @@ type SuperuserChain<H, B> = Enter<RouteRequirement<H, B, true>>;
 /// - `GET /me`: 200 with the current user; 401 without an active user.
 /// - `PATCH /me`: changes `email`, `password` and the app's fields (flags are ignored, as
 ///   fastapi-users ignores them); 400 `UPDATE_USER_EMAIL_ALREADY_EXISTS`, 400
-///   `{"code": "UPDATE_USER_INVALID_PASSWORD", "reason"}`, 422.
+///   `{"code": "UPDATE_USER_INVALID_PASSWORD", "reason"}`, 422. A new password ends every
+///   session of the user (see [`UserManager::update`]). With
+///   [`require_current_password`](crate::users::UserManagerBuilder::require_current_password),
+///   changing the email or the password also needs `current_password`, or 400
+///   `UPDATE_USER_INVALID_CURRENT_PASSWORD`.
 /// - `GET`, `PATCH` (flags included) and `DELETE` (204) `/{id}`: superusers only; 401, then 403
 ///   `{"detail": "Forbidden"}` for a user who is not one, then 404 for an unknown or malformed
 ///   id.
@@ -65,8 +69,32 @@ where
     UserManager<H>: FromRef<S>,
     S: Send + Sync,
 {
-    let update = user_update(body)?;
     let manager = UserManager::<H>::from_ref(&state);
+    let mut body = body;
+    // Read (and taken out of the body) only where the app asks for it: otherwise it is an
+    // app field like any other, as in fastapi-users.
+    let current_password = match &mut body {
+        JsonObject::Object(map) if manager.requires_current_password() => map.remove("current_password"),
+        _ => None,
+    };
+    let update = user_update(body)?;
+    if manager.requires_current_password() && (update.password.is_some() || update.email.is_some()) {
+        let confirmed = match current_password {
+            Some(serde_json::Value::String(password)) => {
+                manager.is_current_password(user.id, &password).await.map_err(|error| {
+                    UsersError::from_flow(
+                        error,
+                        ErrorCode::UpdateUserEmailAlreadyExists,
+                        ErrorCode::UpdateUserInvalidPassword,
+                    )
+                })?
+            }
+            _ => false,
+        };
+        if !confirmed {
+            return Err(UsersError::Code(ErrorCode::UpdateUserInvalidCurrentPassword));
+        }
+    }
     let user = manager.update(update, &user, true, &request).await.map_err(|error| {
         UsersError::from_flow(error, ErrorCode::UpdateUserEmailAlreadyExists, ErrorCode::UpdateUserInvalidPassword)
     })?;

@@ -35,7 +35,7 @@ backend!(G, name = "g", transport = api_key(query = "api_key"), strategy = jwt);
 backend!(H, name = "h", transport = cookie(name = "sid", max_age = 60, path = "/app", domain = "example.com", secure = true, http_only = true, same_site = "strict"), strategy = jwt);
 backend!(I, name = "i", transport = cookie, strategy = jwt);
 backend!(J, name = "j", transport = cookie(name = "__Host-sid", same_site = "none", allowed_origins = ["https://app.example.com", "http://localhost:3000"]), strategy = jwt);
-backend!(K, name = "k", transport = cookie(name = "dev", secure = false, http_only = false, same_site = "lax", allowed_origins = []), strategy = jwt);
+backend!(K, name = "k", transport = cookie(name = "dev", secure = false, http_only = false, same_site = "lax", allowed_origins = [], host_prefix = false), strategy = jwt);
 backend!(L, name = "l", transport = api_key(cookie = "key"), strategy = jwt);
 
 #[derive(Clone)]
