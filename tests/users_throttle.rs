@@ -142,6 +142,40 @@ async fn in_redis_shared_by_two_instances() {
     per_account(&first).await;
 }
 
+/// Issue 20, finding 4: a proxy that writes `ip:port` counts that IP, as without the port; a
+/// value that is no address at all is counted in a bucket of its own, which never locks the
+/// account's known clients out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_ports_and_unparsable_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(Db::Sqlite(dir.path().join("users.sqlite")), throttle(LoginThrottle::memory())).await;
+    let email = format!("tristan-{}@camelot.bt", unique());
+    app.register(&email, PASSWORD).await;
+    let owner = "198.51.100.20";
+
+    for _ in 0..3 {
+        assert_bad(&app.login_from("203.0.113.9:4711", &email, "wrong password").await);
+    }
+    assert_throttled(&app.login_from("203.0.113.9", &email, PASSWORD).await, 1);
+    assert_throttled(&app.login_from("203.0.113.9:80", &email, PASSWORD).await, 1);
+    for _ in 0..3 {
+        assert_bad(&app.login_from("[2001:db8::9]:4711", &email, "wrong password").await);
+    }
+    assert_throttled(&app.login_from("2001:db8::9", &email, PASSWORD).await, 1);
+    assert_eq!(app.login_from(owner, &email, PASSWORD).await.status, 200);
+
+    // Twenty guesses under values that are no address: throttled among themselves…
+    let mut statuses = Vec::new();
+    for garbage in (0..20).map(|i| format!("not-an-ip-{i}")) {
+        statuses.push(app.login_from(&garbage, &email, "wrong password").await.status.as_u16());
+    }
+    assert_eq!(&statuses[..3], [400, 400, 400], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|&status| status == 429), "{statuses:?}");
+    // …and the owner, from a known address, is not held up by them.
+    assert_eq!(app.login_from(owner, &email, PASSWORD).await.status, 200);
+    assert_eq!(app.login_from("192.0.2.33:5555", &email, PASSWORD).await.status, 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_is_503() {
     let Some(mut server) = auth_tests::OwnRedis::start() else {
