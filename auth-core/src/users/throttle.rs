@@ -177,8 +177,9 @@ impl LoginThrottle {
     }
 
     /// Counters in Redis, shared by every process using the same server and prefix
-    /// ([`DEFAULT_REDIS_PREFIX`]), with the default policies. Each check and each failure is
-    /// one script call, timed by the server's clock; each command gets `timeout`.
+    /// ([`DEFAULT_REDIS_PREFIX`]), with the default policies. Each attempt is one script call
+    /// (check and count together, timed by the server's clock), and one more when it succeeds;
+    /// each command gets `timeout`.
     #[cfg(feature = "redis")]
     pub fn redis(connection: crate::strategies::redis::ConnectionManager) -> Self {
         Self::with_store(Store::Redis(Arc::new(RedisStore {
