@@ -30,6 +30,15 @@
 //! database is [`AuthError::Unavailable`] (503); other database errors are
 //! [`AuthError::Internal`] (500, logged). A second user with the same `email_key` is refused by
 //! the unique index, which is what makes concurrent registrations of one address safe.
+//!
+//! # Concurrent updates
+//!
+//! An update writes only the columns it changes, in one `UPDATE` conditional on those columns
+//! and `email_key` still holding what was read (a compare-and-set; no version column, so no
+//! migration). Two updates of different columns (a user's password, an admin's flags) both
+//! land; of two updates of the same column, the second finds the row changed and is applied
+//! again to the row as it is now (by [`UserManager`](super::UserManager), a bounded number of
+//! times, then 409).
 
 use std::{sync::Arc, time::Duration};
 
