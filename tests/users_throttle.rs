@@ -142,6 +142,75 @@ async fn in_redis_shared_by_two_instances() {
     per_account(&first).await;
 }
 
+/// Issue 20, finding 4: a proxy that writes `ip:port` counts that IP, as without the port; a
+/// value that is no address at all is counted in a bucket of its own, which never locks the
+/// account's known clients out.
+/// Warnings of every test of this file, as plain text (a global subscriber: the apps log from
+/// their own tasks).
+fn warnings() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        struct Sink(&'static std::sync::Mutex<Vec<u8>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let logs: &'static std::sync::Mutex<Vec<u8>> = Box::leak(Box::default());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || Sink(logs))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+        logs
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_ports_and_unparsable_addresses() {
+    let logs = warnings();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(Db::Sqlite(dir.path().join("users.sqlite")), throttle(LoginThrottle::memory())).await;
+    let email = format!("tristan-{}@camelot.bt", unique());
+    app.register(&email, PASSWORD).await;
+    let owner = "198.51.100.20";
+
+    for _ in 0..3 {
+        assert_bad(&app.login_from("203.0.113.9:4711", &email, "wrong password").await);
+    }
+    assert_throttled(&app.login_from("203.0.113.9", &email, PASSWORD).await, 1);
+    assert_throttled(&app.login_from("203.0.113.9:80", &email, PASSWORD).await, 1);
+    for _ in 0..3 {
+        assert_bad(&app.login_from("[2001:db8::9]:4711", &email, "wrong password").await);
+    }
+    assert_throttled(&app.login_from("2001:db8::9", &email, PASSWORD).await, 1);
+    assert_eq!(app.login_from(owner, &email, PASSWORD).await.status, 200);
+
+    // Twenty guesses under values that are no address: throttled among themselves…
+    let mut statuses = Vec::new();
+    for garbage in (0..20).map(|i| format!("not-an-ip-{i}")) {
+        statuses.push(app.login_from(&garbage, &email, "wrong password").await.status.as_u16());
+    }
+    assert_eq!(&statuses[..3], [400, 400, 400], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|&status| status == 429), "{statuses:?}");
+    // …and the owner, from a known address, is not held up by them.
+    assert_eq!(app.login_from(owner, &email, PASSWORD).await.status, 200);
+    assert_eq!(app.login_from("192.0.2.33:5555", &email, PASSWORD).await.status, 200);
+
+    // Each value that is no address is logged, escaped and cut short.
+    let long = format!("{}{}", "a".repeat(64), "SHOULD-NOT-BE-LOGGED");
+    app.login_from(&long, &email, "wrong password").await;
+    let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains(r#"not a client IP; the login is throttled as from an unknown client header="X-Forwarded-For" value="not-an-ip-19""#), "{logs}");
+    assert!(logs.contains(&format!("value=\"{}\"", "a".repeat(64))), "{logs}");
+    assert!(!logs.contains("SHOULD-NOT-BE-LOGGED"), "{logs}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_is_503() {
     let Some(mut server) = auth_tests::OwnRedis::start() else {

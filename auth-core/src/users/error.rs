@@ -39,6 +39,9 @@ pub enum ErrorCode {
     VerifyUserAlreadyVerified,
     /// Another user has the new email.
     UpdateUserEmailAlreadyExists,
+    /// Other requests changed the user each time this update was applied; send it again (409).
+    /// Ours: fastapi-users writes the whole row back and loses one of the updates instead.
+    UpdateUserConflict,
     /// The password policy refused the new password.
     UpdateUserInvalidPassword,
     /// `current_password` is missing or wrong, where the app requires it to change the email
@@ -60,6 +63,7 @@ impl ErrorCode {
             ErrorCode::VerifyUserBadToken => "VERIFY_USER_BAD_TOKEN",
             ErrorCode::VerifyUserAlreadyVerified => "VERIFY_USER_ALREADY_VERIFIED",
             ErrorCode::UpdateUserEmailAlreadyExists => "UPDATE_USER_EMAIL_ALREADY_EXISTS",
+            ErrorCode::UpdateUserConflict => "UPDATE_USER_CONFLICT",
             ErrorCode::UpdateUserInvalidPassword => "UPDATE_USER_INVALID_PASSWORD",
             ErrorCode::UpdateUserInvalidCurrentPassword => "UPDATE_USER_INVALID_CURRENT_PASSWORD",
         }
@@ -102,6 +106,9 @@ pub enum FlowError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// Other requests changed the user each time the change was applied (409).
+    #[error("the user was changed by other requests at the same time")]
+    Conflict,
     /// The store failed: 503 when it is unavailable, 500 otherwise.
     #[error("store failure: {0}")]
     Store(AuthError),
@@ -197,6 +204,10 @@ pub enum UsersError {
         /// Seconds to wait, sent as `Retry-After`.
         retry_after: u64,
     },
+    /// 409 `{"detail": "UPDATE_USER_CONFLICT"}`: other requests changed the user each time
+    /// this one was applied; sending it again applies it to the user as they are now.
+    #[error("UPDATE_USER_CONFLICT")]
+    Conflict,
     /// Anything the authentication layer answers itself (503 for a store that is down, 500).
     #[error(transparent)]
     Auth(AuthError),
@@ -213,6 +224,7 @@ impl UsersError {
             UsersError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             UsersError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UsersError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            UsersError::Conflict => StatusCode::CONFLICT,
             UsersError::Auth(error) => error.status(),
         }
     }
@@ -244,6 +256,7 @@ impl UsersError {
             FlowError::InvalidFields(errors) => UsersError::Validation(errors),
             FlowError::Throttled { retry_after } => UsersError::TooManyAttempts { retry_after },
             FlowError::Store(error) => UsersError::Auth(error),
+            FlowError::Conflict => UsersError::Conflict,
             FlowError::UserNotExists => UsersError::NotFound,
             FlowError::UserInactive => UsersError::Unauthorized { challenge: None },
             FlowError::UserAlreadyVerified => UsersError::Code(ErrorCode::VerifyUserAlreadyVerified),
@@ -273,6 +286,7 @@ impl IntoResponse for UsersError {
             UsersError::TooManyAttempts { .. } => {
                 Json(json!({ "detail": ErrorCode::LoginTooManyAttempts.as_str() })).into_response()
             }
+            UsersError::Conflict => Json(json!({ "detail": ErrorCode::UpdateUserConflict.as_str() })).into_response(),
             other => Json(json!({ "detail": other.to_string() })).into_response(),
         };
         *response.status_mut() = status;

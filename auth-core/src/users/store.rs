@@ -31,6 +31,15 @@
 //! database is [`AuthError::Unavailable`] (503); other database errors are
 //! [`AuthError::Internal`] (500, logged). A second user with the same `email_key` is refused by
 //! the unique index, which is what makes concurrent registrations of one address safe.
+//!
+//! # Concurrent updates
+//!
+//! An update writes only the columns it changes, in one `UPDATE` conditional on those columns
+//! and `email_key` still holding what was read (a compare-and-set; no version column, so no
+//! migration). Two updates of different columns (a user's password, an admin's flags) both
+//! land; of two updates of the same column, the second finds the row changed and is applied
+//! again to the row as it is now (by [`UserManager`](super::UserManager), a bounded number of
+//! times, then 409).
 
 use std::{sync::Arc, time::Duration};
 
@@ -285,22 +294,78 @@ impl UserStore {
         Ok(())
     }
 
-    /// Writes every column of an existing user; `false` if the row is gone.
-    pub(crate) async fn update<F: Serialize>(&self, stored: &StoredUser<F>) -> Result<bool, WriteError> {
-        let fields = fields_json(&stored.user.fields).map_err(WriteError::Store)?;
-        let user = &stored.user;
-        let sql = &self.inner.sql.update;
+    /// The user with this id, as read, for [`UserStore::update_if_unchanged`].
+    pub(crate) async fn by_id_for_update<F: DeserializeOwned>(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<ReadUser<F>>, AuthError> {
+        let sql = &self.inner.sql.by_id;
+        let row: Option<Row> = on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(id.to_string());
+            self.read("get", query.fetch_optional(pool)).await?
+        });
+        row.map(|row| Ok(ReadUser { stored: into_stored(row.clone())?, row })).transpose()
+    }
+
+    /// The user with this email key, as read, for [`UserStore::update_if_unchanged`].
+    pub(crate) async fn by_key_for_update<F: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<ReadUser<F>>, AuthError> {
+        let sql = &self.inner.sql.by_key;
+        let row: Option<Row> = on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(key.to_owned());
+            self.read("get_by_email", query.fetch_optional(pool)).await?
+        });
+        row.map(|row| Ok(ReadUser { stored: into_stored(row.clone())?, row })).transpose()
+    }
+
+    /// Writes the columns in which `new` differs from `read`, if the row still holds what was
+    /// read in those columns and in `email_key`: a compare-and-set, one statement. `false` when
+    /// another write came first (or the row is gone): read again and re-apply the change.
+    ///
+    /// Writing only the changed columns is what keeps two updates of different columns (a user's
+    /// password, an admin's flags) from undoing each other; the condition is what keeps two
+    /// updates of the same column from silently losing one.
+    pub(crate) async fn update_if_unchanged<F: Serialize>(
+        &self,
+        read: &ReadUser<F>,
+        new: &StoredUser<F>,
+    ) -> Result<bool, WriteError> {
+        let (id, email, email_key, hashed_password, is_active, is_superuser, is_verified, fields, _password_changed_at) =
+            &read.row;
+        let new_fields = fields_json(&new.user.fields).map_err(WriteError::Store)?;
+        // Compared as JSON: PostgreSQL's jsonb text is spelled differently from serde_json's.
+        let fields_changed = serde_json::from_str::<serde_json::Value>(fields).ok()
+            != serde_json::from_str::<serde_json::Value>(&new_fields).ok();
+        let user = &new.user;
+        let text =
+            |old: &String, new: &String| (old != new).then(|| (Bind::Text(old.clone()), Bind::Text(new.clone())));
+        let flag = |old: bool, new: bool| (old != new).then_some((Bind::Bool(old), Bind::Bool(new)));
+        let columns = [
+            ("email", text(email, &user.email)),
+            ("email_key", text(email_key, &new.email_key)),
+            ("hashed_password", text(hashed_password, &new.hashed_password)),
+            ("is_active", flag(*is_active, user.is_active)),
+            ("is_superuser", flag(*is_superuser, user.is_superuser)),
+            ("is_verified", flag(*is_verified, user.is_verified)),
+            ("fields", fields_changed.then(|| (Bind::Text(fields.clone()), Bind::Text(new_fields)))),
+        ];
+        let changed: Vec<(&str, Bind, Bind)> =
+            columns.into_iter().filter_map(|(column, change)| change.map(|(old, new)| (column, old, new))).collect();
+        if changed.is_empty() {
+            return Ok(true);
+        }
+        let (sql, binds) = self.inner.sql.conditional_update(&self.inner.table, id, email_key, changed, unix_now());
         let done = on_pool!(&self.inner.pool, |pool| {
-            let query = sqlx::query(AssertSqlSafe(Arc::clone(sql)))
-                .bind(user.id.to_string())
-                .bind(user.email.clone())
-                .bind(stored.email_key.clone())
-                .bind(stored.hashed_password.clone())
-                .bind(user.is_active)
-                .bind(user.is_superuser)
-                .bind(user.is_verified)
-                .bind(fields)
-                .bind(unix_now());
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for bind in binds {
+                query = match bind {
+                    Bind::Text(value) => query.bind(value),
+                    Bind::Bool(value) => query.bind(value),
+                    Bind::Int(value) => query.bind(value),
+                };
+            }
             self.timed("update", query.execute(pool)).await?.rows_affected()
         });
         Ok(done == 1)
@@ -372,6 +437,21 @@ fn map_error(backend: Backend, operation: &'static str, error: &sqlx::Error) -> 
 /// is_verified, fields, password_changed_at.
 type Row = (String, String, String, String, bool, bool, bool, String, i64);
 
+/// A user as read, with the columns as they were in the database, which
+/// [`UserStore::update_if_unchanged`] compares against.
+pub(crate) struct ReadUser<F> {
+    /// The user.
+    pub(crate) stored: StoredUser<F>,
+    row: Row,
+}
+
+/// A value bound to a statement built at run time.
+enum Bind {
+    Text(String),
+    Bool(bool),
+    Int(i64),
+}
+
 fn into_stored<F: DeserializeOwned>(row: Row) -> Result<StoredUser<F>, AuthError> {
     let (id, email, email_key, hashed_password, is_active, is_superuser, is_verified, fields, password_changed_at) =
         row;
@@ -396,10 +476,13 @@ struct Statements {
     by_id: Arc<str>,
     by_key: Arc<str>,
     insert: Arc<str>,
-    update: Arc<str>,
     swap_password: Arc<str>,
     password_changed: Arc<str>,
     delete: Arc<str>,
+    /// How the conditional update spells placeholders and casts.
+    placeholder: &'static str,
+    id_cast: &'static str,
+    fields_cast: &'static str,
 }
 
 /// How one database spells what the statements need: `?1` or `$1`, and the casts.
@@ -448,19 +531,6 @@ impl Statements {
                 p(10)
             )
             .into(),
-            update: format!(
-                r#"UPDATE "{table}" SET email = {}, email_key = {}, hashed_password = {}, is_active = {}, is_superuser = {}, is_verified = {}, fields = {}{fields}, updated_at = {} WHERE id = {}{id}"#,
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8),
-                p(9),
-                p(1)
-            )
-            .into(),
             swap_password: format!(
                 r#"UPDATE "{table}" SET hashed_password = {}, updated_at = {} WHERE id = {}{id} AND hashed_password = {}"#,
                 p(2),
@@ -477,7 +547,44 @@ impl Statements {
             )
             .into(),
             delete: format!(r#"DELETE FROM "{table}" WHERE id = {}{id}"#, p(1)).into(),
+            placeholder,
+            id_cast: id,
+            fields_cast: fields,
         }
+    }
+
+    /// `UPDATE … SET <changed> = <new>, updated_at = … WHERE id = … AND email_key = <read> AND
+    /// <changed> = <read> …`, and its values in placeholder order. Only column names of ours
+    /// and placeholders go into the text.
+    fn conditional_update(
+        &self,
+        table: &str,
+        id: &str,
+        email_key: &str,
+        changed: Vec<(&str, Bind, Bind)>,
+        now: i64,
+    ) -> (String, Vec<Bind>) {
+        let mut binds = Vec::with_capacity(2 * changed.len() + 3);
+        let mut placeholder = |bind: Bind, cast: &str| {
+            binds.push(bind);
+            format!("{}{}{cast}", self.placeholder, binds.len())
+        };
+        let cast = |column: &str| if column == "fields" { self.fields_cast } else { "" };
+        let mut sets = Vec::with_capacity(changed.len() + 1);
+        let mut olds = Vec::with_capacity(changed.len());
+        for (column, old, new) in changed {
+            sets.push(format!("{column} = {}", placeholder(new, cast(column))));
+            olds.push((column, old));
+        }
+        sets.push(format!("updated_at = {}", placeholder(Bind::Int(now), "")));
+        let mut conditions = vec![
+            format!("id = {}", placeholder(Bind::Text(id.to_owned()), self.id_cast)),
+            format!("email_key = {}", placeholder(Bind::Text(email_key.to_owned()), "")),
+        ];
+        for (column, old) in olds {
+            conditions.push(format!("{column} = {}", placeholder(old, cast(column))));
+        }
+        (format!(r#"UPDATE "{table}" SET {} WHERE {}"#, sets.join(", "), conditions.join(" AND ")), binds)
     }
 }
 

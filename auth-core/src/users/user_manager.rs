@@ -14,7 +14,7 @@ use super::{
     mail::{MailKind, Mailer},
     model::{StoredUser, User, UserCreate, UserUpdate},
     sessions::SessionStore,
-    store::{UserStore, WriteError},
+    store::{ReadUser, UserStore, WriteError},
     throttle::{ClientIpSource, LoginThrottle},
     tokens::{DEFAULT_TOKEN_LIFETIME, FlowToken, RESET_AUDIENCE, VERIFY_AUDIENCE, fingerprint_matches},
 };
@@ -23,6 +23,10 @@ use crate::{
     password::Passwords,
     strategies::{RevokeSubject, jwt::MIN_HMAC_SECRET_LEN},
 };
+
+/// How many times an update or a verification is applied to a freshly read row when other
+/// writes to the same user keep coming first, before it is answered 409.
+const UPDATE_ATTEMPTS: usize = 3;
 
 /// The user flows of one app; put it in the app state (it is cheap to clone) and mount the
 /// routers of [`users`](super) on it.
@@ -376,30 +380,46 @@ impl<H: UserHooks> UserManager<H> {
     ) -> Result<LoginOutcome<H::Fields>, FlowError> {
         let inner = &*self.inner;
         let account = login_key(username);
-        let attempt =
-            inner.throttle.as_ref().map(|throttle| (throttle, throttle.keys(&account, self.client_ip(request))));
-        if let Some((throttle, keys)) = &attempt {
-            let wait = throttle.wait(keys).await?;
-            if !wait.is_zero() {
-                let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                return Err(FlowError::Throttled { retry_after });
+        let attempt = inner
+            .throttle
+            .as_ref()
+            .map(|throttle| (throttle, throttle.keys(&account, inner.client_ip.resolve(request))));
+        // The attempt takes its place on the counters before its password is verified, in one
+        // atomic step: a burst cannot all pass the check before any failure is counted.
+        let reservation = match &attempt {
+            Some((throttle, keys)) => match throttle.reserve(keys).await? {
+                Ok(reservation) => Some(reservation),
+                Err(wait) => {
+                    let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    return Err(FlowError::Throttled { retry_after });
+                }
+            },
+            None => None,
+        };
+        let user = match self.authenticate(&account, password).await {
+            Ok(user) => user,
+            Err(error) => {
+                // Nothing was verified (the store or the hashing threads failed): no failure.
+                if let (Some((throttle, keys)), Some(reservation)) = (&attempt, &reservation) {
+                    throttle.refund(keys, reservation).await?;
+                }
+                return Err(error);
             }
-        }
-        let user = self.authenticate(&account, password).await?;
+        };
         let outcome = match user {
             Some(user) if !user.is_active => LoginOutcome::BadCredentials,
             Some(user) if inner.requires_verification && !user.is_verified => LoginOutcome::NotVerified,
             Some(user) => LoginOutcome::LoggedIn(user),
             None => LoginOutcome::BadCredentials,
         };
-        if let Some((throttle, keys)) = &attempt {
+        if let (Some((throttle, keys)), Some(reservation)) = (&attempt, &reservation) {
             match &outcome {
-                LoginOutcome::LoggedIn(_) => throttle.succeeded(keys).await?,
+                LoginOutcome::LoggedIn(_) => throttle.succeeded(keys, reservation).await?,
                 // An inactive user's right password counts as a failure: the answer is the same
-                // as for a wrong one, and so must the throttling be.
-                LoginOutcome::BadCredentials => throttle.failed(keys).await?,
+                // as for a wrong one, and so must the throttling be. It was counted already.
+                LoginOutcome::BadCredentials => {}
                 // The answer already says the password was right; nothing to count.
-                LoginOutcome::NotVerified => {}
+                LoginOutcome::NotVerified => throttle.refund(keys, reservation).await?,
             }
         }
         Ok(outcome)
@@ -433,14 +453,25 @@ impl<H: UserHooks> UserManager<H> {
             return Err(FlowError::UserAlreadyVerified);
         }
         let token = self.inner.verify.issue_verify(user.id, &user.email)?;
-        self.deliver(MailKind::Verify, user, token, request);
+        self.deliver(MailKind::Verify, Some(user), token, request);
         Ok(())
     }
 
-    /// The work `request_verify` does for a user, done for nobody: the same token signing, so
-    /// that the answer takes as long for an address without an account.
-    pub(crate) fn request_verify_for_nobody(&self) {
-        let _ = self.inner.verify.issue_verify(Uuid::nil(), "nobody@example.com");
+    /// `POST /request-verify-token` for `email`: the same work whether or not the address has an
+    /// account that may be verified (one lookup, one token signed, one task spawned, which
+    /// mails and runs the hook only for a real, active, unverified user), so that the answer
+    /// takes as long either way.
+    pub(crate) async fn request_verify_by_email(
+        &self,
+        email: &Email,
+        request: &RequestContext,
+    ) -> Result<(), FlowError> {
+        let stored: Option<StoredUser<H::Fields>> = self.inner.store.by_key(email.key()).await?;
+        let user = stored.map(|stored| stored.user).filter(|user| user.is_active && !user.is_verified);
+        let (id, address) = user.as_ref().map_or((Uuid::nil(), NOBODY), |user| (user.id, user.email.as_str()));
+        let token = self.inner.verify.issue_verify(id, address)?;
+        self.deliver(MailKind::Verify, user, token, request);
+        Ok(())
     }
 
     /// Completes verification with a token from `request_verify`.
@@ -448,19 +479,26 @@ impl<H: UserHooks> UserManager<H> {
         let inner = &*self.inner;
         let (id, email) = inner.verify.read_verify(token).ok_or(FlowError::InvalidVerifyToken)?;
         let email = Email::parse(&email).map_err(|_| FlowError::InvalidVerifyToken)?;
-        let mut stored: StoredUser<H::Fields> =
-            inner.store.by_key(email.key()).await?.ok_or(FlowError::InvalidVerifyToken)?;
-        if stored.user.id != id {
-            return Err(FlowError::InvalidVerifyToken);
+        for _ in 0..UPDATE_ATTEMPTS {
+            let read: ReadUser<H::Fields> =
+                inner.store.by_key_for_update(email.key()).await?.ok_or(FlowError::InvalidVerifyToken)?;
+            if read.stored.user.id != id {
+                return Err(FlowError::InvalidVerifyToken);
+            }
+            if read.stored.user.is_verified {
+                return Err(FlowError::UserAlreadyVerified);
+            }
+            let mut stored = read.stored.clone();
+            stored.user.is_verified = true;
+            // Conditional on `is_verified` still being false: of many uses of one token at
+            // once, one verifies and the others read the row again and are told it is done.
+            if self.write_if_unchanged(&read, &stored).await? {
+                tracing::info!(user = %stored.user.id, "user verified");
+                inner.hooks.after_verify(&stored.user, request).await;
+                return Ok(stored.user);
+            }
         }
-        if stored.user.is_verified {
-            return Err(FlowError::UserAlreadyVerified);
-        }
-        stored.user.is_verified = true;
-        self.write(&stored).await?;
-        tracing::info!(user = %stored.user.id, "user verified");
-        inner.hooks.after_verify(&stored.user, request).await;
-        Ok(stored.user)
+        Err(FlowError::Conflict)
     }
 
     /// Starts a password reset: makes a reset token bound to the current password, mails the
@@ -471,15 +509,25 @@ impl<H: UserHooks> UserManager<H> {
         }
         let stored: StoredUser<H::Fields> = self.inner.store.by_id(user.id).await?.ok_or(FlowError::UserNotExists)?;
         let token = self.inner.reset.issue_reset(user.id, &stored.hashed_password)?;
-        self.deliver(MailKind::Reset, stored.user, token, request);
+        self.deliver(MailKind::Reset, Some(stored.user), token, request);
         Ok(())
     }
 
-    /// The work `forgot_password` does for a user, done for nobody (see
-    /// [`UserManager::request_verify_for_nobody`]): the same lookup and signing.
-    pub(crate) async fn forgot_password_for_nobody(&self) {
-        let _ = self.inner.store.by_id::<H::Fields>(Uuid::nil()).await;
-        let _ = self.inner.reset.issue_reset(Uuid::nil(), "");
+    /// `POST /forgot-password` for `email`: the same work whether or not the address has an
+    /// active account (one lookup, one token signed, one task spawned, which mails and runs the
+    /// hook only for a real user), so that the answer takes as long either way.
+    pub(crate) async fn forgot_password_by_email(
+        &self,
+        email: &Email,
+        request: &RequestContext,
+    ) -> Result<(), FlowError> {
+        let stored: Option<StoredUser<H::Fields>> = self.inner.store.by_key(email.key()).await?;
+        let stored = stored.filter(|stored| stored.user.is_active);
+        let (id, hashed_password) =
+            stored.as_ref().map_or((Uuid::nil(), NOBODY), |stored| (stored.user.id, stored.hashed_password.as_str()));
+        let token = self.inner.reset.issue_reset(id, hashed_password)?;
+        self.deliver(MailKind::Reset, stored.map(|stored| stored.user), token, request);
+        Ok(())
     }
 
     /// Sets a new password with a token from `forgot_password`. The token dies with the
@@ -525,13 +573,47 @@ impl<H: UserHooks> UserManager<H> {
         request: &RequestContext,
     ) -> Result<User<H::Fields>, FlowError> {
         let inner = &*self.inner;
-        let mut stored: StoredUser<H::Fields> = inner.store.by_id(user.id).await?.ok_or(FlowError::UserNotExists)?;
+        // The slow part first, before the row is read: the window in which another request
+        // can change the row is then one lookup wide, not one hashing wide.
+        let hashed_password = match &update.password {
+            Some(password) => {
+                let email = update.email.as_ref().map_or(user.email.as_str(), Email::as_str);
+                inner.hooks.validate_password(password, email).await.map_err(FlowError::InvalidPassword)?;
+                Some(inner.passwords.hash(password).await?)
+            }
+            None => None,
+        };
+        // Read, apply, write only what changed if the row is still as read; if another write
+        // came first, read again and re-apply, a bounded number of times.
+        for _ in 0..UPDATE_ATTEMPTS {
+            let read: ReadUser<H::Fields> =
+                inner.store.by_id_for_update(user.id).await?.ok_or(FlowError::UserNotExists)?;
+            let (stored, changed) = self.apply(&update, read.stored.clone(), hashed_password.as_deref(), safe).await?;
+            if self.write_if_unchanged(&read, &stored).await? {
+                if changed.iter().any(|name| name == "password") {
+                    self.end_sessions(stored.user.id).await?;
+                }
+                inner.hooks.after_update(&stored.user, &changed, request).await;
+                return Ok(stored.user);
+            }
+        }
+        tracing::warn!(user = %user.id, "update given up: the user was changed by other requests each time");
+        Err(FlowError::Conflict)
+    }
+
+    /// `update` applied to one reading of the row: the new row and the names of what changed.
+    async fn apply(
+        &self,
+        update: &UserUpdate,
+        mut stored: StoredUser<H::Fields>,
+        hashed_password: Option<&str>,
+        safe: bool,
+    ) -> Result<(StoredUser<H::Fields>, Vec<String>), FlowError> {
+        let inner = &*self.inner;
         let mut changed = Vec::new();
         // fastapi-users applies the fields in this order: password, email, then the flags.
-        if let Some(password) = &update.password {
-            let email = update.email.as_ref().map_or(stored.user.email.as_str(), Email::as_str);
-            inner.hooks.validate_password(password, email).await.map_err(FlowError::InvalidPassword)?;
-            stored.hashed_password = inner.passwords.hash(password).await?;
+        if let Some(hashed_password) = hashed_password {
+            stored.hashed_password = hashed_password.to_owned();
             changed.push("password".to_owned());
         }
         if let Some(email) = &update.email
@@ -564,18 +646,13 @@ impl<H: UserHooks> UserManager<H> {
                 tracing::error!("the app's user fields must serialise to a JSON object (a struct)");
                 return Err(AuthError::Internal.into());
             };
-            for (key, value) in update.fields {
+            for (key, value) in &update.fields {
                 changed.push(key.clone());
-                current.insert(key, value);
+                current.insert(key.clone(), value.clone());
             }
             stored.user.fields = app_fields(current).map_err(FlowError::InvalidFields)?;
         }
-        self.write(&stored).await?;
-        if changed.iter().any(|name| name == "password") {
-            self.end_sessions(stored.user.id).await?;
-        }
-        inner.hooks.after_update(&stored.user, &changed, request).await;
-        Ok(stored.user)
+        Ok((stored, changed))
     }
 
     /// Deletes a user, between `before_delete` and `after_delete`. Their tokens are refused
@@ -607,21 +684,28 @@ impl<H: UserHooks> UserManager<H> {
         self.create(create, false, &RequestContext::default()).await
     }
 
-    async fn write(&self, stored: &StoredUser<H::Fields>) -> Result<(), FlowError> {
-        match self.inner.store.update(stored).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(FlowError::UserNotExists),
+    /// Writes what changed from `read` to `stored` if the row is still as read: `false` when
+    /// another write came first.
+    async fn write_if_unchanged(
+        &self,
+        read: &ReadUser<H::Fields>,
+        stored: &StoredUser<H::Fields>,
+    ) -> Result<bool, FlowError> {
+        match self.inner.store.update_if_unchanged(read, stored).await {
+            Ok(written) => Ok(written),
             Err(WriteError::Duplicate) => Err(FlowError::UserAlreadyExists),
             Err(WriteError::Store(error)) => Err(error.into()),
         }
     }
 
     /// Mails the link and runs the app's hook on a task of their own, so the request does not
-    /// wait for either.
-    fn deliver(&self, kind: MailKind, user: User<H::Fields>, token: String, request: &RequestContext) {
+    /// wait for either. For nobody (`None`) the task is spawned all the same, and does nothing:
+    /// the request path costs the same either way.
+    fn deliver(&self, kind: MailKind, user: Option<User<H::Fields>>, token: String, request: &RequestContext) {
         let manager = self.clone();
         let request = request.clone();
         tokio::spawn(async move {
+            let Some(user) = user else { return };
             let inner = &*manager.inner;
             match kind {
                 MailKind::Verify => {
@@ -636,6 +720,9 @@ impl<H: UserHooks> UserManager<H> {
         });
     }
 }
+
+/// What the tokens made for nobody are bound to.
+const NOBODY: &str = "nobody@example.com";
 
 /// A random (v4) UUID from the operating system's generator.
 fn random_id() -> Result<Uuid, AuthError> {

@@ -19,8 +19,8 @@ use crate::users::{
 /// nests them at `/auth`.
 ///
 /// - forgot-password, `{"email"}`: 202 and `null`, always, whether or not the account exists or
-///   is active, after the same work (a lookup, a token signed) either way; the mail and the hook
-///   run on a task of their own. The mail links to `{PUBLIC_URL}/reset-password?token=…`.
+///   is active, after the same work (a lookup, a token signed, a task spawned) either way; the
+///   mail and the hook run on that task, only for a real account. The mail links to `{PUBLIC_URL}/reset-password?token=…`.
 /// - reset-password, `{"token", "password"}`: 200 and `null`; 400 `RESET_PASSWORD_BAD_TOKEN`
 ///   for a bad, expired or used token, or a user who is gone or inactive; 400
 ///   `{"code": "RESET_PASSWORD_INVALID_PASSWORD", "reason"}`. A token works once: using it
@@ -50,15 +50,8 @@ where
     let email = fields.email("email");
     let email = fields.finish(email)?;
     let manager = UserManager::<H>::from_ref(&state);
-    match manager.get_by_email(&email).await {
-        Ok(Some(user)) => match manager.forgot_password(user, &request).await {
-            Ok(()) => {}
-            // Answered as for nobody, after the same work.
-            Err(FlowError::UserInactive | FlowError::UserNotExists) => manager.forgot_password_for_nobody().await,
-            Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
-            Err(error) => tracing::warn!(%error, "forgot-password failed"),
-        },
-        Ok(None) => manager.forgot_password_for_nobody().await,
+    match manager.forgot_password_by_email(&email, &request).await {
+        Ok(()) => {}
         Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
         Err(error) => tracing::warn!(%error, "forgot-password failed"),
     }

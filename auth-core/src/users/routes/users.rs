@@ -38,6 +38,12 @@ type SuperuserChain<H, B> = Enter<RouteRequirement<H, B, true>>;
 ///   `{"detail": "Forbidden"}` for a user who is not one, then 404 for an unknown or malformed
 ///   id.
 ///
+/// A `PATCH` writes only the columns it changes, and only if they still hold what it read, so
+/// concurrent updates of one user never undo each other (an admin's demotion survives the
+/// user's own password changes). One that keeps losing to other writes is answered 409
+/// `{"detail": "UPDATE_USER_CONFLICT"}` (ours; fastapi-users has no such answer, and loses one
+/// of the updates instead); sending it again applies it to the user as they are now.
+///
 /// 403 also answers an unverified user where the manager requires verification. The superuser
 /// routes require [`SUPERUSER_SCOPE`](crate::users::SUPERUSER_SCOPE), which the user row grants
 /// to superusers, and their OpenAPI operations say so.

@@ -47,15 +47,8 @@ where
     let email = fields.email("email");
     let email = fields.finish(email)?;
     let manager = UserManager::<H>::from_ref(&state);
-    match manager.get_by_email(&email).await {
-        Ok(Some(user)) => match manager.request_verify(user, &request).await {
-            Ok(()) => {}
-            // Answered as for nobody, after the same work.
-            Err(FlowError::UserInactive | FlowError::UserAlreadyVerified) => manager.request_verify_for_nobody(),
-            Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
-            Err(error) => tracing::warn!(%error, "request-verify-token failed"),
-        },
-        Ok(None) => manager.request_verify_for_nobody(),
+    match manager.request_verify_by_email(&email, &request).await {
+        Ok(()) => {}
         Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
         Err(error) => tracing::warn!(%error, "request-verify-token failed"),
     }
