@@ -67,6 +67,8 @@ fn command(name: &str, args: &[&str], env: &[(&str, &str)], dir: &ScratchDir) ->
     for variable in SETTINGS {
         command.env_remove(variable);
     }
+    // Any free port unless the case says otherwise: the documented ones may be taken here.
+    command.env("BIND_ADDR", "127.0.0.1:0");
     command.envs(env.iter().copied());
     command
 }

@@ -77,7 +77,8 @@ const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8003";
 const DEFAULT_DATABASE_URL: &str = "sqlite://users-example.sqlite";
 const DEFAULT_MAIL_FROM: &str = "auth-core users example <noreply@example.com>";
 
-fn config(bind: SocketAddr) -> Result<app::Config, SettingError> {
+/// The settings, and whether `SECRET_KEY` was unset (a random key stands in for it).
+fn config(bind: SocketAddr) -> Result<(app::Config, bool), SettingError> {
     let secret_key = settings::secret("SECRET_KEY")?;
     let client_ip = match settings::count("TRUSTED_PROXIES", 1)? {
         Some(trusted_proxies) => ClientIpSource::XForwardedFor { trusted_proxies },
@@ -98,12 +99,9 @@ fn config(bind: SocketAddr) -> Result<app::Config, SettingError> {
     let (smtp_url, public_url) = (settings::var("SMTP_URL")?, settings::var("PUBLIC_URL")?);
     let (mail_from, redis_url) = (settings::var_or("MAIL_FROM", DEFAULT_MAIL_FROM)?, settings::var("REDIS_URL")?);
     let redis_prefix = settings::var_or("REDIS_PREFIX", "auth:throttle:")?;
-    // Every setting is read before the warning, so a bad one is the only line printed.
-    let secret_key = match secret_key {
-        Some(key) => key,
-        None => settings::random_secret_with_warning("SECRET_KEY", "tokens and mailed links die with this process"),
-    };
-    Ok(app::Config {
+    let random_key = secret_key.is_none();
+    let secret_key = secret_key.unwrap_or_else(settings::random_secret);
+    let config = app::Config {
         database_url,
         users_table,
         tokens_table,
@@ -115,7 +113,16 @@ fn config(bind: SocketAddr) -> Result<app::Config, SettingError> {
         redis_prefix,
         client_ip,
         requires_verification,
-    })
+    };
+    Ok((config, random_key))
+}
+
+/// Warns that tokens die with the process, once every setting is read and the address bound, so
+/// that a bad setting is the only line printed.
+fn warn_if_random(random_key: bool) {
+    if random_key {
+        tracing::warn!("SECRET_KEY is not set: using a random key; tokens and mailed links die with this process");
+    }
 }
 
 /// `create-superuser <email>`: the first superuser, from the command line.
@@ -145,11 +152,16 @@ async fn run(args: Vec<String>) -> Result<(), settings::Error> {
     let bind = settings::bind_addr(DEFAULT_BIND_ADDR)?;
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => {}
-        ["create-superuser", email] => return create_superuser(&config(bind)?, email).await,
+        ["create-superuser", email] => {
+            let (config, random_key) = config(bind)?;
+            warn_if_random(random_key);
+            return create_superuser(&config, email).await;
+        }
         _ => return Err(SettingError("usage: users [create-superuser <email>]; see `users --help`".to_owned()).into()),
     }
+    let (config, random_key) = config(bind)?;
     let listener = settings::listen(bind).await?;
-    let config = config(bind)?;
+    warn_if_random(random_key);
     let state = app::AppState::new(&config).await?;
     let addr = listener.local_addr()?;
     println!("Serving fastapi-users' full example on http://{addr}");

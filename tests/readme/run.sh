@@ -15,9 +15,12 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 log() { printf '[readme] %s\n' "$*" >&2; }
 
-log "building the examples (cargo build -p auth-examples --examples --all-features)"
-build_json="$(cd "$ROOT" && cargo build -p auth-examples --examples --all-features --message-format=json-render-diagnostics)"
-exe="$(printf '%s\n' "$build_json" | sed -n 's/.*"target":{[^}]*"name":"users"[^}]*}.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)"
-[ -x "$exe" ] || { log "could not find the built examples"; exit 1; }
+if [ -z "${EXAMPLES_DIR:-}" ]; then  # EXAMPLES_DIR: already built examples, for a quicker rerun
+  log "building the examples (cargo build -p auth-examples --examples --all-features)"
+  build_json="$(cd "$ROOT" && cargo build -p auth-examples --examples --all-features --message-format=json-render-diagnostics)"
+  exe="$(printf '%s\n' "$build_json" | sed -n 's/.*"target":{[^}]*"name":"users"[^}]*}.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)"
+  [ -x "$exe" ] || { log "could not find the built examples"; exit 1; }
+  EXAMPLES_DIR="$(dirname "$exe")"
+fi
 
-EXAMPLES_DIR="$(dirname "$exe")" exec python3 "$HERE/sessions.py"
+EXAMPLES_DIR="$EXAMPLES_DIR" exec python3 "$HERE/sessions.py"
