@@ -181,9 +181,12 @@ fn an_empty_or_unsupported_database_url_is_one_line_naming_it_without_its_passwo
     assert!(!line.contains("s3cret") && !line.contains("Unsupported"), "{line}");
 }
 
+/// An example, its environment, and what its one line must say.
+type Case = (&'static str, &'static [(&'static str, &'static str)], &'static [&'static str]);
+
 #[test]
 fn other_bad_settings_are_one_line_naming_the_variable() {
-    let cases: [(&str, &[(&str, &str)], &[&str]); 7] = [
+    let cases: [Case; 7] = [
         ("users", &[("TRUSTED_PROXIES", "two")], &["TRUSTED_PROXIES=\"two\" is not a whole number"]),
         ("users", &[("REQUIRE_VERIFICATION", "yes")], &["REQUIRE_VERIFICATION=\"yes\"", "give 1"]),
         ("chat", &[("TOKEN_LIFETIME", "0")], &["TOKEN_LIFETIME=0", "at least 1"]),
