@@ -74,7 +74,7 @@ def parse(path):
                 print(f"skip - README.md:{start}: {skip}")
             skip = None
         elif line.strip() and not line.strip().startswith("<!--"):
-            skip = skip if line.strip() == "" else None
+            skip = None  # a skip marker applies to the block right after it only
         i += 1
     return blocks
 
