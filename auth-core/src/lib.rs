@@ -1,55 +1,186 @@
 //! Declarative, compile-time checked security for axum, after FastAPI's `Security` and
 //! fastapi-users' backends.
 //!
-//! You declare your scopes once, mark handlers and dependencies with
-//! `#[secured(scopes = [...])]`, and the library does the rest: every link of a dependency
-//! chain adds its scopes to one [`SecurityScopes`] value, a credential lacking a required scope
-//! is rejected before the handler runs, and a misspelt scope is a compile error that suggests
-//! the scope you meant.
+//! Declare your scopes once, mark handlers and dependencies with `#[secured(scopes = [...])]`,
+//! and take the credential as a parameter: [`Authenticated<C>`](Authenticated) reads it,
+//! verifies it, and checks it against every scope required along the handler's dependency chain
+//! before the handler runs. A misspelt scope is a compile error that suggests the scope you
+//! meant. The same declaration documents the route in OpenAPI.
+//!
+//! # A first API
+//!
+//! A bearer JWT is read and verified, and the route requires its `items` scope:
 //!
 //! ```
-//! use auth_core::{Depends, SecurityScopes, Scopes, secured};
-//! use axum::{Router, routing::get};
+//! use auth_core::{Authenticated, Scopes, secured, strategies::jwt::{Claims, JwtStrategy}};
+//! use axum::{Router, extract::FromRef, routing::get};
 //!
+//! /// The API's scopes, declared once: `#[secured]` checks its literals against them.
 //! #[derive(Scopes, Clone, Copy, Debug, PartialEq, Eq)]
 //! pub enum Scope {
-//!     /// Read information about the current user.
-//!     #[scope("me")]
-//!     Me,
 //!     /// Read items.
 //!     #[scope("items")]
 //!     Items,
+//!     /// Change items.
+//!     #[scope("items:write")]
+//!     ItemsWrite,
 //! }
 //!
-//! // A dependency: it sees the scopes of everything that depends on it.
-//! #[secured]
-//! async fn required(scopes: SecurityScopes) -> String {
-//!     scopes.scope_str()
+//! #[derive(Clone)]
+//! struct AppState {
+//!     jwt: JwtStrategy,
 //! }
 //!
+//! // `Authenticated<Claims>` verifies tokens with the app's `JwtStrategy`.
+//! impl FromRef<AppState> for JwtStrategy {
+//!     fn from_ref(state: &AppState) -> Self {
+//!         state.jwt.clone()
+//!     }
+//! }
+//!
+//! /// Runs only for a valid token that grants `items`.
 //! #[secured(scopes = ["items"])]
-//! async fn read_items(Depends(required): Depends<required>) -> String {
-//!     required // "items"
+//! async fn read_items(Authenticated(claims): Authenticated<Claims>) -> String {
+//!     format!("the items of {}", claims.sub.unwrap_or_default())
 //! }
 //!
-//! let app: Router = Router::new().route("/items", get(read_items));
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let jwt = JwtStrategy::hs256(std::env::var("SECRET_KEY").unwrap_or_else(|_| "0123456789abcdef".repeat(2))).build()?;
+//! let app = Router::new().route("/items", get(read_items)).with_state(AppState { jwt: jwt.clone() });
+//!
+//! // What it answers, through the router as a server would call it:
+//! use axum::{body::Body, http::Request};
+//! use tower::ServiceExt;
+//! let get = |token: Option<String>| {
+//!     let mut request = Request::get("/items");
+//!     if let Some(token) = token {
+//!         request = request.header("authorization", format!("Bearer {token}"));
+//!     }
+//!     app.clone().oneshot(request.body(Body::empty()).unwrap())
+//! };
+//! assert_eq!(get(None).await?.status(), 401); // no token: {"detail":"Not authenticated"}
+//! let writer = jwt.issue("alice", &["items:write"])?;
+//! assert_eq!(get(Some(writer)).await?.status(), 401); // {"detail":"Not enough permissions"}
+//! let reader = jwt.issue("alice", &["items"])?;
+//! assert_eq!(get(Some(reader)).await?.status(), 200); // "the items of alice"
+//! # Ok(())
+//! # }
 //! ```
 //!
-//! A scope that is not declared does not compile, and the error says what was meant:
+//! A scope that is not declared does not compile, and the error says which was meant
+//! (`error: unknown scope `itemz`` … `help: did you mean `items`?`). This is the example above
+//! with that one literal changed, so the unknown scope is the only error it can have:
 //!
 //! ```compile_fail
-//! use auth_core::{Scopes, secured};
-//!
-//! #[derive(Scopes, Clone, Copy)]
-//! pub enum Scope {
-//!     /// Read items.
-//!     #[scope("items")]
-//!     Items,
+//! # use auth_core::{Authenticated, Scopes, secured, strategies::jwt::{Claims, JwtStrategy}};
+//! # use axum::{Router, extract::FromRef, routing::get};
+//! #
+//! # /// The API's scopes, declared once: `#[secured]` checks its literals against them.
+//! # #[derive(Scopes, Clone, Copy, Debug, PartialEq, Eq)]
+//! # pub enum Scope {
+//! #     /// Read items.
+//! #     #[scope("items")]
+//! #     Items,
+//! #     /// Change items.
+//! #     #[scope("items:write")]
+//! #     ItemsWrite,
+//! # }
+//! #
+//! # #[derive(Clone)]
+//! # struct AppState {
+//! #     jwt: JwtStrategy,
+//! # }
+//! #
+//! # // `Authenticated<Claims>` verifies tokens with the app's `JwtStrategy`.
+//! # impl FromRef<AppState> for JwtStrategy {
+//! #     fn from_ref(state: &AppState) -> Self {
+//! #         state.jwt.clone()
+//! #     }
+//! # }
+//! #
+//! # /// Runs only for a valid token that grants `items`.
+//! #[secured(scopes = ["itemz"])]
+//! async fn read_items(Authenticated(claims): Authenticated<Claims>) -> String {
+//!     format!("the items of {}", claims.sub.unwrap_or_default())
 //! }
-//!
-//! #[secured(scopes = ["itemz"])] // error: unknown scope `itemz` ... did you mean `items`?
-//! async fn read_items() {}
+//! #
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let jwt = JwtStrategy::hs256(std::env::var("SECRET_KEY").unwrap_or_else(|_| "0123456789abcdef".repeat(2))).build()?;
+//! # let app = Router::new().route("/items", get(read_items)).with_state(AppState { jwt: jwt.clone() });
+//! #
+//! # // What it answers, through the router as a server would call it:
+//! # use axum::{body::Body, http::Request};
+//! # use tower::ServiceExt;
+//! # let get = |token: Option<String>| {
+//! #     let mut request = Request::get("/items");
+//! #     if let Some(token) = token {
+//! #         request = request.header("authorization", format!("Bearer {token}"));
+//! #     }
+//! #     app.clone().oneshot(request.body(Body::empty()).unwrap())
+//! # };
+//! # assert_eq!(get(None).await?.status(), 401); // no token: {"detail":"Not authenticated"}
+//! # let writer = jwt.issue("alice", &["items:write"])?;
+//! # assert_eq!(get(Some(writer)).await?.status(), 401); // {"detail":"Not enough permissions"}
+//! # let reader = jwt.issue("alice", &["items"])?;
+//! # assert_eq!(get(Some(reader)).await?.status(), 200); // "the items of alice"
+//! # Ok(())
+//! # }
 //! ```
+//!
+//! (`tests/crate_docs.rs` checks that the two stay twins, differing in that literal only.)
+//!
+//! # What you write, and what it gives you
+//!
+//! | you write | you get |
+//! |---|---|
+//! | `#[derive(Scopes)]` on an enum | the scopes, each with its description ([`ScopeDeclaration`]); unknown scopes in `#[secured]` are compile errors |
+//! | `#[secured(scopes = ["a"])]` on a handler | its chain's requirement: every credential below must grant `a` ([`SecurityScopes`]) |
+//! | `#[secured(scopes = ["a"] \| ["b"])]` | either set will do; the `WWW-Authenticate` challenge names the first |
+//! | a parameter `Authenticated<C>` | `C` read from the request, verified, scope-checked, documented in OpenAPI ([`Credential`]) |
+//! | `Authenticated<(A, B)>` / `Option<Authenticated<C>>` | the first of several that authenticates / an optional credential |
+//! | a parameter `Depends<dep>` | `dep` (itself `#[secured]`) run first, seeing the scopes of everything above it ([`Depends`]) |
+//! | [`SecurityScopes`] as a parameter | the scopes in force at that point of the chain, as FastAPI's |
+//! | `#[derive(AuthBackend)]` | a fastapi-users backend: a transport and a strategy, with `POST /login` and `/logout` ([`backend`]) |
+//! | `strategy: DenylistedJwt<…>` in a JWT backend | a logout that sticks: the token is refused until it expires ([`strategies::denylist`]) |
+//! | `Authenticated<ProviderToken>` (`oidc`) | tokens of Keycloak, Auth0, Entra ID…, keys discovered and rotated (`strategies::oidc`) |
+//! | `auth_core::routes!` + `SecurityDoc` (`openapi`) | each operation's `security` from its handler's requirement (`openapi`) |
+//! | `users::*_router` (`users`) | fastapi-users' user routes, statuses and error codes (`users`) |
+//! | `auth_core::websocket::WebSocketUpgrade` (`ws`) | a socket closed with 1008 when its credential expires or is revoked (`websocket`) |
+//!
+//! Every rejection is an [`AuthError`], answered `{"detail": …}` with the status and challenge
+//! FastAPI would send ([`error`]).
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `database-sqlite` (default) | [`DatabaseStrategy`](strategies::DatabaseStrategy): opaque tokens stored hashed, SQLite bundled |
+//! | `database-postgres` | the same on PostgreSQL |
+//! | `redis` | `RedisStrategy`, a Redis refresh-family store and JWT denylist |
+//! | `oidc` | tokens from identity providers: `OidcStrategy` (discovery, cached JWKS, several issuers), `IntrospectionStrategy` (RFC 7662) |
+//! | `openapi` | `SecurityDoc` and `auth_core::routes!` (utoipa) |
+//! | `swagger-ui` | Swagger UI at `/docs`, vendored |
+//! | `bcrypt` | legacy bcrypt hashes verified and upgraded to argon2id at login |
+//! | `tower-http` | `logging::RedactingMakeSpan`: request logs with credentials redacted from URIs |
+//! | `users` | fastapi-users-compatible users (`auth_core::users`), on a database feature; throttling in Redis with `redis` |
+//! | `ws` | `auth_core::websocket`: WebSockets that end with their credentials |
+//!
+//! # Examples
+//!
+//! Each runs with `cargo run --example NAME` from the repository; `--help` lists its settings.
+//!
+//! - [`oauth2_scopes`](https://example.invalid/auth-rs/tree/main/examples/oauth2_scopes): FastAPI's
+//!   OAuth2 scopes tutorial, with refresh-token pairs and Swagger UI.
+//! - [`backends`](https://example.invalid/auth-rs/tree/main/examples/backends): a JWT backend whose
+//!   logout sticks and a cookie backend on one route.
+//! - [`resource_server`](https://example.invalid/auth-rs/tree/main/examples/resource_server): an API
+//!   accepting an OpenID provider's access tokens, with RFC 9728 metadata.
+//! - [`users`](https://example.invalid/auth-rs/tree/main/examples/users): fastapi-users' full
+//!   example: register, verify, reset, the users routes, on SQLite or PostgreSQL.
+//! - [`chat`](https://example.invalid/auth-rs/tree/main/examples/chat): a chat room over a secured
+//!   WebSocket and server-sent events.
 
 // docs.rs (`--cfg docsrs`, see Cargo.toml) badges each feature-gated item with its features.
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -1,6 +1,7 @@
 //! `cargo run --example backends`: two backends guarding one route, as fastapi-users does it.
 //!
-//! - `jwt`: bearer tokens, JWTs (`POST /auth/jwt/login`, `POST /auth/jwt/logout`);
+//! - `jwt`: bearer tokens, JWTs (`POST /auth/jwt/login`, `POST /auth/jwt/logout`); logout
+//!   lists the token in a denylist until it expires, so a logged-out token is refused;
 //! - `cookie`: an HttpOnly, Secure, SameSite=Lax cookie holding an opaque token stored hashed in
 //!   SQLite (`POST /auth/cookie/login`, `POST /auth/cookie/logout`); logout deletes the row;
 //!   a login or logout posted by a page of another site is refused (403);
@@ -8,9 +9,13 @@
 //!
 //! `GET /users/me/items/` accepts any of them and says which one authenticated the request.
 //! Serves on `127.0.0.1:8001` (`BIND_ADDR` overrides it); the SQLite file is `DATABASE_URL`,
-//! by default `sqlite://backends-example.sqlite`, created on first run. Docs at `/docs`.
+//! by default `sqlite://backends-example.sqlite`, created on first run (or `postgres://…`).
+//! Docs at `/docs`; `--help` lists every variable.
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
+#[path = "../settings.rs"]
+mod settings;
+
+use std::{collections::HashMap, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use auth_core::{
     AuthBackend, AuthError, Authenticated, Scopes,
@@ -18,11 +23,34 @@ use auth_core::{
     openapi::{SecurityDoc, swagger_ui},
     password::Passwords,
     secured,
-    strategies::{DatabaseStrategy, JwtStrategy, RedisStrategy},
+    strategies::{DatabaseStrategy, DenylistedJwt, JwtStrategy, MemoryDenylist, RedisStrategy},
 };
 use axum::{Json, Router, extract::FromRef, routing::get};
 use serde_json::{Value, json};
+use settings::{Example, Var};
 use utoipa_axum::router::OpenApiRouter;
+
+const EXAMPLE: Example = Example {
+    name: "backends",
+    about: "two backends guarding one route (bearer JWTs, and a cookie holding a token stored in the database)",
+    usage: "",
+    vars: &[
+        Var { name: "BIND_ADDR", default: DEFAULT_BIND_ADDR, about: "where to listen" },
+        Var {
+            name: "DATABASE_URL",
+            default: DEFAULT_DATABASE_URL,
+            about: "the cookie backend's tokens: sqlite://<file> or postgres://<user>:<password>@<host>/<database>",
+        },
+        Var {
+            name: "REDIS_URL",
+            default: "none: no `redis` backend",
+            about: "a third backend, bearer tokens kept in Redis, e.g. redis://127.0.0.1:6379",
+        },
+    ],
+};
+
+const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8001";
+const DEFAULT_DATABASE_URL: &str = "sqlite://backends-example.sqlite";
 
 /// The scopes this app grants.
 #[derive(Scopes, Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,11 +63,11 @@ enum Scope {
     Items,
 }
 
-/// Bearer JWTs.
+/// Bearer JWTs whose logout sticks: the denylist refuses a logged-out token until it expires.
 #[derive(AuthBackend, Clone)]
 #[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt, scopes = Scope)]
 struct JwtBackend {
-    strategy: JwtStrategy,
+    strategy: DenylistedJwt<MemoryDenylist>,
 }
 
 /// A cookie holding an opaque token, stored hashed in SQLite.
@@ -96,15 +124,17 @@ async fn read_own_items_redis(user: Authenticated<RedisBackend>) -> Json<Value> 
     Json(json!([{ "item_id": "Foo", "owner": user.subject, "backend": user.backend }]))
 }
 
-fn random_key() -> [u8; 32] {
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).expect("the operating system's random source");
-    key
+fn main() -> ExitCode {
+    EXAMPLE.run(run)
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("info").init();
+async fn run(args: Vec<String>) -> Result<(), settings::Error> {
+    EXAMPLE.no_arguments(&args)?;
+    settings::init_logs()?;
+    let addr = settings::bind_addr(DEFAULT_BIND_ADDR)?;
+    let database_url = settings::database_url(DEFAULT_DATABASE_URL)?;
+    let redis_url = settings::var("REDIS_URL")?;
+    let listener = settings::listen(addr).await?;
 
     let passwords = Passwords::new();
     let hash = passwords.hash("secret").await?;
@@ -113,12 +143,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         table: Arc::new(HashMap::from([("johndoe".to_owned(), (hash, vec!["me".to_owned(), "items".to_owned()]))])),
     };
 
-    let database_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://backends-example.sqlite".to_owned());
-    let database = DatabaseStrategy::connect(&database_url).await?.lifetime(Duration::from_secs(3600)).build()?;
-    database.migrate().await?;
+    let database = async {
+        let database = DatabaseStrategy::connect(&database_url).await?.lifetime(Duration::from_secs(3600)).build()?;
+        database.migrate().await?;
+        Ok::<_, auth_core::strategies::database::DatabaseError>(database)
+    }
+    .await
+    .map_err(|error| settings::about("DATABASE_URL", &database_url, error))?;
 
     let state = AppState {
-        jwt: JwtBackend { strategy: JwtStrategy::hs256(random_key()).lifetime(Duration::from_secs(1800)).build()? },
+        jwt: JwtBackend {
+            strategy: DenylistedJwt::new(
+                JwtStrategy::hs256(settings::random_secret()).lifetime(Duration::from_secs(1800)).build()?,
+                MemoryDenylist::new(),
+            ),
+        },
         cookie: CookieBackend { strategy: database },
         users,
     };
@@ -134,8 +173,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nest("/auth/cookie", CookieBackend::router::<Users, AppState>())
         .with_state(state.clone());
 
-    if let Ok(url) = std::env::var("REDIS_URL") {
-        let connection = auth_core::strategies::redis::connect(&url).await?;
+    if let Some(url) = redis_url {
+        let connection = auth_core::strategies::redis::connect(&url)
+            .await
+            .map_err(|error| settings::about("REDIS_URL", &url, error))?;
         let redis = RedisBackend { strategy: RedisStrategy::builder(connection).build()? };
         docs = docs.credential::<RedisBackend>();
         #[derive(Clone, FromRef)]
@@ -155,8 +196,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     docs.apply(&mut api);
     let app = app.merge(swagger_ui(api));
 
-    let addr: SocketAddr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".to_owned()).parse()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Backends example on http://{} (docs at /docs)", listener.local_addr()?);
     // With the client's address, for the log line of a failed login.
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;

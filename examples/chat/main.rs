@@ -5,45 +5,51 @@
 //! (`chat:write`) and `GET /events` (`chat:read`, server-sent events). Docs at `/docs`.
 //!
 //! - `BIND_ADDR`: where to listen (default `127.0.0.1:8004`);
-//! - `SECRET_KEY`: the tokens' HS256 key (default: a random key for this process, with a
-//!   warning);
-//! - `TOKEN_LIFETIME`: how long a token lives, in seconds (default 900). A socket is closed with
-//!   1008 `Token expired` when its token expires: try `TOKEN_LIFETIME=30`.
+//! - `SECRET_KEY`: the tokens' HS256 key, at least 32 bytes (default: a random key for this
+//!   process, with a warning);
+//! - `TOKEN_LIFETIME`: how long a token lives, in seconds, at least 1 (default 900). A socket is
+//!   closed with 1008 `Token expired` when its token expires: try `TOKEN_LIFETIME=30`.
 
 mod app;
+#[path = "../settings.rs"]
+mod settings;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
+use settings::{Example, Var};
 use tower_http::trace::TraceLayer;
-use tracing_subscriber::EnvFilter;
 
-fn random_key() -> Vec<u8> {
-    let mut key = vec![0u8; 32];
-    getrandom::fill(&mut key).expect("the operating system's random source");
-    key
+const EXAMPLE: Example = Example {
+    name: "chat",
+    about: "a chat room over a secured WebSocket (alice / wonderland may post, bob / builder may read)",
+    usage: "",
+    vars: &[
+        Var { name: "BIND_ADDR", default: DEFAULT_BIND_ADDR, about: "where to listen" },
+        Var {
+            name: "SECRET_KEY",
+            default: "random, with a warning",
+            about: "the tokens' HS256 key, at least 32 bytes",
+        },
+        Var { name: "TOKEN_LIFETIME", default: "900", about: "how long a token lives, in seconds, at least 1" },
+    ],
+};
+
+const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8004";
+
+fn main() -> ExitCode {
+    EXAMPLE.run(run)
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
-
-    let secret_key = match std::env::var("SECRET_KEY") {
-        Ok(key) if !key.is_empty() => key.into_bytes(),
-        _ => {
-            tracing::warn!("SECRET_KEY is not set: signing with a random key; tokens die with this process");
-            random_key()
-        }
-    };
-    let lifetime = match std::env::var("TOKEN_LIFETIME") {
-        Ok(seconds) => Duration::from_secs(seconds.parse().map_err(|_| "TOKEN_LIFETIME is a number of seconds")?),
-        Err(_) => Duration::from_secs(15 * 60),
-    };
-
-    let addr: SocketAddr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8004".to_owned()).parse()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+async fn run(args: Vec<String>) -> Result<(), settings::Error> {
+    EXAMPLE.no_arguments(&args)?;
+    settings::init_logs()?;
+    let addr = settings::bind_addr(DEFAULT_BIND_ADDR)?;
+    let secret_key = settings::secret("SECRET_KEY")?;
+    let lifetime = settings::seconds("TOKEN_LIFETIME", Duration::from_secs(15 * 60))?;
+    let listener = settings::listen(addr).await?;
     let addr = listener.local_addr()?;
+    let secret_key = secret_key
+        .unwrap_or_else(|| settings::random_secret_with_warning("SECRET_KEY", "tokens die with this process"));
     // The request span logs method and path only: no query, so no token that a client put there.
     let trace = TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path())

@@ -1,44 +1,65 @@
 //! `cargo run --example oauth2_scopes`: FastAPI's OAuth2 scopes tutorial on auth-core.
 //!
 //! Serves on `127.0.0.1:8000` (`BIND_ADDR` overrides it). Tokens are signed with `SECRET_KEY`;
-//! without it, with a random key that lives as long as the process.
+//! without it, with a random key that lives as long as the process. `--help` lists every
+//! variable.
 
 mod app;
 mod logging;
+#[path = "../settings.rs"]
+mod settings;
 
-use std::{io::IsTerminal, net::SocketAddr};
+use std::{io::IsTerminal, net::SocketAddr, process::ExitCode};
 
-fn random_key() -> Vec<u8> {
-    let mut key = vec![0u8; 32];
-    getrandom::fill(&mut key).expect("the operating system's random source");
-    key
+use settings::{Example, SettingError, Var};
+
+const EXAMPLE: Example = Example {
+    name: "oauth2_scopes",
+    about: "FastAPI's OAuth2 scopes tutorial on auth-core",
+    usage: "",
+    vars: &[
+        Var { name: "BIND_ADDR", default: DEFAULT_BIND_ADDR, about: "where to listen" },
+        Var {
+            name: "SECRET_KEY",
+            default: "random, with a warning",
+            about: "the access tokens' HS256 key, at least 32 bytes",
+        },
+        Var {
+            name: "REFRESH_SECRET_KEY",
+            default: "random",
+            about: "the refresh tokens' HS256 key, at least 32 bytes",
+        },
+    ],
+};
+
+const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8000";
+
+fn main() -> ExitCode {
+    EXAMPLE.run(run)
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let filter = std::env::var("RUST_LOG").ok();
+async fn run(args: Vec<String>) -> Result<(), settings::Error> {
+    EXAMPLE.no_arguments(&args)?;
+    let filter = settings::var("RUST_LOG")?;
+    if let Some(filter) = &filter {
+        tracing_subscriber::EnvFilter::try_new(filter)
+            .map_err(|error| settings::about("RUST_LOG", filter, format!("{error}; give e.g. RUST_LOG=info")))?;
+    }
     tracing::subscriber::set_global_default(logging::subscriber(
         std::io::stdout,
         std::io::stdout().is_terminal(),
         filter.as_deref(),
-    ))?;
+    ))
+    .map_err(|error| SettingError(format!("cannot set up logging: {error}")))?;
 
-    let secret_key = match std::env::var("SECRET_KEY") {
-        Ok(key) if !key.is_empty() => key.into_bytes(),
-        _ => {
-            tracing::warn!("SECRET_KEY is not set: signing with a random key; tokens die with this process");
-            random_key()
-        }
-    };
+    let addr = settings::bind_addr(DEFAULT_BIND_ADDR)?;
+    let secret_key = settings::secret("SECRET_KEY")?;
     // Refresh tokens are signed with a key of their own, so one can never pass for the other.
-    let refresh_key = match std::env::var("REFRESH_SECRET_KEY") {
-        Ok(key) if !key.is_empty() => key.into_bytes(),
-        _ => random_key(),
-    };
-
-    let addr: SocketAddr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8000".to_owned()).parse()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let refresh_key = settings::secret("REFRESH_SECRET_KEY")?.unwrap_or_else(settings::random_secret);
+    let listener = settings::listen(addr).await?;
     let addr = listener.local_addr()?;
+    let secret_key = secret_key
+        .unwrap_or_else(|| settings::random_secret_with_warning("SECRET_KEY", "tokens die with this process"));
     let router = app::app(app::AppState::new(&secret_key, &refresh_key)?).layer(logging::trace_layer());
 
     println!("Serving FastAPI's OAuth2 scopes tutorial on http://{addr}");

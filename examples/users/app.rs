@@ -11,7 +11,7 @@ use auth_core::{
     AuthBackend,
     openapi::{SecurityDoc, swagger_ui},
     secured,
-    strategies::{DatabaseStrategy, JwtStrategy},
+    strategies::{DatabaseStrategy, Denylist, DenylistedJwt, JwtStrategy, MemoryDenylist, RedisDenylist},
     users::{
         self, ClientIpSource, CurrentUser, LoginThrottle, MailSettings, Mailer, RequestContext, User, UserHooks,
         UserManager, UserStore,
@@ -53,10 +53,38 @@ impl UserHooks for Hooks {
 }
 
 /// Bearer JWTs (`/auth/jwt/login`), an hour long, audience `fastapi-users:auth` as fastapi-users'.
+/// Logout lists the token in a denylist until it expires, so a logged-out token is refused
+/// (fastapi-users' JWT logout forgets nothing: the token works until its `exp`).
 #[derive(AuthBackend, Clone)]
 #[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt, scopes = auth_core::users::UserScope)]
 pub struct JwtBackend {
-    strategy: JwtStrategy,
+    strategy: DenylistedJwt<LoggedOut>,
+}
+
+/// Where logged-out JWTs are listed until they expire: in this process's memory, or in Redis
+/// when the example has `REDIS_URL`, so that every process sharing it refuses them.
+#[derive(Clone, Debug)]
+pub enum LoggedOut {
+    /// One process.
+    Memory(MemoryDenylist),
+    /// Every process sharing the Redis.
+    Redis(RedisDenylist),
+}
+
+impl Denylist for LoggedOut {
+    async fn revoke(&self, id: &str, until: u64) -> Result<(), auth_core::AuthError> {
+        match self {
+            Self::Memory(list) => list.revoke(id, until).await,
+            Self::Redis(list) => list.revoke(id, until).await,
+        }
+    }
+
+    async fn is_revoked(&self, id: &str) -> Result<bool, auth_core::AuthError> {
+        match self {
+            Self::Memory(list) => list.is_revoked(id).await,
+            Self::Redis(list) => list.is_revoked(id).await,
+        }
+    }
 }
 
 /// fastapi-users' cookie (`fastapiusersauth`: HttpOnly, Secure, SameSite=Lax) holding an opaque
@@ -129,28 +157,44 @@ pub fn derive_key(secret: &[u8], purpose: &str) -> [u8; 32] {
 
 impl AppState {
     /// Connects to the database (running its migrations), the SMTP server and Redis, as
-    /// configured.
+    /// configured. An error names the setting at fault by its environment variable
+    /// (`DATABASE_URL=…: …`), in one line.
     pub async fn new(config: &Config) -> Result<Self, Box<dyn Error>> {
-        let store = UserStore::connect(&config.database_url).await?.table(&config.users_table).build()?;
-        store.migrate().await?;
+        let database = |error: &dyn std::fmt::Display| setting("DATABASE_URL", &config.database_url, error);
+        let store = UserStore::connect(&config.database_url).await.map_err(|e| database(&e))?;
+        let store =
+            store.table(&config.users_table).build().map_err(|e| setting("USERS_TABLE", &config.users_table, &e))?;
+        store.migrate().await.map_err(|e| database(&e))?;
         let tokens = DatabaseStrategy::connect(&config.database_url)
-            .await?
+            .await
+            .map_err(|e| database(&e))?
             .table(&config.tokens_table)
             .lifetime(Duration::from_secs(3600))
-            .build()?;
-        tokens.migrate().await?;
+            .build()
+            .map_err(|e| setting("TOKENS_TABLE", &config.tokens_table, &e))?;
+        tokens.migrate().await.map_err(|e| database(&e))?;
 
-        let settings =
-            MailSettings::new(&config.public_url, &config.mail_from)?.app_name("the auth-core users example");
+        let settings = MailSettings::new(&config.public_url, &config.mail_from)
+            .map_err(|e| {
+                setting("PUBLIC_URL or MAIL_FROM", &format!("{} / {}", config.public_url, config.mail_from), &e)
+            })?
+            .app_name("the auth-core users example");
         let mailer = match &config.smtp_url {
-            Some(url) => Mailer::smtp(url, settings)?,
+            Some(url) => Mailer::smtp(url, settings).map_err(|e| setting("SMTP_URL", url, &e))?,
             None => Mailer::log(settings),
         };
-        let throttle = match &config.redis_url {
+        let redis = match &config.redis_url {
             Some(url) => {
-                LoginThrottle::redis(auth_core::strategies::redis::connect(url).await?).prefix(&config.redis_prefix)
+                Some(auth_core::strategies::redis::connect(url).await.map_err(|e| setting("REDIS_URL", url, &e))?)
             }
-            None => LoginThrottle::memory(),
+            None => None,
+        };
+        let (throttle, logged_out) = match redis {
+            Some(connection) => (
+                LoginThrottle::redis(connection.clone()).prefix(&config.redis_prefix),
+                LoggedOut::Redis(RedisDenylist::new(connection)),
+            ),
+            None => (LoginThrottle::memory(), LoggedOut::Memory(MemoryDenylist::new())),
         };
         let users = UserManager::builder(store, Hooks)
             .verify_token_secret(derive_key(&config.secret_key, "verify"))
@@ -167,8 +211,23 @@ impl AppState {
             .audience("fastapi-users:auth")
             .lifetime(Duration::from_secs(3600))
             .build()?;
+        let jwt = DenylistedJwt::new(jwt, logged_out);
         Ok(Self { users, jwt: JwtBackend { strategy: jwt }, cookie: CookieBackend { strategy: tokens } })
     }
+}
+
+/// One line naming the setting at fault: `NAME="value": error`, a URL's password hidden.
+fn setting(name: &str, value: &str, error: &dyn std::fmt::Display) -> Box<dyn Error> {
+    let value = match value.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((userinfo, host)) if userinfo.contains(':') => {
+                format!("{scheme}://{}:***@{host}", userinfo.split_once(':').map_or("", |(user, _)| user))
+            }
+            _ => value.to_owned(),
+        },
+        None => value.to_owned(),
+    };
+    format!("{name}={value:?}: {error}").into()
 }
 
 /// `GET /authenticated-route`: the full example's protected route. Its `security` in OpenAPI

@@ -1,68 +1,134 @@
 //! `cargo run --example users`: fastapi-users' full example on auth-core. See the README's
 //! "Users" section for a curl session.
 //!
-//! Environment:
+//! Environment (`--help` lists it, with the defaults):
 //! - `BIND_ADDR`: default `127.0.0.1:8003`;
 //! - `DATABASE_URL`: default `sqlite://users-example.sqlite` (created on first run), or
 //!   `postgres://…`;
 //! - `SMTP_URL`: e.g. `smtp://127.0.0.1:1025`; without it, the verify and reset mails go to the
 //!   log;
 //! - `PUBLIC_URL`: the frontend's base URL for the links in mails; default `http://<BIND_ADDR>`;
-//! - `SECRET_KEY`: the secret the token keys are derived from; without it, a random one and a
-//!   warning (tokens then die with the process);
+//! - `SECRET_KEY`: the secret the token keys are derived from, at least 32 bytes; without it, a
+//!   random one and a warning (tokens then die with the process);
 //! - `MAIL_FROM` (default `auth-core users example <noreply@example.com>`), `REDIS_URL` (login
-//!   throttling in Redis, shared by every process), `REDIS_PREFIX`, `USERS_TABLE`,
-//!   `TOKENS_TABLE`, `REQUIRE_VERIFICATION=1`, `TRUSTED_PROXIES=<n>` (client IPs from
-//!   `X-Forwarded-For`).
+//!   throttling and the JWT logout list in Redis, shared by every process), `REDIS_PREFIX`,
+//!   `USERS_TABLE`, `TOKENS_TABLE`, `REQUIRE_VERIFICATION=1`, `TRUSTED_PROXIES=<n>` (client IPs
+//!   from `X-Forwarded-For`).
 //!
 //! `cargo run --example users -- create-superuser <email>` creates the first superuser, with
 //! the password from `SUPERUSER_PASSWORD` or, without it, the first line of standard input.
 
 mod app;
+#[path = "../settings.rs"]
+mod settings;
 
-use std::{io::BufRead, net::SocketAddr};
+use std::{io::BufRead, net::SocketAddr, process::ExitCode};
 
 use auth_core::users::{ClientIpSource, Email};
+use settings::{Example, SettingError, Var};
 use tower_http::trace::TraceLayer;
-use tracing_subscriber::EnvFilter;
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
-}
+const EXAMPLE: Example = Example {
+    name: "users",
+    about: "fastapi-users' full example on auth-core",
+    usage: "[create-superuser <email>]",
+    vars: &[
+        Var { name: "BIND_ADDR", default: DEFAULT_BIND_ADDR, about: "where to listen" },
+        Var {
+            name: "DATABASE_URL",
+            default: DEFAULT_DATABASE_URL,
+            about: "sqlite://<file> (created on first run) or postgres://<user>:<password>@<host>/<database>",
+        },
+        Var {
+            name: "SMTP_URL",
+            default: "none: mails go to the log",
+            about: "where mails go, e.g. smtp://127.0.0.1:1025",
+        },
+        Var { name: "PUBLIC_URL", default: "http://<BIND_ADDR>", about: "the frontend the mailed links point to" },
+        Var {
+            name: "SECRET_KEY",
+            default: "random, with a warning",
+            about: "at least 32 bytes; the access, verify and reset keys are derived from it",
+        },
+        Var { name: "MAIL_FROM", default: DEFAULT_MAIL_FROM, about: "the sender of the mails" },
+        Var {
+            name: "REDIS_URL",
+            default: "none: in memory",
+            about: "login throttling and logged-out JWTs in Redis, shared by every process",
+        },
+        Var { name: "REDIS_PREFIX", default: "auth:throttle:", about: "the throttle's Redis key prefix" },
+        Var { name: "USERS_TABLE", default: "users", about: "the users table" },
+        Var { name: "TOKENS_TABLE", default: "auth_tokens", about: "the cookie backend's tokens table" },
+        Var { name: "REQUIRE_VERIFICATION", default: "0", about: "1: only verified users may log in" },
+        Var {
+            name: "TRUSTED_PROXIES",
+            default: "none: the peer address",
+            about: "how many proxies of yours append to X-Forwarded-For, where client IPs then come from",
+        },
+        Var {
+            name: "SUPERUSER_PASSWORD",
+            default: "the first line of standard input",
+            about: "the password create-superuser gives",
+        },
+    ],
+};
 
-fn config(bind: SocketAddr) -> Result<app::Config, Box<dyn std::error::Error>> {
-    let secret_key = match env("SECRET_KEY") {
-        Some(key) => key.into_bytes(),
-        None => {
-            tracing::warn!("SECRET_KEY is not set: using a random key; tokens and mailed links die with this process");
-            let mut key = vec![0u8; 32];
-            getrandom::fill(&mut key)?;
-            key
-        }
-    };
-    let client_ip = match env("TRUSTED_PROXIES") {
-        Some(n) => ClientIpSource::XForwardedFor { trusted_proxies: n.parse()? },
+const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8003";
+const DEFAULT_DATABASE_URL: &str = "sqlite://users-example.sqlite";
+const DEFAULT_MAIL_FROM: &str = "auth-core users example <noreply@example.com>";
+
+/// The settings, and whether `SECRET_KEY` was unset (a random key stands in for it).
+fn config(bind: SocketAddr) -> Result<(app::Config, bool), SettingError> {
+    let secret_key = settings::secret("SECRET_KEY")?;
+    let client_ip = match settings::count("TRUSTED_PROXIES", 1)? {
+        Some(trusted_proxies) => ClientIpSource::XForwardedFor { trusted_proxies },
         None => ClientIpSource::Peer,
     };
-    Ok(app::Config {
-        database_url: env("DATABASE_URL").unwrap_or_else(|| "sqlite://users-example.sqlite".to_owned()),
-        users_table: env("USERS_TABLE").unwrap_or_else(|| "users".to_owned()),
-        tokens_table: env("TOKENS_TABLE").unwrap_or_else(|| "auth_tokens".to_owned()),
-        smtp_url: env("SMTP_URL"),
-        public_url: env("PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}")),
-        mail_from: env("MAIL_FROM").unwrap_or_else(|| "auth-core users example <noreply@example.com>".to_owned()),
+    let requires_verification = match settings::var("REQUIRE_VERIFICATION")?.as_deref() {
+        None | Some("0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(other) => {
+            return Err(SettingError(format!(
+                "REQUIRE_VERIFICATION={other:?}: give 1 (or true) to require it, 0 (or false) not to"
+            )));
+        }
+    };
+    let database_url = settings::database_url(DEFAULT_DATABASE_URL)?;
+    let (users_table, tokens_table) =
+        (settings::var_or("USERS_TABLE", "users")?, settings::var_or("TOKENS_TABLE", "auth_tokens")?);
+    let (smtp_url, public_url) = (settings::var("SMTP_URL")?, settings::var("PUBLIC_URL")?);
+    let (mail_from, redis_url) = (settings::var_or("MAIL_FROM", DEFAULT_MAIL_FROM)?, settings::var("REDIS_URL")?);
+    let redis_prefix = settings::var_or("REDIS_PREFIX", "auth:throttle:")?;
+    let random_key = secret_key.is_none();
+    let secret_key = secret_key.unwrap_or_else(settings::random_secret);
+    let config = app::Config {
+        database_url,
+        users_table,
+        tokens_table,
+        smtp_url,
+        public_url: public_url.unwrap_or_else(|| format!("http://{bind}")),
+        mail_from,
         secret_key,
-        redis_url: env("REDIS_URL"),
-        redis_prefix: env("REDIS_PREFIX").unwrap_or_else(|| "auth:throttle:".to_owned()),
+        redis_url,
+        redis_prefix,
         client_ip,
-        requires_verification: env("REQUIRE_VERIFICATION").is_some_and(|v| v == "1" || v == "true"),
-    })
+        requires_verification,
+    };
+    Ok((config, random_key))
+}
+
+/// Warns that tokens die with the process, once every setting is read and the address bound, so
+/// that a bad setting is the only line printed.
+fn warn_if_random(random_key: bool) {
+    if random_key {
+        tracing::warn!("SECRET_KEY is not set: using a random key; tokens and mailed links die with this process");
+    }
 }
 
 /// `create-superuser <email>`: the first superuser, from the command line.
-async fn create_superuser(config: &app::Config, email: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn create_superuser(config: &app::Config, email: &str) -> Result<(), settings::Error> {
     let email = Email::parse(email).map_err(|e| format!("invalid email: {e}"))?;
-    let password = match env("SUPERUSER_PASSWORD") {
+    let password = match settings::var("SUPERUSER_PASSWORD")? {
         Some(password) => password,
         None => {
             eprintln!("Password for {email} (one line on standard input):");
@@ -77,23 +143,26 @@ async fn create_superuser(config: &app::Config, email: &str) -> Result<(), Box<d
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
-    let bind: SocketAddr = env("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8003".to_owned()).parse()?;
-    let config = config(bind)?;
+fn main() -> ExitCode {
+    EXAMPLE.run(run)
+}
 
-    let args: Vec<String> = std::env::args().skip(1).collect();
+async fn run(args: Vec<String>) -> Result<(), settings::Error> {
+    settings::init_logs()?;
+    let bind = settings::bind_addr(DEFAULT_BIND_ADDR)?;
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => {}
-        ["create-superuser", email] => return create_superuser(&config, email).await,
-        _ => return Err("usage: users [create-superuser <email>]".into()),
+        ["create-superuser", email] => {
+            let (config, random_key) = config(bind)?;
+            warn_if_random(random_key);
+            return create_superuser(&config, email).await;
+        }
+        _ => return Err(SettingError("usage: users [create-superuser <email>]; see `users --help`".to_owned()).into()),
     }
-
+    let (config, random_key) = config(bind)?;
+    let listener = settings::listen(bind).await?;
+    warn_if_random(random_key);
     let state = app::AppState::new(&config).await?;
-    let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     println!("Serving fastapi-users' full example on http://{addr}");
     println!("API docs: http://{addr}/docs (OpenAPI document: http://{addr}/openapi.json)");

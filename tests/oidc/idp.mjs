@@ -4,8 +4,10 @@
 //   node idp.mjs --port 4000 [--algs RS256,PS256,ES256] [--jwks-max-age 300]
 //
 // Every start generates fresh keys with fresh `kid`s: restarting it on the same port is a key
-// rotation. It exits when its stdin closes (the test process that started it is gone), so keep
-// stdin open when running it by hand. When it listens it prints one line on stdout:
+// rotation. When its stdin is a pipe (a test process started it), it exits when the pipe closes,
+// so it never outlives that process; otherwise (a terminal, /dev/null, a script's background
+// job) it never reads stdin and runs until SIGTERM or SIGINT. When it listens it prints one line
+// on stdout:
 //   ready {"issuer":"http://127.0.0.1:4000","kids":{"RS256":"…",…}}
 //
 // What it serves (besides the standard endpoints: discovery, /jwks, /token, /token/introspection,
@@ -26,6 +28,7 @@
 //   https://opaque.example.test         opaque, for introspection
 //   https://opaque-short.example.test   opaque, living 2 s
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { fstatSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import Provider from 'oidc-provider';
@@ -143,6 +146,16 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
 }
 // Output is for people; a reader that went away is no reason to stop serving.
 process.stdout.on('error', () => {});
-// The test harness holds our stdin open; when it goes away, so do we.
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+// A test harness holds our stdin, a pipe, open; when it goes away, so do we. Any other stdin is
+// left alone: a background job reading a terminal would be stopped (SIGTTIN), and /dev/null (a
+// script's background job) would end at once.
+let stdinIsPipe = false;
+try {
+  stdinIsPipe = fstatSync(0).isFIFO();
+} catch {
+  // No stdin at all: nothing to watch.
+}
+if (stdinIsPipe) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}

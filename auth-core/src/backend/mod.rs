@@ -6,13 +6,23 @@
 //! `Authenticated<(CookieBackend, JwtBackend)>`), yielding a [`Principal`]. [`routes`] builds
 //! its login and logout routes.
 //!
+//! A JWT backend with a logout that sticks, the way to build one: a bare [`JwtStrategy`]'s
+//! logout cannot revoke a token that is valid until its `exp`, so wrap it in a
+//! [`DenylistedJwt`], which lists the logged-out token until it expires (`MemoryDenylist` in one
+//! process, `RedisDenylist` across several):
+//!
 //! ```ignore
 //! #[derive(AuthBackend, Clone)]
 //! #[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt, scopes = Scope)]
 //! pub struct JwtBackend {
-//!     strategy: JwtStrategy,
+//!     strategy: DenylistedJwt<MemoryDenylist>,
 //! }
+//!
+//! let backend = JwtBackend { strategy: DenylistedJwt::new(JwtStrategy::hs256(key).build()?, MemoryDenylist::new()) };
 //! ```
+//!
+//! [`JwtStrategy`]: crate::strategies::JwtStrategy
+//! [`DenylistedJwt`]: crate::strategies::DenylistedJwt
 
 mod cookie;
 mod credential;
