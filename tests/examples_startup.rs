@@ -174,10 +174,12 @@ fn an_empty_or_unsupported_database_url_is_one_line_naming_it_without_its_passwo
         assert!(!line.contains("s3cret"), "the password is printed: {line}");
     }
     // A PostgreSQL URL is supported (the examples crate enables `database-postgres`): nobody
-    // listens on port 1, so the connection fails, and says which setting.
+    // listens on port 1, so the connection fails, and says which setting. sqlx retries a refused
+    // connection until the pool's timeout, so the cause reads either way, depending on the load.
     let secret = ("SECRET_KEY", "startup-test-secret-0123456789abcdef");
     let line = refused("users", &[("DATABASE_URL", "postgres://auth:s3cret@127.0.0.1:1/auth"), secret]);
-    assert_names(&line, &["DATABASE_URL=\"postgres://auth:***@127.0.0.1:1/auth\": database error"]);
+    assert_names(&line, &["DATABASE_URL=\"postgres://auth:***@127.0.0.1:1/auth\": "]);
+    assert!(line.contains("database error") || line.contains("did not answer"), "no cause given: {line}");
     assert!(!line.contains("s3cret") && !line.contains("Unsupported"), "{line}");
 }
 
