@@ -574,3 +574,57 @@ async fn the_innermost_scope_failure_is_raised_first() {
     // The inner dependency ran (a failure is raised when it returns); the outer one did not.
     assert_eq!(state.take(), vec![("inner_checked", vec!["me", "admin"])]);
 }
+
+// Mutation testing (TESTING.md): a dependency's own scope failure is raised when it returns, not
+// by a dependency inside it that passed: the outer body runs (as FastAPI runs it), then the
+// request is refused with the outer scope set, and the handler never runs.
+#[secured(scopes = ["me"])]
+async fn outer_lenient(
+    State(app): State<AppState>,
+    scopes: SecurityScopes,
+    Authenticated(_credential): Authenticated<TestCredential>,
+    Depends(_n): Depends<counted>,
+) {
+    app.record("outer_lenient", &scopes);
+}
+
+#[secured]
+async fn lenient(Depends(()): Depends<outer_lenient>) -> &'static str {
+    "ran"
+}
+
+#[tokio::test]
+async fn a_dependency_fails_when_it_returns_not_when_an_inner_one_does() {
+    let state = AppState::default();
+    let app = Router::new().route("/lenient", get(lenient)).with_state(state.clone());
+    let request = Request::get("/lenient").header("x-user", "johndoe").header("x-grant", "items");
+    let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(challenge.as_deref(), Some(r#"Bearer scope="me""#));
+    assert_eq!(state.runs.load(Ordering::SeqCst), 1, "the inner dependency ran once");
+    assert_eq!(state.take(), vec![("outer_lenient", vec!["me"])]);
+}
+
+// Mutation testing (TESTING.md): after a dependency returns, the handler's own credential is
+// checked at the handler's level again, so its failure refuses the request at once.
+#[secured(scopes = ["admin"])]
+async fn after_a_dependency(
+    Depends(_n): Depends<counted>,
+    Authenticated(_c): Authenticated<TestCredential>,
+) -> &'static str {
+    "ran"
+}
+
+#[tokio::test]
+async fn the_handlers_own_check_holds_after_a_dependency() {
+    let state = AppState::default();
+    let app = Router::new().route("/after", get(after_a_dependency)).with_state(state.clone());
+    let request = Request::get("/after").header("x-user", "johndoe").header("x-grant", "items");
+    let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(challenge.as_deref(), Some(r#"Bearer scope="admin""#));
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], br#"{"detail":"Not enough permissions"}"#);
+}
