@@ -107,3 +107,14 @@ async fn an_active_answer_from_another_issuer_is_refused() {
     // An answer that names no issuer is the endpoint's own (RFC 7662 makes `iss` optional).
     assert!(strategy.verify("silent").await.is_ok());
 }
+
+#[tokio::test]
+async fn a_token_of_the_longest_allowed_length_is_asked_about() {
+    use auth_core::strategies::jwt::DEFAULT_MAX_TOKEN_LEN;
+    let longest: &'static str = Box::leak("a".repeat(DEFAULT_MAX_TOKEN_LEN).into_boxed_str());
+    let base = endpoint(HashMap::from([(longest, json!({ "active": true, "sub": "alice" }))])).await;
+    let strategy = strategy(&base, Duration::ZERO).await;
+    assert!(strategy.verify(longest).await.is_ok());
+    let too_long = format!("{longest}a");
+    assert_eq!(strategy.verify(&too_long).await, Err(IntrospectionError::Invalid("token too long")));
+}
