@@ -559,3 +559,7 @@ mod tests {
         assert_eq!(throttle.wait(&keys).await.unwrap(), Duration::ZERO);
     }
 }
+
+#[cfg(test)]
+#[path = "throttle_bound_tests.rs"]
+mod bound_tests;
