@@ -4,7 +4,8 @@
 //!
 //! SQLite and the JWT denylist need nothing. PostgreSQL and Redis run when
 //! `DATABASE_URL_POSTGRES` / `REDIS_URL` are set (`scripts/services.sh` sets them) and say they
-//! were skipped otherwise; the outage test starts a redis-server of its own.
+//! were skipped otherwise, or fail under `REQUIRE_SERVICES=1` (CI); the outage test starts a
+//! redis-server of its own.
 
 use std::{sync::Arc, time::Duration};
 
@@ -193,10 +194,7 @@ async fn database_on_sqlite() {
 #[cfg(feature = "database-postgres")]
 #[tokio::test]
 async fn database_on_postgres() {
-    let Ok(url) = std::env::var("DATABASE_URL_POSTGRES") else {
-        eprintln!("skipping database_on_postgres: DATABASE_URL_POSTGRES is not set (see scripts/services.sh)");
-        return;
-    };
+    let Some(url) = auth_tests::service_url("DATABASE_URL_POSTGRES") else { return };
     let users = Users::new().await;
     // Stored expiry is in whole seconds: two, so the first use cannot already be past it.
     for (table, lifetime) in [("http_tokens_long", 60), ("http_tokens_short", 2)] {
@@ -235,10 +233,7 @@ mod redis_tests {
 
     #[tokio::test]
     async fn redis() {
-        let Ok(url) = std::env::var("REDIS_URL") else {
-            eprintln!("skipping redis: REDIS_URL is not set (see scripts/services.sh)");
-            return;
-        };
+        let Some(url) = auth_tests::service_url("REDIS_URL") else { return };
         let users = Users::new().await;
         let timeout = Duration::from_secs(2);
         let backend = redis_backend(&url, "http-test:long:", Duration::from_secs(60), timeout).await;
@@ -249,10 +244,7 @@ mod redis_tests {
 
     #[tokio::test]
     async fn redis_outage_is_503_and_recovers() {
-        let Some(mut server) = OwnRedis::start() else {
-            eprintln!("skipping redis_outage_is_503_and_recovers: redis-server is not installed");
-            return;
-        };
+        let Some(mut server) = OwnRedis::start() else { return };
         let url = server.url();
         let backend = redis_backend(&url, "outage:", Duration::from_secs(600), Duration::from_millis(500)).await;
         let base = serve(redis_store::app(backend, Users::new().await)).await;

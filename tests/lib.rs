@@ -2,12 +2,41 @@
 //! targets beside this file.
 
 pub mod idp;
+pub mod own_postgres;
+
+pub use own_postgres::OwnPostgres;
 
 use std::{
     net::{Ipv4Addr, TcpListener, TcpStream},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+/// Whether every service-backed test must run: `REQUIRE_SERVICES` set to anything but `""` or
+/// `0`. `.ci/run` sets it, so that in CI a missing server is a failure, never a skipped test
+/// reported `ok`.
+pub fn services_required() -> bool {
+    std::env::var_os("REQUIRE_SERVICES").is_some_and(|value| !value.is_empty() && value != "0")
+}
+
+/// Skips the running test for `reason` (`DATABASE_URL_POSTGRES is not set`): `None`, with a
+/// notice on stderr; under [`services_required`] a panic that names the test and the reason.
+pub fn skip<T>(reason: &str) -> Option<T> {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("this test");
+    assert!(!services_required(), "{test}: {reason}, and REQUIRE_SERVICES is set (see scripts/services.sh)");
+    eprintln!("skipping {test}: {reason} (see scripts/services.sh)");
+    None
+}
+
+/// The URL in the environment variable `var` (`REDIS_URL`, `DATABASE_URL_POSTGRES`), or a
+/// [`skip`] when it is unset or empty.
+pub fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => skip(&format!("{var} is not set")),
+    }
+}
 
 /// A redis-server of the test's own, on a free loopback port, without persistence; killed when
 /// dropped. Outage tests stop and restart it.
@@ -18,26 +47,51 @@ pub struct OwnRedis {
 }
 
 impl OwnRedis {
-    /// Starts one, or `None` when redis-server is not installed (`scripts/services.sh` installs it).
+    /// Starts one, or `None` (a [`skip`]) when redis-server is not installed
+    /// (`scripts/services.sh` installs it).
+    ///
+    /// # Panics
+    ///
+    /// When redis-server is installed but does not start, with the reason; when it is not
+    /// installed and [`services_required`].
     pub fn start() -> Option<Self> {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).ok()?.local_addr().ok()?.port();
+        let port = free_port();
         let mut server = Self { port, child: None };
-        server.restart().ok()?;
-        Some(server)
+        match server.restart() {
+            Ok(()) => Some(server),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => skip("redis-server is not installed"),
+            Err(error) => panic!("redis-server did not start: {error}"),
+        }
     }
 
-    /// Starts the server again on the same port, and waits until it accepts connections.
+    /// Starts the server again on the same port, and waits until it accepts connections. The
+    /// spawn's error (`NotFound` when the binary is absent), or an error with the server's last
+    /// line of output when it exits or does not listen within 10 s.
     pub fn restart(&mut self) -> std::io::Result<()> {
         let port = self.port.to_string();
         let args = ["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-        self.child = Some(Command::new("redis-server").args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?);
+        let mut child =
+            Command::new("redis-server").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_err() {
-            if Instant::now() > deadline {
-                return Err(std::io::Error::other("redis-server did not start"));
+            let exited = child.try_wait()?;
+            if exited.is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                let status = child.wait()?;
+                let mut output = String::new();
+                let _ = std::io::Read::read_to_string(&mut child.stdout.take().expect("piped"), &mut output);
+                let _ = std::io::Read::read_to_string(&mut child.stderr.take().expect("piped"), &mut output);
+                let silent = if exited.is_some() { "it exited before listening" } else { "no listener within 10 s" };
+                return Err(std::io::Error::other(format!(
+                    "redis-server on port {port} ({status}): {}",
+                    output.trim_end().lines().last().unwrap_or(silent)
+                )));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        // Its later log lines go nowhere (redis-server ignores SIGPIPE).
+        drop((child.stdout.take(), child.stderr.take()));
+        self.child = Some(child);
         Ok(())
     }
 

@@ -1,10 +1,12 @@
 //! Load with faults, bounded in time, on loopback only. Run it with `bash scripts/load_fault.sh`
-//! (it starts the servers); it is `#[ignore]`d in the normal test run because it restarts the
-//! machine's PostgreSQL cluster.
+//! (`.ci/run` does, in debug); it is `#[ignore]`d in the normal test run because it takes half a
+//! minute of both cores. It stops and restarts servers of its own (a redis-server and a fresh
+//! PostgreSQL cluster on free ports), never the machine's.
 //!
 //! Three backends guard one route: Redis opaque tokens, PostgreSQL opaque tokens, and JWTs with
 //! a Redis denylist. While thousands of authenticated requests run concurrently:
-//! - redis-server (our own, on a free port) is killed and restarted, then PostgreSQL restarts;
+//! - redis-server (our own, on a free port) is killed and restarted, then PostgreSQL (our own)
+//!   restarts;
 //! - logouts race with use of the same tokens;
 //! - refreshes of one refresh token race each other.
 //!
@@ -15,7 +17,6 @@
 #![cfg(all(feature = "redis", feature = "database-postgres"))]
 
 use std::{
-    process::Command,
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -32,7 +33,7 @@ use auth_core::{
         jwt::REFRESH_TOKEN_TYPE, redis::connect,
     },
 };
-use auth_tests::OwnRedis;
+use auth_tests::{OwnPostgres, OwnRedis};
 use axum::{Json, Router, extract::FromRef, routing::get};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -100,16 +101,6 @@ async fn items(user: Authenticated<(RedisBackend, PgBackend, JwtBackend)>) -> Js
     Json(json!({ "backend": user.backend }))
 }
 
-/// Restarts the machine's PostgreSQL cluster (the first one `pg_lsclusters` lists).
-fn restart_postgres() {
-    let clusters = Command::new("pg_lsclusters").arg("--no-header").output().expect("pg_lsclusters");
-    let listing = String::from_utf8_lossy(&clusters.stdout);
-    let mut fields = listing.lines().next().expect("a PostgreSQL cluster").split_whitespace();
-    let (version, name) = (fields.next().unwrap().to_owned(), fields.next().unwrap().to_owned());
-    let status = Command::new("pg_ctlcluster").args([&version, &name, "restart"]).status().expect("pg_ctlcluster");
-    assert!(status.success(), "pg_ctlcluster restart failed");
-}
-
 /// Milliseconds since the run started.
 fn ms(start: Instant) -> u64 {
     start.elapsed().as_millis() as u64
@@ -126,9 +117,10 @@ struct Tally {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "restarts PostgreSQL; run with scripts/load_fault.sh"]
+#[ignore = "half a minute of load; run with scripts/load_fault.sh"]
 async fn load_with_faults() {
-    let postgres_url = std::env::var("DATABASE_URL_POSTGRES").expect("DATABASE_URL_POSTGRES (scripts/services.sh)");
+    let mut postgres = OwnPostgres::start().expect("the PostgreSQL server is installed (scripts/services.sh)");
+    let postgres_url = postgres.url();
     let mut redis = OwnRedis::start().expect("redis-server is installed (scripts/services.sh)");
     let redis_url = redis.url();
     // The library's default: long enough that a loaded but healthy store is not reported down.
@@ -334,7 +326,12 @@ async fn load_with_faults() {
     outages.lock().unwrap().push((down, ms(start)));
     tokio::time::sleep(Duration::from_secs(5)).await;
     let down = ms(start);
-    tokio::task::spawn_blocking(restart_postgres).await.unwrap();
+    let _postgres = tokio::task::spawn_blocking(move || {
+        postgres.restart().expect("PostgreSQL restarts");
+        postgres
+    })
+    .await
+    .unwrap();
     outages.lock().unwrap().push((down, ms(start)));
 
     for worker in workers {

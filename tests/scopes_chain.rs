@@ -495,3 +495,136 @@ async fn concurrent_requests_on_several_threads_share_one_plan() {
     }
     assert_eq!(state.runs.load(Ordering::SeqCst), 4);
 }
+
+// Mutation testing (TESTING.md): a hand-written dependency that opts out of the cache runs every
+// time it is reached, even though it can be cached and the plan cannot see inside the chain.
+struct HandUncached;
+
+impl auth_core::Dependency for HandUncached {
+    type Output = usize;
+    const SCOPES: auth_core::RequiredScopes = auth_core::RequiredScopes::all(&[]);
+    const USE_CACHE: bool = false;
+}
+
+impl auth_core::Resolve<AppState> for HandUncached {
+    async fn run(_parts: &mut Parts, state: &AppState) -> Result<usize, axum::response::Response> {
+        Ok(state.runs.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    fn to_cache(output: &usize) -> Option<auth_core::security::CacheEntry> {
+        Some(auth_core::security::CacheEntry::new(output))
+    }
+
+    fn from_cache(entry: &auth_core::security::CacheEntry) -> Option<usize> {
+        entry.get::<usize>()
+    }
+}
+
+#[secured]
+async fn hand_uncached_twice(Depends(a): Depends<HandUncached>, Depends(b): Depends<HandUncached>) -> String {
+    format!("{a} {b}")
+}
+
+#[tokio::test]
+async fn a_hand_written_dependency_that_opts_out_runs_every_time() {
+    let state = AppState::default();
+    let app = Router::new().route("/hand-uncached", get(hand_uncached_twice)).with_state(state.clone());
+    let response = app.oneshot(Request::get("/hand-uncached").body(Body::empty()).unwrap()).await.unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"1 2");
+    assert_eq!(state.runs.load(Ordering::SeqCst), 2);
+}
+
+// Mutation testing (TESTING.md): a scope failure inside a nested dependency is raised when that
+// dependency returns, with its own (larger) scope set, even when the dependency around it has
+// already failed its own check; the outer dependency's body never runs.
+#[secured(scopes = ["admin"])]
+async fn inner_checked(
+    State(app): State<AppState>,
+    scopes: SecurityScopes,
+    Authenticated(_credential): Authenticated<TestCredential>,
+) {
+    app.record("inner_checked", &scopes);
+}
+
+#[secured(scopes = ["me"])]
+async fn outer_checked(
+    State(app): State<AppState>,
+    scopes: SecurityScopes,
+    Authenticated(_credential): Authenticated<TestCredential>,
+    Depends(()): Depends<inner_checked>,
+) {
+    app.record("outer_checked", &scopes);
+}
+
+#[secured]
+async fn nested_failures(Depends(()): Depends<outer_checked>) -> &'static str {
+    "ran"
+}
+
+#[tokio::test]
+async fn the_innermost_scope_failure_is_raised_first() {
+    let state = AppState::default();
+    let app = Router::new().route("/nested", get(nested_failures)).with_state(state.clone());
+    let request = Request::get("/nested").header("x-user", "johndoe").header("x-grant", "items");
+    let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(challenge.as_deref(), Some(r#"Bearer scope="me admin""#));
+    // The inner dependency ran (a failure is raised when it returns); the outer one did not.
+    assert_eq!(state.take(), vec![("inner_checked", vec!["me", "admin"])]);
+}
+
+// Mutation testing (TESTING.md): a dependency's own scope failure is raised when it returns, not
+// by a dependency inside it that passed: the outer body runs (as FastAPI runs it), then the
+// request is refused with the outer scope set, and the handler never runs.
+#[secured(scopes = ["me"])]
+async fn outer_lenient(
+    State(app): State<AppState>,
+    scopes: SecurityScopes,
+    Authenticated(_credential): Authenticated<TestCredential>,
+    Depends(_n): Depends<counted>,
+) {
+    app.record("outer_lenient", &scopes);
+}
+
+#[secured]
+async fn lenient(Depends(()): Depends<outer_lenient>) -> &'static str {
+    "ran"
+}
+
+#[tokio::test]
+async fn a_dependency_fails_when_it_returns_not_when_an_inner_one_does() {
+    let state = AppState::default();
+    let app = Router::new().route("/lenient", get(lenient)).with_state(state.clone());
+    let request = Request::get("/lenient").header("x-user", "johndoe").header("x-grant", "items");
+    let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(challenge.as_deref(), Some(r#"Bearer scope="me""#));
+    assert_eq!(state.runs.load(Ordering::SeqCst), 1, "the inner dependency ran once");
+    assert_eq!(state.take(), vec![("outer_lenient", vec!["me"])]);
+}
+
+// Mutation testing (TESTING.md): after a dependency returns, the handler's own credential is
+// checked at the handler's level again, so its failure refuses the request at once.
+#[secured(scopes = ["admin"])]
+async fn after_a_dependency(
+    Depends(_n): Depends<counted>,
+    Authenticated(_c): Authenticated<TestCredential>,
+) -> &'static str {
+    "ran"
+}
+
+#[tokio::test]
+async fn the_handlers_own_check_holds_after_a_dependency() {
+    let state = AppState::default();
+    let app = Router::new().route("/after", get(after_a_dependency)).with_state(state.clone());
+    let request = Request::get("/after").header("x-user", "johndoe").header("x-grant", "items");
+    let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(challenge.as_deref(), Some(r#"Bearer scope="admin""#));
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], br#"{"detail":"Not enough permissions"}"#);
+}

@@ -6,7 +6,8 @@
 //! macro that failed to re-emit the user's item would show up as extra errors in the snapshot.
 //!
 //! Compiler output changes between releases, so the snapshots are recorded with one toolchain
-//! and the test is ignored on any other. To re-record after a deliberate change:
+//! and the test is ignored on any other. `rust-toolchain.toml` pins that toolchain, and `.ci/run`
+//! fails on any other rustc, so CI never skips this suite. To re-record after a deliberate change:
 //!
 //! ```text
 //! TRYBUILD=overwrite cargo test -p auth-tests --test ui

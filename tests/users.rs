@@ -5,7 +5,8 @@
 //! deleted user's tokens), hostile input, and one email registered from many tasks at once.
 //!
 //! PostgreSQL runs when `DATABASE_URL_POSTGRES` is set (`scripts/services.sh`), in tables of
-//! the run's own, dropped at the end.
+//! the run's own, dropped at the end; without it the test skips, or fails under
+//! `REQUIRE_SERVICES=1` (CI).
 
 #[path = "users/test_app.rs"]
 mod test_app;
@@ -824,9 +825,6 @@ async fn on_sqlite() {
 #[cfg(feature = "database-postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres() {
-    let Ok(url) = std::env::var("DATABASE_URL_POSTGRES") else {
-        eprintln!("skipping on_postgres: DATABASE_URL_POSTGRES is not set (see scripts/services.sh)");
-        return;
-    };
+    let Some(url) = auth_tests::service_url("DATABASE_URL_POSTGRES") else { return };
     suite(move || Db::Postgres { url: url.clone(), suffix: unique() }).await;
 }

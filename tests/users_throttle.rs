@@ -123,10 +123,7 @@ async fn in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_redis_shared_by_two_instances() {
-    let Ok(url) = std::env::var("REDIS_URL") else {
-        eprintln!("skipping in_redis_shared_by_two_instances: REDIS_URL is not set (see scripts/services.sh)");
-        return;
-    };
+    let Some(url) = auth_tests::service_url("REDIS_URL") else { return };
     // One database, two app instances, each with its own connection to one Redis, under a
     // prefix of this run's own.
     let dir = tempfile::tempdir().unwrap();
@@ -213,10 +210,7 @@ async fn forwarded_ports_and_unparsable_addresses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_is_503() {
-    let Some(mut server) = auth_tests::OwnRedis::start() else {
-        eprintln!("skipping redis_outage_is_503: redis-server is not installed");
-        return;
-    };
+    let Some(mut server) = auth_tests::OwnRedis::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let connection = auth_core::strategies::redis::connect(&server.url()).await.unwrap();
     let app = app(Db::Sqlite(dir.path().join("users.sqlite")), throttle(LoginThrottle::redis(connection))).await;

@@ -4,7 +4,11 @@
 //! PostgreSQL servers, which need no server at all.
 //!
 //! Each test uses its own table, so they run in parallel, also against one shared PostgreSQL.
+//! Under `REQUIRE_SERVICES=1` (CI) a missing `DATABASE_URL_POSTGRES` fails (`services/mod.rs`).
 #![cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
+
+#[cfg(feature = "database-postgres")]
+mod services;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -327,13 +331,10 @@ mod postgres {
 
     use super::*;
 
-    /// The test database, or `None` (with a notice) when `DATABASE_URL_POSTGRES` is unset.
+    /// The test database, or `None` (with a notice) when `DATABASE_URL_POSTGRES` is unset; a
+    /// failure under `REQUIRE_SERVICES`.
     fn database_url(test: &str) -> Option<String> {
-        let url = std::env::var("DATABASE_URL_POSTGRES").ok().filter(|url| !url.is_empty());
-        if url.is_none() {
-            eprintln!("skipping postgres::{test}: DATABASE_URL_POSTGRES is not set (see scripts/services.sh)");
-        }
-        url
+        super::services::service_url("DATABASE_URL_POSTGRES", &format!("postgres::{test}"))
     }
 
     async fn drop_table(tokens: &DatabaseStrategy, url: &str) {

@@ -1024,3 +1024,14 @@ async fn token_pairs_are_never_cached_or_debug_printed() {
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["pragma"], "no-cache");
 }
+
+/// Mutation testing (TESTING.md): the size limit is inclusive, a token of exactly
+/// `max_token_len` bytes is verified and one byte less of room refuses it.
+#[tokio::test]
+async fn a_token_of_exactly_the_limit_is_verified() {
+    let token = hs256().issue("johndoe", &["me"]).unwrap();
+    let exact = JwtStrategy::hs256(SECRET).max_token_len(token.len()).build().unwrap();
+    assert!(exact.verify(&token).is_ok());
+    let short = JwtStrategy::hs256(SECRET).max_token_len(token.len() - 1).build().unwrap();
+    assert_eq!(verdict(&short, &token), invalid(InvalidReason::TooLong));
+}

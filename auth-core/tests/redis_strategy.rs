@@ -3,8 +3,12 @@
 //! - Most tests use the server at `REDIS_URL` and skip, with a notice, when it is unset
 //!   (`scripts/services.sh` starts one). Each uses its own key prefix, so they run in parallel.
 //! - The outage test starts, kills and restarts its own `redis-server` on a free loopback port;
-//!   it skips when the binary is not installed.
+//!   it skips when the binary is not installed, and fails when it is but does not start.
+//!
+//! Under `REQUIRE_SERVICES=1` (CI) a skip is a failure (`services/mod.rs`).
 #![cfg(feature = "redis")]
+
+mod services;
 
 use std::{
     net::{Ipv4Addr, TcpListener, TcpStream},
@@ -45,12 +49,10 @@ fn sha256_hex(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A connection to `REDIS_URL`, or `None` (with a notice) when it is unset.
+/// A connection to `REDIS_URL`, or `None` (with a notice) when it is unset; a failure under
+/// `REQUIRE_SERVICES`.
 async fn connection(test: &str) -> Option<ConnectionManager> {
-    let Some(url) = std::env::var("REDIS_URL").ok().filter(|url| !url.is_empty()) else {
-        eprintln!("skipping {test}: REDIS_URL is not set (see scripts/services.sh)");
-        return None;
-    };
+    let url = services::service_url("REDIS_URL", test)?;
     Some(store::connect(&url).await.expect("REDIS_URL is set but the server cannot be reached"))
 }
 
@@ -283,26 +285,50 @@ struct OwnServer {
 }
 
 impl OwnServer {
-    /// Starts one on a free port, or `None` when redis-server is not installed.
-    fn start() -> Option<Self> {
+    /// Starts one on a free port, or `None` (a [`services::skip`]) when redis-server is not
+    /// installed. Any other failure to start panics with the reason.
+    fn start(test: &str) -> Option<Self> {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
         let mut server = Self { port, child: None };
-        server.restart().ok()?;
-        Some(server)
+        match server.restart() {
+            Ok(()) => Some(server),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                services::skip(test, "redis-server is not installed")
+            }
+            Err(error) => panic!("redis-server did not start on port {port}: {error}"),
+        }
     }
 
+    /// Starts the server (again) and waits until it accepts connections. The spawn's error
+    /// (`NotFound` when the binary is absent), or an error with the server's own output when it
+    /// exits or does not listen within 10 s.
     fn restart(&mut self) -> std::io::Result<()> {
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()?;
-        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start on port {}", self.port);
+            let exited = child.try_wait()?;
+            if exited.is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                let status = child.wait()?;
+                let mut output = String::new();
+                let _ = std::io::Read::read_to_string(&mut child.stdout.take().expect("piped"), &mut output);
+                let _ = std::io::Read::read_to_string(&mut child.stderr.take().expect("piped"), &mut output);
+                let silent = if exited.is_some() { "it exited before listening" } else { "no listener within 10 s" };
+                return Err(std::io::Error::other(format!(
+                    "redis-server on port {} ({status}): {}",
+                    self.port,
+                    output.trim_end().lines().last().unwrap_or(silent)
+                )));
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
+        // Its later log lines go nowhere (redis-server ignores SIGPIPE).
+        drop((child.stdout.take(), child.stderr.take()));
+        self.child = Some(child);
         Ok(())
     }
 
@@ -333,10 +359,7 @@ async fn failure<T>(operation: impl Future<Output = Result<T, AuthError>>) -> (O
 
 #[tokio::test]
 async fn outage_is_unavailable_within_the_timeout_and_recovers() {
-    let Some(mut server) = OwnServer::start() else {
-        eprintln!("skipping outage test: redis-server is not installed (see scripts/services.sh)");
-        return;
-    };
+    let Some(mut server) = OwnServer::start("outage_is_unavailable_within_the_timeout_and_recovers") else { return };
     let timeout = Duration::from_millis(500);
     let client = redis::Client::open(server.url()).unwrap();
     let connection = ConnectionManager::new_with_config(client, store::connection_config(timeout)).await.unwrap();

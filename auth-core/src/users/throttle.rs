@@ -789,3 +789,7 @@ mod tests {
         assert_eq!(granted, 4);
     }
 }
+
+#[cfg(test)]
+#[path = "throttle_bound_tests.rs"]
+mod bound_tests;
