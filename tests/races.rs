@@ -275,10 +275,7 @@ async fn on_sqlite() {
 #[cfg(feature = "database-postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres() {
-    let Ok(url) = std::env::var("DATABASE_URL_POSTGRES") else {
-        eprintln!("skipping on_postgres: DATABASE_URL_POSTGRES is not set (see scripts/services.sh)");
-        return;
-    };
+    let Some(url) = auth_tests::service_url("DATABASE_URL_POSTGRES") else { return };
     suite(Db::Postgres { url, suffix: unique() }).await;
 }
 
@@ -350,12 +347,7 @@ async fn child_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttle_burst_in_redis_shared_by_two_processes() {
-    let Ok(url) = std::env::var("REDIS_URL") else {
-        eprintln!(
-            "skipping throttle_burst_in_redis_shared_by_two_processes: REDIS_URL is not set (see scripts/services.sh)"
-        );
-        return;
-    };
+    let Some(url) = auth_tests::service_url("REDIS_URL") else { return };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("users.sqlite");
     let prefix = format!("races:{}:", unique());
@@ -469,10 +461,7 @@ async fn refresh_rotation_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_rotation_in_redis_shared_by_two_processes() {
-    let Ok(url) = std::env::var("REDIS_URL") else {
-        eprintln!("skipping refresh_rotation_in_redis_shared_by_two_processes: REDIS_URL is not set");
-        return;
-    };
+    let Some(url) = auth_tests::service_url("REDIS_URL") else { return };
     let prefix = format!("races:family:{}:", unique());
     let here = refresh_app::serve(&url, &prefix).await;
     let child = ChildInstance::start("refresh", &[("RACES_CHILD_REDIS", url), ("RACES_CHILD_PREFIX", prefix)]);

@@ -273,17 +273,9 @@ async fn logout_races_requests(app: &Arc<App>, backend: &'static str) {
     eprintln!("{backend}: {accepted_before} accepted before the logout answered, {refused_after} refused after");
 }
 
-fn redis_url(test: &str) -> Option<String> {
-    let url = std::env::var("REDIS_URL").ok();
-    if url.is_none() {
-        eprintln!("skipping {test}: REDIS_URL is not set (see scripts/services.sh)");
-    }
-    url
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn logout_racing_requests_on_sqlite_and_redis() {
-    let Some(redis) = redis_url("logout_racing_requests_on_sqlite_and_redis") else { return };
+    let Some(redis) = auth_tests::service_url("REDIS_URL") else { return };
     let app = Arc::new(App::start(&redis, None).await);
     for backend in ["cookie", "redis", "jwt", "redisjwt"] {
         logout_races_requests(&app, backend).await;
@@ -292,11 +284,8 @@ async fn logout_racing_requests_on_sqlite_and_redis() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn logout_racing_requests_on_postgres() {
-    let Some(redis) = redis_url("logout_racing_requests_on_postgres") else { return };
-    let Ok(url) = std::env::var("DATABASE_URL_POSTGRES") else {
-        eprintln!("skipping postgres: DATABASE_URL_POSTGRES is not set (see scripts/services.sh)");
-        return;
-    };
+    let Some(redis) = auth_tests::service_url("REDIS_URL") else { return };
+    let Some(url) = auth_tests::service_url("DATABASE_URL_POSTGRES") else { return };
     let app = Arc::new(App::start(&redis, Some(url)).await);
     logout_races_requests(&app, "cookie").await;
     app.clean_up().await;

@@ -427,29 +427,17 @@ async fn sessions_end_with_the_password(app: &App) {
     }
 }
 
-/// The Redis server's URL, or `None` (the test is skipped: every case needs the Redis strategy).
-fn redis_url(test: &str) -> Option<String> {
-    let url = std::env::var("REDIS_URL").ok();
-    if url.is_none() {
-        eprintln!("skipping {test}: REDIS_URL is not set (see scripts/services.sh)");
-    }
-    url
-}
-
 #[tokio::test]
 async fn sessions_end_with_the_password_on_sqlite() {
-    let Some(redis) = redis_url("sessions_end_with_the_password_on_sqlite") else { return };
+    let Some(redis) = auth_tests::service_url("REDIS_URL") else { return };
     let app = App::start(&redis, None, false).await;
     sessions_end_with_the_password(&app).await;
 }
 
 #[tokio::test]
 async fn sessions_end_with_the_password_on_postgres() {
-    let Some(redis) = redis_url("sessions_end_with_the_password_on_postgres") else { return };
-    let Ok(url) = std::env::var("DATABASE_URL_POSTGRES") else {
-        eprintln!("skipping postgres: DATABASE_URL_POSTGRES is not set (see scripts/services.sh)");
-        return;
-    };
+    let Some(redis) = auth_tests::service_url("REDIS_URL") else { return };
+    let Some(url) = auth_tests::service_url("DATABASE_URL_POSTGRES") else { return };
     let app = App::start(&redis, Some(url), false).await;
     sessions_end_with_the_password(&app).await;
     app.clean_up().await;
@@ -460,7 +448,7 @@ async fn sessions_end_with_the_password_on_postgres() {
 /// not. Without it (the default, fastapi-users' behaviour) it is not asked for.
 #[tokio::test]
 async fn changing_email_or_password_can_require_the_current_password() {
-    let Some(redis) = redis_url("changing_email_or_password_can_require_the_current_password") else { return };
+    let Some(redis) = auth_tests::service_url("REDIS_URL") else { return };
     let app = App::start(&redis, None, true).await;
     let email = format!("user-{}@example.com", unique());
     app.register(&email).await;
