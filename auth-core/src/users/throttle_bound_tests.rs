@@ -16,13 +16,13 @@ async fn a_full_memory_store_stays_within_its_bound() {
             map.insert(key, Entry { failures: 1, blocked_until: now, expires_at: now + Duration::from_secs(3600) });
         }
     }
-    let keys = throttle.keys("newcomer@example.com", None);
+    let keys = throttle.keys("newcomer@example.com", ClientIp::Unseen);
     let key = keys.keys[0].1;
     // A new key in a table full of live counters: one of them makes room, the table keeps its size.
-    throttle.failed(&keys).await.unwrap();
+    throttle.reserve(&keys).await.unwrap().expect("no delay yet");
     assert_eq!(map.lock().unwrap().len(), MAX_MEMORY_ENTRIES);
     // Its next failure updates it in place: no other counter is dropped.
-    throttle.failed(&keys).await.unwrap();
+    throttle.reserve(&keys).await.unwrap().expect("no delay yet");
     let map = map.lock().unwrap();
     assert_eq!(map.len(), MAX_MEMORY_ENTRIES);
     assert_eq!(map[&key].failures, 2);
