@@ -8,6 +8,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, ReturnType, Type};
 
@@ -31,7 +32,20 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     let lists = args.scope_lists();
     let use_cache = args.use_cache.as_ref().is_none_or(|lit| lit.value);
 
-    let rewritten = function.with_first_parameter(quote!(_: #krate::__private::Enter<#name>));
+    // Each `Depends<path>` is named through an alias that falls back to a type saying "add
+    // `#[secured]`" when `path` is a plain function (see `dependency_aliases`).
+    let (tys, quiet, aliases) = dependency_aliases(&krate, name, &sig.inputs);
+    let params = (!aliases.is_empty()).then(|| {
+        let params = sig.inputs.iter().zip(&tys).map(|(arg, ty)| match arg {
+            FnArg::Typed(typed) => {
+                let syn::PatType { attrs, pat, colon_token, .. } = typed;
+                quote!(#(#attrs)* #pat #colon_token #ty)
+            }
+            FnArg::Receiver(receiver) => quote!(#receiver),
+        });
+        quote!(#(#params),*)
+    });
+    let rewritten = function.with_first_parameter(quote!(_: #krate::__private::Enter<#name>), params);
 
     let marker_doc = format!("The `#[secured]` function `{name}` as a type: write `Depends<{name}>` to depend on it.");
     let marker = quote! {
@@ -40,20 +54,14 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
         #vis struct #name {}
     };
 
-    let tys: Vec<&Type> = sig
-        .inputs
-        .iter()
-        .filter_map(|arg| match arg {
-            FnArg::Typed(t) => Some(&*t.ty),
-            FnArg::Receiver(_) => None,
-        })
-        .collect();
+    let tys: Vec<&Type> = tys.iter().collect();
+    let quiet: Vec<&Type> = quiet.iter().collect();
     // Inside the `const _` block the support module goes by one short, unnameable alias, so
     // the expansion stays small.
     let p = syn::Ident::new("__auth_private", Span::mixed_site());
     // Every body is compiler work, once per `#[secured]` function: a function whose parameters
     // add nothing to the walk keeps the default `security`.
-    let (dependencies, others) = walk(&p, &tys);
+    let (dependencies, others) = walk(&p, &quiet);
     let describe = (!others.is_empty()).then(|| {
         quote! {
             fn describe(walk: &mut #p::Walk) {
@@ -73,17 +81,146 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     };
 
     let dependency = dependency_fn(&p, function, &tys, use_cache);
-    let checks = parameter_checks(&krate, args.state.as_ref(), &tys);
+    let checks = parameter_checks(&krate, args.state.as_ref(), &quiet);
+    let handler_params = handler_params(&p, name, &quiet);
 
     quote! {
         #rewritten
         #marker
+        #aliases
         const _: () = {
             use #krate::__private as #p;
             #secured_fn
             #dependency
+            #handler_params
             #checks
         };
+    }
+}
+
+/// The parameter types, with each `Depends<path>` (or `Option<Depends<path>>`) naming its
+/// dependency through an alias; the same with a quiet alias, for everything but the function
+/// and its call; and the items that define the aliases.
+///
+/// `path` is imported as `__auth_dep_<fn>_<i>`, and a glob import brings a fallback of the same
+/// name, `NotSecured<path's last name>`. An explicit import shadows a glob one per namespace:
+/// when `path` names a type (a `#[secured]` function's companion, or a dependency type of the
+/// user's), the alias is that type; when it names only a function, the alias is the fallback,
+/// whose error says to add `#[secured]` to it, at the `Depends<…>`. Written as it is, a plain
+/// function would give "constant provided when a type was expected" instead, at every use.
+fn dependency_aliases(
+    krate: &TokenStream,
+    name: &syn::Ident,
+    inputs: &syn::punctuated::Punctuated<FnArg, syn::Token![,]>,
+) -> (Vec<Type>, Vec<Type>, TokenStream) {
+    let name = name.unraw();
+    let mut tys = Vec::new();
+    let mut quiet_tys = Vec::new();
+    let mut imports = Vec::new();
+    let mut fallbacks = Vec::new();
+    let mut structs: Vec<syn::Ident> = Vec::new();
+    for (i, arg) in inputs.iter().enumerate() {
+        let FnArg::Typed(typed) = arg else { continue };
+        let mut ty = (*typed.ty).clone();
+        let mut quiet_ty = ty.clone();
+        if let Some(slot) = dependency_slot(&mut ty)
+            && let Type::Path(path) = &*slot
+        {
+            let written = path.path.clone();
+            let last = written.segments.last().map(|segment| segment.ident.clone()).expect("a path has a segment");
+            let last = syn::Ident::new(&last.unraw().to_string(), last.span());
+            let alias = format_ident!("__auth_dep_{}_{}", name, i, span = Span::call_site().located_at(written.span()));
+            let quiet = format_ident!("__auth_dep_{}_{}_q", name, i, span = Span::call_site().located_at(written.span()));
+            imports.push(quote!(use #written as #alias; use #written as #quiet;));
+            fallbacks.push(quote! {
+                pub(super) type #alias = #krate::__private::NotSecured<self::__fns::#last>;
+                pub(super) type #quiet = #krate::__private::Unresolved;
+            });
+            if !structs.contains(&last) {
+                structs.push(last);
+            }
+            *slot = syn::parse_quote!(#alias);
+            if let Some(slot) = dependency_slot(&mut quiet_ty) {
+                *slot = syn::parse_quote!(#quiet);
+            }
+        }
+        tys.push(ty);
+        quiet_tys.push(quiet_ty);
+    }
+    if imports.is_empty() {
+        return (tys, quiet_tys, TokenStream::new());
+    }
+    let module = format_ident!("__auth_fallback_{}", name);
+    let items = quote! {
+        #(
+            #[doc(hidden)]
+            #[allow(unused_imports)]
+            #imports
+        )*
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code, unreachable_pub, private_interfaces, missing_docs)]
+        mod #module {
+            mod __fns {
+                #(pub struct #structs;)*
+            }
+            #(#fallbacks)*
+        }
+        #[allow(unused_imports)]
+        use #module::*;
+    };
+    (tys, quiet_tys, items)
+}
+
+/// In `Depends<path>` or `Option<Depends<path>>`, where `path` is a plain path (no generic
+/// arguments, no `<T as Trait>::`), the type `path`.
+fn dependency_slot(ty: &mut Type) -> Option<&mut Type> {
+    let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last_mut()?;
+    let syn::PathArguments::AngleBracketed(args) = &mut last.arguments else { return None };
+    if args.args.len() != 1 {
+        return None;
+    }
+    let Some(syn::GenericArgument::Type(inner)) = args.args.first_mut() else { return None };
+    if last.ident == "Option" {
+        return dependency_slot(inner);
+    }
+    if last.ident != "Depends" {
+        return None;
+    }
+    match inner {
+        Type::Path(dependency)
+            if dependency.qself.is_none()
+                && dependency.path.segments.iter().all(|segment| segment.arguments.is_none()) =>
+        {
+            Some(inner)
+        }
+        _ => None,
+    }
+}
+
+/// `HandlerParams<S, M>` for the function: each parameter an extractor for state `S`, bounded
+/// at the parameter, so that `routes!`, where `S` is known, reports the parameter that is not
+/// ("`AppState: FromRequestParts<AppState>`", "`JwtStrategy: FromRef<AppState>`") before axum
+/// reports the handler as a whole.
+fn handler_params(p: &syn::Ident, name: &syn::Ident, tys: &[&Type]) -> TokenStream {
+    let s = syn::Ident::new("__AuthS", Span::mixed_site());
+    let m = syn::Ident::new("__AuthM", Span::mixed_site());
+    let last = tys.len().saturating_sub(1);
+    let bounds = tys.iter().enumerate().map(|(i, ty)| {
+        let at = syn::Ident::new(&p.to_string(), Span::mixed_site().located_at(ty.span()));
+        if i == last {
+            quote_spanned!(ty.span()=> #ty: #at::FromRequest<#s, #m>,)
+        } else {
+            quote_spanned!(ty.span()=> #ty: #at::FromRequestParts<#s>,)
+        }
+    });
+    let (generics, via) = if tys.is_empty() { (quote!(#s), quote!(())) } else { (quote!(#s, #m), quote!(#m)) };
+    quote! {
+        #[automatically_derived]
+        impl<#generics> #p::HandlerParams<#s, #via> for #name where #(#bounds)* {}
     }
 }
 
@@ -112,6 +249,10 @@ fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) ->
             let p = at(ty);
             checks.push(quote_spanned!(ty.span()=> #p::assert_secured_upgrade::<#ty>();));
         }
+        if let Some(credentials) = credential_tuple(ty) {
+            let p = at(ty);
+            checks.push(quote_spanned!(ty.span()=> #p::assert_one_principal::<#credentials>();));
+        }
     }
     if let Some(state) = state {
         let last = tys.len().saturating_sub(1);
@@ -133,6 +274,20 @@ fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) ->
             #(#checks)*
         }
     }
+}
+
+/// In `Authenticated<(A, B, …)>` or `Option<Authenticated<(A, B, …)>>`, the tuple: its
+/// credentials must yield one principal, which one check at the parameter says, rather than an
+/// error at every mention of the type.
+fn credential_tuple(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let Some(syn::GenericArgument::Type(inner)) = args.args.first() else { return None };
+    if last.ident == "Option" {
+        return credential_tuple(inner);
+    }
+    (last.ident == "Authenticated" && matches!(inner, Type::Tuple(tuple) if tuple.elems.len() > 1)).then_some(inner)
 }
 
 /// The same tokens, every one at `span`.

@@ -1,0 +1,182 @@
+//! Compile-time checks `#[secured]` and `routes!` emit so that a mistake is reported at its
+//! cause, in words, without the user naming the app's state anywhere. None of this runs: every
+//! item here is a type, a trait or an empty function, and a correct program never calls into
+//! the [`NotSecured`] fallback.
+//!
+//! - **`Depends<f>` where `f` has no `#[secured]`.** `#[secured]` names a dependency through an
+//!   alias, `use f as __auth_dep_…;`, next to a glob import of a fallback of the same alias
+//!   name. An explicit import shadows a glob one *per namespace*, so the alias is the
+//!   dependency's companion type when `f` is `#[secured]` (or any type), and
+//!   `NotSecured<f>` when `f` is only a function. `NotSecured<f>` is a dependency only when
+//!   `f: SecuredFunction`, which nothing implements: the first error says to add `#[secured]`,
+//!   at the `Depends<f>`, where rustc would otherwise say that a constant was provided where a
+//!   type was expected.
+//! - **A parameter that is no extractor for the app's state**, found where the state becomes
+//!   known: `routes!` asks `HandlerParams<S, M>` of each handler, which `#[secured]` implements
+//!   with one bound per parameter, written at the parameter. The error names the parameter's
+//!   type (or, for a dependency or a credential, what it lacks deep down, such as
+//!   `FromRef<AppState>` for `JwtStrategy`) before axum's "`Handler<_, _>` is not satisfied".
+//! - **`Authenticated<(A, B)>` whose credentials yield different principals**: one error at the
+//!   parameter, saying what to do, instead of one per mention of the type.
+
+use std::marker::PhantomData;
+
+use axum::{
+    http::{StatusCode, request::Parts},
+    handler::Handler,
+    response::{IntoResponse, Response},
+    routing::{MethodFilter, MethodRouter},
+};
+
+use super::{
+    Credential, Dependency, RequiredScopes, Resolve,
+    function::{DependencyFn, NotCached, PlainFinish, SecuredFn},
+};
+
+/// What `Depends<f>` names when `f` is a function without `#[secured]` (see the module docs).
+pub struct NotSecured<F>(PhantomData<fn() -> F>);
+
+/// Implemented by nothing: the bound that turns `Depends<f>` for a plain function `f` into an
+/// error that says what to do.
+#[diagnostic::on_unimplemented(
+    message = "`Depends<…>` names a function without `#[secured]`: add `#[secured]` to that function",
+    label = "this function has no `#[secured]`",
+    note = "a function becomes a dependency with `#[secured]` (or `#[secured(scopes = [...])]`) on it; a type of your own implements `auth_core::Dependency` and `auth_core::Resolve` instead"
+)]
+pub trait SecuredFunction {
+    /// Never known: what the handler's body gets from the dependency is an error type, so
+    /// the missing `#[secured]` is the only error it causes there.
+    type Output;
+}
+
+impl<F: SecuredFunction + 'static> SecuredFn for NotSecured<F> {
+    const SCOPES: RequiredScopes = RequiredScopes::NONE;
+    type Dependencies = ();
+}
+
+impl<F: SecuredFunction + 'static> DependencyFn for NotSecured<F>
+where
+    F::Output: Send,
+{
+    type Args = ();
+    type Returns = F::Output;
+    type Finish = PlainFinish;
+    type Cache = NotCached;
+
+    fn call((): ()) -> impl Future<Output = F::Output> + Send {
+        core::future::pending()
+    }
+}
+
+/// What the rest of a `#[secured]` expansion names instead of a [`NotSecured`] dependency, so
+/// that the error is reported once, at the parameter: a dependency that documents nothing and
+/// runs with any state. No compiling program names it: it stands only beside that error.
+pub struct Unresolved;
+
+impl Dependency for Unresolved {
+    type Output = ();
+}
+
+impl<S: Send + Sync> Resolve<S> for Unresolved {
+    async fn run(_parts: &mut Parts, _state: &S) -> Result<(), Response> {
+        Err(StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    }
+}
+
+/// The parameters of the `#[secured]` handler `Self` are extractors for state `S` (every one
+/// but the last of the request's parts, the last of the request, through `M`). `#[secured]`
+/// implements it with one bound per parameter, spanned at the parameter; `routes!` asks for it
+/// where the state is known.
+#[diagnostic::on_unimplemented(
+    message = "a parameter of handler `{Self}` cannot be extracted with state `{S}`",
+    note = "every parameter but the last must implement `FromRequestParts<{S}>`, the last `FromRequest<{S}>`"
+)]
+pub trait HandlerParams<S, M> {}
+
+/// `H: HandlerParams<S, M>`, asked with the state as `Self`: rustc does not select an
+/// obligation whose `Self` is still an inference variable, so the check waits until the
+/// router's state is known, and never guides inference (asked as `H: HandlerParams<S, M>`, a
+/// missing `FromRef<AppState> for JwtStrategy` would make rustc infer the state to be
+/// `JwtStrategy`, from axum's `impl<T: Clone> FromRef<T> for T`).
+pub trait StateOf<H, M> {}
+
+impl<S, H: HandlerParams<S, M>, M> StateOf<H, M> for S {}
+
+/// `routes!`' check of handler `H` for the state of the router it builds.
+pub fn check_handler<H, S: StateOf<H, M>, M>(_router: &MethodRouter<S>) {}
+
+/// `routes!`' `router.on(filter, handler)`, asked with the state as `Self` for the same
+/// reason as [`StateOf`]: axum's `H: Handler<T, S>` would otherwise be solved before the state
+/// is known, and a missing `FromRef<AppState>` would make rustc infer a wrong state ("expected
+/// `MethodRouter<AppState>`, found `MethodRouter<JwtStrategy>`") instead of reporting it.
+pub fn route_on<H, T, S: Later<H, T, Depth>>(router: MethodRouter<S>, filter: MethodFilter, handler: H) -> MethodRouter<S> {
+    S::route(router, filter, handler)
+}
+
+/// `Handler<T, S>`, asked `N` steps down. rustc meets the obligations of one function
+/// breadth-first and reports them in that order: axum's `Handler` would fail one step below
+/// `route_on`, while what `HandlerParams` finds wrong (a `FromRef` deep in a dependency chain)
+/// fails a dozen steps below `check_handler`. Asking for `Handler` only at the bottom of this
+/// chain puts its error after the one that names the cause. Each step is one trivial
+/// obligation per route, at `routes!`; the call is `MethodRouter::on`.
+pub trait Later<H, T, N>: Sized {
+    /// Routes `handler` for `filter`.
+    fn route(router: MethodRouter<Self>, filter: MethodFilter, handler: H) -> MethodRouter<Self>;
+}
+
+/// The bottom of [`Later`].
+pub struct Zero;
+
+/// One step of [`Later`].
+pub struct Next<N>(PhantomData<N>);
+
+impl<S, H, T> Later<H, T, Zero> for S
+where
+    S: Clone + Send + Sync + 'static,
+    H: Handler<T, S>,
+    T: 'static,
+{
+    fn route(router: MethodRouter<S>, filter: MethodFilter, handler: H) -> MethodRouter<S> {
+        router.on(filter, handler)
+    }
+}
+
+impl<S: Later<H, T, N>, H, T, N> Later<H, T, Next<N>> for S {
+    fn route(router: MethodRouter<S>, filter: MethodFilter, handler: H) -> MethodRouter<S> {
+        <S as Later<H, T, N>>::route(router, filter, handler)
+    }
+}
+
+/// How far down [`Later`] asks for `Handler`: deeper than a dependency chain of eight links.
+pub type Depth = Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Zero>>>>>>>>>>>>>>>>>>>>>>>>;
+
+/// The credentials of an `Authenticated<(A, B, …)>` all yield the same principal.
+#[diagnostic::on_unimplemented(
+    message = "the credentials of `Authenticated<{Self}>` yield different principals",
+    label = "`{Self}`: every credential must yield the same `Credential::Principal`",
+    note = "`Authenticated<(A, B)>` tries A, then B, and hands over one principal: `A::Principal` and `B::Principal` must be one type",
+    note = "verify both into one type of your own (a wrapper credential whose `Principal` is that type), or take `Option<Authenticated<A>>` and `Option<Authenticated<B>>` as two parameters and decide in the handler"
+)]
+pub trait OnePrincipal {}
+
+#[diagnostic::do_not_recommend]
+impl<A: Credential, B: Credential<Principal = A::Principal>> OnePrincipal for (A, B) {}
+
+#[diagnostic::do_not_recommend]
+impl<A: Credential, B: Credential<Principal = A::Principal>, C: Credential<Principal = A::Principal>> OnePrincipal
+    for (A, B, C)
+{
+}
+
+#[diagnostic::do_not_recommend]
+impl<
+    A: Credential,
+    B: Credential<Principal = A::Principal>,
+    C: Credential<Principal = A::Principal>,
+    D: Credential<Principal = A::Principal>,
+> OnePrincipal for (A, B, C, D)
+{
+}
+
+/// `#[secured]`'s check on a parameter `Authenticated<(A, B, …)>`.
+pub fn assert_one_principal<T: OnePrincipal>() {}
