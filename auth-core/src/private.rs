@@ -18,7 +18,7 @@ pub use axum::extract::{FromRequest, FromRequestParts};
 pub use crate::security::{
     CacheEntry, Dependency, Describe, RequiredScopes, Resolve, Walk,
     checks::{
-        Depth, HandlerParams, Later, Next, NotSecured, OnePrincipal, SecuredFunction, StateOf, Unresolved, Zero,
+        Depth, Four, HandlerParams, Later, Next, NotSecured, OnePrincipal, SecuredFunction, StateOf, Unresolved, Zero,
         assert_one_principal, check_handler, route_on,
     },
     credential::str_eq,

@@ -22,8 +22,8 @@
 use std::marker::PhantomData;
 
 use axum::{
-    http::{StatusCode, request::Parts},
     handler::Handler,
+    http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
     routing::{MethodFilter, MethodRouter},
 };
@@ -109,7 +109,11 @@ pub fn check_handler<H, S: StateOf<H, M>, M>(_router: &MethodRouter<S>) {}
 /// reason as [`StateOf`]: axum's `H: Handler<T, S>` would otherwise be solved before the state
 /// is known, and a missing `FromRef<AppState>` would make rustc infer a wrong state ("expected
 /// `MethodRouter<AppState>`, found `MethodRouter<JwtStrategy>`") instead of reporting it.
-pub fn route_on<H, T, S: Later<H, T, Depth>>(router: MethodRouter<S>, filter: MethodFilter, handler: H) -> MethodRouter<S> {
+pub fn route_on<H, T, S: Later<H, T, Depth>>(
+    router: MethodRouter<S>,
+    filter: MethodFilter,
+    handler: H,
+) -> MethodRouter<S> {
     S::route(router, filter, handler)
 }
 
@@ -147,8 +151,12 @@ impl<S: Later<H, T, N>, H, T, N> Later<H, T, Next<N>> for S {
     }
 }
 
-/// How far down [`Later`] asks for `Handler`: deeper than a dependency chain of eight links.
-pub type Depth = Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Next<Zero>>>>>>>>>>>>>>>>>>>>>>>>;
+/// How far down [`Later`] asks for `Handler`: 24 steps, deeper than the failure of a chain of
+/// eight dependencies.
+pub type Depth = Four<Four<Four<Four<Four<Four<Zero>>>>>>;
+
+/// Four steps of [`Later`].
+pub type Four<N> = Next<Next<Next<Next<N>>>>;
 
 /// The credentials of an `Authenticated<(A, B, …)>` all yield the same principal.
 #[diagnostic::on_unimplemented(

@@ -130,7 +130,8 @@ fn dependency_aliases(
             let last = written.segments.last().map(|segment| segment.ident.clone()).expect("a path has a segment");
             let last = syn::Ident::new(&last.unraw().to_string(), last.span());
             let alias = format_ident!("__auth_dep_{}_{}", name, i, span = Span::call_site().located_at(written.span()));
-            let quiet = format_ident!("__auth_dep_{}_{}_q", name, i, span = Span::call_site().located_at(written.span()));
+            let quiet =
+                format_ident!("__auth_dep_{}_{}_q", name, i, span = Span::call_site().located_at(written.span()));
             imports.push(quote!(use #written as #alias; use #written as #quiet;));
             fallbacks.push(quote! {
                 pub(super) type #alias = #krate::__private::NotSecured<self::__fns::#last>;
