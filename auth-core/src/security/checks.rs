@@ -1,16 +1,8 @@
 //! Compile-time checks `#[secured]` and `routes!` emit so that a mistake is reported at its
-//! cause, in words, without the user naming the app's state anywhere. None of this runs: every
-//! item here is a type, a trait or an empty function, and a correct program never calls into
-//! the [`NotSecured`] fallback.
+//! cause, in words, without the user naming the app's state anywhere. None of this runs at
+//! request time: the items are traits, marker types and empty functions, and `route_on` is
+//! `MethodRouter::on`, called once per route when the router is built.
 //!
-//! - **`Depends<f>` where `f` has no `#[secured]`.** `#[secured]` names a dependency through an
-//!   alias, `use f as __auth_dep_…;`, next to a glob import of a fallback of the same alias
-//!   name. An explicit import shadows a glob one *per namespace*, so the alias is the
-//!   dependency's companion type when `f` is `#[secured]` (or any type), and
-//!   `NotSecured<f>` when `f` is only a function. `NotSecured<f>` is a dependency only when
-//!   `f: SecuredFunction`, which nothing implements: the first error says to add `#[secured]`,
-//!   at the `Depends<f>`, where rustc would otherwise say that a constant was provided where a
-//!   type was expected.
 //! - **A parameter that is no extractor for the app's state**, found where the state becomes
 //!   known: `routes!` asks `HandlerParams<S, M>` of each handler, which `#[secured]` implements
 //!   with one bound per parameter, written at the parameter. The error names the parameter's
@@ -23,65 +15,10 @@ use std::marker::PhantomData;
 
 use axum::{
     handler::Handler,
-    http::{StatusCode, request::Parts},
-    response::{IntoResponse, Response},
     routing::{MethodFilter, MethodRouter},
 };
 
-use super::{
-    Credential, Dependency, RequiredScopes, Resolve,
-    function::{DependencyFn, NotCached, PlainFinish, SecuredFn},
-};
-
-/// What `Depends<f>` names when `f` is a function without `#[secured]` (see the module docs).
-pub struct NotSecured<F>(PhantomData<fn() -> F>);
-
-/// Implemented by nothing: the bound that turns `Depends<f>` for a plain function `f` into an
-/// error that says what to do.
-#[diagnostic::on_unimplemented(
-    message = "`Depends<…>` names a function without `#[secured]`: add `#[secured]` to that function",
-    label = "this function has no `#[secured]`",
-    note = "a function becomes a dependency with `#[secured]` (or `#[secured(scopes = [...])]`) on it; a type of your own implements `auth_core::Dependency` and `auth_core::Resolve` instead"
-)]
-pub trait SecuredFunction {
-    /// Never known: what the handler's body gets from the dependency is an error type, so
-    /// the missing `#[secured]` is the only error it causes there.
-    type Output;
-}
-
-impl<F: SecuredFunction + 'static> SecuredFn for NotSecured<F> {
-    const SCOPES: RequiredScopes = RequiredScopes::NONE;
-    type Dependencies = ();
-}
-
-impl<F: SecuredFunction + 'static> DependencyFn for NotSecured<F>
-where
-    F::Output: Send,
-{
-    type Args = ();
-    type Returns = F::Output;
-    type Finish = PlainFinish;
-    type Cache = NotCached;
-
-    fn call((): ()) -> impl Future<Output = F::Output> + Send {
-        core::future::pending()
-    }
-}
-
-/// What the rest of a `#[secured]` expansion names instead of a [`NotSecured`] dependency, so
-/// that the error is reported once, at the parameter: a dependency that documents nothing and
-/// runs with any state. No compiling program names it: it stands only beside that error.
-pub struct Unresolved;
-
-impl Dependency for Unresolved {
-    type Output = ();
-}
-
-impl<S: Send + Sync> Resolve<S> for Unresolved {
-    async fn run(_parts: &mut Parts, _state: &S) -> Result<(), Response> {
-        Err(StatusCode::INTERNAL_SERVER_ERROR.into_response())
-    }
-}
+use super::Credential;
 
 /// The parameters of the `#[secured]` handler `Self` are extractors for state `S` (every one
 /// but the last of the request's parts, the last of the request, through `M`). `#[secured]`

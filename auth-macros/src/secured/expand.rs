@@ -8,7 +8,6 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, ReturnType, Type};
 
@@ -32,20 +31,7 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     let lists = args.scope_lists();
     let use_cache = args.use_cache.as_ref().is_none_or(|lit| lit.value);
 
-    // Each `Depends<path>` is named through an alias that falls back to a type saying "add
-    // `#[secured]`" when `path` is a plain function (see `dependency_aliases`).
-    let (tys, quiet, aliases) = dependency_aliases(&krate, name, &sig.inputs);
-    let params = (!aliases.is_empty()).then(|| {
-        let params = sig.inputs.iter().zip(&tys).map(|(arg, ty)| match arg {
-            FnArg::Typed(typed) => {
-                let syn::PatType { attrs, pat, colon_token, .. } = typed;
-                quote!(#(#attrs)* #pat #colon_token #ty)
-            }
-            FnArg::Receiver(receiver) => quote!(#receiver),
-        });
-        quote!(#(#params),*)
-    });
-    let rewritten = function.with_first_parameter(quote!(_: #krate::__private::Enter<#name>), params);
+    let rewritten = function.with_first_parameter(quote!(_: #krate::__private::Enter<#name>));
 
     let marker_doc = format!("The `#[secured]` function `{name}` as a type: write `Depends<{name}>` to depend on it.");
     let marker = quote! {
@@ -54,14 +40,20 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
         #vis struct #name {}
     };
 
-    let tys: Vec<&Type> = tys.iter().collect();
-    let quiet: Vec<&Type> = quiet.iter().collect();
+    let tys: Vec<&Type> = sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(&*t.ty),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
     // Inside the `const _` block the support module goes by one short, unnameable alias, so
     // the expansion stays small.
     let p = syn::Ident::new("__auth_private", Span::mixed_site());
     // Every body is compiler work, once per `#[secured]` function: a function whose parameters
     // add nothing to the walk keeps the default `security`.
-    let (dependencies, others) = walk(&p, &quiet);
+    let (dependencies, others) = walk(&p, &tys);
     let describe = (!others.is_empty()).then(|| {
         quote! {
             fn describe(walk: &mut #p::Walk) {
@@ -81,13 +73,12 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     };
 
     let dependency = dependency_fn(&p, function, &tys, use_cache);
-    let checks = parameter_checks(&krate, args.state.as_ref(), &quiet);
-    let handler_params = handler_params(&p, name, &quiet);
+    let checks = parameter_checks(&krate, args.state.as_ref(), &tys);
+    let handler_params = handler_params(&p, name, &tys);
 
     quote! {
         #rewritten
         #marker
-        #aliases
         const _: () = {
             use #krate::__private as #p;
             #secured_fn
@@ -95,110 +86,6 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
             #handler_params
             #checks
         };
-    }
-}
-
-/// The parameter types, with each `Depends<path>` (or `Option<Depends<path>>`) naming its
-/// dependency through an alias; the same with a quiet alias, for everything but the function
-/// and its call; and the items that define the aliases.
-///
-/// `path` is imported as `__auth_dep_<fn>_<i>`, and a glob import brings a fallback of the same
-/// name, `NotSecured<path's last name>`. An explicit import shadows a glob one per namespace:
-/// when `path` names a type (a `#[secured]` function's companion, or a dependency type of the
-/// user's), the alias is that type; when it names only a function, the alias is the fallback,
-/// whose error says to add `#[secured]` to it, at the `Depends<…>`. Written as it is, a plain
-/// function would give "constant provided when a type was expected" instead, at every use.
-fn dependency_aliases(
-    krate: &TokenStream,
-    name: &syn::Ident,
-    inputs: &syn::punctuated::Punctuated<FnArg, syn::Token![,]>,
-) -> (Vec<Type>, Vec<Type>, TokenStream) {
-    let name = name.unraw();
-    let mut tys = Vec::new();
-    let mut quiet_tys = Vec::new();
-    let mut imports = Vec::new();
-    let mut fallbacks = Vec::new();
-    let mut structs: Vec<syn::Ident> = Vec::new();
-    for (i, arg) in inputs.iter().enumerate() {
-        let FnArg::Typed(typed) = arg else { continue };
-        let mut ty = (*typed.ty).clone();
-        let mut quiet_ty = ty.clone();
-        if let Some(slot) = dependency_slot(&mut ty)
-            && let Type::Path(path) = &*slot
-        {
-            let written = path.path.clone();
-            let last = written.segments.last().map(|segment| segment.ident.clone()).expect("a path has a segment");
-            let last = syn::Ident::new(&last.unraw().to_string(), last.span());
-            let alias = format_ident!("__auth_dep_{}_{}", name, i, span = Span::call_site().located_at(written.span()));
-            let quiet =
-                format_ident!("__auth_dep_{}_{}_q", name, i, span = Span::call_site().located_at(written.span()));
-            imports.push(quote!(use #written as #alias; use #written as #quiet;));
-            fallbacks.push(quote! {
-                pub(super) type #alias = #krate::__private::NotSecured<self::__fns::#last>;
-                pub(super) type #quiet = #krate::__private::Unresolved;
-            });
-            if !structs.contains(&last) {
-                structs.push(last);
-            }
-            *slot = syn::parse_quote!(#alias);
-            if let Some(slot) = dependency_slot(&mut quiet_ty) {
-                *slot = syn::parse_quote!(#quiet);
-            }
-        }
-        tys.push(ty);
-        quiet_tys.push(quiet_ty);
-    }
-    if imports.is_empty() {
-        return (tys, quiet_tys, TokenStream::new());
-    }
-    let module = format_ident!("__auth_fallback_{}", name);
-    let items = quote! {
-        #(
-            #[doc(hidden)]
-            #[allow(unused_imports)]
-            #imports
-        )*
-        #[doc(hidden)]
-        #[allow(non_camel_case_types, dead_code, unreachable_pub, private_interfaces, missing_docs)]
-        mod #module {
-            mod __fns {
-                #(pub struct #structs;)*
-            }
-            #(#fallbacks)*
-        }
-        #[allow(unused_imports)]
-        use #module::*;
-    };
-    (tys, quiet_tys, items)
-}
-
-/// In `Depends<path>` or `Option<Depends<path>>`, where `path` is a plain path (no generic
-/// arguments, no `<T as Trait>::`), the type `path`.
-fn dependency_slot(ty: &mut Type) -> Option<&mut Type> {
-    let Type::Path(path) = ty else { return None };
-    if path.qself.is_some() {
-        return None;
-    }
-    let last = path.path.segments.last_mut()?;
-    let syn::PathArguments::AngleBracketed(args) = &mut last.arguments else { return None };
-    if args.args.len() != 1 {
-        return None;
-    }
-    let Some(syn::GenericArgument::Type(inner)) = args.args.first_mut() else { return None };
-    if last.ident == "Option" {
-        return dependency_slot(inner);
-    }
-    if last.ident != "Depends" {
-        return None;
-    }
-    match inner {
-        Type::Path(dependency)
-            if dependency.qself.is_none()
-                && dependency.path.segments.iter().all(|segment| segment.arguments.is_none()) =>
-        {
-            Some(inner)
-        }
-        _ => None,
     }
 }
 

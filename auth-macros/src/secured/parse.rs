@@ -153,13 +153,8 @@ impl Parse for SecuredFnItem {
 }
 
 impl SecuredFnItem {
-    /// The function as written, with `first` inserted before its first parameter, and its
-    /// parameters replaced by `params` when given.
-    pub(crate) fn with_first_parameter(
-        &self,
-        first: proc_macro2::TokenStream,
-        params: Option<proc_macro2::TokenStream>,
-    ) -> proc_macro2::TokenStream {
+    /// The function as written, with `first` inserted before its first parameter.
+    pub(crate) fn with_first_parameter(&self, first: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
         let mut out = proc_macro2::TokenStream::new();
         let mut done = false;
         let mut after_fn = false;
@@ -170,13 +165,12 @@ impl SecuredFnItem {
                 proc_macro2::TokenTree::Group(group)
                     if after_fn && !done && group.delimiter() == proc_macro2::Delimiter::Parenthesis =>
                 {
-                    let written = params.clone().unwrap_or_else(|| group.stream());
-                    let mut list = first.clone();
-                    if !written.is_empty() {
-                        list.extend(quote::quote!(,));
-                        list.extend(written);
+                    let mut params = first.clone();
+                    if !group.stream().is_empty() {
+                        params.extend(quote::quote!(,));
+                        params.extend(group.stream());
                     }
-                    let mut rewritten = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, list);
+                    let mut rewritten = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, params);
                     rewritten.set_span(group.span());
                     out.extend([proc_macro2::TokenTree::Group(rewritten)]);
                     done = true;
