@@ -35,6 +35,11 @@ pub trait HandlerParams<S, M> {}
 /// router's state is known, and never guides inference (asked as `H: HandlerParams<S, M>`, a
 /// missing `FromRef<AppState> for JwtStrategy` would make rustc infer the state to be
 /// `JwtStrategy`, from axum's `impl<T: Clone> FromRef<T> for T`).
+#[diagnostic::on_unimplemented(
+    message = "a parameter of handler `{H}` is not an extractor for state `{Self}`",
+    label = "`{H}` routed here, with state `{Self}`",
+    note = "every parameter of a handler but the last must implement `FromRequestParts<{Self}>`, the last `FromRequest<{Self}>`: see the parameter below"
+)]
 pub trait StateOf<H, M> {}
 
 impl<S, H: HandlerParams<S, M>, M> StateOf<H, M> for S {}
