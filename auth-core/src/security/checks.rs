@@ -5,7 +5,7 @@
 //!
 //! - **A parameter that is no extractor for the app's state**, found where the state becomes
 //!   known: `routes!` asks `HandlerParams<S, M>` of each handler, which `#[secured]` implements
-//!   with one bound per parameter, written at the parameter. The error names the parameter's
+//!   through its parameter tuple. The error names the parameter's
 //!   type (or, for a dependency or a credential, what it lacks deep down, such as
 //!   `FromRef<AppState>` for `JwtStrategy`) before axum's "`Handler<_, _>` is not satisfied".
 //! - **`Authenticated<(A, B)>` whose credentials yield different principals**: one error at the
@@ -14,21 +14,59 @@
 use std::marker::PhantomData;
 
 use axum::{
+    extract::{FromRequest, FromRequestParts},
     handler::Handler,
     routing::{MethodFilter, MethodRouter},
 };
 
-use super::Credential;
+use super::{Credential, function::DependencyFn};
 
 /// The parameters of the `#[secured]` handler `Self` are extractors for state `S` (every one
-/// but the last of the request's parts, the last of the request, through `M`). `#[secured]`
-/// implements it with one bound per parameter, spanned at the parameter; `routes!` asks for it
-/// where the state is known.
+/// but the last of the request's parts, the last of the request, through `M`); `routes!` asks
+/// for it where the state is known.
 #[diagnostic::on_unimplemented(
     message = "a parameter of handler `{Self}` cannot be extracted with state `{S}`",
     note = "every parameter but the last must implement `FromRequestParts<{S}>`, the last `FromRequest<{S}>`"
 )]
 pub trait HandlerParams<S, M> {}
+
+/// Every `#[secured]` function that is also a dependency, through its parameter tuple: no item
+/// per function. `#[secured]` implements it for the others (those returning `impl Trait`).
+impl<H: DependencyFn, S, M> HandlerParams<S, M> for H where H::Args: HandlerArgs<S, M> {}
+
+/// A tuple of handler parameters that are extractors for state `S`: every one but the last of
+/// the request's parts, the last of the request (through `M`).
+pub trait HandlerArgs<S, M> {}
+
+impl<S> HandlerArgs<S, ()> for () {}
+
+macro_rules! handler_args {
+    ($($ty:ident),*; $last:ident) => {
+        impl<S, M, $($ty,)* $last> HandlerArgs<S, M> for ($($ty,)* $last,)
+        where
+            $($ty: FromRequestParts<S>,)*
+            $last: FromRequest<S, M>,
+        {
+        }
+    };
+}
+
+handler_args!(; T1);
+handler_args!(T1; T2);
+handler_args!(T1, T2; T3);
+handler_args!(T1, T2, T3; T4);
+handler_args!(T1, T2, T3, T4; T5);
+handler_args!(T1, T2, T3, T4, T5; T6);
+handler_args!(T1, T2, T3, T4, T5, T6; T7);
+handler_args!(T1, T2, T3, T4, T5, T6, T7; T8);
+handler_args!(T1, T2, T3, T4, T5, T6, T7, T8; T9);
+handler_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9; T10);
+handler_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10; T11);
+handler_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11; T12);
+handler_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12; T13);
+handler_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13; T14);
+handler_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14; T15);
+handler_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15; T16);
 
 /// `H: HandlerParams<S, M>`, asked with the state as `Self`: rustc does not select an
 /// obligation whose `Self` is still an inference variable, so the check waits until the

@@ -73,8 +73,15 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     };
 
     let dependency = dependency_fn(&p, function, &tys, use_cache);
+    // `routes!` checks a `DependencyFn`'s parameters through its `Args`, with no item of its
+    // own; a function that is not one (it returns `impl Trait`) says its parameters here.
+    let handler_params = dependency.is_empty().then(|| {
+        quote! {
+            #[automatically_derived]
+            impl<S, M> #p::HandlerParams<S, M> for #name where (#(#tys,)*): #p::HandlerArgs<S, M> {}
+        }
+    });
     let checks = parameter_checks(&krate, args.state.as_ref(), &tys);
-    let handler_params = handler_params(&p, name, &tys);
 
     quote! {
         #rewritten
@@ -86,29 +93,6 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
             #handler_params
             #checks
         };
-    }
-}
-
-/// `HandlerParams<S, M>` for the function: each parameter an extractor for state `S`, bounded
-/// at the parameter, so that `routes!`, where `S` is known, reports the parameter that is not
-/// ("`AppState: FromRequestParts<AppState>`", "`JwtStrategy: FromRef<AppState>`") before axum
-/// reports the handler as a whole.
-fn handler_params(p: &syn::Ident, name: &syn::Ident, tys: &[&Type]) -> TokenStream {
-    let s = syn::Ident::new("__AuthS", Span::mixed_site());
-    let m = syn::Ident::new("__AuthM", Span::mixed_site());
-    let last = tys.len().saturating_sub(1);
-    let bounds = tys.iter().enumerate().map(|(i, ty)| {
-        let at = syn::Ident::new(&p.to_string(), Span::mixed_site().located_at(ty.span()));
-        if i == last {
-            quote_spanned!(ty.span()=> #ty: #at::FromRequest<#s, #m>,)
-        } else {
-            quote_spanned!(ty.span()=> #ty: #at::FromRequestParts<#s>,)
-        }
-    });
-    let (generics, via) = if tys.is_empty() { (quote!(#s), quote!(())) } else { (quote!(#s, #m), quote!(#m)) };
-    quote! {
-        #[automatically_derived]
-        impl<#generics> #p::HandlerParams<#s, #via> for #name where #(#bounds)* {}
     }
 }
 
