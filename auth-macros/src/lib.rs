@@ -68,10 +68,9 @@ use proc_macro::TokenStream;
 ///   request and scope set. Its output then need not be `Clone`.
 /// - `state = AppState`: check every parameter where it is written, against that state, as
 ///   axum's `#[debug_handler]` does: a parameter that is not an extractor is reported at the
-///   parameter, in words. Not needed for that with `auth_core::routes!`, which checks each
-///   handler's parameters against the router's state before axum checks the handler (see
-///   below); it helps with plain `Router::route`, and for a dependency, whose state is
-///   otherwise only known through the handlers that use it.
+///   parameter, in words. `auth_core::routes!` checks each handler's parameters against the
+///   router's state without it (see below); it still helps with plain `Router::route`, and
+///   for a dependency, whose state is otherwise only known through the handlers that use it.
 /// - `crate = "path"`: where auth-core is, when it is not `::auth_core` (a crate that
 ///   re-exports it under another name).
 ///
@@ -98,17 +97,18 @@ use proc_macro::TokenStream;
 /// something else than a function: each is a spanned error, and the function is still
 /// emitted, so nothing cascades.
 ///
-/// Without any option, the first error of these mistakes names the cause, at the parameter:
+/// Without any option, the first error of these mistakes names the cause:
 ///
-/// - `Depends<f>` where `f` has no `#[secured]`: "add `#[secured]` to that function" (rather
-///   than rustc's "constant provided when a type was expected");
-/// - `Authenticated<(A, B)>` whose credentials yield different principals: one error saying
-///   how to make them agree;
-/// - with `auth_core::routes!`, a parameter that is no extractor for the router's state
-///   (`the trait bound AppState: FromRequestParts<AppState> is not satisfied`, pointing at the
-///   parameter), or a credential whose strategy the state does not provide (`Claims needs
-///   impl FromRef<AppState> for JwtStrategy`), before axum's "`Handler<_, _>` is not
+/// - `Authenticated<(A, B)>` whose credentials yield different principals: one error at the
+///   parameter, saying how to make them agree;
+/// - with `auth_core::routes!`, a parameter that is no extractor for the router's state ("a
+///   parameter of handler `list_notes` is not an extractor for state `AppState`", with the
+///   parameter's type), or a credential whose strategy the state does not provide ("`Claims`
+///   needs `impl FromRef<AppState> for JwtStrategy`"), before axum's "`Handler<_, _>` is not
 ///   satisfied".
+///
+/// `Depends<f>` where `f` has no `#[secured]` is still rustc's "constant provided when a type
+/// was expected … `f` is a function item, not a type": add `#[secured]` to `f`.
 ///
 /// ```compile_fail
 /// use auth_core::{Scopes, secured};

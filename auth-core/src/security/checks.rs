@@ -4,10 +4,10 @@
 //! `MethodRouter::on`, called once per route when the router is built.
 //!
 //! - **A parameter that is no extractor for the app's state**, found where the state becomes
-//!   known: `routes!` asks `HandlerParams<S, M>` of each handler, which `#[secured]` implements
-//!   through its parameter tuple. The error names the parameter's
-//!   type (or, for a dependency or a credential, what it lacks deep down, such as
-//!   `FromRef<AppState>` for `JwtStrategy`) before axum's "`Handler<_, _>` is not satisfied".
+//!   known: `routes!` asks `HandlerParams<S, M>` of each handler, a check of its parameter tuple
+//!   (`DependencyFn::Args`; no item per function). The error names the handler, the state and
+//!   the parameter's type (or, for a dependency or a credential, what it lacks deep down, such
+//!   as `FromRef<AppState>` for `JwtStrategy`) before axum's "`Handler<_, _>` is not satisfied".
 //! - **`Authenticated<(A, B)>` whose credentials yield different principals**: one error at the
 //!   parameter, saying what to do, instead of one per mention of the type.
 
@@ -76,7 +76,7 @@ handler_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15; 
 #[diagnostic::on_unimplemented(
     message = "a parameter of handler `{H}` is not an extractor for state `{Self}`",
     label = "`{H}` routed here, with state `{Self}`",
-    note = "every parameter of a handler but the last must implement `FromRequestParts<{Self}>`, the last `FromRequest<{Self}>`: see the parameter below"
+    note = "every parameter of a handler but the last must implement `FromRequestParts<{Self}>`, the last `FromRequest<{Self}>`; the help above names the one that is not"
 )]
 pub trait StateOf<H, M> {}
 
