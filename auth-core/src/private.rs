@@ -13,8 +13,14 @@ pub use ::utoipa_axum;
 
 pub use core::{future::Future, marker::Send, option::Option};
 
+pub use axum::extract::{FromRequest, FromRequestParts};
+
 pub use crate::security::{
     CacheEntry, Dependency, Describe, RequiredScopes, Resolve, Walk,
+    checks::{
+        Depth, Four, HandlerArgs, HandlerParams, Later, Next, OnePrincipal, StateOf, Zero, assert_one_principal,
+        check_handler, route_on,
+    },
     credential::str_eq,
     declaration::deserialize_scope,
     function::{

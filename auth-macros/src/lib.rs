@@ -68,9 +68,9 @@ use proc_macro::TokenStream;
 ///   request and scope set. Its output then need not be `Clone`.
 /// - `state = AppState`: check every parameter where it is written, against that state, as
 ///   axum's `#[debug_handler]` does: a parameter that is not an extractor is reported at the
-///   parameter, in words. Without it, only what holds for any state is checked there (that a
-///   cached dependency's output is `Clone`); the state is unknown, since a dependency runs
-///   with whatever state its handler has.
+///   parameter, in words. `auth_core::routes!` checks each handler's parameters against the
+///   router's state without it (see below); it still helps with plain `Router::route`, and
+///   for a dependency, whose state is otherwise only known through the handlers that use it.
 /// - `crate = "path"`: where auth-core is, when it is not `::auth_core` (a crate that
 ///   re-exports it under another name).
 ///
@@ -96,6 +96,19 @@ use proc_macro::TokenStream;
 /// given twice, an unknown key, a generic, `const` or method function, or `#[secured]` on
 /// something else than a function: each is a spanned error, and the function is still
 /// emitted, so nothing cascades.
+///
+/// Without any option, the first error of these mistakes names the cause:
+///
+/// - `Authenticated<(A, B)>` whose credentials yield different principals: one error at the
+///   parameter, saying how to make them agree;
+/// - with `auth_core::routes!`, a parameter that is no extractor for the router's state ("a
+///   parameter of handler `list_notes` is not an extractor for state `AppState`", with the
+///   parameter's type), or a credential whose strategy the state does not provide ("`Claims`
+///   needs `impl FromRef<AppState> for JwtStrategy`"), before axum's "`Handler<_, _>` is not
+///   satisfied".
+///
+/// `Depends<f>` where `f` has no `#[secured]` is still rustc's "constant provided when a type
+/// was expected … `f` is a function item, not a type": add `#[secured]` to `f`.
 ///
 /// ```compile_fail
 /// use auth_core::{Scopes, secured};

@@ -52,7 +52,12 @@ macro_rules! routes {
             let (path, mut operation, methods) =
                 $crate::__private::utoipa_axum::routes!(@resolve_types $handler : schemas);
             $crate::openapi::document_operation::<$handler>(&mut operation, &mut schemas);
-            router = methods.iter().fold(router, |router, method| router.on(method.to_method_filter(), $handler));
+            // Where the state becomes known: a parameter that is no extractor for it is
+            // reported at the parameter, before axum reports the handler as a whole.
+            $crate::__private::check_handler::<$handler, _, _>(&router);
+            router = methods.iter().fold(router, |router, method| {
+                $crate::__private::route_on(router, method.to_method_filter(), $handler)
+            });
             paths.add_path_operation(&path, methods, operation);
         )+
         (schemas, paths, router)

@@ -145,7 +145,8 @@ async fn verify<C: Authenticate<S>, S: Send + Sync>(parts: &mut Parts, state: &S
 
 /// One credential, or a tuple of credentials tried in order, the first to authenticate
 /// winning (as fastapi-users tries its backends): what [`Authenticated`] takes. The members of
-/// a tuple yield one principal type.
+/// a tuple yield one principal type, the first's; a tuple whose members disagree can be named
+/// but not verified.
 pub trait CredentialSet: Send + Sync + 'static {
     /// What a verified credential yields.
     type Principal: Send + Sync + 'static;
@@ -239,7 +240,10 @@ trait DistinctSchemes {
 
 macro_rules! credential_tuple {
     ($first:ident $(, $rest:ident)+) => {
-        impl<$first: Credential, $($rest: Credential<Principal = $first::Principal>),+> CredentialSet for ($first, $($rest),+) {
+        // Holds whatever the members yield, so a tuple whose principals differ is one error, at
+        // the parameter (`#[secured]`'s `OnePrincipal` check), rather than one at every mention
+        // of the type; verifying it (`AuthenticateSet`) needs the principals to agree.
+        impl<$first: Credential, $($rest: Credential),+> CredentialSet for ($first, $($rest),+) {
             type Principal = $first::Principal;
 
             fn credentials(out: &mut Vec<CredentialRef>) {

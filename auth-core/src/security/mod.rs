@@ -16,6 +16,7 @@
 //!   revoked.
 
 mod chain;
+pub(crate) mod checks;
 pub(crate) mod credential;
 pub(crate) mod declaration;
 mod dependency;

@@ -73,6 +73,14 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     };
 
     let dependency = dependency_fn(&p, function, &tys, use_cache);
+    // `routes!` checks a `DependencyFn`'s parameters through its `Args`, with no item of its
+    // own; a function that is not one (it returns `impl Trait`) says its parameters here.
+    let handler_params = dependency.is_empty().then(|| {
+        quote! {
+            #[automatically_derived]
+            impl<S, M> #p::HandlerParams<S, M> for #name where (#(#tys,)*): #p::HandlerArgs<S, M> {}
+        }
+    });
     let checks = parameter_checks(&krate, args.state.as_ref(), &tys);
 
     quote! {
@@ -82,6 +90,7 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
             use #krate::__private as #p;
             #secured_fn
             #dependency
+            #handler_params
             #checks
         };
     }
@@ -112,6 +121,10 @@ fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) ->
             let p = at(ty);
             checks.push(quote_spanned!(ty.span()=> #p::assert_secured_upgrade::<#ty>();));
         }
+        if let Some(credentials) = credential_tuple(ty) {
+            let p = at(ty);
+            checks.push(quote_spanned!(ty.span()=> #p::assert_one_principal::<#credentials>();));
+        }
     }
     if let Some(state) = state {
         let last = tys.len().saturating_sub(1);
@@ -133,6 +146,20 @@ fn parameter_checks(krate: &TokenStream, state: Option<&Type>, tys: &[&Type]) ->
             #(#checks)*
         }
     }
+}
+
+/// In `Authenticated<(A, B, …)>` or `Option<Authenticated<(A, B, …)>>`, the tuple: its
+/// credentials must yield one principal, which one check at the parameter says, rather than an
+/// error at every mention of the type.
+fn credential_tuple(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let Some(syn::GenericArgument::Type(inner)) = args.args.first() else { return None };
+    if last.ident == "Option" {
+        return credential_tuple(inner);
+    }
+    (last.ident == "Authenticated" && matches!(inner, Type::Tuple(tuple) if tuple.elems.len() > 1)).then_some(inner)
 }
 
 /// The same tokens, every one at `span`.
