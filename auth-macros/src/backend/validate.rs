@@ -282,13 +282,17 @@ fn check_cookie_combination(options: &[(String, Value)], kind: &syn::Ident, erro
     if host_prefix && string("domain").is_none() {
         const WHY: &str = "a cookie without a domain is named `__Host-…` (Secure, path `/`), so that a sibling subdomain cannot plant it";
         match string("name") {
-            Some(name) if !name.value().to_ascii_lowercase().starts_with("__host-") => fail(
-                name,
-                &format!(
-                    "{WHY}: name it `__Host-{}`, or keep this name with `host_prefix = false` (wire compatibility, plain-http development)",
-                    name.value()
-                ),
-            ),
+            Some(name) if !name.value().to_ascii_lowercase().starts_with("__host-") => {
+                let value = name.value();
+                // `__Secure-sid` becomes `__Host-sid`, not `__Host-__Secure-sid`.
+                let bare = if value.to_ascii_lowercase().starts_with("__secure-") { &value[9..] } else { &value[..] };
+                fail(
+                    name,
+                    &format!(
+                        "{WHY}: name it `__Host-{bare}`, or keep this name with `host_prefix = false` (wire compatibility, plain-http development)"
+                    ),
+                )
+            }
             // The default name is `__Host-auth`, which these options cannot carry.
             None if !secure || string("path").is_some_and(|path| path.value() != "/") => fail(
                 kind,
