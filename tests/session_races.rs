@@ -8,6 +8,9 @@
 //! a denylisted JWT (in memory, and in Redis). Each case is bounded: 16 workers of at most 150
 //! requests each, within 20 seconds.
 
+#[path = "fixtures/postgres_tables.rs"]
+mod postgres_tables;
+
 use std::{
     net::SocketAddr,
     sync::Arc,
@@ -156,15 +159,7 @@ impl App {
 
     async fn clean_up(&self) {
         if let Some((url, suffix)) = &self.postgres_suffix {
-            use auth_core::strategies::database::sqlx;
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            for sql in [
-                format!(r#"DROP TABLE IF EXISTS "users_{suffix}""#),
-                format!(r#"DROP TABLE IF EXISTS "tokens_{suffix}""#),
-                format!("DELETE FROM auth_core_migrations WHERE component = 'users:users_{suffix}'"),
-            ] {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
-            }
+            postgres_tables::drop_users_and_tokens(url, suffix).await;
         }
     }
 

@@ -13,6 +13,9 @@
 //! A login after the change works. And the option that a change of email or password through
 //! `PATCH /users/me` requires the current password.
 
+#[path = "fixtures/postgres_tables.rs"]
+mod postgres_tables;
+
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
@@ -210,15 +213,7 @@ impl App {
 
     async fn clean_up(&self) {
         if let Db::Postgres(url, suffix) = &self._db {
-            use auth_core::strategies::database::sqlx;
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            for sql in [
-                format!(r#"DROP TABLE IF EXISTS "users_{suffix}""#),
-                format!(r#"DROP TABLE IF EXISTS "tokens_{suffix}""#),
-                format!("DELETE FROM auth_core_migrations WHERE component = 'users:users_{suffix}'"),
-            ] {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
-            }
+            postgres_tables::drop_users_and_tokens(url, suffix).await;
         }
     }
 
