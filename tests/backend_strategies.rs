@@ -14,7 +14,7 @@ use auth_core::{
     backend::{Authenticator, LoginGrant},
     password::Passwords,
     secured,
-    strategies::{DatabaseStrategy, DenylistedJwt, JwtStrategy, MemoryDenylist},
+    strategies::{DatabaseStrategy, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist},
 };
 use axum::{Json, Router, extract::FromRef, routing::get};
 use reqwest::{Client, StatusCode};
@@ -156,7 +156,7 @@ async fn expires(base: &str, carrier: Carrier) {
 }
 
 fn jwt_backend(lifetime: Duration) -> jwt::Backend {
-    let jwt = JwtStrategy::hs256([3u8; 32]).lifetime(lifetime).with_jti().build().unwrap();
+    let jwt = JwtStrategy::builder(JwtKey::hs256([3u8; 32])).lifetime(lifetime).with_jti().build().unwrap();
     jwt::Backend { strategy: DenylistedJwt::new(jwt, MemoryDenylist::new()) }
 }
 

@@ -9,7 +9,7 @@ use auth_core::{
     openapi::SecurityDoc,
     password::Passwords,
     secured,
-    strategies::jwt::JwtStrategy,
+    strategies::jwt::{JwtKey, JwtStrategy},
 };
 use axum::{
     Json, Router,
@@ -83,8 +83,8 @@ async fn state() -> AppState {
     let hash = passwords.hash("secret").await.unwrap();
     let table = HashMap::from([("johndoe".to_owned(), (hash, vec!["items".to_owned(), "me".to_owned()]))]);
     AppState {
-        jwt: JwtBackend { strategy: JwtStrategy::hs256([7u8; 32]).build().unwrap() },
-        cookie: CookieBackend { strategy: JwtStrategy::hs256([9u8; 32]).build().unwrap() },
+        jwt: JwtBackend { strategy: JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap() },
+        cookie: CookieBackend { strategy: JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap() },
         users: Users { passwords, table: Arc::new(table) },
     }
 }

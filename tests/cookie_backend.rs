@@ -6,7 +6,11 @@ mod password_table;
 
 use std::{collections::HashMap, sync::Arc};
 
-use auth_core::{AuthBackend, Authenticated, password::Passwords, strategies::jwt::JwtStrategy};
+use auth_core::{
+    AuthBackend, Authenticated,
+    password::Passwords,
+    strategies::jwt::{JwtKey, JwtStrategy},
+};
 use axum::{Json, Router, extract::FromRef, routing::get};
 use password_table::Users;
 use reqwest::{Client, StatusCode, header::HeaderMap};
@@ -63,7 +67,7 @@ struct Server {
 async fn serve() -> Server {
     let passwords = Passwords::new();
     let hash = passwords.hash("secret").await.unwrap();
-    let jwt = JwtStrategy::hs256([9u8; 32]).build().unwrap();
+    let jwt = JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap();
     let state = AppState {
         cookie: CookieBackend { strategy: jwt.clone() },
         strict: StrictCookieBackend { strategy: jwt.clone() },
@@ -299,7 +303,7 @@ async fn the_origin_check_compares_scheme_host_and_port() {
 
     let passwords = Passwords::new();
     let hash = passwords.hash("secret").await.unwrap();
-    let jwt = JwtStrategy::hs256([9u8; 32]).build().unwrap();
+    let jwt = JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap();
     let state = AppState {
         cookie: CookieBackend { strategy: jwt.clone() },
         strict: StrictCookieBackend { strategy: jwt.clone() },

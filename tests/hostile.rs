@@ -19,7 +19,10 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use auth_core::{AuthBackend, Authenticated, ScopeDeclaration, Scopes, secured, strategies::jwt::JwtStrategy};
+use auth_core::{
+    AuthBackend, Authenticated, ScopeDeclaration, Scopes, secured,
+    strategies::jwt::{JwtKey, JwtStrategy},
+};
 use axum::{
     Json, Router,
     body::Body,
@@ -1195,7 +1198,7 @@ type TransportCase = (&'static str, String, Vec<(HeaderName, HeaderValue)>);
 
 #[tokio::test]
 async fn cookie_and_api_key_variants_are_refused() {
-    let strategy = JwtStrategy::hs256(SECRET).build().unwrap();
+    let strategy = JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap();
     let token = strategy.issue("johndoe", &[transports::Scope::Items.as_str()]).unwrap();
     let no_scope = strategy.issue("johndoe", &[] as &[&str]).unwrap();
     let forged = sign(hs256(), json!({ "sub": "johndoe", "scopes": ["items"], "exp": now() + 600 }), ATTACKER_SECRET);

@@ -29,8 +29,8 @@ use auth_core::{
     backend::{Authenticator, LoginGrant},
     secured,
     strategies::{
-        DatabaseStrategy, DenylistedJwt, JwtStrategy, RedisDenylist, RedisFamilyStore, RedisStrategy, TokenPairIssuer,
-        jwt::REFRESH_TOKEN_TYPE, redis::connect,
+        DatabaseStrategy, DenylistedJwt, JwtKey, JwtStrategy, RedisDenylist, RedisFamilyStore, RedisStrategy,
+        TokenPairIssuer, jwt::REFRESH_TOKEN_TYPE, redis::connect,
     },
 };
 use auth_tests::{OwnPostgres, OwnRedis};
@@ -127,7 +127,8 @@ async fn load_with_faults() {
     let timeout = Duration::from_secs(2);
 
     let connection = connect(&redis_url).await.unwrap();
-    let jwt = JwtStrategy::hs256([5u8; 32]).with_jti().lifetime(Duration::from_secs(600)).build().unwrap();
+    let jwt =
+        JwtStrategy::builder(JwtKey::hs256([5u8; 32])).with_jti().lifetime(Duration::from_secs(600)).build().unwrap();
     let database = DatabaseStrategy::connect(&postgres_url).await.unwrap().table("load_fault_tokens").timeout(timeout);
     let database = database.build().unwrap();
     database.migrate().await.unwrap();
@@ -283,7 +284,9 @@ async fn load_with_faults() {
     // Refreshes racing each other, on the Redis family store: at most one winner per token, and
     // afterwards at most one live head per family.
     let refresh_store = RedisFamilyStore::new(connection.clone()).prefix("load:family:").timeout(timeout);
-    let refresh_jwt = JwtStrategy::hs256([6u8; 32]).lifetime(Duration::from_secs(3600)).token_type(REFRESH_TOKEN_TYPE);
+    let refresh_jwt = JwtStrategy::builder(JwtKey::hs256([6u8; 32]))
+        .lifetime(Duration::from_secs(3600))
+        .token_type(REFRESH_TOKEN_TYPE);
     let pairs = TokenPairIssuer::new(jwt.clone(), refresh_jwt.build().unwrap(), refresh_store).unwrap();
     let two_heads = Arc::new(AtomicU64::new(0));
     let refreshes = {

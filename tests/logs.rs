@@ -21,7 +21,11 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use auth_core::{AuthBackend, password::Passwords, strategies::jwt::JwtStrategy};
+use auth_core::{
+    AuthBackend,
+    password::Passwords,
+    strategies::jwt::{JwtKey, JwtStrategy},
+};
 use axum::{Router, extract::FromRef};
 use password_table::Users;
 use reqwest::{Client, StatusCode};
@@ -87,7 +91,7 @@ async fn exercise_the_port(filter: Option<&str>) -> (String, Vec<String>) {
     let token = body["access_token"].as_str().unwrap().to_owned();
     let status = client.get(format!("{base}/status/?access_token={token}&page=2")).bearer_auth(&token).send().await;
     assert_eq!(status.unwrap().status(), StatusCode::OK);
-    let forged = JwtStrategy::hs256([3u8; 32]).build().unwrap().issue("johndoe", &["me"]).unwrap();
+    let forged = JwtStrategy::builder(JwtKey::hs256([3u8; 32])).build().unwrap().issue("johndoe", &["me"]).unwrap();
     let me = client.get(format!("{base}/users/me/")).bearer_auth(&forged).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
     (buffer.text(), vec![password.to_owned(), token, forged])
@@ -150,7 +154,7 @@ async fn a_backend_logs_its_failed_logins_without_the_password() {
     let passwords = Passwords::new();
     let hash = passwords.hash("secret").await.unwrap();
     let state = AppState {
-        jwt: JwtBackend { strategy: JwtStrategy::hs256([9u8; 32]).build().unwrap() },
+        jwt: JwtBackend { strategy: JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap() },
         users: Users { passwords, table: Arc::new(HashMap::from([("johndoe".to_owned(), hash)])) },
     };
     let base = serve(Router::new().nest("/auth/jwt", JwtBackend::router::<Users, AppState>()).with_state(state)).await;

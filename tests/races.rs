@@ -376,7 +376,7 @@ mod refresh_app {
     use auth_core::{
         AuthError, RefreshTokenRequest,
         strategies::{
-            jwt::JwtStrategy,
+            jwt::{JwtKey, JwtStrategy},
             redis::RedisFamilyStore,
             refresh::{DEFAULT_REFRESH_LIFETIME, ReloadUser, TokenPair, TokenPairIssuer},
         },
@@ -405,8 +405,9 @@ mod refresh_app {
     /// Serves one instance, with its own connection; its base URL.
     pub(super) async fn serve(redis_url: &str, prefix: &str) -> String {
         let connection = auth_core::strategies::redis::connect(redis_url).await.unwrap();
-        let access = JwtStrategy::hs256([7u8; 32]).build().unwrap();
-        let refresh_strategy = JwtStrategy::hs256([8u8; 32]).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+        let access = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
+        let refresh_strategy =
+            JwtStrategy::builder(JwtKey::hs256([8u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
         let store = RedisFamilyStore::new(connection).prefix(prefix);
         let issuer: Issuer = Arc::new(TokenPairIssuer::new(access, refresh_strategy, store).unwrap());
         let router = Router::new().route("/pair", post(pair)).route("/refresh", post(refresh)).with_state(issuer);

@@ -19,7 +19,7 @@ use std::{
 
 use auth_core::{
     AuthBackend,
-    strategies::{DatabaseStrategy, DenylistedJwt, JwtStrategy, MemoryDenylist, RedisDenylist, RedisStrategy},
+    strategies::{DatabaseStrategy, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist, RedisStrategy},
     users::{self, Mailer, NoFields, UserHooks, UserManager, UserStore},
 };
 use axum::{Router, extract::FromRef};
@@ -117,8 +117,8 @@ impl App {
         let redis = RedisStrategy::builder(connection.clone()).prefix(format!("{prefix}token:")).build().unwrap();
         // One key each: a token of one JWT backend must not pass for the other's (whose denylist
         // would not know of its logout).
-        let jwt = JwtStrategy::hs256([5u8; 32]).build().unwrap();
-        let redis_jwt = JwtStrategy::hs256([6u8; 32]).build().unwrap();
+        let jwt = JwtStrategy::builder(JwtKey::hs256([5u8; 32])).build().unwrap();
+        let redis_jwt = JwtStrategy::builder(JwtKey::hs256([6u8; 32])).build().unwrap();
         let users = UserManager::builder(store, Hooks)
             .verify_token_secret([1u8; 32])
             .reset_password_token_secret([2u8; 32])

@@ -25,7 +25,7 @@ use std::{
 use auth_core::{
     AuthBackend, Authenticated, secured,
     strategies::{
-        DatabaseStrategy, JwtStrategy, RedisStrategy, TokenPairIssuer,
+        DatabaseStrategy, JwtKey, JwtStrategy, RedisStrategy, TokenPairIssuer,
         refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore},
     },
     users::{self, Email, Mailer, NoFields, RequestContext, User, UserHooks, UserManager, UserStore, UserToken},
@@ -182,8 +182,9 @@ impl App {
             .require_current_password(require_current_password)
             .build()
             .unwrap();
-        let jwt = JwtStrategy::hs256([3u8; 32]).lifetime(Duration::from_secs(3600)).build().unwrap();
-        let refresh_jwt = JwtStrategy::hs256([4u8; 32]).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+        let jwt = JwtStrategy::builder(JwtKey::hs256([3u8; 32])).lifetime(Duration::from_secs(3600)).build().unwrap();
+        let refresh_jwt =
+            JwtStrategy::builder(JwtKey::hs256([4u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
         let pairs = TokenPairIssuer::new(jwt.clone(), refresh_jwt, MemoryFamilyStore::new()).unwrap();
         let state = AppState {
             users,

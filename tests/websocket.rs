@@ -268,10 +268,14 @@ async fn rejections_come_before_the_upgrade_with_the_ordinary_status_and_body() 
     }
 
     // A token signed with another key.
-    let forged = app::JwtBackend { strategy: auth_core::strategies::JwtStrategy::hs256([7u8; 32]).build().unwrap() }
-        .strategy
-        .issue("alice", &["chat:read"])
-        .unwrap();
+    let forged = app::JwtBackend {
+        strategy: auth_core::strategies::JwtStrategy::builder(auth_core::strategies::JwtKey::hs256([7u8; 32]))
+            .build()
+            .unwrap(),
+    }
+    .strategy
+    .issue("alice", &["chat:read"])
+    .unwrap();
     let refused = server.connect("/ws", &[("sec-websocket-protocol", &subprotocols(&forged))]).await.unwrap_err();
     assert_eq!((refused.status, refused.body), (401, json!({"detail": "Could not validate credentials"})));
 

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use auth_core::{
     AuthBackend, Authenticated, Scopes, secured,
-    strategies::JwtStrategy,
+    strategies::{JwtKey, JwtStrategy},
     websocket::{Message, WebSocket, WebSocketUpgrade},
 };
 use axum::{Router, response::Response, routing::get};
@@ -45,7 +45,7 @@ async fn room(Authenticated(user): Authenticated<KeyCookie>, ws: WebSocketUpgrad
 
 /// The app on a loopback port, and a key for `alice`.
 async fn serve() -> (SocketAddr, String) {
-    let strategy = JwtStrategy::hs256(b"websocket-api-key-tests-0123456789abcdef").build().unwrap();
+    let strategy = JwtStrategy::builder(JwtKey::hs256(b"websocket-api-key-tests-0123456789abcdef")).build().unwrap();
     let key = strategy.issue("alice", &["chat:read"]).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

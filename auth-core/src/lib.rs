@@ -12,7 +12,7 @@
 //! A bearer JWT is read and verified, and the route requires its `items` scope:
 //!
 //! ```
-//! use auth_core::{Authenticated, Scopes, secured, strategies::jwt::{Claims, JwtStrategy}};
+//! use auth_core::{Authenticated, Scopes, secured, strategies::jwt::{Claims, JwtKey, JwtStrategy}};
 //! use axum::{Router, extract::FromRef, routing::get};
 //!
 //! /// The API's scopes, declared once: `#[secured]` checks its literals against them.
@@ -46,7 +46,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let jwt = JwtStrategy::hs256(std::env::var("SECRET_KEY").unwrap_or_else(|_| "0123456789abcdef".repeat(2))).build()?;
+//! let jwt = JwtStrategy::builder(JwtKey::hs256(std::env::var("SECRET_KEY").unwrap_or_else(|_| "0123456789abcdef".repeat(2)))).build()?;
 //! let app = Router::new().route("/items", get(read_items)).with_state(AppState { jwt: jwt.clone() });
 //!
 //! // What it answers, through the router as a server would call it:
@@ -73,7 +73,7 @@
 //! with that one literal changed, so the unknown scope is the only error it can have:
 //!
 //! ```compile_fail
-//! # use auth_core::{Authenticated, Scopes, secured, strategies::jwt::{Claims, JwtStrategy}};
+//! # use auth_core::{Authenticated, Scopes, secured, strategies::jwt::{Claims, JwtKey, JwtStrategy}};
 //! # use axum::{Router, extract::FromRef, routing::get};
 //! #
 //! # /// The API's scopes, declared once: `#[secured]` checks its literals against them.
@@ -107,7 +107,7 @@
 //! #
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let jwt = JwtStrategy::hs256(std::env::var("SECRET_KEY").unwrap_or_else(|_| "0123456789abcdef".repeat(2))).build()?;
+//! # let jwt = JwtStrategy::builder(JwtKey::hs256(std::env::var("SECRET_KEY").unwrap_or_else(|_| "0123456789abcdef".repeat(2)))).build()?;
 //! # let app = Router::new().route("/items", get(read_items)).with_state(AppState { jwt: jwt.clone() });
 //! #
 //! # // What it answers, through the router as a server would call it:

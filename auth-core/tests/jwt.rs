@@ -52,7 +52,7 @@ fn now() -> u64 {
 }
 
 fn hs256() -> JwtStrategy {
-    JwtStrategy::hs256(SECRET).build().unwrap()
+    JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap()
 }
 
 fn b64(bytes: impl AsRef<[u8]>) -> String {
@@ -109,7 +109,7 @@ async fn hs256_round_trip_in_fastapi_shape() {
 
 #[tokio::test]
 async fn options_write_and_check_iss_aud_iat_jti() {
-    let strategy = JwtStrategy::hs256(SECRET)
+    let strategy = JwtStrategy::builder(JwtKey::hs256(SECRET))
         .issuer("https://auth.example.com")
         .audience("my-api")
         .lifetime(Duration::from_secs(60))
@@ -150,37 +150,37 @@ async fn issue_claims_adds_extra_claims_but_not_reserved_ones() {
 
 #[tokio::test]
 async fn rs256_pem_round_trip_and_public_only_verifier() {
-    let strategy = JwtStrategy::rs256_pem(RSA_PRIVATE, RSA_PUBLIC).build().unwrap();
+    let strategy = JwtStrategy::builder(JwtKey::rs256_pem(RSA_PRIVATE, RSA_PUBLIC)).build().unwrap();
     let token = strategy.issue("johndoe", &["me"]).unwrap();
     assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::RS256);
     assert_eq!(strategy.verify(&token).unwrap().scopes, ["me"]);
 
-    let verifier = JwtStrategy::rs256_public_pem(RSA_PUBLIC).build().unwrap();
+    let verifier = JwtStrategy::builder(JwtKey::rs256_public_pem(RSA_PUBLIC)).build().unwrap();
     assert!(!verifier.can_issue());
     assert_eq!(verifier.verify(&token).unwrap().sub.as_deref(), Some("johndoe"));
     assert!(matches!(verifier.issue("johndoe", &["me"]), Err(AuthError::Internal)));
 
-    let stranger = JwtStrategy::rs256_public_pem(RSA_OTHER_PUBLIC).build().unwrap();
+    let stranger = JwtStrategy::builder(JwtKey::rs256_public_pem(RSA_OTHER_PUBLIC)).build().unwrap();
     assert_eq!(verdict(&stranger, &token), invalid(InvalidReason::BadSignature));
 }
 
 #[tokio::test]
 async fn es256_pem_round_trip_and_public_only_verifier() {
-    let strategy = JwtStrategy::es256_pem(EC_PRIVATE, EC_PUBLIC).build().unwrap();
+    let strategy = JwtStrategy::builder(JwtKey::es256_pem(EC_PRIVATE, EC_PUBLIC)).build().unwrap();
     let token = strategy.issue("johndoe", &["me"]).unwrap();
     assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::ES256);
     assert_eq!(strategy.verify(&token).unwrap().scopes, ["me"]);
-    let verifier = JwtStrategy::es256_public_pem(EC_PUBLIC).build().unwrap();
+    let verifier = JwtStrategy::builder(JwtKey::es256_public_pem(EC_PUBLIC)).build().unwrap();
     assert_eq!(verifier.verify(&token).unwrap().sub.as_deref(), Some("johndoe"));
 }
 
 #[tokio::test]
 async fn eddsa_pem_round_trip_and_public_only_verifier() {
-    let strategy = JwtStrategy::eddsa_pem(ED_PRIVATE, ED_PUBLIC).build().unwrap();
+    let strategy = JwtStrategy::builder(JwtKey::eddsa_pem(ED_PRIVATE, ED_PUBLIC)).build().unwrap();
     let token = strategy.issue("johndoe", &["me"]).unwrap();
     assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::EdDSA);
     assert_eq!(strategy.verify(&token).unwrap().scopes, ["me"]);
-    let verifier = JwtStrategy::eddsa_public_pem(ED_PUBLIC).build().unwrap();
+    let verifier = JwtStrategy::builder(JwtKey::eddsa_public_pem(ED_PUBLIC)).build().unwrap();
     assert_eq!(verifier.verify(&token).unwrap().sub.as_deref(), Some("johndoe"));
 }
 
@@ -197,42 +197,43 @@ fn public_jwk(decoding: &DecodingKey, alg: Algorithm, kid: &str) -> Jwk {
 #[tokio::test]
 async fn rsa_jwk_verifies_tokens_of_the_matching_private_key() {
     let signer =
-        JwtStrategy::key_set(JwtKeySet::single(JwtKey::rs256_pem(RSA_PRIVATE, RSA_PUBLIC).unwrap().with_kid("rsa-1")))
+        JwtStrategy::builder(JwtKeySet::single(JwtKey::rs256_pem(RSA_PRIVATE, RSA_PUBLIC).unwrap().with_kid("rsa-1")))
             .build()
             .unwrap();
     let token = signer.issue("johndoe", &["me"]).unwrap();
     assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(), Some("rsa-1"));
 
     let rsa = DecodingKey::from_rsa_pem(RSA_PUBLIC.as_bytes()).unwrap();
-    let verifier = JwtStrategy::from_jwk(&public_jwk(&rsa, Algorithm::RS256, "rsa-1")).build().unwrap();
+    let verifier =
+        JwtStrategy::builder(JwtKey::from_jwk(&public_jwk(&rsa, Algorithm::RS256, "rsa-1"))).build().unwrap();
     assert!(!verifier.can_issue());
     assert_eq!(verifier.verify(&token).unwrap().scopes, ["me"]);
 
-    let renamed = JwtStrategy::from_jwk(&public_jwk(&rsa, Algorithm::RS256, "rsa-2")).build().unwrap();
+    let renamed = JwtStrategy::builder(JwtKey::from_jwk(&public_jwk(&rsa, Algorithm::RS256, "rsa-2"))).build().unwrap();
     assert_eq!(verdict(&renamed, &token), invalid(InvalidReason::UnknownKid));
 }
 
 #[tokio::test]
 async fn symmetric_jwk_issues_and_verifies() {
     let jwk: Jwk = serde_json::from_value(json!({ "kty": "oct", "k": b64(SECRET), "kid": "hmac" })).unwrap();
-    let strategy = JwtStrategy::from_jwk(&jwk).build().unwrap();
+    let strategy = JwtStrategy::builder(JwtKey::from_jwk(&jwk)).build().unwrap();
     let token = strategy.issue("johndoe", &["me"]).unwrap();
     assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(), Some("hmac"));
     // Same secret as `hs256()`, which has no kid and so accepts any.
     assert_eq!(hs256().verify(&token).unwrap().scopes, ["me"]);
 
     let short: Jwk = serde_json::from_value(json!({ "kty": "oct", "k": b64(b"short") })).unwrap();
-    assert!(matches!(JwtStrategy::from_jwk(&short).build(), Err(JwtError::Config(_))));
+    assert!(matches!(JwtStrategy::builder(JwtKey::from_jwk(&short)).build(), Err(JwtError::Config(_))));
 }
 
 #[tokio::test]
 async fn jwk_set_verifies_each_signer_and_skips_encryption_keys() {
     let rsa_signer =
-        JwtStrategy::key_set(JwtKeySet::single(JwtKey::rs256_pem(RSA_PRIVATE, RSA_PUBLIC).unwrap().with_kid("rsa")))
+        JwtStrategy::builder(JwtKeySet::single(JwtKey::rs256_pem(RSA_PRIVATE, RSA_PUBLIC).unwrap().with_kid("rsa")))
             .build()
             .unwrap();
     let ec_signer =
-        JwtStrategy::key_set(JwtKeySet::single(JwtKey::es256_pem(EC_PRIVATE, EC_PUBLIC).unwrap().with_kid("ec")))
+        JwtStrategy::builder(JwtKeySet::single(JwtKey::es256_pem(EC_PRIVATE, EC_PUBLIC).unwrap().with_kid("ec")))
             .build()
             .unwrap();
 
@@ -246,7 +247,7 @@ async fn jwk_set_verifies_each_signer_and_skips_encryption_keys() {
     };
     let keys = JwtKeySet::from_jwk_set(&set).unwrap();
     assert_eq!(keys.len(), 2);
-    let verifier = JwtStrategy::key_set(keys).build().unwrap();
+    let verifier = JwtStrategy::builder(keys).build().unwrap();
 
     let rsa_token = rsa_signer.issue("alice", &["me"]).unwrap();
     let ec_token = ec_signer.issue("bob", &["items"]).unwrap();
@@ -270,12 +271,12 @@ async fn kid_key_set_rotation() {
     let k2025 = || JwtKey::hs256(OTHER_SECRET).unwrap().with_kid("2025");
 
     // Before rotation: one key, signing.
-    let before = JwtStrategy::key_set(JwtKeySet::new().signing_key(k2024())).build().unwrap();
+    let before = JwtStrategy::builder(JwtKeySet::new().signing_key(k2024())).build().unwrap();
     let old_token = before.issue("johndoe", &["me"]).unwrap();
     assert_eq!(jsonwebtoken::decode_header(&old_token).unwrap().kid.as_deref(), Some("2024"));
 
     // During rotation: the new key signs, the old one still verifies.
-    let during = JwtStrategy::key_set(JwtKeySet::new().verification_key(k2024()).signing_key(k2025())).build().unwrap();
+    let during = JwtStrategy::builder(JwtKeySet::new().verification_key(k2024()).signing_key(k2025())).build().unwrap();
     let new_token = during.issue("johndoe", &["me"]).unwrap();
     assert_eq!(jsonwebtoken::decode_header(&new_token).unwrap().kid.as_deref(), Some("2025"));
     assert!(during.verify(&old_token).is_ok());
@@ -283,7 +284,7 @@ async fn kid_key_set_rotation() {
     assert_eq!(verdict(&before, &new_token), invalid(InvalidReason::UnknownKid));
 
     // After rotation: the old key is gone, and so are its tokens.
-    let after = JwtStrategy::key_set(JwtKeySet::new().signing_key(k2025())).build().unwrap();
+    let after = JwtStrategy::builder(JwtKeySet::new().signing_key(k2025())).build().unwrap();
     assert!(after.verify(&new_token).is_ok());
     assert_eq!(verdict(&after, &old_token), invalid(InvalidReason::UnknownKid));
 
@@ -305,19 +306,22 @@ async fn kid_key_set_rotation() {
 #[tokio::test]
 async fn misconfigurations_fail_at_build() {
     let config_error = |result: Result<JwtStrategy, JwtError>| matches!(result, Err(JwtError::Config(_)));
-    assert!(config_error(JwtStrategy::hs256(b"secret").build()), "short HMAC secret");
-    assert!(config_error(JwtStrategy::rs256_pem(RSA_PRIVATE, RSA_OTHER_PUBLIC).build()), "mismatched pair");
-    assert!(config_error(JwtStrategy::es256_public_pem(RSA_PUBLIC).build()), "RSA key as EC key");
-    assert!(config_error(JwtStrategy::rs256_public_pem("not a pem").build()));
-    assert!(config_error(JwtStrategy::hs256(SECRET).leeway(Duration::from_secs(7200)).build()));
-    assert!(config_error(JwtStrategy::key_set(JwtKeySet::new()).build()), "empty set");
+    assert!(config_error(JwtStrategy::builder(JwtKey::hs256(b"secret")).build()), "short HMAC secret");
+    assert!(
+        config_error(JwtStrategy::builder(JwtKey::rs256_pem(RSA_PRIVATE, RSA_OTHER_PUBLIC)).build()),
+        "mismatched pair"
+    );
+    assert!(config_error(JwtStrategy::builder(JwtKey::es256_public_pem(RSA_PUBLIC)).build()), "RSA key as EC key");
+    assert!(config_error(JwtStrategy::builder(JwtKey::rs256_public_pem("not a pem")).build()));
+    assert!(config_error(JwtStrategy::builder(JwtKey::hs256(SECRET)).leeway(Duration::from_secs(7200)).build()));
+    assert!(config_error(JwtStrategy::builder(JwtKeySet::new()).build()), "empty set");
     let a = JwtKey::hs256(SECRET).unwrap();
     let b = JwtKey::hs256(OTHER_SECRET).unwrap();
-    assert!(config_error(JwtStrategy::key_set(JwtKeySet::new().signing_key(a.clone()).verification_key(b)).build()));
+    assert!(config_error(JwtStrategy::builder(JwtKeySet::new().signing_key(a.clone()).verification_key(b)).build()));
     let dup = JwtKeySet::new().signing_key(a.clone().with_kid("x")).verification_key(a.with_kid("x"));
-    assert!(config_error(JwtStrategy::key_set(dup).build()), "duplicate kid");
+    assert!(config_error(JwtStrategy::builder(dup).build()), "duplicate kid");
     let public_only = JwtKey::rs256_public_pem(RSA_PUBLIC).unwrap();
-    assert!(config_error(JwtStrategy::key_set(JwtKeySet::new().signing_key(public_only)).build()));
+    assert!(config_error(JwtStrategy::builder(JwtKeySet::new().signing_key(public_only)).build()));
 }
 
 #[tokio::test]
@@ -393,7 +397,7 @@ async fn rejects_alg_none() {
 
 #[tokio::test]
 async fn rejects_hs256_signed_with_the_rsa_public_key_against_rs256() {
-    let verifier = JwtStrategy::rs256_public_pem(RSA_PUBLIC).build().unwrap();
+    let verifier = JwtStrategy::builder(JwtKey::rs256_public_pem(RSA_PUBLIC)).build().unwrap();
     let payload = json!({ "sub": "johndoe", "scopes": ["me", "admin"], "exp": now() + 900 }).to_string();
     let header = json!({ "alg": "HS256", "typ": "JWT" }).to_string();
     // The classic key-confusion forgery: the public key, as PEM text or as DER, used as an
@@ -405,7 +409,7 @@ async fn rejects_hs256_signed_with_the_rsa_public_key_against_rs256() {
         assert_eq!(verdict(&verifier, &forged), invalid(InvalidReason::AlgorithmNotAllowed));
     }
     // Even a strategy that can sign RS256 refuses them.
-    let full = JwtStrategy::rs256_pem(RSA_PRIVATE, RSA_PUBLIC).build().unwrap();
+    let full = JwtStrategy::builder(JwtKey::rs256_pem(RSA_PRIVATE, RSA_PUBLIC)).build().unwrap();
     let forged = hand_signed(RSA_PUBLIC.as_bytes(), header.as_bytes(), payload.as_bytes());
     assert_eq!(verdict(&full, &forged), invalid(InvalidReason::AlgorithmNotAllowed));
 }
@@ -415,7 +419,7 @@ async fn rejects_an_expired_token_and_honours_leeway() {
     let expired = signed_claims(SECRET, &json!({ "sub": "johndoe", "scopes": ["me"], "exp": now() - 10 }));
     assert_eq!(verdict(&hs256(), &expired), Err(JwtError::Expired));
 
-    let lenient = JwtStrategy::hs256(SECRET).leeway(Duration::from_secs(60)).build().unwrap();
+    let lenient = JwtStrategy::builder(JwtKey::hs256(SECRET)).leeway(Duration::from_secs(60)).build().unwrap();
     assert!(lenient.verify(&expired).is_ok());
     let long_expired = signed_claims(SECRET, &json!({ "sub": "johndoe", "exp": now() - 120 }));
     assert_eq!(verdict(&lenient, &long_expired), Err(JwtError::Expired));
@@ -437,8 +441,8 @@ async fn rejects_nbf_in_the_future() {
 
 #[tokio::test]
 async fn rejects_a_wrong_or_missing_issuer() {
-    let ours = JwtStrategy::hs256(SECRET).issuer("https://auth.example.com").build().unwrap();
-    let theirs = JwtStrategy::hs256(SECRET).issuer("https://evil.example.com").build().unwrap();
+    let ours = JwtStrategy::builder(JwtKey::hs256(SECRET)).issuer("https://auth.example.com").build().unwrap();
+    let theirs = JwtStrategy::builder(JwtKey::hs256(SECRET)).issuer("https://evil.example.com").build().unwrap();
     let token = theirs.issue("johndoe", &["me"]).unwrap();
     assert_eq!(verdict(&ours, &token), invalid(InvalidReason::WrongIssuer));
     let no_iss = hs256().issue("johndoe", &["me"]).unwrap();
@@ -447,8 +451,8 @@ async fn rejects_a_wrong_or_missing_issuer() {
 
 #[tokio::test]
 async fn rejects_a_wrong_missing_or_unexpected_audience() {
-    let ours = JwtStrategy::hs256(SECRET).audience("my-api").build().unwrap();
-    let theirs = JwtStrategy::hs256(SECRET).audience("other-api").build().unwrap();
+    let ours = JwtStrategy::builder(JwtKey::hs256(SECRET)).audience("my-api").build().unwrap();
+    let theirs = JwtStrategy::builder(JwtKey::hs256(SECRET)).audience("other-api").build().unwrap();
     let token = theirs.issue("johndoe", &["me"]).unwrap();
     assert_eq!(verdict(&ours, &token), invalid(InvalidReason::WrongAudience));
     let no_aud = hs256().issue("johndoe", &["me"]).unwrap();
@@ -480,7 +484,7 @@ async fn rejects_an_unknown_kid() {
     let set = JwtKeySet::new()
         .signing_key(JwtKey::hs256(SECRET).unwrap().with_kid("a"))
         .verification_key(JwtKey::hs256(OTHER_SECRET).unwrap().with_kid("b"));
-    let strategy = JwtStrategy::key_set(set).build().unwrap();
+    let strategy = JwtStrategy::builder(set).build().unwrap();
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("c".to_owned());
     let token =
@@ -488,7 +492,7 @@ async fn rejects_an_unknown_kid() {
             .unwrap();
     assert_eq!(verdict(&strategy, &token), invalid(InvalidReason::UnknownKid));
     // A single key with a kid also refuses other kids.
-    let single = JwtStrategy::key_set(JwtKeySet::single(JwtKey::hs256(SECRET).unwrap().with_kid("a"))).build().unwrap();
+    let single = JwtStrategy::builder(JwtKeySet::single(JwtKey::hs256(SECRET).unwrap().with_kid("a"))).build().unwrap();
     assert_eq!(verdict(&single, &token), invalid(InvalidReason::UnknownKid));
     let kid_number = hand_signed(SECRET, br#"{"alg":"HS256","kid":7}"#, br#"{"exp":99999999999}"#);
     assert_eq!(verdict(&strategy, &kid_number), invalid(InvalidReason::Malformed));
@@ -526,7 +530,7 @@ async fn rejects_a_100_kb_token_before_decoding() {
 
     let padded = strategy.issue_claims("johndoe", &["me"], &json!({ "blob": "x".repeat(9 * 1024) })).unwrap();
     assert_eq!(verdict(&strategy, &padded), invalid(InvalidReason::TooLong));
-    let roomy = JwtStrategy::hs256(SECRET).max_token_len(64 * 1024).build().unwrap();
+    let roomy = JwtStrategy::builder(JwtKey::hs256(SECRET)).max_token_len(64 * 1024).build().unwrap();
     assert!(roomy.verify(&padded).is_ok());
 }
 
@@ -570,7 +574,7 @@ async fn token_types_keep_refresh_and_access_tokens_apart() {
             .unwrap();
     assert_eq!(verdict(&hs256(), &refresh_like), invalid(InvalidReason::WrongType));
 
-    let typed = JwtStrategy::hs256(SECRET).token_type("at+jwt").build().unwrap();
+    let typed = JwtStrategy::builder(JwtKey::hs256(SECRET)).token_type("at+jwt").build().unwrap();
     let token = typed.issue("johndoe", &["me"]).unwrap();
     assert_eq!(jsonwebtoken::decode_header(&token).unwrap().typ.as_deref(), Some("at+jwt"));
     assert!(typed.verify(&token).is_ok());
@@ -601,7 +605,7 @@ async fn errors_map_to_fastapi_or_refresh_seed_responses() {
 
     // Reasons are for logs and never echo the token.
     let token = hs256().issue("johndoe", &["me"]).unwrap();
-    let error = JwtStrategy::hs256(OTHER_SECRET).build().unwrap().verify(&token).unwrap_err();
+    let error = JwtStrategy::builder(JwtKey::hs256(OTHER_SECRET)).build().unwrap().verify(&token).unwrap_err();
     assert_eq!(error.to_string(), "invalid token: bad signature");
 }
 
@@ -610,8 +614,9 @@ async fn errors_map_to_fastapi_or_refresh_seed_responses() {
 // ---------------------------------------------------------------------------------------------
 
 fn pair_issuer() -> TokenPairIssuer {
-    let access = JwtStrategy::hs256(SECRET).build().unwrap();
-    let refresh = JwtStrategy::hs256(REFRESH_SECRET).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+    let access = JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap();
+    let refresh =
+        JwtStrategy::builder(JwtKey::hs256(REFRESH_SECRET)).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
     TokenPairIssuer::new(access, refresh, MemoryFamilyStore::new()).unwrap()
 }
 
@@ -772,13 +777,14 @@ async fn memory_store_rotates_atomically_and_prunes_expired_families() {
 
 #[tokio::test]
 async fn pair_issuer_needs_two_signing_strategies() {
-    let access = JwtStrategy::hs256(SECRET).build().unwrap();
-    let verify_only = JwtStrategy::rs256_public_pem(RSA_PUBLIC).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+    let access = JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap();
+    let verify_only =
+        JwtStrategy::builder(JwtKey::rs256_public_pem(RSA_PUBLIC)).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
     assert!(matches!(
         TokenPairIssuer::new(access.clone(), verify_only, MemoryFamilyStore::new()),
         Err(JwtError::Config(_))
     ));
-    let short_refresh = JwtStrategy::hs256(REFRESH_SECRET).build().unwrap();
+    let short_refresh = JwtStrategy::builder(JwtKey::hs256(REFRESH_SECRET)).build().unwrap();
     assert!(
         matches!(
             TokenPairIssuer::new(access.clone(), short_refresh, MemoryFamilyStore::new()),
@@ -786,7 +792,8 @@ async fn pair_issuer_needs_two_signing_strategies() {
         ),
         "a refresh token that does not outlive the access token is a misconfiguration"
     );
-    let refresh_typed_access = JwtStrategy::hs256(SECRET).token_type(REFRESH_TOKEN_TYPE).build().unwrap();
+    let refresh_typed_access =
+        JwtStrategy::builder(JwtKey::hs256(SECRET)).token_type(REFRESH_TOKEN_TYPE).build().unwrap();
     assert!(matches!(
         TokenPairIssuer::new(refresh_typed_access, access, MemoryFamilyStore::new()),
         Err(JwtError::Config(_))
@@ -845,8 +852,11 @@ async fn a_respelled_es256_signature_is_still_logged_out() {
     // A resource server verifying someone else's ES256 tokens with the public key only (it
     // accepts both spellings, as it must for identity providers that sign high-S), and making
     // logout stick with a denylist.
-    let issuer = JwtStrategy::es256_pem(EC_PRIVATE, EC_PUBLIC).build().unwrap();
-    let tokens = DenylistedJwt::new(JwtStrategy::es256_public_pem(EC_PUBLIC).build().unwrap(), MemoryDenylist::new());
+    let issuer = JwtStrategy::builder(JwtKey::es256_pem(EC_PRIVATE, EC_PUBLIC)).build().unwrap();
+    let tokens = DenylistedJwt::new(
+        JwtStrategy::builder(JwtKey::es256_public_pem(EC_PUBLIC)).build().unwrap(),
+        MemoryDenylist::new(),
+    );
     for user in 0..8 {
         // Without a `jti`, so the denylist must key the token by something else. (Two tokens
         // with the same claims signed in the same second are one token to the denylist.)
@@ -867,12 +877,12 @@ async fn a_respelled_es256_signature_is_still_logged_out() {
 
 #[tokio::test]
 async fn es256_tokens_are_issued_low_s_and_their_high_s_twin_is_refused() {
-    let strategy = JwtStrategy::es256_pem(EC_PRIVATE, EC_PUBLIC).build().unwrap();
+    let strategy = JwtStrategy::builder(JwtKey::es256_pem(EC_PRIVATE, EC_PUBLIC)).build().unwrap();
     let strict_verifier =
-        JwtStrategy::key_set(JwtKeySet::single(JwtKey::es256_public_pem(EC_PUBLIC).unwrap().require_low_s()))
+        JwtStrategy::builder(JwtKeySet::single(JwtKey::es256_public_pem(EC_PUBLIC).unwrap().require_low_s()))
             .build()
             .unwrap();
-    let lenient_verifier = JwtStrategy::es256_public_pem(EC_PUBLIC).build().unwrap();
+    let lenient_verifier = JwtStrategy::builder(JwtKey::es256_public_pem(EC_PUBLIC)).build().unwrap();
     // ECDSA picks a random nonce: half of raw signatures are high-S, so 32 tokens would all be
     // low-S by chance once in 4 billion runs.
     for _ in 0..32 {
@@ -889,8 +899,11 @@ async fn es256_tokens_are_issued_low_s_and_their_high_s_twin_is_refused() {
 #[tokio::test]
 async fn a_logout_inside_the_leeway_window_sticks() {
     // A 1 s lifetime and a 30 s leeway: the token keeps verifying for 30 s after its `exp`.
-    let jwt =
-        JwtStrategy::hs256(SECRET).lifetime(Duration::from_secs(1)).leeway(Duration::from_secs(30)).build().unwrap();
+    let jwt = JwtStrategy::builder(JwtKey::hs256(SECRET))
+        .lifetime(Duration::from_secs(1))
+        .leeway(Duration::from_secs(30))
+        .build()
+        .unwrap();
     for jti in [true, false] {
         let tokens = DenylistedJwt::new(jwt.clone(), MemoryDenylist::new());
         let token = if jti {
@@ -1030,8 +1043,8 @@ async fn token_pairs_are_never_cached_or_debug_printed() {
 #[tokio::test]
 async fn a_token_of_exactly_the_limit_is_verified() {
     let token = hs256().issue("johndoe", &["me"]).unwrap();
-    let exact = JwtStrategy::hs256(SECRET).max_token_len(token.len()).build().unwrap();
+    let exact = JwtStrategy::builder(JwtKey::hs256(SECRET)).max_token_len(token.len()).build().unwrap();
     assert!(exact.verify(&token).is_ok());
-    let short = JwtStrategy::hs256(SECRET).max_token_len(token.len() - 1).build().unwrap();
+    let short = JwtStrategy::builder(JwtKey::hs256(SECRET)).max_token_len(token.len() - 1).build().unwrap();
     assert_eq!(verdict(&short, &token), invalid(InvalidReason::TooLong));
 }

@@ -19,7 +19,8 @@ use std::{
 use auth_core::{
     error::AuthError,
     strategies::{
-        Denylist, DenylistedJwt, JwtStrategy, RefreshFamilyStore, Rotation, Strategy, TokenInfo, TokenPairIssuer,
+        Denylist, DenylistedJwt, JwtKey, JwtStrategy, RefreshFamilyStore, Rotation, Strategy, TokenInfo,
+        TokenPairIssuer,
         redis::{self as store, ConnectionManager, RedisDenylist, RedisFamilyStore, RedisStrategy},
         refresh::DEFAULT_REFRESH_LIFETIME,
     },
@@ -205,8 +206,8 @@ async fn family_store_rotation_is_atomic() {
 async fn token_pairs_rotate_through_redis() {
     let Some(connection) = connection("token_pairs").await else { return };
     let families = RedisFamilyStore::new(connection).prefix(unique_prefix("pairs"));
-    let access = JwtStrategy::hs256([7u8; 32]).build().unwrap();
-    let refresh = JwtStrategy::hs256([8u8; 32]).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+    let access = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
+    let refresh = JwtStrategy::builder(JwtKey::hs256([8u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
     let issuer = TokenPairIssuer::new(access, refresh, families).unwrap();
 
     let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
@@ -240,7 +241,8 @@ async fn denylisted_jwt_logout_sticks() {
     let Some(connection) = connection("denylisted_jwt").await else { return };
     let prefix = unique_prefix("jwt");
     let denylist = RedisDenylist::new(connection.clone()).prefix(&prefix);
-    let jwt = JwtStrategy::hs256([7u8; 32]).leeway(std::time::Duration::from_secs(30)).build().unwrap();
+    let jwt =
+        JwtStrategy::builder(JwtKey::hs256([7u8; 32])).leeway(std::time::Duration::from_secs(30)).build().unwrap();
     let tokens = DenylistedJwt::new(jwt.clone(), denylist);
     // Issued by the denylisted strategy (with a `jti`), and by the plain one (without: the id
     // is the hash of the signing input).

@@ -23,7 +23,7 @@ use auth_core::{
     openapi::{SecurityDoc, swagger_ui},
     password::Passwords,
     secured,
-    strategies::{DatabaseStrategy, DenylistedJwt, JwtStrategy, MemoryDenylist, RedisStrategy},
+    strategies::{DatabaseStrategy, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisStrategy},
 };
 use axum::{Json, Router, extract::FromRef, routing::get};
 use serde_json::{Value, json};
@@ -154,7 +154,9 @@ async fn run(args: Vec<String>) -> Result<(), settings::Error> {
     let state = AppState {
         jwt: JwtBackend {
             strategy: DenylistedJwt::new(
-                JwtStrategy::hs256(settings::random_secret()).lifetime(Duration::from_secs(1800)).build()?,
+                JwtStrategy::builder(JwtKey::hs256(settings::random_secret()))
+                    .lifetime(Duration::from_secs(1800))
+                    .build()?,
                 MemoryDenylist::new(),
             ),
         },

@@ -22,7 +22,7 @@ use auth_core::{
     password::Passwords,
     secured,
     security::CredentialLifetime,
-    strategies::JwtStrategy,
+    strategies::{JwtKey, JwtStrategy},
     transport::SubprotocolToken,
     websocket::{Message, WebSocket, WebSocketUpgrade},
 };
@@ -169,7 +169,7 @@ pub struct AppState {
 impl AppState {
     /// Tokens signed with `secret_key`, living `token_lifetime`; the seeded users; an empty room.
     pub async fn new(secret_key: &[u8], token_lifetime: Duration) -> Result<Self, Box<dyn std::error::Error>> {
-        let strategy = JwtStrategy::hs256(secret_key).lifetime(token_lifetime).build()?;
+        let strategy = JwtStrategy::builder(JwtKey::hs256(secret_key)).lifetime(token_lifetime).build()?;
         Ok(Self { jwt: JwtBackend { strategy }, users: Users::seeded().await?, room: Room::new() })
     }
 

@@ -25,7 +25,7 @@ use auth_core::{
     response::TokenResponse,
     secured,
     strategies::{
-        jwt::{Claims, JwtError, JwtStrategy, REFRESH_TOKEN_TYPE},
+        jwt::{Claims, JwtError, JwtKey, JwtStrategy, REFRESH_TOKEN_TYPE},
         refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore, ReloadUser, TokenPair, TokenPairIssuer},
     },
     transport::OAuth2PasswordBearer,
@@ -145,8 +145,8 @@ impl AppState {
     /// The app's state. Access and refresh tokens are signed with separate secrets (each at
     /// least 32 bytes), so one can never pass for the other.
     pub fn new(secret_key: &[u8], refresh_secret_key: &[u8]) -> Result<Self, JwtError> {
-        let jwt = JwtStrategy::hs256(secret_key).lifetime(ACCESS_TOKEN_EXPIRE).build()?;
-        let refresh = JwtStrategy::hs256(refresh_secret_key)
+        let jwt = JwtStrategy::builder(JwtKey::hs256(secret_key)).lifetime(ACCESS_TOKEN_EXPIRE).build()?;
+        let refresh = JwtStrategy::builder(JwtKey::hs256(refresh_secret_key))
             .lifetime(DEFAULT_REFRESH_LIFETIME)
             .token_type(REFRESH_TOKEN_TYPE)
             .build()?;

@@ -11,7 +11,7 @@ use auth_core::{
     AuthBackend,
     openapi::{SecurityDoc, swagger_ui},
     secured,
-    strategies::{DatabaseStrategy, Denylist, DenylistedJwt, JwtStrategy, MemoryDenylist, RedisDenylist},
+    strategies::{DatabaseStrategy, Denylist, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist},
     users::{
         self, ClientIpSource, CurrentUser, LoginThrottle, MailSettings, Mailer, RequestContext, User, UserHooks,
         UserManager, UserStore,
@@ -207,7 +207,7 @@ impl AppState {
             // refuses their JWTs): stricter than fastapi-users, which keeps them.
             .revoke_sessions_in(tokens.clone())
             .build()?;
-        let jwt = JwtStrategy::hs256(derive_key(&config.secret_key, "access"))
+        let jwt = JwtStrategy::builder(JwtKey::hs256(derive_key(&config.secret_key, "access")))
             .audience("fastapi-users:auth")
             .lifetime(Duration::from_secs(3600))
             .build()?;

@@ -46,10 +46,10 @@ static VERIFIERS: LazyLock<Verifiers> = LazyLock::new(|| {
         .verification_key(JwtKey::hs256([1u8; 32]).unwrap().with_kid("a"))
         .signing_key(JwtKey::hs256(SECRET).unwrap().with_kid("b"));
     let strategies = vec![
-        ("hs256", JwtStrategy::hs256(SECRET).build().unwrap(), 0),
+        ("hs256", JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap(), 0),
         (
             "hs256-rules",
-            JwtStrategy::hs256(SECRET)
+            JwtStrategy::builder(JwtKey::hs256(SECRET))
                 .issuer("https://issuer.example")
                 .audience("api")
                 .leeway(Duration::from_secs(60))
@@ -58,20 +58,20 @@ static VERIFIERS: LazyLock<Verifiers> = LazyLock::new(|| {
                 .unwrap(),
             60,
         ),
-        ("rs256", JwtStrategy::rs256_public_pem(RSA_PUBLIC).build().unwrap(), 0),
-        ("es256", JwtStrategy::es256_public_pem(EC_PUBLIC).build().unwrap(), 0),
+        ("rs256", JwtStrategy::builder(JwtKey::rs256_public_pem(RSA_PUBLIC)).build().unwrap(), 0),
+        ("es256", JwtStrategy::builder(JwtKey::es256_public_pem(EC_PUBLIC)).build().unwrap(), 0),
         (
             "es256-low-s",
-            JwtStrategy::key_set(JwtKeySet::single(JwtKey::es256_public_pem(EC_PUBLIC).unwrap().require_low_s()))
+            JwtStrategy::builder(JwtKeySet::single(JwtKey::es256_public_pem(EC_PUBLIC).unwrap().require_low_s()))
                 .build()
                 .unwrap(),
             0,
         ),
-        ("eddsa", JwtStrategy::eddsa_public_pem(ED25519_PUBLIC).build().unwrap(), 0),
-        ("kid-set", JwtStrategy::key_set(keys).build().unwrap(), 0),
+        ("eddsa", JwtStrategy::builder(JwtKey::eddsa_public_pem(ED25519_PUBLIC)).build().unwrap(), 0),
+        ("kid-set", JwtStrategy::builder(keys).build().unwrap(), 0),
     ];
-    let access = JwtStrategy::hs256(SECRET).build().unwrap();
-    let refresh = JwtStrategy::hs256(REFRESH_SECRET).lifetime(Duration::from_secs(7 * 24 * 3600)).build().unwrap();
+    let access = JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap();
+    let refresh = JwtStrategy::builder(JwtKey::hs256(REFRESH_SECRET)).lifetime(Duration::from_secs(7 * 24 * 3600)).build().unwrap();
     let refresh = TokenPairIssuer::new(access, refresh, MemoryFamilyStore::new()).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     Verifiers { strategies, refresh, runtime }

@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let keys = parsed.keys();
     assert!(!keys.is_empty() && keys.len() <= MAX_KEYS);
     assert!(parsed.skipped().iter().all(|skipped| !skipped.reason.is_empty()));
-    if let Err(error) = JwtStrategy::key_set(keys.clone()).audience("fuzz").build() {
+    if let Err(error) = JwtStrategy::builder(keys.clone()).audience("fuzz").build() {
         panic!("an accepted key set does not build a strategy: {error}");
     }
 });

@@ -13,7 +13,7 @@ use auth_core::{
     error::rfc6750,
     secured,
     security::CredentialLifetime,
-    strategies::{Claims, DatabaseStrategy, DenylistedJwt, JwtStrategy, MemoryDenylist},
+    strategies::{Claims, DatabaseStrategy, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist},
     transport::{QueryToken, SubprotocolToken},
     websocket::{Message, WebSocket, WebSocketUpgrade},
 };
@@ -127,7 +127,7 @@ impl AppState {
             jwt: JwtBackend { strategy: jwt(Duration::from_secs(3600)) },
             revocable: RevocableBackend {
                 strategy: DenylistedJwt::new(
-                    JwtStrategy::hs256(KEY).with_jti().build().expect("valid key"),
+                    JwtStrategy::builder(JwtKey::hs256(KEY)).with_jti().build().expect("valid key"),
                     MemoryDenylist::new(),
                 ),
             },
@@ -139,7 +139,7 @@ impl AppState {
 
 /// A strategy on the app's key issuing tokens that live `lifetime`.
 pub fn jwt(lifetime: Duration) -> JwtStrategy {
-    JwtStrategy::hs256(KEY).lifetime(lifetime).build().expect("valid key")
+    JwtStrategy::builder(JwtKey::hs256(KEY)).lifetime(lifetime).build().expect("valid key")
 }
 
 /// The token sources of the main room: a `bearer.<token>` subprotocol entry, or the header.

@@ -13,7 +13,7 @@ use std::{
 use auth_core::{
     AuthBackend, Authenticated, secured,
     security::CredentialLifetime,
-    strategies::{DatabaseStrategy, JwtStrategy},
+    strategies::{DatabaseStrategy, JwtKey, JwtStrategy},
     users::{
         self, ClientIpSource, CurrentUser, Email, LoginThrottle, Mailer, RequestContext, User, UserHooks, UserManager,
         UserStore, UserToken,
@@ -337,7 +337,7 @@ impl TestApp {
             None => builder.no_login_throttle(),
         };
         let users = builder.build().unwrap();
-        let jwt = JwtStrategy::hs256([3u8; 32])
+        let jwt = JwtStrategy::builder(JwtKey::hs256([3u8; 32]))
             .audience("fastapi-users:auth")
             .lifetime(Duration::from_secs(3600))
             .build()

@@ -18,7 +18,7 @@
 //!     strategy: DenylistedJwt<MemoryDenylist>,
 //! }
 //!
-//! let backend = JwtBackend { strategy: DenylistedJwt::new(JwtStrategy::hs256(key).build()?, MemoryDenylist::new()) };
+//! let backend = JwtBackend { strategy: DenylistedJwt::new(JwtStrategy::builder(JwtKey::hs256(key)).build()?, MemoryDenylist::new()) };
 //! ```
 //!
 //! [`JwtStrategy`]: crate::strategies::JwtStrategy

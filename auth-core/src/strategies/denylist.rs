@@ -14,9 +14,9 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use auth_core::strategies::{Strategy, denylist::DenylistedJwt, jwt::JwtStrategy, redis};
+//! use auth_core::strategies::{Strategy, denylist::DenylistedJwt, jwt::{JwtKey, JwtStrategy}, redis};
 //!
-//! let jwt = JwtStrategy::hs256([7u8; 32]).with_jti().build()?;
+//! let jwt = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).with_jti().build()?;
 //! let denylist = redis::RedisDenylist::new(redis::connect("redis://127.0.0.1").await?);
 //! let tokens = DenylistedJwt::new(jwt, denylist);
 //!

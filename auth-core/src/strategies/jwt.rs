@@ -5,9 +5,9 @@
 //! (`{"sub": …, "scopes": […], "exp": …}`) and verifies them into [`Claims`].
 //!
 //! ```
-//! use auth_core::strategies::jwt::JwtStrategy;
+//! use auth_core::strategies::jwt::{JwtKey, JwtStrategy};
 //!
-//! let strategy = JwtStrategy::hs256("09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7")
+//! let strategy = JwtStrategy::builder(JwtKey::hs256("09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7"))
 //!     .issuer("https://auth.example.com")
 //!     .build()?;
 //!
@@ -587,6 +587,39 @@ impl JwtKeySet {
     }
 }
 
+/// A key set of one key, which signs if it can ([`JwtKeySet::single`]).
+impl From<JwtKey> for JwtKeySet {
+    fn from(key: JwtKey) -> Self {
+        Self::single(key)
+    }
+}
+
+/// A key as its constructor returned it, so that [`JwtStrategy::builder`] takes
+/// `JwtKey::hs256(secret)` as is and reports a key error at build time.
+impl TryFrom<Result<JwtKey, JwtError>> for JwtKeySet {
+    type Error = JwtError;
+
+    fn try_from(key: Result<JwtKey, JwtError>) -> Result<Self, JwtError> {
+        key.map(Self::single)
+    }
+}
+
+/// A key set as its constructor returned it ([`JwtKeySet::from_jwk_set`]).
+impl TryFrom<Result<JwtKeySet, JwtError>> for JwtKeySet {
+    type Error = JwtError;
+
+    fn try_from(keys: Result<JwtKeySet, JwtError>) -> Result<Self, JwtError> {
+        keys
+    }
+}
+
+/// For [`JwtStrategy::builder`]'s bound: a conversion that cannot fail.
+impl From<std::convert::Infallible> for JwtError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Claims
 // ---------------------------------------------------------------------------------------------
@@ -719,8 +752,8 @@ fn string_or_strings(value: &Value) -> Typed<Vec<&str>> {
 
 /// Issues and verifies JWTs with a fixed set of keys and rules. Cheap to clone (an `Arc`).
 ///
-/// Build one with a key shortcut ([`JwtStrategy::hs256`], [`JwtStrategy::rs256_pem`], …) or a
-/// key set ([`JwtStrategy::key_set`]), then set options on the [`JwtStrategyBuilder`]:
+/// Build one with [`JwtStrategy::builder`] over a key ([`JwtKey::hs256`], [`JwtKey::rs256_pem`],
+/// …) or a key set ([`JwtKeySet`]), then set options on the [`JwtStrategyBuilder`]:
 ///
 /// ```
 /// use std::time::Duration;
@@ -728,7 +761,7 @@ fn string_or_strings(value: &Value) -> Typed<Vec<&str>> {
 ///
 /// let old = JwtKey::hs256([1u8; 32])?.with_kid("2024");
 /// let new = JwtKey::hs256([2u8; 32])?.with_kid("2025");
-/// let strategy = JwtStrategy::key_set(JwtKeySet::new().verification_key(old).signing_key(new))
+/// let strategy = JwtStrategy::builder(JwtKeySet::new().verification_key(old).signing_key(new))
 ///     .lifetime(Duration::from_secs(30 * 60))
 ///     .audience("my-api")
 ///     .with_jti()
@@ -783,54 +816,25 @@ pub struct JwtStrategyBuilder {
 }
 
 impl JwtStrategy {
-    /// HS256 with a shared secret (FastAPI's tutorial setup). The secret must be at least
-    /// [`MIN_HMAC_SECRET_LEN`] bytes; `openssl rand -hex 32` makes a good one.
-    pub fn hs256(secret: impl AsRef<[u8]>) -> JwtStrategyBuilder {
-        Self::single(JwtKey::hs256(secret))
-    }
-
-    /// RS256 with a PEM key pair: issues and verifies.
-    pub fn rs256_pem(private_pem: impl AsRef<[u8]>, public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
-        Self::single(JwtKey::rs256_pem(private_pem, public_pem))
-    }
-
-    /// RS256 with a PEM public key: verifies only.
-    pub fn rs256_public_pem(public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
-        Self::single(JwtKey::rs256_public_pem(public_pem))
-    }
-
-    /// ES256 with a PEM key pair: issues and verifies.
-    pub fn es256_pem(private_pem: impl AsRef<[u8]>, public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
-        Self::single(JwtKey::es256_pem(private_pem, public_pem))
-    }
-
-    /// ES256 with a PEM public key: verifies only.
-    pub fn es256_public_pem(public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
-        Self::single(JwtKey::es256_public_pem(public_pem))
-    }
-
-    /// EdDSA (Ed25519) with a PEM key pair: issues and verifies.
-    pub fn eddsa_pem(private_pem: impl AsRef<[u8]>, public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
-        Self::single(JwtKey::eddsa_pem(private_pem, public_pem))
-    }
-
-    /// EdDSA (Ed25519) with a PEM public key: verifies only.
-    pub fn eddsa_public_pem(public_pem: impl AsRef<[u8]>) -> JwtStrategyBuilder {
-        Self::single(JwtKey::eddsa_public_pem(public_pem))
-    }
-
-    /// One key from a JWK; see [`JwtKey::from_jwk`].
-    pub fn from_jwk(jwk: &Jwk) -> JwtStrategyBuilder {
-        Self::single(JwtKey::from_jwk(jwk))
-    }
-
-    /// Several keys told apart by `kid`; see [`JwtKeySet`].
-    pub fn key_set(keys: JwtKeySet) -> JwtStrategyBuilder {
-        JwtStrategyBuilder::new(Ok(keys))
-    }
-
-    fn single(key: Result<JwtKey, JwtError>) -> JwtStrategyBuilder {
-        JwtStrategyBuilder::new(key.map(JwtKeySet::single))
+    /// Starts a strategy over `keys`: one [`JwtKey`], a [`JwtKeySet`] for rotation, or either
+    /// one's constructor result as it is (`JwtKey::hs256(secret)`, `JwtKeySet::from_jwk_set(…)`):
+    /// a key that failed to load is reported by [`JwtStrategyBuilder::build`].
+    ///
+    /// ```
+    /// use auth_core::strategies::jwt::{JwtKey, JwtStrategy};
+    ///
+    /// // HS256 with a shared secret, as FastAPI's tutorial; `openssl rand -hex 32` makes a good one.
+    /// let strategy = JwtStrategy::builder(JwtKey::hs256("09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7"))
+    ///     .build()?;
+    /// assert!(strategy.can_issue());
+    /// # Ok::<(), auth_core::strategies::jwt::JwtError>(())
+    /// ```
+    pub fn builder<K>(keys: K) -> JwtStrategyBuilder
+    where
+        K: TryInto<JwtKeySet>,
+        JwtError: From<K::Error>,
+    {
+        JwtStrategyBuilder::new(keys.try_into().map_err(JwtError::from))
     }
 
     /// How long issued tokens live.

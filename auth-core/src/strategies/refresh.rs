@@ -31,12 +31,12 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use auth_core::strategies::jwt::JwtStrategy;
+//! use auth_core::strategies::jwt::{JwtKey, JwtStrategy};
 //! use auth_core::strategies::refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore, TokenPairIssuer};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let access = JwtStrategy::hs256([7u8; 32]).build()?;
-//! let refresh = JwtStrategy::hs256([8u8; 32]).lifetime(DEFAULT_REFRESH_LIFETIME).build()?;
+//! let access = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build()?;
+//! let refresh = JwtStrategy::builder(JwtKey::hs256([8u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build()?;
 //! let issuer = TokenPairIssuer::new(access, refresh, MemoryFamilyStore::new())?;
 //!
 //! // What the app says about a user at refresh time: here, everyone is active with `me`.
@@ -65,7 +65,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
-use super::jwt::{JwtError, JwtStrategy, REFRESH_TOKEN_TYPE, now, random_id, same_media_type};
+use super::jwt::{JwtError, JwtKey, JwtStrategy, REFRESH_TOKEN_TYPE, now, random_id, same_media_type};
 use crate::{error::AuthError, response::NoStore};
 
 /// The refresh lifetime this module suggests, 7 days; set it with
@@ -323,8 +323,8 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
         if access_secret.as_ref() == refresh_secret.as_ref() {
             return Err(JwtError::Config("access and refresh tokens need different secrets".into()));
         }
-        let access = JwtStrategy::hs256(access_secret).build()?;
-        let refresh = JwtStrategy::hs256(refresh_secret).lifetime(DEFAULT_REFRESH_LIFETIME).build()?;
+        let access = JwtStrategy::builder(JwtKey::hs256(access_secret)).build()?;
+        let refresh = JwtStrategy::builder(JwtKey::hs256(refresh_secret)).lifetime(DEFAULT_REFRESH_LIFETIME).build()?;
         Self::new(access, refresh, store)
     }
 

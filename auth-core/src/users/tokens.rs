@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::{
     error::AuthError,
-    strategies::{JwtError, JwtStrategy},
+    strategies::{JwtError, JwtKey, JwtStrategy},
 };
 
 /// fastapi-users' audience of verify tokens.
@@ -53,7 +53,7 @@ impl std::fmt::Debug for FlowToken {
 impl FlowToken {
     /// A kind with `secret` (at least 32 bytes), `audience`, `typ` and `lifetime`.
     pub(crate) fn new(secret: &[u8], audience: &str, typ: &str, lifetime: Duration) -> Result<Self, JwtError> {
-        let jwt = JwtStrategy::hs256(secret)
+        let jwt = JwtStrategy::builder(JwtKey::hs256(secret))
             .audience(audience)
             .token_type(typ)
             .lifetime(lifetime)

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 
 use auth_bench::baseline::{BaselineState, app};
-use auth_core::strategies::jwt::JwtStrategy;
+use auth_core::strategies::jwt::{JwtKey, JwtStrategy};
 use tower_http::trace::TraceLayer;
 use tracing_subscriber::EnvFilter;
 
@@ -22,7 +22,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let state = match std::env::var("BASELINE_JWT").as_deref() {
-        Ok("auth-core") => BaselineState::with_auth_core_jwt(JwtStrategy::hs256(secret_key.as_bytes()).build()?),
+        Ok("auth-core") => {
+            BaselineState::with_auth_core_jwt(JwtStrategy::builder(JwtKey::hs256(secret_key.as_bytes())).build()?)
+        }
         Ok("jsonwebtoken") | Err(_) => BaselineState::new(secret_key.as_bytes()),
         Ok(other) => return Err(format!("BASELINE_JWT must be `jsonwebtoken` or `auth-core`, not `{other}`").into()),
     };

@@ -10,6 +10,8 @@ use super::{
     discovery::ProviderMetadata,
     key_cache::{Freshness, KeyCache},
 };
+#[cfg(test)]
+use crate::strategies::jwt::JwtKey;
 use crate::strategies::jwt::{Claims, InvalidReason, JwtError, JwtKeySet, JwtStrategy};
 
 /// Clock skew tolerated on `exp` and `nbf` of provider tokens unless configured: 30 seconds,
@@ -142,8 +144,8 @@ impl Issuer {
 ///
 /// ```
 /// use auth_core::strategies::oidc::scopes_and_claim;
-/// # use auth_core::strategies::jwt::{JwtStrategy, Claims};
-/// # let strategy = JwtStrategy::hs256([7u8; 32]).build().unwrap();
+/// # use auth_core::strategies::jwt::{JwtKey, JwtStrategy, Claims};
+/// # let strategy = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
 /// # let token = strategy
 /// #     .issue_claims("u", &["profile"], &serde_json::json!({ "realm_access": { "roles": ["admin"] } }))
 /// #     .unwrap();
@@ -185,7 +187,7 @@ impl Rules {
     /// The JWT strategy that verifies this issuer's tokens with `keys`: the one verifier of this
     /// crate, configured once per fetched key set.
     pub(super) fn strategy(&self, keys: JwtKeySet) -> Result<JwtStrategy, OidcError> {
-        let mut builder = JwtStrategy::key_set(keys).issuer(&*self.issuer).audience(&self.audience).leeway(self.leeway);
+        let mut builder = JwtStrategy::builder(keys).issuer(&*self.issuer).audience(&self.audience).leeway(self.leeway);
         if let Some(token_type) = self.token_type {
             builder = builder.token_type(token_type);
         }
@@ -265,7 +267,7 @@ mod tests {
 
     #[test]
     fn scopes_and_claim_adds_strings_without_duplicates() {
-        let strategy = JwtStrategy::hs256([7u8; 32]).build().unwrap();
+        let strategy = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
         let claims = |extra| {
             let token = strategy.issue_claims("u", &["a"], &extra).unwrap();
             strategy.verify(&token).unwrap()

@@ -4,7 +4,7 @@ use auth_core::{
     AuthBackend, AuthError, Authenticated, Scopes,
     backend::{Authenticator, LoginGrant},
     secured,
-    strategies::jwt::JwtStrategy,
+    strategies::jwt::{JwtKey, JwtStrategy},
 };
 use axum::{Router, extract::FromRef, routing::get};
 
@@ -61,8 +61,8 @@ async fn items(user: Authenticated<(H, A)>) -> String {
 
 fn main() {
     let state = AppState {
-        a: A { strategy: JwtStrategy::hs256([1u8; 32]).build().unwrap() },
-        h: H { strategy: JwtStrategy::hs256([2u8; 32]).build().unwrap() },
+        a: A { strategy: JwtStrategy::builder(JwtKey::hs256([1u8; 32])).build().unwrap() },
+        h: H { strategy: JwtStrategy::builder(JwtKey::hs256([2u8; 32])).build().unwrap() },
         users: Users,
     };
     let transport = <H as auth_core::backend::AuthBackend>::transport();
