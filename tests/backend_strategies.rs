@@ -174,7 +174,7 @@ async fn jwt_with_denylist() {
 
 async fn sqlite_backend(dir: &std::path::Path, lifetime: Duration) -> database::Backend {
     let url = format!("sqlite://{}", dir.join(format!("tokens-{}.sqlite", lifetime.as_secs())).display());
-    let strategy = DatabaseStrategy::connect(&url).await.unwrap().lifetime(lifetime).build().unwrap();
+    let strategy = DatabaseStrategy::builder(&url).lifetime(lifetime).build().await.unwrap();
     strategy.migrate().await.unwrap();
     database::Backend { strategy }
 }
@@ -198,13 +198,8 @@ async fn database_on_postgres() {
     let users = Users::new().await;
     // Stored expiry is in whole seconds: two, so the first use cannot already be past it.
     for (table, lifetime) in [("http_tokens_long", 60), ("http_tokens_short", 2)] {
-        let strategy = DatabaseStrategy::connect(&url)
-            .await
-            .unwrap()
-            .table(table)
-            .lifetime(Duration::from_secs(lifetime))
-            .build()
-            .unwrap();
+        let strategy =
+            DatabaseStrategy::builder(&url).table(table).lifetime(Duration::from_secs(lifetime)).build().await.unwrap();
         strategy.migrate().await.unwrap();
         let base = serve(database::app(database::Backend { strategy }, users.clone())).await;
         if lifetime == 60 {

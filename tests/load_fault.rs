@@ -129,8 +129,8 @@ async fn load_with_faults() {
     let connection = connect(&redis_url).await.unwrap();
     let jwt =
         JwtStrategy::builder(JwtKey::hs256([5u8; 32])).with_jti().lifetime(Duration::from_secs(600)).build().unwrap();
-    let database = DatabaseStrategy::connect(&postgres_url).await.unwrap().table("load_fault_tokens").timeout(timeout);
-    let database = database.build().unwrap();
+    let database = DatabaseStrategy::builder(&postgres_url).table("load_fault_tokens").timeout(timeout);
+    let database = database.build().await.unwrap();
     database.migrate().await.unwrap();
     let state = AppState {
         redis: RedisBackend {

@@ -97,20 +97,22 @@ impl App {
                     .unwrap()
                     .create_if_missing(true)
                     .busy_timeout(timeout);
-                let pool = sqlx::pool::PoolOptions::new().acquire_timeout(timeout).connect_with(options).await.unwrap();
-                (UserStore::sqlite(pool.clone()), DatabaseStrategy::sqlite(pool), None)
+                let pool: sqlx::SqlitePool =
+                    sqlx::pool::PoolOptions::new().acquire_timeout(timeout).connect_with(options).await.unwrap();
+                (UserStore::builder(pool.clone()), DatabaseStrategy::builder(pool), None)
             }
             Some(url) => {
                 let suffix = unique();
-                let pool = sqlx::pool::PoolOptions::new().acquire_timeout(timeout).connect(&url).await.unwrap();
-                let store = UserStore::postgres(pool.clone()).table(format!("users_{suffix}"));
-                let tokens = DatabaseStrategy::postgres(pool).table(format!("tokens_{suffix}"));
+                let pool: sqlx::PgPool =
+                    sqlx::pool::PoolOptions::new().acquire_timeout(timeout).connect(&url).await.unwrap();
+                let store = UserStore::builder(pool.clone()).table(format!("users_{suffix}"));
+                let tokens = DatabaseStrategy::builder(pool).table(format!("tokens_{suffix}"));
                 (store, tokens, Some((url, suffix)))
             }
         };
-        let store = store.timeout(timeout).build().unwrap();
+        let store = store.timeout(timeout).build().await.unwrap();
         store.migrate().await.unwrap();
-        let tokens = tokens.timeout(timeout).build().unwrap();
+        let tokens = tokens.timeout(timeout).build().await.unwrap();
         tokens.migrate().await.unwrap();
         let connection = auth_core::strategies::redis::connect(redis_url).await.unwrap();
         let prefix = format!("session-races:{}:", unique());

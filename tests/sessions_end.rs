@@ -149,20 +149,22 @@ impl App {
                     .unwrap()
                     .create_if_missing(true)
                     .busy_timeout(timeout);
-                let pool = sqlx::pool::PoolOptions::new().acquire_timeout(timeout).connect_with(options).await.unwrap();
-                (UserStore::sqlite(pool.clone()), DatabaseStrategy::sqlite(pool), Db::Sqlite(dir))
+                let pool: sqlx::SqlitePool =
+                    sqlx::pool::PoolOptions::new().acquire_timeout(timeout).connect_with(options).await.unwrap();
+                (UserStore::builder(pool.clone()), DatabaseStrategy::builder(pool), Db::Sqlite(dir))
             }
             Some(url) => {
                 let suffix = unique();
-                let pool = sqlx::pool::PoolOptions::new().acquire_timeout(timeout).connect(&url).await.unwrap();
-                let store = UserStore::postgres(pool.clone()).table(format!("users_{suffix}"));
-                let tokens = DatabaseStrategy::postgres(pool).table(format!("tokens_{suffix}"));
+                let pool: sqlx::PgPool =
+                    sqlx::pool::PoolOptions::new().acquire_timeout(timeout).connect(&url).await.unwrap();
+                let store = UserStore::builder(pool.clone()).table(format!("users_{suffix}"));
+                let tokens = DatabaseStrategy::builder(pool).table(format!("tokens_{suffix}"));
                 (store, tokens, Db::Postgres(url, suffix))
             }
         };
-        let store = store.timeout(timeout).build().unwrap();
+        let store = store.timeout(timeout).build().await.unwrap();
         store.migrate().await.unwrap();
-        let tokens = tokens.lifetime(Duration::from_secs(3600)).timeout(timeout).build().unwrap();
+        let tokens = tokens.lifetime(Duration::from_secs(3600)).timeout(timeout).build().await.unwrap();
         tokens.migrate().await.unwrap();
         let redis_connection = auth_core::strategies::redis::connect(redis_url).await.unwrap();
         let redis = RedisStrategy::builder(redis_connection)

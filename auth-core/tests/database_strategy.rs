@@ -100,28 +100,28 @@ async fn lifecycle(tokens: &DatabaseStrategy) {
 async fn builder_validates_settings() {
     // Validation needs a pool value but no connection: a lazy pool never connects.
     #[cfg(feature = "database-sqlite")]
-    let builder = || DatabaseStrategy::sqlite(sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap());
+    let builder = || DatabaseStrategy::builder(sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap());
     #[cfg(not(feature = "database-sqlite"))]
-    let builder = || DatabaseStrategy::postgres(sqlx::PgPool::connect_lazy("postgres://u:p@127.0.0.1:1/db").unwrap());
+    let builder = || DatabaseStrategy::builder(sqlx::PgPool::connect_lazy("postgres://u:p@127.0.0.1:1/db").unwrap());
     for bad in ["", "Tokens", "1tokens", "tokens; DROP TABLE users", "a.b", "t\"x", &"a".repeat(49)] {
-        let result = builder().table(bad).build();
+        let result = builder().table(bad).build().await;
         assert!(matches!(result, Err(DatabaseError::InvalidTableName(_))), "accepted {bad:?}");
     }
-    assert!(matches!(builder().lifetime(Duration::ZERO).build(), Err(DatabaseError::Config(_))));
-    assert!(matches!(builder().lifetime(Duration::from_millis(999)).build(), Err(DatabaseError::Config(_))));
-    assert!(matches!(builder().timeout(Duration::ZERO).build(), Err(DatabaseError::Config(_))));
-    let tokens = builder().table("select").lifetime(Duration::from_secs(90)).build().unwrap();
+    assert!(matches!(builder().lifetime(Duration::ZERO).build().await, Err(DatabaseError::Config(_))));
+    assert!(matches!(builder().lifetime(Duration::from_millis(999)).build().await, Err(DatabaseError::Config(_))));
+    assert!(matches!(builder().timeout(Duration::ZERO).build().await, Err(DatabaseError::Config(_))));
+    let tokens = builder().table("select").lifetime(Duration::from_secs(90)).build().await.unwrap();
     assert_eq!(tokens.table(), "select");
     assert_eq!(tokens.lifetime(), Duration::from_secs(90));
     assert_eq!(tokens.timeout(), Duration::from_secs(2));
-    let defaults = builder().build().unwrap();
+    let defaults = builder().build().await.unwrap();
     assert_eq!((defaults.table(), defaults.lifetime()), ("auth_tokens", Duration::from_secs(3600)));
     assert_eq!(<DatabaseStrategy as Strategy>::KIND, "database");
 }
 
 #[tokio::test]
 async fn connect_refuses_unknown_schemes_without_echoing_the_url() {
-    let error = DatabaseStrategy::connect("mysql://root:hunter2@localhost/db").await.unwrap_err();
+    let error = DatabaseStrategy::builder("mysql://root:hunter2@localhost/db").build().await.unwrap_err();
     assert!(matches!(&error, DatabaseError::UnsupportedUrl(scheme) if scheme == "mysql"));
     assert!(!error.to_string().contains("hunter2"));
 }
@@ -139,7 +139,7 @@ mod sqlite {
 
     async fn strategy(dir: &Path, table: &str) -> DatabaseStrategy {
         let url = format!("sqlite://{}", dir.join("auth.db").display());
-        let tokens = DatabaseStrategy::connect(&url).await.unwrap().table(table).build().unwrap();
+        let tokens = DatabaseStrategy::builder(&url).table(table).build().await.unwrap();
         tokens.migrate().await.unwrap();
         tokens
     }
@@ -161,14 +161,13 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let table = unique_table("expiry");
         let url = format!("sqlite://{}", dir.path().join("auth.db").display());
-        let tokens = DatabaseStrategy::connect(&url)
-            .await
-            .unwrap()
+        let tokens = DatabaseStrategy::builder(&url)
             .table(&table)
             // Expiry is kept in whole seconds: with one second, a write late in a second would be
             // expired by a read just after it.
             .lifetime(Duration::from_secs(2))
             .build()
+            .await
             .unwrap();
         tokens.migrate().await.unwrap();
         let token = tokens.write_token("johndoe", &scopes(&["me"])).await.unwrap();
@@ -188,9 +187,9 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let table = unique_table("purge");
         let url = format!("sqlite://{}", dir.path().join("auth.db").display());
-        let builder = || async { DatabaseStrategy::connect(&url).await.unwrap().table(&table) };
-        let short = builder().await.lifetime(Duration::from_secs(1)).build().unwrap();
-        let long = builder().await.build().unwrap();
+        let builder = || DatabaseStrategy::builder(&url).table(&table);
+        let short = builder().lifetime(Duration::from_secs(1)).build().await.unwrap();
+        let long = builder().build().await.unwrap();
         short.migrate().await.unwrap();
         short.write_token("a", &[]).await.unwrap();
         short.write_token("b", &[]).await.unwrap();
@@ -239,7 +238,7 @@ mod sqlite {
         // that none was made.
         let pool = SqlitePool::connect_lazy("sqlite::memory:").unwrap();
         pool.close().await;
-        let closed = DatabaseStrategy::sqlite(pool).table(tokens.table()).build().unwrap();
+        let closed = DatabaseStrategy::builder(pool).table(tokens.table()).build().await.unwrap();
         for bad in garbage() {
             assert!(matches!(closed.read_token(&bad).await, Err(AuthError::InvalidToken)), "{bad:?}");
             closed.destroy_token(&bad).await.unwrap();
@@ -256,7 +255,7 @@ mod sqlite {
             .connect_with(SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true))
             .await
             .unwrap();
-        let tokens = DatabaseStrategy::sqlite(pool.clone()).table(unique_table("closed")).build().unwrap();
+        let tokens = DatabaseStrategy::builder(pool.clone()).table(unique_table("closed")).build().await.unwrap();
         tokens.migrate().await.unwrap();
         let token = tokens.write_token("johndoe", &[]).await.unwrap();
         pool.close().await;
@@ -279,7 +278,7 @@ mod sqlite {
             .await
             .unwrap();
         let timeout = Duration::from_millis(300);
-        let tokens = DatabaseStrategy::sqlite(pool).table(&table).timeout(timeout).build().unwrap();
+        let tokens = DatabaseStrategy::builder(pool).table(&table).timeout(timeout).build().await.unwrap();
         tokens.migrate().await.unwrap();
 
         let mut locker = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await.unwrap();
@@ -300,7 +299,7 @@ mod sqlite {
     async fn a_missing_table_is_an_internal_error() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("auth.db").display());
-        let tokens = DatabaseStrategy::connect(&url).await.unwrap().table(unique_table("nomigrate")).build().unwrap();
+        let tokens = DatabaseStrategy::builder(&url).table(unique_table("nomigrate")).build().await.unwrap();
         let valid_shape = "A".repeat(43);
         assert!(matches!(tokens.read_token(&valid_shape).await, Err(AuthError::Internal)));
         assert!(matches!(tokens.write_token("johndoe", &[]).await, Err(AuthError::Internal)));
@@ -352,7 +351,7 @@ mod postgres {
             .acquire_timeout(Duration::from_secs(1))
             .connect_lazy("postgres://user:secret@127.0.0.1:1/db")
             .unwrap();
-        let tokens = DatabaseStrategy::postgres(pool).timeout(Duration::from_secs(2)).build().unwrap();
+        let tokens = DatabaseStrategy::builder(pool).timeout(Duration::from_secs(2)).build().await.unwrap();
         let started = Instant::now();
         assert!(matches!(tokens.read_token(&"A".repeat(43)).await, Err(AuthError::Unavailable)));
         assert!(matches!(tokens.write_token("johndoe", &[]).await, Err(AuthError::Unavailable)));
@@ -377,7 +376,7 @@ mod postgres {
             .connect_lazy(&format!("postgres://user:secret@127.0.0.1:{port}/db"))
             .unwrap();
         let timeout = Duration::from_millis(300);
-        let tokens = DatabaseStrategy::postgres(pool).timeout(timeout).build().unwrap();
+        let tokens = DatabaseStrategy::builder(pool).timeout(timeout).build().await.unwrap();
         for _ in 0..2 {
             let started = Instant::now();
             assert!(matches!(tokens.read_token(&"A".repeat(43)).await, Err(AuthError::Unavailable)));
@@ -390,7 +389,7 @@ mod postgres {
     #[tokio::test]
     async fn write_read_destroy() {
         let Some(url) = database_url("write_read_destroy") else { return };
-        let tokens = DatabaseStrategy::connect(&url).await.unwrap().table(unique_table("cycle")).build().unwrap();
+        let tokens = DatabaseStrategy::builder(&url).table(unique_table("cycle")).build().await.unwrap();
         // Concurrent migrations of one table do not race (advisory lock), and repeat cleanly.
         let (a, b) = tokio::join!(tokens.migrate(), tokens.migrate());
         a.unwrap();
@@ -403,14 +402,13 @@ mod postgres {
     #[tokio::test]
     async fn expired_tokens_are_refused() {
         let Some(url) = database_url("expired_tokens_are_refused") else { return };
-        let tokens = DatabaseStrategy::connect(&url)
-            .await
-            .unwrap()
+        let tokens = DatabaseStrategy::builder(&url)
             .table(unique_table("expiry"))
             // Expiry is kept in whole seconds: with one second, a write late in a second would be
             // expired by a read just after it.
             .lifetime(Duration::from_secs(2))
             .build()
+            .await
             .unwrap();
         tokens.migrate().await.unwrap();
         let token = tokens.write_token("johndoe", &[]).await.unwrap();
@@ -427,7 +425,7 @@ mod postgres {
     #[tokio::test]
     async fn tokens_are_stored_hashed() {
         let Some(url) = database_url("tokens_are_stored_hashed") else { return };
-        let tokens = DatabaseStrategy::connect(&url).await.unwrap().table(unique_table("hashed")).build().unwrap();
+        let tokens = DatabaseStrategy::builder(&url).table(unique_table("hashed")).build().await.unwrap();
         tokens.migrate().await.unwrap();
         let token = tokens.write_token("johndoe", &scopes(&["me"])).await.unwrap();
         let pool = sqlx::PgPool::connect(&url).await.unwrap();

@@ -144,7 +144,7 @@ async fn run(args: Vec<String>) -> Result<(), settings::Error> {
     };
 
     let database = async {
-        let database = DatabaseStrategy::connect(&database_url).await?.lifetime(Duration::from_secs(3600)).build()?;
+        let database = DatabaseStrategy::builder(&database_url).lifetime(Duration::from_secs(3600)).build().await?;
         database.migrate().await?;
         Ok::<_, auth_core::strategies::database::DatabaseError>(database)
     }

@@ -11,7 +11,9 @@ use auth_core::{
     AuthBackend,
     openapi::{SecurityDoc, swagger_ui},
     secured,
-    strategies::{DatabaseStrategy, Denylist, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist},
+    strategies::{
+        DatabaseError, DatabaseStrategy, Denylist, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist,
+    },
     users::{
         self, ClientIpSource, CurrentUser, LoginThrottle, MailSettings, Mailer, RequestContext, User, UserHooks,
         UserManager, UserStore,
@@ -161,17 +163,23 @@ impl AppState {
     /// (`DATABASE_URL=…: …`), in one line.
     pub async fn new(config: &Config) -> Result<Self, Box<dyn Error>> {
         let database = |error: &dyn std::fmt::Display| setting("DATABASE_URL", &config.database_url, error);
-        let store = UserStore::connect(&config.database_url).await.map_err(|e| database(&e))?;
-        let store =
-            store.table(&config.users_table).build().map_err(|e| setting("USERS_TABLE", &config.users_table, &e))?;
-        store.migrate().await.map_err(|e| database(&e))?;
-        let tokens = DatabaseStrategy::connect(&config.database_url)
+        // A bad table name is the table setting's fault; anything else, the database's.
+        let table = |name: &'static str, table: &str, error: DatabaseError| match error {
+            DatabaseError::InvalidTableName(_) => setting(name, table, &error),
+            error => database(&error),
+        };
+        let store = UserStore::builder(&config.database_url)
+            .table(&config.users_table)
+            .build()
             .await
-            .map_err(|e| database(&e))?
+            .map_err(|e| table("USERS_TABLE", &config.users_table, e))?;
+        store.migrate().await.map_err(|e| database(&e))?;
+        let tokens = DatabaseStrategy::builder(&config.database_url)
             .table(&config.tokens_table)
             .lifetime(Duration::from_secs(3600))
             .build()
-            .map_err(|e| setting("TOKENS_TABLE", &config.tokens_table, &e))?;
+            .await
+            .map_err(|e| table("TOKENS_TABLE", &config.tokens_table, e))?;
         tokens.migrate().await.map_err(|e| database(&e))?;
 
         let settings = MailSettings::new(&config.public_url, &config.mail_from)

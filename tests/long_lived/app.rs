@@ -121,7 +121,7 @@ impl AppState {
     /// A fresh app, its session tokens in a SQLite file in `dir`.
     pub async fn new(dir: &std::path::Path) -> Self {
         let url = format!("sqlite://{}", dir.join("sessions.sqlite").display());
-        let session = DatabaseStrategy::connect(&url).await.expect("SQLite").build().expect("valid options");
+        let session = DatabaseStrategy::builder(&url).build().await.expect("SQLite, valid options");
         session.migrate().await.expect("migrated");
         Self {
             jwt: JwtBackend { strategy: jwt(Duration::from_secs(3600)) },

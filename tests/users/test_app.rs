@@ -208,13 +208,14 @@ impl Db {
                     .unwrap()
                     .create_if_missing(true)
                     .busy_timeout(timeout);
-                let pool = PoolOptions::new().acquire_timeout(timeout).connect_with(options).await.unwrap();
-                (UserStore::sqlite(pool.clone()), DatabaseStrategy::sqlite(pool))
+                let pool: sqlx::SqlitePool =
+                    PoolOptions::new().acquire_timeout(timeout).connect_with(options).await.unwrap();
+                (UserStore::builder(pool.clone()), DatabaseStrategy::builder(pool))
             }
             #[cfg(feature = "database-postgres")]
             Db::Postgres { url, .. } => {
-                let pool = PoolOptions::new().acquire_timeout(timeout).connect(url).await.unwrap();
-                (UserStore::postgres(pool.clone()), DatabaseStrategy::postgres(pool))
+                let pool: sqlx::PgPool = PoolOptions::new().acquire_timeout(timeout).connect(url).await.unwrap();
+                (UserStore::builder(pool.clone()), DatabaseStrategy::builder(pool))
             }
             #[cfg(not(feature = "database-postgres"))]
             Db::Postgres { .. } => unreachable!("PostgreSQL tests need the database-postgres feature"),
@@ -319,9 +320,10 @@ impl TestApp {
         // timeouts: these tests are about answers, and share the machine with builds.
         let timeout = Duration::from_secs(10);
         let (store, tokens) = options.db.pool(timeout).await;
-        let store = store.table(users_table).timeout(timeout).build().unwrap();
+        let store = store.table(users_table).timeout(timeout).build().await.unwrap();
         store.migrate().await.unwrap();
-        let tokens = tokens.table(tokens_table).lifetime(Duration::from_secs(3600)).timeout(timeout).build().unwrap();
+        let tokens =
+            tokens.table(tokens_table).lifetime(Duration::from_secs(3600)).timeout(timeout).build().await.unwrap();
         tokens.migrate().await.unwrap();
         let mut builder = UserManager::builder(store, Hooks(Arc::clone(&recorder)))
             .verify_token_secret([1u8; 32])

@@ -11,9 +11,10 @@
 //! # #[cfg(feature = "database-sqlite")]
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! // A file would be "sqlite://auth.db", a server "postgres://user:password@host/db".
-//! let tokens = DatabaseStrategy::connect("sqlite::memory:").await?
+//! let tokens = DatabaseStrategy::builder("sqlite::memory:")
 //!     .lifetime(Duration::from_secs(8 * 60 * 60))
-//!     .build()?;
+//!     .build()
+//!     .await?;
 //! tokens.migrate().await?;
 //!
 //! let token = tokens.write_token("johndoe", &["me".to_owned()]).await?;
@@ -26,10 +27,10 @@
 //!
 //! # Backends and features
 //!
-//! - `database-sqlite`: `DatabaseStrategy::sqlite` over a `SqlitePool`. sqlx compiles its own
-//!   libsqlite3, so no system library is needed.
-//! - `database-postgres`: `DatabaseStrategy::postgres` over a `PgPool`. sqlx is built without
-//!   TLS; enable one of its `tls-*` features in the application to use TLS.
+//! - `database-sqlite`: `sqlite:` URLs, or a `SqlitePool` given to `DatabaseStrategy::builder`.
+//!   sqlx compiles its own libsqlite3, so no system library is needed.
+//! - `database-postgres`: `postgres:` URLs, or a `PgPool`. sqlx is built without TLS; enable one
+//!   of its `tls-*` features in the application to use TLS.
 //!
 //! The pools are sqlx 0.9's ([`sqlx`] is re-exported here, so the versions always match).
 //!
@@ -213,6 +214,81 @@ pub(crate) enum Backend {
     Postgres,
 }
 
+/// The database a [`DatabaseStrategy`] or a [`UserStore`](crate::users::UserStore) works in: a
+/// URL to connect to, or a pool the application made. Their `builder` takes anything that
+/// converts into it:
+///
+/// - a URL (`&str` or `String`): `sqlite:…` (the file is created if missing) or `postgres:…` /
+///   `postgresql:…`, each with its feature. `build().await` opens the pool, with an acquire
+///   timeout, SQLite's busy timeout and a wait for the first connection of [`DEFAULT_TIMEOUT`]
+///   each, so that a wrong URL fails at startup;
+/// - a `SqlitePool` or a `PgPool`, for other pool settings or to share one pool between the
+///   token and users tables. Give it an `acquire_timeout` (and SQLite a `busy_timeout`) no
+///   longer than the store's timeout.
+///
+/// Its `Debug` output shows a URL's scheme only: the rest may hold a password.
+#[derive(Clone)]
+pub struct Database(Source);
+
+#[derive(Clone)]
+enum Source {
+    Url(String),
+    Pool(Pool),
+}
+
+impl Database {
+    /// The pool: the given one, or one opened for the URL now.
+    pub(crate) async fn connect(self) -> Result<Pool, DatabaseError> {
+        match self.0 {
+            Source::Url(url) => Pool::connect(&url).await,
+            Source::Pool(pool) => Ok(pool),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Source::Url(url) => {
+                f.debug_tuple("Url").field(&url.split_once(':').map_or("", |(scheme, _)| scheme)).finish()
+            }
+            Source::Pool(pool) => f.debug_tuple("Pool").field(&pool.backend()).finish(),
+        }
+    }
+}
+
+impl From<&str> for Database {
+    fn from(url: &str) -> Self {
+        Self(Source::Url(url.to_owned()))
+    }
+}
+
+impl From<&String> for Database {
+    fn from(url: &String) -> Self {
+        Self(Source::Url(url.clone()))
+    }
+}
+
+impl From<String> for Database {
+    fn from(url: String) -> Self {
+        Self(Source::Url(url))
+    }
+}
+
+#[cfg(feature = "database-sqlite")]
+impl From<sqlx::SqlitePool> for Database {
+    fn from(pool: sqlx::SqlitePool) -> Self {
+        Self(Source::Pool(Pool::Sqlite(pool)))
+    }
+}
+
+#[cfg(feature = "database-postgres")]
+impl From<sqlx::PgPool> for Database {
+    fn from(pool: sqlx::PgPool) -> Self {
+        Self(Source::Pool(Pool::Postgres(pool)))
+    }
+}
+
 impl std::fmt::Debug for DatabaseStrategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseStrategy")
@@ -225,33 +301,10 @@ impl std::fmt::Debug for DatabaseStrategy {
 }
 
 impl DatabaseStrategy {
-    /// Starts a strategy over an SQLite pool.
-    ///
-    /// Give the pool an `acquire_timeout` and a `busy_timeout` no longer than the strategy's
-    /// timeout; [`DatabaseStrategy::connect`] does.
-    #[cfg(feature = "database-sqlite")]
-    pub fn sqlite(pool: sqlx::SqlitePool) -> DatabaseStrategyBuilder {
-        DatabaseStrategyBuilder::new(Pool::Sqlite(pool))
-    }
-
-    /// Starts a strategy over a PostgreSQL pool.
-    ///
-    /// Give the pool an `acquire_timeout` no longer than the strategy's timeout;
-    /// [`DatabaseStrategy::connect`] does.
-    #[cfg(feature = "database-postgres")]
-    pub fn postgres(pool: sqlx::PgPool) -> DatabaseStrategyBuilder {
-        DatabaseStrategyBuilder::new(Pool::Postgres(pool))
-    }
-
-    /// Opens a pool for `url` and starts a strategy over it: `sqlite:…` (the file is created if
-    /// missing) or `postgres:…` / `postgresql:…`, each with its feature.
-    ///
-    /// The pool's acquire timeout and SQLite's busy timeout are [`DEFAULT_TIMEOUT`], and so is
-    /// the wait for the first connection, which is made now so that a wrong URL fails at
-    /// startup. For other pool settings, build the pool yourself and use
-    /// `DatabaseStrategy::sqlite` or `DatabaseStrategy::postgres`.
-    pub async fn connect(url: &str) -> Result<DatabaseStrategyBuilder, DatabaseError> {
-        Ok(DatabaseStrategyBuilder::new(Pool::connect(url).await?))
+    /// Starts a strategy in `database`: a URL (`"sqlite://auth.db"`, `"postgres://…"`) or an sqlx
+    /// pool; see [`Database`]. [`build`](DatabaseStrategyBuilder::build) connects.
+    pub fn builder(database: impl Into<Database>) -> DatabaseStrategyBuilder {
+        DatabaseStrategyBuilder::new(database.into())
     }
 
     /// Creates the token table and its index if they do not exist. Idempotent; call it at
@@ -410,20 +463,19 @@ impl RevokeSubject for DatabaseStrategy {
     }
 }
 
-/// Configures a [`DatabaseStrategy`]; from `DatabaseStrategy::sqlite`,
-/// `DatabaseStrategy::postgres` or [`DatabaseStrategy::connect`].
+/// Configures a [`DatabaseStrategy`]; from [`DatabaseStrategy::builder`].
 #[derive(Debug)]
-#[must_use = "call `.build()` to get the strategy"]
+#[must_use = "call `.build().await` to get the strategy"]
 pub struct DatabaseStrategyBuilder {
-    pool: Pool,
+    database: Database,
     table: String,
     lifetime: Duration,
     timeout: Duration,
 }
 
 impl DatabaseStrategyBuilder {
-    fn new(pool: Pool) -> Self {
-        Self { pool, table: DEFAULT_TABLE.to_owned(), lifetime: DEFAULT_LIFETIME, timeout: DEFAULT_TIMEOUT }
+    fn new(database: Database) -> Self {
+        Self { database, table: DEFAULT_TABLE.to_owned(), lifetime: DEFAULT_LIFETIME, timeout: DEFAULT_TIMEOUT }
     }
 
     /// How long issued tokens live, at least one second (rounded up to whole seconds); default
@@ -448,8 +500,10 @@ impl DatabaseStrategyBuilder {
         self
     }
 
-    /// Checks the settings and renders the statements.
-    pub fn build(self) -> Result<DatabaseStrategy, DatabaseError> {
+    /// Checks the settings, connects when given a URL (a wrong URL fails here, naming only its
+    /// scheme), and renders the statements. Creates no table: call
+    /// [`DatabaseStrategy::migrate`].
+    pub async fn build(self) -> Result<DatabaseStrategy, DatabaseError> {
         if !valid_table_name(&self.table) {
             return Err(DatabaseError::InvalidTableName(self.table));
         }
@@ -459,15 +513,10 @@ impl DatabaseStrategyBuilder {
         if self.timeout.is_zero() {
             return Err(DatabaseError::Config("the timeout must not be zero"));
         }
-        let sql = Statements::render(&self.table, self.pool.backend());
+        let pool = self.database.connect().await?;
+        let sql = Statements::render(&self.table, pool.backend());
         Ok(DatabaseStrategy {
-            inner: Arc::new(Inner {
-                pool: self.pool,
-                table: self.table,
-                lifetime: self.lifetime,
-                timeout: self.timeout,
-                sql,
-            }),
+            inner: Arc::new(Inner { pool, table: self.table, lifetime: self.lifetime, timeout: self.timeout, sql }),
         })
     }
 }

@@ -51,8 +51,8 @@ use super::model::{StoredUser, User};
 use crate::{
     error::AuthError,
     strategies::database::{
-        Backend, DEFAULT_TIMEOUT, DatabaseError, MAX_TABLE_NAME_LEN, Pool, bounded_for, is_unavailable, on_pool,
-        unix_now, valid_table_name,
+        Backend, DEFAULT_TIMEOUT, Database, DatabaseError, MAX_TABLE_NAME_LEN, Pool, bounded_for, is_unavailable,
+        on_pool, unix_now, valid_table_name,
     },
 };
 
@@ -113,34 +113,21 @@ pub(crate) enum WriteError {
     Store(AuthError),
 }
 
-/// Configures a [`UserStore`]; from `UserStore::sqlite`, `UserStore::postgres` or
-/// [`UserStore::connect`].
+/// Configures a [`UserStore`]; from [`UserStore::builder`].
 #[derive(Debug)]
-#[must_use = "call `.build()` to get the store"]
+#[must_use = "call `.build().await` to get the store"]
 pub struct UserStoreBuilder {
-    pool: Pool,
+    database: Database,
     table: String,
     timeout: Duration,
 }
 
 impl UserStore {
-    /// A store over an SQLite pool (it may be the pool of a
-    /// [`DatabaseStrategy`](crate::strategies::DatabaseStrategy) too).
-    #[cfg(feature = "database-sqlite")]
-    pub fn sqlite(pool: sqlx::SqlitePool) -> UserStoreBuilder {
-        UserStoreBuilder::new(Pool::Sqlite(pool))
-    }
-
-    /// A store over a PostgreSQL pool.
-    #[cfg(feature = "database-postgres")]
-    pub fn postgres(pool: sqlx::PgPool) -> UserStoreBuilder {
-        UserStoreBuilder::new(Pool::Postgres(pool))
-    }
-
-    /// Opens a pool for `url` (`sqlite:…`, created if missing, or `postgres:…`) and starts a
-    /// store over it; a wrong URL fails now.
-    pub async fn connect(url: &str) -> Result<UserStoreBuilder, DatabaseError> {
-        Ok(UserStoreBuilder::new(Pool::connect(url).await?))
+    /// Starts a store in `database`: a URL (`"sqlite://users.db"`, `"postgres://…"`) or an sqlx
+    /// pool, which may be the pool of a [`DatabaseStrategy`](crate::strategies::DatabaseStrategy)
+    /// too; see [`Database`]. [`build`](UserStoreBuilder::build) connects.
+    pub fn builder(database: impl Into<Database>) -> UserStoreBuilder {
+        UserStoreBuilder::new(database.into())
     }
 
     /// The users table's name.
@@ -589,8 +576,8 @@ impl Statements {
 }
 
 impl UserStoreBuilder {
-    fn new(pool: Pool) -> Self {
-        Self { pool, table: DEFAULT_TABLE.to_owned(), timeout: DEFAULT_TIMEOUT }
+    fn new(database: Database) -> Self {
+        Self { database, table: DEFAULT_TABLE.to_owned(), timeout: DEFAULT_TIMEOUT }
     }
 
     /// The users table's name; default [`DEFAULT_TABLE`]. Lowercase ASCII letters, digits and
@@ -606,8 +593,9 @@ impl UserStoreBuilder {
         self
     }
 
-    /// Checks the settings and renders the statements.
-    pub fn build(self) -> Result<UserStore, DatabaseError> {
+    /// Checks the settings, connects when given a URL (a wrong URL fails here, naming only its
+    /// scheme), and renders the statements. Creates no table: call [`UserStore::migrate`].
+    pub async fn build(self) -> Result<UserStore, DatabaseError> {
         // The unique index is named `<table>_email_key`: that must fit PostgreSQL's 63 bytes.
         if !valid_table_name(&self.table) || self.table.len() > MAX_TABLE_NAME_LEN {
             return Err(DatabaseError::InvalidTableName(self.table));
@@ -615,7 +603,8 @@ impl UserStoreBuilder {
         if self.timeout.is_zero() {
             return Err(DatabaseError::Config("the timeout must not be zero"));
         }
-        let sql = Statements::render(&self.table, self.pool.backend());
-        Ok(UserStore { inner: Arc::new(Inner { pool: self.pool, table: self.table, timeout: self.timeout, sql }) })
+        let pool = self.database.connect().await?;
+        let sql = Statements::render(&self.table, pool.backend());
+        Ok(UserStore { inner: Arc::new(Inner { pool, table: self.table, timeout: self.timeout, sql }) })
     }
 }

@@ -41,7 +41,7 @@ const UPDATE_ATTEMPTS: usize = 3;
 /// }
 ///
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// let store = UserStore::connect("sqlite://users.db").await?.build()?;
+/// let store = UserStore::builder("sqlite://users.db").build().await?;
 /// store.migrate().await?;
 /// let mailer = Mailer::log(MailSettings::new("http://localhost:3000", "App <noreply@example.com>")?);
 /// let users = UserManager::builder(store, Hooks)
