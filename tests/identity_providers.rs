@@ -116,7 +116,7 @@ async fn fetch_token(idp: &TestIdp, client: &str, scope: &str, resource: &str) -
 }
 
 async fn strategy_for(idp: &TestIdp, policy: KeyCachePolicy) -> OidcStrategy {
-    OidcStrategy::builder().issuer(Issuer::new(&idp.issuer).audience(API)).key_cache(policy).build().await.unwrap()
+    OidcStrategy::builder(Issuer::new(&idp.issuer).audience(API)).key_cache(policy).build().await.unwrap()
 }
 
 /// A policy for tests: refetches allowed as often as asked.
@@ -314,8 +314,7 @@ async fn wrong_audience_and_wrong_issuer_are_rejected() {
     let foreign = fetch_token(&stranger, "app", "items:read", API).await;
     assert_eq!(call(&app, "GET", "/items", Some(&foreign)).await.status, 401);
     // Trusting that provider under another audience does not make its token ours either.
-    let both = OidcStrategy::builder()
-        .issuer(Issuer::new(&idp.issuer).audience(API))
+    let both = OidcStrategy::builder(Issuer::new(&idp.issuer).audience(API))
         .issuer(Issuer::new(&stranger.issuer).audience("https://other.example.test"))
         .build()
         .await
@@ -326,11 +325,11 @@ async fn wrong_audience_and_wrong_issuer_are_rejected() {
 #[tokio::test]
 async fn an_expired_token_is_rejected() {
     let idp = shared_idp();
-    let strategy = OidcStrategy::builder()
-        .issuer(Issuer::new(&idp.issuer).audience("https://short.example.test").leeway(Duration::ZERO))
-        .build()
-        .await
-        .unwrap();
+    let strategy =
+        OidcStrategy::builder(Issuer::new(&idp.issuer).audience("https://short.example.test").leeway(Duration::ZERO))
+            .build()
+            .await
+            .unwrap();
     let token = fetch_token(idp, "app", "items:read", "https://short.example.test").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(strategy.verify(&token).await, Err(JwtError::Expired.into()));
@@ -341,8 +340,7 @@ async fn every_algorithm_the_provider_signs_with_verifies_pinned_to_its_key() {
     let idp = shared_idp();
     for alg in ALGS {
         let audience = format!("https://{}.example.test", alg.to_lowercase());
-        let strategy =
-            OidcStrategy::builder().issuer(Issuer::new(&idp.issuer).audience(&audience)).build().await.unwrap();
+        let strategy = OidcStrategy::builder(Issuer::new(&idp.issuer).audience(&audience)).build().await.unwrap();
         let token = fetch_token(idp, "app", "items:read", &audience).await;
         assert_eq!(header_of(&token)["alg"], alg);
         let verified = strategy.verify(&token).await.unwrap_or_else(|e| panic!("{alg}: {e}"));
@@ -372,11 +370,12 @@ async fn provider_claims_map_to_scopes_and_scp_counts() {
     assert_eq!(call(&plain, "POST", "/items", Some(&token)).await.status, 201);
     assert_eq!(call(&plain, "GET", "/admin", Some(&token)).await.status, 401);
 
-    let keycloak = OidcStrategy::builder()
-        .issuer(Issuer::new(&idp.issuer).audience(API).scopes_from(scopes_and_claim(&["realm_access", "roles"])))
-        .build()
-        .await
-        .unwrap();
+    let keycloak = OidcStrategy::builder(
+        Issuer::new(&idp.issuer).audience(API).scopes_from(scopes_and_claim(&["realm_access", "roles"])),
+    )
+    .build()
+    .await
+    .unwrap();
     assert_eq!(keycloak.verify(&token).await.unwrap().scopes(), ["items:read", "items:write", "admin"]);
     assert_eq!(call(&app(keycloak), "GET", "/admin", Some(&token)).await.status, 200);
 }
@@ -384,8 +383,7 @@ async fn provider_claims_map_to_scopes_and_scp_counts() {
 #[tokio::test]
 async fn rfc_9068_access_tokens_can_be_required() {
     let idp = shared_idp();
-    let strict = OidcStrategy::builder()
-        .issuer(Issuer::new(&idp.issuer).audience(API).require_access_token_type())
+    let strict = OidcStrategy::builder(Issuer::new(&idp.issuer).audience(API).require_access_token_type())
         .build()
         .await
         .unwrap();
@@ -529,8 +527,7 @@ async fn two_issuers_at_once_each_with_its_keys_and_audience() {
     let first = shared_idp();
     let second = TestIdp::start();
     let third = TestIdp::start();
-    let strategy = OidcStrategy::builder()
-        .issuer(Issuer::new(&first.issuer).audience(API))
+    let strategy = OidcStrategy::builder(Issuer::new(&first.issuer).audience(API))
         .issuer(Issuer::new(&second.issuer).audience("https://other.example.test"))
         .build()
         .await
@@ -575,8 +572,7 @@ async fn whoami(Authenticated(token): Authenticated<ProviderToken>) -> Json<Valu
 async fn two_issuers_giving_the_same_sub_are_two_subjects() {
     let first = shared_idp();
     let second = TestIdp::start();
-    let strategy = OidcStrategy::builder()
-        .issuer(Issuer::new(&first.issuer).audience(API))
+    let strategy = OidcStrategy::builder(Issuer::new(&first.issuer).audience(API))
         .issuer(Issuer::new(&second.issuer).audience(API))
         .build()
         .await
@@ -612,9 +608,8 @@ async fn two_issuers_giving_the_same_sub_are_two_subjects() {
 }
 
 async fn introspection(idp: &TestIdp, cache_ttl: Duration) -> IntrospectionStrategy {
-    IntrospectionStrategy::builder()
+    IntrospectionStrategy::builder(ClientAuth::basic("api", "api-secret"))
         .issuer(&idp.issuer)
-        .client_auth(ClientAuth::basic("api", "api-secret"))
         .audience("https://opaque.example.test")
         .cache_ttl(cache_ttl)
         .build()
@@ -766,9 +761,8 @@ async fn introspection_refuses_inactive_foreign_and_expired_tokens() {
     // provider, though the cache would keep answers for a minute.
     let short = fetch_token(idp, "app", "items:read", "https://opaque-short.example.test").await;
     let short_app = opaque_app(
-        IntrospectionStrategy::builder()
+        IntrospectionStrategy::builder(ClientAuth::post("api", "api-secret"))
             .issuer(&idp.issuer)
-            .client_auth(ClientAuth::post("api", "api-secret"))
             .audience("https://opaque-short.example.test")
             .cache_ttl(Duration::from_secs(60))
             .build()
@@ -780,9 +774,8 @@ async fn introspection_refuses_inactive_foreign_and_expired_tokens() {
     assert_eq!(call(&short_app, "GET", "/opaque", Some(&short)).await.status, 401);
 
     // Our own credentials refused by the provider: the provider's fault, 503, not the client's.
-    let wrong = IntrospectionStrategy::builder()
+    let wrong = IntrospectionStrategy::builder(ClientAuth::basic("api", "wrong-secret"))
         .issuer(&idp.issuer)
-        .client_auth(ClientAuth::basic("api", "wrong-secret"))
         .audience("https://opaque.example.test")
         .build()
         .await
@@ -837,10 +830,9 @@ impl StubIntrospection {
 
     /// A strategy asking this endpoint, for the audience `OURS` unless `any_audience`.
     async fn strategy(&self, any_audience: bool) -> IntrospectionStrategy {
-        let builder = IntrospectionStrategy::builder()
+        let builder = IntrospectionStrategy::builder(ClientAuth::basic("api", "api-secret"))
             .issuer(&self.issuer)
-            .endpoint(&self.endpoint)
-            .client_auth(ClientAuth::basic("api", "api-secret"));
+            .endpoint(&self.endpoint);
         let builder = if any_audience { builder.accept_any_audience() } else { builder.audience(OURS) };
         builder.build().await.unwrap()
     }
@@ -941,10 +933,9 @@ async fn introspected_tokens_for_another_audience_or_issuer_or_refresh_tokens_ar
 #[tokio::test]
 async fn introspection_without_an_audience_does_not_build() {
     let stub = StubIntrospection::start(stub_answers).await;
-    let error = IntrospectionStrategy::builder()
+    let error = IntrospectionStrategy::builder(ClientAuth::basic("api", "api-secret"))
         .issuer(&stub.issuer)
         .endpoint(&stub.endpoint)
-        .client_auth(ClientAuth::basic("api", "api-secret"))
         .build()
         .await
         .unwrap_err();
@@ -955,21 +946,20 @@ async fn introspection_without_an_audience_does_not_build() {
 
 #[tokio::test]
 async fn startup_errors_say_what_is_wrong() {
-    let unreachable = OidcStrategy::discover("http://127.0.0.1:9", API).await.unwrap_err();
+    let unreachable = OidcStrategy::builder(Issuer::new("http://127.0.0.1:9").audience(API)).build().await.unwrap_err();
     assert!(matches!(&unreachable, OidcError::Fetch { error: FetchError::Connect(_), .. }), "{unreachable}");
     assert!(unreachable.to_string().contains("http://127.0.0.1:9/.well-known/openid-configuration"), "{unreachable}");
 
     let idp = shared_idp();
-    let no_audience = OidcStrategy::builder().issuer(Issuer::new(&idp.issuer)).build().await.unwrap_err();
+    let no_audience = OidcStrategy::builder(Issuer::new(&idp.issuer)).build().await.unwrap_err();
     assert!(no_audience.to_string().contains("has no audience"), "{no_audience}");
-    let twice = OidcStrategy::builder()
-        .issuer(Issuer::new(&idp.issuer).audience(API))
+    let twice = OidcStrategy::builder(Issuer::new(&idp.issuer).audience(API))
         .issuer(Issuer::new(&idp.issuer).audience(API))
         .build()
         .await
         .unwrap_err();
     assert!(twice.to_string().contains("configured twice"), "{twice}");
-    let http = OidcStrategy::discover("http://idp.example.test", API).await.unwrap_err();
+    let http = OidcStrategy::builder(Issuer::new("http://idp.example.test").audience(API)).build().await.unwrap_err();
     assert!(http.to_string().contains("not https"), "{http}");
 }
 
@@ -1043,12 +1033,7 @@ impl FakeIdp {
     }
 
     async fn build(&self, http: HttpOptions) -> Result<OidcStrategy, OidcError> {
-        OidcStrategy::builder()
-            .issuer(Issuer::new(&self.issuer).audience(API))
-            .http(http)
-            .key_cache(eager())
-            .build()
-            .await
+        OidcStrategy::builder(Issuer::new(&self.issuer).audience(API)).http(http).key_cache(eager()).build().await
     }
 
     fn token(&self, kid: &str, alg: Algorithm, key: &EncodingKey) -> String {
@@ -1183,11 +1168,12 @@ async fn malformed_or_lying_discovery_documents_are_refused() {
 async fn an_http_key_set_for_an_https_issuer_is_refused() {
     // Discovery's `jwks_uri` is checked as the document is read (the malformed test above); a
     // configured one is checked before anything is fetched.
-    let error = OidcStrategy::builder()
-        .issuer(Issuer::new("https://idp.example.test").audience(API).jwks_uri("http://127.0.0.1:9/jwks"))
-        .build()
-        .await
-        .unwrap_err();
+    let error = OidcStrategy::builder(
+        Issuer::new("https://idp.example.test").audience(API).jwks_uri("http://127.0.0.1:9/jwks"),
+    )
+    .build()
+    .await
+    .unwrap_err();
     assert!(error.to_string().contains("is plain http, and the issuer is https"), "{error}");
 }
 

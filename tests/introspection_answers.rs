@@ -39,10 +39,9 @@ async fn endpoint(answers: HashMap<&'static str, Value>) -> String {
 /// carry no `aud` (the audience rule has its own tests in `identity_providers.rs`), hence
 /// `accept_any_audience`: every other check still applies.
 async fn strategy(base: &str, leeway: Duration) -> IntrospectionStrategy {
-    IntrospectionStrategy::builder()
+    IntrospectionStrategy::builder(ClientAuth::basic("api", "api-secret"))
         .endpoint(format!("{base}/introspect"))
         .issuer(base)
-        .client_auth(ClientAuth::basic("api", "api-secret"))
         .accept_any_audience()
         .leeway(leeway)
         .cache_ttl(Duration::ZERO)
@@ -96,10 +95,9 @@ async fn an_active_answer_from_another_issuer_is_refused() {
     let base = endpoint(answers).await;
     // The issuer the strategy expects is the endpoint's base URL; an answer naming it passes.
     let own = endpoint(HashMap::from([("own", json!({ "active": true, "sub": "alice", "iss": base.clone() }))])).await;
-    let strategy_for_own = IntrospectionStrategy::builder()
+    let strategy_for_own = IntrospectionStrategy::builder(ClientAuth::basic("api", "api-secret"))
         .endpoint(format!("{own}/introspect"))
         .issuer(&base)
-        .client_auth(ClientAuth::basic("api", "api-secret"))
         .accept_any_audience()
         .cache_ttl(Duration::ZERO)
         .build()

@@ -62,10 +62,9 @@ async fn run(args: Vec<String>) -> Result<(), settings::Error> {
     let audience = settings::var_or("AUDIENCE", DEFAULT_AUDIENCE)?;
     let addr = settings::bind_addr(DEFAULT_BIND_ADDR)?;
 
-    let strategy =
-        OidcStrategy::builder().issuer(Issuer::new(&issuer).audience(&audience)).build().await.map_err(|error| {
-            settings::about("OIDC_ISSUER", &issuer, format!("cannot use the OpenID provider at {issuer}: {error}"))
-        })?;
+    let strategy = OidcStrategy::builder(Issuer::new(&issuer).audience(&audience)).build().await.map_err(|error| {
+        settings::about("OIDC_ISSUER", &issuer, format!("cannot use the OpenID provider at {issuer}: {error}"))
+    })?;
     let router = app::app(strategy, &audience)
         .map_err(|error| settings::about("AUDIENCE", &audience, error))?
         .layer(TraceLayer::new_for_http());

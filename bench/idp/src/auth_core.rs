@@ -25,8 +25,7 @@ async fn items(Authenticated(token): Authenticated<ProviderToken>) -> Json<Value
 async fn main() {
     let issuer = std::env::var("ISSUER").expect("ISSUER");
     let audience = std::env::var("AUDIENCE").expect("AUDIENCE");
-    let strategy = OidcStrategy::builder()
-        .issuer(Issuer::new(&issuer).audience(&audience))
+    let strategy = OidcStrategy::builder(Issuer::new(&issuer).audience(&audience))
         .build()
         .await
         .expect("the provider");

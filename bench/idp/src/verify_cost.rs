@@ -32,7 +32,7 @@ async fn main() {
     let n: u32 = std::env::var("N").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(5);
 
-    let ours = OidcStrategy::builder().issuer(Issuer::new(&issuer).audience(&audience)).build().await.unwrap();
+    let ours = OidcStrategy::builder(Issuer::new(&issuer).audience(&audience)).build().await.unwrap();
     let jwks: JwkSet =
         serde_json::from_str(&std::process::Command::new("curl").arg("-s").arg(format!("{issuer}/jwks")).output().map(
             |out| String::from_utf8(out.stdout).unwrap(),

@@ -288,9 +288,8 @@ type IntrospectionScopeMapper = Arc<dyn Fn(&IntrospectedToken) -> Vec<String> + 
 /// use auth_core::strategies::oidc::{ClientAuth, IntrospectionStrategy};
 ///
 /// # async fn run() -> Result<(), auth_core::strategies::oidc::OidcError> {
-/// let introspection = IntrospectionStrategy::builder()
+/// let introspection = IntrospectionStrategy::builder(ClientAuth::basic("my-api", "its-secret"))
 ///     .issuer("https://sso.example.com/realms/acme") // the endpoint comes from discovery
-///     .client_auth(ClientAuth::basic("my-api", "its-secret"))
 ///     .audience("https://api.example.com")
 ///     .cache_ttl(Duration::from_secs(10)) // a revoked token dies here within 10 s
 ///     .build()
@@ -340,7 +339,7 @@ impl fmt::Debug for IntrospectionStrategy {
 pub struct IntrospectionStrategyBuilder {
     endpoint: Option<String>,
     issuer: Option<String>,
-    client_auth: Option<ClientAuth>,
+    client_auth: ClientAuth,
     audience: Option<String>,
     any_audience: bool,
     leeway: Duration,
@@ -372,12 +371,6 @@ impl IntrospectionStrategyBuilder {
     /// answer naming another `iss` is refused.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
-        self
-    }
-
-    /// How this API authenticates to the endpoint. Required.
-    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = Some(auth);
         self
     }
 
@@ -433,9 +426,7 @@ impl IntrospectionStrategyBuilder {
 
     /// Checks the options, discovering the endpoint when only the issuer is given.
     pub async fn build(self) -> Result<IntrospectionStrategy, OidcError> {
-        let client_auth = self
-            .client_auth
-            .ok_or_else(|| OidcError::Config("introspection needs client authentication (client_auth)".into()))?;
+        let client_auth = self.client_auth;
         match (&self.audience, self.any_audience) {
             (None, false) => {
                 return Err(OidcError::Config(
@@ -490,15 +481,15 @@ impl IntrospectionStrategyBuilder {
 }
 
 impl IntrospectionStrategy {
-    /// Starts a configuration: give an [`issuer`](IntrospectionStrategyBuilder::issuer) or an
-    /// [`endpoint`](IntrospectionStrategyBuilder::endpoint), the
-    /// [`client_auth`](IntrospectionStrategyBuilder::client_auth) and the
+    /// Starts a configuration with how this API authenticates to the endpoint; then give an
+    /// [`issuer`](IntrospectionStrategyBuilder::issuer) or an
+    /// [`endpoint`](IntrospectionStrategyBuilder::endpoint), and the
     /// [`audience`](IntrospectionStrategyBuilder::audience).
-    pub fn builder() -> IntrospectionStrategyBuilder {
+    pub fn builder(client_auth: ClientAuth) -> IntrospectionStrategyBuilder {
         IntrospectionStrategyBuilder {
             endpoint: None,
             issuer: None,
-            client_auth: None,
+            client_auth,
             audience: None,
             any_audience: false,
             leeway: Duration::from_secs(30),
@@ -736,9 +727,7 @@ mod tests {
     #[tokio::test]
     async fn an_audience_or_the_explicit_opt_out_is_required() {
         let builder = || {
-            IntrospectionStrategy::builder()
-                .endpoint("http://127.0.0.1:9/introspect")
-                .client_auth(ClientAuth::basic("api", "secret"))
+            IntrospectionStrategy::builder(ClientAuth::basic("api", "secret")).endpoint("http://127.0.0.1:9/introspect")
         };
         let error = builder().build().await.unwrap_err().to_string();
         assert!(error.contains("has no audience") && error.contains("accept_any_audience"), "{error}");

@@ -21,8 +21,7 @@
 //! use auth_core::strategies::oidc::{Issuer, OidcStrategy};
 //!
 //! # async fn run() -> Result<(), auth_core::strategies::oidc::OidcError> {
-//! let idp = OidcStrategy::builder()
-//!     .issuer(Issuer::new("https://sso.example.com/realms/acme").audience("https://api.example.com"))
+//! let idp = OidcStrategy::builder(Issuer::new("https://sso.example.com/realms/acme").audience("https://api.example.com"))
 //!     .build()
 //!     .await?; // discovery and the first key set fetch: a startup error if the provider is not there
 //!
@@ -239,7 +238,7 @@ impl fmt::Debug for OidcStrategy {
 }
 
 /// Issuers and options of an [`OidcStrategy`] being built.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[must_use = "call .build().await to get an OidcStrategy"]
 pub struct OidcStrategyBuilder {
     issuers: Vec<Issuer>,
@@ -248,19 +247,21 @@ pub struct OidcStrategyBuilder {
 }
 
 impl OidcStrategyBuilder {
-    /// Trusts this issuer. Call once per provider (or tenant); tokens are routed by `iss`.
+    /// Trusts one more issuer, besides the one given to [`OidcStrategy::builder`]. Call once per
+    /// further provider (or tenant); tokens are routed by `iss`.
     pub fn issuer(mut self, issuer: Issuer) -> Self {
         self.issuers.push(issuer);
         self
     }
 
-    /// How the provider is reached; see [`HttpOptions`].
+    /// How the provider is reached; default [`HttpOptions::default`]; see [`HttpOptions`].
     pub fn http(mut self, http: HttpOptions) -> Self {
         self.http = http;
         self
     }
 
-    /// How key sets are cached and refetched; see [`KeyCachePolicy`].
+    /// How key sets are cached and refetched; default [`KeyCachePolicy::default`]; see
+    /// [`KeyCachePolicy`].
     pub fn key_cache(mut self, policy: KeyCachePolicy) -> Self {
         self.key_cache = policy;
         self
@@ -269,9 +270,6 @@ impl OidcStrategyBuilder {
     /// Discovers every issuer (unless given its `jwks_uri`) and fetches its key set.
     pub async fn build(self) -> Result<OidcStrategy, OidcError> {
         self.key_cache.validate()?;
-        if self.issuers.is_empty() {
-            return Err(OidcError::Config("no issuer: add one with OidcStrategyBuilder::issuer".into()));
-        }
         let fetcher = Fetcher::new(&self.http).map_err(|error| OidcError::Config(format!("HTTP client: {error}")))?;
         let mut issuers: Vec<IssuerVerifier> = Vec::with_capacity(self.issuers.len());
         for issuer in &self.issuers {
@@ -298,14 +296,14 @@ impl OidcStrategyBuilder {
 }
 
 impl OidcStrategy {
-    /// Starts a configuration; add issuers with [`OidcStrategyBuilder::issuer`].
-    pub fn builder() -> OidcStrategyBuilder {
-        OidcStrategyBuilder::default()
-    }
-
-    /// One issuer with its audience and default options: `builder().issuer(…).build()`.
-    pub async fn discover(issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, OidcError> {
-        Self::builder().issuer(Issuer::new(issuer).audience(audience)).build().await
+    /// Starts a configuration trusting `issuer`; add more with [`OidcStrategyBuilder::issuer`].
+    /// [`build`](OidcStrategyBuilder::build) discovers every issuer and fetches its keys.
+    pub fn builder(issuer: Issuer) -> OidcStrategyBuilder {
+        OidcStrategyBuilder {
+            issuers: vec![issuer],
+            http: HttpOptions::default(),
+            key_cache: KeyCachePolicy::default(),
+        }
     }
 
     /// Where `issuer` publishes its discovery document: `{issuer}/.well-known/openid-configuration`
