@@ -37,7 +37,7 @@ struct Users {
 
 impl Users {
     async fn new() -> Self {
-        let passwords = Passwords::with_max_concurrency(2);
+        let passwords = Passwords::builder().max_concurrency(2).build();
         let hash = passwords.hash("secret").await.unwrap();
         Self { passwords, hash: Arc::new(hash) }
     }

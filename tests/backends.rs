@@ -79,7 +79,7 @@ async fn items(user: Authenticated<(CookieBackend, JwtBackend)>) -> Json<Value> 
 }
 
 async fn state() -> AppState {
-    let passwords = Passwords::new();
+    let passwords = Passwords::builder().build();
     let hash = passwords.hash("secret").await.unwrap();
     let table = HashMap::from([("johndoe".to_owned(), (hash, vec!["items".to_owned(), "me".to_owned()]))]);
     AppState {

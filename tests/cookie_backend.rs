@@ -65,7 +65,7 @@ struct Server {
 }
 
 async fn serve() -> Server {
-    let passwords = Passwords::new();
+    let passwords = Passwords::builder().build();
     let hash = passwords.hash("secret").await.unwrap();
     let jwt = JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap();
     let state = AppState {
@@ -301,7 +301,7 @@ async fn the_origin_check_compares_scheme_host_and_port() {
         next.run(request).await
     }
 
-    let passwords = Passwords::new();
+    let passwords = Passwords::builder().build();
     let hash = passwords.hash("secret").await.unwrap();
     let jwt = JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap();
     let state = AppState {

@@ -151,7 +151,7 @@ struct AppState {
 async fn a_backend_logs_its_failed_logins_without_the_password() {
     let buffer = Buffer::default();
     let _guard = tracing::subscriber::set_default(logging::subscriber(buffer.clone(), false, None));
-    let passwords = Passwords::new();
+    let passwords = Passwords::builder().build();
     let hash = passwords.hash("secret").await.unwrap();
     let state = AppState {
         jwt: JwtBackend { strategy: JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap() },

@@ -124,7 +124,7 @@ impl App {
         let users = UserManager::builder(store, Hooks)
             .verify_token_secret([1u8; 32])
             .reset_password_token_secret([2u8; 32])
-            .passwords(auth_core::password::Passwords::with_max_concurrency(4))
+            .passwords(auth_core::password::Passwords::builder().max_concurrency(4).build())
             .mailer(Mailer::disabled())
             .no_login_throttle()
             .build()

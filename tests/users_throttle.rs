@@ -9,7 +9,7 @@ mod test_app;
 
 use std::time::Duration;
 
-use auth_core::users::{ClientIpSource, LoginThrottle, ThrottlePolicy};
+use auth_core::users::{ClientIpSource, LoginThrottle, LoginThrottleBuilder, ThrottlePolicy, ThrottleStore};
 use serde_json::json;
 use test_app::{Db, Options, Res, TestApp, unique};
 
@@ -26,8 +26,8 @@ fn policy(free_failures: u32, max_secs: u64) -> ThrottlePolicy {
 
 /// Small limits, so the test meets each of them: 2 free failures per account and IP, 8 per IP,
 /// 6 per account.
-fn throttle(store: LoginThrottle) -> LoginThrottle {
-    store.per_account_and_ip(policy(2, 8)).per_ip(policy(8, 8)).per_account(policy(6, 2))
+fn throttle(store: LoginThrottleBuilder) -> LoginThrottle {
+    store.per_account_and_ip(policy(2, 8)).per_ip(policy(8, 8)).per_account(policy(6, 2)).build()
 }
 
 async fn app(db: Db, throttle: LoginThrottle) -> TestApp {
@@ -114,7 +114,7 @@ async fn per_account(app: &TestApp) {
 async fn in_memory() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::Sqlite(dir.path().join("users.sqlite"));
-    let memory = throttle(LoginThrottle::memory());
+    let memory = throttle(LoginThrottle::builder(ThrottleStore::memory()));
     let app = app(db, memory).await;
     backoff_and_reset(&app, &app).await;
     per_ip(&app).await;
@@ -130,7 +130,10 @@ async fn in_redis_shared_by_two_instances() {
     let db = Db::Sqlite(dir.path().join("users.sqlite"));
     let prefix = format!("users-test:{}:", unique());
     let store = || async {
-        throttle(LoginThrottle::redis(auth_core::strategies::redis::connect(&url).await.unwrap()).prefix(&prefix))
+        throttle(
+            LoginThrottle::builder(ThrottleStore::redis(auth_core::strategies::redis::connect(&url).await.unwrap()))
+                .prefix(&prefix),
+        )
     };
     let first = app(db.clone(), store().await).await;
     let second = app(db, store().await).await;
@@ -172,7 +175,9 @@ fn warnings() -> &'static std::sync::Mutex<Vec<u8>> {
 async fn forwarded_ports_and_unparsable_addresses() {
     let logs = warnings();
     let dir = tempfile::tempdir().unwrap();
-    let app = app(Db::Sqlite(dir.path().join("users.sqlite")), throttle(LoginThrottle::memory())).await;
+    let app =
+        app(Db::Sqlite(dir.path().join("users.sqlite")), throttle(LoginThrottle::builder(ThrottleStore::memory())))
+            .await;
     let email = format!("tristan-{}@camelot.bt", unique());
     app.register(&email, PASSWORD).await;
     let owner = "198.51.100.20";
@@ -213,7 +218,11 @@ async fn redis_outage_is_503() {
     let Some(mut server) = auth_tests::OwnRedis::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let connection = auth_core::strategies::redis::connect(&server.url()).await.unwrap();
-    let app = app(Db::Sqlite(dir.path().join("users.sqlite")), throttle(LoginThrottle::redis(connection))).await;
+    let app = app(
+        Db::Sqlite(dir.path().join("users.sqlite")),
+        throttle(LoginThrottle::builder(ThrottleStore::redis(connection))),
+    )
+    .await;
     let email = format!("lot-{}@camelot.bt", unique());
     app.register(&email, PASSWORD).await;
     assert_eq!(app.login_from("192.0.2.1", &email, PASSWORD).await.status, 200);

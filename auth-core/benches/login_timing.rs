@@ -22,7 +22,7 @@ const BCRYPT_12: &str = "$2b$12$EixZaYVK1fsbw1ZfbX3OXePaWxn96p36WQoeG6Lruj3vjPGg
 
 fn login_timing(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let passwords = Passwords::new();
+    let passwords = Passwords::builder().build();
     let current = runtime.block_on(passwords.hash("the real password")).expect("hash");
     let outdated = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::new(4096, 3, 1, None).expect("params"))
         .hash_password(b"the real password")

@@ -11,7 +11,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), auth_core::AuthError> {
-//! let passwords = Passwords::new();
+//! let passwords = Passwords::builder().build();
 //! let stored = passwords.hash("correct horse battery staple").await?;
 //! assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
 //!
@@ -132,8 +132,8 @@ pub struct PasswordsBuilder {
 }
 
 impl PasswordsBuilder {
-    /// How many hashes or verifications may run at once (default: one per core). `0` is taken
-    /// as `1`. Each running argon2 computation holds 19 MiB and a core, so this bounds both.
+    /// How many hashes or verifications may run at once; default one per core
+    /// (`std::thread::available_parallelism`). `0` is taken as `1`. Each running argon2 computation holds 19 MiB and a core, so this bounds both.
     pub fn max_concurrency(mut self, permits: usize) -> Self {
         self.max_concurrency = permits;
         self
@@ -206,12 +206,6 @@ impl fmt::Debug for Verified {
     }
 }
 
-impl Default for Passwords {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl fmt::Debug for Passwords {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Passwords")
@@ -225,24 +219,10 @@ impl fmt::Debug for Passwords {
 }
 
 impl Passwords {
-    /// A hasher with the argon2 crate's default (OWASP) parameters, running at most as many
-    /// hashes at once as the machine has cores (`std::thread::available_parallelism`). Its
-    /// threads yield to any other work (`SCHED_IDLE`), so using every core for logins takes none
-    /// from other requests; on a machine saturated by other work, logins wait for it instead.
-    pub fn new() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        Self::with_max_concurrency(cores)
-    }
-
-    /// A hasher with the default parameters that runs at most `permits` hashes or verifications
-    /// at once. `0` is taken as `1`.
-    ///
-    /// Each running argon2 computation holds 19 MiB and a core, so this bounds both.
-    pub fn with_max_concurrency(permits: usize) -> Self {
-        Self::builder().max_concurrency(permits).build()
-    }
-
-    /// A hasher with the default parameters, to configure: concurrency, the wait limit.
+    /// A hasher with the argon2 crate's default (OWASP) parameters, to configure: concurrency,
+    /// the wait limit. Its threads yield to any other work (`SCHED_IDLE`), so using every core
+    /// for logins takes none from other requests; on a machine saturated by other work, logins
+    /// wait for it instead.
     pub fn builder() -> PasswordsBuilder {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         PasswordsBuilder { params: Params::default(), max_concurrency: cores, max_wait: DEFAULT_MAX_WAIT }
@@ -712,7 +692,7 @@ mod tests {
 
     #[tokio::test]
     async fn hash_then_verify_round_trips() {
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         let stored = passwords.hash(PASSWORD).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
         assert_current_argon2id(&stored);
@@ -723,13 +703,13 @@ mod tests {
 
     #[tokio::test]
     async fn salts_are_random() {
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         assert_ne!(passwords.hash(PASSWORD).await.unwrap(), passwords.hash(PASSWORD).await.unwrap());
     }
 
     #[tokio::test]
     async fn wrong_password_is_invalid() {
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         let stored = passwords.hash(PASSWORD).await.unwrap();
         for wrong in ["", "correct horse battery stapl", "Correct horse battery staple"] {
             let verified = passwords.verify_and_upgrade(wrong, Some(&stored)).await.unwrap();
@@ -739,7 +719,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_user_is_invalid_and_costs_a_verification() {
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         let dummies = |passwords: &Passwords| passwords.inner.dummies.lock().unwrap().len();
         assert_eq!(dummies(&passwords), 0);
         let dummy_password = std::str::from_utf8(DUMMY_PASSWORD).unwrap();
@@ -806,7 +786,7 @@ mod tests {
         assert!(within_caps(&Params::new(MAX_ARGON2_M_COST, MAX_ARGON2_T_COST, MAX_ARGON2_P_COST, None).unwrap()));
 
         // The whole check refuses them without running argon2 (which would take forever).
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         let phc =
             "$argon2id$v=19$m=8,t=4294967295,p=1$c29tZXNhbHRzb21lc2FsdA$c29tZWhhc2hzb21laGFzaHNvbWVoYXNoc29tZWhhc2g";
         let (outcome, profile) = passwords.inner.verify_argon2(PASSWORD.as_bytes(), phc);
@@ -816,7 +796,7 @@ mod tests {
 
     #[tokio::test]
     async fn outdated_argon2_is_upgraded() {
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         let outdated = [
             legacy_argon2(PASSWORD, Algorithm::Argon2id, Version::V0x13, 8192, 1, 1),
             legacy_argon2(PASSWORD, Algorithm::Argon2id, Version::V0x13, 12288, 3, 2),
@@ -840,7 +820,7 @@ mod tests {
     #[cfg(feature = "bcrypt")]
     #[tokio::test]
     async fn fastapi_tutorial_bcrypt_hashes_verify_and_upgrade() {
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         let users = [
             ("secret", "$2b$12$EixZaYVK1fsbw1ZfbX3OXePaWxn96p36WQoeG6Lruj3vjPGga31lW"),
             ("secretalice", "$2b$12$gSvqqUPvlXP2tfVFaWK1Be7DlH.PKZbv5H8KnzzVgXXbVxpva.pFm"),
@@ -863,16 +843,16 @@ mod tests {
     #[tokio::test]
     async fn bcrypt_hashes_are_refused_without_the_feature() {
         let stored = "$2b$12$EixZaYVK1fsbw1ZfbX3OXePaWxn96p36WQoeG6Lruj3vjPGga31lW";
-        let verified = Passwords::new().verify_and_upgrade("secret", Some(stored)).await.unwrap();
+        let verified = Passwords::builder().build().verify_and_upgrade("secret", Some(stored)).await.unwrap();
         assert_eq!(verified, Verified::INVALID);
     }
 
     #[tokio::test]
     async fn concurrency_bound_is_at_least_one_and_is_held_while_hashing() {
-        assert_eq!(Passwords::with_max_concurrency(0).max_concurrency(), 1);
-        assert!(Passwords::new().max_concurrency() >= 1);
+        assert_eq!(Passwords::builder().max_concurrency(0).build().max_concurrency(), 1);
+        assert!(Passwords::builder().build().max_concurrency() >= 1);
 
-        let passwords = Passwords::with_max_concurrency(1);
+        let passwords = Passwords::builder().max_concurrency(1).build();
         let stored = passwords.hash(PASSWORD).await.unwrap();
         let (a, b) = tokio::join!(
             passwords.verify_and_upgrade(PASSWORD, Some(&stored)),
@@ -900,7 +880,7 @@ mod tests {
 
     #[test]
     fn works_outside_a_tokio_runtime() {
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         let stored = block_on_without_runtime(passwords.hash(PASSWORD)).unwrap();
         let verified = block_on_without_runtime(passwords.verify_and_upgrade(PASSWORD, Some(&stored))).unwrap();
         assert!(verified.valid);
@@ -937,7 +917,7 @@ mod tests {
     #[cfg(feature = "bcrypt")]
     #[tokio::test]
     async fn a_bcrypt_hash_of_a_long_password_is_not_upgraded_from_a_truncated_match() {
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         // The real password is 100 bytes; bcrypt only ever read its first 72.
         let real = format!("{}{}", "p".repeat(72), "the-real-tail-of-a-long-passphrase");
         let stored = bcrypt::hash(&real, 4).unwrap();
@@ -994,7 +974,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_kind_of_hash_verified_or_calibrated_is_costed() {
-        let passwords = Passwords::with_max_concurrency(1);
+        let passwords = Passwords::builder().max_concurrency(1).build();
         assert!(passwords.inner.costs.learned().is_empty());
         let outdated = legacy_argon2(PASSWORD, Algorithm::Argon2id, Version::V0x13, 8192, 1, 1);
         passwords.calibrate(&outdated);

@@ -136,7 +136,7 @@ async fn run(args: Vec<String>) -> Result<(), settings::Error> {
     let redis_url = settings::var("REDIS_URL")?;
     let listener = settings::listen(addr).await?;
 
-    let passwords = Passwords::new();
+    let passwords = Passwords::builder().build();
     let hash = passwords.hash("secret").await?;
     let users = Users {
         passwords,

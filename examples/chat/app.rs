@@ -78,7 +78,7 @@ pub struct Users {
 impl Users {
     /// `alice` / `wonderland` may read and post; `bob` / `builder` may only read.
     pub async fn seeded() -> Result<Self, AuthError> {
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         let mut table = HashMap::new();
         for (name, password, scopes) in
             [("alice", "wonderland", &["chat:read", "chat:write"][..]), ("bob", "builder", &["chat:read"][..])]

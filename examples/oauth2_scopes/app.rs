@@ -151,7 +151,7 @@ impl AppState {
             .token_type(REFRESH_TOKEN_TYPE)
             .build()?;
         let users = fake_users_db();
-        let passwords = Passwords::new();
+        let passwords = Passwords::builder().build();
         // The users still have the tutorial's bcrypt hashes: teach the hasher what one costs
         // before the first login, so that no login answers faster than a bcrypt user's would.
         for user in users.values() {

@@ -15,8 +15,8 @@ use auth_core::{
         DatabaseError, DatabaseStrategy, Denylist, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist,
     },
     users::{
-        self, ClientIpSource, CurrentUser, LoginThrottle, MailSettings, Mailer, RequestContext, User, UserHooks,
-        UserManager, UserStore,
+        self, ClientIpSource, CurrentUser, LoginThrottle, MailSettings, Mailer, RequestContext, ThrottleStore, User,
+        UserHooks, UserManager, UserStore,
     },
 };
 use axum::{Json, Router, extract::FromRef};
@@ -199,10 +199,10 @@ impl AppState {
         };
         let (throttle, logged_out) = match redis {
             Some(connection) => (
-                LoginThrottle::redis(connection.clone()).prefix(&config.redis_prefix),
+                LoginThrottle::builder(ThrottleStore::redis(connection.clone())).prefix(&config.redis_prefix).build(),
                 LoggedOut::Redis(RedisDenylist::new(connection)),
             ),
-            None => (LoginThrottle::memory(), LoggedOut::Memory(MemoryDenylist::new())),
+            None => (LoginThrottle::builder(ThrottleStore::memory()).build(), LoggedOut::Memory(MemoryDenylist::new())),
         };
         let users = UserManager::builder(store, Hooks)
             .verify_token_secret(derive_key(&config.secret_key, "verify"))

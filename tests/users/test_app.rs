@@ -330,7 +330,7 @@ impl TestApp {
             .reset_password_token_secret([2u8; 32])
             .verify_token_lifetime(options.token_lifetime)
             .reset_password_token_lifetime(options.token_lifetime)
-            .passwords(auth_core::password::Passwords::with_max_concurrency(4))
+            .passwords(auth_core::password::Passwords::builder().max_concurrency(4).build())
             .mailer(options.mailer)
             .client_ip(options.client_ip)
             .requires_verification(options.requires_verification);

@@ -85,6 +85,9 @@ pub use mail::{MailError, MailSettings, Mailer, QUEUE_CAPACITY, SEND_TIMEOUT};
 pub use model::{BASE_FIELDS, NoFields, User, UserCreate, UserFields, UserUpdate};
 pub use routes::{auth_router, register_router, reset_password_router, users_router, verify_router};
 pub use store::{DEFAULT_TABLE, UserStore, UserStoreBuilder};
-pub use throttle::{ClientIpSource, DEFAULT_REDIS_PREFIX, LoginThrottle, MAX_MEMORY_ENTRIES, ThrottlePolicy};
+pub use throttle::{
+    ClientIpSource, DEFAULT_REDIS_PREFIX, LoginThrottle, LoginThrottleBuilder, MAX_MEMORY_ENTRIES, ThrottlePolicy,
+    ThrottleStore,
+};
 pub use tokens::{DEFAULT_TOKEN_LIFETIME, RESET_AUDIENCE, VERIFY_AUDIENCE};
 pub use user_manager::{LoginOutcome, UserManager, UserManagerBuilder, UserManagerError};

@@ -37,7 +37,7 @@
 //!
 //! What remains: many addresses together can keep one account at its one-minute delay. Apps
 //! that must rule even that out can raise `per_account`'s free failures, at the price of more
-//! guesses; the counters are [`LoginThrottle::per_account`] and friends.
+//! guesses; the counters are [`LoginThrottleBuilder::per_account`] and friends.
 //!
 //! # Client IP
 //!
@@ -163,26 +163,23 @@ struct Entry {
     expires_at: Instant,
 }
 
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        Self::memory()
-    }
-}
+/// Where a [`LoginThrottle`] keeps its counters; the argument of [`LoginThrottle::builder`].
+#[derive(Clone, Debug)]
+pub struct ThrottleStore(Store);
 
-impl LoginThrottle {
-    /// Counters in this process's memory (at most [`MAX_MEMORY_ENTRIES`]), with the default
-    /// policies.
+impl ThrottleStore {
+    /// Counters in this process's memory (at most [`MAX_MEMORY_ENTRIES`]).
     pub fn memory() -> Self {
-        Self::with_store(Store::Memory(Arc::default()))
+        Self(Store::Memory(Arc::default()))
     }
 
     /// Counters in Redis, shared by every process using the same server and prefix
-    /// ([`DEFAULT_REDIS_PREFIX`]), with the default policies. Each attempt is one script call
-    /// (check and count together, timed by the server's clock), and one more when it succeeds;
-    /// each command gets `timeout`.
+    /// ([`LoginThrottleBuilder::prefix`]). Each attempt is one script call (check and count
+    /// together, timed by the server's clock), and one more when it succeeds; each command gets
+    /// the Redis strategy's default timeout.
     #[cfg(feature = "redis")]
     pub fn redis(connection: crate::strategies::redis::ConnectionManager) -> Self {
-        Self::with_store(Store::Redis(Arc::new(RedisStore {
+        Self(Store::Redis(Arc::new(RedisStore {
             connection,
             prefix: DEFAULT_REDIS_PREFIX.to_owned(),
             timeout: crate::strategies::redis::DEFAULT_TIMEOUT,
@@ -190,45 +187,27 @@ impl LoginThrottle {
             settle: redis::Script::new(SETTLE_SCRIPT),
         })))
     }
+}
 
-    /// The Redis key prefix (keys are `<prefix><counter>:<hash>`); no effect in memory.
-    #[cfg(feature = "redis")]
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        if let Store::Redis(store) = &mut self.store {
-            let mut changed = RedisStore::clone(store);
-            changed.prefix = prefix.into();
-            *store = Arc::new(changed);
+/// Options of a [`LoginThrottle`] being built; from [`LoginThrottle::builder`].
+#[derive(Clone, Debug)]
+#[must_use = "call .build() to get a LoginThrottle"]
+pub struct LoginThrottleBuilder {
+    throttle: LoginThrottle,
+}
+
+impl LoginThrottle {
+    /// Starts a throttle over `store` ([`ThrottleStore::memory`] or [`ThrottleStore::redis`]),
+    /// with the default policies.
+    pub fn builder(store: ThrottleStore) -> LoginThrottleBuilder {
+        LoginThrottleBuilder {
+            throttle: Self {
+                store: store.0,
+                per_account_and_ip: ThrottlePolicy::new(5, 15 * 60),
+                per_ip: ThrottlePolicy::new(20, 15 * 60),
+                per_account: ThrottlePolicy::new(50, 60),
+            },
         }
-        self
-    }
-
-    fn with_store(store: Store) -> Self {
-        Self {
-            store,
-            per_account_and_ip: ThrottlePolicy::new(5, 15 * 60),
-            per_ip: ThrottlePolicy::new(20, 15 * 60),
-            per_account: ThrottlePolicy::new(50, 60),
-        }
-    }
-
-    /// The rule for one account from one IP; default 5 free failures, then 1 s doubling to 15 min.
-    pub fn per_account_and_ip(mut self, policy: ThrottlePolicy) -> Self {
-        self.per_account_and_ip = policy;
-        self
-    }
-
-    /// The rule for one IP over all accounts; default 20 free failures, then 1 s doubling to
-    /// 15 min.
-    pub fn per_ip(mut self, policy: ThrottlePolicy) -> Self {
-        self.per_ip = policy;
-        self
-    }
-
-    /// The rule for one account over all IPs; default 50 free failures, then 1 s doubling to
-    /// 1 min. Keep its maximum short: it is the one an attacker can turn against the owner.
-    pub fn per_account(mut self, policy: ThrottlePolicy) -> Self {
-        self.per_account = policy;
-        self
     }
 
     /// The counters of an attempt on the account with lookup key `account` from `client`.
@@ -361,6 +340,45 @@ impl LoginThrottle {
             #[cfg(feature = "redis")]
             Store::Redis(store) => store.settle(keys, reservation, clear).await,
         }
+    }
+}
+
+impl LoginThrottleBuilder {
+    /// The Redis key prefix (keys are `<prefix><counter>:<hash>`); default
+    /// [`DEFAULT_REDIS_PREFIX`]; no effect in memory.
+    #[cfg(feature = "redis")]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        if let Store::Redis(store) = &mut self.throttle.store {
+            let mut changed = RedisStore::clone(store);
+            changed.prefix = prefix.into();
+            *store = Arc::new(changed);
+        }
+        self
+    }
+
+    /// The rule for one account from one IP; default 5 free failures, then 1 s doubling to 15 min.
+    pub fn per_account_and_ip(mut self, policy: ThrottlePolicy) -> Self {
+        self.throttle.per_account_and_ip = policy;
+        self
+    }
+
+    /// The rule for one IP over all accounts; default 20 free failures, then 1 s doubling to
+    /// 15 min.
+    pub fn per_ip(mut self, policy: ThrottlePolicy) -> Self {
+        self.throttle.per_ip = policy;
+        self
+    }
+
+    /// The rule for one account over all IPs; default 50 free failures, then 1 s doubling to
+    /// 1 min. Keep its maximum short: it is the one an attacker can turn against the owner.
+    pub fn per_account(mut self, policy: ThrottlePolicy) -> Self {
+        self.throttle.per_account = policy;
+        self
+    }
+
+    /// The throttle.
+    pub fn build(self) -> LoginThrottle {
+        self.throttle
     }
 }
 
@@ -739,7 +757,7 @@ mod tests {
 
     #[test]
     fn unknown_clients_have_a_bucket_of_their_own() {
-        let throttle = LoginThrottle::memory();
+        let throttle = LoginThrottle::builder(ThrottleStore::memory()).build();
         let unknown = throttle.keys("victim@example.com", ClientIp::Unknown);
         let known = throttle.keys("victim@example.com", ClientIp::Known("192.0.2.1".parse().unwrap()));
         assert!(unknown.keys.iter().all(|(_, key, _)| known.keys.iter().all(|(_, other, _)| key != other)));
@@ -747,7 +765,8 @@ mod tests {
 
     #[tokio::test]
     async fn memory_store_backs_off_and_resets() {
-        let throttle = LoginThrottle::memory().per_account_and_ip(ThrottlePolicy::new(1, 60));
+        let throttle =
+            LoginThrottle::builder(ThrottleStore::memory()).per_account_and_ip(ThrottlePolicy::new(1, 60)).build();
         let ip = ClientIp::Known("192.0.2.1".parse().unwrap());
         let keys = throttle.keys("victim@example.com", ip);
         // Two attempts go ahead and fail (they keep their places); the second sets a delay.
@@ -766,7 +785,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refund_restores_the_counter_as_it_was() {
-        let throttle = LoginThrottle::memory().per_ip(ThrottlePolicy::new(1, 60));
+        let throttle = LoginThrottle::builder(ThrottleStore::memory()).per_ip(ThrottlePolicy::new(1, 60)).build();
         let ip = ClientIp::Known("192.0.2.1".parse().unwrap());
         let keys = throttle.keys("someone@example.com", ip);
         throttle.reserve(&keys).await.unwrap().unwrap();
@@ -780,7 +799,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_gets_the_allowance() {
-        let throttle = LoginThrottle::memory().per_account_and_ip(ThrottlePolicy::new(3, 60));
+        let throttle =
+            LoginThrottle::builder(ThrottleStore::memory()).per_account_and_ip(ThrottlePolicy::new(3, 60)).build();
         let keys = throttle.keys("victim@example.com", ClientIp::Known("192.0.2.1".parse().unwrap()));
         let mut granted = 0;
         for _ in 0..100 {

@@ -15,7 +15,7 @@ use super::{
     model::{StoredUser, User, UserCreate, UserUpdate},
     sessions::SessionStore,
     store::{ReadUser, UserStore, WriteError},
-    throttle::{ClientIpSource, LoginThrottle},
+    throttle::{ClientIpSource, LoginThrottle, ThrottleStore},
     tokens::{DEFAULT_TOKEN_LIFETIME, FlowToken, RESET_AUDIENCE, VERIFY_AUDIENCE, fingerprint_matches},
 };
 use crate::{
@@ -180,7 +180,7 @@ impl<H: UserHooks> UserManagerBuilder<H> {
         self
     }
 
-    /// The password hasher; default [`Passwords::new`]. Share one with the rest of the app.
+    /// The password hasher; default `Passwords::builder().build()`. Share one with the rest of the app.
     pub fn passwords(mut self, passwords: Passwords) -> Self {
         self.passwords = Some(passwords);
         self
@@ -235,7 +235,7 @@ impl<H: UserHooks> UserManagerBuilder<H> {
             inner: Arc::new(Inner {
                 store: self.store,
                 hooks: self.hooks,
-                passwords: self.passwords.unwrap_or_default(),
+                passwords: self.passwords.unwrap_or_else(|| Passwords::builder().build()),
                 verify,
                 reset,
                 mailer: self.mailer.ok_or(UserManagerError::MissingMailer)?,
@@ -273,7 +273,7 @@ impl<H: UserHooks> UserManager<H> {
             reset_lifetime: DEFAULT_TOKEN_LIFETIME,
             mailer: None,
             requires_verification: false,
-            throttle: Some(LoginThrottle::memory()),
+            throttle: Some(LoginThrottle::builder(ThrottleStore::memory()).build()),
             client_ip: ClientIpSource::Peer,
             session_stores: Vec::new(),
             require_current_password: false,
