@@ -138,7 +138,10 @@ async fn load_with_faults() {
         },
         postgres: PgBackend { strategy: database },
         jwt: JwtBackend {
-            strategy: DenylistedJwt::new(jwt.clone(), RedisDenylist::new(connection.clone()).timeout(timeout)),
+            strategy: DenylistedJwt::new(
+                jwt.clone(),
+                RedisDenylist::builder(connection.clone()).timeout(timeout).build(),
+            ),
         },
         users: Anyone,
     };
@@ -283,11 +286,12 @@ async fn load_with_faults() {
 
     // Refreshes racing each other, on the Redis family store: at most one winner per token, and
     // afterwards at most one live head per family.
-    let refresh_store = RedisFamilyStore::new(connection.clone()).prefix("load:family:").timeout(timeout);
+    let refresh_store = RedisFamilyStore::builder(connection.clone()).prefix("load:family:").timeout(timeout).build();
     let refresh_jwt = JwtStrategy::builder(JwtKey::hs256([6u8; 32]))
         .lifetime(Duration::from_secs(3600))
         .token_type(REFRESH_TOKEN_TYPE);
-    let pairs = TokenPairIssuer::new(jwt.clone(), refresh_jwt.build().unwrap(), refresh_store).unwrap();
+    let pairs =
+        TokenPairIssuer::builder(refresh_store).strategies(jwt.clone(), refresh_jwt.build().unwrap()).build().unwrap();
     let two_heads = Arc::new(AtomicU64::new(0));
     let refreshes = {
         let (pairs, two_heads) = (pairs.clone(), two_heads.clone());

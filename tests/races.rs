@@ -409,8 +409,9 @@ mod refresh_app {
         let access = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
         let refresh_strategy =
             JwtStrategy::builder(JwtKey::hs256([8u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
-        let store = RedisFamilyStore::new(connection).prefix(prefix);
-        let issuer: Issuer = Arc::new(TokenPairIssuer::new(access, refresh_strategy, store).unwrap());
+        let store = RedisFamilyStore::builder(connection).prefix(prefix).build();
+        let issuer: Issuer =
+            Arc::new(TokenPairIssuer::builder(store).strategies(access, refresh_strategy).build().unwrap());
         let router = Router::new().route("/pair", post(pair)).route("/refresh", post(refresh)).with_state(issuer);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

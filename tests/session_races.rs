@@ -137,7 +137,7 @@ impl App {
             redisjwt: RedisJwtBackend {
                 strategy: DenylistedJwt::new(
                     redis_jwt,
-                    RedisDenylist::new(connection).prefix(format!("{prefix}revoked:")),
+                    RedisDenylist::builder(connection).prefix(format!("{prefix}revoked:")).build(),
                 ),
             },
         };

@@ -187,7 +187,8 @@ impl App {
         let jwt = JwtStrategy::builder(JwtKey::hs256([3u8; 32])).lifetime(Duration::from_secs(3600)).build().unwrap();
         let refresh_jwt =
             JwtStrategy::builder(JwtKey::hs256([4u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
-        let pairs = TokenPairIssuer::new(jwt.clone(), refresh_jwt, MemoryFamilyStore::new()).unwrap();
+        let pairs =
+            TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(jwt.clone(), refresh_jwt).build().unwrap();
         let state = AppState {
             users,
             jwt: JwtBackend { strategy: jwt },

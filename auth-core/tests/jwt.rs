@@ -18,7 +18,7 @@ use auth_core::{
         },
         refresh::{
             DEFAULT_REFRESH_LIFETIME, FAMILY_CLAIM, MemoryFamilyStore, RefreshFamilyStore, Rotation, TokenPair,
-            TokenPairIssuer,
+            TokenPairIssuer, TokenPairIssuerBuilder,
         },
     },
 };
@@ -614,10 +614,14 @@ async fn errors_map_to_fastapi_or_refresh_seed_responses() {
 // ---------------------------------------------------------------------------------------------
 
 fn pair_issuer() -> TokenPairIssuer {
+    pair_issuer_builder().build().unwrap()
+}
+
+fn pair_issuer_builder() -> TokenPairIssuerBuilder<MemoryFamilyStore> {
     let access = JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap();
     let refresh =
         JwtStrategy::builder(JwtKey::hs256(REFRESH_SECRET)).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
-    TokenPairIssuer::new(access, refresh, MemoryFamilyStore::new()).unwrap()
+    TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(access, refresh)
 }
 
 fn refresh_claims(token: &str) -> Value {
@@ -781,13 +785,13 @@ async fn pair_issuer_needs_two_signing_strategies() {
     let verify_only =
         JwtStrategy::builder(JwtKey::rs256_public_pem(RSA_PUBLIC)).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
     assert!(matches!(
-        TokenPairIssuer::new(access.clone(), verify_only, MemoryFamilyStore::new()),
+        TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(access.clone(), verify_only).build(),
         Err(JwtError::Config(_))
     ));
     let short_refresh = JwtStrategy::builder(JwtKey::hs256(REFRESH_SECRET)).build().unwrap();
     assert!(
         matches!(
-            TokenPairIssuer::new(access.clone(), short_refresh, MemoryFamilyStore::new()),
+            TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(access.clone(), short_refresh).build(),
             Err(JwtError::Config(_))
         ),
         "a refresh token that does not outlive the access token is a misconfiguration"
@@ -795,19 +799,22 @@ async fn pair_issuer_needs_two_signing_strategies() {
     let refresh_typed_access =
         JwtStrategy::builder(JwtKey::hs256(SECRET)).token_type(REFRESH_TOKEN_TYPE).build().unwrap();
     assert!(matches!(
-        TokenPairIssuer::new(refresh_typed_access, access, MemoryFamilyStore::new()),
+        TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(refresh_typed_access, access).build(),
         Err(JwtError::Config(_))
     ));
 }
 
 #[tokio::test]
 async fn hs256_pair_issuer_uses_the_seed_setup() {
-    let issuer = TokenPairIssuer::hs256(SECRET, REFRESH_SECRET, MemoryFamilyStore::new()).unwrap();
+    let issuer = TokenPairIssuer::builder(MemoryFamilyStore::new()).hs256(SECRET, REFRESH_SECRET).build().unwrap();
     assert_eq!(issuer.access_strategy().lifetime(), DEFAULT_LIFETIME);
     let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
     assert!(refresh_claims(&pair.refresh_token)["exp"].as_u64().unwrap() > now() + DEFAULT_LIFETIME.as_secs());
     assert!(issuer.refresh(&pair.refresh_token, &Active).await.is_ok());
-    assert!(matches!(TokenPairIssuer::hs256(SECRET, SECRET, MemoryFamilyStore::new()), Err(JwtError::Config(_))));
+    assert!(matches!(
+        TokenPairIssuer::builder(MemoryFamilyStore::new()).hs256(SECRET, SECRET).build(),
+        Err(JwtError::Config(_))
+    ));
 }
 
 #[test]
@@ -1005,7 +1012,7 @@ async fn refresh_narrows_the_scopes_to_what_the_user_may_still_have() {
 
 #[tokio::test]
 async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
-    let issuer = pair_issuer().session_lifetime(Duration::from_secs(2));
+    let issuer = pair_issuer_builder().session_lifetime(Duration::from_secs(2)).build().unwrap();
     let login_at = now();
     let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
     let ends_at = refresh_claims(&login.refresh_token)["fxp"].as_u64().unwrap();

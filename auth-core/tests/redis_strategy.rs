@@ -158,7 +158,7 @@ async fn builder_validates_settings() {
 async fn family_store_rotates_once_and_revokes_on_replay() {
     let Some(connection) = connection("family_store").await else { return };
     let prefix = unique_prefix("family");
-    let families = RedisFamilyStore::new(connection.clone()).prefix(&prefix);
+    let families = RedisFamilyStore::builder(connection.clone()).prefix(&prefix).build();
     let expires_at = now() + 60;
 
     families.create("f1", "head0", expires_at).await.unwrap();
@@ -186,7 +186,7 @@ async fn family_store_rotates_once_and_revokes_on_replay() {
 #[tokio::test]
 async fn family_store_rotation_is_atomic() {
     let Some(connection) = connection("family_store_atomic").await else { return };
-    let families = RedisFamilyStore::new(connection).prefix(unique_prefix("atomic"));
+    let families = RedisFamilyStore::builder(connection).prefix(unique_prefix("atomic")).build();
     let expires_at = now() + 60;
     for round in 0..20 {
         let family = format!("f{round}");
@@ -205,10 +205,10 @@ async fn family_store_rotation_is_atomic() {
 #[tokio::test]
 async fn token_pairs_rotate_through_redis() {
     let Some(connection) = connection("token_pairs").await else { return };
-    let families = RedisFamilyStore::new(connection).prefix(unique_prefix("pairs"));
+    let families = RedisFamilyStore::builder(connection).prefix(unique_prefix("pairs")).build();
     let access = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
     let refresh = JwtStrategy::builder(JwtKey::hs256([8u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
-    let issuer = TokenPairIssuer::new(access, refresh, families).unwrap();
+    let issuer = TokenPairIssuer::builder(families).strategies(access, refresh).build().unwrap();
 
     let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
     let rotated = issuer.refresh(&login.refresh_token, &Active).await.unwrap();
@@ -222,7 +222,7 @@ async fn token_pairs_rotate_through_redis() {
 async fn denylist_revokes_until_expiry() {
     let Some(connection) = connection("denylist").await else { return };
     let prefix = unique_prefix("denylist");
-    let denylist = RedisDenylist::new(connection.clone()).prefix(&prefix);
+    let denylist = RedisDenylist::builder(connection.clone()).prefix(&prefix).build();
 
     denylist.revoke("jti-1", now() + 60).await.unwrap();
     assert!(denylist.is_revoked("jti-1").await.unwrap());
@@ -240,7 +240,7 @@ async fn denylist_revokes_until_expiry() {
 async fn denylisted_jwt_logout_sticks() {
     let Some(connection) = connection("denylisted_jwt").await else { return };
     let prefix = unique_prefix("jwt");
-    let denylist = RedisDenylist::new(connection.clone()).prefix(&prefix);
+    let denylist = RedisDenylist::builder(connection.clone()).prefix(&prefix).build();
     let jwt =
         JwtStrategy::builder(JwtKey::hs256([7u8; 32])).leeway(std::time::Duration::from_secs(30)).build().unwrap();
     let tokens = DenylistedJwt::new(jwt.clone(), denylist);
@@ -366,8 +366,8 @@ async fn outage_is_unavailable_within_the_timeout_and_recovers() {
     let client = redis::Client::open(server.url()).unwrap();
     let connection = ConnectionManager::new_with_config(client, store::connection_config(timeout)).await.unwrap();
     let tokens = RedisStrategy::builder(connection.clone()).timeout(timeout).build().unwrap();
-    let denylist = RedisDenylist::new(connection.clone()).timeout(timeout);
-    let families = RedisFamilyStore::new(connection).timeout(timeout);
+    let denylist = RedisDenylist::builder(connection.clone()).timeout(timeout).build();
+    let families = RedisFamilyStore::builder(connection).timeout(timeout).build();
 
     let token = tokens.write_token("johndoe", &[]).await.unwrap();
     assert_eq!(tokens.read_token(&token).await.unwrap().subject, "johndoe");

@@ -159,7 +159,7 @@ impl AppState {
         }
         Ok(Self(Arc::new(App {
             users: Arc::new(RwLock::new(users)),
-            pairs: TokenPairIssuer::new(jwt.clone(), refresh, MemoryFamilyStore::default())?,
+            pairs: TokenPairIssuer::builder(MemoryFamilyStore::default()).strategies(jwt.clone(), refresh).build()?,
             jwt,
             passwords,
         })))

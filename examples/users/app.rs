@@ -200,7 +200,7 @@ impl AppState {
         let (throttle, logged_out) = match redis {
             Some(connection) => (
                 LoginThrottle::builder(ThrottleStore::redis(connection.clone())).prefix(&config.redis_prefix).build(),
-                LoggedOut::Redis(RedisDenylist::new(connection)),
+                LoggedOut::Redis(RedisDenylist::builder(connection).build()),
             ),
             None => (LoginThrottle::builder(ThrottleStore::memory()).build(), LoggedOut::Memory(MemoryDenylist::new())),
         };

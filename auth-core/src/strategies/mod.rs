@@ -169,9 +169,14 @@ impl Strategy for JwtStrategy {
 }
 
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisDenylist, RedisFamilyStore, RedisStoreError, RedisStrategy, RedisStrategyBuilder};
+pub use self::redis::{
+    RedisDenylist, RedisDenylistBuilder, RedisFamilyStore, RedisFamilyStoreBuilder, RedisStoreError, RedisStrategy,
+    RedisStrategyBuilder,
+};
 #[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
 pub use database::{Database, DatabaseError, DatabaseStrategy, DatabaseStrategyBuilder};
 pub use denylist::{Denylist, DenylistedJwt, MemoryDenylist};
 pub use jwt::{Claims, InvalidReason, JwtError, JwtErrorStyle, JwtKey, JwtKeySet, JwtStrategy, JwtStrategyBuilder};
-pub use refresh::{MemoryFamilyStore, RefreshFamilyStore, ReloadUser, Rotation, TokenPair, TokenPairIssuer};
+pub use refresh::{
+    MemoryFamilyStore, RefreshFamilyStore, ReloadUser, Rotation, TokenPair, TokenPairIssuer, TokenPairIssuerBuilder,
+};

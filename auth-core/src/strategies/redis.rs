@@ -446,28 +446,44 @@ redis.call('SET', KEYS[1], ARGV[2], 'EXAT', ARGV[3])
 return 2
 ";
 
-impl RedisFamilyStore {
-    /// A store over `connection` with prefix [`DEFAULT_FAMILY_PREFIX`] and timeout
-    /// [`DEFAULT_TIMEOUT`].
-    pub fn new(connection: ConnectionManager) -> Self {
-        Self {
-            connection,
-            prefix: DEFAULT_FAMILY_PREFIX.to_owned(),
-            timeout: DEFAULT_TIMEOUT,
-            rotate: redis::Script::new(ROTATE_SCRIPT),
-        }
-    }
+/// Configures a [`RedisFamilyStore`]; from [`RedisFamilyStore::builder`].
+#[derive(Debug)]
+#[must_use = "call `.build()` to get the store"]
+pub struct RedisFamilyStoreBuilder {
+    store: RedisFamilyStore,
+}
 
-    /// Sets the key prefix.
+impl RedisFamilyStoreBuilder {
+    /// The key prefix; default [`DEFAULT_FAMILY_PREFIX`].
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.store.prefix = prefix.into();
         self
     }
 
-    /// Sets how long one command may take before it fails with [`AuthError::Unavailable`].
+    /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
+    /// [`DEFAULT_TIMEOUT`], 2 seconds.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.store.timeout = timeout;
         self
+    }
+
+    /// The store.
+    pub fn build(self) -> RedisFamilyStore {
+        self.store
+    }
+}
+
+impl RedisFamilyStore {
+    /// Starts a store over `connection` (from [`connect`], or your own manager).
+    pub fn builder(connection: ConnectionManager) -> RedisFamilyStoreBuilder {
+        RedisFamilyStoreBuilder {
+            store: Self {
+                connection,
+                prefix: DEFAULT_FAMILY_PREFIX.to_owned(),
+                timeout: DEFAULT_TIMEOUT,
+                rotate: redis::Script::new(ROTATE_SCRIPT),
+            },
+        }
     }
 
     fn key(&self, family: &str) -> String {
@@ -526,23 +542,39 @@ impl std::fmt::Debug for RedisDenylist {
     }
 }
 
-impl RedisDenylist {
-    /// A denylist over `connection` with prefix [`DEFAULT_DENYLIST_PREFIX`] and timeout
-    /// [`DEFAULT_TIMEOUT`].
-    pub fn new(connection: ConnectionManager) -> Self {
-        Self { connection, prefix: DEFAULT_DENYLIST_PREFIX.to_owned(), timeout: DEFAULT_TIMEOUT }
-    }
+/// Configures a [`RedisDenylist`]; from [`RedisDenylist::builder`].
+#[derive(Debug)]
+#[must_use = "call `.build()` to get the denylist"]
+pub struct RedisDenylistBuilder {
+    denylist: RedisDenylist,
+}
 
-    /// Sets the key prefix.
+impl RedisDenylistBuilder {
+    /// The key prefix; default [`DEFAULT_DENYLIST_PREFIX`].
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.denylist.prefix = prefix.into();
         self
     }
 
-    /// Sets how long one command may take before it fails with [`AuthError::Unavailable`].
+    /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
+    /// [`DEFAULT_TIMEOUT`], 2 seconds.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.denylist.timeout = timeout;
         self
+    }
+
+    /// The denylist.
+    pub fn build(self) -> RedisDenylist {
+        self.denylist
+    }
+}
+
+impl RedisDenylist {
+    /// Starts a denylist over `connection` (from [`connect`], or your own manager).
+    pub fn builder(connection: ConnectionManager) -> RedisDenylistBuilder {
+        RedisDenylistBuilder {
+            denylist: Self { connection, prefix: DEFAULT_DENYLIST_PREFIX.to_owned(), timeout: DEFAULT_TIMEOUT },
+        }
     }
 
     fn key(&self, id: &str) -> String {

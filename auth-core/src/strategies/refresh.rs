@@ -1,7 +1,7 @@
 //! Access + refresh token pairs with rotation and reuse detection (the refresh seed, hardened).
 //!
 //! A [`TokenPairIssuer`] holds two [`JwtStrategy`]s with separate keys and lifetimes: a short
-//! access token and a long refresh token ([`TokenPairIssuer::hs256`] sets the seed's two secrets
+//! access token and a long refresh token ([`TokenPairIssuerBuilder::hs256`] sets the seed's two secrets
 //! with 15 minutes and [`DEFAULT_REFRESH_LIFETIME`], 7 days). Every refresh token belongs to a
 //! *family* (claim `fid`) started at login, and has its own `jti`. The family's store entry
 //! remembers the `jti` of the one refresh token that may be used next, its *head*.
@@ -21,7 +21,7 @@
 //!   issued (its `iat`), gets no new pair (and the family is revoked), and the new pair
 //!   carries only the scopes the user may still have.
 //! - A family has an absolute lifetime, [`DEFAULT_SESSION_LIFETIME`] (30 days) unless set with
-//!   [`TokenPairIssuer::session_lifetime`]: it is written into every refresh token of the
+//!   [`TokenPairIssuerBuilder::session_lifetime`]: it is written into every refresh token of the
 //!   family (claim `fxp`), no token of the family expires after it, and neither does its store
 //!   entry. Rotation renews the refresh token's lifetime, never the session's: at the end of
 //!   it the user logs in again.
@@ -37,7 +37,7 @@
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let access = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build()?;
 //! let refresh = JwtStrategy::builder(JwtKey::hs256([8u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build()?;
-//! let issuer = TokenPairIssuer::new(access, refresh, MemoryFamilyStore::new())?;
+//! let issuer = TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(access, refresh).build()?;
 //!
 //! // What the app says about a user at refresh time: here, everyone is active with `me`.
 //! struct Users;
@@ -75,7 +75,7 @@ use crate::{error::AuthError, response::NoStore};
 pub const DEFAULT_REFRESH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// How long a family lives from its login, however often it is refreshed, unless set with
-/// [`TokenPairIssuer::session_lifetime`]: 30 days.
+/// [`TokenPairIssuerBuilder::session_lifetime`]: 30 days.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// The claim holding a refresh token's family id.
@@ -311,30 +311,66 @@ impl<S> std::fmt::Debug for TokenPairIssuer<S> {
     }
 }
 
-impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
-    /// The seed's setup: HS256 with two different secrets, access tokens for 15 minutes
-    /// ([`DEFAULT_LIFETIME`](super::jwt::DEFAULT_LIFETIME)) and refresh tokens for
-    /// [`DEFAULT_REFRESH_LIFETIME`] (7 days). For other keys or lifetimes use [`TokenPairIssuer::new`].
-    pub fn hs256(
-        access_secret: impl AsRef<[u8]>,
-        refresh_secret: impl AsRef<[u8]>,
-        store: S,
-    ) -> Result<Self, JwtError> {
-        if access_secret.as_ref() == refresh_secret.as_ref() {
-            return Err(JwtError::Config("access and refresh tokens need different secrets".into()));
-        }
-        let access = JwtStrategy::builder(JwtKey::hs256(access_secret)).build()?;
-        let refresh = JwtStrategy::builder(JwtKey::hs256(refresh_secret)).lifetime(DEFAULT_REFRESH_LIFETIME).build()?;
-        Self::new(access, refresh, store)
-    }
+/// Configures a [`TokenPairIssuer`]; from [`TokenPairIssuer::builder`]. Give it its two
+/// strategies, with [`strategies`](Self::strategies) or [`hs256`](Self::hs256).
+#[must_use = "call `.build()` to get the issuer"]
+pub struct TokenPairIssuerBuilder<S> {
+    store: S,
+    strategies: Option<Result<(JwtStrategy, JwtStrategy), JwtError>>,
+    session_lifetime: Duration,
+}
 
-    /// Pairs an access strategy and a refresh strategy over a family store.
+impl<S> std::fmt::Debug for TokenPairIssuerBuilder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPairIssuerBuilder")
+            .field("strategies", &self.strategies)
+            .field("session_lifetime", &self.session_lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: RefreshFamilyStore> TokenPairIssuerBuilder<S> {
+    /// Pairs an access strategy and a refresh strategy.
     ///
     /// Both strategies must be able to sign; the refresh lifetime must be longer than the access
     /// lifetime (build the refresh strategy with `.lifetime(DEFAULT_REFRESH_LIFETIME)` or your
     /// own; the seed uses 1 and 10 minutes); and the access strategy must not itself use the
-    /// refresh token type.
-    pub fn new(access: JwtStrategy, refresh: JwtStrategy, store: S) -> Result<Self, JwtError> {
+    /// refresh token type. Checked by [`build`](Self::build).
+    pub fn strategies(mut self, access: JwtStrategy, refresh: JwtStrategy) -> Self {
+        self.strategies = Some(Ok((access, refresh)));
+        self
+    }
+
+    /// The seed's setup instead of [`strategies`](Self::strategies): HS256 with two different
+    /// secrets, access tokens for 15 minutes ([`DEFAULT_LIFETIME`](super::jwt::DEFAULT_LIFETIME))
+    /// and refresh tokens for [`DEFAULT_REFRESH_LIFETIME`] (7 days).
+    pub fn hs256(mut self, access_secret: impl AsRef<[u8]>, refresh_secret: impl AsRef<[u8]>) -> Self {
+        let strategies = || {
+            if access_secret.as_ref() == refresh_secret.as_ref() {
+                return Err(JwtError::Config("access and refresh tokens need different secrets".into()));
+            }
+            let access = JwtStrategy::builder(JwtKey::hs256(access_secret.as_ref())).build()?;
+            let refresh = JwtStrategy::builder(JwtKey::hs256(refresh_secret.as_ref()))
+                .lifetime(DEFAULT_REFRESH_LIFETIME)
+                .build()?;
+            Ok((access, refresh))
+        };
+        self.strategies = Some(strategies());
+        self
+    }
+
+    /// How long a family lives from its login, however often it is refreshed; default
+    /// [`DEFAULT_SESSION_LIFETIME`] (30 days). Whole seconds, at least one.
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = lifetime.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Checks the strategies and builds the issuer.
+    pub fn build(self) -> Result<TokenPairIssuer<S>, JwtError> {
+        let (access, refresh) = self.strategies.unwrap_or_else(|| {
+            Err(JwtError::Config("a token pair needs its strategies: call .strategies(…) or .hs256(…)".into()))
+        })?;
         if !access.can_issue() || !refresh.can_issue() {
             return Err(JwtError::Config("both strategies of a token pair need a signing key".into()));
         }
@@ -347,15 +383,15 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
         // `iat` in every refresh token: what a password change is compared with
         // (`ReloadUser::reload_user_issued`), exact even where the session's end cut `exp` short.
         let refresh = refresh.with_token_type(REFRESH_TOKEN_TYPE).with_iat_always();
-        Ok(Self { access, refresh, store: Arc::new(store), session_lifetime: DEFAULT_SESSION_LIFETIME })
+        Ok(TokenPairIssuer { access, refresh, store: Arc::new(self.store), session_lifetime: self.session_lifetime })
     }
+}
 
-    /// How long a family lives from its login, however often it is refreshed; default
-    /// [`DEFAULT_SESSION_LIFETIME`] (30 days). Whole seconds, at least one. Families started
-    /// before a change keep the lifetime they were started with.
-    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
-        self.session_lifetime = lifetime.max(Duration::from_secs(1));
-        self
+impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
+    /// Starts an issuer over `store`, the family store ([`MemoryFamilyStore`] in one process,
+    /// `RedisFamilyStore` across several); give it its strategies on the builder.
+    pub fn builder(store: S) -> TokenPairIssuerBuilder<S> {
+        TokenPairIssuerBuilder { store, strategies: None, session_lifetime: DEFAULT_SESSION_LIFETIME }
     }
 
     /// The access strategy, to verify access tokens in extractors.
