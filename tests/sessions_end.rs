@@ -28,7 +28,9 @@ use auth_core::{
         DatabaseStrategy, JwtKey, JwtStrategy, RedisStrategy, TokenPairIssuer,
         refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore},
     },
-    users::{self, Email, Mailer, NoFields, RequestContext, User, UserHooks, UserManager, UserStore, UserToken},
+    users::{
+        self, Email, MailDelivery, Mailer, NoFields, RequestContext, User, UserHooks, UserManager, UserStore, UserToken,
+    },
     websocket::{Message, WebSocketUpgrade},
 };
 use axum::{
@@ -177,7 +179,7 @@ impl App {
             .verify_token_secret([1u8; 32])
             .reset_password_token_secret([2u8; 32])
             .passwords(auth_core::password::Passwords::builder().max_concurrency(4).build())
-            .mailer(Mailer::disabled())
+            .mailer(Mailer::builder(MailDelivery::disabled()).build().unwrap())
             .no_login_throttle()
             .revoke_sessions_in(tokens.clone())
             .revoke_sessions_in(redis.clone())

@@ -5,7 +5,7 @@
 #[path = "users/test_app.rs"]
 mod test_app;
 
-use auth_core::users::{MailSettings, Mailer};
+use auth_core::users::{MailDelivery, MailSettings, Mailer};
 use auth_tests::SmtpSink;
 use serde_json::{Value, json};
 use test_app::{Auth, Db, Options, TestApp, unique};
@@ -88,7 +88,7 @@ async fn verify_and_reset_through_smtp() {
     let dir = tempfile::tempdir().unwrap();
     let settings = MailSettings::new(PUBLIC_URL, "Camelot <noreply@camelot.bt>").unwrap().app_name("Camelot");
     let mut options = Options::new(Db::Sqlite(dir.path().join("users.sqlite")));
-    options.mailer = Mailer::smtp(&sink.url(), settings).unwrap();
+    options.mailer = Mailer::builder(MailDelivery::smtp(&sink.url(), settings)).build().unwrap();
     let app = TestApp::start(options).await;
     let email = format!("gareth-{}@camelot.bt", unique());
     app.register(&email, "guinevere").await;
@@ -135,7 +135,8 @@ async fn a_failed_send_does_not_fail_the_request() {
     let settings = MailSettings::new(PUBLIC_URL, "noreply@camelot.bt").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut options = Options::new(Db::Sqlite(dir.path().join("users.sqlite")));
-    options.mailer = Mailer::smtp(&format!("smtp://127.0.0.1:{port}"), settings).unwrap();
+    options.mailer =
+        Mailer::builder(MailDelivery::smtp(&format!("smtp://127.0.0.1:{port}"), settings)).build().unwrap();
     let app = TestApp::start(options).await;
     let email = format!("dagonet-{}@camelot.bt", unique());
     app.register(&email, "guinevere").await;

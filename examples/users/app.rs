@@ -15,8 +15,8 @@ use auth_core::{
         DatabaseError, DatabaseStrategy, Denylist, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist,
     },
     users::{
-        self, ClientIpSource, CurrentUser, LoginThrottle, MailSettings, Mailer, RequestContext, ThrottleStore, User,
-        UserHooks, UserManager, UserStore,
+        self, ClientIpSource, CurrentUser, LoginThrottle, MailDelivery, MailSettings, Mailer, RequestContext,
+        ThrottleStore, User, UserHooks, UserManager, UserStore,
     },
 };
 use axum::{Json, Router, extract::FromRef};
@@ -188,8 +188,10 @@ impl AppState {
             })?
             .app_name("the auth-core users example");
         let mailer = match &config.smtp_url {
-            Some(url) => Mailer::smtp(url, settings).map_err(|e| setting("SMTP_URL", url, &e))?,
-            None => Mailer::log(settings),
+            Some(url) => {
+                Mailer::builder(MailDelivery::smtp(url, settings)).build().map_err(|e| setting("SMTP_URL", url, &e))?
+            }
+            None => Mailer::builder(MailDelivery::log(settings)).build()?,
         };
         let redis = match &config.redis_url {
             Some(url) => {

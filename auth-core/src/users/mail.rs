@@ -11,12 +11,12 @@
 //! mail that finds the queue full.
 //!
 //! ```no_run
-//! use auth_core::users::{MailSettings, Mailer};
+//! use auth_core::users::{MailDelivery, MailSettings, Mailer};
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let settings = MailSettings::new("https://app.example.com", "Example <noreply@example.com>")?;
 //! // smtp:// is plain SMTP; add ?tls=required for STARTTLS, or use smtps:// (implicit TLS).
-//! let mailer = Mailer::smtp("smtps://user:password@smtp.example.com", settings)?;
+//! let mailer = Mailer::builder(MailDelivery::smtp("smtps://user:password@smtp.example.com", settings)).build()?;
 //! # Ok(())
 //! # }
 //! ```
@@ -138,12 +138,77 @@ struct Outgoing {
     message: Message,
 }
 
-impl Mailer {
+/// How a [`Mailer`] delivers; the argument of [`Mailer::builder`].
+pub struct MailDelivery(Chosen);
+
+enum Chosen {
+    Smtp(String, MailSettings),
+    Log(MailSettings),
+    Disabled,
+}
+
+impl std::fmt::Debug for MailDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the SMTP URL: it may hold a password.
+        f.write_str(match self.0 {
+            Chosen::Smtp(..) => "Smtp",
+            Chosen::Log(_) => "Log",
+            Chosen::Disabled => "Disabled",
+        })
+    }
+}
+
+impl MailDelivery {
     /// Sends over SMTP. `url` is `smtp://host:port` (plain), `smtp://host?tls=required`
-    /// (STARTTLS), or `smtps://host` (TLS), with `user:password@` for authentication. Must be
-    /// called inside a tokio runtime: it starts the sending task, which ends when the last clone
-    /// is dropped.
-    pub fn smtp(url: &str, settings: MailSettings) -> Result<Self, MailError> {
+    /// (STARTTLS), or `smtps://host` (TLS), with `user:password@` for authentication; checked by
+    /// [`MailerBuilder::build`], which must be called inside a tokio runtime: it starts the
+    /// sending task, which ends when the last clone of the mailer is dropped.
+    pub fn smtp(url: impl Into<String>, settings: MailSettings) -> Self {
+        Self(Chosen::Smtp(url.into(), settings))
+    }
+
+    /// Writes each mail, token and all, to the log at `INFO` instead of sending it: for
+    /// development, when no SMTP server is configured. Never use it where the logs are read by
+    /// anyone who should not be able to take over accounts.
+    pub fn log(settings: MailSettings) -> Self {
+        Self(Chosen::Log(settings))
+    }
+
+    /// Sends nothing: the app sends its own mails from
+    /// [`UserHooks::after_request_verify`](super::UserHooks::after_request_verify) and
+    /// [`UserHooks::after_forgot_password`](super::UserHooks::after_forgot_password).
+    pub fn disabled() -> Self {
+        Self(Chosen::Disabled)
+    }
+}
+
+/// A [`Mailer`] being built; from [`Mailer::builder`].
+#[derive(Debug)]
+#[must_use = "call `.build()` to get the mailer"]
+pub struct MailerBuilder {
+    delivery: MailDelivery,
+}
+
+impl MailerBuilder {
+    /// The mailer: for SMTP, checks the URL and starts the sending task (inside a tokio
+    /// runtime); for the log, warns once that mails go to the log.
+    pub fn build(self) -> Result<Mailer, MailError> {
+        match self.delivery.0 {
+            Chosen::Smtp(url, settings) => Mailer::smtp(&url, settings),
+            Chosen::Log(settings) => Ok(Mailer::log(settings)),
+            Chosen::Disabled => Ok(Mailer::disabled()),
+        }
+    }
+}
+
+impl Mailer {
+    /// Starts a mailer delivering by `delivery`: [`MailDelivery::smtp`], [`MailDelivery::log`]
+    /// or [`MailDelivery::disabled`].
+    pub fn builder(delivery: MailDelivery) -> MailerBuilder {
+        MailerBuilder { delivery }
+    }
+
+    fn smtp(url: &str, settings: MailSettings) -> Result<Self, MailError> {
         let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme).to_owned();
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|_| MailError::SmtpUrl(scheme.clone()))?
@@ -163,18 +228,12 @@ impl Mailer {
         Ok(Self { inner: Arc::new(Inner { settings: Some(settings), delivery: Delivery::Smtp(sender) }) })
     }
 
-    /// Writes each mail, token and all, to the log at `INFO` instead of sending it: for
-    /// development, when no SMTP server is configured. Never use it where the logs are read by
-    /// anyone who should not be able to take over accounts.
-    pub fn log(settings: MailSettings) -> Self {
+    fn log(settings: MailSettings) -> Self {
         tracing::warn!("no SMTP server configured: verify and reset mails (with their tokens) go to the log");
         Self { inner: Arc::new(Inner { settings: Some(settings), delivery: Delivery::Log }) }
     }
 
-    /// Sends nothing: the app sends its own mails from
-    /// [`UserHooks::after_request_verify`](super::UserHooks::after_request_verify) and
-    /// [`UserHooks::after_forgot_password`](super::UserHooks::after_forgot_password).
-    pub fn disabled() -> Self {
+    fn disabled() -> Self {
         Self { inner: Arc::new(Inner { settings: None, delivery: Delivery::Disabled }) }
     }
 

@@ -81,7 +81,7 @@ pub use current::{CurrentUser, SUPERUSER_SCOPE, Superuser, UserBackends, UserPri
 pub use email::{Email, InvalidEmail, MAX_EMAIL_BYTES, MAX_INPUT_CHARS, login_key};
 pub use error::{ErrorCode, FlowError, UsersError, ValidationError};
 pub use hooks::{InvalidPassword, PasswordPolicy, RequestContext, UserHooks};
-pub use mail::{MailError, MailSettings, Mailer, QUEUE_CAPACITY, SEND_TIMEOUT};
+pub use mail::{MailDelivery, MailError, MailSettings, Mailer, MailerBuilder, QUEUE_CAPACITY, SEND_TIMEOUT};
 pub use model::{BASE_FIELDS, NoFields, User, UserCreate, UserFields, UserUpdate};
 pub use routes::{auth_router, register_router, reset_password_router, users_router, verify_router};
 pub use store::{DEFAULT_TABLE, UserStore, UserStoreBuilder};
