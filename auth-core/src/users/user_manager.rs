@@ -194,7 +194,8 @@ impl<H: UserHooks> UserManagerBuilder<H> {
         self
     }
 
-    /// Login throttling; default [`LoginThrottle::memory`] with its default policies.
+    /// Login throttling; default `LoginThrottle::builder(ThrottleStore::memory()).build()`, with its
+    /// default policies.
     pub fn login_throttle(mut self, throttle: LoginThrottle) -> Self {
         self.throttle = Some(throttle);
         self
