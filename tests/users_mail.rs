@@ -88,7 +88,7 @@ async fn verify_and_reset_through_smtp() {
     let dir = tempfile::tempdir().unwrap();
     let settings = MailSettings::new(PUBLIC_URL, "Camelot <noreply@camelot.bt>").unwrap().app_name("Camelot");
     let mut options = Options::new(Db::Sqlite(dir.path().join("users.sqlite")));
-    options.mailer = Mailer::builder(MailDelivery::smtp(&sink.url(), settings)).build().unwrap();
+    options.mailer = Mailer::builder(MailDelivery::smtp(sink.url(), settings)).build().unwrap();
     let app = TestApp::start(options).await;
     let email = format!("gareth-{}@camelot.bt", unique());
     app.register(&email, "guinevere").await;
@@ -135,8 +135,7 @@ async fn a_failed_send_does_not_fail_the_request() {
     let settings = MailSettings::new(PUBLIC_URL, "noreply@camelot.bt").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut options = Options::new(Db::Sqlite(dir.path().join("users.sqlite")));
-    options.mailer =
-        Mailer::builder(MailDelivery::smtp(&format!("smtp://127.0.0.1:{port}"), settings)).build().unwrap();
+    options.mailer = Mailer::builder(MailDelivery::smtp(format!("smtp://127.0.0.1:{port}"), settings)).build().unwrap();
     let app = TestApp::start(options).await;
     let email = format!("dagonet-{}@camelot.bt", unique());
     app.register(&email, "guinevere").await;
