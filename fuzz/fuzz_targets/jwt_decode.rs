@@ -71,7 +71,10 @@ static VERIFIERS: LazyLock<Verifiers> = LazyLock::new(|| {
         ("kid-set", JwtStrategy::builder(keys).build().unwrap(), 0),
     ];
     let access = JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap();
-    let refresh = JwtStrategy::builder(JwtKey::hs256(REFRESH_SECRET)).lifetime(Duration::from_secs(7 * 24 * 3600)).build().unwrap();
+    let refresh = JwtStrategy::builder(JwtKey::hs256(REFRESH_SECRET))
+        .lifetime(Duration::from_secs(7 * 24 * 3600))
+        .build()
+        .unwrap();
     let refresh = TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(access, refresh).build().unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     Verifiers { strategies, refresh, runtime }
