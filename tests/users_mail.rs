@@ -145,3 +145,10 @@ async fn a_failed_send_does_not_fail_the_request() {
     // The hooks still ran: the app can see the tokens even though no mail went out.
     assert!(!app.recorder.token(true, &email).await.is_empty());
 }
+
+#[test]
+fn an_smtp_delivery_shows_no_url() {
+    let settings = MailSettings::new("https://app.example", "App <noreply@app.example>").unwrap();
+    let shown = format!("{:?}", Mailer::builder(MailDelivery::smtp("smtps://user:hunter2@smtp.example", settings)));
+    assert!(shown.contains("Smtp") && !shown.contains("hunter2") && !shown.contains("smtp.example"), "{shown}");
+}

@@ -119,6 +119,12 @@ async fn builder_validates_settings() {
     assert_eq!(<DatabaseStrategy as Strategy>::KIND, "database");
 }
 
+#[test]
+fn a_builder_shows_no_more_of_its_url_than_the_scheme() {
+    let shown = format!("{:?}", DatabaseStrategy::builder("postgres://root:hunter2@db.example/app"));
+    assert!(shown.contains("postgres") && !shown.contains("hunter2") && !shown.contains("db.example"), "{shown}");
+}
+
 #[tokio::test]
 async fn connect_refuses_unknown_schemes_without_echoing_the_url() {
     let error = DatabaseStrategy::builder("mysql://root:hunter2@localhost/db").build().await.unwrap_err();
