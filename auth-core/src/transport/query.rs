@@ -1,11 +1,10 @@
 //! A token in the `access_token` query parameter (RFC 6750 §2.3): for clients that can set
 //! neither a header nor a subprotocol. Off unless a handler names it.
 
-use std::marker::PhantomData;
+use std::{borrow::Cow, marker::PhantomData};
 
 use axum::http::request::Parts;
 
-use super::TokenCredential;
 use crate::{
     error::{AuthError, Challenge},
     security::{ApiKeyLocation, Authenticate, Credential, Lifetime, SchemeKind},
@@ -44,17 +43,20 @@ impl<C: Credential> Credential for QueryToken<C> {
     fn granted_scopes(principal: &C::Principal) -> &[String] {
         C::granted_scopes(principal)
     }
-}
 
-impl<C: TokenCredential<S>, S: Send + Sync> Authenticate<S> for QueryToken<C> {
-    async fn authenticate(parts: &mut Parts, state: &S) -> Result<C::Principal, AuthError> {
-        let token = query_token(parts).ok_or(NOT_AUTHENTICATED)?;
-        C::verify_token(&token, state).await
+    /// A bearer token, whatever carried it.
+    fn challenge() -> Challenge {
+        Challenge::Bearer
     }
 
-    async fn authenticate_with_lifetime(parts: &mut Parts, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
-        let token = query_token(parts).ok_or(NOT_AUTHENTICATED)?;
-        C::verify_token_with_lifetime(&token, state).await
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        query_token(parts).map(Cow::Owned).ok_or(NOT_AUTHENTICATED)
+    }
+}
+
+impl<C: Authenticate<S>, S: Send + Sync> Authenticate<S> for QueryToken<C> {
+    async fn verify(token: &str, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
+        C::verify(token, state).await
     }
 }
 

@@ -1,11 +1,10 @@
 //! A token in a `Sec-WebSocket-Protocol` entry, `bearer.<token>`: how a browser, which cannot
 //! set headers on a WebSocket, sends a bearer token with the upgrade.
 
-use std::marker::PhantomData;
+use std::{borrow::Cow, marker::PhantomData};
 
 use axum::http::{HeaderMap, header, request::Parts};
 
-use super::TokenCredential;
 use crate::{
     error::{AuthError, Challenge},
     security::{ApiKeyLocation, Authenticate, Credential, Lifetime, SchemeKind},
@@ -51,17 +50,20 @@ impl<C: Credential> Credential for SubprotocolToken<C> {
     fn granted_scopes(principal: &C::Principal) -> &[String] {
         C::granted_scopes(principal)
     }
-}
 
-impl<C: TokenCredential<S>, S: Send + Sync> Authenticate<S> for SubprotocolToken<C> {
-    async fn authenticate(parts: &mut Parts, state: &S) -> Result<C::Principal, AuthError> {
-        let token = subprotocol_token(&parts.headers).ok_or(NOT_AUTHENTICATED)?;
-        C::verify_token(token, state).await
+    /// A bearer token, whatever carried it.
+    fn challenge() -> Challenge {
+        Challenge::Bearer
     }
 
-    async fn authenticate_with_lifetime(parts: &mut Parts, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
-        let token = subprotocol_token(&parts.headers).ok_or(NOT_AUTHENTICATED)?;
-        C::verify_token_with_lifetime(token, state).await
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        subprotocol_token(&parts.headers).map(Cow::Borrowed).ok_or(NOT_AUTHENTICATED)
+    }
+}
+
+impl<C: Authenticate<S>, S: Send + Sync> Authenticate<S> for SubprotocolToken<C> {
+    async fn verify(token: &str, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
+        C::verify(token, state).await
     }
 }
 
