@@ -37,7 +37,9 @@ impl Challenge {
         match self {
             Challenge::Bearer => "Bearer".to_owned(),
             Challenge::Basic { realm: None } => "Basic charset=\"UTF-8\"".to_owned(),
-            Challenge::Basic { realm: Some(realm) } => format!("Basic realm=\"{}\", charset=\"UTF-8\"", quote_safe(realm)),
+            Challenge::Basic { realm: Some(realm) } => {
+                format!("Basic realm=\"{}\", charset=\"UTF-8\"", quote_safe(realm))
+            }
             Challenge::ApiKey => "APIKey".to_owned(),
         }
     }

@@ -78,7 +78,8 @@ where
 {
     async fn verify(token: &str, state: &S) -> Result<(Principal, Lifetime), AuthError> {
         let backend = B::from_ref(state);
-        let TokenInfo { subject, scopes, times } = backend.strategy().read_token(token).await.map_err(credentials_error)?;
+        let TokenInfo { subject, scopes, times } =
+            backend.strategy().read_token(token).await.map_err(credentials_error)?;
         let lifetime = match times.expires_at {
             Some(at) => Lifetime::until(at),
             None => Lifetime::unknown(),

@@ -29,10 +29,10 @@ mod credential;
 mod routes;
 mod transport;
 
+pub(crate) use cookie::cookie_value;
 pub use cookie::{
     CookieOptions, CookieOptionsBuilder, DEFAULT_NAME as DEFAULT_COOKIE_NAME, InvalidCookieOption, SameSite,
 };
-pub(crate) use cookie::cookie_value;
 pub use credential::Principal;
 pub use routes::{Authenticator, LoginGrant, SameOrigin, routes};
 pub use transport::{ApiKeyLocation, Transport};

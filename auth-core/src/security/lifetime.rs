@@ -144,7 +144,6 @@ impl Lifetime {
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at
     }
-
 }
 
 impl fmt::Debug for Lifetime {

@@ -39,7 +39,9 @@ pub(crate) fn read_as<'p>(scheme: &SchemeKind, parts: &'p Parts) -> Option<Cow<'
             }
             Cow::Owned(value.into_owned())
         }
-        SchemeKind::ApiKey { location: ApiKeyLocation::Cookie, name } => Cow::Owned(cookie_value(&parts.headers, name)?),
+        SchemeKind::ApiKey { location: ApiKeyLocation::Cookie, name } => {
+            Cow::Owned(cookie_value(&parts.headers, name)?)
+        }
         _ => Cow::Borrowed(authorization_credentials(&parts.headers, "Bearer")?),
     };
     (!credential.is_empty() && credential.len() <= MAX_CREDENTIAL_LEN).then_some(credential)
