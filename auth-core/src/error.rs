@@ -118,8 +118,8 @@ pub enum AuthError {
     /// A server-side fault (misconfiguration, a failed hash): 500, with no detail leaked.
     #[error("Internal server error")]
     Internal,
-    /// `error`, a failure of a credential whose scheme is not `Bearer` (an API key, HTTP
-    /// Basic), answered with that credential's own `challenge` rather than a `Bearer` one.
+    /// `error`, a bad credential whose scheme is not `Bearer` (an API key, HTTP Basic): 401,
+    /// answered with that credential's own `challenge` rather than a `Bearer` one.
     /// [`Authenticated`](crate::Authenticated) makes it from the credential's
     /// [`Credential::challenge`](crate::Credential::challenge): a credential never builds it.
     #[error("{error}")]
@@ -194,11 +194,6 @@ impl AuthError {
             }
             AuthError::InsufficientScope { scopes } => {
                 (StatusCode::FORBIDDEN, Some(bearer_with_scope(scopes, Some("insufficient_scope"))))
-            }
-            // A scope missing from a credential of another scheme: 403 as RFC 6750 answers it,
-            // with no challenge (`insufficient_scope` is a `Bearer` one).
-            AuthError::Challenged { error, .. } if matches!(**error, AuthError::InsufficientScope { .. }) => {
-                (StatusCode::FORBIDDEN, None)
             }
             _ => (self.status(), self.www_authenticate()),
         };

@@ -18,16 +18,12 @@ use axum::{
 
 use super::{
     SecurityScopes,
-    credential::challenged,
     dependency::{CacheEntry, Depends, Resolve},
     function::SecuredFn,
     lifetime::Lifetimes,
     requirement::{Link, Requirement, Walk, Walked},
 };
-use crate::{
-    error::{AuthError, Challenge},
-    form::FormBody,
-};
+use crate::{error::AuthError, form::FormBody};
 
 /// Lives in the request's extensions while its extractors run.
 #[derive(Clone, Default)]
@@ -238,13 +234,13 @@ impl Hasher for TypeIdHasher {
 /// [`AuthError::InsufficientScope`]: raised at once when the credential is taken directly by a
 /// handler, or, inside a dependency, raised as soon as that dependency returns, before anything
 /// that depends on it runs.
-pub(crate) fn enforce(parts: &mut Parts, granted: &[String], challenge: fn() -> Challenge) -> Result<(), AuthError> {
+pub(crate) fn enforce(parts: &mut Parts, granted: &[String]) -> Result<(), AuthError> {
     // Outside any chain nothing is required.
     let Some(state) = parts.extensions.get_mut::<ChainState>() else { return Ok(()) };
     if state.scopes.is_satisfied_by(granted) {
         return Ok(());
     }
-    let error = challenged(AuthError::InsufficientScope { scopes: state.scopes.clone() }, challenge);
+    let error = AuthError::InsufficientScope { scopes: state.scopes.clone() };
     if state.depth == 0 {
         return Err(error);
     }

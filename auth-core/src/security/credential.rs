@@ -163,13 +163,11 @@ pub(crate) fn challenge_of(scheme: &SchemeKind, name: &str) -> Challenge {
 }
 
 /// A credential's failure, with the credential's challenge when it is not `Bearer` (which is
-/// what the error renders by itself).
-pub(crate) fn challenged(error: AuthError, challenge: fn() -> Challenge) -> AuthError {
+/// what the error renders by itself). A missing scope keeps its `Bearer scope="…"`, which
+/// names the scopes that would do.
+fn challenged(error: AuthError, challenge: fn() -> Challenge) -> AuthError {
     match error {
-        AuthError::InvalidCredentials { .. }
-        | AuthError::InsufficientScope { .. }
-        | AuthError::InvalidToken
-        | AuthError::TokenExpired => match challenge() {
+        AuthError::InvalidCredentials { .. } | AuthError::InvalidToken | AuthError::TokenExpired => match challenge() {
             Challenge::Bearer => error,
             challenge => AuthError::Challenged { error: Box::new(error), challenge },
         },
@@ -225,7 +223,6 @@ pub trait CredentialSet: Send + Sync + 'static {
 pub struct Verified<P> {
     principal: P,
     granted: fn(&P) -> &[String],
-    challenge: fn() -> Challenge,
 }
 
 /// Verifying a [`CredentialSet`] with app state `S`: implemented for every credential that
@@ -254,7 +251,7 @@ impl<C: Credential> CredentialSet for C {
 impl<C: Authenticate<S>, S: Clone + Send + Sync + 'static> AuthenticateSet<S> for C {
     async fn authenticate(parts: &mut Parts, state: &S) -> Result<Verified<C::Principal>, AuthError> {
         let principal = verify::<C, S>(parts, state).await?;
-        Ok(Verified { principal, granted: C::granted_scopes, challenge: C::challenge })
+        Ok(Verified { principal, granted: C::granted_scopes })
     }
 }
 
@@ -335,12 +332,12 @@ macro_rules! credential_tuple {
                 let () = <Self as DistinctSchemes>::CHECK;
                 let mut outcome = Outcome::default();
                 match verify::<$first, S>(parts, state).await {
-                    Ok(principal) => return Ok(Verified { principal, granted: $first::granted_scopes, challenge: $first::challenge }),
+                    Ok(principal) => return Ok(Verified { principal, granted: $first::granted_scopes }),
                     Err(error) => outcome.record(error),
                 }
                 $(
                     match verify::<$rest, S>(parts, state).await {
-                        Ok(principal) => return Ok(Verified { principal, granted: $rest::granted_scopes, challenge: $rest::challenge }),
+                        Ok(principal) => return Ok(Verified { principal, granted: $rest::granted_scopes }),
                         Err(error) => outcome.record(error),
                     }
                 )+
@@ -435,7 +432,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let verified = C::authenticate(parts, state).await.map_err(|error| error.in_chain(parts))?;
-        enforce(parts, (verified.granted)(&verified.principal), verified.challenge)?;
+        enforce(parts, (verified.granted)(&verified.principal))?;
         Ok(Self(verified.principal))
     }
 }
