@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use auth_core::{
-    AuthError, Authenticate, Authenticated, Credential, Scopes, secured,
+    AuthBackend, AuthError, Authenticate, Authenticated, Credential, Scopes, secured,
     security::{ApiKeyLocation, Lifetime, SchemeKind},
     strategies::{Claims, JwtStrategy},
 };
@@ -90,9 +90,22 @@ impl<S: Send + Sync> Authenticate<S> for Operator {
     }
 }
 
+/// A backend whose tokens travel as an API key in `x-token`.
+#[derive(AuthBackend, Clone)]
+#[backend(name = "key_backend", transport = api_key(header = "x-token"), strategy = jwt)]
+struct KeyBackend {
+    strategy: JwtStrategy,
+}
+
 #[derive(Clone)]
 struct AppState {
     jwt: JwtStrategy,
+}
+
+impl FromRef<AppState> for KeyBackend {
+    fn from_ref(state: &AppState) -> Self {
+        KeyBackend { strategy: state.jwt.clone() }
+    }
 }
 
 impl FromRef<AppState> for JwtStrategy {
@@ -121,6 +134,11 @@ async fn by_token(Authenticated(claims): Authenticated<Claims>) -> String {
     claims.sub.unwrap_or_default()
 }
 
+#[secured(scopes = ["reports"])]
+async fn by_backend(Authenticated(principal): Authenticated<KeyBackend>) -> String {
+    principal.subject.clone()
+}
+
 /// The app on a loopback port, and a JWT strategy for the bearer route.
 async fn serve() -> (SocketAddr, JwtStrategy) {
     let jwt = JwtStrategy::hs256(b"credential-challenges-0123456789abcdef").build().unwrap();
@@ -129,6 +147,7 @@ async fn serve() -> (SocketAddr, JwtStrategy) {
         .route("/operator", get(by_operator))
         .route("/either", get(by_either))
         .route("/token", get(by_token))
+        .route("/backend", get(by_backend))
         .with_state(AppState { jwt: jwt.clone() });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -231,4 +250,15 @@ async fn a_bearer_token_is_challenged_as_before() {
     assert_eq!(missing, (401, NOT_AUTHENTICATED.to_owned(), vec!["Bearer".to_owned()]));
     let forged = get_with(addr, "/token", &[("authorization", "Bearer not-a-jwt")]).await;
     assert_eq!(forged, (401, INVALID.to_owned(), vec![r#"Bearer scope="reports""#.to_owned()]));
+}
+
+#[tokio::test]
+async fn a_backend_api_key_is_challenged_as_an_api_key() {
+    let (addr, jwt) = serve().await;
+    let token = jwt.issue("alice", &["reports"]).unwrap();
+    assert_eq!(get_with(addr, "/backend", &[("x-token", &token)]).await.1, "alice");
+    let missing = get_with(addr, "/backend", &[]).await;
+    assert_eq!(missing, (401, NOT_AUTHENTICATED.to_owned(), vec!["APIKey".to_owned()]));
+    let forged = get_with(addr, "/backend", &[("x-token", "not-a-jwt")]).await;
+    assert_eq!(forged, (401, INVALID.to_owned(), vec!["APIKey".to_owned()]));
 }
