@@ -16,7 +16,7 @@ pub const TOKEN_QUERY_PARAMETER: &str = "access_token";
 /// Longest token read from the query.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// The token of credential `C` (a backend, or `Claims`) in the query: `?access_token=<token>`
+/// The token of credential `C` (a backend, `Claims`, any credential) in the query: `?access_token=<token>`
 /// (RFC 6750 §2.3).
 ///
 /// **Off by default:** no other credential reads the query; a handler accepts a token there
@@ -26,7 +26,7 @@ const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// never logs a URI or a token; log yours without the query (or with `access_token` redacted),
 /// including in a `TraceLayer`'s request span.
 ///
-/// Verified as `C` verifies its tokens, yielding `C`'s principal, with `C`'s scopes.
+/// Verified by `C`'s own [`Authenticate::verify`], yielding `C`'s principal, with `C`'s scopes.
 /// Documented in OpenAPI as the API key scheme `QueryToken`, in the query parameter
 /// `access_token`. No parameter (or two, which is ambiguous) is "not authenticated", with
 /// `WWW-Authenticate: Bearer`.

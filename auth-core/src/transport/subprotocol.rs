@@ -16,7 +16,7 @@ pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "bearer.";
 /// Longest token read from a subprotocol entry.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// The token of credential `C` (a backend, or `Claims`), carried in a `Sec-WebSocket-Protocol`
+/// The token of credential `C` (a backend, `Claims`, any credential), carried in a `Sec-WebSocket-Protocol`
 /// entry `bearer.<token>` of a WebSocket upgrade, beside the app's real subprotocol:
 ///
 /// ```js
@@ -30,7 +30,7 @@ const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// hides it from the app's protocol negotiation, so the response names the app's subprotocol,
 /// or none when only the token entry was sent.
 ///
-/// Verified as `C` verifies its tokens, yielding `C`'s principal, with `C`'s scopes:
+/// Verified by `C`'s own [`Authenticate::verify`], yielding `C`'s principal, with `C`'s scopes:
 /// `Authenticated<(SubprotocolToken<JwtBackend>, JwtBackend)>` takes the token from the
 /// subprotocol, or else from the `Authorization` header. Documented in OpenAPI as the API key
 /// scheme `SubprotocolToken`, in the header `Sec-WebSocket-Protocol`.
