@@ -2,14 +2,17 @@
 //! the SPEC requires, sibling isolation, per-request caching and its opt-out, optional
 //! dependencies, state, and declarative enforcement.
 
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    borrow::Cow,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use auth_core::{
     AuthError, Authenticate, Authenticated, Challenge, Credential, Depends, Scopes, SecurityScopes, secured,
-    security::{ApiKeyLocation, SchemeKind},
+    security::{ApiKeyLocation, Lifetime, SchemeKind},
 };
 use axum::{
     Json, Router,
@@ -73,23 +76,24 @@ impl Credential for TestCredential {
     fn granted_scopes(credential: &TestCredential) -> &[String] {
         &credential.granted
     }
+
+    fn challenge() -> Challenge {
+        Challenge::Bearer
+    }
+
+    /// `x-user`, and the scopes `x-grant` lists.
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        let header = |name| parts.headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+        let user = header("x-user").ok_or(AuthError::NotAuthenticated { challenge: Challenge::Bearer })?;
+        Ok(Cow::Owned(format!("{user}\n{}", header("x-grant").unwrap_or_default())))
+    }
 }
 
 impl<S: Send + Sync> Authenticate<S> for TestCredential {
-    async fn authenticate(parts: &mut Parts, _state: &S) -> Result<Self, AuthError> {
-        let user = parts
-            .headers
-            .get("x-user")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(AuthError::NotAuthenticated { challenge: Challenge::Bearer })?
-            .to_owned();
-        let granted: Vec<String> = parts
-            .headers
-            .get("x-grant")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split_whitespace().map(str::to_owned).collect())
-            .unwrap_or_default();
-        Ok(Self { user, granted })
+    async fn verify(credential: &str, _state: &S) -> Result<(Self, Lifetime), AuthError> {
+        let (user, granted) = credential.split_once('\n').unwrap_or((credential, ""));
+        let granted = granted.split_whitespace().map(str::to_owned).collect();
+        Ok((Self { user: user.to_owned(), granted }, Lifetime::unknown()))
     }
 }
 

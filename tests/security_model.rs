@@ -6,13 +6,13 @@
 use std::collections::BTreeMap;
 
 use auth_core::{
-    AuthError, Authenticate, Authenticated, Challenge, Credential, Depends, Requirement, Scopes, secured,
-    security::{ApiKeyLocation, SchemeKind},
+    AuthError, Authenticate, Authenticated, Credential, Depends, Requirement, Scopes, secured,
+    security::{ApiKeyLocation, Lifetime, SchemeKind},
 };
 use axum::{
     Router,
     body::Body,
-    http::{Request, StatusCode, header, request::Parts},
+    http::{Request, StatusCode, header},
     routing::get,
 };
 use http_body_util::BodyExt;
@@ -44,13 +44,11 @@ pub struct Caller {
     scopes: Vec<String>,
 }
 
-/// Reads `<header>: <name> <scope>…`: the key names the caller and lists what it grants.
-fn read_key(parts: &Parts, header: &str) -> Result<Caller, AuthError> {
-    let value = parts.headers.get(header).ok_or(AuthError::NotAuthenticated { challenge: Challenge::ApiKey })?;
-    let value = value.to_str().map_err(|_| AuthError::invalid_credentials())?;
+/// Verifies `<name> <scope>…`: the key names the caller and lists what it grants.
+fn verify_key(value: &str) -> Result<(Caller, Lifetime), AuthError> {
     let mut words = value.split_whitespace();
     let name = words.next().filter(|name| *name != "forged").ok_or(AuthError::invalid_credentials())?;
-    Ok(Caller { name: name.to_owned(), scopes: words.map(str::to_owned).collect() })
+    Ok((Caller { name: name.to_owned(), scopes: words.map(str::to_owned).collect() }, Lifetime::unbounded()))
 }
 
 /// A key in `x-key-a`.
@@ -70,8 +68,8 @@ impl Credential for KeyA {
 }
 
 impl<S: Send + Sync> Authenticate<S> for KeyA {
-    async fn authenticate(parts: &mut Parts, _state: &S) -> Result<Caller, AuthError> {
-        read_key(parts, "x-key-a")
+    async fn verify(key: &str, _state: &S) -> Result<(Caller, Lifetime), AuthError> {
+        verify_key(key)
     }
 }
 
@@ -92,8 +90,8 @@ impl Credential for KeyB {
 }
 
 impl<S: Send + Sync> Authenticate<S> for KeyB {
-    async fn authenticate(parts: &mut Parts, _state: &S) -> Result<Caller, AuthError> {
-        read_key(parts, "x-key-b")
+    async fn verify(key: &str, _state: &S) -> Result<(Caller, Lifetime), AuthError> {
+        verify_key(key)
     }
 }
 

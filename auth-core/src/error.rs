@@ -21,7 +21,8 @@ use crate::security::SecurityScopes;
 pub enum Challenge {
     /// `WWW-Authenticate: Bearer` (OAuth2 and HTTP bearer transports).
     Bearer,
-    /// `WWW-Authenticate: Basic`, with `realm="…"` when one is configured.
+    /// `WWW-Authenticate: Basic`, with `realm="…"` when one is configured, and
+    /// `charset="UTF-8"` (RFC 7617 §2.1).
     Basic {
         /// The protection space announced to the client.
         realm: Option<String>,
@@ -35,8 +36,10 @@ impl Challenge {
     pub fn header_value(&self) -> String {
         match self {
             Challenge::Bearer => "Bearer".to_owned(),
-            Challenge::Basic { realm: None } => "Basic".to_owned(),
-            Challenge::Basic { realm: Some(realm) } => format!("Basic realm=\"{}\"", quote_safe(realm)),
+            Challenge::Basic { realm: None } => "Basic charset=\"UTF-8\"".to_owned(),
+            Challenge::Basic { realm: Some(realm) } => {
+                format!("Basic realm=\"{}\", charset=\"UTF-8\"", quote_safe(realm))
+            }
             Challenge::ApiKey => "APIKey".to_owned(),
         }
     }
@@ -115,6 +118,17 @@ pub enum AuthError {
     /// A server-side fault (misconfiguration, a failed hash): 500, with no detail leaked.
     #[error("Internal server error")]
     Internal,
+    /// `error`, a bad credential whose scheme is not `Bearer` (an API key, HTTP Basic): 401,
+    /// answered with that credential's own `challenge` rather than a `Bearer` one.
+    /// [`Authenticated`](crate::Authenticated) makes it from the credential's
+    /// [`Credential::challenge`](crate::Credential::challenge): a credential never builds it.
+    #[error("{error}")]
+    Challenged {
+        /// What went wrong.
+        error: Box<AuthError>,
+        /// What the credential's scheme announces.
+        challenge: Challenge,
+    },
 }
 
 impl AuthError {
@@ -151,6 +165,7 @@ impl AuthError {
             AuthError::CrossSiteRequest => StatusCode::FORBIDDEN,
             AuthError::Unavailable | AuthError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AuthError::Challenged { error, .. } => error.status(),
         }
     }
 
@@ -162,6 +177,7 @@ impl AuthError {
                 Some(bearer_with_scope(scopes, None))
             }
             AuthError::TokenExpired | AuthError::InvalidToken => Some("Bearer".to_owned()),
+            AuthError::Challenged { challenge, .. } => Some(challenge.header_value()),
             _ => None,
         }
     }

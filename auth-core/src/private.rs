@@ -21,7 +21,7 @@ pub use crate::security::{
         Depth, Four, HandlerArgs, HandlerParams, Later, Next, OnePrincipal, StateOf, Zero, assert_one_principal,
         check_handler, route_on,
     },
-    credential::str_eq,
+    credential::{AuthenticateSet, CredentialSet, Verified, str_eq},
     declaration::deserialize_scope,
     function::{
         CachePolicy, CacheSwitch, Cached, DependencyFn, DescribeAll, Enter, ExtractArgs, Finish, NotCached,

@@ -396,7 +396,7 @@ fn header_value(cookie: &Cookie<'_>) -> Result<HeaderValue, AuthError> {
 
 /// The value of cookie `name` in the request's `Cookie` headers; a cookie given twice, or
 /// empty, counts as absent.
-pub(super) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     let mut found = None;
     for header in headers.get_all(header::COOKIE) {
         let Ok(header) = header.to_str() else { continue };

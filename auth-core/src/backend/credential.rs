@@ -1,16 +1,17 @@
 //! Every backend is a [`Credential`]: `Authenticated<JwtBackend>` reads its transport, verifies
-//! with its strategy, and documents it under the backend's name. It is a
-//! [`TokenCredential`] too, so its tokens can also travel in a WebSocket subprotocol entry or
-//! the query.
+//! with its strategy, and documents it under the backend's name. Its tokens can also travel in
+//! a WebSocket subprotocol entry or the query.
+
+use std::borrow::Cow;
 
 use axum::{extract::FromRef, http::request::Parts};
 
 use super::{AuthBackend, Transport};
 use crate::{
-    error::AuthError,
+    error::{AuthError, Challenge},
     security::{ApiKeyLocation, Authenticate, Credential, Lifetime, OAuth2Flow, SchemeKind},
     strategies::{Strategy, TokenInfo},
-    transport::{TokenCredential, check_same_origin, is_upgrade},
+    transport::{check_same_origin, is_upgrade},
 };
 
 /// Who made the request, and through which backend.
@@ -22,7 +23,7 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// The name of the backend that authenticated the request.
     pub backend: &'static str,
-    /// When the token was issued, if its strategy knows ([`Strategy::read_token_issued`]):
+    /// When the token was issued, if its strategy knows ([`TokenTimes`](crate::strategies::TokenTimes)):
     /// what ends a user's sessions at a password change.
     pub issued_at: Option<std::time::SystemTime>,
 }
@@ -38,25 +39,22 @@ impl<B: AuthBackend> Credential for B {
     fn granted_scopes(principal: &Principal) -> &[String] {
         &principal.scopes
     }
-}
 
-impl<B, S> Authenticate<S> for B
-where
-    B: AuthBackend + FromRef<S>,
-    S: Send + Sync,
-{
-    async fn authenticate(parts: &mut Parts, state: &S) -> Result<Principal, AuthError> {
-        B::verify_token(&read::<B>(parts)?, state).await
+    /// What the backend's transport announces.
+    fn challenge() -> Challenge {
+        B::transport().challenge()
     }
 
-    async fn authenticate_with_lifetime(parts: &mut Parts, state: &S) -> Result<(Principal, Lifetime), AuthError> {
-        B::verify_token_with_lifetime(&read::<B>(parts)?, state).await
+    /// The token, as the backend's transport carries it. A cookie (an ambient credential,
+    /// which the browser sends whichever site opens the socket) upgrades a connection only for
+    /// a page of the site itself or of an allowed origin: cross-site WebSocket hijacking is
+    /// refused (403).
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        read::<B>(parts).map(Cow::Owned)
     }
 }
 
-/// The backend's token, as its transport carries it. A cookie (an ambient credential, which
-/// the browser sends whichever site opens the socket) upgrades a connection only for a page of
-/// the site itself or of an allowed origin: cross-site WebSocket hijacking is refused (403).
+/// The backend's token, as its transport carries it.
 fn read<B: AuthBackend>(parts: &Parts) -> Result<String, AuthError> {
     let token =
         B::transport().read(parts).ok_or(AuthError::NotAuthenticated { challenge: B::transport().challenge() })?;
@@ -73,40 +71,22 @@ fn read<B: AuthBackend>(parts: &Parts) -> Result<String, AuthError> {
 /// A backend's tokens are verified by its strategy, wherever they travel. A strategy that can
 /// revoke tokens before they expire (a logout deletes the row, the key, or lists the JWT) is
 /// re-checked while a connection the token opened stays open.
-impl<B, S> TokenCredential<S> for B
+impl<B, S> Authenticate<S> for B
 where
     B: AuthBackend + FromRef<S>,
     S: Send + Sync,
 {
-    async fn verify_token(token: &str, state: &S) -> Result<Principal, AuthError> {
+    async fn verify(token: &str, state: &S) -> Result<(Principal, Lifetime), AuthError> {
         let backend = B::from_ref(state);
-        let (info, issued_at) = backend.strategy().read_token_issued(token).await.map_err(credentials_error)?;
-        Ok(principal::<B>(info, issued_at))
-    }
-
-    async fn verify_token_with_lifetime(token: &str, state: &S) -> Result<(Principal, Lifetime), AuthError> {
-        let backend = B::from_ref(state);
-        let (info, times) = backend.strategy().read_token_with_times(token).await.map_err(credentials_error)?;
-        let mut lifetime = match times.expires_at {
+        let TokenInfo { subject, scopes, times } =
+            backend.strategy().read_token(token).await.map_err(credentials_error)?;
+        let lifetime = match times.expires_at {
             Some(at) => Lifetime::until(at),
             None => Lifetime::unknown(),
         };
-        if B::Strategy::REVOCABLE {
-            let token = token.to_owned();
-            lifetime = lifetime.rechecked(move || {
-                let (backend, token) = (backend.clone(), token.clone());
-                async move { backend.strategy().read_token(&token).await.map(drop) }
-            });
-        }
-        Ok((principal::<B>(info, times.issued_at), lifetime))
+        let lifetime = if B::Strategy::REVOCABLE { lifetime.revocable() } else { lifetime };
+        Ok((Principal { subject, scopes, backend: B::NAME, issued_at: times.issued_at }, lifetime))
     }
-}
-
-fn principal<B: AuthBackend>(
-    TokenInfo { subject, scopes }: TokenInfo,
-    issued_at: Option<std::time::SystemTime>,
-) -> Principal {
-    Principal { subject, scopes, backend: B::NAME, issued_at }
 }
 
 /// A store outage stays what it is; every other failure of the strategy is a bad credential.

@@ -29,6 +29,7 @@ mod credential;
 mod routes;
 mod transport;
 
+pub(crate) use cookie::cookie_value;
 pub use cookie::{
     CookieOptions, CookieOptionsBuilder, DEFAULT_NAME as DEFAULT_COOKIE_NAME, InvalidCookieOption, SameSite,
 };

@@ -2,7 +2,7 @@
 //! extractor that verifies any of them, enforces the chain's scopes, handles `Option<_>` and
 //! documents itself.
 
-use std::{fmt, future::Future, ops::Deref};
+use std::{borrow::Cow, fmt, future::Future, ops::Deref, sync::Arc};
 
 use axum::{
     extract::{FromRequestParts, OptionalFromRequestParts},
@@ -14,24 +14,28 @@ use super::{
     chain::{ChainState, enforce},
     requirement::{CredentialRef, Describe, Walk},
 };
-use crate::error::{AuthError, Challenge};
+use crate::{
+    error::{AuthError, Challenge},
+    transport::read_as,
+};
 
-/// A kind of credential: how a request proves who it is, what that proof grants, and how it is
-/// documented.
+/// A kind of credential: how a request proves who it is, what that proof grants, where it
+/// travels, what a client without it is told, and how it is documented.
 ///
-/// Implement it (and [`Authenticate`]) for a type of your own, and take
-/// [`Authenticated<YourType>`](Authenticated) in a handler or dependency: the extractor
-/// verifies the credential, checks its scopes against every scope the dependency chain
-/// requires at that point, yields `None` instead of rejecting under `Option<_>`, and adds the
-/// credential to the handler's OpenAPI `security`. There is no other step to remember.
+/// Implement it (and [`Authenticate`], which verifies it) for a type of your own, and take
+/// [`Authenticated<YourType>`](Authenticated) in a handler or dependency: the extractor reads
+/// the credential where [`scheme`](Self::scheme) says it travels, verifies it, checks its
+/// scopes against every scope the dependency chain requires at that point, yields `None`
+/// instead of rejecting under `Option<_>`, answers a failure with the scheme's own
+/// `WWW-Authenticate` challenge, and adds the credential to the handler's OpenAPI `security`.
+/// There is no other step to remember.
 ///
 /// auth-core implements it for [`Claims`](crate::strategies::jwt::Claims) (a bearer JWT
 /// verified by the app's `JwtStrategy`) and for every `#[derive(AuthBackend)]` backend.
 ///
 /// ```
-/// use auth_core::{AuthError, Authenticate, Authenticated, Challenge, Credential, secured};
-/// use auth_core::security::{ApiKeyLocation, SchemeKind};
-/// use axum::http::request::Parts;
+/// use auth_core::{AuthError, Authenticate, Authenticated, Credential, secured};
+/// use auth_core::security::{ApiKeyLocation, Lifetime, SchemeKind};
 ///
 /// /// A service's key in `x-service-key`, granting the scopes listed after a colon.
 /// struct ServiceKey;
@@ -46,6 +50,9 @@ use crate::error::{AuthError, Challenge};
 ///     type Principal = Service;
 ///     const SCHEME_NAME: &'static str = "ServiceKey";
 ///
+///     // Read from the `x-service-key` header; a request without it is answered 401
+///     // `Not authenticated` with `WWW-Authenticate: APIKey`, a bad key 401 `Could not
+///     // validate credentials`, also with `APIKey`.
 ///     fn scheme() -> SchemeKind {
 ///         SchemeKind::ApiKey { location: ApiKeyLocation::Header, name: "x-service-key".into() }
 ///     }
@@ -56,12 +63,11 @@ use crate::error::{AuthError, Challenge};
 /// }
 ///
 /// impl<S: Send + Sync> Authenticate<S> for ServiceKey {
-///     async fn authenticate(parts: &mut Parts, _state: &S) -> Result<Service, AuthError> {
-///         let key = parts.headers.get("x-service-key").and_then(|v| v.to_str().ok());
-///         let key = key.ok_or(AuthError::NotAuthenticated { challenge: Challenge::ApiKey })?;
+///     async fn verify(key: &str, _state: &S) -> Result<(Service, Lifetime), AuthError> {
 ///         // A real key is looked up, and compared in constant time.
 ///         let (name, scopes) = key.split_once(':').ok_or(AuthError::invalid_credentials())?;
-///         Ok(Service { name: name.to_owned(), scopes: scopes.split(',').map(str::to_owned).collect() })
+///         let service = Service { name: name.to_owned(), scopes: scopes.split(',').map(str::to_owned).collect() };
+///         Ok((service, Lifetime::unbounded()))
 ///     }
 /// }
 ///
@@ -82,7 +88,7 @@ use crate::error::{AuthError, Challenge};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a credential",
     label = "not a credential",
-    note = "`Authenticated<C>` takes a type implementing `auth_core::Credential`: `Claims`, a `#[derive(AuthBackend)]` backend, a type of your own, or a tuple of them tried in order"
+    note = "`Authenticated<C>` takes a type implementing `auth_core::Credential` and `auth_core::Authenticate`: `Claims`, a `#[derive(AuthBackend)]` backend, a type of your own, or a tuple of them tried in order"
 )]
 pub trait Credential: Send + Sync + 'static {
     /// What a verified credential yields, and `Authenticated<Self>` derefs to.
@@ -92,61 +98,118 @@ pub trait Credential: Send + Sync + 'static {
     /// Two credentials used in one `Authenticated<(A, B)>` cannot share it.
     const SCHEME_NAME: &'static str;
 
-    /// What the security scheme is. An app can document it otherwise with
-    /// `SecurityDoc::scheme::<Self>(…)`, e.g. to fill in a URL only known at run time.
+    /// What the security scheme is: how the credential is documented, where
+    /// [`read`](Self::read) finds it, and which [`challenge`](Self::challenge) a 401 carries. An
+    /// app can document it otherwise with `SecurityDoc::scheme::<Self>(…)`, e.g. to fill in a
+    /// URL only known at run time.
     fn scheme() -> SchemeKind;
 
     /// The scopes a verified credential grants.
     fn granted_scopes(principal: &Self::Principal) -> &[String];
+
+    /// What a 401 of this credential announces in `WWW-Authenticate`. By default the scheme's
+    /// own: `Bearer` (with the scopes in force, and `resource_metadata` where the app has it)
+    /// for OAuth2, HTTP bearer and OpenID Connect; `Basic realm="<SCHEME_NAME>",
+    /// charset="UTF-8"` for HTTP Basic; `APIKey` for an API key.
+    fn challenge() -> Challenge {
+        challenge_of(&Self::scheme(), Self::SCHEME_NAME)
+    }
+
+    /// The credential as the request carries it, not yet verified. By default where
+    /// [`scheme`](Self::scheme) says it travels: the token of `Authorization: Bearer` (OAuth2,
+    /// HTTP bearer, OpenID Connect), the credentials of `Authorization: Basic` (still base64),
+    /// or the API key's header, query parameter or cookie, never longer than 8 KiB.
+    ///
+    /// Fail with [`AuthError::NotAuthenticated`] when the request does not carry it (the next
+    /// credential of an `Authenticated<(A, B)>` is then tried).
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        read_as(&Self::scheme(), parts).ok_or_else(|| AuthError::NotAuthenticated { challenge: Self::challenge() })
+    }
 }
 
-/// Verifying a [`Credential`] carried by a request, with app state `S`.
+/// Verifying a [`Credential`], with app state `S`: the one method a credential writes.
 ///
-/// Fail with [`AuthError::NotAuthenticated`] when the request does not carry the credential
-/// at all (the next credential of an `Authenticated<(A, B)>` is then tried), with
-/// [`AuthError::invalid_credentials`] when it is bad (the extractor fills in the scopes in
-/// force, for `WWW-Authenticate`), and with [`AuthError::Unavailable`] when a store or
-/// provider does not answer. Never check scopes here: [`Authenticated`] does.
+/// [`verify`](Self::verify) gets the credential as [`Credential::read`] found it (a token, an
+/// API key, Basic's base64 `user:password`), wherever it travelled: the same credential taken
+/// from a WebSocket subprotocol entry (`SubprotocolToken<C>`) or the query (`QueryToken<C>`)
+/// is verified by the same method. It says who the credential names, and how long it stays
+/// valid ([`Lifetime`]): until when, and whether a re-check (verifying it again) can find it
+/// revoked before then. A connection that outlives its request (a WebSocket, an event stream:
+/// see [`CredentialLifetime`](super::CredentialLifetime)) ends when the credential does.
+///
+/// Fail with [`AuthError::invalid_credentials`] when the credential is bad (the extractor fills
+/// in the scopes in force, and the credential's [`challenge`](Credential::challenge)), and with
+/// [`AuthError::Unavailable`] when a store or provider does not answer. Never check scopes
+/// here: [`Authenticated`] does.
 #[diagnostic::on_unimplemented(
     message = "credential `{Self}` cannot be verified with state `{S}`",
     note = "implement `auth_core::Authenticate<{S}>` for it; a backend needs `impl FromRef<{S}> for {Self}`, and `Claims` needs `impl FromRef<{S}> for JwtStrategy`"
 )]
 pub trait Authenticate<S: Send + Sync>: Credential {
-    /// Reads the credential from the request and verifies it.
-    fn authenticate(parts: &mut Parts, state: &S) -> impl Future<Output = Result<Self::Principal, AuthError>> + Send;
-
-    /// As [`authenticate`](Self::authenticate), and says how long what it verified stays
-    /// valid: until when, and whether a re-check can find it revoked before then.
-    ///
-    /// [`Authenticated`] calls it instead of `authenticate` when the handler holds a
-    /// connection open past the request (a WebSocket, an event stream: see
-    /// [`CredentialLifetime`](super::CredentialLifetime)); the connection is ended when the
-    /// credential ends. The default says nothing ([`Lifetime::unknown`]), which leaves such a
-    /// connection open and logs a warning: override it for a credential that expires.
-    fn authenticate_with_lifetime(
-        parts: &mut Parts,
+    /// Verifies `credential`, and says whom it names and how long it stays valid.
+    fn verify(
+        credential: &str,
         state: &S,
-    ) -> impl Future<Output = Result<(Self::Principal, Lifetime), AuthError>> + Send {
-        async move { Ok((Self::authenticate(parts, state).await?, Lifetime::unknown())) }
+    ) -> impl Future<Output = Result<(Self::Principal, Lifetime), AuthError>> + Send;
+}
+
+/// The challenge of a credential documented as `scheme`, named `name`.
+pub(crate) fn challenge_of(scheme: &SchemeKind, name: &str) -> Challenge {
+    match scheme {
+        SchemeKind::HttpBasic => Challenge::Basic { realm: Some(name.to_owned()) },
+        SchemeKind::ApiKey { .. } => Challenge::ApiKey,
+        _ => Challenge::Bearer,
     }
 }
 
-/// Verifies credential `C`; for a long-lived handler, also records how long it lives.
-async fn verify<C: Authenticate<S>, S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<C::Principal, AuthError> {
-    match ChainState::lifetimes(parts) {
-        None => C::authenticate(parts, state).await,
-        Some(lifetimes) => {
-            let (principal, lifetime) = C::authenticate_with_lifetime(parts, state).await?;
-            lifetimes.record::<C>(lifetime);
-            Ok(principal)
-        }
+/// A credential's failure, with the credential's challenge when it is not `Bearer` (which is
+/// what the error renders by itself). A missing scope keeps its `Bearer scope="…"`, which
+/// names the scopes that would do.
+fn challenged(error: AuthError, challenge: fn() -> Challenge) -> AuthError {
+    match error {
+        AuthError::InvalidCredentials { .. } | AuthError::InvalidToken | AuthError::TokenExpired => match challenge() {
+            Challenge::Bearer => error,
+            challenge => AuthError::Challenged { error: Box::new(error), challenge },
+        },
+        other => other,
     }
+}
+
+/// Reads credential `C` and verifies it; for a long-lived handler, also records how long it
+/// lives, with a re-check that verifies it again when it is revocable.
+async fn verify<C, S>(parts: &mut Parts, state: &S) -> Result<C::Principal, AuthError>
+where
+    C: Authenticate<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let credential = C::read(parts)?;
+    let (principal, lifetime) = C::verify(&credential, state).await.map_err(|error| challenged(error, C::challenge))?;
+    if let Some(lifetimes) = ChainState::lifetimes(parts) {
+        let lifetime = if lifetime.is_revocable() {
+            let (credential, state) = (Arc::<str>::from(credential), state.clone());
+            lifetime.rechecked(move || {
+                let (credential, state) = (Arc::clone(&credential), state.clone());
+                async move { C::verify(&credential, &state).await.map(drop) }
+            })
+        } else {
+            lifetime
+        };
+        lifetimes.record::<C>(lifetime);
+    }
+    Ok(principal)
 }
 
 /// One credential, or a tuple of credentials tried in order, the first to authenticate
 /// winning (as fastapi-users tries its backends): what [`Authenticated`] takes. The members of
 /// a tuple yield one principal type, the first's; a tuple whose members disagree can be named
-/// but not verified.
+/// but not verified. Implemented for every [`Credential`] and tuples of them; not to be
+/// implemented elsewhere.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a credential, nor a tuple of credentials",
+    label = "not a credential",
+    note = "`Authenticated<C>` takes a type implementing `auth_core::Credential` and `auth_core::Authenticate`: `Claims`, a `#[derive(AuthBackend)]` backend, a type of your own, or a tuple of them tried in order"
+)]
 pub trait CredentialSet: Send + Sync + 'static {
     /// What a verified credential yields.
     type Principal: Send + Sync + 'static;
@@ -162,7 +225,13 @@ pub struct Verified<P> {
     granted: fn(&P) -> &[String],
 }
 
-/// Verifying a [`CredentialSet`] with app state `S`.
+/// Verifying a [`CredentialSet`] with app state `S`: implemented for every credential that
+/// implements [`Authenticate<S>`], and tuples of them; not to be implemented elsewhere.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be verified with state `{S}`",
+    note = "each credential of `Authenticated<…>` must implement `auth_core::Authenticate<{S}>` (a backend needs `impl FromRef<{S}> for TheBackend`, `Claims` needs `impl FromRef<{S}> for JwtStrategy`), and the credentials of a tuple must yield the same `Credential::Principal`"
+)]
 pub trait AuthenticateSet<S: Send + Sync>: CredentialSet {
     #[doc(hidden)]
     fn authenticate(
@@ -179,7 +248,7 @@ impl<C: Credential> CredentialSet for C {
     }
 }
 
-impl<C: Authenticate<S>, S: Send + Sync> AuthenticateSet<S> for C {
+impl<C: Authenticate<S>, S: Clone + Send + Sync + 'static> AuthenticateSet<S> for C {
     async fn authenticate(parts: &mut Parts, state: &S) -> Result<Verified<C::Principal>, AuthError> {
         let principal = verify::<C, S>(parts, state).await?;
         Ok(Verified { principal, granted: C::granted_scopes })
@@ -255,7 +324,7 @@ macro_rules! credential_tuple {
 
         impl<S, $first, $($rest),+> AuthenticateSet<S> for ($first, $($rest),+)
         where
-            S: Send + Sync,
+            S: Clone + Send + Sync + 'static,
             $first: Authenticate<S>,
             $($rest: Authenticate<S> + Credential<Principal = $first::Principal>,)+
         {

@@ -7,7 +7,7 @@
 //! for days. Here, a handler that upgrades or streams declares it by taking
 //! [`CredentialLifetime`] (or `auth_core::websocket::WebSocketUpgrade`, which takes it):
 //! its plan then knows the handler is long-lived, and every credential the chain verifies for
-//! it also says how long it lives ([`Authenticate::authenticate_with_lifetime`]). The
+//! says how long it lives ([`Authenticate::verify`] always does). The
 //! connection ends at the earliest expiry; credentials that can be revoked are re-checked
 //! every [`recheck interval`](CredentialLifetime::recheck_every).
 //!
@@ -35,7 +35,7 @@
 //! }
 //! ```
 //!
-//! [`Authenticate::authenticate_with_lifetime`]: super::Authenticate::authenticate_with_lifetime
+//! [`Authenticate::verify`]: super::Authenticate::verify
 
 use std::{
     any::type_name,
@@ -65,11 +65,14 @@ type RecheckFn = dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), AuthError>> 
 /// token's expiry), and, for a credential that can be revoked before then (a logout, a
 /// denylist), as long as a re-check says so.
 ///
-/// A credential says it in [`Authenticate::authenticate_with_lifetime`](super::Authenticate::authenticate_with_lifetime);
-/// auth-core's credentials (`Claims`, every backend, the token transports) do.
+/// A credential says it with its principal, in [`Authenticate::verify`](super::Authenticate::verify).
+/// A [`revocable`](Self::revocable) credential is re-checked, while a connection it opened
+/// stays open, by verifying it again: nothing is built for that on an ordinary request.
 #[derive(Clone)]
 pub struct Lifetime {
     expires_at: Option<SystemTime>,
+    /// Whether verifying the credential again can find it revoked.
+    revocable: bool,
     recheck: Option<Arc<RecheckFn>>,
     /// Whether the credential said anything: an unknown lifetime is logged.
     known: bool,
@@ -77,20 +80,36 @@ pub struct Lifetime {
 
 impl Lifetime {
     /// The credential does not say how long it lives: nothing ends a connection for it, and the
-    /// first such connection logs a warning naming the credential type. The default of
-    /// [`Authenticate::authenticate_with_lifetime`](super::Authenticate::authenticate_with_lifetime).
+    /// first such connection logs a warning naming the credential type.
     pub fn unknown() -> Self {
-        Self { expires_at: None, recheck: None, known: false }
+        Self { expires_at: None, revocable: false, recheck: None, known: false }
     }
 
     /// The credential never expires (an API key without an end, say).
     pub fn unbounded() -> Self {
-        Self { expires_at: None, recheck: None, known: true }
+        Self { expires_at: None, revocable: false, recheck: None, known: true }
     }
 
     /// Valid until `expires_at`.
     pub fn until(expires_at: SystemTime) -> Self {
-        Self { expires_at: Some(expires_at), recheck: None, known: true }
+        Self { expires_at: Some(expires_at), revocable: false, recheck: None, known: true }
+    }
+
+    /// Also valid only while verifying the credential again succeeds: the credential can be
+    /// revoked before it expires (a logout, a denylist, a deleted key). While a connection it
+    /// opened stays open, it is verified again every recheck interval, and the first `Err`
+    /// other than [`AuthError::Unavailable`] or [`AuthError::Internal`] ends the connection. A
+    /// store that does not answer does not end it: the credential was valid, and its expiry
+    /// still applies.
+    pub fn revocable(mut self) -> Self {
+        self.revocable = true;
+        self.known = true;
+        self
+    }
+
+    /// Whether the credential is verified again while a connection it opened stays open.
+    pub fn is_revocable(&self) -> bool {
+        self.revocable || self.recheck.is_some()
     }
 
     /// Valid until `seconds` after the Unix epoch, as a JWT's `exp` says it.
@@ -98,14 +117,9 @@ impl Lifetime {
         Self::until(UNIX_EPOCH.checked_add(Duration::from_secs(seconds)).unwrap_or_else(far_future))
     }
 
-    /// Also valid only while `check` says so: it runs every recheck interval while a connection
-    /// is open, and the first `Err` other than [`AuthError::Unavailable`] or
-    /// [`AuthError::Internal`] ends the connection (revoked). A store that does not answer does
-    /// not end it: the credential was valid, and its expiry still applies.
-    ///
-    /// Checks add up: on a lifetime that is already re-checked (a credential built on another,
-    /// such as a user looked up from a backend's token), both run, the earlier first.
-    pub fn rechecked<F, Fut>(mut self, check: F) -> Self
+    /// Also valid only while `check` says so (see [`revocable`](Self::revocable)): what a
+    /// revocable credential of a long-lived request is given. Checks add up.
+    pub(crate) fn rechecked<F, Fut>(mut self, check: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), AuthError>> + Send + 'static,
@@ -122,17 +136,13 @@ impl Lifetime {
             }),
         });
         self.known = true;
+        self.revocable = false;
         self
     }
 
     /// When the credential expires, if it does.
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at
-    }
-
-    /// Whether the credential is re-checked while a connection is open.
-    pub fn is_rechecked(&self) -> bool {
-        self.recheck.is_some()
     }
 }
 
@@ -383,7 +393,7 @@ fn warn_unknown(lifetimes: &[(&'static str, Lifetime)]) {
         if !lifetime.known && WARNED.lock().unwrap_or_else(PoisonError::into_inner).insert(credential) {
             tracing::warn!(
                 credential,
-                "this credential does not say when it expires (Authenticate::authenticate_with_lifetime): nothing ends a connection it opened"
+                "this credential does not say when it expires (Lifetime::unknown, from Authenticate::verify): nothing ends a connection it opened"
             );
         }
     }

@@ -29,7 +29,7 @@ mod scopes;
 pub use chain::ChainPlan;
 #[cfg(feature = "openapi")]
 pub(crate) use chain::known_credentials;
-pub use credential::{Authenticate, AuthenticateSet, Authenticated, Credential, CredentialSet, Verified};
+pub use credential::{Authenticate, Authenticated, Credential};
 pub use declaration::{ParseScopeError, ScopeDeclaration, ScopeInfo};
 pub use dependency::{CacheEntry, Dependency, Depends, Resolve};
 pub use lifetime::{Bounded, CredentialLifetime, DEFAULT_RECHECK_INTERVAL, Ended, Lifetime, SecuredUpgrade};

@@ -2,13 +2,15 @@
 //! [`JwtStrategy`] (found through `FromRef`). `Authenticated<Claims>` then checks its scopes
 //! against the chain and documents it, as every credential is.
 
+use std::borrow::Cow;
+
 use axum::{extract::FromRef, http::request::Parts};
 
 use super::jwt::{Claims, JwtStrategy};
 use crate::{
     error::{AuthError, Challenge},
     security::{Authenticate, Credential, Lifetime, OAuth2Flow, SchemeKind, SecurityScopes},
-    transport::{OAuth2PasswordBearer, TokenCredential, authorization_credentials},
+    transport::{OAuth2PasswordBearer, authorization_credentials},
 };
 
 /// Documented as FastAPI documents its tutorial's token: the scheme `OAuth2PasswordBearer`, a
@@ -28,46 +30,39 @@ impl Credential for Claims {
     fn granted_scopes(claims: &Claims) -> &[String] {
         &claims.scopes
     }
+
+    fn challenge() -> Challenge {
+        Challenge::Bearer
+    }
+
+    /// The `Authorization: Bearer` token.
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        bearer(parts)
+    }
 }
 
 /// Rejects as FastAPI's tutorial does: no bearer token, 401 `Not authenticated` with
 /// `WWW-Authenticate: Bearer`; a token that fails verification, 401 `Could not validate
-/// credentials` with `WWW-Authenticate: Bearer scope="…"`.
+/// credentials` with `WWW-Authenticate: Bearer scope="…"`. Verified by the app's
+/// [`JwtStrategy`] wherever the token travels; a connection it opens ends at `exp` (plus the
+/// strategy's leeway).
 impl<S> Authenticate<S> for Claims
 where
     JwtStrategy: FromRef<S>,
     S: Send + Sync,
 {
-    async fn authenticate(parts: &mut Parts, state: &S) -> Result<Claims, AuthError> {
-        Claims::verify_token(bearer(parts)?, state).await
-    }
-
-    async fn authenticate_with_lifetime(parts: &mut Parts, state: &S) -> Result<(Claims, Lifetime), AuthError> {
-        Claims::verify_token_with_lifetime(bearer(parts)?, state).await
-    }
-}
-
-fn bearer(parts: &Parts) -> Result<&str, AuthError> {
-    authorization_credentials(&parts.headers, "Bearer")
-        .ok_or(AuthError::NotAuthenticated { challenge: Challenge::Bearer })
-}
-
-/// Verified by the app's [`JwtStrategy`] wherever the token travels; a connection it opens
-/// ends at `exp` (plus the strategy's leeway).
-impl<S> TokenCredential<S> for Claims
-where
-    JwtStrategy: FromRef<S>,
-    S: Send + Sync,
-{
-    async fn verify_token(token: &str, state: &S) -> Result<Claims, AuthError> {
-        // The reason is logged for operators; the client learns only that the credential is bad.
-        JwtStrategy::from_ref(state).verify(token).map_err(|error| error.into_credentials_error(&SecurityScopes::EMPTY))
-    }
-
-    async fn verify_token_with_lifetime(token: &str, state: &S) -> Result<(Claims, Lifetime), AuthError> {
+    async fn verify(token: &str, state: &S) -> Result<(Claims, Lifetime), AuthError> {
         let strategy = JwtStrategy::from_ref(state);
+        // The reason is logged for operators; the client learns only that the credential is bad.
         let claims = strategy.verify(token).map_err(|error| error.into_credentials_error(&SecurityScopes::EMPTY))?;
         let lifetime = Lifetime::until(strategy.valid_until(&claims));
         Ok((claims, lifetime))
     }
+}
+
+/// The `Authorization: Bearer` token; without one, 401 `Not authenticated` with `Bearer`.
+pub(crate) fn bearer(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+    authorization_credentials(&parts.headers, "Bearer")
+        .map(Cow::Borrowed)
+        .ok_or(AuthError::NotAuthenticated { challenge: Challenge::Bearer })
 }

@@ -390,21 +390,6 @@ impl Strategy for DatabaseStrategy {
     const KIND: &'static str = "database";
 
     async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
-        self.read_token_with_expiry(token).await.map(|(info, _)| info)
-    }
-
-    async fn read_token_with_expiry(
-        &self,
-        token: &str,
-    ) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
-        self.read_token_with_times(token).await.map(|(info, times)| (info, times.expires_at))
-    }
-
-    async fn read_token_issued(&self, token: &str) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
-        self.read_token_with_times(token).await.map(|(info, times)| (info, times.issued_at))
-    }
-
-    async fn read_token_with_times(&self, token: &str) -> Result<(TokenInfo, TokenTimes), AuthError> {
         let hash = opaque::parse_and_hash(token)?;
         let sql = &self.inner.sql.select;
         let row: Option<(String, String, i64, i64)> = on_pool!(&self.inner.pool, |pool| {
@@ -417,10 +402,10 @@ impl Strategy for DatabaseStrategy {
             let _ = self.delete(hash).await;
             return Err(AuthError::InvalidToken);
         }
-        let info = TokenInfo { subject, scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect() };
         let at = |seconds: i64| std::time::UNIX_EPOCH.checked_add(Duration::from_secs(seconds.max(0).unsigned_abs()));
         // `expires_at > now` here, so it is positive.
-        Ok((info, TokenTimes { issued_at: at(created_at), expires_at: at(expires_at) }))
+        let times = TokenTimes { issued_at: at(created_at), expires_at: at(expires_at) };
+        Ok(TokenInfo { subject, scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect(), times })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

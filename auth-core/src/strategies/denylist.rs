@@ -92,21 +92,6 @@ impl<D: Denylist> Strategy for DenylistedJwt<D> {
     const KIND: &'static str = "jwt";
 
     async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
-        self.read_token_with_expiry(token).await.map(|(info, _)| info)
-    }
-
-    async fn read_token_with_expiry(
-        &self,
-        token: &str,
-    ) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
-        self.read_token_with_times(token).await.map(|(info, times)| (info, times.expires_at))
-    }
-
-    async fn read_token_issued(&self, token: &str) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
-        self.read_token_with_times(token).await.map(|(info, times)| (info, times.issued_at))
-    }
-
-    async fn read_token_with_times(&self, token: &str) -> Result<(TokenInfo, TokenTimes), AuthError> {
         let claims = self.jwt.verify(token).map_err(JwtError::into_token_error)?;
         let times = TokenTimes {
             issued_at: Some(self.jwt.issued_at(&claims)),
@@ -116,7 +101,7 @@ impl<D: Denylist> Strategy for DenylistedJwt<D> {
         if self.denylist.is_revoked(&id_of(claims.jti, token)).await? {
             return Err(AuthError::InvalidToken);
         }
-        Ok((TokenInfo { subject, scopes: claims.scopes }, times))
+        Ok(TokenInfo { subject, scopes: claims.scopes, times })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

@@ -16,7 +16,7 @@
 //! bearer token, verifies it with the app's [`JwtStrategy`] (found through `FromRef`), and
 //! checks its scopes against the chain.
 
-mod claims_credential;
+pub(crate) mod claims_credential;
 #[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
 pub mod database;
 pub mod denylist;
@@ -32,13 +32,15 @@ use std::{future::Future, time::SystemTime};
 
 use crate::error::AuthError;
 
-/// What a verified token says: who, and which scopes were granted.
+/// What a verified token says: who, which scopes were granted, and when it was issued and ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
     /// The principal's identifier (a username, a user id).
     pub subject: String,
     /// The scopes granted when the token was issued.
     pub scopes: Vec<String>,
+    /// When the token was issued and stops being valid, as far as the strategy knows.
+    pub times: TokenTimes,
 }
 
 /// When a token was issued and when it stops being valid, as far as its strategy knows.
@@ -70,40 +72,10 @@ pub trait Strategy: Send + Sync + 'static {
     /// no state; the JWT strategy without a denylist sets it to `false`.
     const REVOCABLE: bool = true;
 
-    /// Verifies `token` and says whom it names.
+    /// Verifies `token` and says whom it names, and, as far as the strategy knows, when it was
+    /// issued (what lets a password change end the sessions issued before it) and when it stops
+    /// being valid (what ends a connection the token opened).
     fn read_token(&self, token: &str) -> impl Future<Output = Result<TokenInfo, AuthError>> + Send;
-
-    /// As [`read_token`](Self::read_token), and says when the token stops being valid, when the
-    /// strategy knows: what ends a connection the token opened. The default does not know.
-    fn read_token_with_expiry(
-        &self,
-        token: &str,
-    ) -> impl Future<Output = Result<(TokenInfo, Option<SystemTime>), AuthError>> + Send {
-        async move { Ok((self.read_token(token).await?, None)) }
-    }
-
-    /// As [`read_token`](Self::read_token), and says when the token was issued, when the
-    /// strategy knows (a JWT's `iat`, or its `exp` less the lifetime; a stored token's
-    /// creation). What lets a password change end the sessions issued before it. The default
-    /// does not know.
-    fn read_token_issued(
-        &self,
-        token: &str,
-    ) -> impl Future<Output = Result<(TokenInfo, Option<SystemTime>), AuthError>> + Send {
-        async move { Ok((self.read_token(token).await?, None)) }
-    }
-
-    /// As [`read_token_with_expiry`](Self::read_token_with_expiry), and says when the token
-    /// was issued, when the strategy knows; what a connection the token opens is checked with.
-    fn read_token_with_times(
-        &self,
-        token: &str,
-    ) -> impl Future<Output = Result<(TokenInfo, TokenTimes), AuthError>> + Send {
-        async move {
-            let (info, expires_at) = self.read_token_with_expiry(token).await?;
-            Ok((info, TokenTimes { issued_at: None, expires_at }))
-        }
-    }
 
     /// Issues a token for `subject` with `scopes`.
     fn write_token(&self, subject: &str, scopes: &[String]) -> impl Future<Output = Result<String, AuthError>> + Send;
@@ -132,30 +104,10 @@ impl Strategy for JwtStrategy {
 
     async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
         let claims = self.verify(token).map_err(JwtError::into_token_error)?;
-        let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
-        Ok(TokenInfo { subject, scopes: claims.scopes })
-    }
-
-    async fn read_token_with_expiry(&self, token: &str) -> Result<(TokenInfo, Option<SystemTime>), AuthError> {
-        let claims = self.verify(token).map_err(JwtError::into_token_error)?;
-        let expires_at = self.valid_until(&claims);
-        let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
-        Ok((TokenInfo { subject, scopes: claims.scopes }, Some(expires_at)))
-    }
-
-    async fn read_token_issued(&self, token: &str) -> Result<(TokenInfo, Option<SystemTime>), AuthError> {
-        let claims = self.verify(token).map_err(JwtError::into_token_error)?;
-        let issued_at = self.issued_at(&claims);
-        let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
-        Ok((TokenInfo { subject, scopes: claims.scopes }, Some(issued_at)))
-    }
-
-    async fn read_token_with_times(&self, token: &str) -> Result<(TokenInfo, TokenTimes), AuthError> {
-        let claims = self.verify(token).map_err(JwtError::into_token_error)?;
         let times =
             TokenTimes { issued_at: Some(self.issued_at(&claims)), expires_at: Some(self.valid_until(&claims)) };
         let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
-        Ok((TokenInfo { subject, scopes: claims.scopes }, times))
+        Ok(TokenInfo { subject, scopes: claims.scopes, times })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

@@ -231,11 +231,20 @@ impl RedisStrategy {
     fn subject_key(&self, subject: &str) -> String {
         format!("{}user:{}", self.prefix, opaque::hash(subject))
     }
+}
 
-    /// The token's record, its issue time, and its key.
-    async fn read_issued(&self, token: &str) -> Result<(TokenInfo, Option<std::time::SystemTime>, String), AuthError> {
+impl Strategy for RedisStrategy {
+    const KIND: &'static str = "redis";
+
+    /// Reads the record and how long its key has left (`GET` and `PTTL`, pipelined: one round
+    /// trip).
+    async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
         let key = self.key(&opaque::parse_and_hash(token)?);
-        let value: Option<String> = query(&self.connection, self.timeout, "read", redis::cmd("GET").arg(&key)).await?;
+        let mut pipeline = redis::pipe();
+        pipeline.cmd("GET").arg(&key).cmd("PTTL").arg(&key);
+        let mut connection = self.connection.clone();
+        let (value, left): (Option<String>, i64) =
+            timed(self.timeout, "read", pipeline.query_async(&mut connection)).await?;
         // Redis expires the key itself: a missing key is unknown, expired or revoked alike.
         let value = value.ok_or(AuthError::InvalidToken)?;
         let stored: StoredToken = serde_json::from_str(&value).map_err(|_| {
@@ -243,50 +252,13 @@ impl RedisStrategy {
             AuthError::Internal
         })?;
         let issued_at = stored.iat.and_then(|iat| std::time::UNIX_EPOCH.checked_add(Duration::from_secs(iat)));
-        Ok((TokenInfo { subject: stored.subject, scopes: stored.scopes }, issued_at, key))
-    }
-
-    /// The token's record, and its key.
-    async fn read(&self, token: &str) -> Result<(TokenInfo, String), AuthError> {
-        self.read_issued(token).await.map(|(info, _, key)| (info, key))
-    }
-}
-
-impl Strategy for RedisStrategy {
-    const KIND: &'static str = "redis";
-
-    async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
-        self.read(token).await.map(|(info, _)| info)
-    }
-
-    /// Also asks Redis how long the key has left (`PTTL`), one more round trip: only a
-    /// connection that stays open needs it.
-    async fn read_token_with_expiry(
-        &self,
-        token: &str,
-    ) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
-        self.read_token_with_times(token).await.map(|(info, times)| (info, times.expires_at))
-    }
-
-    async fn read_token_issued(&self, token: &str) -> Result<(TokenInfo, Option<std::time::SystemTime>), AuthError> {
-        self.read_issued(token).await.map(|(info, issued_at, _)| (info, issued_at))
-    }
-
-    async fn read_token_with_times(&self, token: &str) -> Result<(TokenInfo, TokenTimes), AuthError> {
-        let (info, issued_at, key) = self.read_issued(token).await?;
-        let left: i64 = query(&self.connection, self.timeout, "ttl", redis::cmd("PTTL").arg(&key)).await?;
         // -2: the key expired meanwhile; -1: no expiry (not one this strategy wrote).
-        match u64::try_from(left) {
-            Ok(millis) => Ok((
-                info,
-                TokenTimes {
-                    issued_at,
-                    expires_at: Some(std::time::SystemTime::now() + Duration::from_millis(millis)),
-                },
-            )),
-            Err(_) if left == -1 => Ok((info, TokenTimes { issued_at, expires_at: None })),
-            Err(_) => Err(AuthError::InvalidToken),
-        }
+        let expires_at = match u64::try_from(left) {
+            Ok(millis) => Some(std::time::SystemTime::now() + Duration::from_millis(millis)),
+            Err(_) if left == -1 => None,
+            Err(_) => return Err(AuthError::InvalidToken),
+        };
+        Ok(TokenInfo { subject: stored.subject, scopes: stored.scopes, times: TokenTimes { issued_at, expires_at } })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

@@ -1,11 +1,10 @@
 //! A token in the `access_token` query parameter (RFC 6750 §2.3): for clients that can set
 //! neither a header nor a subprotocol. Off unless a handler names it.
 
-use std::marker::PhantomData;
+use std::{borrow::Cow, marker::PhantomData};
 
 use axum::http::request::Parts;
 
-use super::TokenCredential;
 use crate::{
     error::{AuthError, Challenge},
     security::{ApiKeyLocation, Authenticate, Credential, Lifetime, SchemeKind},
@@ -17,7 +16,7 @@ pub const TOKEN_QUERY_PARAMETER: &str = "access_token";
 /// Longest token read from the query.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// The token of credential `C` (a backend, or `Claims`) in the query: `?access_token=<token>`
+/// The token of credential `C` (a backend, `Claims`, any credential) in the query: `?access_token=<token>`
 /// (RFC 6750 §2.3).
 ///
 /// **Off by default:** no other credential reads the query; a handler accepts a token there
@@ -27,7 +26,7 @@ const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// never logs a URI or a token; log yours without the query (or with `access_token` redacted),
 /// including in a `TraceLayer`'s request span.
 ///
-/// Verified as `C` verifies its tokens, yielding `C`'s principal, with `C`'s scopes.
+/// Verified by `C`'s own [`Authenticate::verify`], yielding `C`'s principal, with `C`'s scopes.
 /// Documented in OpenAPI as the API key scheme `QueryToken`, in the query parameter
 /// `access_token`. No parameter (or two, which is ambiguous) is "not authenticated", with
 /// `WWW-Authenticate: Bearer`.
@@ -44,17 +43,20 @@ impl<C: Credential> Credential for QueryToken<C> {
     fn granted_scopes(principal: &C::Principal) -> &[String] {
         C::granted_scopes(principal)
     }
-}
 
-impl<C: TokenCredential<S>, S: Send + Sync> Authenticate<S> for QueryToken<C> {
-    async fn authenticate(parts: &mut Parts, state: &S) -> Result<C::Principal, AuthError> {
-        let token = query_token(parts).ok_or(NOT_AUTHENTICATED)?;
-        C::verify_token(&token, state).await
+    /// A bearer token, whatever carried it.
+    fn challenge() -> Challenge {
+        Challenge::Bearer
     }
 
-    async fn authenticate_with_lifetime(parts: &mut Parts, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
-        let token = query_token(parts).ok_or(NOT_AUTHENTICATED)?;
-        C::verify_token_with_lifetime(&token, state).await
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        query_token(parts).map(Cow::Owned).ok_or(NOT_AUTHENTICATED)
+    }
+}
+
+impl<C: Authenticate<S>, S: Send + Sync> Authenticate<S> for QueryToken<C> {
+    async fn verify(token: &str, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
+        C::verify(token, state).await
     }
 }
 

@@ -1,11 +1,10 @@
 //! A token in a `Sec-WebSocket-Protocol` entry, `bearer.<token>`: how a browser, which cannot
 //! set headers on a WebSocket, sends a bearer token with the upgrade.
 
-use std::marker::PhantomData;
+use std::{borrow::Cow, marker::PhantomData};
 
 use axum::http::{HeaderMap, header, request::Parts};
 
-use super::TokenCredential;
 use crate::{
     error::{AuthError, Challenge},
     security::{ApiKeyLocation, Authenticate, Credential, Lifetime, SchemeKind},
@@ -17,7 +16,7 @@ pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "bearer.";
 /// Longest token read from a subprotocol entry.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// The token of credential `C` (a backend, or `Claims`), carried in a `Sec-WebSocket-Protocol`
+/// The token of credential `C` (a backend, `Claims`, any credential), carried in a `Sec-WebSocket-Protocol`
 /// entry `bearer.<token>` of a WebSocket upgrade, beside the app's real subprotocol:
 ///
 /// ```js
@@ -31,7 +30,7 @@ const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// hides it from the app's protocol negotiation, so the response names the app's subprotocol,
 /// or none when only the token entry was sent.
 ///
-/// Verified as `C` verifies its tokens, yielding `C`'s principal, with `C`'s scopes:
+/// Verified by `C`'s own [`Authenticate::verify`], yielding `C`'s principal, with `C`'s scopes:
 /// `Authenticated<(SubprotocolToken<JwtBackend>, JwtBackend)>` takes the token from the
 /// subprotocol, or else from the `Authorization` header. Documented in OpenAPI as the API key
 /// scheme `SubprotocolToken`, in the header `Sec-WebSocket-Protocol`.
@@ -51,17 +50,20 @@ impl<C: Credential> Credential for SubprotocolToken<C> {
     fn granted_scopes(principal: &C::Principal) -> &[String] {
         C::granted_scopes(principal)
     }
-}
 
-impl<C: TokenCredential<S>, S: Send + Sync> Authenticate<S> for SubprotocolToken<C> {
-    async fn authenticate(parts: &mut Parts, state: &S) -> Result<C::Principal, AuthError> {
-        let token = subprotocol_token(&parts.headers).ok_or(NOT_AUTHENTICATED)?;
-        C::verify_token(token, state).await
+    /// A bearer token, whatever carried it.
+    fn challenge() -> Challenge {
+        Challenge::Bearer
     }
 
-    async fn authenticate_with_lifetime(parts: &mut Parts, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
-        let token = subprotocol_token(&parts.headers).ok_or(NOT_AUTHENTICATED)?;
-        C::verify_token_with_lifetime(token, state).await
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        subprotocol_token(&parts.headers).map(Cow::Borrowed).ok_or(NOT_AUTHENTICATED)
+    }
+}
+
+impl<C: Authenticate<S>, S: Send + Sync> Authenticate<S> for SubprotocolToken<C> {
+    async fn verify(token: &str, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
+        C::verify(token, state).await
     }
 }
 

@@ -1,37 +1,82 @@
-//! Credentials whose proof is a token string, verified the same way wherever the token
-//! travels: what lets one token come in the `Authorization` header, in a WebSocket subprotocol
-//! entry ([`SubprotocolToken`](super::SubprotocolToken)) or in the query
-//! ([`QueryToken`](super::QueryToken)).
+//! Where a credential travels by default, read from what its security scheme says: the one
+//! reader behind [`Credential::read`](crate::Credential::read).
 
-use std::future::Future;
+use std::borrow::Cow;
 
-use crate::{error::AuthError, security::Credential, security::Lifetime};
+use axum::http::request::Parts;
 
-/// A [`Credential`] that is a token, verified by the app's state `S` whatever carried it.
-///
-/// auth-core implements it for [`Claims`](crate::strategies::Claims) (verified by the app's
-/// `JwtStrategy`), for every `#[derive(AuthBackend)]` backend (verified by its strategy), and,
-/// with the `oidc` feature, for `ProviderToken` and `IntrospectedToken` (verified by the app's
-/// `OidcStrategy` or `IntrospectionStrategy`).
-/// The token transports take any of them: `SubprotocolToken<JwtBackend>` is the backend's
-/// tokens, read from a `bearer.<token>` subprotocol entry, yielding the backend's
-/// [`Principal`](crate::Principal).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a token credential that state `{S}` can verify",
-    note = "`Claims` (with `impl FromRef<{S}> for JwtStrategy`), `#[derive(AuthBackend)]` backends (with `impl FromRef<{S}> for TheBackend`) and, with the `oidc` feature, `ProviderToken` and `IntrospectedToken` are token credentials"
-)]
-pub trait TokenCredential<S: Send + Sync>: Credential {
-    /// Verifies `token`: [`AuthError::invalid_credentials`] (or a more precise 401) when it is
-    /// bad, [`AuthError::Unavailable`] when a store does not answer.
-    fn verify_token(token: &str, state: &S) -> impl Future<Output = Result<Self::Principal, AuthError>> + Send;
+use super::authorization_credentials;
+use crate::{
+    backend::cookie_value,
+    security::{ApiKeyLocation, SchemeKind},
+};
 
-    /// Verifies `token`, and says how long it stays valid; see
-    /// [`Authenticate::authenticate_with_lifetime`](crate::Authenticate::authenticate_with_lifetime).
-    /// The default does not know ([`Lifetime::unknown`]).
-    fn verify_token_with_lifetime(
-        token: &str,
-        state: &S,
-    ) -> impl Future<Output = Result<(Self::Principal, Lifetime), AuthError>> + Send {
-        async move { Ok((Self::verify_token(token, state).await?, Lifetime::unknown())) }
+/// Longest credential read from a header, the query or a cookie.
+const MAX_CREDENTIAL_LEN: usize = 8 * 1024;
+
+/// The credential of the request where `scheme` says it travels: the `Authorization: Bearer`
+/// token (OAuth2, HTTP bearer, OpenID Connect), the `Authorization: Basic` credentials (still
+/// base64), or the API key's one non-empty header, query parameter or cookie. `None` when it
+/// is missing, given twice, not visible ASCII (a header), or longer than 8 KiB.
+pub(crate) fn read_as<'p>(scheme: &SchemeKind, parts: &'p Parts) -> Option<Cow<'p, str>> {
+    let credential = match scheme {
+        SchemeKind::HttpBasic => Cow::Borrowed(authorization_credentials(&parts.headers, "Basic")?),
+        SchemeKind::ApiKey { location: ApiKeyLocation::Header, name } => {
+            let mut values = parts.headers.get_all(name.as_ref()).iter();
+            let value = values.next()?;
+            if values.next().is_some() {
+                return None;
+            }
+            Cow::Borrowed(value.to_str().ok()?)
+        }
+        SchemeKind::ApiKey { location: ApiKeyLocation::Query, name } => {
+            let query = parts.uri.query()?;
+            let mut values =
+                form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key == name.as_ref()).map(|(_, v)| v);
+            let value = values.next()?;
+            if values.next().is_some() {
+                return None;
+            }
+            Cow::Owned(value.into_owned())
+        }
+        SchemeKind::ApiKey { location: ApiKeyLocation::Cookie, name } => {
+            Cow::Owned(cookie_value(&parts.headers, name)?)
+        }
+        _ => Cow::Borrowed(authorization_credentials(&parts.headers, "Bearer")?),
+    };
+    (!credential.is_empty() && credential.len() <= MAX_CREDENTIAL_LEN).then_some(credential)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn read(scheme: SchemeKind, request: Request<()>) -> Option<String> {
+        read_as(&scheme, &request.into_parts().0).map(Cow::into_owned)
+    }
+
+    #[test]
+    fn reads_where_the_scheme_says() {
+        let header = || SchemeKind::ApiKey { location: ApiKeyLocation::Header, name: "x-key".into() };
+        let get = || Request::get("/x");
+        assert_eq!(read(header(), get().header("x-key", "k").body(()).unwrap()).as_deref(), Some("k"));
+        assert_eq!(read(header(), get().header("x-key", "a").header("x-key", "b").body(()).unwrap()), None);
+        assert_eq!(read(header(), get().header("x-key", "").body(()).unwrap()), None);
+        assert_eq!(read(header(), get().header("x-key", "a".repeat(9000)).body(()).unwrap()), None);
+        assert_eq!(read(header(), get().header("authorization", "Bearer k").body(()).unwrap()), None);
+
+        let query = SchemeKind::ApiKey { location: ApiKeyLocation::Query, name: "key".into() };
+        assert_eq!(read(query.clone(), Request::get("/x?key=a%2Bb").body(()).unwrap()).as_deref(), Some("a+b"));
+        assert_eq!(read(query, Request::get("/x?key=a&key=b").body(()).unwrap()), None);
+
+        let cookie = SchemeKind::ApiKey { location: ApiKeyLocation::Cookie, name: "s".into() };
+        assert_eq!(read(cookie, get().header("cookie", "a=1; s=v").body(()).unwrap()).as_deref(), Some("v"));
+
+        let basic = get().header("authorization", "Basic dTpw").body(()).unwrap();
+        assert_eq!(read(SchemeKind::HttpBasic, basic).as_deref(), Some("dTpw"));
+        let bearer = || get().header("authorization", "Bearer t").body(()).unwrap();
+        assert_eq!(read(SchemeKind::HttpBearer { bearer_format: None }, bearer()).as_deref(), Some("t"));
+        assert_eq!(read(SchemeKind::HttpBasic, bearer()), None);
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! This is the only file of the users module that knows how requests are authenticated.
 
-use std::{marker::PhantomData, ops::Deref, time::SystemTime};
+use std::{borrow::Cow, marker::PhantomData, ops::Deref, time::SystemTime};
 
 use axum::{
     extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
@@ -29,10 +29,11 @@ use super::{
 use crate::{
     Scopes,
     backend::AuthBackend,
-    error::AuthError,
+    error::{AuthError, Challenge},
     security::{
-        Authenticate, AuthenticateSet, Authenticated, Credential, CredentialSet, Describe, Lifetime, RequiredScopes,
-        SchemeKind, Walk, function::SecuredFn,
+        Authenticate, Authenticated, Credential, Describe, Lifetime, RequiredScopes, SchemeKind, Walk,
+        credential::{AuthenticateSet, CredentialSet},
+        function::SecuredFn,
     },
 };
 
@@ -102,8 +103,19 @@ impl<B: AuthBackend, H: UserHooks> Credential for UserToken<B, H> {
     fn granted_scopes(principal: &Self::Principal) -> &[String] {
         &principal.scopes
     }
+
+    fn challenge() -> Challenge {
+        <B as Credential>::challenge()
+    }
+
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        <B as Credential>::read(parts)
+    }
 }
 
+/// The backend's token, then the user row: a connection opened by a user ends when the token
+/// does (its expiry, and its store's revocation), or when the user is deleted or deactivated,
+/// or changes their password, all found by verifying it again.
 impl<B, H, S> Authenticate<S> for UserToken<B, H>
 where
     B: AuthBackend + FromRef<S>,
@@ -111,29 +123,11 @@ where
     UserManager<H>: FromRef<S>,
     S: Send + Sync,
 {
-    async fn authenticate(parts: &mut Parts, state: &S) -> Result<Self::Principal, AuthError> {
-        let principal = <B as Authenticate<S>>::authenticate(parts, state).await?;
+    async fn verify(token: &str, state: &S) -> Result<(Self::Principal, Lifetime), AuthError> {
+        let (principal, lifetime) = <B as Authenticate<S>>::verify(token, state).await?;
         let manager = UserManager::<H>::from_ref(state);
-        active_row(&manager, user_id(&principal.subject)?, principal.issued_at).await.map(UserPrincipal::new)
-    }
-
-    /// The backend token's lifetime (its expiry, and its store's re-check), and a re-check of
-    /// the row: a connection opened by a user ends when the token does, or when the user is
-    /// deleted or deactivated, or changes their password.
-    async fn authenticate_with_lifetime(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<(Self::Principal, Lifetime), AuthError> {
-        let (principal, lifetime) = <B as Authenticate<S>>::authenticate_with_lifetime(parts, state).await?;
-        let manager = UserManager::<H>::from_ref(state);
-        let id = user_id(&principal.subject)?;
-        let issued_at = principal.issued_at;
-        let user = active_row(&manager, id, issued_at).await?;
-        let lifetime = lifetime.rechecked(move || {
-            let manager = manager.clone();
-            async move { active_row(&manager, id, issued_at).await.map(drop) }
-        });
-        Ok((UserPrincipal::new(user), lifetime))
+        let user = active_row(&manager, user_id(&principal.subject)?, principal.issued_at).await?;
+        Ok((UserPrincipal::new(user), lifetime.revocable()))
     }
 }
 

@@ -38,7 +38,7 @@ use super::{
 use crate::{
     backend::{AuthBackend, Transport},
     openapi::document_operation,
-    security::{Authenticate, AuthenticateSet},
+    security::{Authenticate, credential::AuthenticateSet},
 };
 
 /// [`routes::auth_router`], documented.

@@ -1,11 +1,13 @@
 //! [`ProviderToken`] and [`IntrospectedToken`] as [`Credential`]s: the bearer token of the
 //! request, verified by the app's [`OidcStrategy`] or [`IntrospectionStrategy`] (found through
 //! `FromRef`). `Authenticated<ProviderToken>` then checks its scopes against the chain, handles
-//! `Option<_>` and documents it, as every credential is. Both are
-//! [`TokenCredential`]s, so their tokens can also come in a WebSocket subprotocol entry
+//! `Option<_>` and documents it, as every credential is. Their tokens can also come in a
+//! WebSocket subprotocol entry
 //! (`SubprotocolToken<ProviderToken>`) or the query, and a connection one opens ends when the
 //! token does: at a provider JWT's `exp`, and for an introspected token at its `exp` or when a
 //! re-introspection finds it revoked.
+
+use std::borrow::Cow;
 
 use axum::{extract::FromRef, http::request::Parts};
 
@@ -13,13 +15,8 @@ use super::{IntrospectedToken, IntrospectionStrategy, OidcStrategy, ProviderToke
 use crate::{
     error::{AuthError, Challenge},
     security::{Authenticate, Credential, Lifetime, SchemeKind, SecurityScopes},
-    transport::{TokenCredential, authorization_credentials},
+    strategies::claims_credential::bearer,
 };
-
-fn bearer(parts: &Parts) -> Result<&str, AuthError> {
-    authorization_credentials(&parts.headers, "Bearer")
-        .ok_or(AuthError::NotAuthenticated { challenge: Challenge::Bearer })
-}
 
 /// Documented as an HTTP bearer JWT under the name `OpenIdConnect` until the app says where
 /// its provider is: `SecurityDoc::new().scheme::<ProviderToken>(idp.openapi_scheme())` makes it
@@ -36,38 +33,29 @@ impl Credential for ProviderToken {
     fn granted_scopes(token: &ProviderToken) -> &[String] {
         &token.claims.scopes
     }
+
+    fn challenge() -> Challenge {
+        Challenge::Bearer
+    }
+
+    /// The `Authorization: Bearer` token.
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        bearer(parts)
+    }
 }
 
 /// No bearer token: 401 `Not authenticated`, `WWW-Authenticate: Bearer`. A token that fails
 /// verification: 401 `Could not validate credentials`. The issuer's keys unavailable: 503.
+/// Verified by the app's [`OidcStrategy`] wherever the token travels; a connection it opens
+/// ends at the token's `exp`.
 impl<S> Authenticate<S> for ProviderToken
 where
     OidcStrategy: FromRef<S>,
     S: Send + Sync,
 {
-    async fn authenticate(parts: &mut Parts, state: &S) -> Result<ProviderToken, AuthError> {
-        ProviderToken::verify_token(bearer(parts)?, state).await
-    }
-
-    async fn authenticate_with_lifetime(parts: &mut Parts, state: &S) -> Result<(ProviderToken, Lifetime), AuthError> {
-        ProviderToken::verify_token_with_lifetime(bearer(parts)?, state).await
-    }
-}
-
-/// Verified by the app's [`OidcStrategy`] wherever the token travels; a connection it opens
-/// ends at the token's `exp`.
-impl<S> TokenCredential<S> for ProviderToken
-where
-    OidcStrategy: FromRef<S>,
-    S: Send + Sync,
-{
-    async fn verify_token(token: &str, state: &S) -> Result<ProviderToken, AuthError> {
+    async fn verify(token: &str, state: &S) -> Result<(ProviderToken, Lifetime), AuthError> {
         let strategy = OidcStrategy::from_ref(state);
-        strategy.verify(token).await.map_err(|error| error.into_auth_error(&SecurityScopes::EMPTY))
-    }
-
-    async fn verify_token_with_lifetime(token: &str, state: &S) -> Result<(ProviderToken, Lifetime), AuthError> {
-        let verified = Self::verify_token(token, state).await?;
+        let verified = strategy.verify(token).await.map_err(|error| error.into_auth_error(&SecurityScopes::EMPTY))?;
         let lifetime = Lifetime::until_unix(verified.claims.exp);
         Ok((verified, lifetime))
     }
@@ -86,42 +74,28 @@ impl Credential for IntrospectedToken {
     fn granted_scopes(token: &IntrospectedToken) -> &[String] {
         &token.scopes
     }
+
+    fn challenge() -> Challenge {
+        Challenge::Bearer
+    }
+
+    /// The `Authorization: Bearer` token.
+    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
+        bearer(parts)
+    }
 }
 
-/// As [`ProviderToken`]'s, with 503 when the introspection endpoint fails.
+/// As [`ProviderToken`]'s, with 503 when the introspection endpoint fails. Verified by the
+/// app's [`IntrospectionStrategy`] wherever the token travels. A connection it opens ends at
+/// the token's `exp` (when the provider says it), and is re-checked: a re-introspection that
+/// finds the token inactive ends it, at most the strategy's `cache_ttl` after the revocation
+/// plus the connection's re-check interval. An endpoint that does not answer does not end it.
 impl<S> Authenticate<S> for IntrospectedToken
 where
     IntrospectionStrategy: FromRef<S>,
     S: Send + Sync,
 {
-    async fn authenticate(parts: &mut Parts, state: &S) -> Result<IntrospectedToken, AuthError> {
-        IntrospectedToken::verify_token(bearer(parts)?, state).await
-    }
-
-    async fn authenticate_with_lifetime(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<(IntrospectedToken, Lifetime), AuthError> {
-        IntrospectedToken::verify_token_with_lifetime(bearer(parts)?, state).await
-    }
-}
-
-/// Verified by the app's [`IntrospectionStrategy`] wherever the token travels. A connection it
-/// opens ends at the token's `exp` (when the provider says it), and is re-checked: a
-/// re-introspection that finds the token inactive ends it, at most the strategy's `cache_ttl`
-/// after the revocation plus the connection's re-check interval. An endpoint that does not
-/// answer does not end it.
-impl<S> TokenCredential<S> for IntrospectedToken
-where
-    IntrospectionStrategy: FromRef<S>,
-    S: Send + Sync,
-{
-    async fn verify_token(token: &str, state: &S) -> Result<IntrospectedToken, AuthError> {
-        let strategy = IntrospectionStrategy::from_ref(state);
-        strategy.verify(token).await.map_err(|error| error.into_auth_error(&SecurityScopes::EMPTY))
-    }
-
-    async fn verify_token_with_lifetime(token: &str, state: &S) -> Result<(IntrospectedToken, Lifetime), AuthError> {
+    async fn verify(token: &str, state: &S) -> Result<(IntrospectedToken, Lifetime), AuthError> {
         let strategy = IntrospectionStrategy::from_ref(state);
         let introspected =
             strategy.verify(token).await.map_err(|error| error.into_auth_error(&SecurityScopes::EMPTY))?;
@@ -129,14 +103,7 @@ where
             Some(exp) => Lifetime::until_unix(exp),
             None => Lifetime::unbounded(),
         };
-        let token = token.to_owned();
-        let lifetime = lifetime.rechecked(move || {
-            let (strategy, token) = (strategy.clone(), token.clone());
-            async move {
-                strategy.verify(&token).await.map(drop).map_err(|error| error.into_auth_error(&SecurityScopes::EMPTY))
-            }
-        });
-        Ok((introspected, lifetime))
+        Ok((introspected, lifetime.revocable()))
     }
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::paths;
 use crate::{
-    security::{AuthenticateSet, function::Enter},
+    security::{credential::AuthenticateSet, function::Enter},
     users::{
         CurrentUser, ErrorCode, RequestContext, Superuser, User, UserBackends, UserHooks, UserManager, UsersError,
         body::{JsonObject, user_update},

@@ -2,11 +2,11 @@
 //! parameter, saying what to do, instead of one at every mention of the type.
 
 use auth_core::{
-    AuthError, Authenticate, Authenticated, Challenge, Credential, secured,
-    security::{ApiKeyLocation, SchemeKind},
+    AuthError, Authenticate, Authenticated, Credential, secured,
+    security::{ApiKeyLocation, Lifetime, SchemeKind},
     strategies::{Claims, JwtStrategy},
 };
-use axum::{Router, extract::FromRef, http::request::Parts, routing::get};
+use axum::{Router, extract::FromRef, routing::get};
 
 #[derive(Clone)]
 struct AppState {
@@ -39,8 +39,8 @@ impl Credential for ApiKey {
 }
 
 impl<S: Send + Sync> Authenticate<S> for ApiKey {
-    async fn authenticate(_parts: &mut Parts, _state: &S) -> Result<Service, AuthError> {
-        Err(AuthError::NotAuthenticated { challenge: Challenge::ApiKey })
+    async fn verify(_key: &str, _state: &S) -> Result<(Service, Lifetime), AuthError> {
+        Err(AuthError::invalid_credentials())
     }
 }
 
