@@ -141,7 +141,9 @@ async fn by_backend(Authenticated(principal): Authenticated<KeyBackend>) -> Stri
 
 /// The app on a loopback port, and a JWT strategy for the bearer route.
 async fn serve() -> (SocketAddr, JwtStrategy) {
-    let jwt = JwtStrategy::hs256(b"credential-challenges-0123456789abcdef").build().unwrap();
+    let jwt = JwtStrategy::builder(auth_core::strategies::JwtKey::hs256(b"credential-challenges-0123456789abcdef"))
+        .build()
+        .unwrap();
     let app = Router::new()
         .route("/key", get(by_key))
         .route("/operator", get(by_operator))
