@@ -333,6 +333,11 @@ pub const fn check_origin(origin: &str) -> Result<(), Flaw> {
     Ok(())
 }
 
+/// A cookie's `max_age`: not 0, which would delete the cookie at once.
+pub const fn check_max_age(seconds: u64) -> Result<(), InvalidCookieOption> {
+    if seconds == 0 { Err(InvalidCookieOption::ZeroMaxAge) } else { Ok(()) }
+}
+
 /// Whether `name` starts with `prefix`, ignoring ASCII case, as browsers match the cookie
 /// prefixes.
 pub const fn has_prefix(name: &str, prefix: &str) -> bool {
@@ -413,7 +418,10 @@ impl CookieRules<'_> {
 
     /// A `max_age` of 0 would delete the cookie at once.
     pub const fn check_max_age(&self) -> Result<(), InvalidCookieOption> {
-        if matches!(self.max_age, Some(0)) { Err(InvalidCookieOption::ZeroMaxAge) } else { Ok(()) }
+        match self.max_age {
+            Some(seconds) => check_max_age(seconds),
+            None => Ok(()),
+        }
     }
 
     /// `SameSite=None` needs `Secure`.

@@ -24,17 +24,16 @@
 //! [`JwtStrategy`]: crate::strategies::JwtStrategy
 //! [`DenylistedJwt`]: crate::strategies::DenylistedJwt
 
-mod cookie;
 mod credential;
 mod routes;
-mod transport;
 
-pub use cookie::{
-    CookieOptions, CookieOptionsBuilder, DEFAULT_NAME as DEFAULT_COOKIE_NAME, InvalidCookieOption, SameSite,
-};
 pub use credential::Principal;
 pub use routes::{Authenticator, LoginGrant, SameOrigin, routes};
-pub use transport::{ApiKeyLocation, Transport};
+// The transports live in `crate::transport`, with the other ways a credential travels.
+pub use crate::transport::{
+    backend::Transport,
+    cookie::{CookieOptions, CookieOptionsBuilder, DEFAULT_NAME as DEFAULT_COOKIE_NAME, InvalidCookieOption, SameSite},
+};
 
 use crate::strategies::Strategy;
 

@@ -1,19 +1,20 @@
-//! Transports: how a credential travels, what a client is told when it is missing, and how
-//! login and logout answer.
+//! A backend's transport: how its credential travels, how it is documented in OpenAPI, what a
+//! client is told when it is missing, and how login and logout answer.
 
 use axum::{
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 
-use super::cookie::{CookieOptions, cookie_value};
+use super::{
+    authorization_credentials,
+    cookie::{CookieOptions, cookie_value},
+    scheme::{ApiKeyLocation, OAuth2Flow, SchemeKind},
+};
 use crate::{
     error::{AuthError, Challenge},
     response::{TokenResponse, forbid_caching},
-    transport::authorization_credentials,
 };
-
-pub use crate::security::ApiKeyLocation;
 
 /// How a backend's credential travels. Each variant is also an OpenAPI security scheme.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +94,37 @@ impl Transport {
         match self {
             Transport::ApiKey { .. } | Transport::Cookie(_) => Challenge::ApiKey,
             _ => Challenge::Bearer,
+        }
+    }
+
+    /// The OpenAPI security scheme it is documented as, with the backend's scopes for OAuth2
+    /// flows.
+    pub(crate) fn scheme(&self, scopes: Vec<(&'static str, &'static str)>) -> SchemeKind {
+        let scopes = scopes.into_iter().map(|(name, description)| (name.into(), description.into())).collect();
+        let oauth2 = |flow| SchemeKind::OAuth2 { flows: vec![flow], scopes };
+        match self {
+            Transport::Bearer { token_url, refresh_url } => oauth2(OAuth2Flow::Password {
+                token_url: (*token_url).into(),
+                refresh_url: refresh_url.map(Into::into),
+            }),
+            Transport::HttpBearer { bearer_format } => {
+                SchemeKind::HttpBearer { bearer_format: bearer_format.map(Into::into) }
+            }
+            Transport::OAuth2AuthorizationCode { authorization_url, token_url } => {
+                oauth2(OAuth2Flow::AuthorizationCode {
+                    authorization_url: (*authorization_url).into(),
+                    token_url: (*token_url).into(),
+                    refresh_url: None,
+                })
+            }
+            Transport::OAuth2ClientCredentials { token_url } => {
+                oauth2(OAuth2Flow::ClientCredentials { token_url: (*token_url).into(), refresh_url: None })
+            }
+            Transport::OpenIdConnect { url } => SchemeKind::OpenIdConnect { url: (*url).into() },
+            Transport::ApiKey { location, name } => SchemeKind::ApiKey { location: *location, name: (*name).into() },
+            Transport::Cookie(options) => {
+                SchemeKind::ApiKey { location: ApiKeyLocation::Cookie, name: options.name().into() }
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use crate::security::ScopeDeclaration;
 
 /// A security scheme: its name in `components.securitySchemes`, and what it is.
 ///
-/// Every [`Credential`](super::Credential) names the scheme it is documented as. The name is
+/// Every [`Credential`](crate::Credential) names the scheme it is documented as. The name is
 /// the credential's identity in the document: two credentials may share a scheme only if they
 /// describe it identically.
 #[derive(Debug, Clone, PartialEq, Eq)]
