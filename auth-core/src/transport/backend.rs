@@ -89,12 +89,11 @@ impl Transport {
         (!credential.is_empty() && credential.len() <= MAX_CREDENTIAL_LEN).then_some(credential)
     }
 
-    /// What a client without a credential is told.
+    /// What a client without a credential is told: its scheme's challenge
+    /// ([`SchemeKind::challenge`](crate::security::SchemeKind::challenge)), `Bearer`, or
+    /// `APIKey` for an API key or a cookie.
     pub fn challenge(&self) -> Challenge {
-        match self {
-            Transport::ApiKey { .. } | Transport::Cookie(_) => Challenge::ApiKey,
-            _ => Challenge::Bearer,
-        }
+        self.scheme(Vec::new()).challenge()
     }
 
     /// The OpenAPI security scheme it is documented as, with the backend's scopes for OAuth2
@@ -230,6 +229,28 @@ mod tests {
         let response = bearer.login_response("tok").unwrap();
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
         assert_eq!(response.headers()[header::PRAGMA], "no-cache");
+    }
+
+    #[test]
+    fn each_transport_challenges_as_its_scheme() {
+        let bearer = [
+            Transport::Bearer { token_url: "token", refresh_url: None },
+            Transport::HttpBearer { bearer_format: None },
+            Transport::OAuth2AuthorizationCode { authorization_url: "a", token_url: "t" },
+            Transport::OAuth2ClientCredentials { token_url: "t" },
+            Transport::OpenIdConnect { url: "u" },
+        ];
+        for transport in bearer {
+            assert_eq!(transport.challenge(), Challenge::Bearer, "{transport:?}");
+        }
+        let api_key = [
+            Transport::ApiKey { location: ApiKeyLocation::Header, name: "x-api-key" },
+            Transport::ApiKey { location: ApiKeyLocation::Cookie, name: "key" },
+            Transport::Cookie(CookieOptions::default()),
+        ];
+        for transport in api_key {
+            assert_eq!(transport.challenge(), Challenge::ApiKey, "{transport:?}");
+        }
     }
 
     #[test]

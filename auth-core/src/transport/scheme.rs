@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::security::ScopeDeclaration;
+use crate::{error::Challenge, security::ScopeDeclaration};
 
 /// A security scheme: its name in `components.securitySchemes`, and what it is.
 ///
@@ -98,6 +98,21 @@ pub enum ApiKeyLocation {
     Query,
     /// In a cookie.
     Cookie,
+}
+
+impl SchemeKind {
+    /// What a client without a credential of this scheme is told (`WWW-Authenticate`): `Bearer`
+    /// for OAuth2, HTTP bearer and OpenID Connect tokens, `Basic` for HTTP basic, `APIKey` for
+    /// API keys (as FastAPI answers).
+    pub fn challenge(&self) -> Challenge {
+        match self {
+            SchemeKind::OAuth2 { .. } | SchemeKind::HttpBearer { .. } | SchemeKind::OpenIdConnect { .. } => {
+                Challenge::Bearer
+            }
+            SchemeKind::HttpBasic => Challenge::Basic { realm: None },
+            SchemeKind::ApiKey { .. } => Challenge::ApiKey,
+        }
+    }
 }
 
 impl From<Scheme> for SchemeKind {
