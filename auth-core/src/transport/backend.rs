@@ -231,6 +231,42 @@ mod tests {
         assert_eq!(response.headers()[header::PRAGMA], "no-cache");
     }
 
+    /// The definition `#[derive(AuthBackend)]` checks a transport's options against. The match
+    /// is exhaustive: a new variant does not compile until auth-rules defines it.
+    fn definition(transport: &Transport) -> &'static auth_rules::transport::TransportDef {
+        use auth_rules::transport as defs;
+        match transport {
+            Transport::Bearer { .. } => &defs::BEARER,
+            Transport::HttpBearer { .. } => &defs::HTTP_BEARER,
+            Transport::OAuth2AuthorizationCode { .. } => &defs::OAUTH2_AUTHORIZATION_CODE,
+            Transport::OAuth2ClientCredentials { .. } => &defs::OAUTH2_CLIENT_CREDENTIALS,
+            Transport::OpenIdConnect { .. } => &defs::OPENID_CONNECT,
+            Transport::ApiKey { .. } => &defs::API_KEY,
+            Transport::Cookie(_) => &defs::COOKIE,
+        }
+    }
+
+    #[test]
+    fn every_transport_and_strategy_is_defined_for_the_derive() {
+        let transports = [
+            Transport::Bearer { token_url: "token", refresh_url: Some("refresh") },
+            Transport::HttpBearer { bearer_format: Some("JWT") },
+            Transport::OAuth2AuthorizationCode { authorization_url: "a", token_url: "t" },
+            Transport::OAuth2ClientCredentials { token_url: "t" },
+            Transport::OpenIdConnect { url: "u" },
+            Transport::ApiKey { location: ApiKeyLocation::Query, name: "k" },
+            Transport::Cookie(CookieOptions::default()),
+        ];
+        let mut names: Vec<&str> = transports.iter().map(|t| definition(t).name).collect();
+        names.dedup();
+        let defined: Vec<&str> = auth_rules::transport::TRANSPORTS.iter().map(|t| t.name).collect();
+        assert_eq!(names, defined);
+
+        use crate::strategies::{DatabaseStrategy, JwtStrategy, RedisStrategy, Strategy};
+        let kinds = [JwtStrategy::KIND, DatabaseStrategy::KIND, RedisStrategy::KIND];
+        assert_eq!(kinds.as_slice(), auth_rules::transport::STRATEGIES);
+    }
+
     #[test]
     fn each_transport_challenges_as_its_scheme() {
         let bearer = [

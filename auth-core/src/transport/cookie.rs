@@ -1,6 +1,7 @@
-//! The cookie transport's options: validated when they are built (at compile time for
-//! `#[derive(AuthBackend)]`), written with the [`cookie`] crate, and the origin check that keeps
-//! other sites from logging a browser in or out (login CSRF).
+//! The cookie transport's options: validated when they are built, by the rules of the
+//! `auth-rules` crate that `#[derive(AuthBackend)]` checks its options with at compile time;
+//! written with the [`cookie`] crate; and the origin check that keeps other sites from logging a
+//! browser in or out (login CSRF).
 
 use auth_rules::cookie::{CookieRules, is_cookie_octet};
 pub use auth_rules::cookie::{DEFAULT_NAME, InvalidCookieOption, SameSite};
