@@ -162,9 +162,9 @@ fn transport_expr(krate: &TokenStream, kind: &str, options: &[(String, Value)]) 
                 }
             }
             if let Some(Value::Str(s)) = get(options, "same_site") {
-                let variant = match s.value().to_lowercase().as_str() {
-                    "strict" => quote!(Strict),
-                    "none" => quote!(None),
+                let variant = match auth_rules::cookie::same_site(&s.value()) {
+                    Some(auth_rules::cookie::SameSite::Strict) => quote!(Strict),
+                    Some(auth_rules::cookie::SameSite::None) => quote!(None),
                     _ => quote!(Lax),
                 };
                 setters.push(quote!(.same_site(#krate::backend::SameSite::#variant)));
