@@ -9,7 +9,7 @@ use axum::{extract::FromRef, http::request::Parts};
 use super::{AuthBackend, Transport};
 use crate::{
     error::{AuthError, Challenge},
-    security::{ApiKeyLocation, Authenticate, Credential, Lifetime, OAuth2Flow, SchemeKind},
+    security::{ApiKeyLocation, Authenticate, Credential, Lifetime, SchemeKind},
     strategies::{Strategy, TokenInfo},
     transport::{check_same_origin, is_upgrade},
 };
@@ -33,7 +33,7 @@ impl<B: AuthBackend> Credential for B {
     const SCHEME_NAME: &'static str = B::NAME;
 
     fn scheme() -> SchemeKind {
-        scheme_of(B::transport(), B::scope_descriptions())
+        B::transport().scheme(B::scope_descriptions())
     }
 
     fn granted_scopes(principal: &Principal) -> &[String] {
@@ -94,32 +94,5 @@ fn credentials_error(error: AuthError) -> AuthError {
     match error {
         AuthError::Unavailable | AuthError::Internal => error,
         _ => AuthError::invalid_credentials(),
-    }
-}
-
-/// How a transport is documented, with the backend's scopes for OAuth2 flows.
-fn scheme_of(transport: &Transport, scopes: Vec<(&'static str, &'static str)>) -> SchemeKind {
-    let scopes = scopes.into_iter().map(|(name, description)| (name.into(), description.into())).collect();
-    let oauth2 = |flow| SchemeKind::OAuth2 { flows: vec![flow], scopes };
-    match transport {
-        Transport::Bearer { token_url, refresh_url } => {
-            oauth2(OAuth2Flow::Password { token_url: (*token_url).into(), refresh_url: refresh_url.map(Into::into) })
-        }
-        Transport::HttpBearer { bearer_format } => {
-            SchemeKind::HttpBearer { bearer_format: bearer_format.map(Into::into) }
-        }
-        Transport::OAuth2AuthorizationCode { authorization_url, token_url } => oauth2(OAuth2Flow::AuthorizationCode {
-            authorization_url: (*authorization_url).into(),
-            token_url: (*token_url).into(),
-            refresh_url: None,
-        }),
-        Transport::OAuth2ClientCredentials { token_url } => {
-            oauth2(OAuth2Flow::ClientCredentials { token_url: (*token_url).into(), refresh_url: None })
-        }
-        Transport::OpenIdConnect { url } => SchemeKind::OpenIdConnect { url: (*url).into() },
-        Transport::ApiKey { location, name } => SchemeKind::ApiKey { location: *location, name: (*name).into() },
-        Transport::Cookie(options) => {
-            SchemeKind::ApiKey { location: crate::security::ApiKeyLocation::Cookie, name: options.name().into() }
-        }
     }
 }

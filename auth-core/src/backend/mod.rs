@@ -24,18 +24,17 @@
 //! [`JwtStrategy`]: crate::strategies::JwtStrategy
 //! [`DenylistedJwt`]: crate::strategies::DenylistedJwt
 
-mod cookie;
 mod credential;
 mod routes;
-mod transport;
 
-pub(crate) use cookie::cookie_value;
-pub use cookie::{
-    CookieOptions, CookieOptionsBuilder, DEFAULT_NAME as DEFAULT_COOKIE_NAME, InvalidCookieOption, SameSite,
-};
+pub(crate) use crate::transport::cookie::cookie_value;
 pub use credential::Principal;
 pub use routes::{Authenticator, LoginGrant, SameOrigin, routes};
-pub use transport::{ApiKeyLocation, Transport};
+// The transports live in `crate::transport`, with the other ways a credential travels.
+pub use crate::transport::{
+    backend::Transport,
+    cookie::{CookieOptions, CookieOptionsBuilder, DEFAULT_NAME as DEFAULT_COOKIE_NAME, InvalidCookieOption, SameSite},
+};
 
 use crate::strategies::Strategy;
 

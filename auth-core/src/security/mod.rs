@@ -23,7 +23,6 @@ mod dependency;
 pub(crate) mod function;
 pub(crate) mod lifetime;
 mod requirement;
-mod scheme;
 mod scopes;
 
 pub use chain::ChainPlan;
@@ -34,5 +33,6 @@ pub use declaration::{ParseScopeError, ScopeDeclaration, ScopeInfo};
 pub use dependency::{CacheEntry, Dependency, Depends, Resolve};
 pub use lifetime::{Bounded, CredentialLifetime, DEFAULT_RECHECK_INTERVAL, Ended, Lifetime, SecuredUpgrade};
 pub use requirement::{Alternative, CredentialRef, Describe, Requirement, Walk};
-pub use scheme::{ApiKeyLocation, OAuth2Flow, Scheme, SchemeKind};
+// How a credential is documented lives with the transports, in `crate::transport`.
+pub use crate::transport::scheme::{ApiKeyLocation, OAuth2Flow, Scheme, SchemeKind};
 pub use scopes::{RequiredScopes, SecurityScopes, is_scope_token};

@@ -7,11 +7,20 @@
 //! when a handler names it, in the query ([`QueryToken`]); it is verified by its one
 //! [`Authenticate::verify`](crate::Authenticate::verify) wherever it travelled. A cookie's
 //! WebSocket upgrade is refused from other sites ([`check_same_origin`]).
+//!
+//! Each transport is defined here once: how it reads the credential, the OpenAPI security
+//! scheme it is documented as ([`Scheme`](crate::security::Scheme)), and its challenge. A
+//! backend's transport ([`Transport`](crate::backend::Transport)) and its cookie options
+//! ([`CookieOptions`](crate::backend::CookieOptions)) live here too, checked by the rules of the
+//! `auth-rules` crate, which `#[derive(AuthBackend)]` checks its options with at compile time.
 
 mod authorization;
+pub(crate) mod backend;
+pub(crate) mod cookie;
 mod oauth2;
 mod origin;
 mod query;
+pub(crate) mod scheme;
 mod subprotocol;
 mod token;
 

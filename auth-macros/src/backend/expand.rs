@@ -129,20 +129,21 @@ fn transport_expr(krate: &TokenStream, kind: &str, options: &[(String, Value)]) 
                 "query" => quote!(Query),
                 _ => quote!(Cookie),
             };
-            quote!(#t::ApiKey { location: #krate::backend::ApiKeyLocation::#location, name: #name })
+            quote!(#t::ApiKey { location: #krate::security::ApiKeyLocation::#location, name: #name })
         }
         _ => {
             // Through auth-core's own `const fn` builder: the options were checked above with
             // spanned messages, and `build` checks them again while the `static` is evaluated,
             // so the two sets of rules cannot drift apart silently.
-            // The default name is a `__Host-` one where the cookie has no domain (auth-core's
-            // `DEFAULT_COOKIE_NAME`), and `auth` where it is shared or the app opted out.
-            let unprefixed =
-                get(options, "domain").is_some() || matches!(get(options, "host_prefix"), Some(Value::Bool(false)));
+            // The default name is a `__Host-` one where the cookie has no domain, and `auth`
+            // where it is shared or the app opted out (auth-rules' `default_name`).
             let name = match get(options, "name") {
                 Some(Value::Str(s)) => quote!(#s),
-                _ if unprefixed => quote!("auth"),
-                _ => quote!("__Host-auth"),
+                _ => {
+                    let keep_prefix = !matches!(get(options, "host_prefix"), Some(Value::Bool(false)));
+                    let name = auth_rules::cookie::default_name(get(options, "domain").is_some(), keep_prefix);
+                    quote!(#name)
+                }
             };
             let mut setters = Vec::new();
             if let Some(Value::Int(n)) = get(options, "max_age") {
@@ -161,9 +162,9 @@ fn transport_expr(krate: &TokenStream, kind: &str, options: &[(String, Value)]) 
                 }
             }
             if let Some(Value::Str(s)) = get(options, "same_site") {
-                let variant = match s.value().to_lowercase().as_str() {
-                    "strict" => quote!(Strict),
-                    "none" => quote!(None),
+                let variant = match auth_rules::cookie::same_site(&s.value()) {
+                    Some(auth_rules::cookie::SameSite::Strict) => quote!(Strict),
+                    Some(auth_rules::cookie::SameSite::None) => quote!(None),
                     _ => quote!(Lax),
                 };
                 setters.push(quote!(.same_site(#krate::backend::SameSite::#variant)));

@@ -1,5 +1,9 @@
 //! Every key present, every transport and strategy known, every option applicable and typed.
 
+use auth_rules::{
+    cookie as rules,
+    transport::{self as transports, OptionKind, PASSWORD_SCHEMES, STRATEGIES, TRANSPORTS, TransportOption},
+};
 use syn::{Ident, Lit, LitStr};
 
 use super::{
@@ -7,22 +11,6 @@ use super::{
     parse::{Backend, OptionValue, TransportSpec},
 };
 use crate::attr::{Errors, nearest};
-
-/// Transports with the options each takes (required ones first, marked `!`).
-const TRANSPORTS: &[(&str, &[&str])] = &[
-    ("bearer", &["!token_url", "refresh_url"]),
-    ("http_bearer", &["bearer_format"]),
-    ("oauth2_authorization_code", &["!authorization_url", "!token_url"]),
-    ("oauth2_client_credentials", &["!token_url"]),
-    ("openid_connect", &["!url"]),
-    ("api_key", &["header", "query", "cookie"]),
-    (
-        "cookie",
-        &["name", "max_age", "path", "domain", "secure", "http_only", "same_site", "allowed_origins", "host_prefix"],
-    ),
-];
-
-const STRATEGIES: &[&str] = &["jwt", "database", "redis"];
 
 /// A checked option value.
 pub(crate) enum Value {
@@ -41,11 +29,11 @@ pub(crate) struct Validated<'a> {
 }
 
 fn one_of(list: &[&str]) -> String {
-    list.iter().map(|s| format!("`{}`", s.trim_start_matches('!'))).collect::<Vec<_>>().join(", ")
+    list.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
 }
 
 fn suggestion(given: &str, list: &[&str]) -> String {
-    let candidates: Vec<String> = list.iter().map(|s| s.trim_start_matches('!').to_owned()).collect();
+    let candidates: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
     nearest(given, &candidates).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default()
 }
 
@@ -78,7 +66,7 @@ pub(crate) fn validate<'a>(backend: Backend<'a>, errors: &mut Errors) -> Option<
                 span,
                 format!(
                     "missing `transport = …`: one of {}",
-                    one_of(&TRANSPORTS.iter().map(|t| t.0).collect::<Vec<_>>())
+                    one_of(&TRANSPORTS.iter().map(|t| t.name).collect::<Vec<_>>())
                 ),
             );
             None
@@ -98,7 +86,7 @@ pub(crate) fn validate<'a>(backend: Backend<'a>, errors: &mut Errors) -> Option<
             None
         }
         None => {
-            errors.push_spanned(span, "missing `strategy = …`: one of `jwt`, `database`, `redis`");
+            errors.push_spanned(span, format!("missing `strategy = …`: one of {}", one_of(STRATEGIES)));
             None
         }
     };
@@ -111,44 +99,45 @@ pub(crate) fn validate<'a>(backend: Backend<'a>, errors: &mut Errors) -> Option<
 
 fn check_transport(spec: &TransportSpec, errors: &mut Errors) -> Option<(String, Vec<(String, Value)>)> {
     let kind = spec.kind.to_string();
-    if kind == "basic" || kind == "http_basic" {
+    if PASSWORD_SCHEMES.contains(&kind.as_str()) {
         errors.push_spanned(
             &spec.kind,
             "HTTP basic carries a username and password, not a token, so it cannot be a backend's transport; log in with `POST /login` and use `bearer` or `cookie`",
         );
         return None;
     }
-    let names: Vec<&str> = TRANSPORTS.iter().map(|t| t.0).collect();
-    let Some((_, allowed)) = TRANSPORTS.iter().find(|t| t.0 == kind) else {
+    let Some(transport) = transports::transport(&kind) else {
+        let names: Vec<&str> = TRANSPORTS.iter().map(|t| t.name).collect();
         errors.push_spanned(
             &spec.kind,
             format!("unknown transport `{kind}`, expected one of: {}{}", one_of(&names), suggestion(&kind, &names)),
         );
         return None;
     };
+    let allowed: Vec<&str> = transport.options.iter().map(|o| o.name).collect();
     let mut options: Vec<(String, Value)> = Vec::new();
     let mut ok = true;
     for (key, lit) in &spec.options {
         let key_str = key.to_string();
-        if !allowed.iter().any(|a| a.trim_start_matches('!') == key_str) {
+        let Some(option) = transport.option(&key_str) else {
             let takes =
-                if allowed.is_empty() { "takes no options".to_owned() } else { format!("takes: {}", one_of(allowed)) };
+                if allowed.is_empty() { "takes no options".to_owned() } else { format!("takes: {}", one_of(&allowed)) };
             errors.push_spanned(
                 key,
                 format!(
                     "`{key_str}` does not apply to the `{kind}` transport, which {takes}{}",
-                    suggestion(&key_str, allowed)
+                    suggestion(&key_str, &allowed)
                 ),
             );
             ok = false;
             continue;
-        }
+        };
         if options.iter().any(|(k, _)| *k == key_str) {
             errors.push_spanned(key, format!("`{key_str}` specified more than once"));
             ok = false;
             continue;
         }
-        match check_value(&kind, &key_str, lit) {
+        match check_value(&kind, option, lit) {
             Ok(value) => options.push((key_str, value)),
             Err(error) => {
                 errors.push(error);
@@ -156,10 +145,10 @@ fn check_transport(spec: &TransportSpec, errors: &mut Errors) -> Option<(String,
             }
         }
     }
-    if kind == "cookie" && ok {
-        ok = check_cookie_combination(&options, &spec.kind, errors);
+    if *transport == transports::COOKIE && ok {
+        ok = cookie::check_combination(&options, &spec.kind, errors);
     }
-    for required in allowed.iter().filter_map(|a| a.strip_prefix('!')) {
+    for required in transport.options.iter().filter(|o| o.required).map(|o| o.name) {
         if !options.iter().any(|(k, _)| k == required) && !spec.options.iter().any(|(k, _)| k == required) {
             errors.push_spanned(
                 &spec.kind,
@@ -168,27 +157,23 @@ fn check_transport(spec: &TransportSpec, errors: &mut Errors) -> Option<(String,
             ok = false;
         }
     }
-    if kind == "api_key" {
-        let places = spec
-            .options
-            .iter()
-            .filter(|(k, _)| ["header", "query", "cookie"].contains(&k.to_string().as_str()))
-            .count();
-        if places != 1 {
-            errors.push_spanned(
-                &spec.kind,
-                "`api_key` needs exactly one of `header = \"…\"`, `query = \"…\"` or `cookie = \"…\"`",
-            );
+    let one_of = transport.exactly_one_of;
+    if !one_of.is_empty() {
+        let given = spec.options.iter().filter(|(k, _)| one_of.contains(&k.to_string().as_str())).count();
+        if given != 1 {
+            let choices: Vec<String> = one_of.iter().map(|o| format!("`{o} = \"…\"`")).collect();
+            let (last, rest) = choices.split_last().expect("not empty");
+            errors.push_spanned(&spec.kind, format!("`{kind}` needs exactly one of {} or {last}", rest.join(", ")));
             ok = false;
         }
     }
     ok.then_some((kind, options))
 }
 
-fn check_value(kind: &str, key: &str, value: &OptionValue) -> syn::Result<Value> {
-    let lit = match value {
-        OptionValue::Lit(lit) => lit,
-        OptionValue::List { items, .. } if key == "allowed_origins" => {
+fn check_value(kind: &str, option: &TransportOption, value: &OptionValue) -> syn::Result<Value> {
+    let key = option.name;
+    let lit = match (option.kind, value) {
+        (OptionKind::Origins, OptionValue::List { items, .. }) => {
             let mut errors = Errors::default();
             for item in items {
                 if let Some(message) = cookie::check_origin(&item.value()) {
@@ -200,108 +185,41 @@ fn check_value(kind: &str, key: &str, value: &OptionValue) -> syn::Result<Value>
                 None => Ok(Value::StrList(items.clone())),
             };
         }
-        OptionValue::List { .. } => {
+        (_, OptionValue::List { .. }) => {
             return Err(syn::Error::new_spanned(value, format!("expected a single value for `{key}`, not a list")));
         }
+        (_, OptionValue::Lit(lit)) => lit,
     };
     let fail = |message: String| Err(syn::Error::new_spanned(lit, message));
-    match (key, lit) {
-        ("allowed_origins", _) => fail(
-            "expected a list of origins, e.g. `allowed_origins = [\"https://app.example.com\"]`".to_owned(),
-        ),
-        ("max_age", Lit::Int(int)) => match int.base10_parse::<u64>() {
-            Ok(0) => fail(
-                "a cookie `max_age` of 0 deletes the cookie at once: give a number of seconds such as `max_age = 3600`, or leave `max_age` out for a session cookie".to_owned(),
-            ),
+    match (option.kind, lit) {
+        (OptionKind::Origins, _) => {
+            fail(format!("expected a list of origins, e.g. `{key} = [\"https://app.example.com\"]`"))
+        }
+        (OptionKind::Seconds, Lit::Int(int)) => match int.base10_parse::<u64>() {
+            Ok(seconds) if rules::check_max_age(seconds).is_err() => fail(format!(
+                "a cookie `{key}` of 0 deletes the cookie at once: give a number of seconds such as `{key} = 3600`, or leave `{key}` out for a session cookie"
+            )),
             Ok(seconds) => Ok(Value::Int(seconds)),
             Err(e) => fail(e.to_string()),
         },
-        ("max_age", _) => fail("expected a number of seconds, e.g. `max_age = 3600`".to_owned()),
-        ("secure" | "http_only" | "host_prefix", Lit::Bool(b)) => Ok(Value::Bool(b.value)),
-        ("secure" | "http_only" | "host_prefix", _) => fail(format!("expected `true` or `false`, e.g. `{key} = true`")),
-        ("same_site", Lit::Str(s)) if ["lax", "strict", "none"].contains(&s.value().to_lowercase().as_str()) => {
-            Ok(Value::Str(s.clone()))
+        (OptionKind::Seconds, _) => fail(format!("expected a number of seconds, e.g. `{key} = 3600`")),
+        (OptionKind::Flag, Lit::Bool(b)) => Ok(Value::Bool(b.value)),
+        (OptionKind::Flag, _) => fail(format!("expected `true` or `false`, e.g. `{key} = true`")),
+        (OptionKind::SameSite, Lit::Str(s)) if rules::same_site(&s.value()).is_some() => Ok(Value::Str(s.clone())),
+        (OptionKind::SameSite, _) => fail("expected one of: `\"lax\"`, `\"strict\"`, `\"none\"`".to_owned()),
+        (OptionKind::CookieName | OptionKind::CookiePath | OptionKind::CookieDomain, Lit::Str(s)) => {
+            let what = match option.kind {
+                OptionKind::CookieName => "name",
+                OptionKind::CookiePath => "path",
+                _ => "domain",
+            };
+            match cookie::check_string(what, &s.value()) {
+                Some(message) => fail(message),
+                None => Ok(Value::Str(s.clone())),
+            }
         }
-        ("same_site", _) => fail("expected one of: `\"lax\"`, `\"strict\"`, `\"none\"`".to_owned()),
-        ("name" | "path" | "domain", Lit::Str(s)) if kind == "cookie" => match cookie::check_string(key, &s.value()) {
-            Some(message) => fail(message),
-            None => Ok(Value::Str(s.clone())),
-        },
-        ("cookie", Lit::Str(s)) if kind == "api_key" => match cookie::check_string("name", &s.value()) {
-            Some(message) => fail(message),
-            None => Ok(Value::Str(s.clone())),
-        },
         (_, Lit::Str(s)) if s.value().is_empty() => fail(format!("`{key}` of the `{kind}` transport cannot be empty")),
         (_, Lit::Str(s)) => Ok(Value::Str(s.clone())),
         _ => fail(format!("expected a string, e.g. `{key} = \"…\"`")),
     }
-}
-
-/// The cookie rules that span several options: `SameSite=None` needs `Secure`, the
-/// `__Secure-` and `__Host-` name prefixes, and a cookie without a domain is a `__Host-` one
-/// unless `host_prefix = false` (auth-core's `CookieOptionsBuilder::build` holds the rule; this
-/// says it at the option).
-fn check_cookie_combination(options: &[(String, Value)], kind: &syn::Ident, errors: &mut Errors) -> bool {
-    let find = |key: &str| options.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-    let string = |key: &str| match find(key) {
-        Some(Value::Str(s)) => Some(s),
-        _ => None,
-    };
-    let secure = !matches!(find("secure"), Some(Value::Bool(false)));
-    let mut ok = true;
-    let mut fail = |tokens: &dyn quote::ToTokens, message: &str| {
-        errors.push_spanned(tokens, message);
-        ok = false;
-    };
-    if let Some(same_site) = string("same_site")
-        && same_site.value().eq_ignore_ascii_case("none")
-        && !secure
-    {
-        fail(
-            same_site,
-            "`same_site = \"none\"` needs a Secure cookie: browsers drop a SameSite=None cookie without it; remove `secure = false`, or use `same_site = \"lax\"` or `\"strict\"`",
-        );
-    }
-    if let Some(name) = string("name") {
-        let lower = name.value().to_ascii_lowercase();
-        if lower.starts_with("__secure-") && !secure {
-            fail(
-                name,
-                "a cookie named `__Secure-…` must be Secure (browsers refuse it otherwise): remove `secure = false`, or rename the cookie",
-            );
-        }
-        let path_is_root = string("path").is_none_or(|path| path.value() == "/");
-        if lower.starts_with("__host-") && (!secure || string("domain").is_some() || !path_is_root) {
-            fail(
-                name,
-                "a cookie named `__Host-…` must be Secure, with path `/` and no domain (browsers refuse it otherwise): remove `secure = false`, `domain` and `path`, or rename the cookie",
-            );
-        }
-    }
-    let host_prefix = !matches!(find("host_prefix"), Some(Value::Bool(false)));
-    if host_prefix && string("domain").is_none() {
-        const WHY: &str = "a cookie without a domain is named `__Host-…` (Secure, path `/`), so that a sibling subdomain cannot plant it";
-        match string("name") {
-            Some(name) if !name.value().to_ascii_lowercase().starts_with("__host-") => {
-                let value = name.value();
-                // `__Secure-sid` becomes `__Host-sid`, not `__Host-__Secure-sid`.
-                let bare = if value.to_ascii_lowercase().starts_with("__secure-") { &value[9..] } else { &value[..] };
-                fail(
-                    name,
-                    &format!(
-                        "{WHY}: name it `__Host-{bare}`, or keep this name with `host_prefix = false` (wire compatibility, plain-http development)"
-                    ),
-                )
-            }
-            // The default name is `__Host-auth`, which these options cannot carry.
-            None if !secure || string("path").is_some_and(|path| path.value() != "/") => fail(
-                kind,
-                &format!(
-                    "{WHY}; with `secure = false` or a `path` it cannot be: add `host_prefix = false` and a `name`, or drop those options"
-                ),
-            ),
-            _ => {}
-        }
-    }
-    ok
 }

@@ -1,106 +1,14 @@
-//! The cookie transport's options: validated when they are built (at compile time for
-//! `#[derive(AuthBackend)]`), written with the [`cookie`] crate, and the origin check that keeps
-//! other sites from logging a browser in or out (login CSRF).
+//! The cookie transport's options: validated when they are built, by the rules of the
+//! `auth-rules` crate that `#[derive(AuthBackend)]` checks its options with at compile time;
+//! written with the [`cookie`] crate; and the origin check that keeps other sites from logging a
+//! browser in or out (login CSRF).
 
+use auth_rules::cookie::{CookieRules, is_cookie_octet};
+pub use auth_rules::cookie::{DEFAULT_NAME, InvalidCookieOption, SameSite};
 use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use cookie::{Cookie, Expiration, time::OffsetDateTime};
 
 use crate::error::AuthError;
-
-/// `SameSite` attribute of a cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SameSite {
-    /// Sent on top-level navigations and same-site requests: the default.
-    Lax,
-    /// Sent on same-site requests only.
-    Strict,
-    /// Sent everywhere; browsers require `Secure` with it, so the options refuse it without.
-    None,
-}
-
-impl SameSite {
-    fn to_cookie(self) -> cookie::SameSite {
-        match self {
-            SameSite::Lax => cookie::SameSite::Lax,
-            SameSite::Strict => cookie::SameSite::Strict,
-            SameSite::None => cookie::SameSite::None,
-        }
-    }
-}
-
-/// Why [`CookieOptionsBuilder::build`] refused a set of cookie options. Each message says what
-/// is wrong and what would be right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InvalidCookieOption {
-    /// The name is empty.
-    EmptyName,
-    /// The name holds a character outside RFC 6265's token (`;`, `,`, `=`, a space, a control
-    /// character, non-ASCII…).
-    Name,
-    /// The path does not start with `/`, or holds `;`, `,`, a space, a control character or
-    /// non-ASCII.
-    Path,
-    /// The domain is not a host name of letters, digits, `-` and `.`.
-    Domain,
-    /// `SameSite=None` without `Secure`.
-    SameSiteNoneWithoutSecure,
-    /// A `__Secure-` cookie without `Secure`.
-    SecurePrefix,
-    /// A `__Host-` cookie without `Secure`, with a `Domain`, or with a path other than `/`.
-    HostPrefix,
-    /// `max_age` of zero: the browser would delete the cookie at once.
-    ZeroMaxAge,
-    /// An allowed origin is not `scheme://host[:port]`.
-    Origin,
-    /// A cookie without a `Domain` not named `__Host-…`: a page of a sibling subdomain could
-    /// plant a cookie of that name for this host (session fixation, login CSRF). Name it
-    /// `__Host-…` (Secure, path `/`), or opt out with
-    /// [`host_prefix(false)`](CookieOptionsBuilder::host_prefix).
-    MissingHostPrefix,
-}
-
-impl InvalidCookieOption {
-    /// What is wrong and what would be right; also the `Display` text.
-    pub const fn message(&self) -> &'static str {
-        match self {
-            InvalidCookieOption::EmptyName => "a cookie name cannot be empty: use a name such as `session`",
-            InvalidCookieOption::Name => {
-                "a cookie name may only hold letters, digits and !#$%&'*+-.^_`|~ (an RFC 6265 token): no `;`, `,`, `=`, whitespace, control characters or non-ASCII"
-            }
-            InvalidCookieOption::Path => {
-                "a cookie path starts with `/` and holds only visible ASCII other than `;` and `,`, e.g. `/app`"
-            }
-            InvalidCookieOption::Domain => {
-                "a cookie domain is a host name such as `example.com`: letters, digits, `-` and `.`, without a leading or trailing dot, a port or a path"
-            }
-            InvalidCookieOption::SameSiteNoneWithoutSecure => {
-                "SameSite=None needs Secure (browsers drop the cookie otherwise): keep `secure` on, or use SameSite Lax or Strict"
-            }
-            InvalidCookieOption::SecurePrefix => "a cookie named `__Secure-…` needs Secure: keep `secure` on",
-            InvalidCookieOption::HostPrefix => {
-                "a cookie named `__Host-…` needs Secure, path `/` and no domain: keep `secure` on and drop `path` and `domain`"
-            }
-            InvalidCookieOption::ZeroMaxAge => {
-                "a max_age of 0 deletes the cookie at once: give a number of seconds, or leave max_age out for a session cookie"
-            }
-            InvalidCookieOption::Origin => {
-                "an allowed origin is `scheme://host` or `scheme://host:port`, e.g. `https://app.example.com`, with no path, not even `/`"
-            }
-            InvalidCookieOption::MissingHostPrefix => {
-                "a cookie without a domain is named `__Host-…` (Secure, path `/`), e.g. `__Host-session`, so that a sibling subdomain cannot plant it; to keep another name (wire compatibility, plain-http development), opt out with `host_prefix = false`"
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for InvalidCookieOption {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
-    }
-}
-
-impl std::error::Error for InvalidCookieOption {}
 
 /// Options of the cookie transport, checked when built: a `CookieOptions` value always forms a
 /// valid `Set-Cookie` header. The defaults are the safe ones: `HttpOnly`, `Secure`,
@@ -143,9 +51,6 @@ pub struct CookieOptions {
     allowed_origins: &'static [&'static str],
     host_prefix: bool,
 }
-
-/// The cookie name unless one is given: `__Host-auth` (see [`CookieOptions`]).
-pub const DEFAULT_NAME: &str = "__Host-auth";
 
 /// [`CookieOptions`] being built; every setter is a `const fn`, so options can be built in a
 /// `static`. Nothing is checked until [`build`](Self::build).
@@ -250,7 +155,11 @@ impl CookieOptions {
             .path(self.path)
             .secure(self.secure)
             .http_only(self.http_only)
-            .same_site(self.same_site.to_cookie());
+            .same_site(match self.same_site {
+                SameSite::Lax => cookie::SameSite::Lax,
+                SameSite::Strict => cookie::SameSite::Strict,
+                SameSite::None => cookie::SameSite::None,
+            });
         if let Some(domain) = self.domain {
             builder = builder.domain(domain);
         }
@@ -333,46 +242,20 @@ impl CookieOptionsBuilder {
     /// Checks the options; see [`InvalidCookieOption`] for what is refused.
     pub const fn build(self) -> Result<CookieOptions, InvalidCookieOption> {
         let o = self.options;
-        if o.name.is_empty() {
-            return Err(InvalidCookieOption::EmptyName);
+        let rules = CookieRules {
+            name: o.name,
+            path: o.path,
+            domain: o.domain,
+            max_age: o.max_age,
+            secure: o.secure,
+            same_site: o.same_site,
+            allowed_origins: o.allowed_origins,
+            host_prefix: o.host_prefix,
+        };
+        match rules.check() {
+            Ok(()) => Ok(o),
+            Err(error) => Err(error),
         }
-        if !is_token(o.name.as_bytes()) {
-            return Err(InvalidCookieOption::Name);
-        }
-        if !is_cookie_path(o.path.as_bytes()) {
-            return Err(InvalidCookieOption::Path);
-        }
-        if let Some(domain) = o.domain
-            && !is_host_name(domain.as_bytes())
-        {
-            return Err(InvalidCookieOption::Domain);
-        }
-        if matches!(o.max_age, Some(0)) {
-            return Err(InvalidCookieOption::ZeroMaxAge);
-        }
-        if matches!(o.same_site, SameSite::None) && !o.secure {
-            return Err(InvalidCookieOption::SameSiteNoneWithoutSecure);
-        }
-        // Browsers match the prefixes case-insensitively.
-        if starts_with_ignore_case(o.name.as_bytes(), b"__Secure-") && !o.secure {
-            return Err(InvalidCookieOption::SecurePrefix);
-        }
-        if starts_with_ignore_case(o.name.as_bytes(), b"__Host-")
-            && (!o.secure || o.domain.is_some() || !matches!(o.path.as_bytes(), [b'/']))
-        {
-            return Err(InvalidCookieOption::HostPrefix);
-        }
-        let mut i = 0;
-        while i < o.allowed_origins.len() {
-            if !is_origin(o.allowed_origins[i].as_bytes()) {
-                return Err(InvalidCookieOption::Origin);
-            }
-            i += 1;
-        }
-        if o.host_prefix && o.domain.is_none() && !starts_with_ignore_case(o.name.as_bytes(), b"__Host-") {
-            return Err(InvalidCookieOption::MissingHostPrefix);
-        }
-        Ok(o)
     }
 }
 
@@ -410,141 +293,6 @@ pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         }
     }
     found.filter(|value| !value.is_empty())
-}
-
-const fn is_token(bytes: &[u8]) -> bool {
-    let mut i = 0;
-    while i < bytes.len() {
-        if !is_token_char(bytes[i]) {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-/// RFC 9110 `tchar`, what a cookie name is made of (RFC 6265 §4.1.1).
-const fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
-        )
-}
-
-/// RFC 6265 `cookie-octet`: visible ASCII without `"`, `,`, `;` and `\`.
-const fn is_cookie_octet(b: u8) -> bool {
-    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
-}
-
-/// `/` then visible ASCII without `;` (which would start another attribute) and `,` (which
-/// some proxies take for a header-list separator).
-const fn is_cookie_path(path: &[u8]) -> bool {
-    if path.is_empty() || path[0] != b'/' {
-        return false;
-    }
-    let mut i = 0;
-    while i < path.len() {
-        if !matches!(path[i], 0x21..=0x7E) || path[i] == b';' || path[i] == b',' {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-/// Dot-separated labels of letters, digits and inner hyphens, 1–63 bytes each, 253 in all.
-const fn is_host_name(host: &[u8]) -> bool {
-    if host.is_empty() || host.len() > 253 {
-        return false;
-    }
-    let mut label_start = 0;
-    let mut i = 0;
-    while i <= host.len() {
-        if i == host.len() || host[i] == b'.' {
-            let len = i - label_start;
-            if len == 0 || len > 63 || host[label_start] == b'-' || host[i - 1] == b'-' {
-                return false;
-            }
-            label_start = i + 1;
-        } else if !(host[i].is_ascii_alphanumeric() || host[i] == b'-') {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-/// `scheme://host[:port]`: a scheme of letters, digits, `+`, `-` and `.` starting with a letter;
-/// a host name or a bracketed IPv6 address; a port of 1–5 digits; nothing after it.
-const fn is_origin(origin: &[u8]) -> bool {
-    let mut i = 0;
-    while i < origin.len() && origin[i] != b':' {
-        let b = origin[i];
-        if !(b.is_ascii_alphabetic() || (i > 0 && (b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.')))) {
-            return false;
-        }
-        i += 1;
-    }
-    if i == 0 || i + 3 > origin.len() || origin[i + 1] != b'/' || origin[i + 2] != b'/' {
-        return false;
-    }
-    let host_start = i + 3;
-    let mut host_end = host_start;
-    if host_end < origin.len() && origin[host_end] == b'[' {
-        while host_end < origin.len() && origin[host_end] != b']' {
-            let b = origin[host_end];
-            if !(b.is_ascii_hexdigit() || b == b':' || b == b'.' || b == b'[') {
-                return false;
-            }
-            host_end += 1;
-        }
-        if host_end == origin.len() || host_end == host_start + 1 {
-            return false;
-        }
-        host_end += 1;
-    } else {
-        while host_end < origin.len() && origin[host_end] != b':' {
-            host_end += 1;
-        }
-        let (_, rest) = origin.split_at(host_start);
-        let (host, _) = rest.split_at(host_end - host_start);
-        if !is_host_name(host) {
-            return false;
-        }
-    }
-    if host_end == origin.len() {
-        return true;
-    }
-    if origin[host_end] != b':' {
-        return false;
-    }
-    let digits = origin.len() - host_end - 1;
-    if digits == 0 || digits > 5 {
-        return false;
-    }
-    let mut j = host_end + 1;
-    while j < origin.len() {
-        if !origin[j].is_ascii_digit() {
-            return false;
-        }
-        j += 1;
-    }
-    true
-}
-
-const fn starts_with_ignore_case(text: &[u8], prefix: &[u8]) -> bool {
-    if text.len() < prefix.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < prefix.len() {
-        if !text[i].eq_ignore_ascii_case(&prefix[i]) {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 #[cfg(test)]

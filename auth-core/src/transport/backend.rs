@@ -1,19 +1,20 @@
-//! Transports: how a credential travels, what a client is told when it is missing, and how
-//! login and logout answer.
+//! A backend's transport: how its credential travels, how it is documented in OpenAPI, what a
+//! client is told when it is missing, and how login and logout answer.
 
 use axum::{
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 
-use super::cookie::{CookieOptions, cookie_value};
+use super::{
+    authorization_credentials,
+    cookie::{CookieOptions, cookie_value},
+    scheme::{ApiKeyLocation, OAuth2Flow, SchemeKind},
+};
 use crate::{
     error::{AuthError, Challenge},
     response::{TokenResponse, forbid_caching},
-    transport::authorization_credentials,
 };
-
-pub use crate::security::ApiKeyLocation;
 
 /// How a backend's credential travels. Each variant is also an OpenAPI security scheme.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,11 +89,41 @@ impl Transport {
         (!credential.is_empty() && credential.len() <= MAX_CREDENTIAL_LEN).then_some(credential)
     }
 
-    /// What a client without a credential is told.
+    /// What a client without a credential is told: its scheme's challenge
+    /// ([`SchemeKind::challenge`](crate::security::SchemeKind::challenge)), `Bearer`, or
+    /// `APIKey` for an API key or a cookie.
     pub fn challenge(&self) -> Challenge {
+        self.scheme(Vec::new()).challenge()
+    }
+
+    /// The OpenAPI security scheme it is documented as, with the backend's scopes for OAuth2
+    /// flows.
+    pub(crate) fn scheme(&self, scopes: Vec<(&'static str, &'static str)>) -> SchemeKind {
+        let scopes = scopes.into_iter().map(|(name, description)| (name.into(), description.into())).collect();
+        let oauth2 = |flow| SchemeKind::OAuth2 { flows: vec![flow], scopes };
         match self {
-            Transport::ApiKey { .. } | Transport::Cookie(_) => Challenge::ApiKey,
-            _ => Challenge::Bearer,
+            Transport::Bearer { token_url, refresh_url } => oauth2(OAuth2Flow::Password {
+                token_url: (*token_url).into(),
+                refresh_url: refresh_url.map(Into::into),
+            }),
+            Transport::HttpBearer { bearer_format } => {
+                SchemeKind::HttpBearer { bearer_format: bearer_format.map(Into::into) }
+            }
+            Transport::OAuth2AuthorizationCode { authorization_url, token_url } => {
+                oauth2(OAuth2Flow::AuthorizationCode {
+                    authorization_url: (*authorization_url).into(),
+                    token_url: (*token_url).into(),
+                    refresh_url: None,
+                })
+            }
+            Transport::OAuth2ClientCredentials { token_url } => {
+                oauth2(OAuth2Flow::ClientCredentials { token_url: (*token_url).into(), refresh_url: None })
+            }
+            Transport::OpenIdConnect { url } => SchemeKind::OpenIdConnect { url: (*url).into() },
+            Transport::ApiKey { location, name } => SchemeKind::ApiKey { location: *location, name: (*name).into() },
+            Transport::Cookie(options) => {
+                SchemeKind::ApiKey { location: ApiKeyLocation::Cookie, name: options.name().into() }
+            }
         }
     }
 
@@ -198,6 +229,64 @@ mod tests {
         let response = bearer.login_response("tok").unwrap();
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
         assert_eq!(response.headers()[header::PRAGMA], "no-cache");
+    }
+
+    /// The definition `#[derive(AuthBackend)]` checks a transport's options against. The match
+    /// is exhaustive: a new variant does not compile until auth-rules defines it.
+    fn definition(transport: &Transport) -> &'static auth_rules::transport::TransportDef {
+        use auth_rules::transport as defs;
+        match transport {
+            Transport::Bearer { .. } => &defs::BEARER,
+            Transport::HttpBearer { .. } => &defs::HTTP_BEARER,
+            Transport::OAuth2AuthorizationCode { .. } => &defs::OAUTH2_AUTHORIZATION_CODE,
+            Transport::OAuth2ClientCredentials { .. } => &defs::OAUTH2_CLIENT_CREDENTIALS,
+            Transport::OpenIdConnect { .. } => &defs::OPENID_CONNECT,
+            Transport::ApiKey { .. } => &defs::API_KEY,
+            Transport::Cookie(_) => &defs::COOKIE,
+        }
+    }
+
+    #[test]
+    fn every_transport_and_strategy_is_defined_for_the_derive() {
+        let transports = [
+            Transport::Bearer { token_url: "token", refresh_url: Some("refresh") },
+            Transport::HttpBearer { bearer_format: Some("JWT") },
+            Transport::OAuth2AuthorizationCode { authorization_url: "a", token_url: "t" },
+            Transport::OAuth2ClientCredentials { token_url: "t" },
+            Transport::OpenIdConnect { url: "u" },
+            Transport::ApiKey { location: ApiKeyLocation::Query, name: "k" },
+            Transport::Cookie(CookieOptions::default()),
+        ];
+        let mut names: Vec<&str> = transports.iter().map(|t| definition(t).name).collect();
+        names.dedup();
+        let defined: Vec<&str> = auth_rules::transport::TRANSPORTS.iter().map(|t| t.name).collect();
+        assert_eq!(names, defined);
+
+        use crate::strategies::{DatabaseStrategy, JwtStrategy, RedisStrategy, Strategy};
+        let kinds = [JwtStrategy::KIND, DatabaseStrategy::KIND, RedisStrategy::KIND];
+        assert_eq!(kinds.as_slice(), auth_rules::transport::STRATEGIES);
+    }
+
+    #[test]
+    fn each_transport_challenges_as_its_scheme() {
+        let bearer = [
+            Transport::Bearer { token_url: "token", refresh_url: None },
+            Transport::HttpBearer { bearer_format: None },
+            Transport::OAuth2AuthorizationCode { authorization_url: "a", token_url: "t" },
+            Transport::OAuth2ClientCredentials { token_url: "t" },
+            Transport::OpenIdConnect { url: "u" },
+        ];
+        for transport in bearer {
+            assert_eq!(transport.challenge(), Challenge::Bearer, "{transport:?}");
+        }
+        let api_key = [
+            Transport::ApiKey { location: ApiKeyLocation::Header, name: "x-api-key" },
+            Transport::ApiKey { location: ApiKeyLocation::Cookie, name: "key" },
+            Transport::Cookie(CookieOptions::default()),
+        ];
+        for transport in api_key {
+            assert_eq!(transport.challenge(), Challenge::ApiKey, "{transport:?}");
+        }
     }
 
     #[test]

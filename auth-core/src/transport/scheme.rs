@@ -5,11 +5,11 @@
 
 use std::borrow::Cow;
 
-use crate::security::ScopeDeclaration;
+use crate::{error::Challenge, security::ScopeDeclaration};
 
 /// A security scheme: its name in `components.securitySchemes`, and what it is.
 ///
-/// Every [`Credential`](super::Credential) names the scheme it is documented as. The name is
+/// Every [`Credential`](crate::Credential) names the scheme it is documented as. The name is
 /// the credential's identity in the document: two credentials may share a scheme only if they
 /// describe it identically.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +98,21 @@ pub enum ApiKeyLocation {
     Query,
     /// In a cookie.
     Cookie,
+}
+
+impl SchemeKind {
+    /// What a client without a credential of this scheme is told (`WWW-Authenticate`): `Bearer`
+    /// for OAuth2, HTTP bearer and OpenID Connect tokens, `Basic` for HTTP basic, `APIKey` for
+    /// API keys (as FastAPI answers).
+    pub fn challenge(&self) -> Challenge {
+        match self {
+            SchemeKind::OAuth2 { .. } | SchemeKind::HttpBearer { .. } | SchemeKind::OpenIdConnect { .. } => {
+                Challenge::Bearer
+            }
+            SchemeKind::HttpBasic => Challenge::Basic { realm: None },
+            SchemeKind::ApiKey { .. } => Challenge::ApiKey,
+        }
+    }
 }
 
 impl From<Scheme> for SchemeKind {
