@@ -155,10 +155,11 @@ pub trait Authenticate<S: Send + Sync>: Credential {
 
 /// The challenge of a credential documented as `scheme`, named `name`.
 pub(crate) fn challenge_of(scheme: &SchemeKind, name: &str) -> Challenge {
-    match scheme {
-        SchemeKind::HttpBasic => Challenge::Basic { realm: Some(name.to_owned()) },
-        SchemeKind::ApiKey { .. } => Challenge::ApiKey,
-        _ => Challenge::Bearer,
+    // The challenge is the scheme's own (`SchemeKind::challenge`); a Basic realm is the
+    // credential's scheme name.
+    match scheme.challenge() {
+        Challenge::Basic { realm: None } => Challenge::Basic { realm: Some(name.to_owned()) },
+        challenge => challenge,
     }
 }
 
