@@ -18,8 +18,8 @@ pub use axum::extract::{FromRequest, FromRequestParts};
 pub use crate::security::{
     CacheEntry, Dependency, Describe, RequiredScopes, Resolve, Walk,
     checks::{
-        Depth, Four, HandlerArgs, HandlerParams, Later, Next, OnePrincipal, StateOf, Zero, assert_one_principal,
-        check_handler, route_on,
+        Depth, Four, FunctionWithoutSecured, HandlerArgs, HandlerParams, Later, Next, OnePrincipal, StateOf, Zero,
+        assert_one_principal, check_handler, fallback, route_on,
     },
     credential::{AuthenticateSet, CredentialSet, Verified, str_eq},
     declaration::deserialize_scope,

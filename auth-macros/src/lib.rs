@@ -99,6 +99,8 @@ use proc_macro::TokenStream;
 ///
 /// Without any option, the first error of these mistakes names the cause:
 ///
+/// - `Depends<f>` where `f` has no `#[secured]`: at the `f`, "add `#[secured]` to this
+///   function" (rustc's "constant provided when a type was expected" follows it);
 /// - `Authenticated<(A, B)>` whose credentials yield different principals: one error at the
 ///   parameter, saying how to make them agree;
 /// - with `auth_core::routes!`, a parameter that is no extractor for the router's state ("a
@@ -106,9 +108,6 @@ use proc_macro::TokenStream;
 ///   parameter's type), or a credential whose strategy the state does not provide ("`Claims`
 ///   needs `impl FromRef<AppState> for JwtStrategy`"), before axum's "`Handler<_, _>` is not
 ///   satisfied".
-///
-/// `Depends<f>` where `f` has no `#[secured]` is still rustc's "constant provided when a type
-/// was expected … `f` is a function item, not a type": add `#[secured]` to `f`.
 ///
 /// ```compile_fail
 /// use auth_core::{Scopes, secured};

@@ -8,6 +8,17 @@
 //!   (`DependencyFn::Args`; no item per function). The error names the handler, the state and
 //!   the parameter's type (or, for a dependency or a credential, what it lacks deep down, such
 //!   as `FromRef<AppState>` for `JwtStrategy`) before axum's "`Handler<_, _>` is not satisfied".
+//! - **`Depends<f>` where `f` has no `#[secured]`**: `#[secured]` names each dependency of a
+//!   function through a `use f as __auth_dep0;` inside its own `const _` block, beside a glob
+//!   import of [`fallback`], whose `__auth_dep0` is [`FunctionWithoutSecured`]. An explicit import shadows a
+//!   glob one per namespace, so the name is the dependency's companion type when `f` is
+//!   `#[secured]` (or any type), and [`FunctionWithoutSecured`], which is no `Dependency`, when
+//!   `f` is only a function. The block's `SecuredFn` impl lists the dependencies through these
+//!   names (`type Dependencies`, its parentheses at the first one), and the expansion puts the
+//!   block before the function: rustc checks items in order, so its error, "not a dependency:
+//!   add `#[secured]` to this function", at the `f` of `Depends<f>`, comes before the
+//!   function's own "constant provided when a type was expected". The glob import is one per function, in a block of its own, so name resolution
+//!   stays linear (a thousand glob imports in one module made it quadratic).
 //! - **`Authenticated<(A, B)>` whose credentials yield different principals**: one error at the
 //!   parameter, saying what to do, instead of one per mention of the type.
 
@@ -20,6 +31,114 @@ use axum::{
 };
 
 use super::{Credential, function::DependencyFn};
+
+/// What `Depends<f>` names when `f` is a function without `#[secured]` (see the module docs):
+/// no `Dependency`, named so that rustc's "`…FunctionWithoutSecured` is not a dependency"
+/// reads as what it is.
+pub struct FunctionWithoutSecured;
+
+/// The fallbacks `#[secured]` glob-imports beside its aliases `__auth_dep0`, `__auth_dep1`, …
+/// (see the module docs): an explicit `use f as __auth_depJ;` shadows them when `f` is a type.
+/// One module per name, each glob-imported only where that alias is: a glob import copies
+/// every name of its module into the block.
+pub mod fallback {
+    /// The fallback of `__auth_dep0`.
+    pub mod d0 {
+        /// What `__auth_dep0` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep0 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep1`.
+    pub mod d1 {
+        /// What `__auth_dep1` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep1 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep2`.
+    pub mod d2 {
+        /// What `__auth_dep2` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep2 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep3`.
+    pub mod d3 {
+        /// What `__auth_dep3` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep3 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep4`.
+    pub mod d4 {
+        /// What `__auth_dep4` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep4 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep5`.
+    pub mod d5 {
+        /// What `__auth_dep5` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep5 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep6`.
+    pub mod d6 {
+        /// What `__auth_dep6` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep6 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep7`.
+    pub mod d7 {
+        /// What `__auth_dep7` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep7 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep8`.
+    pub mod d8 {
+        /// What `__auth_dep8` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep8 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep9`.
+    pub mod d9 {
+        /// What `__auth_dep9` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep9 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep10`.
+    pub mod d10 {
+        /// What `__auth_dep10` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep10 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep11`.
+    pub mod d11 {
+        /// What `__auth_dep11` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep11 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep12`.
+    pub mod d12 {
+        /// What `__auth_dep12` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep12 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep13`.
+    pub mod d13 {
+        /// What `__auth_dep13` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep13 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep14`.
+    pub mod d14 {
+        /// What `__auth_dep14` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep14 = super::super::FunctionWithoutSecured;
+    }
+    /// The fallback of `__auth_dep15`.
+    pub mod d15 {
+        /// What `__auth_dep15` is when it names a function without `#[secured]`.
+        #[allow(non_camel_case_types)]
+        pub type __auth_dep15 = super::super::FunctionWithoutSecured;
+    }
+}
 
 /// The parameters of the `#[secured]` handler `Self` are extractors for state `S` (every one
 /// but the last of the request's parts, the last of the request, through `M`); `routes!` asks

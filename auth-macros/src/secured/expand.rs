@@ -31,6 +31,9 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     let lists = args.scope_lists();
     let use_cache = args.use_cache.as_ref().is_none_or(|lit| lit.value);
 
+    // Each `Depends<f>` names `f` through a local alias that falls back to a type saying "add
+    // `#[secured]`" when `f` is a plain function (see `dependency_slots`).
+    let slots = dependency_slots(&krate, &sig.inputs);
     let rewritten = function.with_first_parameter(quote!(_: #krate::__private::Enter<#name>));
 
     let marker_doc = format!("The `#[secured]` function `{name}` as a type: write `Depends<{name}>` to depend on it.");
@@ -40,6 +43,10 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
         #vis struct #name {}
     };
 
+    // The aliases name the dependencies only in `Dependencies`, which comes first: the rest
+    // of the expansion writes the types as the user did, so that a plain function is reported
+    // once more, by rustc, rather than as "not a dependency" at every mention.
+    let aliased: Vec<&Type> = slots.tys.iter().collect();
     let tys: Vec<&Type> = sig
         .inputs
         .iter()
@@ -53,7 +60,7 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     let p = syn::Ident::new("__auth_private", Span::mixed_site());
     // Every body is compiler work, once per `#[secured]` function: a function whose parameters
     // add nothing to the walk keeps the default `security`.
-    let (dependencies, others) = walk(&p, &tys);
+    let (dependencies, others) = walk(&p, &aliased);
     let describe = (!others.is_empty()).then(|| {
         quote! {
             fn describe(walk: &mut #p::Walk) {
@@ -62,11 +69,15 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
         }
     });
     let required = required_scopes(args, &p, &krate, &lists);
+    let mut dependencies = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, quote!(#(#dependencies,)*));
+    if let Some(first) = slots.first {
+        dependencies.set_span(first);
+    }
     let secured_fn = quote! {
         #[automatically_derived]
         impl #p::SecuredFn for #name {
             const SCOPES: #p::RequiredScopes = #required;
-            type Dependencies = (#(#dependencies,)*);
+            type Dependencies = #dependencies;
 
             #describe
         }
@@ -82,17 +93,113 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
         }
     });
     let checks = parameter_checks(&krate, args.state.as_ref(), &tys);
+    let aliases = &slots.aliases;
 
+    // The block before the function: rustc checks items in order, and the block's errors (a
+    // dependency without `#[secured]`) say more than the signature's.
     quote! {
-        #rewritten
         #marker
         const _: () = {
             use #krate::__private as #p;
+            #aliases
             #secured_fn
             #dependency
             #handler_params
             #checks
         };
+        #rewritten
+    }
+}
+
+/// The parameters with their dependencies named through aliases (see [`dependency_slots`]).
+struct Slots {
+    /// Each parameter's type, every `Depends<f>` written `Depends<__auth_depJ>`: the alias,
+    /// for the items inside the `const _` block.
+    tys: Vec<Type>,
+    /// The first alias's span: the `Dependencies` tuple's parentheses are put there, so that
+    /// an error about the tuple (a dependency without `#[secured]`) is reported there.
+    first: Option<Span>,
+    /// The aliases and the fallback's glob import, for the `const _` block.
+    aliases: TokenStream,
+}
+
+/// How many dependency parameters get an alias (`auth_core::__private::fallback` has as many
+/// fallbacks); any further one is written as it is.
+pub(super) const ALIASES: usize = 16;
+
+/// Each `Depends<f>` (or `Option<Depends<f>>`) of the function names `f`, inside the
+/// function's `const _` block, through an alias that falls back to a type saying "add
+/// `#[secured]` to that function" when `f` is a plain function, so that this is the first
+/// error, at the `Depends<f>`, rather than rustc's "constant provided when a type was expected"
+/// at every mention.
+///
+/// `use f as __auth_depJ;` imports whatever `f` is, and a glob import brings a fallback of the
+/// same name, `FunctionWithoutSecured`. An explicit import shadows a glob one per namespace: when `f` names
+/// a type (a `#[secured]` function's companion, or a dependency type of the user's), the alias
+/// is that type; when it names only a function, the alias is the fallback, which is no
+/// dependency and says why. The block is a scope of its own, so its one glob import costs name
+/// resolution nothing elsewhere. The function's own signature is left as written: the block
+/// comes first in the expansion, and rustc checks items in order.
+fn dependency_slots(krate: &TokenStream, inputs: &syn::punctuated::Punctuated<FnArg, syn::Token![,]>) -> Slots {
+    let mut tys = Vec::new();
+    let mut imports = Vec::new();
+    let mut globs = Vec::new();
+    let mut first = None;
+    for arg in inputs {
+        let FnArg::Typed(typed) = arg else { continue };
+        let mut ty = (*typed.ty).clone();
+        if imports.len() < ALIASES
+            && let Some(slot) = dependency_slot(&mut ty)
+            && let Type::Path(path) = &*slot
+        {
+            let written = &path.path;
+            let span = written.span();
+            first.get_or_insert(span);
+            let alias = format_ident!("__auth_dep{}", imports.len(), span = Span::call_site().located_at(span));
+            let fallback = format_ident!("d{}", imports.len());
+            imports.push(quote!(use #written as #alias;));
+            globs.push(quote!(use #krate::__private::fallback::#fallback::*;));
+            *slot = Type::Verbatim(alias.into_token_stream());
+        }
+        tys.push(ty);
+    }
+    if first.is_none() {
+        return Slots { tys, first, aliases: TokenStream::new() };
+    }
+    let aliases = quote! {
+        #(#[allow(unused_imports)] #globs)*
+        #(#[allow(unused_imports)] #imports)*
+    };
+    Slots { tys, first, aliases }
+}
+
+/// In `Depends<path>` or `Option<Depends<path>>`, where `path` is a plain path (no generic
+/// arguments, no `<T as Trait>::`), the type `path`.
+fn dependency_slot(ty: &mut Type) -> Option<&mut Type> {
+    let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last_mut()?;
+    let syn::PathArguments::AngleBracketed(args) = &mut last.arguments else { return None };
+    if args.args.len() != 1 {
+        return None;
+    }
+    let Some(syn::GenericArgument::Type(inner)) = args.args.first_mut() else { return None };
+    if last.ident == "Option" {
+        return dependency_slot(inner);
+    }
+    if last.ident != "Depends" {
+        return None;
+    }
+    match inner {
+        Type::Path(dependency)
+            if dependency.qself.is_none()
+                && dependency.path.segments.iter().all(|segment| segment.arguments.is_none()) =>
+        {
+            Some(inner)
+        }
+        _ => None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! cascades into "cannot find function" errors wherever the handler is routed.
 
 mod expand;
+mod fast;
 mod parse;
 mod validate;
 
@@ -13,6 +14,15 @@ use quote::ToTokens;
 use crate::attr::Errors;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    // The common case without syn (see `fast`); everything else, errors included, below.
+    if let Some(expanded) = fast::try_expand(&args, &item) {
+        return expanded;
+    }
+    expand_full(args, item)
+}
+
+/// The expansion through syn, with validation and errors.
+fn expand_full(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = match syn::parse2::<parse::SecuredArgs>(args) {
         Ok(args) => args,
