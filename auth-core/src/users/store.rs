@@ -18,16 +18,17 @@
 //! # Migrations
 //!
 //! [`UserStore::migrate`] applies the SQL files of the crate's `migrations/users/<database>/`
-//! that have not run yet, in order, each in a transaction, and records each in
-//! `auth_core_migrations` (component `users:<table>`). It is idempotent, and safe when several
-//! processes start at once (PostgreSQL: an advisory lock; SQLite: `BEGIN IMMEDIATE`). sqlx's own
-//! `migrate!` is deliberately not used: its bookkeeping table would be shared with the
-//! application's own sqlx migrations, which then refuse to run because of versions they do not
-//! know. The files are templates (`{table}`), for apps that run their own migration tool.
+//! that have not run yet, in order, in a transaction, and records each in
+//! `auth_core_migrations` (component `users:<table>`), as the token store does. It is
+//! idempotent, and safe when several processes start at once (PostgreSQL: an advisory lock;
+//! SQLite: `BEGIN IMMEDIATE`). sqlx's own `migrate!` is deliberately not used: its bookkeeping
+//! table would be shared with the application's own sqlx migrations, which then refuse to run
+//! because of versions they do not know. The files are templates (`{table}`), for apps that run
+//! their own migration tool.
 //!
 //! # Failures
 //!
-//! Every statement runs under a timeout (2 seconds by default). A timeout or an unreachable
+//! Every statement runs under the store timeout of [the timeout policy](crate::db#timeouts). A timeout or an unreachable
 //! database is [`AuthError::Unavailable`] (503); other database errors are
 //! [`AuthError::Internal`] (500, logged). A second user with the same `email_key` is refused by
 //! the unique index, which is what makes concurrent registrations of one address safe.
@@ -49,37 +50,27 @@ use uuid::Uuid;
 
 use super::model::{StoredUser, User};
 use crate::{
+    db::{self, Backend, Migration, Pool, on_pool, unix_now},
     error::AuthError,
-    strategies::database::{
-        Backend, DEFAULT_TIMEOUT, DatabaseError, MAX_TABLE_NAME_LEN, Pool, bounded_for, is_unavailable, on_pool,
-        unix_now, valid_table_name,
-    },
+    strategies::database::DatabaseError,
 };
 
 /// The users table's name unless configured.
-pub const DEFAULT_TABLE: &str = "users";
+pub const DEFAULT_TABLE: &str = db::USERS_TABLE;
 
-/// The migrations, in order: (version, SQLite template, PostgreSQL template).
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        include_str!("../../migrations/users/sqlite/0001_users.sql"),
-        include_str!("../../migrations/users/postgres/0001_users.sql"),
-    ),
-    (
-        2,
-        include_str!("../../migrations/users/sqlite/0002_password_changed_at.sql"),
-        include_str!("../../migrations/users/postgres/0002_password_changed_at.sql"),
-    ),
+/// The migrations, in order.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../../migrations/users/sqlite/0001_users.sql"),
+        postgres: include_str!("../../migrations/users/postgres/0001_users.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../../migrations/users/sqlite/0002_password_changed_at.sql"),
+        postgres: include_str!("../../migrations/users/postgres/0002_password_changed_at.sql"),
+    },
 ];
-
-/// The bookkeeping table, shared by every auth-core component that migrates (keyed by component).
-const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS auth_core_migrations (
-    component TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    applied_at BIGINT NOT NULL,
-    PRIMARY KEY (component, version)
-)";
 
 /// The users table; see the [module docs](self). Cheap to clone: clones share the pool.
 #[derive(Clone)]
@@ -150,76 +141,7 @@ impl UserStore {
 
     /// Applies the migrations that have not run yet; see the [module docs](self).
     pub async fn migrate(&self) -> Result<(), DatabaseError> {
-        let table = &self.inner.table;
-        let component = format!("users:{table}");
-        // Creating, checking and applying take longer than one query; a generous bound.
-        let timeout = self.inner.timeout.max(Duration::from_secs(30));
-        let now = unix_now();
-        match &self.inner.pool {
-            #[cfg(feature = "database-sqlite")]
-            Pool::Sqlite(pool) => {
-                bounded_for(timeout, async {
-                    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                    sqlx::raw_sql(MIGRATIONS_TABLE).execute(&mut *tx).await?;
-                    for (version, sqlite, _) in MIGRATIONS {
-                        let done: Option<(i64,)> = sqlx::query_as(
-                            "SELECT version FROM auth_core_migrations WHERE component = ?1 AND version = ?2",
-                        )
-                        .bind(&component)
-                        .bind(version)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if done.is_none() {
-                            // Safe: `table` passed `valid_table_name`, and the template is ours.
-                            sqlx::raw_sql(AssertSqlSafe(sqlite.replace("{table}", table))).execute(&mut *tx).await?;
-                            sqlx::query(
-                                "INSERT INTO auth_core_migrations (component, version, applied_at) VALUES (?1, ?2, ?3)",
-                            )
-                            .bind(&component)
-                            .bind(version)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                    }
-                    tx.commit().await
-                })
-                .await
-            }
-            #[cfg(feature = "database-postgres")]
-            Pool::Postgres(pool) => {
-                bounded_for(timeout, async {
-                    let mut tx = pool.begin().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('auth-core migrations'))")
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::raw_sql(MIGRATIONS_TABLE).execute(&mut *tx).await?;
-                    for (version, _, postgres) in MIGRATIONS {
-                        let done: Option<(i64,)> = sqlx::query_as(
-                            "SELECT version FROM auth_core_migrations WHERE component = $1 AND version = $2",
-                        )
-                        .bind(&component)
-                        .bind(version)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if done.is_none() {
-                            // Safe: `table` passed `valid_table_name`, and the template is ours.
-                            sqlx::raw_sql(AssertSqlSafe(postgres.replace("{table}", table))).execute(&mut *tx).await?;
-                            sqlx::query(
-                                "INSERT INTO auth_core_migrations (component, version, applied_at) VALUES ($1, $2, $3)",
-                            )
-                            .bind(&component)
-                            .bind(version)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                    }
-                    tx.commit().await
-                })
-                .await
-            }
-        }
+        db::migrate(&self.inner.pool, "users", &self.inner.table, MIGRATIONS, self.inner.timeout).await
     }
 
     /// Awaits `operation` for at most the configured timeout, mapping failures to
@@ -229,14 +151,10 @@ impl UserStore {
         operation: &'static str,
         future: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, WriteError> {
-        match tokio::time::timeout(self.inner.timeout, future).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(sqlx::Error::Database(db))) if db.is_unique_violation() => Err(WriteError::Duplicate),
-            Ok(Err(error)) => Err(WriteError::Store(map_error(self.inner.pool.backend(), operation, &error))),
-            Err(_) => {
-                tracing::warn!(operation, timeout = ?self.inner.timeout, "user database timed out");
-                Err(WriteError::Store(AuthError::Unavailable))
-            }
+        match db::timed(STORE, operation, self.inner.timeout, future).await.map_err(WriteError::Store)? {
+            Ok(value) => Ok(value),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(WriteError::Duplicate),
+            Err(error) => Err(WriteError::Store(db::error(STORE, self.inner.pool.backend(), operation, &error))),
         }
     }
 
@@ -423,15 +341,8 @@ fn fields_json<F: Serialize>(fields: &F) -> Result<String, AuthError> {
     }
 }
 
-fn map_error(backend: Backend, operation: &'static str, error: &sqlx::Error) -> AuthError {
-    if is_unavailable(backend, error) {
-        tracing::warn!(operation, error = %error, "user database unavailable");
-        AuthError::Unavailable
-    } else {
-        tracing::error!(operation, error = %error, "user database error");
-        AuthError::Internal
-    }
-}
+/// What the log lines call this store.
+const STORE: &str = "user database";
 
 /// The columns as selected: id, email, email_key, hashed_password, is_active, is_superuser,
 /// is_verified, fields, password_changed_at.
@@ -590,7 +501,7 @@ impl Statements {
 
 impl UserStoreBuilder {
     fn new(pool: Pool) -> Self {
-        Self { pool, table: DEFAULT_TABLE.to_owned(), timeout: DEFAULT_TIMEOUT }
+        Self { pool, table: DEFAULT_TABLE.to_owned(), timeout: db::STORE_TIMEOUT }
     }
 
     /// The users table's name; default [`DEFAULT_TABLE`]. Lowercase ASCII letters, digits and
@@ -600,7 +511,8 @@ impl UserStoreBuilder {
         self
     }
 
-    /// How long any one statement may take before the request fails with 503; default 2 s.
+    /// How long any one statement may take before the request fails with 503; default the store
+    /// timeout of [the timeout policy](crate::db#timeouts).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -608,14 +520,9 @@ impl UserStoreBuilder {
 
     /// Checks the settings and renders the statements.
     pub fn build(self) -> Result<UserStore, DatabaseError> {
-        // The unique index is named `<table>_email_key`: that must fit PostgreSQL's 63 bytes.
-        if !valid_table_name(&self.table) || self.table.len() > MAX_TABLE_NAME_LEN {
-            return Err(DatabaseError::InvalidTableName(self.table));
-        }
-        if self.timeout.is_zero() {
-            return Err(DatabaseError::Config("the timeout must not be zero"));
-        }
-        let sql = Statements::render(&self.table, self.pool.backend());
-        Ok(UserStore { inner: Arc::new(Inner { pool: self.pool, table: self.table, timeout: self.timeout, sql }) })
+        let table = db::table_name(self.table)?;
+        db::check_timeout(self.timeout)?;
+        let sql = Statements::render(&table, self.pool.backend());
+        Ok(UserStore { inner: Arc::new(Inner { pool: self.pool, table, timeout: self.timeout, sql }) })
     }
 }
