@@ -4,9 +4,7 @@
 #[path = "fixtures/password_table.rs"]
 mod password_table;
 
-use std::{collections::HashMap, sync::Arc};
-
-use auth_core::{AuthBackend, Authenticated, password::Passwords, strategies::jwt::JwtStrategy};
+use auth_core::{AuthBackend, Authenticated, strategies::jwt::JwtStrategy};
 use axum::{Json, Router, extract::FromRef, routing::get};
 use password_table::Users;
 use reqwest::{Client, StatusCode, header::HeaderMap};
@@ -61,14 +59,12 @@ struct Server {
 }
 
 async fn serve() -> Server {
-    let passwords = Passwords::new();
-    let hash = passwords.hash("secret").await.unwrap();
     let jwt = JwtStrategy::hs256([9u8; 32]).build().unwrap();
     let state = AppState {
         cookie: CookieBackend { strategy: jwt.clone() },
         strict: StrictCookieBackend { strategy: jwt.clone() },
         jwt: JwtBackend { strategy: jwt },
-        users: Users { passwords, table: Arc::new(HashMap::from([("johndoe".to_owned(), hash)])) },
+        users: password_table::johndoe().await,
     };
     let app = Router::new()
         .route("/me", get(me))
@@ -297,14 +293,12 @@ async fn the_origin_check_compares_scheme_host_and_port() {
         next.run(request).await
     }
 
-    let passwords = Passwords::new();
-    let hash = passwords.hash("secret").await.unwrap();
     let jwt = JwtStrategy::hs256([9u8; 32]).build().unwrap();
     let state = AppState {
         cookie: CookieBackend { strategy: jwt.clone() },
         strict: StrictCookieBackend { strategy: jwt.clone() },
         jwt: JwtBackend { strategy: jwt },
-        users: Users { passwords, table: Arc::new(HashMap::from([("johndoe".to_owned(), hash)])) },
+        users: password_table::johndoe().await,
     };
     let app = Router::new()
         .nest("/auth/cookie", CookieBackend::router::<Users, AppState>())

@@ -15,13 +15,12 @@ mod app;
 mod logging;
 
 use std::{
-    collections::HashMap,
     io::Write,
     net::SocketAddr,
     sync::{Arc, Mutex},
 };
 
-use auth_core::{AuthBackend, password::Passwords, strategies::jwt::JwtStrategy};
+use auth_core::{AuthBackend, strategies::jwt::JwtStrategy};
 use axum::{Router, extract::FromRef};
 use password_table::Users;
 use reqwest::{Client, StatusCode};
@@ -147,11 +146,9 @@ struct AppState {
 async fn a_backend_logs_its_failed_logins_without_the_password() {
     let buffer = Buffer::default();
     let _guard = tracing::subscriber::set_default(logging::subscriber(buffer.clone(), false, None));
-    let passwords = Passwords::new();
-    let hash = passwords.hash("secret").await.unwrap();
     let state = AppState {
         jwt: JwtBackend { strategy: JwtStrategy::hs256([9u8; 32]).build().unwrap() },
-        users: Users { passwords, table: Arc::new(HashMap::from([("johndoe".to_owned(), hash)])) },
+        users: password_table::johndoe().await,
     };
     let base = serve(Router::new().nest("/auth/jwt", JwtBackend::router::<Users, AppState>()).with_state(state)).await;
     let client = Client::new();

@@ -26,6 +26,7 @@
 
 mod cookie;
 mod credential;
+mod password_table;
 mod routes;
 mod transport;
 
@@ -33,6 +34,7 @@ pub use cookie::{
     CookieOptions, CookieOptionsBuilder, DEFAULT_NAME as DEFAULT_COOKIE_NAME, InvalidCookieOption, SameSite,
 };
 pub use credential::Principal;
+pub use password_table::PasswordTable;
 pub use routes::{Authenticator, LoginGrant, SameOrigin, routes};
 pub use transport::{ApiKeyLocation, Transport};
 
