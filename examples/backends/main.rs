@@ -15,10 +15,10 @@
 #[path = "../settings.rs"]
 mod settings;
 
-use std::{collections::HashMap, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
 use auth_core::{
-    AuthBackend, AuthError, Authenticated, Scopes,
+    AuthBackend, Authenticated, Scopes,
     backend::PasswordTable,
     openapi::{SecurityDoc, swagger_ui},
     password::Passwords,

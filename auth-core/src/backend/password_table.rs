@@ -42,26 +42,15 @@ impl PasswordTable {
     /// Adds (or replaces) `username`, with `password` hashed now and the `scopes` a login may
     /// be granted.
     pub async fn with_user(
-        self,
+        mut self,
         username: impl Into<String>,
         password: &str,
         scopes: impl IntoIterator<Item = impl Into<String>>,
     ) -> Result<Self, AuthError> {
         let hash = self.passwords.hash(password).await?;
-        Ok(self.with_hash(username, hash, scopes))
-    }
-
-    /// Adds (or replaces) `username` with a password hash made earlier (a PHC string, as
-    /// [`Passwords::hash`] writes it) and the `scopes` a login may be granted.
-    pub fn with_hash(
-        mut self,
-        username: impl Into<String>,
-        hash: impl Into<String>,
-        scopes: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
         let scopes = scopes.into_iter().map(Into::into).collect();
-        Arc::make_mut(&mut self.users).insert(username.into(), (hash.into(), scopes));
-        self
+        Arc::make_mut(&mut self.users).insert(username.into(), (hash, scopes));
+        Ok(self)
     }
 }
 

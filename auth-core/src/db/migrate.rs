@@ -50,7 +50,7 @@ pub(crate) async fn migrate(
         #[cfg(feature = "database-sqlite")]
         Backend::Sqlite => (
             "BEGIN IMMEDIATE",
-            None,
+            None::<&str>,
             "SELECT version FROM auth_core_migrations WHERE component = ?1 AND version = ?2",
             "INSERT INTO auth_core_migrations (component, version, applied_at) VALUES (?1, ?2, ?3)",
         ),

@@ -87,6 +87,23 @@ pub(crate) enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The placeholder of the `n`th bound value: `?n` (SQLite) or `$n` (PostgreSQL).
+    pub(crate) fn placeholder(self, n: usize) -> String {
+        match self {
+            #[cfg(feature = "database-sqlite")]
+            Backend::Sqlite => format!("?{n}"),
+            #[cfg(feature = "database-postgres")]
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+
+    /// The placeholders of the first `N` bound values.
+    pub(crate) fn placeholders<const N: usize>(self) -> [String; N] {
+        std::array::from_fn(|i| self.placeholder(i + 1))
+    }
+}
+
 fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new().acquire_timeout(STORE_TIMEOUT)
 }

@@ -377,31 +377,15 @@ impl DatabaseStrategyBuilder {
 
 impl Statements {
     fn render(table: &str, backend: Backend) -> Self {
-        // `?1` is SQLite's numbered placeholder, `$1` PostgreSQL's.
-        let p: &dyn Fn(u8) -> String = match backend {
-            #[cfg(feature = "database-sqlite")]
-            Backend::Sqlite => &|n| format!("?{n}"),
-            #[cfg(feature = "database-postgres")]
-            Backend::Postgres => &|n| format!("${n}"),
-        };
+        let [p1, p2, p3, p4, p5] = backend.placeholders();
+        let columns = "token_hash, subject, scopes, created_at, expires_at";
         Self {
-            insert: format!(
-                r#"INSERT INTO "{table}" (token_hash, subject, scopes, created_at, expires_at) VALUES ({}, {}, {}, {}, {})"#,
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5)
-            )
-            .into(),
-            select: format!(
-                r#"SELECT subject, scopes, created_at, expires_at FROM "{table}" WHERE token_hash = {}"#,
-                p(1)
-            )
-            .into(),
-            delete: format!(r#"DELETE FROM "{table}" WHERE token_hash = {}"#, p(1)).into(),
-            delete_subject: format!(r#"DELETE FROM "{table}" WHERE subject = {}"#, p(1)).into(),
-            purge: format!(r#"DELETE FROM "{table}" WHERE expires_at <= {}"#, p(1)).into(),
+            insert: format!(r#"INSERT INTO "{table}" ({columns}) VALUES ({p1}, {p2}, {p3}, {p4}, {p5})"#).into(),
+            select: format!(r#"SELECT subject, scopes, created_at, expires_at FROM "{table}" WHERE token_hash = {p1}"#)
+                .into(),
+            delete: format!(r#"DELETE FROM "{table}" WHERE token_hash = {p1}"#).into(),
+            delete_subject: format!(r#"DELETE FROM "{table}" WHERE subject = {p1}"#).into(),
+            purge: format!(r#"DELETE FROM "{table}" WHERE expires_at <= {p1}"#).into(),
         }
     }
 }

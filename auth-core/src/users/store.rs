@@ -171,22 +171,12 @@ impl UserStore {
 
     /// The user with this id.
     pub(crate) async fn by_id<F: DeserializeOwned>(&self, id: Uuid) -> Result<Option<StoredUser<F>>, AuthError> {
-        let sql = &self.inner.sql.by_id;
-        let row: Option<Row> = on_pool!(&self.inner.pool, |pool| {
-            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(id.to_string());
-            self.read("get", query.fetch_optional(pool)).await?
-        });
-        row.map(into_stored).transpose()
+        Ok(self.by_id_for_update(id).await?.map(|read| read.stored))
     }
 
     /// The user with this email key.
     pub(crate) async fn by_key<F: DeserializeOwned>(&self, key: &str) -> Result<Option<StoredUser<F>>, AuthError> {
-        let sql = &self.inner.sql.by_key;
-        let row: Option<Row> = on_pool!(&self.inner.pool, |pool| {
-            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(key.to_owned());
-            self.read("get_by_email", query.fetch_optional(pool)).await?
-        });
-        row.map(into_stored).transpose()
+        Ok(self.by_key_for_update(key).await?.map(|read| read.stored))
     }
 
     /// Inserts a new user.
@@ -391,14 +381,13 @@ struct Statements {
     password_changed: Arc<str>,
     delete: Arc<str>,
     /// How the conditional update spells placeholders and casts.
-    placeholder: &'static str,
+    backend: Backend,
     id_cast: &'static str,
     fields_cast: &'static str,
 }
 
-/// How one database spells what the statements need: `?1` or `$1`, and the casts.
+/// How one database spells the casts the statements need.
 struct Dialect {
-    placeholder: &'static str,
     id: &'static str,
     fields: &'static str,
     id_out: &'static str,
@@ -410,55 +399,36 @@ impl Statements {
         // Ids and fields travel as text; PostgreSQL casts them to its uuid and jsonb types.
         let dialect = match backend {
             #[cfg(feature = "database-sqlite")]
-            Backend::Sqlite => Dialect { placeholder: "?", id: "", fields: "", id_out: "id", fields_out: "fields" },
+            Backend::Sqlite => Dialect { id: "", fields: "", id_out: "id", fields_out: "fields" },
             #[cfg(feature = "database-postgres")]
             Backend::Postgres => Dialect {
-                placeholder: "$",
                 id: "::uuid",
                 fields: "::jsonb",
                 id_out: "id::text AS id",
                 fields_out: "fields::text AS fields",
             },
         };
-        let Dialect { placeholder, id, fields, id_out, fields_out } = dialect;
-        let p = |n: u8| format!("{placeholder}{n}");
+        let Dialect { id, fields, id_out, fields_out } = dialect;
+        let [p1, p2, p3, p4, p5, p6, p7, p8, p9, p10] = backend.placeholders();
         let columns = format!(
             "{id_out}, email, email_key, hashed_password, is_active, is_superuser, is_verified, {fields_out}, password_changed_at"
         );
+        let insert_columns = "id, email, email_key, hashed_password, is_active, is_superuser, is_verified, fields, created_at, updated_at";
+        let values = format!("{p1}{id}, {p2}, {p3}, {p4}, {p5}, {p6}, {p7}, {p8}{fields}, {p9}, {p10}");
         Self {
-            by_id: format!(r#"SELECT {columns} FROM "{table}" WHERE id = {}{id}"#, p(1)).into(),
-            by_key: format!(r#"SELECT {columns} FROM "{table}" WHERE email_key = {}"#, p(1)).into(),
-            insert: format!(
-                r#"INSERT INTO "{table}" (id, email, email_key, hashed_password, is_active, is_superuser, is_verified, fields, created_at, updated_at) VALUES ({}{id}, {}, {}, {}, {}, {}, {}, {}{fields}, {}, {})"#,
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8),
-                p(9),
-                p(10)
-            )
-            .into(),
+            by_id: format!(r#"SELECT {columns} FROM "{table}" WHERE id = {p1}{id}"#).into(),
+            by_key: format!(r#"SELECT {columns} FROM "{table}" WHERE email_key = {p1}"#).into(),
+            insert: format!(r#"INSERT INTO "{table}" ({insert_columns}) VALUES ({values})"#).into(),
             swap_password: format!(
-                r#"UPDATE "{table}" SET hashed_password = {}, updated_at = {} WHERE id = {}{id} AND hashed_password = {}"#,
-                p(2),
-                p(3),
-                p(1),
-                p(4)
+                r#"UPDATE "{table}" SET hashed_password = {p2}, updated_at = {p3} WHERE id = {p1}{id} AND hashed_password = {p4}"#
             )
             .into(),
             password_changed: format!(
-                r#"UPDATE "{table}" SET password_changed_at = {}, updated_at = {} WHERE id = {}{id}"#,
-                p(2),
-                p(2),
-                p(1)
+                r#"UPDATE "{table}" SET password_changed_at = {p2}, updated_at = {p2} WHERE id = {p1}{id}"#
             )
             .into(),
-            delete: format!(r#"DELETE FROM "{table}" WHERE id = {}{id}"#, p(1)).into(),
-            placeholder,
+            delete: format!(r#"DELETE FROM "{table}" WHERE id = {p1}{id}"#).into(),
+            backend,
             id_cast: id,
             fields_cast: fields,
         }
@@ -478,7 +448,7 @@ impl Statements {
         let mut binds = Vec::with_capacity(2 * changed.len() + 3);
         let mut placeholder = |bind: Bind, cast: &str| {
             binds.push(bind);
-            format!("{}{}{cast}", self.placeholder, binds.len())
+            format!("{}{cast}", self.backend.placeholder(binds.len()))
         };
         let cast = |column: &str| if column == "fields" { self.fields_cast } else { "" };
         let mut sets = Vec::with_capacity(changed.len() + 1);
