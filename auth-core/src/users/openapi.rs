@@ -62,7 +62,10 @@ where
         } })
     };
     let mut login_responses = json!({
-        "400": error_response(&[ErrorCode::LoginBadCredentials, ErrorCode::LoginUserNotVerified]),
+        "400": error_response(&[
+            (ErrorCode::LoginBadCredentials, "Bad credentials or the user is inactive."),
+            (ErrorCode::LoginUserNotVerified, "The user is not verified."),
+        ]),
         "429": {
             "description": "Too many failed logins: retry after the number of seconds in `Retry-After`.",
             "headers": { "Retry-After": { "schema": { "type": "integer" } } },
@@ -109,7 +112,10 @@ where
             "requestBody": json_body(json!({ "$ref": "#/components/schemas/UserCreate" })),
             "responses": {
                 "201": user_read("The user, created."),
-                "400": error_response(&[ErrorCode::RegisterUserAlreadyExists, ErrorCode::RegisterInvalidPassword]),
+                "400": error_response(&[
+                    (ErrorCode::RegisterUserAlreadyExists, "A user with this email already exists."),
+                    (ErrorCode::RegisterInvalidPassword, "Password validation failed."),
+                ]),
                 "422": validation_error_response()
             }
         })) }
@@ -137,7 +143,10 @@ where
             "requestBody": json_body(embedded(&[("token", token_schema())])),
             "responses": {
                 "200": user_read("The user, verified."),
-                "400": error_response(&[ErrorCode::VerifyUserBadToken, ErrorCode::VerifyUserAlreadyVerified]),
+                "400": error_response(&[
+                    (ErrorCode::VerifyUserBadToken, "Bad token, not existing user or not the e-mail currently set for the user."),
+                    (ErrorCode::VerifyUserAlreadyVerified, "The user is already verified."),
+                ]),
                 "422": validation_error_response()
             }
         })) }
@@ -168,7 +177,10 @@ where
             ])),
             "responses": {
                 "200": null_response("The password is changed."),
-                "400": error_response(&[ErrorCode::ResetPasswordBadToken, ErrorCode::ResetPasswordInvalidPassword]),
+                "400": error_response(&[
+                    (ErrorCode::ResetPasswordBadToken, "Bad or expired token."),
+                    (ErrorCode::ResetPasswordInvalidPassword, "Password validation failed."),
+                ]),
                 "422": validation_error_response()
             }
         })) }
@@ -189,8 +201,10 @@ where
     let unauthorized = json!({ "description": "Missing token or inactive user." });
     let forbidden = json!({ "description": "Not a superuser." });
     let not_found = json!({ "description": "The user does not exist." });
-    let update_errors =
-        error_response(&[ErrorCode::UpdateUserEmailAlreadyExists, ErrorCode::UpdateUserInvalidPassword]);
+    let update_errors = error_response(&[
+        (ErrorCode::UpdateUserEmailAlreadyExists, "A user with this email already exists."),
+        (ErrorCode::UpdateUserInvalidPassword, "Password validation failed."),
+    ]);
     let id_parameter = json!([{
         "name": "id", "in": "path", "required": true,
         "schema": { "type": "string", "title": "Id" }
@@ -309,12 +323,13 @@ fn token_schema() -> Value {
     json!({ "type": "string", "title": "Token" })
 }
 
-/// A 400 with fastapi-users' `ErrorModel` and one example per code, each the body the route
-/// answers with (a refused password with a sample reason).
-fn error_response(codes: &[ErrorCode]) -> Value {
+/// A 400 with fastapi-users' `ErrorModel` and one example per code, with fastapi-users'
+/// summary; each example is the body the route answers with (a refused password with a sample
+/// reason).
+fn error_response(codes: &[(ErrorCode, &str)]) -> Value {
     let examples: Map<String, Value> = codes
         .iter()
-        .map(|&code| {
+        .map(|&(code, summary)| {
             let error = match code {
                 ErrorCode::RegisterInvalidPassword
                 | ErrorCode::ResetPasswordInvalidPassword
@@ -323,7 +338,7 @@ fn error_response(codes: &[ErrorCode]) -> Value {
                 }
                 code => UsersError::Code(code),
             };
-            (code.as_str().to_owned(), json!({ "summary": summary(code), "value": { "detail": error.detail() } }))
+            (code.as_str().to_owned(), json!({ "summary": summary, "value": { "detail": error.detail() } }))
         })
         .collect();
     json!({
@@ -333,26 +348,6 @@ fn error_response(codes: &[ErrorCode]) -> Value {
             "examples": examples
         } }
     })
-}
-
-/// fastapi-users' summary of a code's example.
-fn summary(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::RegisterUserAlreadyExists | ErrorCode::UpdateUserEmailAlreadyExists => {
-            "A user with this email already exists."
-        }
-        ErrorCode::RegisterInvalidPassword
-        | ErrorCode::ResetPasswordInvalidPassword
-        | ErrorCode::UpdateUserInvalidPassword => "Password validation failed.",
-        ErrorCode::LoginBadCredentials => "Bad credentials or the user is inactive.",
-        ErrorCode::LoginUserNotVerified => "The user is not verified.",
-        ErrorCode::LoginTooManyAttempts => "Too many failed logins.",
-        ErrorCode::ResetPasswordBadToken => "Bad or expired token.",
-        ErrorCode::VerifyUserBadToken => "Bad token, not existing user or not the e-mail currently set for the user.",
-        ErrorCode::VerifyUserAlreadyVerified => "The user is already verified.",
-        ErrorCode::UpdateUserConflict => "The user was changed by other requests; send the update again.",
-        ErrorCode::UpdateUserInvalidCurrentPassword => "The current password is missing or wrong.",
-    }
 }
 
 fn email_schema() -> Value {
