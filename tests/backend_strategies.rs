@@ -7,11 +7,11 @@
 //! were skipped otherwise, or fail under `REQUIRE_SERVICES=1` (CI); the outage test starts a
 //! redis-server of its own.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use auth_core::{
-    AuthBackend, AuthError, Authenticated, Scopes,
-    backend::{Authenticator, LoginGrant},
+    AuthBackend, Authenticated, Scopes,
+    backend::PasswordTable,
     password::Passwords,
     secured,
     strategies::{DatabaseStrategy, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist},
@@ -29,30 +29,11 @@ pub enum Scope {
 }
 
 /// One user, johndoe / secret, who may have `items`.
-#[derive(Clone)]
-struct Users {
-    passwords: Passwords,
-    hash: Arc<String>,
-}
+type Users = PasswordTable;
 
-impl Users {
-    async fn new() -> Self {
-        let passwords = Passwords::builder().max_concurrency(2).build();
-        let hash = passwords.hash("secret").await.unwrap();
-        Self { passwords, hash: Arc::new(hash) }
-    }
-}
-
-impl Authenticator for Users {
-    async fn authenticate(&self, username: &str, password: &str) -> Result<LoginGrant, AuthError> {
-        let stored = (username == "johndoe").then_some(self.hash.as_str());
-        let verified = self.passwords.verify_and_upgrade(password, stored).await?;
-        if verified.valid && stored.is_some() {
-            Ok(LoginGrant { subject: username.to_owned(), allowed_scopes: vec!["items".to_owned()] })
-        } else {
-            Err(AuthError::IncorrectLogin)
-        }
-    }
+async fn users() -> Users {
+    let passwords = Passwords::builder().max_concurrency(2).build();
+    PasswordTable::new(passwords).with_user("johndoe", "secret", ["items"]).await.unwrap()
 }
 
 /// A backend type, its state and its guarded route, for one strategy.
@@ -162,7 +143,7 @@ fn jwt_backend(lifetime: Duration) -> jwt::Backend {
 
 #[tokio::test]
 async fn jwt_with_denylist() {
-    let users = Users::new().await;
+    let users = users().await;
     login_use_logout(
         &serve(jwt::app(jwt_backend(Duration::from_secs(60)), users.clone())).await,
         Carrier::Bearer,
@@ -182,7 +163,7 @@ async fn sqlite_backend(dir: &std::path::Path, lifetime: Duration) -> database::
 #[tokio::test]
 async fn database_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let users = Users::new().await;
+    let users = users().await;
     let backend = sqlite_backend(dir.path(), Duration::from_secs(60)).await;
     login_use_logout(&serve(database::app(backend, users.clone())).await, Carrier::Cookie, "database").await;
     // Stored expiry is in whole seconds: with one second, a use just after the login could
@@ -195,7 +176,7 @@ async fn database_on_sqlite() {
 #[tokio::test]
 async fn database_on_postgres() {
     let Some(url) = auth_tests::service_url("DATABASE_URL_POSTGRES") else { return };
-    let users = Users::new().await;
+    let users = users().await;
     // Stored expiry is in whole seconds: two, so the first use cannot already be past it.
     for (table, lifetime) in [("http_tokens_long", 60), ("http_tokens_short", 2)] {
         let strategy =
@@ -229,7 +210,7 @@ mod redis_tests {
     #[tokio::test]
     async fn redis() {
         let Some(url) = auth_tests::service_url("REDIS_URL") else { return };
-        let users = Users::new().await;
+        let users = users().await;
         let timeout = Duration::from_secs(2);
         let backend = redis_backend(&url, "http-test:long:", Duration::from_secs(60), timeout).await;
         login_use_logout(&serve(redis_store::app(backend, users.clone())).await, Carrier::Bearer, "redis").await;
@@ -242,7 +223,7 @@ mod redis_tests {
         let Some(mut server) = OwnRedis::start() else { return };
         let url = server.url();
         let backend = redis_backend(&url, "outage:", Duration::from_secs(600), Duration::from_millis(500)).await;
-        let base = serve(redis_store::app(backend, Users::new().await)).await;
+        let base = serve(redis_store::app(backend, users().await)).await;
         let client = Client::new();
         let credential = login(&client, &base, Carrier::Bearer).await;
         assert_eq!(get_items(&client, &base, &credential).await.0, StatusCode::OK);

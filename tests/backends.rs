@@ -1,11 +1,9 @@
 //! Backends declared with `#[derive(AuthBackend)]`: login, authenticated requests, logout, two
 //! backends on one route, scope enforcement, and their OpenAPI schemes.
 
-use std::{collections::HashMap, sync::Arc};
-
 use auth_core::{
-    AuthBackend, AuthError, Authenticated, Scopes,
-    backend::{Authenticator, LoginGrant},
+    AuthBackend, Authenticated, Scopes,
+    backend::PasswordTable,
     openapi::SecurityDoc,
     password::Passwords,
     secured,
@@ -46,24 +44,7 @@ pub struct CookieBackend {
 }
 
 /// Usernames, argon2id hashes and the scopes each may have.
-#[derive(Clone)]
-struct Users {
-    passwords: Passwords,
-    table: Arc<HashMap<String, (String, Vec<String>)>>,
-}
-
-impl Authenticator for Users {
-    async fn authenticate(&self, username: &str, password: &str) -> Result<LoginGrant, AuthError> {
-        let user = self.table.get(username);
-        let verified = self.passwords.verify_and_upgrade(password, user.map(|(hash, _)| hash.as_str())).await?;
-        match user {
-            Some((_, scopes)) if verified.valid => {
-                Ok(LoginGrant { subject: username.to_owned(), allowed_scopes: scopes.clone() })
-            }
-            _ => Err(AuthError::IncorrectLogin),
-        }
-    }
-}
+type Users = PasswordTable;
 
 #[derive(Clone, FromRef)]
 struct AppState {
@@ -79,13 +60,12 @@ async fn items(user: Authenticated<(CookieBackend, JwtBackend)>) -> Json<Value> 
 }
 
 async fn state() -> AppState {
-    let passwords = Passwords::builder().build();
-    let hash = passwords.hash("secret").await.unwrap();
-    let table = HashMap::from([("johndoe".to_owned(), (hash, vec!["items".to_owned(), "me".to_owned()]))]);
+    let users =
+        PasswordTable::new(Passwords::builder().build()).with_user("johndoe", "secret", ["items", "me"]).await.unwrap();
     AppState {
         jwt: JwtBackend { strategy: JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap() },
         cookie: CookieBackend { strategy: JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap() },
-        users: Users { passwords, table: Arc::new(table) },
+        users,
     }
 }
 

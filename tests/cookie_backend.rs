@@ -4,11 +4,8 @@
 #[path = "fixtures/password_table.rs"]
 mod password_table;
 
-use std::{collections::HashMap, sync::Arc};
-
 use auth_core::{
     AuthBackend, Authenticated,
-    password::Passwords,
     strategies::jwt::{JwtKey, JwtStrategy},
 };
 use axum::{Json, Router, extract::FromRef, routing::get};
@@ -65,14 +62,12 @@ struct Server {
 }
 
 async fn serve() -> Server {
-    let passwords = Passwords::builder().build();
-    let hash = passwords.hash("secret").await.unwrap();
     let jwt = JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap();
     let state = AppState {
         cookie: CookieBackend { strategy: jwt.clone() },
         strict: StrictCookieBackend { strategy: jwt.clone() },
         jwt: JwtBackend { strategy: jwt },
-        users: Users { passwords, table: Arc::new(HashMap::from([("johndoe".to_owned(), hash)])) },
+        users: password_table::johndoe().await,
     };
     let app = Router::new()
         .route("/me", get(me))
@@ -301,14 +296,12 @@ async fn the_origin_check_compares_scheme_host_and_port() {
         next.run(request).await
     }
 
-    let passwords = Passwords::builder().build();
-    let hash = passwords.hash("secret").await.unwrap();
     let jwt = JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap();
     let state = AppState {
         cookie: CookieBackend { strategy: jwt.clone() },
         strict: StrictCookieBackend { strategy: jwt.clone() },
         jwt: JwtBackend { strategy: jwt },
-        users: Users { passwords, table: Arc::new(HashMap::from([("johndoe".to_owned(), hash)])) },
+        users: password_table::johndoe().await,
     };
     let app = Router::new()
         .nest("/auth/cookie", CookieBackend::router::<Users, AppState>())

@@ -15,7 +15,6 @@ mod app;
 mod logging;
 
 use std::{
-    collections::HashMap,
     io::Write,
     net::SocketAddr,
     sync::{Arc, Mutex},
@@ -23,7 +22,6 @@ use std::{
 
 use auth_core::{
     AuthBackend,
-    password::Passwords,
     strategies::jwt::{JwtKey, JwtStrategy},
 };
 use axum::{Router, extract::FromRef};
@@ -151,11 +149,9 @@ struct AppState {
 async fn a_backend_logs_its_failed_logins_without_the_password() {
     let buffer = Buffer::default();
     let _guard = tracing::subscriber::set_default(logging::subscriber(buffer.clone(), false, None));
-    let passwords = Passwords::builder().build();
-    let hash = passwords.hash("secret").await.unwrap();
     let state = AppState {
         jwt: JwtBackend { strategy: JwtStrategy::builder(JwtKey::hs256([9u8; 32])).build().unwrap() },
-        users: Users { passwords, table: Arc::new(HashMap::from([("johndoe".to_owned(), hash)])) },
+        users: password_table::johndoe().await,
     };
     let base = serve(Router::new().nest("/auth/jwt", JwtBackend::router::<Users, AppState>()).with_state(state)).await;
     let client = Client::new();

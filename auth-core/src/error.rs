@@ -1,7 +1,10 @@
-//! The one error type of the library, and the one place it becomes an HTTP response.
+//! The one error type of the library, and the one place errors become HTTP responses.
 //!
 //! Every extractor, strategy and route in auth-core fails with an [`AuthError`]. Its
-//! [`IntoResponse`] impl writes FastAPI's bodies and `WWW-Authenticate` headers. The error is
+//! [`IntoResponse`] impl writes FastAPI's bodies and `WWW-Authenticate` headers. The users
+//! routes' `UsersError` (feature `users`) picks fastapi-users' status and `detail` and is
+//! written by the same function, so every error answer has one shape: `{"detail": …}`, with
+//! `WWW-Authenticate` and `Retry-After` where they apply. The error is
 //! also stored in the response's extensions, so an app can re-render it in its own style with
 //! `axum::middleware::map_response`; [`rfc6750`] is such a function, shipped ready to use.
 
@@ -201,23 +204,39 @@ impl AuthError {
     }
 
     fn render(&self, status: StatusCode, challenge: Option<String>) -> Response {
-        #[derive(serde::Serialize)]
-        struct Body<T> {
-            detail: T,
-        }
-        let mut response = match self {
-            AuthError::InvalidForm { errors } => (status, Json(Body { detail: errors })).into_response(),
-            other => (status, Json(Body { detail: other.to_string() })).into_response(),
+        let retry_after = match self {
+            AuthError::Overloaded { retry_after } => Some(*retry_after),
+            _ => None,
         };
-        if let Some(value) = challenge.and_then(|v| HeaderValue::from_str(&v).ok()) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-        }
-        if let AuthError::Overloaded { retry_after } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-        }
+        let mut response = match self {
+            AuthError::InvalidForm { errors } => respond(status, errors, challenge.as_deref(), retry_after),
+            other => respond(status, other.to_string(), challenge.as_deref(), retry_after),
+        };
         response.extensions_mut().insert(self.clone());
         response
     }
+}
+
+/// Writes an error answer: `status`, the body `{"detail": detail}`, and `WWW-Authenticate` and
+/// `Retry-After` when given. Every error answer of auth-core is written here.
+pub(crate) fn respond(
+    status: StatusCode,
+    detail: impl serde::Serialize,
+    challenge: Option<&str>,
+    retry_after: Option<u64>,
+) -> Response {
+    #[derive(serde::Serialize)]
+    struct Body<T> {
+        detail: T,
+    }
+    let mut response = (status, Json(Body { detail })).into_response();
+    if let Some(value) = challenge.and_then(|v| HeaderValue::from_str(v).ok()) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    if let Some(retry_after) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    }
+    response
 }
 
 impl IntoResponse for AuthError {

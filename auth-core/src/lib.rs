@@ -186,6 +186,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod backend;
+pub mod db;
 pub mod error;
 pub mod form;
 pub mod logging;

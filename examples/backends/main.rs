@@ -15,11 +15,11 @@
 #[path = "../settings.rs"]
 mod settings;
 
-use std::{collections::HashMap, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
 use auth_core::{
-    AuthBackend, AuthError, Authenticated, Scopes,
-    backend::{Authenticator, LoginGrant},
+    AuthBackend, Authenticated, Scopes,
+    backend::PasswordTable,
     openapi::{SecurityDoc, swagger_ui},
     password::Passwords,
     secured,
@@ -85,24 +85,7 @@ struct RedisBackend {
 }
 
 /// The users: argon2id hashes and the scopes each may be granted.
-#[derive(Clone)]
-struct Users {
-    passwords: Passwords,
-    table: Arc<HashMap<String, (String, Vec<String>)>>,
-}
-
-impl Authenticator for Users {
-    async fn authenticate(&self, username: &str, password: &str) -> Result<LoginGrant, AuthError> {
-        let user = self.table.get(username);
-        let verified = self.passwords.verify_and_upgrade(password, user.map(|(hash, _)| hash.as_str())).await?;
-        match user {
-            Some((_, scopes)) if verified.valid => {
-                Ok(LoginGrant { subject: username.to_owned(), allowed_scopes: scopes.clone() })
-            }
-            _ => Err(AuthError::IncorrectLogin),
-        }
-    }
-}
+type Users = PasswordTable;
 
 #[derive(Clone, FromRef)]
 struct AppState {
@@ -136,12 +119,8 @@ async fn run(args: Vec<String>) -> Result<(), settings::Error> {
     let redis_url = settings::var("REDIS_URL")?;
     let listener = settings::listen(addr).await?;
 
-    let passwords = Passwords::builder().build();
-    let hash = passwords.hash("secret").await?;
-    let users = Users {
-        passwords,
-        table: Arc::new(HashMap::from([("johndoe".to_owned(), (hash, vec!["me".to_owned(), "items".to_owned()]))])),
-    };
+    let users =
+        PasswordTable::new(Passwords::builder().build()).with_user("johndoe", "secret", ["me", "items"]).await?;
 
     let database = async {
         let database = DatabaseStrategy::builder(&database_url).lifetime(Duration::from_secs(3600)).build().await?;

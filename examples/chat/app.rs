@@ -13,11 +13,11 @@
 //! different part of it.
 #![allow(unreachable_pub, dead_code)]
 
-use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
+use std::{convert::Infallible, time::Duration};
 
 use auth_core::{
     AuthBackend, AuthError, Authenticated, ScopeDeclaration, Scopes,
-    backend::{Authenticator, LoginGrant},
+    backend::PasswordTable,
     openapi::{SecurityDoc, swagger_ui},
     password::Passwords,
     secured,
@@ -69,38 +69,15 @@ pub struct JwtBackend {
 pub type ChatToken = (SubprotocolToken<JwtBackend>, JwtBackend);
 
 /// The users, each with an argon2id hash and the scopes they may be granted.
-#[derive(Clone)]
-pub struct Users {
-    passwords: Passwords,
-    table: Arc<HashMap<String, (String, Vec<String>)>>,
-}
+pub type Users = PasswordTable;
 
-impl Users {
-    /// `alice` / `wonderland` may read and post; `bob` / `builder` may only read.
-    pub async fn seeded() -> Result<Self, AuthError> {
-        let passwords = Passwords::builder().build();
-        let mut table = HashMap::new();
-        for (name, password, scopes) in
-            [("alice", "wonderland", &["chat:read", "chat:write"][..]), ("bob", "builder", &["chat:read"][..])]
-        {
-            let hash = passwords.hash(password).await?;
-            table.insert(name.to_owned(), (hash, scopes.iter().map(|s| (*s).to_owned()).collect()));
-        }
-        Ok(Self { passwords, table: Arc::new(table) })
-    }
-}
-
-impl Authenticator for Users {
-    async fn authenticate(&self, username: &str, password: &str) -> Result<LoginGrant, AuthError> {
-        let user = self.table.get(username);
-        let verified = self.passwords.verify_and_upgrade(password, user.map(|(hash, _)| hash.as_str())).await?;
-        match user {
-            Some((_, scopes)) if verified.valid => {
-                Ok(LoginGrant { subject: username.to_owned(), allowed_scopes: scopes.clone() })
-            }
-            _ => Err(AuthError::IncorrectLogin),
-        }
-    }
+/// `alice` / `wonderland` may read and post; `bob` / `builder` may only read.
+pub async fn seeded_users() -> Result<Users, AuthError> {
+    PasswordTable::new(Passwords::builder().build())
+        .with_user("alice", "wonderland", ["chat:read", "chat:write"])
+        .await?
+        .with_user("bob", "builder", ["chat:read"])
+        .await
 }
 
 /// What the room says to everyone in it, and to one socket.
@@ -170,7 +147,7 @@ impl AppState {
     /// Tokens signed with `secret_key`, living `token_lifetime`; the seeded users; an empty room.
     pub async fn new(secret_key: &[u8], token_lifetime: Duration) -> Result<Self, Box<dyn std::error::Error>> {
         let strategy = JwtStrategy::builder(JwtKey::hs256(secret_key)).lifetime(token_lifetime).build()?;
-        Ok(Self { jwt: JwtBackend { strategy }, users: Users::seeded().await?, room: Room::new() })
+        Ok(Self { jwt: JwtBackend { strategy }, users: seeded_users().await?, room: Room::new() })
     }
 
     /// A token for `subject` with `scopes`, as a login would issue it (for tests).

@@ -232,6 +232,7 @@ impl Db {
                 format!(r#"DROP TABLE IF EXISTS "users_{suffix}""#),
                 format!(r#"DROP TABLE IF EXISTS "tokens_{suffix}""#),
                 format!("DELETE FROM auth_core_migrations WHERE component = 'users:users_{suffix}'"),
+                format!("DELETE FROM auth_core_migrations WHERE component = 'tokens:tokens_{suffix}'"),
             ] {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
             }

@@ -1,6 +1,6 @@
 -- auth-core DatabaseStrategy: the token table (PostgreSQL).
 -- A template: `DatabaseStrategy::migrate` replaces {table} with the configured, validated table
--- name (default auth_tokens) and runs it under an advisory lock; it is idempotent. To manage the
+-- name (default auth_tokens) and runs it once, recorded in auth_core_migrations. To manage the
 -- schema with your own migration tool instead, copy this file with {table} replaced.
 -- Tokens are never stored: token_hash is the lowercase hex SHA-256 of the token.
 CREATE TABLE IF NOT EXISTS "{table}" (

@@ -25,10 +25,12 @@
 //! [`DenylistedJwt`]: crate::strategies::DenylistedJwt
 
 mod credential;
+mod password_table;
 mod routes;
 
 pub(crate) use crate::transport::cookie::cookie_value;
 pub use credential::Principal;
+pub use password_table::PasswordTable;
 pub use routes::{Authenticator, LoginGrant, SameOrigin, routes};
 // The transports live in `crate::transport`, with the other ways a credential travels.
 pub use crate::transport::{

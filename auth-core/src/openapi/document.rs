@@ -263,43 +263,55 @@ fn document_body(operation: &mut Operation, body: &FormBody, schemas: &mut Vec<(
     }
     let schema = json!({ "type": "object", "title": body.name, "properties": properties, "required": required });
     add_schema(schemas, body.name, schema);
-    add_schema(schemas, "ValidationError", validation_error_schema());
-    add_schema(
-        schemas,
-        "HTTPValidationError",
-        json!({
-            "type": "object",
-            "title": "HTTPValidationError",
-            "properties": {
-                "detail": { "type": "array", "title": "Detail", "items": { "$ref": "#/components/schemas/ValidationError" } }
-            }
-        }),
-    );
+    for (name, schema) in validation_error_schemas() {
+        add_schema(schemas, name, schema);
+    }
     let request_body = json!({
         "content": { body.media_type: { "schema": { "$ref": format!("#/components/schemas/{}", body.name) } } },
         "required": true
     });
     operation.request_body = Some(from_json(request_body));
-    let response = json!({
-        "description": "Validation Error",
-        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/HTTPValidationError" } } }
-    });
-    operation.responses.responses.insert("422".to_owned(), from_json(response));
+    operation.responses.responses.insert("422".to_owned(), from_json(validation_error_response()));
 }
 
-fn validation_error_schema() -> Value {
+/// FastAPI's 422 answer, as every operation with a body documents it.
+pub(crate) fn validation_error_response() -> Value {
     json!({
-        "type": "object",
-        "title": "ValidationError",
-        "required": ["loc", "msg", "type"],
-        "properties": {
-            "loc": { "type": "array", "title": "Location", "items": { "anyOf": [{ "type": "string" }, { "type": "integer" }] } },
-            "msg": { "type": "string", "title": "Message" },
-            "type": { "type": "string", "title": "Error Type" },
-            // auth-core never echoes the input back: it may be a password.
-            "input": { "type": "null", "title": "Input" }
-        }
+        "description": "Validation Error",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/HTTPValidationError" } } }
     })
+}
+
+/// The schemas of FastAPI's 422 answer, `ValidationError` and `HTTPValidationError`: the one
+/// definition, for auth-core's forms and the users routes alike.
+pub(crate) fn validation_error_schemas() -> [(&'static str, Value); 2] {
+    [
+        (
+            "ValidationError",
+            json!({
+                "type": "object",
+                "title": "ValidationError",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": { "type": "array", "title": "Location", "items": { "anyOf": [{ "type": "string" }, { "type": "integer" }] } },
+                    "msg": { "type": "string", "title": "Message" },
+                    "type": { "type": "string", "title": "Error Type" },
+                    // auth-core never echoes the input back: it may be a password.
+                    "input": { "type": "null", "title": "Input" }
+                }
+            }),
+        ),
+        (
+            "HTTPValidationError",
+            json!({
+                "type": "object",
+                "title": "HTTPValidationError",
+                "properties": {
+                    "detail": { "type": "array", "title": "Detail", "items": { "$ref": "#/components/schemas/ValidationError" } }
+                }
+            }),
+        ),
+    ]
 }
 
 fn add_schema(schemas: &mut Vec<(String, RefOr<Schema>)>, name: &str, schema: Value) {

@@ -26,6 +26,8 @@ mod swagger;
 
 #[cfg(feature = "openapi")]
 pub use document::{SecurityDoc, document_operation, to_security, to_security_scheme};
+#[cfg(all(feature = "openapi", feature = "users"))]
+pub(crate) use document::{validation_error_response, validation_error_schemas};
 #[cfg(feature = "swagger-ui")]
 pub use swagger::swagger_ui;
 

@@ -34,7 +34,7 @@
 //!
 //! # Failures
 //!
-//! Every command runs under a timeout ([`DEFAULT_TIMEOUT`], 2 seconds). A timeout, a refused
+//! Every command runs under the store timeout ([`DEFAULT_TIMEOUT`]). A timeout, a refused
 //! or dropped connection, or a server that is loading, read-only or failing over is
 //! [`AuthError::Unavailable`] (503), logged with `tracing::warn!` and never with a token. While
 //! the server is down each request fails within the timeout; once it is back, the connection
@@ -56,8 +56,9 @@ pub use redis::aio::ConnectionManager;
 /// How long an issued token lives unless configured: one hour.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
-/// How long any one command may take unless configured: 2 seconds.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long any one command may take unless configured: the store timeout of
+/// [the timeout policy](crate::db#timeouts).
+pub const DEFAULT_TIMEOUT: Duration = crate::db::STORE_TIMEOUT;
 
 /// The key prefix of [`RedisStrategy`] tokens unless configured.
 pub const DEFAULT_TOKEN_PREFIX: &str = "auth:token:";
@@ -359,7 +360,7 @@ impl RedisStrategyBuilder {
     }
 
     /// How long one command may take before the request fails with
-    /// [`AuthError::Unavailable`]; default [`DEFAULT_TIMEOUT`], 2 seconds.
+    /// [`AuthError::Unavailable`]; default [`DEFAULT_TIMEOUT`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

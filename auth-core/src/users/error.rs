@@ -1,17 +1,16 @@
 //! The errors of the user flows ([`FlowError`]: what went wrong, as fastapi-users' exceptions),
-//! and the one place they become HTTP answers ([`UsersError`]: fastapi-users' statuses and
-//! `ErrorCode` details).
+//! and the answers they become ([`UsersError`]: fastapi-users' statuses and `ErrorCode`
+//! details), written by [`crate::error`] as every error answer is.
 
 use axum::{
-    Json,
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::hooks::InvalidPassword;
-use crate::error::{AuthError, Challenge};
+use crate::error::{AuthError, Challenge, respond};
 
 /// fastapi-users' `ErrorCode`: the `detail` of its 400 answers, which frontends match on.
 /// `LoginTooManyAttempts` is ours (fastapi-users has no throttling), in the same style.
@@ -163,8 +162,8 @@ impl Serialize for ValidationError {
     }
 }
 
-/// An answer of the users routes, rendered as fastapi-users renders it. The one place where
-/// user-flow errors become HTTP.
+/// An answer of the users routes: fastapi-users' status and `detail` for each user-flow error,
+/// written as every auth-core error answer is ([`crate::error`]).
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum UsersError {
@@ -272,35 +271,26 @@ impl From<AuthError> for UsersError {
     }
 }
 
+impl UsersError {
+    /// The answer's `detail`: the code, the code and reason of a refused password, the list of
+    /// field errors, or the `Display` text (which for the other variants is fastapi-users').
+    pub(crate) fn detail(&self) -> Value {
+        match self {
+            UsersError::InvalidPassword { code, reason } => json!({ "code": code.as_str(), "reason": reason }),
+            UsersError::Validation(errors) => json!(errors),
+            other => json!(other.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for UsersError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let mut response = match &self {
+        let (challenge, retry_after) = match &self {
             UsersError::Auth(error) => return error.clone().into_response(),
-            UsersError::Code(code) => Json(json!({ "detail": code.as_str() })).into_response(),
-            UsersError::InvalidPassword { code, reason } => {
-                Json(json!({ "detail": { "code": code.as_str(), "reason": reason } })).into_response()
-            }
-            UsersError::Validation(errors) => Json(json!({ "detail": errors })).into_response(),
-            UsersError::PayloadTooLarge => Json(json!({ "detail": "Request body too large" })).into_response(),
-            UsersError::TooManyAttempts { .. } => {
-                Json(json!({ "detail": ErrorCode::LoginTooManyAttempts.as_str() })).into_response()
-            }
-            UsersError::Conflict => Json(json!({ "detail": ErrorCode::UpdateUserConflict.as_str() })).into_response(),
-            other => Json(json!({ "detail": other.to_string() })).into_response(),
+            UsersError::Unauthorized { challenge } => (challenge.as_deref(), None),
+            UsersError::TooManyAttempts { retry_after } => (None, Some(*retry_after)),
+            _ => (None, None),
         };
-        *response.status_mut() = status;
-        match &self {
-            UsersError::Unauthorized { challenge: Some(challenge) } => {
-                if let Ok(value) = HeaderValue::from_str(challenge) {
-                    response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-                }
-            }
-            UsersError::TooManyAttempts { retry_after } => {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-            }
-            _ => {}
-        }
-        response
+        respond(self.status(), self.detail(), challenge, retry_after)
     }
 }

@@ -31,13 +31,13 @@ use utoipa::{
 use utoipa_axum::router::OpenApiRouter;
 
 use super::{
-    UserBackends, UserHooks, UserManager, UserToken,
+    ErrorCode, UserBackends, UserHooks, UserManager, UserToken, UsersError,
     current::{LoginRequirement, RouteRequirement},
     routes::{self, paths},
 };
 use crate::{
     backend::{AuthBackend, Transport},
-    openapi::document_operation,
+    openapi::{document_operation, validation_error_response, validation_error_schemas},
     security::{Authenticate, credential::AuthenticateSet},
 };
 
@@ -63,15 +63,15 @@ where
     };
     let mut login_responses = json!({
         "400": error_response(&[
-            ("LOGIN_BAD_CREDENTIALS", "Bad credentials or the user is inactive.", json!("LOGIN_BAD_CREDENTIALS")),
-            ("LOGIN_USER_NOT_VERIFIED", "The user is not verified.", json!("LOGIN_USER_NOT_VERIFIED")),
+            (ErrorCode::LoginBadCredentials, "Bad credentials or the user is inactive."),
+            (ErrorCode::LoginUserNotVerified, "The user is not verified."),
         ]),
         "429": {
             "description": "Too many failed logins: retry after the number of seconds in `Retry-After`.",
             "headers": { "Retry-After": { "schema": { "type": "integer" } } },
             "content": { "application/json": {
                 "schema": { "$ref": "#/components/schemas/ErrorModel" },
-                "example": { "detail": "LOGIN_TOO_MANY_ATTEMPTS" }
+                "example": { "detail": UsersError::TooManyAttempts { retry_after: 0 }.detail() }
             } }
         }
     });
@@ -81,18 +81,12 @@ where
     let mut logout_responses = json!({ "401": { "description": "Missing token or inactive user." } });
     merge(&mut logout_responses, logout_ok);
     let paths = json!({
-        paths::LOGIN: { "post": {
-            "tags": ["auth"],
-            "summary": format!("Auth:{name}.Login"),
-            "operationId": format!("auth:{name}.login"),
+        paths::LOGIN: { "post": operation("auth", &format!("Auth:{name}.Login"), &format!("auth:{name}.login"), json!({
             "responses": login_responses
-        } },
-        paths::LOGOUT: { "post": {
-            "tags": ["auth"],
-            "summary": format!("Auth:{name}.Logout"),
-            "operationId": format!("auth:{name}.logout"),
+        })) },
+        paths::LOGOUT: { "post": operation("auth", &format!("Auth:{name}.Logout"), &format!("auth:{name}.logout"), json!({
             "responses": logout_responses
-        } }
+        })) }
     });
     documented(
         routes::auth_router::<H, B, S>(),
@@ -114,21 +108,17 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let paths = json!({
-        paths::REGISTER: { "post": {
-            "tags": ["auth"],
-            "summary": "Register:Register",
-            "operationId": "register:register",
+        paths::REGISTER: { "post": operation("auth", "Register:Register", "register:register", json!({
             "requestBody": json_body(json!({ "$ref": "#/components/schemas/UserCreate" })),
             "responses": {
                 "201": user_read("The user, created."),
                 "400": error_response(&[
-                    ("REGISTER_USER_ALREADY_EXISTS", "A user with this email already exists.", json!("REGISTER_USER_ALREADY_EXISTS")),
-                    ("REGISTER_INVALID_PASSWORD", "Password validation failed.",
-                        json!({ "code": "REGISTER_INVALID_PASSWORD", "reason": "Password should be at least 8 characters" })),
+                    (ErrorCode::RegisterUserAlreadyExists, "A user with this email already exists."),
+                    (ErrorCode::RegisterInvalidPassword, "Password validation failed."),
                 ]),
-                "422": validation_error()
+                "422": validation_error_response()
             }
-        } }
+        })) }
     });
     documented(routes::register_router::<H, S>(), paths, components::<H::Fields>(), &[])
 }
@@ -142,30 +132,24 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let paths = json!({
-        paths::REQUEST_VERIFY_TOKEN: { "post": {
-            "tags": ["auth"],
-            "summary": "Verify:Request-Token",
-            "operationId": "verify:request-token",
+        paths::REQUEST_VERIFY_TOKEN: { "post": operation("auth", "Verify:Request-Token", "verify:request-token", json!({
             "requestBody": json_body(embedded(&[("email", email_schema())])),
             "responses": {
-                "202": { "description": "Accepted, whether or not the account exists, is active or is verified.", "content": { "application/json": { "schema": { "type": "null" } } } },
-                "422": validation_error()
+                "202": null_response("Accepted, whether or not the account exists, is active or is verified."),
+                "422": validation_error_response()
             }
-        } },
-        paths::VERIFY: { "post": {
-            "tags": ["auth"],
-            "summary": "Verify:Verify",
-            "operationId": "verify:verify",
-            "requestBody": json_body(embedded(&[("token", json!({ "type": "string", "title": "Token" }))])),
+        })) },
+        paths::VERIFY: { "post": operation("auth", "Verify:Verify", "verify:verify", json!({
+            "requestBody": json_body(embedded(&[("token", token_schema())])),
             "responses": {
                 "200": user_read("The user, verified."),
                 "400": error_response(&[
-                    ("VERIFY_USER_BAD_TOKEN", "Bad token, not existing user or not the e-mail currently set for the user.", json!("VERIFY_USER_BAD_TOKEN")),
-                    ("VERIFY_USER_ALREADY_VERIFIED", "The user is already verified.", json!("VERIFY_USER_ALREADY_VERIFIED")),
+                    (ErrorCode::VerifyUserBadToken, "Bad token, not existing user or not the e-mail currently set for the user."),
+                    (ErrorCode::VerifyUserAlreadyVerified, "The user is already verified."),
                 ]),
-                "422": validation_error()
+                "422": validation_error_response()
             }
-        } }
+        })) }
     });
     documented(routes::verify_router::<H, S>(), paths, components::<H::Fields>(), &[])
 }
@@ -179,34 +163,27 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let paths = json!({
-        paths::FORGOT_PASSWORD: { "post": {
-            "tags": ["auth"],
-            "summary": "Reset:Forgot Password",
-            "operationId": "reset:forgot_password",
+        paths::FORGOT_PASSWORD: { "post": operation("auth", "Reset:Forgot Password", "reset:forgot_password", json!({
             "requestBody": json_body(embedded(&[("email", email_schema())])),
             "responses": {
-                "202": { "description": "Accepted, whether or not the account exists.", "content": { "application/json": { "schema": { "type": "null" } } } },
-                "422": validation_error()
+                "202": null_response("Accepted, whether or not the account exists."),
+                "422": validation_error_response()
             }
-        } },
-        paths::RESET_PASSWORD: { "post": {
-            "tags": ["auth"],
-            "summary": "Reset:Reset Password",
-            "operationId": "reset:reset_password",
+        })) },
+        paths::RESET_PASSWORD: { "post": operation("auth", "Reset:Reset Password", "reset:reset_password", json!({
             "requestBody": json_body(embedded(&[
-                ("token", json!({ "type": "string", "title": "Token" })),
+                ("token", token_schema()),
                 ("password", json!({ "type": "string", "title": "Password", "format": "password" })),
             ])),
             "responses": {
-                "200": { "description": "The password is changed.", "content": { "application/json": { "schema": { "type": "null" } } } },
+                "200": null_response("The password is changed."),
                 "400": error_response(&[
-                    ("RESET_PASSWORD_BAD_TOKEN", "Bad or expired token.", json!("RESET_PASSWORD_BAD_TOKEN")),
-                    ("RESET_PASSWORD_INVALID_PASSWORD", "Password validation failed.",
-                        json!({ "code": "RESET_PASSWORD_INVALID_PASSWORD", "reason": "Password should be at least 8 characters" })),
+                    (ErrorCode::ResetPasswordBadToken, "Bad or expired token."),
+                    (ErrorCode::ResetPasswordInvalidPassword, "Password validation failed."),
                 ]),
-                "422": validation_error()
+                "422": validation_error_response()
             }
-        } }
+        })) }
     });
     documented(routes::reset_password_router::<H, S>(), paths, components::<H::Fields>(), &[])
 }
@@ -225,16 +202,8 @@ where
     let forbidden = json!({ "description": "Not a superuser." });
     let not_found = json!({ "description": "The user does not exist." });
     let update_errors = error_response(&[
-        (
-            "UPDATE_USER_EMAIL_ALREADY_EXISTS",
-            "A user with this email already exists.",
-            json!("UPDATE_USER_EMAIL_ALREADY_EXISTS"),
-        ),
-        (
-            "UPDATE_USER_INVALID_PASSWORD",
-            "Password validation failed.",
-            json!({ "code": "UPDATE_USER_INVALID_PASSWORD", "reason": "Password should be at least 8 characters" }),
-        ),
+        (ErrorCode::UpdateUserEmailAlreadyExists, "A user with this email already exists."),
+        (ErrorCode::UpdateUserInvalidPassword, "Password validation failed."),
     ]);
     let id_parameter = json!([{
         "name": "id", "in": "path", "required": true,
@@ -243,45 +212,40 @@ where
     let update_body = json_body(json!({ "$ref": "#/components/schemas/UserUpdate" }));
     let paths = json!({
         paths::ME: {
-            "get": {
-                "tags": ["users"], "summary": "Users:Current User", "operationId": "users:current_user",
+            "get": operation("users", "Users:Current User", "users:current_user", json!({
                 "responses": { "200": user_read("The current user."), "401": unauthorized }
-            },
-            "patch": {
-                "tags": ["users"], "summary": "Users:Patch Current User", "operationId": "users:patch_current_user",
+            })),
+            "patch": operation("users", "Users:Patch Current User", "users:patch_current_user", json!({
                 "requestBody": update_body,
                 "responses": {
                     "200": user_read("The current user, changed."), "401": unauthorized,
-                    "400": update_errors, "422": validation_error()
+                    "400": update_errors, "422": validation_error_response()
                 }
-            }
+            }))
         },
         paths::USER: {
-            "get": {
-                "tags": ["users"], "summary": "Users:User", "operationId": "users:user",
+            "get": operation("users", "Users:User", "users:user", json!({
                 "parameters": id_parameter,
                 "responses": {
                     "200": user_read("The user."), "401": unauthorized, "403": forbidden, "404": not_found,
-                    "422": validation_error()
+                    "422": validation_error_response()
                 }
-            },
-            "patch": {
-                "tags": ["users"], "summary": "Users:Patch User", "operationId": "users:patch_user",
+            })),
+            "patch": operation("users", "Users:Patch User", "users:patch_user", json!({
                 "parameters": id_parameter,
                 "requestBody": update_body,
                 "responses": {
                     "200": user_read("The user, changed."), "401": unauthorized, "403": forbidden, "404": not_found,
-                    "400": update_errors, "422": validation_error()
+                    "400": update_errors, "422": validation_error_response()
                 }
-            },
-            "delete": {
-                "tags": ["users"], "summary": "Users:Delete User", "operationId": "users:delete_user",
+            })),
+            "delete": operation("users", "Users:Delete User", "users:delete_user", json!({
                 "parameters": id_parameter,
                 "responses": {
                     "204": { "description": "The user is deleted." }, "401": unauthorized, "403": forbidden,
-                    "404": not_found, "422": validation_error()
+                    "404": not_found, "422": validation_error_response()
                 }
-            }
+            }))
         }
     });
     let me = document_operation::<RouteRequirement<H, B, false>>;
@@ -344,19 +308,37 @@ fn user_read(description: &str) -> Value {
     })
 }
 
-fn validation_error() -> Value {
-    json!({
-        "description": "Validation Error",
-        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/HTTPValidationError" } } }
-    })
+/// An operation: fastapi-users' tag, summary and id, and the rest of it.
+fn operation(tag: &str, summary: &str, id: &str, mut rest: Value) -> Value {
+    merge(&mut rest, json!({ "tags": [tag], "summary": summary, "operationId": id }));
+    rest
 }
 
-/// A 400 with fastapi-users' `ErrorModel` and one example per code.
-fn error_response(examples: &[(&str, &str, Value)]) -> Value {
-    let examples: Map<String, Value> = examples
+/// An answer whose body is JSON `null`.
+fn null_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "type": "null" } } } })
+}
+
+fn token_schema() -> Value {
+    json!({ "type": "string", "title": "Token" })
+}
+
+/// A 400 with fastapi-users' `ErrorModel` and one example per code, with fastapi-users'
+/// summary; each example is the body the route answers with (a refused password with a sample
+/// reason).
+fn error_response(codes: &[(ErrorCode, &str)]) -> Value {
+    let examples: Map<String, Value> = codes
         .iter()
-        .map(|(code, summary, detail)| {
-            ((*code).to_owned(), json!({ "summary": summary, "value": { "detail": detail } }))
+        .map(|&(code, summary)| {
+            let error = match code {
+                ErrorCode::RegisterInvalidPassword
+                | ErrorCode::ResetPasswordInvalidPassword
+                | ErrorCode::UpdateUserInvalidPassword => {
+                    UsersError::InvalidPassword { code, reason: "Password should be at least 8 characters".to_owned() }
+                }
+                code => UsersError::Code(code),
+            };
+            (code.as_str().to_owned(), json!({ "summary": summary, "value": { "detail": error.detail() } }))
         })
         .collect();
     json!({
@@ -466,28 +448,13 @@ fn components<F: ToSchema>() -> Value {
                 "token_type": { "type": "string", "title": "Token Type" }
             },
             "required": ["access_token", "token_type"]
-        },
-        "HTTPValidationError": {
-            "type": "object",
-            "title": "HTTPValidationError",
-            "properties": {
-                "detail": { "type": "array", "title": "Detail", "items": { "$ref": "#/components/schemas/ValidationError" } }
-            }
-        },
-        // As auth-core's forms describe it (`openapi::document`): one schema of that name.
-        "ValidationError": {
-            "type": "object",
-            "title": "ValidationError",
-            "required": ["loc", "msg", "type"],
-            "properties": {
-                "loc": { "type": "array", "title": "Location", "items": { "anyOf": [{ "type": "string" }, { "type": "integer" }] } },
-                "msg": { "type": "string", "title": "Message" },
-                "type": { "type": "string", "title": "Error Type" },
-                // auth-core never echoes the input back: it may be a password.
-                "input": { "type": "null", "title": "Input" }
-            }
         }
     });
+    // FastAPI's, as auth-core's forms describe them: one definition of each name.
+    merge(
+        &mut schemas,
+        validation_error_schemas().into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect(),
+    );
     merge(&mut schemas, Value::Object(nested));
     json!({ "schemas": schemas })
 }

@@ -27,8 +27,9 @@ use uuid::Uuid;
 
 use super::{UserPrincipal, error::FlowError, hooks::UserHooks, model::StoredUser, user_manager::UserManager};
 use crate::{
+    db::unix_now,
     error::AuthError,
-    strategies::{ReloadUser, RevokeSubject, database::unix_now},
+    strategies::{ReloadUser, RevokeSubject},
 };
 
 /// A [`RevokeSubject`] behind a pointer, so that a manager can hold several kinds.

@@ -18,16 +18,17 @@
 //! # Migrations
 //!
 //! [`UserStore::migrate`] applies the SQL files of the crate's `migrations/users/<database>/`
-//! that have not run yet, in order, each in a transaction, and records each in
-//! `auth_core_migrations` (component `users:<table>`). It is idempotent, and safe when several
-//! processes start at once (PostgreSQL: an advisory lock; SQLite: `BEGIN IMMEDIATE`). sqlx's own
-//! `migrate!` is deliberately not used: its bookkeeping table would be shared with the
-//! application's own sqlx migrations, which then refuse to run because of versions they do not
-//! know. The files are templates (`{table}`), for apps that run their own migration tool.
+//! that have not run yet, in order, in a transaction, and records each in
+//! `auth_core_migrations` (component `users:<table>`), as the token store does. It is
+//! idempotent, and safe when several processes start at once (PostgreSQL: an advisory lock;
+//! SQLite: `BEGIN IMMEDIATE`). sqlx's own `migrate!` is deliberately not used: its bookkeeping
+//! table would be shared with the application's own sqlx migrations, which then refuse to run
+//! because of versions they do not know. The files are templates (`{table}`), for apps that run
+//! their own migration tool.
 //!
 //! # Failures
 //!
-//! Every statement runs under a timeout (2 seconds by default). A timeout or an unreachable
+//! Every statement runs under the store timeout of [the timeout policy](crate::db#timeouts). A timeout or an unreachable
 //! database is [`AuthError::Unavailable`] (503); other database errors are
 //! [`AuthError::Internal`] (500, logged). A second user with the same `email_key` is refused by
 //! the unique index, which is what makes concurrent registrations of one address safe.
@@ -49,37 +50,27 @@ use uuid::Uuid;
 
 use super::model::{StoredUser, User};
 use crate::{
+    db::{self, Backend, Migration, Pool, on_pool, unix_now},
     error::AuthError,
-    strategies::database::{
-        Backend, DEFAULT_TIMEOUT, Database, DatabaseError, MAX_TABLE_NAME_LEN, Pool, bounded_for, is_unavailable,
-        on_pool, unix_now, valid_table_name,
-    },
+    strategies::database::{Database, DatabaseError},
 };
 
 /// The users table's name unless configured.
-pub const DEFAULT_TABLE: &str = "users";
+pub const DEFAULT_TABLE: &str = db::USERS_TABLE;
 
-/// The migrations, in order: (version, SQLite template, PostgreSQL template).
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        include_str!("../../migrations/users/sqlite/0001_users.sql"),
-        include_str!("../../migrations/users/postgres/0001_users.sql"),
-    ),
-    (
-        2,
-        include_str!("../../migrations/users/sqlite/0002_password_changed_at.sql"),
-        include_str!("../../migrations/users/postgres/0002_password_changed_at.sql"),
-    ),
+/// The migrations, in order.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../../migrations/users/sqlite/0001_users.sql"),
+        postgres: include_str!("../../migrations/users/postgres/0001_users.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../../migrations/users/sqlite/0002_password_changed_at.sql"),
+        postgres: include_str!("../../migrations/users/postgres/0002_password_changed_at.sql"),
+    },
 ];
-
-/// The bookkeeping table, shared by every auth-core component that migrates (keyed by component).
-const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS auth_core_migrations (
-    component TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    applied_at BIGINT NOT NULL,
-    PRIMARY KEY (component, version)
-)";
 
 /// The users table; see the [module docs](self). Cheap to clone: clones share the pool.
 #[derive(Clone)]
@@ -137,76 +128,7 @@ impl UserStore {
 
     /// Applies the migrations that have not run yet; see the [module docs](self).
     pub async fn migrate(&self) -> Result<(), DatabaseError> {
-        let table = &self.inner.table;
-        let component = format!("users:{table}");
-        // Creating, checking and applying take longer than one query; a generous bound.
-        let timeout = self.inner.timeout.max(Duration::from_secs(30));
-        let now = unix_now();
-        match &self.inner.pool {
-            #[cfg(feature = "database-sqlite")]
-            Pool::Sqlite(pool) => {
-                bounded_for(timeout, async {
-                    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                    sqlx::raw_sql(MIGRATIONS_TABLE).execute(&mut *tx).await?;
-                    for (version, sqlite, _) in MIGRATIONS {
-                        let done: Option<(i64,)> = sqlx::query_as(
-                            "SELECT version FROM auth_core_migrations WHERE component = ?1 AND version = ?2",
-                        )
-                        .bind(&component)
-                        .bind(version)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if done.is_none() {
-                            // Safe: `table` passed `valid_table_name`, and the template is ours.
-                            sqlx::raw_sql(AssertSqlSafe(sqlite.replace("{table}", table))).execute(&mut *tx).await?;
-                            sqlx::query(
-                                "INSERT INTO auth_core_migrations (component, version, applied_at) VALUES (?1, ?2, ?3)",
-                            )
-                            .bind(&component)
-                            .bind(version)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                    }
-                    tx.commit().await
-                })
-                .await
-            }
-            #[cfg(feature = "database-postgres")]
-            Pool::Postgres(pool) => {
-                bounded_for(timeout, async {
-                    let mut tx = pool.begin().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('auth-core migrations'))")
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::raw_sql(MIGRATIONS_TABLE).execute(&mut *tx).await?;
-                    for (version, _, postgres) in MIGRATIONS {
-                        let done: Option<(i64,)> = sqlx::query_as(
-                            "SELECT version FROM auth_core_migrations WHERE component = $1 AND version = $2",
-                        )
-                        .bind(&component)
-                        .bind(version)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if done.is_none() {
-                            // Safe: `table` passed `valid_table_name`, and the template is ours.
-                            sqlx::raw_sql(AssertSqlSafe(postgres.replace("{table}", table))).execute(&mut *tx).await?;
-                            sqlx::query(
-                                "INSERT INTO auth_core_migrations (component, version, applied_at) VALUES ($1, $2, $3)",
-                            )
-                            .bind(&component)
-                            .bind(version)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                    }
-                    tx.commit().await
-                })
-                .await
-            }
-        }
+        db::migrate(&self.inner.pool, "users", &self.inner.table, MIGRATIONS, self.inner.timeout).await
     }
 
     /// Awaits `operation` for at most the configured timeout, mapping failures to
@@ -216,14 +138,10 @@ impl UserStore {
         operation: &'static str,
         future: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, WriteError> {
-        match tokio::time::timeout(self.inner.timeout, future).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(sqlx::Error::Database(db))) if db.is_unique_violation() => Err(WriteError::Duplicate),
-            Ok(Err(error)) => Err(WriteError::Store(map_error(self.inner.pool.backend(), operation, &error))),
-            Err(_) => {
-                tracing::warn!(operation, timeout = ?self.inner.timeout, "user database timed out");
-                Err(WriteError::Store(AuthError::Unavailable))
-            }
+        match db::timed(STORE, operation, self.inner.timeout, future).await.map_err(WriteError::Store)? {
+            Ok(value) => Ok(value),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(WriteError::Duplicate),
+            Err(error) => Err(WriteError::Store(db::error(STORE, self.inner.pool.backend(), operation, &error))),
         }
     }
 
@@ -240,22 +158,12 @@ impl UserStore {
 
     /// The user with this id.
     pub(crate) async fn by_id<F: DeserializeOwned>(&self, id: Uuid) -> Result<Option<StoredUser<F>>, AuthError> {
-        let sql = &self.inner.sql.by_id;
-        let row: Option<Row> = on_pool!(&self.inner.pool, |pool| {
-            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(id.to_string());
-            self.read("get", query.fetch_optional(pool)).await?
-        });
-        row.map(into_stored).transpose()
+        Ok(self.by_id_for_update(id).await?.map(|read| read.stored))
     }
 
     /// The user with this email key.
     pub(crate) async fn by_key<F: DeserializeOwned>(&self, key: &str) -> Result<Option<StoredUser<F>>, AuthError> {
-        let sql = &self.inner.sql.by_key;
-        let row: Option<Row> = on_pool!(&self.inner.pool, |pool| {
-            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(key.to_owned());
-            self.read("get_by_email", query.fetch_optional(pool)).await?
-        });
-        row.map(into_stored).transpose()
+        Ok(self.by_key_for_update(key).await?.map(|read| read.stored))
     }
 
     /// Inserts a new user.
@@ -410,15 +318,8 @@ fn fields_json<F: Serialize>(fields: &F) -> Result<String, AuthError> {
     }
 }
 
-fn map_error(backend: Backend, operation: &'static str, error: &sqlx::Error) -> AuthError {
-    if is_unavailable(backend, error) {
-        tracing::warn!(operation, error = %error, "user database unavailable");
-        AuthError::Unavailable
-    } else {
-        tracing::error!(operation, error = %error, "user database error");
-        AuthError::Internal
-    }
-}
+/// What the log lines call this store.
+const STORE: &str = "user database";
 
 /// The columns as selected: id, email, email_key, hashed_password, is_active, is_superuser,
 /// is_verified, fields, password_changed_at.
@@ -467,14 +368,13 @@ struct Statements {
     password_changed: Arc<str>,
     delete: Arc<str>,
     /// How the conditional update spells placeholders and casts.
-    placeholder: &'static str,
+    backend: Backend,
     id_cast: &'static str,
     fields_cast: &'static str,
 }
 
-/// How one database spells what the statements need: `?1` or `$1`, and the casts.
+/// How one database spells the casts the statements need.
 struct Dialect {
-    placeholder: &'static str,
     id: &'static str,
     fields: &'static str,
     id_out: &'static str,
@@ -486,55 +386,36 @@ impl Statements {
         // Ids and fields travel as text; PostgreSQL casts them to its uuid and jsonb types.
         let dialect = match backend {
             #[cfg(feature = "database-sqlite")]
-            Backend::Sqlite => Dialect { placeholder: "?", id: "", fields: "", id_out: "id", fields_out: "fields" },
+            Backend::Sqlite => Dialect { id: "", fields: "", id_out: "id", fields_out: "fields" },
             #[cfg(feature = "database-postgres")]
             Backend::Postgres => Dialect {
-                placeholder: "$",
                 id: "::uuid",
                 fields: "::jsonb",
                 id_out: "id::text AS id",
                 fields_out: "fields::text AS fields",
             },
         };
-        let Dialect { placeholder, id, fields, id_out, fields_out } = dialect;
-        let p = |n: u8| format!("{placeholder}{n}");
+        let Dialect { id, fields, id_out, fields_out } = dialect;
+        let [p1, p2, p3, p4, p5, p6, p7, p8, p9, p10] = backend.placeholders();
         let columns = format!(
             "{id_out}, email, email_key, hashed_password, is_active, is_superuser, is_verified, {fields_out}, password_changed_at"
         );
+        let insert_columns = "id, email, email_key, hashed_password, is_active, is_superuser, is_verified, fields, created_at, updated_at";
+        let values = format!("{p1}{id}, {p2}, {p3}, {p4}, {p5}, {p6}, {p7}, {p8}{fields}, {p9}, {p10}");
         Self {
-            by_id: format!(r#"SELECT {columns} FROM "{table}" WHERE id = {}{id}"#, p(1)).into(),
-            by_key: format!(r#"SELECT {columns} FROM "{table}" WHERE email_key = {}"#, p(1)).into(),
-            insert: format!(
-                r#"INSERT INTO "{table}" (id, email, email_key, hashed_password, is_active, is_superuser, is_verified, fields, created_at, updated_at) VALUES ({}{id}, {}, {}, {}, {}, {}, {}, {}{fields}, {}, {})"#,
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8),
-                p(9),
-                p(10)
-            )
-            .into(),
+            by_id: format!(r#"SELECT {columns} FROM "{table}" WHERE id = {p1}{id}"#).into(),
+            by_key: format!(r#"SELECT {columns} FROM "{table}" WHERE email_key = {p1}"#).into(),
+            insert: format!(r#"INSERT INTO "{table}" ({insert_columns}) VALUES ({values})"#).into(),
             swap_password: format!(
-                r#"UPDATE "{table}" SET hashed_password = {}, updated_at = {} WHERE id = {}{id} AND hashed_password = {}"#,
-                p(2),
-                p(3),
-                p(1),
-                p(4)
+                r#"UPDATE "{table}" SET hashed_password = {p2}, updated_at = {p3} WHERE id = {p1}{id} AND hashed_password = {p4}"#
             )
             .into(),
             password_changed: format!(
-                r#"UPDATE "{table}" SET password_changed_at = {}, updated_at = {} WHERE id = {}{id}"#,
-                p(2),
-                p(2),
-                p(1)
+                r#"UPDATE "{table}" SET password_changed_at = {p2}, updated_at = {p2} WHERE id = {p1}{id}"#
             )
             .into(),
-            delete: format!(r#"DELETE FROM "{table}" WHERE id = {}{id}"#, p(1)).into(),
-            placeholder,
+            delete: format!(r#"DELETE FROM "{table}" WHERE id = {p1}{id}"#).into(),
+            backend,
             id_cast: id,
             fields_cast: fields,
         }
@@ -554,7 +435,7 @@ impl Statements {
         let mut binds = Vec::with_capacity(2 * changed.len() + 3);
         let mut placeholder = |bind: Bind, cast: &str| {
             binds.push(bind);
-            format!("{}{}{cast}", self.placeholder, binds.len())
+            format!("{}{cast}", self.backend.placeholder(binds.len()))
         };
         let cast = |column: &str| if column == "fields" { self.fields_cast } else { "" };
         let mut sets = Vec::with_capacity(changed.len() + 1);
@@ -577,7 +458,7 @@ impl Statements {
 
 impl UserStoreBuilder {
     fn new(database: Database) -> Self {
-        Self { database, table: DEFAULT_TABLE.to_owned(), timeout: DEFAULT_TIMEOUT }
+        Self { database, table: DEFAULT_TABLE.to_owned(), timeout: db::STORE_TIMEOUT }
     }
 
     /// The users table's name; default [`DEFAULT_TABLE`]. Lowercase ASCII letters, digits and
@@ -587,7 +468,8 @@ impl UserStoreBuilder {
         self
     }
 
-    /// How long any one statement may take before the request fails with 503; default 2 s.
+    /// How long any one statement may take before the request fails with 503; default the store
+    /// timeout of [the timeout policy](crate::db#timeouts).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -596,15 +478,10 @@ impl UserStoreBuilder {
     /// Checks the settings, connects when given a URL (a wrong URL fails here, naming only its
     /// scheme), and renders the statements. Creates no table: call [`UserStore::migrate`].
     pub async fn build(self) -> Result<UserStore, DatabaseError> {
-        // The unique index is named `<table>_email_key`: that must fit PostgreSQL's 63 bytes.
-        if !valid_table_name(&self.table) || self.table.len() > MAX_TABLE_NAME_LEN {
-            return Err(DatabaseError::InvalidTableName(self.table));
-        }
-        if self.timeout.is_zero() {
-            return Err(DatabaseError::Config("the timeout must not be zero"));
-        }
+        let table = db::table_name(self.table)?;
+        db::check_timeout(self.timeout)?;
         let pool = self.database.connect().await?;
-        let sql = Statements::render(&self.table, pool.backend());
-        Ok(UserStore { inner: Arc::new(Inner { pool, table: self.table, timeout: self.timeout, sql }) })
+        let sql = Statements::render(&table, pool.backend());
+        Ok(UserStore { inner: Arc::new(Inner { pool, table, timeout: self.timeout, sql }) })
     }
 }

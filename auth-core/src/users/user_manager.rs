@@ -459,23 +459,6 @@ impl<H: UserHooks> UserManager<H> {
         Ok(())
     }
 
-    /// `POST /request-verify-token` for `email`: the same work whether or not the address has an
-    /// account that may be verified (one lookup, one token signed, one task spawned, which
-    /// mails and runs the hook only for a real, active, unverified user), so that the answer
-    /// takes as long either way.
-    pub(crate) async fn request_verify_by_email(
-        &self,
-        email: &Email,
-        request: &RequestContext,
-    ) -> Result<(), FlowError> {
-        let stored: Option<StoredUser<H::Fields>> = self.inner.store.by_key(email.key()).await?;
-        let user = stored.map(|stored| stored.user).filter(|user| user.is_active && !user.is_verified);
-        let (id, address) = user.as_ref().map_or((Uuid::nil(), NOBODY), |user| (user.id, user.email.as_str()));
-        let token = self.inner.verify.issue_verify(id, address)?;
-        self.deliver(MailKind::Verify, user, token, request);
-        Ok(())
-    }
-
     /// Completes verification with a token from `request_verify`.
     pub async fn verify(&self, token: &str, request: &RequestContext) -> Result<User<H::Fields>, FlowError> {
         let inner = &*self.inner;
@@ -515,20 +498,32 @@ impl<H: UserHooks> UserManager<H> {
         Ok(())
     }
 
-    /// `POST /forgot-password` for `email`: the same work whether or not the address has an
-    /// active account (one lookup, one token signed, one task spawned, which mails and runs the
-    /// hook only for a real user), so that the answer takes as long either way.
-    pub(crate) async fn forgot_password_by_email(
+    /// `POST /forgot-password` (a `Reset` mail) or `POST /request-verify-token` (a `Verify`
+    /// mail) for `email`: the same work whether or not the address has an account the mail is
+    /// for, active (and, to verify, not verified yet): one lookup, one token signed, one task
+    /// spawned, which mails and runs the hook only for a real user, so that the answer takes as
+    /// long either way.
+    pub(crate) async fn request_by_email(
         &self,
+        kind: MailKind,
         email: &Email,
         request: &RequestContext,
     ) -> Result<(), FlowError> {
         let stored: Option<StoredUser<H::Fields>> = self.inner.store.by_key(email.key()).await?;
-        let stored = stored.filter(|stored| stored.user.is_active);
-        let (id, hashed_password) =
-            stored.as_ref().map_or((Uuid::nil(), NOBODY), |stored| (stored.user.id, stored.hashed_password.as_str()));
-        let token = self.inner.reset.issue_reset(id, hashed_password)?;
-        self.deliver(MailKind::Reset, stored.map(|stored| stored.user), token, request);
+        let stored =
+            stored.filter(|stored| stored.user.is_active && (kind == MailKind::Reset || !stored.user.is_verified));
+        let id = stored.as_ref().map_or(Uuid::nil(), |stored| stored.user.id);
+        let token = match kind {
+            // A verify token is bound to the address, a reset token to the password hash.
+            MailKind::Verify => {
+                self.inner.verify.issue_verify(id, stored.as_ref().map_or(NOBODY, |stored| stored.user.email.as_str()))
+            }
+            MailKind::Reset => self
+                .inner
+                .reset
+                .issue_reset(id, stored.as_ref().map_or(NOBODY, |stored| stored.hashed_password.as_str())),
+        }?;
+        self.deliver(kind, stored.map(|stored| stored.user), token, request);
         Ok(())
     }
 

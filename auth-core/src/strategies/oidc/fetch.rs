@@ -6,11 +6,12 @@ use std::{fmt, time::Duration};
 use axum::http::{HeaderMap, HeaderValue, header};
 use reqwest::{Client, Url, redirect};
 
-/// Default deadline of one request, connection and body included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default deadline of one request, connection and body included: the identity-provider
+/// timeout of [the timeout policy](crate::db#timeouts).
+pub const DEFAULT_TIMEOUT: Duration = crate::db::HTTP_TIMEOUT;
 
-/// Default deadline for the TCP and TLS handshake.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default deadline for the TCP and TLS handshake; see [the timeout policy](crate::db#timeouts).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = crate::db::HTTP_CONNECT_TIMEOUT;
 
 /// Default cap on a response body, 256 KiB: a discovery document is a few KiB, a key set of ten
 /// RSA keys about 5 KiB, an introspection answer well under 1 KiB.

@@ -4,15 +4,15 @@
 use axum::{
     Json, Router,
     extract::{FromRef, State},
-    http::StatusCode,
     routing::post,
 };
 
-use super::paths;
+use super::{paths, request_by_email};
 use crate::users::{
     ErrorCode, RequestContext, UserHooks, UserManager, UsersError,
     body::{Fields, JsonObject},
     error::FlowError,
+    mail::MailKind,
 };
 
 /// `POST /forgot-password` and `POST /reset-password` for the users of `H`; fastapi-users
@@ -32,30 +32,11 @@ where
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
-        .route(paths::FORGOT_PASSWORD, post(forgot_password::<H, S>))
+        .route(
+            paths::FORGOT_PASSWORD,
+            post(|state, request, body| request_by_email::<H, S>(MailKind::Reset, state, request, body)),
+        )
         .route(paths::RESET_PASSWORD, post(reset_password::<H, S>))
-}
-
-async fn forgot_password<H, S>(
-    State(state): State<S>,
-    request: RequestContext,
-    body: JsonObject,
-) -> Result<(StatusCode, Json<()>), UsersError>
-where
-    H: UserHooks,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
-    let mut fields = Fields::embedded(body);
-    let email = fields.email("email");
-    let email = fields.finish(email)?;
-    let manager = UserManager::<H>::from_ref(&state);
-    match manager.forgot_password_by_email(&email, &request).await {
-        Ok(()) => {}
-        Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
-        Err(error) => tracing::warn!(%error, "forgot-password failed"),
-    }
-    Ok((StatusCode::ACCEPTED, Json(())))
 }
 
 async fn reset_password<H, S>(

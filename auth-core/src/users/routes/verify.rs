@@ -3,15 +3,15 @@
 use axum::{
     Json, Router,
     extract::{FromRef, State},
-    http::StatusCode,
     routing::post,
 };
 
-use super::paths;
+use super::{paths, request_by_email};
 use crate::users::{
     ErrorCode, RequestContext, User, UserHooks, UserManager, UsersError,
     body::{Fields, JsonObject},
     error::FlowError,
+    mail::MailKind,
 };
 
 /// `POST /request-verify-token` and `POST /verify` for the users of `H`; fastapi-users nests
@@ -29,30 +29,11 @@ where
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
-        .route(paths::REQUEST_VERIFY_TOKEN, post(request_verify_token::<H, S>))
+        .route(
+            paths::REQUEST_VERIFY_TOKEN,
+            post(|state, request, body| request_by_email::<H, S>(MailKind::Verify, state, request, body)),
+        )
         .route(paths::VERIFY, post(verify::<H, S>))
-}
-
-async fn request_verify_token<H, S>(
-    State(state): State<S>,
-    request: RequestContext,
-    body: JsonObject,
-) -> Result<(StatusCode, Json<()>), UsersError>
-where
-    H: UserHooks,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
-    let mut fields = Fields::embedded(body);
-    let email = fields.email("email");
-    let email = fields.finish(email)?;
-    let manager = UserManager::<H>::from_ref(&state);
-    match manager.request_verify_by_email(&email, &request).await {
-        Ok(()) => {}
-        Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
-        Err(error) => tracing::warn!(%error, "request-verify-token failed"),
-    }
-    Ok((StatusCode::ACCEPTED, Json(())))
 }
 
 async fn verify<H, S>(
