@@ -30,7 +30,7 @@ use auth_core::{
     secured,
     strategies::{
         DatabaseStrategy, DenylistedJwt, JwtStrategy, RedisDenylist, RedisFamilyStore, RedisStrategy, TokenPairIssuer,
-        jwt::REFRESH_TOKEN_TYPE, redis::connect,
+        redis::connect,
     },
 };
 use auth_tests::{OwnPostgres, OwnRedis};
@@ -283,7 +283,8 @@ async fn load_with_faults() {
     // Refreshes racing each other, on the Redis family store: at most one winner per token, and
     // afterwards at most one live head per family.
     let refresh_store = RedisFamilyStore::new(connection.clone()).prefix("load:family:").timeout(timeout);
-    let refresh_jwt = JwtStrategy::hs256([6u8; 32]).lifetime(Duration::from_secs(3600)).token_type(REFRESH_TOKEN_TYPE);
+    let refresh_jwt =
+        JwtStrategy::hs256([6u8; 32]).lifetime(Duration::from_secs(3600)).token_type(JwtStrategy::REFRESH_TOKEN_TYPE);
     let pairs = TokenPairIssuer::new(jwt.clone(), refresh_jwt.build().unwrap(), refresh_store).unwrap();
     let two_heads = Arc::new(AtomicU64::new(0));
     let refreshes = {

@@ -378,7 +378,7 @@ mod refresh_app {
         strategies::{
             jwt::JwtStrategy,
             redis::RedisFamilyStore,
-            refresh::{DEFAULT_REFRESH_LIFETIME, ReloadUser, TokenPair, TokenPairIssuer},
+            refresh::{ReloadUser, TokenPair, TokenPairIssuer},
         },
     };
     use axum::{Router, extract::State, routing::post};
@@ -406,7 +406,8 @@ mod refresh_app {
     pub(super) async fn serve(redis_url: &str, prefix: &str) -> String {
         let connection = auth_core::strategies::redis::connect(redis_url).await.unwrap();
         let access = JwtStrategy::hs256([7u8; 32]).build().unwrap();
-        let refresh_strategy = JwtStrategy::hs256([8u8; 32]).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+        let refresh_strategy =
+            JwtStrategy::hs256([8u8; 32]).lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME).build().unwrap();
         let store = RedisFamilyStore::new(connection).prefix(prefix);
         let issuer: Issuer = Arc::new(TokenPairIssuer::new(access, refresh_strategy, store).unwrap());
         let router = Router::new().route("/pair", post(pair)).route("/refresh", post(refresh)).with_state(issuer);

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use auth_core::{
-    AuthError, Authenticate, Authenticated, Challenge, Credential, Depends, Requirement, Scopes, secured,
+    __private::Requirement,
+    AuthError, Authenticate, Authenticated, Challenge, Credential, Depends, Scopes, secured,
     security::{ApiKeyLocation, SchemeKind},
 };
 use axum::{

@@ -24,10 +24,7 @@ use std::{
 
 use auth_core::{
     AuthBackend, Authenticated, secured,
-    strategies::{
-        DatabaseStrategy, JwtStrategy, RedisStrategy, TokenPairIssuer,
-        refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore},
-    },
+    strategies::{DatabaseStrategy, JwtStrategy, RedisStrategy, TokenPairIssuer, refresh::MemoryFamilyStore},
     users::{self, Email, Mailer, NoFields, RequestContext, User, UserHooks, UserManager, UserStore, UserToken},
     websocket::{Message, WebSocketUpgrade},
 };
@@ -183,7 +180,8 @@ impl App {
             .build()
             .unwrap();
         let jwt = JwtStrategy::hs256([3u8; 32]).lifetime(Duration::from_secs(3600)).build().unwrap();
-        let refresh_jwt = JwtStrategy::hs256([4u8; 32]).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+        let refresh_jwt =
+            JwtStrategy::hs256([4u8; 32]).lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME).build().unwrap();
         let pairs = TokenPairIssuer::new(jwt.clone(), refresh_jwt, MemoryFamilyStore::new()).unwrap();
         let state = AppState {
             users,

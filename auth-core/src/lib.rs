@@ -217,7 +217,4 @@ pub use auth_macros::{AuthBackend, Scopes, secured};
 pub use backend::Principal;
 pub use error::{AuthError, Challenge, FieldError};
 pub use form::{OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict, RefreshTokenRequest};
-pub use security::{
-    Authenticate, Authenticated, Credential, Dependency, Depends, RequiredScopes, Requirement, Resolve,
-    ScopeDeclaration, ScopeInfo, SecurityScopes,
-};
+pub use security::{Authenticate, Authenticated, Credential, Depends, ScopeDeclaration, ScopeInfo, SecurityScopes};

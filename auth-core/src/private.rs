@@ -16,17 +16,35 @@ pub use core::{future::Future, marker::Send, option::Option};
 pub use axum::extract::{FromRequest, FromRequestParts};
 
 pub use crate::security::{
-    CacheEntry, Dependency, Describe, RequiredScopes, Resolve, Walk,
+    chain::ChainPlan,
     checks::{
         Depth, Four, HandlerArgs, HandlerParams, Later, Next, OnePrincipal, StateOf, Zero, assert_one_principal,
         check_handler, route_on,
     },
     credential::str_eq,
     declaration::deserialize_scope,
+    dependency::{CacheEntry, Dependency, Resolve},
     function::{
         CachePolicy, CacheSwitch, Cached, DependencyFn, DescribeAll, Enter, ExtractArgs, Finish, NotCached,
         PlainFinish, Probe, ResultFinish, SecuredFn, ViaDescribe, ViaNothing, assert_parts_extractor,
         assert_request_extractor,
     },
     lifetime::assert_secured_upgrade,
+    lifetime::{Bounded, SecuredUpgrade},
+    requirement::{Alternative, CredentialRef, Describe, Requirement, Walk},
+    scopes::{RequiredScopes, is_scope_token},
 };
+
+/// The defensive parsers of provider documents, for the fuzz targets and tests: not public API.
+#[cfg(feature = "oidc")]
+pub use crate::strategies::oidc::{
+    discovery::parse_metadata,
+    introspection::parse_introspection_response,
+    key_set::{MAX_KEYS, ParsedKeySet, SkippedKey, parse_key_set},
+};
+
+#[cfg(feature = "openapi")]
+pub use crate::openapi::document::document_operation;
+#[cfg(feature = "redis")]
+pub use crate::strategies::redis::connection_config;
+pub use crate::{strategies::denylist::token_id, transport::authorization::authorization_credentials};

@@ -106,7 +106,7 @@ impl std::error::Error for InvalidCookieOption {}
 /// valid `Set-Cookie` header. The defaults are the safe ones: `HttpOnly`, `Secure`,
 /// `SameSite=Lax`, `Path=/`, a session cookie, and logins accepted only from the site itself.
 ///
-/// A cookie without a `Domain` must be named `__Host-…` ([`DEFAULT_NAME`] is `__Host-auth`):
+/// A cookie without a `Domain` must be named `__Host-…` ([`CookieOptions::DEFAULT_NAME`] is `__Host-auth`):
 /// browsers then accept it only from this very host, over HTTPS, for path `/`, so a page of a
 /// sibling subdomain (`evil.example.com` next to `app.example.com`) cannot plant one of its own
 /// (session fixation, login CSRF). An app that needs another name (wire compatibility with an
@@ -144,8 +144,13 @@ pub struct CookieOptions {
     host_prefix: bool,
 }
 
-/// The cookie name unless one is given: `__Host-auth` (see [`CookieOptions`]).
-pub const DEFAULT_NAME: &str = "__Host-auth";
+/// [`CookieOptions::DEFAULT_NAME`], for the crate's own use.
+pub(crate) const DEFAULT_NAME: &str = "__Host-auth";
+
+impl CookieOptions {
+    /// The cookie name unless one is given: `__Host-auth` (see [`CookieOptions`]).
+    pub const DEFAULT_NAME: &str = DEFAULT_NAME;
+}
 
 /// [`CookieOptions`] being built; every setter is a `const fn`, so options can be built in a
 /// `static`. Nothing is checked until [`build`](Self::build).
@@ -267,7 +272,7 @@ impl CookieOptions {
     /// [`allowed_origins`](Self::allowed_origins): the check for login, logout and refresh with
     /// this cookie (login CSRF; `SameSite` does not stop a response from *setting* a cookie),
     /// and for a WebSocket upgrade it authenticates (cross-site WebSocket hijacking). The rules
-    /// are [`check_same_origin`](crate::transport::check_same_origin)'s.
+    /// are [`SameOrigin`](super::SameOrigin)'s.
     ///
     /// # Errors
     ///
@@ -377,7 +382,7 @@ impl CookieOptionsBuilder {
 }
 
 impl Default for CookieOptions {
-    /// The defaults, for a cookie named [`DEFAULT_NAME`] (`__Host-auth`).
+    /// The defaults, for a cookie named [`CookieOptions::DEFAULT_NAME`] (`__Host-auth`).
     fn default() -> Self {
         const DEFAULT: CookieOptions = match CookieOptions::builder(DEFAULT_NAME).build() {
             Ok(options) => options,

@@ -29,9 +29,7 @@ mod credential;
 mod routes;
 mod transport;
 
-pub use cookie::{
-    CookieOptions, CookieOptionsBuilder, DEFAULT_NAME as DEFAULT_COOKIE_NAME, InvalidCookieOption, SameSite,
-};
+pub use cookie::{CookieOptions, CookieOptionsBuilder, InvalidCookieOption, SameSite};
 pub use credential::Principal;
 pub use routes::{Authenticator, LoginGrant, SameOrigin, routes};
 pub use transport::{ApiKeyLocation, Transport};

@@ -28,7 +28,7 @@ use super::{
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a dependency",
     label = "not a dependency",
-    note = "mark an async fn with `#[secured]` or `#[secured(scopes = [...])]` to use it as `Depends<that_fn>`, or implement `auth_core::Dependency` and `auth_core::Resolve` for a type"
+    note = "mark an async fn with `#[secured]` or `#[secured(scopes = [...])]` to use it as `Depends<that_fn>`"
 )]
 pub trait Dependency: Send + Sync + 'static {
     /// The value the dependency yields, which `Depends<Self>` derefs to.

@@ -58,7 +58,7 @@
 //!
 //! # Failures
 //!
-//! Every statement runs under a timeout ([`DEFAULT_TIMEOUT`], 2 seconds), pool acquisition
+//! Every statement runs under a timeout (2 seconds unless set), pool acquisition
 //! included. A timeout, a closed pool, a refused or broken connection, or a database that says
 //! it is busy or shutting down is [`AuthError::Unavailable`] (503), logged with `tracing::warn!`
 //! and never with the token. Other database errors, such as a missing table, are
@@ -77,18 +77,23 @@ pub use sqlx::PgPool;
 #[cfg(feature = "database-sqlite")]
 pub use sqlx::SqlitePool;
 
-/// How long an issued token lives unless configured: one hour.
-pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// [`DatabaseStrategy::DEFAULT_LIFETIME`], for the crate's own use.
+pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
 /// How long any one database operation may take unless configured: 2 seconds.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The token table's name unless configured.
-pub const DEFAULT_TABLE: &str = "auth_tokens";
+pub(crate) const DEFAULT_TABLE: &str = "auth_tokens";
 
 /// The longest table name accepted, so that its index name (`<table>_expires_at`) stays within
 /// PostgreSQL's 63-byte identifiers.
-pub const MAX_TABLE_NAME_LEN: usize = 48;
+pub(crate) const MAX_TABLE_NAME_LEN: usize = 48;
+
+impl DatabaseStrategy {
+    /// How long an issued token lives unless configured: one hour.
+    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+}
 
 #[cfg(feature = "database-sqlite")]
 const SQLITE_SCHEMA: &str = include_str!("../../migrations/sqlite/0001_tokens.sql");
@@ -101,7 +106,7 @@ const POSTGRES_SCHEMA: &str = include_str!("../../migrations/postgres/0001_token
 #[non_exhaustive]
 pub enum DatabaseError {
     /// A table name that is not a lowercase SQL identifier of at most
-    /// [`MAX_TABLE_NAME_LEN`] bytes.
+    /// 48 bytes.
     #[error(
         "invalid table name `{0}`: use lowercase ASCII letters, digits and `_`, not starting with a digit, \
          at most 48 bytes"
@@ -246,7 +251,7 @@ impl DatabaseStrategy {
     /// Opens a pool for `url` and starts a strategy over it: `sqlite:…` (the file is created if
     /// missing) or `postgres:…` / `postgresql:…`, each with its feature.
     ///
-    /// The pool's acquire timeout and SQLite's busy timeout are [`DEFAULT_TIMEOUT`], and so is
+    /// The pool's acquire timeout and SQLite's busy timeout are the default timeout (2 s), and so is
     /// the wait for the first connection, which is made now so that a wrong URL fails at
     /// startup. For other pool settings, build the pool yourself and use
     /// `DatabaseStrategy::sqlite` or `DatabaseStrategy::postgres`.
@@ -427,21 +432,21 @@ impl DatabaseStrategyBuilder {
     }
 
     /// How long issued tokens live, at least one second (rounded up to whole seconds); default
-    /// [`DEFAULT_LIFETIME`], one hour.
+    /// [`DatabaseStrategy::DEFAULT_LIFETIME`], one hour.
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
         self
     }
 
     /// How long any one database operation may take, pool acquisition included, before the
-    /// request fails with [`AuthError::Unavailable`]; default [`DEFAULT_TIMEOUT`], 2 seconds.
+    /// request fails with [`AuthError::Unavailable`]; default 2 seconds.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// The token table's name; default [`DEFAULT_TABLE`]. Lowercase ASCII letters, digits and
-    /// `_`, not starting with a digit, at most [`MAX_TABLE_NAME_LEN`] bytes; it is always
+    /// The token table's name; default `auth_tokens`. Lowercase ASCII letters, digits and
+    /// `_`, not starting with a digit, at most 48 bytes; it is always
     /// quoted in SQL, so reserved words are fine.
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();

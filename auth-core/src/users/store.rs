@@ -57,7 +57,7 @@ use crate::{
 };
 
 /// The users table's name unless configured.
-pub const DEFAULT_TABLE: &str = "users";
+pub(crate) const DEFAULT_TABLE: &str = "users";
 
 /// The migrations, in order: (version, SQLite template, PostgreSQL template).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -593,7 +593,7 @@ impl UserStoreBuilder {
         Self { pool, table: DEFAULT_TABLE.to_owned(), timeout: DEFAULT_TIMEOUT }
     }
 
-    /// The users table's name; default [`DEFAULT_TABLE`]. Lowercase ASCII letters, digits and
+    /// The users table's name; default `users`. Lowercase ASCII letters, digits and
     /// `_`, not starting with a digit, at most 48 bytes; always quoted in SQL.
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();
