@@ -18,6 +18,7 @@ pub(crate) const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// A request body auth-core reads, described for OpenAPI: a `#[secured]` handler that takes
 /// one documents it (with the 422 it answers) with no code from the app.
+#[doc(hidden)]
 #[derive(Debug, PartialEq, Eq)]
 pub struct FormBody {
     /// The schema's name in `components.schemas`.
@@ -29,6 +30,7 @@ pub struct FormBody {
 }
 
 /// One field of a [`FormBody`]: always a string.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FormField {
     /// The field's name.

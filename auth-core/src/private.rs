@@ -15,6 +15,8 @@ pub use core::{future::Future, marker::Send, option::Option};
 
 pub use axum::extract::{FromRequest, FromRequestParts};
 
+pub use crate::backend::routes::routes as backend_routes;
+pub use crate::form::{FormBody, FormField};
 pub use crate::security::{
     chain::ChainPlan,
     checks::{
@@ -22,6 +24,7 @@ pub use crate::security::{
         check_handler, route_on,
     },
     credential::str_eq,
+    declaration::ParseScopeError,
     declaration::deserialize_scope,
     dependency::{CacheEntry, Dependency, Resolve},
     function::{
@@ -32,6 +35,7 @@ pub use crate::security::{
     lifetime::assert_secured_upgrade,
     lifetime::{Bounded, SecuredUpgrade},
     requirement::{Alternative, CredentialRef, Describe, Requirement, Walk},
+    scheme::Scheme,
     scopes::{RequiredScopes, is_scope_token},
 };
 

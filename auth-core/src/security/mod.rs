@@ -26,14 +26,14 @@ pub(crate) mod dependency;
 pub(crate) mod function;
 pub(crate) mod lifetime;
 pub(crate) mod requirement;
-mod scheme;
+pub(crate) mod scheme;
 pub(crate) mod scopes;
 
 pub(crate) use chain::ChainPlan;
 #[cfg(feature = "openapi")]
 pub(crate) use chain::known_credentials;
 pub use credential::{Authenticate, AuthenticateSet, Authenticated, Credential, CredentialSet, Verified};
-pub use declaration::{ParseScopeError, ScopeDeclaration, ScopeInfo};
+pub use declaration::{ScopeDeclaration, ScopeInfo};
 pub(crate) use dependency::Dependency;
 pub use dependency::Depends;
 #[cfg(feature = "ws")]
@@ -42,6 +42,7 @@ pub use lifetime::{CredentialLifetime, Ended, Lifetime};
 #[cfg(feature = "openapi")]
 pub(crate) use requirement::{CredentialRef, Requirement};
 pub(crate) use requirement::{Describe, Walk};
-pub use scheme::{ApiKeyLocation, OAuth2Flow, Scheme, SchemeKind};
+pub(crate) use scheme::Scheme;
+pub use scheme::{ApiKeyLocation, OAuth2Flow, SchemeKind};
 pub(crate) use scopes::RequiredScopes;
 pub use scopes::SecurityScopes;

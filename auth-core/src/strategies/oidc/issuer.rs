@@ -28,7 +28,7 @@ impl Issuer {
 }
 
 /// Maps a verified token's claims to the scopes it grants; see [`Issuer::scopes_from`].
-pub type ScopeMapper = Arc<dyn Fn(&Claims) -> Vec<String> + Send + Sync>;
+pub(crate) type ScopeMapper = Arc<dyn Fn(&Claims) -> Vec<String> + Send + Sync>;
 
 /// An identity provider whose access tokens are accepted, and the rules they must follow.
 ///

@@ -72,7 +72,7 @@ pub use fetch::{FetchError, HttpOptions};
 pub use introspection::{
     ClientAuth, IntrospectedToken, IntrospectionError, IntrospectionStrategy, IntrospectionStrategyBuilder,
 };
-pub use issuer::{Issuer, ScopeMapper, scopes_and_claim};
+pub use issuer::{Issuer, scopes_and_claim};
 pub use key_cache::KeyCachePolicy;
 pub use key_set::KeySetError;
 
