@@ -52,3 +52,7 @@ pub use crate::openapi::document::document_operation;
 #[cfg(feature = "redis")]
 pub use crate::strategies::redis::connection_config;
 pub use crate::{strategies::denylist::token_id, transport::authorization::authorization_credentials};
+
+/// What the users routers accept as backends: one backend, or a tuple of them.
+#[cfg(all(feature = "users", any(feature = "database-sqlite", feature = "database-postgres")))]
+pub use crate::users::current::UserBackends;

@@ -61,7 +61,7 @@
 //! `PATCH /users/{id}` with `{"is_superuser": true}`.
 
 mod body;
-mod current;
+pub(crate) mod current;
 pub mod email;
 mod error;
 mod hooks;
@@ -76,7 +76,8 @@ pub mod throttle;
 pub mod tokens;
 mod user_manager;
 
-pub use current::{CurrentUser, Superuser, UserBackends, UserPrincipal, UserScope, UserToken};
+pub(crate) use current::UserBackends;
+pub use current::{CurrentUser, Superuser, UserPrincipal, UserScope, UserToken};
 pub use email::{Email, InvalidEmail};
 pub use error::{ErrorCode, FlowError, UsersError, ValidationError};
 pub use hooks::{InvalidPassword, PasswordPolicy, RequestContext, UserHooks};

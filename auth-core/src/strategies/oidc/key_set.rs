@@ -102,7 +102,7 @@ fn describe(skipped: &[SkippedKey]) -> String {
 /// is skipped and what is refused. Never panics, whatever the input.
 ///
 /// ```
-/// use auth_core::strategies::oidc::parse_key_set;
+/// use auth_core::__private::parse_key_set;
 ///
 /// let set = parse_key_set(br#"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"hmac"}]}"#);
 /// assert!(set.is_err()); // a symmetric key is never taken from a key set
