@@ -10,7 +10,7 @@
 
 use std::{fmt, future::Future, io::IsTerminal, net::SocketAddr, process::ExitCode, time::Duration};
 
-use auth_core::strategies::jwt::MIN_HMAC_SECRET_LEN;
+use auth_core::strategies::jwt::JwtStrategy;
 use tracing_subscriber::EnvFilter;
 
 /// One environment variable an example reads, for `--help`.
@@ -165,14 +165,15 @@ pub async fn listen(addr: SocketAddr) -> Result<tokio::net::TcpListener, Setting
     })
 }
 
-/// A secret from `name`, at least [`MIN_HMAC_SECRET_LEN`] bytes; `None` when unset. Its value
+/// A secret from `name`, at least [`JwtStrategy::MIN_HMAC_SECRET_LEN`] bytes; `None` when unset. Its value
 /// is never printed, only its length.
 pub fn secret(name: &str) -> Result<Option<Vec<u8>>, SettingError> {
     let Some(value) = var(name)? else { return Ok(None) };
-    if value.len() < MIN_HMAC_SECRET_LEN {
+    if value.len() < JwtStrategy::MIN_HMAC_SECRET_LEN {
         return Err(SettingError(format!(
-            "{name} is {} bytes long: give at least {MIN_HMAC_SECRET_LEN} random bytes, e.g. {name}=$(openssl rand -hex 32)",
-            value.len()
+            "{name} is {} bytes long: give at least {} random bytes, e.g. {name}=$(openssl rand -hex 32)",
+            value.len(),
+            JwtStrategy::MIN_HMAC_SECRET_LEN
         )));
     }
     Ok(Some(value.into_bytes()))

@@ -112,8 +112,8 @@ async fn an_active_answer_from_another_issuer_is_refused() {
 
 #[tokio::test]
 async fn a_token_of_the_longest_allowed_length_is_asked_about() {
-    use auth_core::strategies::jwt::DEFAULT_MAX_TOKEN_LEN;
-    let longest: &'static str = Box::leak("a".repeat(DEFAULT_MAX_TOKEN_LEN).into_boxed_str());
+    use auth_core::strategies::jwt::JwtStrategy;
+    let longest: &'static str = Box::leak("a".repeat(JwtStrategy::DEFAULT_MAX_TOKEN_LEN).into_boxed_str());
     let base = endpoint(HashMap::from([(longest, json!({ "active": true, "sub": "alice" }))])).await;
     let strategy = strategy(&base, Duration::ZERO).await;
     assert!(strategy.verify(longest).await.is_ok());

@@ -30,7 +30,7 @@ use auth_core::{
     secured,
     strategies::{
         DatabaseStrategy, DenylistedJwt, JwtKey, JwtStrategy, RedisDenylist, RedisFamilyStore, RedisStrategy,
-        TokenPairIssuer, jwt::REFRESH_TOKEN_TYPE, redis::connect,
+        TokenPairIssuer, redis::connect,
     },
 };
 use auth_tests::{OwnPostgres, OwnRedis};
@@ -289,7 +289,7 @@ async fn load_with_faults() {
     let refresh_store = RedisFamilyStore::builder(connection.clone()).prefix("load:family:").timeout(timeout).build();
     let refresh_jwt = JwtStrategy::builder(JwtKey::hs256([6u8; 32]))
         .lifetime(Duration::from_secs(3600))
-        .token_type(REFRESH_TOKEN_TYPE);
+        .token_type(JwtStrategy::REFRESH_TOKEN_TYPE);
     let pairs =
         TokenPairIssuer::builder(refresh_store).strategies(jwt.clone(), refresh_jwt.build().unwrap()).build().unwrap();
     let two_heads = Arc::new(AtomicU64::new(0));

@@ -5,7 +5,7 @@
 mod app;
 
 use app::Scope;
-use auth_core::{Authenticated, Requirement, openapi::SecurityDoc, secured, strategies::jwt::Claims};
+use auth_core::{__private::Requirement, Authenticated, openapi::SecurityDoc, secured, strategies::jwt::Claims};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -97,8 +97,8 @@ fn the_token_endpoint_documents_its_form_and_its_422() {
 
 #[test]
 fn requirements_accumulate_along_the_chain() {
-    let claims = || auth_core::security::CredentialRef::of::<Claims>();
-    let scopes = |requirement: &auth_core::Requirement| -> Vec<Vec<&'static str>> {
+    let claims = || auth_core::__private::CredentialRef::of::<Claims>();
+    let scopes = |requirement: &auth_core::__private::Requirement| -> Vec<Vec<&'static str>> {
         requirement
             .alternatives()
             .iter()

@@ -379,7 +379,7 @@ mod refresh_app {
         strategies::{
             jwt::{JwtKey, JwtStrategy},
             redis::RedisFamilyStore,
-            refresh::{DEFAULT_REFRESH_LIFETIME, ReloadUser, TokenPair, TokenPairIssuer},
+            refresh::{ReloadUser, TokenPair, TokenPairIssuer},
         },
     };
     use axum::{Router, extract::State, routing::post};
@@ -407,8 +407,10 @@ mod refresh_app {
     pub(super) async fn serve(redis_url: &str, prefix: &str) -> String {
         let connection = auth_core::strategies::redis::connect(redis_url).await.unwrap();
         let access = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
-        let refresh_strategy =
-            JwtStrategy::builder(JwtKey::hs256([8u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+        let refresh_strategy = JwtStrategy::builder(JwtKey::hs256([8u8; 32]))
+            .lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)
+            .build()
+            .unwrap();
         let store = RedisFamilyStore::builder(connection).prefix(prefix).build();
         let issuer: Issuer =
             Arc::new(TokenPairIssuer::builder(store).strategies(access, refresh_strategy).build().unwrap());

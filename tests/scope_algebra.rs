@@ -14,8 +14,8 @@ use std::{
 };
 
 use auth_core::{
-    AuthError, OAuth2PasswordRequestForm, SecurityScopes, security::is_scope_token,
-    transport::authorization_credentials,
+    __private::{authorization_credentials, is_scope_token},
+    AuthError, OAuth2PasswordRequestForm, SecurityScopes,
 };
 use axum::http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
 use proptest::prelude::*;

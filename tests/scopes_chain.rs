@@ -394,23 +394,23 @@ async fn rfc6750_style_is_a_choice() {
 // every cacheable output of the chain.
 struct HandCounted;
 
-impl auth_core::Dependency for HandCounted {
+impl auth_core::__private::Dependency for HandCounted {
     type Output = usize;
-    const SCOPES: auth_core::RequiredScopes = auth_core::RequiredScopes::all(&["admin"]);
+    const SCOPES: auth_core::__private::RequiredScopes = auth_core::__private::RequiredScopes::all(&["admin"]);
     const USE_CACHE: bool = true;
 }
 
-impl auth_core::Resolve<AppState> for HandCounted {
+impl auth_core::__private::Resolve<AppState> for HandCounted {
     async fn run(parts: &mut Parts, state: &AppState) -> Result<usize, axum::response::Response> {
         state.record("hand_counted", &SecurityScopes::current(parts));
         Ok(state.runs.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
-    fn to_cache(output: &usize) -> Option<auth_core::security::CacheEntry> {
-        Some(auth_core::security::CacheEntry::new(output))
+    fn to_cache(output: &usize) -> Option<auth_core::__private::CacheEntry> {
+        Some(auth_core::__private::CacheEntry::new(output))
     }
 
-    fn from_cache(entry: &auth_core::security::CacheEntry) -> Option<usize> {
+    fn from_cache(entry: &auth_core::__private::CacheEntry) -> Option<usize> {
         entry.get::<usize>()
     }
 }
@@ -438,9 +438,9 @@ impl FromRequestParts<AppState> for CountedTwice {
     }
 }
 
-impl auth_core::security::Describe for CountedTwice {
-    fn describe(walk: &mut auth_core::security::Walk) {
-        <Depends<counted> as auth_core::security::Describe>::describe(walk);
+impl auth_core::__private::Describe for CountedTwice {
+    fn describe(walk: &mut auth_core::__private::Walk) {
+        <Depends<counted> as auth_core::__private::Describe>::describe(walk);
     }
 }
 
@@ -471,7 +471,7 @@ async fn a_hand_written_dependency_chains_and_is_cached() {
     // Its scopes add up like any link's: the handler's `me`, then its own `admin`.
     assert_eq!(state.take(), vec![("hand_counted", vec!["me", "admin"])]);
     // It reads no credential the walk can see, so the handler documents no security.
-    assert!(auth_core::Requirement::of::<hand_twice>().is_anonymous());
+    assert!(auth_core::__private::Requirement::of::<hand_twice>().is_anonymous());
 }
 
 #[tokio::test]
@@ -504,22 +504,22 @@ async fn concurrent_requests_on_several_threads_share_one_plan() {
 // time it is reached, even though it can be cached and the plan cannot see inside the chain.
 struct HandUncached;
 
-impl auth_core::Dependency for HandUncached {
+impl auth_core::__private::Dependency for HandUncached {
     type Output = usize;
-    const SCOPES: auth_core::RequiredScopes = auth_core::RequiredScopes::all(&[]);
+    const SCOPES: auth_core::__private::RequiredScopes = auth_core::__private::RequiredScopes::all(&[]);
     const USE_CACHE: bool = false;
 }
 
-impl auth_core::Resolve<AppState> for HandUncached {
+impl auth_core::__private::Resolve<AppState> for HandUncached {
     async fn run(_parts: &mut Parts, state: &AppState) -> Result<usize, axum::response::Response> {
         Ok(state.runs.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
-    fn to_cache(output: &usize) -> Option<auth_core::security::CacheEntry> {
-        Some(auth_core::security::CacheEntry::new(output))
+    fn to_cache(output: &usize) -> Option<auth_core::__private::CacheEntry> {
+        Some(auth_core::__private::CacheEntry::new(output))
     }
 
-    fn from_cache(entry: &auth_core::security::CacheEntry) -> Option<usize> {
+    fn from_cache(entry: &auth_core::__private::CacheEntry) -> Option<usize> {
         entry.get::<usize>()
     }
 }

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use auth_core::{
-    AuthError, Authenticate, Authenticated, Credential, Depends, Requirement, Scopes, secured,
+    __private::Requirement,
+    AuthError, Authenticate, Authenticated, Credential, Depends, Scopes, secured,
     security::{ApiKeyLocation, Lifetime, SchemeKind},
 };
 use axum::{

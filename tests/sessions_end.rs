@@ -24,10 +24,7 @@ use std::{
 
 use auth_core::{
     AuthBackend, Authenticated, secured,
-    strategies::{
-        DatabaseStrategy, JwtKey, JwtStrategy, RedisStrategy, TokenPairIssuer,
-        refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore},
-    },
+    strategies::{DatabaseStrategy, JwtKey, JwtStrategy, RedisStrategy, TokenPairIssuer, refresh::MemoryFamilyStore},
     users::{
         self, Email, MailDelivery, Mailer, NoFields, RequestContext, User, UserHooks, UserManager, UserStore, UserToken,
     },
@@ -187,8 +184,10 @@ impl App {
             .build()
             .unwrap();
         let jwt = JwtStrategy::builder(JwtKey::hs256([3u8; 32])).lifetime(Duration::from_secs(3600)).build().unwrap();
-        let refresh_jwt =
-            JwtStrategy::builder(JwtKey::hs256([4u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+        let refresh_jwt = JwtStrategy::builder(JwtKey::hs256([4u8; 32]))
+            .lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)
+            .build()
+            .unwrap();
         let pairs =
             TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(jwt.clone(), refresh_jwt).build().unwrap();
         let state = AppState {

@@ -105,7 +105,7 @@ pub enum AuthError {
     /// logout or refresh (login CSRF; see
     /// [`CookieOptions::check_origin`](crate::backend::CookieOptions::check_origin)), or a
     /// cookie-authenticated WebSocket upgrade (cross-site WebSocket hijacking; see
-    /// [`check_same_origin`](crate::transport::check_same_origin)): 403.
+    /// [`SameOrigin`](crate::backend::SameOrigin)): 403.
     #[error("Cross-site request refused: this endpoint only accepts requests from its own site")]
     CrossSiteRequest,
     /// A token or credential store did not answer in time: 503.

@@ -14,10 +14,11 @@ use crate::{
 const JSON: &str = "application/json";
 
 /// The largest form body accepted; a login form is a few hundred bytes.
-pub const MAX_FORM_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// A request body auth-core reads, described for OpenAPI: a `#[secured]` handler that takes
 /// one documents it (with the 422 it answers) with no code from the app.
+#[doc(hidden)]
 #[derive(Debug, PartialEq, Eq)]
 pub struct FormBody {
     /// The schema's name in `components.schemas`.
@@ -29,6 +30,7 @@ pub struct FormBody {
 }
 
 /// One field of a [`FormBody`]: always a string.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FormField {
     /// The field's name.
@@ -112,7 +114,7 @@ impl Describe for RefreshTokenRequest {
 ///
 /// A missing or invalid field is answered with 422 and FastAPI's list of field errors; a field
 /// given twice is invalid, since which copy counts would otherwise depend on the parser. Bodies
-/// over [`MAX_FORM_BYTES`] get 413, other media types 415. `Debug` redacts the secrets.
+/// over 16 KiB get 413, other media types 415. `Debug` redacts the secrets.
 ///
 /// The scopes are what the client *asks* for. Grant only those the user may have: the
 /// "Danger" box of FastAPI's tutorial.
@@ -248,7 +250,7 @@ impl OAuth2PasswordRequestForm {
 /// The body of a refresh request, `{"refresh_token": "…"}`, as the refresh-token seed posts it.
 ///
 /// Anything else is answered in the library's shape and never echoes the body (it may hold a
-/// token): 415 for another media type, 413 over [`MAX_FORM_BYTES`], and 422
+/// token): 415 for another media type, 413 over 16 KiB, and 422
 /// `{"detail":[{"type":"missing","loc":["body","refresh_token"],…}]}` for a body that is not
 /// such an object.
 #[derive(Clone, PartialEq, Eq)]

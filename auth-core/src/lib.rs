@@ -1,6 +1,24 @@
 //! Declarative, compile-time checked security for axum, after FastAPI's `Security` and
 //! fastapi-users' backends.
 //!
+//! | what you write | which derive, attribute or trait |
+//! |---|---|
+//! | the scopes your app grants | `#[derive(Scopes)]` on a fieldless enum ([`ScopeDeclaration`]) |
+//! | a protected handler | `#[secured(scopes = ["items"])]` on the async fn |
+//! | a dependency (FastAPI's `Depends`/`Security`) | `#[secured]` on the async fn, taken as [`Depends<dep>`](Depends) |
+//! | a verified credential as a parameter | [`Authenticated<C>`](Authenticated), `C` a [`Credential`]: [`Claims`](strategies::jwt::Claims), a backend, `ProviderToken`… |
+//! | the scopes in force, inside a dependency | [`SecurityScopes`] as a parameter |
+//! | a credential of your own (an API key, Basic…) | `impl` [`Credential`] for your type |
+//! | how tokens are issued and verified | a strategy ([`JwtStrategy`](strategies::jwt::JwtStrategy), [`DatabaseStrategy`](strategies::DatabaseStrategy)…) your state gives by `FromRef` |
+//! | a login/logout backend | `#[derive(AuthBackend)]` ([`AuthBackend`](backend::AuthBackend)), logins checked by your [`Authenticator`](backend::Authenticator) |
+//! | OpenAPI from the declarations (`openapi`) | `auth_core::routes!` and `SecurityDoc` |
+//! | fastapi-users' user routes (`users`) | `impl UserHooks`, then the `users::*_router` functions |
+//! | a rejection | an [`AuthError`], answered `{"detail": …}` |
+//!
+//! The other public items are what these take and give: builders, options, errors. What the
+//! derives and `#[secured]` generate code against lives in `auth_core::__private`, which is not
+//! public API.
+//!
 //! Declare your scopes once, mark handlers and dependencies with `#[secured(scopes = [...])]`,
 //! and take the credential as a parameter: [`Authenticated<C>`](Authenticated) reads it,
 //! verifies it, and checks it against every scope required along the handler's dependency chain
@@ -218,7 +236,4 @@ pub use auth_macros::{AuthBackend, Scopes, secured};
 pub use backend::Principal;
 pub use error::{AuthError, Challenge, FieldError};
 pub use form::{OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict, RefreshTokenRequest};
-pub use security::{
-    Authenticate, Authenticated, Credential, Dependency, Depends, RequiredScopes, Requirement, Resolve,
-    ScopeDeclaration, ScopeInfo, SecurityScopes,
-};
+pub use security::{Authenticate, Authenticated, Credential, Depends, ScopeDeclaration, ScopeInfo, SecurityScopes};

@@ -26,9 +26,8 @@ use axum::{
     http::{Uri, request::Parts},
 };
 
-/// Query parameters whose values [`RedactedUri`] never writes (compared case-insensitively):
-/// OAuth2 and OpenID Connect tokens and codes, API keys, passwords and secrets.
-pub const CREDENTIAL_QUERY_PARAMETERS: &[&str] = &[
+/// [`RedactedUri::CREDENTIAL_PARAMETERS`], for the crate's own use.
+pub(crate) const CREDENTIAL_QUERY_PARAMETERS: &[&str] = &[
     "access_token",
     "refresh_token",
     "id_token",
@@ -46,8 +45,17 @@ pub const CREDENTIAL_QUERY_PARAMETERS: &[&str] = &[
     "sig",
 ];
 
-/// What replaces a redacted value.
-pub const REDACTED: &str = "[redacted]";
+/// [`RedactedUri::REDACTED`], for the crate's own use.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+impl RedactedUri<'_> {
+    /// Query parameters whose values [`RedactedUri`] never writes (compared case-insensitively):
+    /// OAuth2 and OpenID Connect tokens and codes, API keys, passwords and secrets.
+    pub const CREDENTIAL_PARAMETERS: &'static [&'static str] = CREDENTIAL_QUERY_PARAMETERS;
+
+    /// What replaces a redacted value.
+    pub const REDACTED: &'static str = REDACTED;
+}
 
 /// Longest username written to a log line; the rest is cut off.
 const MAX_LOGGED_USERNAME: usize = 128;
@@ -75,7 +83,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 }
 
 /// A URI for a log line: path and query as sent, with the value of every credential parameter
-/// replaced by `[redacted]`: those of [`CREDENTIAL_QUERY_PARAMETERS`] and any added with
+/// replaced by `[redacted]`: those of [`RedactedUri::CREDENTIAL_PARAMETERS`] and any added with
 /// [`RedactedUri::also`]. Parameter names are compared after percent-decoding, so
 /// `access%5Ftoken=…` is redacted too.
 #[derive(Clone, Copy)]

@@ -51,13 +51,21 @@ mod timer;
 
 use cost::{Costs, Padding, Profile};
 
-/// How long a hash or verification may wait for a hashing thread, and run, before the caller is
-/// answered [`AuthError::Overloaded`] (503 with `Retry-After`) unless set with
-/// [`PasswordsBuilder::max_wait`]: 10 seconds.
-pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
+/// [`Passwords::DEFAULT_MAX_WAIT`], for the crate's own use.
+pub(crate) const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
 
-/// bcrypt reads at most this many bytes of a password; see [`Verified::truncated_legacy`].
-pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
+/// [`Passwords::BCRYPT_MAX_PASSWORD_BYTES`], for the crate's own use.
+pub(crate) const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
+
+impl Passwords {
+    /// How long a hash or verification may wait for a hashing thread, and run, before the caller is
+    /// answered [`AuthError::Overloaded`] (503 with `Retry-After`) unless set with
+    /// [`PasswordsBuilder::max_wait`]: 10 seconds.
+    pub const DEFAULT_MAX_WAIT: Duration = DEFAULT_MAX_WAIT;
+
+    /// bcrypt reads at most this many bytes of a password; see [`Verified::truncated_legacy`].
+    pub const BCRYPT_MAX_PASSWORD_BYTES: usize = BCRYPT_MAX_PASSWORD_BYTES;
+}
 
 /// Largest argon2 memory cost accepted in a stored hash, in KiB (256 MiB). A stored hash asking
 /// for more is treated as invalid, so a corrupted or planted hash cannot make the server allocate
@@ -87,7 +95,7 @@ const DUMMY_SALT: &[u8] = b"auth-core:dummy!";
 /// they leave.
 ///
 /// A call that has not finished within [`max_wait`](PasswordsBuilder::max_wait) (default
-/// [`DEFAULT_MAX_WAIT`], waiting for a thread included) fails with [`AuthError::Overloaded`]: 503
+/// [`Passwords::DEFAULT_MAX_WAIT`], waiting for a thread included) fails with [`AuthError::Overloaded`]: 503
 /// with `Retry-After`, so on a saturated machine a login is refused rather than left hanging.
 ///
 /// Login timing reveals neither which usernames exist nor which kind of hash a user has: every
@@ -140,7 +148,7 @@ impl PasswordsBuilder {
     }
 
     /// How long a hash or verification may take, waiting for a thread included, before it fails
-    /// with [`AuthError::Overloaded`] (default [`DEFAULT_MAX_WAIT`]; at least 1 ms).
+    /// with [`AuthError::Overloaded`] (default [`Passwords::DEFAULT_MAX_WAIT`]; at least 1 ms).
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
         self.max_wait = max_wait.max(Duration::from_millis(1));
         self
@@ -181,7 +189,7 @@ pub struct Verified {
     /// malformed stored hash.
     pub valid: bool,
     /// The password is right as far as a legacy bcrypt hash can tell, but it is
-    /// [`BCRYPT_MAX_PASSWORD_BYTES`] (72) bytes or longer, and bcrypt only ever read its first 72
+    /// [`Passwords::BCRYPT_MAX_PASSWORD_BYTES`] (72) bytes or longer, and bcrypt only ever read its first 72
     /// bytes: any password sharing them would pass too. Such a hash is *not* upgraded (the
     /// upgrade would store whichever variant was typed, locking the real one out); ask the user
     /// to set a new password.

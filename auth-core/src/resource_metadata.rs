@@ -49,8 +49,13 @@ use serde_json::{Map, Value, json};
 
 use crate::{error::add_challenge_param, security::ScopeDeclaration};
 
-/// The well-known path suffix of RFC 9728 §3.
-pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
+/// [`ProtectedResourceMetadata::WELL_KNOWN_PATH`], for the crate's own use.
+pub(crate) const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
+
+impl ProtectedResourceMetadata {
+    /// The well-known path suffix of RFC 9728 §3.
+    pub const WELL_KNOWN_PATH: &str = WELL_KNOWN_PATH;
+}
 
 /// Why a resource identifier was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

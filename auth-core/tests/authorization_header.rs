@@ -2,7 +2,7 @@
 //! one byte more is not), and the `BearerToken` extractor through a router. Mutation testing found
 //! that nothing tested either (TESTING.md).
 
-use auth_core::transport::{BearerToken, authorization_credentials};
+use auth_core::{__private::authorization_credentials, transport::BearerToken};
 use axum::{
     Router,
     body::Body,

@@ -13,12 +13,10 @@ use auth_core::{
     strategies::{
         DenylistedJwt, MemoryDenylist, Strategy,
         jwt::{
-            Algorithm, DEFAULT_LIFETIME, EncodingKey, InvalidReason, Jwk, JwkSet, JwtError, JwtErrorStyle, JwtKey,
-            JwtKeySet, JwtStrategy, REFRESH_TOKEN_TYPE,
+            Algorithm, EncodingKey, InvalidReason, Jwk, JwkSet, JwtError, JwtErrorStyle, JwtKey, JwtKeySet, JwtStrategy,
         },
         refresh::{
-            DEFAULT_REFRESH_LIFETIME, FAMILY_CLAIM, MemoryFamilyStore, RefreshFamilyStore, Rotation, TokenPair,
-            TokenPairIssuer, TokenPairIssuerBuilder,
+            MemoryFamilyStore, RefreshFamilyStore, Rotation, TokenPair, TokenPairIssuer, TokenPairIssuerBuilder,
         },
     },
 };
@@ -95,7 +93,7 @@ async fn hs256_round_trip_in_fastapi_shape() {
     assert_eq!(claims.sub.as_deref(), Some("johndoe"));
     assert_eq!(claims.scopes, ["me", "items"]);
     assert!(claims.has_scope("items") && !claims.has_scope("admin"));
-    let lifetime = DEFAULT_LIFETIME.as_secs();
+    let lifetime = JwtStrategy::DEFAULT_LIFETIME.as_secs();
     assert!((before + lifetime..=now() + lifetime).contains(&claims.exp));
     assert_eq!((claims.iat, claims.jti.as_deref()), (None, None));
     assert!(claims.extra.is_empty(), "{:?}", claims.extra);
@@ -568,7 +566,7 @@ async fn rejects_critical_headers() {
 async fn token_types_keep_refresh_and_access_tokens_apart() {
     // Refresh tokens are typed; an untyped strategy refuses them even with the same key.
     let mut header = Header::new(Algorithm::HS256);
-    header.typ = Some(REFRESH_TOKEN_TYPE.to_owned());
+    header.typ = Some(JwtStrategy::REFRESH_TOKEN_TYPE.to_owned());
     let refresh_like =
         jsonwebtoken::encode(&header, &json!({ "sub": "x", "exp": now() + 60 }), &EncodingKey::from_secret(SECRET))
             .unwrap();
@@ -619,8 +617,10 @@ fn pair_issuer() -> TokenPairIssuer {
 
 fn pair_issuer_builder() -> TokenPairIssuerBuilder<MemoryFamilyStore> {
     let access = JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap();
-    let refresh =
-        JwtStrategy::builder(JwtKey::hs256(REFRESH_SECRET)).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+    let refresh = JwtStrategy::builder(JwtKey::hs256(REFRESH_SECRET))
+        .lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)
+        .build()
+        .unwrap();
     TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(access, refresh)
 }
 
@@ -642,11 +642,11 @@ async fn issue_pair_gives_fastapi_shaped_tokens() {
     assert_eq!(access.scopes, ["me", "items"]);
 
     let refresh = refresh_claims(&pair.refresh_token);
-    assert!(refresh[FAMILY_CLAIM].is_string() && refresh["jti"].is_string());
+    assert!(refresh[TokenPairIssuer::FAMILY_CLAIM].is_string() && refresh["jti"].is_string());
     let lifetime = refresh["exp"].as_u64().unwrap() - now();
-    assert!(lifetime > DEFAULT_REFRESH_LIFETIME.as_secs() - 10, "{lifetime}");
+    assert!(lifetime > TokenPairIssuer::DEFAULT_REFRESH_LIFETIME.as_secs() - 10, "{lifetime}");
     let header = jsonwebtoken::decode_header(&pair.refresh_token).unwrap();
-    assert_eq!(header.typ.as_deref(), Some(REFRESH_TOKEN_TYPE));
+    assert_eq!(header.typ.as_deref(), Some(JwtStrategy::REFRESH_TOKEN_TYPE));
 
     // The refresh token is no access token.
     assert!(issuer.access_strategy().verify(&pair.refresh_token).is_err());
@@ -661,7 +661,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     let third = issuer.refresh(&second.refresh_token, &Active).await.unwrap();
 
     let (c1, c3) = (refresh_claims(&first.refresh_token), refresh_claims(&third.refresh_token));
-    assert_eq!(c1[FAMILY_CLAIM], c3[FAMILY_CLAIM], "one family");
+    assert_eq!(c1[TokenPairIssuer::FAMILY_CLAIM], c3[TokenPairIssuer::FAMILY_CLAIM], "one family");
     assert_ne!(c1["jti"], c3["jti"], "a new head each time");
     let access = issuer.access_strategy().verify(&third.access_token).unwrap();
     assert_eq!((access.sub.as_deref(), access.scopes.as_slice()), (Some("johndoe"), &["me".to_owned()][..]));
@@ -684,7 +684,7 @@ async fn an_expired_refresh_token_is_token_expired() {
     let mut claims = refresh_claims(&pair.refresh_token);
     claims["exp"] = json!(now() - 10);
     let mut header = Header::new(Algorithm::HS256);
-    header.typ = Some(REFRESH_TOKEN_TYPE.to_owned());
+    header.typ = Some(JwtStrategy::REFRESH_TOKEN_TYPE.to_owned());
     let expired = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
     let error = issuer.refresh(&expired, &Active).await.unwrap_err();
     assert!(matches!(error, AuthError::TokenExpired));
@@ -704,18 +704,18 @@ async fn an_access_token_or_garbage_is_no_refresh_token() {
     }
     // Typed as a refresh token but signed with the access secret.
     let mut header = Header::new(Algorithm::HS256);
-    header.typ = Some(REFRESH_TOKEN_TYPE.to_owned());
+    header.typ = Some(JwtStrategy::REFRESH_TOKEN_TYPE.to_owned());
     let claims = refresh_claims(&pair.refresh_token);
     let wrong_key = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
     assert!(matches!(issuer.refresh(&wrong_key, &Active).await, Err(AuthError::InvalidToken)));
     // Correctly signed, but of a family that was never started.
     let mut stray = claims.clone();
-    stray[FAMILY_CLAIM] = json!("never-issued");
+    stray[TokenPairIssuer::FAMILY_CLAIM] = json!("never-issued");
     let stray = jsonwebtoken::encode(&header, &stray, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
     assert!(matches!(issuer.refresh(&stray, &Active).await, Err(AuthError::InvalidToken)));
     // Without a family id.
     let mut orphan = claims;
-    orphan.as_object_mut().unwrap().remove(FAMILY_CLAIM);
+    orphan.as_object_mut().unwrap().remove(TokenPairIssuer::FAMILY_CLAIM);
     let orphan = jsonwebtoken::encode(&header, &orphan, &EncodingKey::from_secret(REFRESH_SECRET)).unwrap();
     assert!(matches!(issuer.refresh(&orphan, &Active).await, Err(AuthError::InvalidToken)));
     // None of this disturbed the real family.
@@ -782,8 +782,10 @@ async fn memory_store_rotates_atomically_and_prunes_expired_families() {
 #[tokio::test]
 async fn pair_issuer_needs_two_signing_strategies() {
     let access = JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap();
-    let verify_only =
-        JwtStrategy::builder(JwtKey::rs256_public_pem(RSA_PUBLIC)).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+    let verify_only = JwtStrategy::builder(JwtKey::rs256_public_pem(RSA_PUBLIC))
+        .lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)
+        .build()
+        .unwrap();
     assert!(matches!(
         TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(access.clone(), verify_only).build(),
         Err(JwtError::Config(_))
@@ -797,7 +799,7 @@ async fn pair_issuer_needs_two_signing_strategies() {
         "a refresh token that does not outlive the access token is a misconfiguration"
     );
     let refresh_typed_access =
-        JwtStrategy::builder(JwtKey::hs256(SECRET)).token_type(REFRESH_TOKEN_TYPE).build().unwrap();
+        JwtStrategy::builder(JwtKey::hs256(SECRET)).token_type(JwtStrategy::REFRESH_TOKEN_TYPE).build().unwrap();
     assert!(matches!(
         TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(refresh_typed_access, access).build(),
         Err(JwtError::Config(_))
@@ -807,9 +809,11 @@ async fn pair_issuer_needs_two_signing_strategies() {
 #[tokio::test]
 async fn hs256_pair_issuer_uses_the_seed_setup() {
     let issuer = TokenPairIssuer::builder(MemoryFamilyStore::new()).hs256(SECRET, REFRESH_SECRET).build().unwrap();
-    assert_eq!(issuer.access_strategy().lifetime(), DEFAULT_LIFETIME);
+    assert_eq!(issuer.access_strategy().lifetime(), JwtStrategy::DEFAULT_LIFETIME);
     let pair = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
-    assert!(refresh_claims(&pair.refresh_token)["exp"].as_u64().unwrap() > now() + DEFAULT_LIFETIME.as_secs());
+    assert!(
+        refresh_claims(&pair.refresh_token)["exp"].as_u64().unwrap() > now() + JwtStrategy::DEFAULT_LIFETIME.as_secs()
+    );
     assert!(issuer.refresh(&pair.refresh_token, &Active).await.is_ok());
     assert!(matches!(
         TokenPairIssuer::builder(MemoryFamilyStore::new()).hs256(SECRET, SECRET).build(),

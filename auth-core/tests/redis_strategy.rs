@@ -22,7 +22,6 @@ use auth_core::{
         Denylist, DenylistedJwt, JwtKey, JwtStrategy, RefreshFamilyStore, Rotation, Strategy, TokenInfo,
         TokenPairIssuer, TokenTimes,
         redis::{self as store, ConnectionManager, RedisDenylist, RedisFamilyStore, RedisStrategy},
-        refresh::DEFAULT_REFRESH_LIFETIME,
     },
 };
 use sha2::{Digest, Sha256};
@@ -212,7 +211,10 @@ async fn token_pairs_rotate_through_redis() {
     let Some(connection) = connection("token_pairs").await else { return };
     let families = RedisFamilyStore::builder(connection).prefix(unique_prefix("pairs")).build();
     let access = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
-    let refresh = JwtStrategy::builder(JwtKey::hs256([8u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build().unwrap();
+    let refresh = JwtStrategy::builder(JwtKey::hs256([8u8; 32]))
+        .lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)
+        .build()
+        .unwrap();
     let issuer = TokenPairIssuer::builder(families).strategies(access, refresh).build().unwrap();
 
     let login = issuer.issue_pair("johndoe", &["me"]).await.unwrap();
@@ -281,8 +283,8 @@ async fn denylisted_jwt_logout_sticks() {
 fn keys_for_plain_token_use_the_signing_input(jwt: &JwtStrategy) -> bool {
     let token = jwt.issue("dave", &["me"]).unwrap();
     let (message, _) = token.rsplit_once('.').unwrap();
-    store::token_id(&token) == sha256_hex(message)
-        && store::token_id(&format!("{message}.other")) == sha256_hex(message)
+    auth_core::__private::token_id(&token) == sha256_hex(message)
+        && auth_core::__private::token_id(&format!("{message}.other")) == sha256_hex(message)
 }
 
 /// A redis-server of our own on a loopback port, killed when dropped.
@@ -369,7 +371,8 @@ async fn outage_is_unavailable_within_the_timeout_and_recovers() {
     let Some(mut server) = OwnServer::start("outage_is_unavailable_within_the_timeout_and_recovers") else { return };
     let timeout = Duration::from_millis(500);
     let client = redis::Client::open(server.url()).unwrap();
-    let connection = ConnectionManager::new_with_config(client, store::connection_config(timeout)).await.unwrap();
+    let connection =
+        ConnectionManager::new_with_config(client, auth_core::__private::connection_config(timeout)).await.unwrap();
     let tokens = RedisStrategy::builder(connection.clone()).timeout(timeout).build().unwrap();
     let denylist = RedisDenylist::builder(connection.clone()).timeout(timeout).build();
     let families = RedisFamilyStore::builder(connection).timeout(timeout).build();

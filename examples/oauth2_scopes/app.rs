@@ -25,8 +25,8 @@ use auth_core::{
     response::TokenResponse,
     secured,
     strategies::{
-        jwt::{Claims, JwtError, JwtKey, JwtStrategy, REFRESH_TOKEN_TYPE},
-        refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore, ReloadUser, TokenPair, TokenPairIssuer},
+        jwt::{Claims, JwtError, JwtKey, JwtStrategy},
+        refresh::{MemoryFamilyStore, ReloadUser, TokenPair, TokenPairIssuer},
     },
     transport::OAuth2PasswordBearer,
 };
@@ -147,8 +147,8 @@ impl AppState {
     pub fn new(secret_key: &[u8], refresh_secret_key: &[u8]) -> Result<Self, JwtError> {
         let jwt = JwtStrategy::builder(JwtKey::hs256(secret_key)).lifetime(ACCESS_TOKEN_EXPIRE).build()?;
         let refresh = JwtStrategy::builder(JwtKey::hs256(refresh_secret_key))
-            .lifetime(DEFAULT_REFRESH_LIFETIME)
-            .token_type(REFRESH_TOKEN_TYPE)
+            .lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)
+            .token_type(JwtStrategy::REFRESH_TOKEN_TYPE)
             .build()?;
         let users = fake_users_db();
         let passwords = Passwords::builder().build();

@@ -2,7 +2,7 @@
 //! for one `Authorization` header of the shape `bearer<SP>+<credentials>`, scheme in any case.
 #![no_main]
 
-use auth_core::transport::authorization_credentials;
+use auth_core::__private::authorization_credentials;
 use http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
 use libfuzzer_sys::fuzz_target;
 

@@ -3,9 +3,9 @@
 //! at most `MAX_KEYS`, every key named by `kid` when there are several, no two alike).
 #![no_main]
 
-use auth_core::strategies::{
-    jwt::JwtStrategy,
-    oidc::{MAX_KEYS, parse_key_set},
+use auth_core::{
+    __private::{MAX_KEYS, parse_key_set},
+    strategies::jwt::JwtStrategy,
 };
 use libfuzzer_sys::fuzz_target;
 

@@ -3,8 +3,20 @@
 //! Declare one with `#[derive(AuthBackend)]`; it implements [`AuthBackend`], which makes it a
 //! [`Credential`](crate::Credential): [`Authenticated<B>`](crate::Authenticated) then
 //! authenticates a request with it (or with the first of several:
-//! `Authenticated<(CookieBackend, JwtBackend)>`), yielding a [`Principal`]. [`routes`] builds
-//! its login and logout routes.
+//! `Authenticated<(CookieBackend, JwtBackend)>`), yielding a [`Principal`].
+//!
+//! The derive also writes `B::router::<A, S>()`: `POST /login` and `POST /logout` for the
+//! backend, authenticating logins with the [`Authenticator`] `A`; nest it where the backend's
+//! `token_url` points, e.g. `.nest("/auth/jwt", JwtBackend::router::<Users, AppState>())`.
+//!
+//! - login: 200 `{"access_token", "token_type": "bearer"}`, or 204 with `Set-Cookie` for the
+//!   cookie transport, with `Cache-Control: no-store` and `Pragma: no-cache`; 400 `Incorrect
+//!   username or password`, logged at `info` with the username and the client's address; 422
+//!   for a bad form.
+//! - logout: the strategy destroys the token (the row, the Redis key); 204, clearing the cookie
+//!   for the cookie transport; 401 without a valid credential.
+//! - with the cookie transport, both refuse a request from another site with 403
+//!   ([`SameOrigin`]).
 //!
 //! A JWT backend with a logout that sticks, the way to build one: a bare [`JwtStrategy`]'s
 //! logout cannot revoke a token that is valid until its `exp`, so wrap it in a
@@ -26,16 +38,16 @@
 
 mod credential;
 mod password_table;
-mod routes;
+pub(crate) mod routes;
 
 pub(crate) use crate::transport::cookie::cookie_value;
 pub use credential::Principal;
 pub use password_table::PasswordTable;
-pub use routes::{Authenticator, LoginGrant, SameOrigin, routes};
+pub use routes::{Authenticator, LoginGrant, SameOrigin};
 // The transports live in `crate::transport`, with the other ways a credential travels.
 pub use crate::transport::{
     backend::Transport,
-    cookie::{CookieOptions, CookieOptionsBuilder, DEFAULT_NAME as DEFAULT_COOKIE_NAME, InvalidCookieOption, SameSite},
+    cookie::{CookieOptions, CookieOptionsBuilder, InvalidCookieOption, SameSite},
 };
 
 use crate::strategies::Strategy;

@@ -35,8 +35,8 @@ pub struct LoginGrant {
     pub allowed_scopes: Vec<String>,
 }
 
-/// `POST /login` and `POST /logout` for backend `B`, authenticating logins with `A`; nest it
-/// where the backend's `token_url` points, e.g. `.nest("/auth/jwt", routes::<JwtBackend, AppState, AppState>())`.
+/// `POST /login` and `POST /logout` for backend `B`, authenticating logins with `A`: what the
+/// derive's `B::router::<A, S>()` returns (see [the module](super)).
 ///
 /// - login: 200 `{"access_token", "token_type": "bearer"}`, or 204 with `Set-Cookie` for the
 ///   cookie transport, with `Cache-Control: no-store` and `Pragma: no-cache`; 400 `Incorrect

@@ -34,7 +34,7 @@ pub fn document_operation<H: SecuredFn>(operation: &mut Operation, schemas: &mut
 }
 
 /// A requirement as OpenAPI's `security`; `None` when it involves no credential.
-pub fn to_security(requirement: &Requirement) -> Option<Vec<SecurityRequirement>> {
+pub(crate) fn to_security(requirement: &Requirement) -> Option<Vec<SecurityRequirement>> {
     if requirement.is_anonymous() {
         return None;
     }
@@ -56,7 +56,7 @@ pub fn to_security(requirement: &Requirement) -> Option<Vec<SecurityRequirement>
 }
 
 /// A scheme's description as utoipa's [`SecurityScheme`].
-pub fn to_security_scheme(kind: &SchemeKind) -> SecurityScheme {
+pub(crate) fn to_security_scheme(kind: &SchemeKind) -> SecurityScheme {
     match kind {
         SchemeKind::OAuth2 { flows, scopes } => {
             let scopes = || {

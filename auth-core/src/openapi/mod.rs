@@ -1,5 +1,5 @@
 //! OpenAPI from the declarations, on utoipa (feature `openapi`): each operation's `security`
-//! from its own handler's [`Requirement`](crate::Requirement), `components.securitySchemes`
+//! from its own handler's requirement (`#[secured]`'s), `components.securitySchemes`
 //! from the credentials those requirements name, and the request bodies auth-core reads. This
 //! module renders; it decides nothing.
 //!
@@ -20,12 +20,14 @@
 //! without duplicates. They are never written by hand.
 
 #[cfg(feature = "openapi")]
-mod document;
+pub(crate) mod document;
 #[cfg(feature = "swagger-ui")]
 mod swagger;
 
 #[cfg(feature = "openapi")]
-pub use document::{SecurityDoc, document_operation, to_security, to_security_scheme};
+pub use document::SecurityDoc;
+#[cfg(feature = "openapi")]
+pub(crate) use document::document_operation;
 #[cfg(all(feature = "openapi", feature = "users"))]
 pub(crate) use document::{validation_error_response, validation_error_schemas};
 #[cfg(feature = "swagger-ui")]
@@ -53,7 +55,7 @@ macro_rules! routes {
         $(
             let (path, mut operation, methods) =
                 $crate::__private::utoipa_axum::routes!(@resolve_types $handler : schemas);
-            $crate::openapi::document_operation::<$handler>(&mut operation, &mut schemas);
+            $crate::__private::document_operation::<$handler>(&mut operation, &mut schemas);
             // Where the state becomes known: a parameter that is no extractor for it is
             // reported at the parameter, before axum reports the handler as a whole.
             $crate::__private::check_handler::<$handler, _, _>(&router);

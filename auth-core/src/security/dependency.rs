@@ -27,8 +27,8 @@ use super::{
 /// [`Resolve`]) to make a type of your own a dependency.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a dependency",
-    label = "not a dependency: add `#[secured]` to this function, or implement `Dependency` for this type",
-    note = "mark an async fn with `#[secured]` or `#[secured(scopes = [...])]` to use it as `Depends<that_fn>`, or implement `auth_core::Dependency` and `auth_core::Resolve` for a type"
+    label = "not a dependency: add `#[secured]` to this function",
+    note = "mark an async fn with `#[secured]` or `#[secured(scopes = [...])]` to use it as `Depends<that_fn>`"
 )]
 pub trait Dependency: Send + Sync + 'static {
     /// The value the dependency yields, which `Depends<Self>` derefs to.

@@ -81,8 +81,8 @@ describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15, 
 /// needs of its parameters is checked only where it is used as `Depends<function>`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a dependency",
-    label = "not a dependency: add `#[secured]` to this function, or implement `Dependency` for this type",
-    note = "mark an async fn with `#[secured]` or `#[secured(scopes = [...])]` to use it as `Depends<that_fn>`, or implement `auth_core::Dependency` and `auth_core::Resolve` for a type"
+    label = "not a dependency: add `#[secured]` to this function",
+    note = "mark an async fn with `#[secured]` or `#[secured(scopes = [...])]` to use it as `Depends<that_fn>`"
 )]
 pub trait DependencyFn: SecuredFn + Send + Sync {
     /// The parameter extractors, as a tuple.

@@ -207,8 +207,13 @@ impl fmt::Display for Ended {
     }
 }
 
-/// How often a revocable credential is re-checked by default while a connection is open.
-pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(30);
+/// [`CredentialLifetime::DEFAULT_RECHECK_INTERVAL`], for the crate's own use.
+pub(crate) const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(30);
+
+impl CredentialLifetime {
+    /// How often a revocable credential is re-checked by default while a connection is open.
+    pub const DEFAULT_RECHECK_INTERVAL: Duration = DEFAULT_RECHECK_INTERVAL;
+}
 
 /// The shortest recheck interval accepted; shorter ones are raised to it.
 const MIN_RECHECK_INTERVAL: Duration = Duration::from_millis(100);

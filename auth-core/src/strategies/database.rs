@@ -59,7 +59,7 @@
 //!
 //! # Failures
 //!
-//! Every statement runs under the store timeout (see [`DEFAULT_TIMEOUT`]), pool acquisition
+//! Every statement runs under the store timeout (see [the timeout policy](crate::db#timeouts)), pool acquisition
 //! included. A timeout, a closed pool, a refused or broken connection, or a database that says
 //! it is busy or shutting down is [`AuthError::Unavailable`] (503), logged with `tracing::warn!`
 //! and never with the token. Other database errors, such as a missing table, are
@@ -81,19 +81,16 @@ pub use sqlx::PgPool;
 #[cfg(feature = "database-sqlite")]
 pub use sqlx::SqlitePool;
 
-/// How long an issued token lives unless configured: one hour.
-pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
-
-/// How long any one database operation may take unless configured: the store timeout of
-/// [the timeout policy](crate::db#timeouts).
-pub const DEFAULT_TIMEOUT: Duration = db::STORE_TIMEOUT;
+/// [`DatabaseStrategy::DEFAULT_LIFETIME`], for the crate's own use.
+pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
 /// The token table's name unless configured.
-pub const DEFAULT_TABLE: &str = db::TOKENS_TABLE;
+pub(crate) const DEFAULT_TABLE: &str = db::TOKENS_TABLE;
 
-/// The longest table name accepted, so that its index names stay within PostgreSQL's 63-byte
-/// identifiers.
-pub const MAX_TABLE_NAME_LEN: usize = db::MAX_TABLE_NAME_LEN;
+impl DatabaseStrategy {
+    /// How long an issued token lives unless configured: one hour.
+    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+}
 
 /// The token table's migrations, in order.
 const MIGRATIONS: &[Migration] = &[Migration {
@@ -108,7 +105,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 #[non_exhaustive]
 pub enum DatabaseError {
     /// A table name that is not a lowercase SQL identifier of at most
-    /// [`MAX_TABLE_NAME_LEN`] bytes.
+    /// 48 bytes.
     #[error(
         "invalid table name `{0}`: use lowercase ASCII letters, digits and `_`, not starting with a digit, \
          at most 48 bytes"
@@ -377,21 +374,21 @@ impl DatabaseStrategyBuilder {
     }
 
     /// How long issued tokens live, at least one second (rounded up to whole seconds); default
-    /// [`DEFAULT_LIFETIME`], one hour.
+    /// [`DatabaseStrategy::DEFAULT_LIFETIME`], one hour.
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
         self
     }
 
     /// How long any one database operation may take, pool acquisition included, before the
-    /// request fails with [`AuthError::Unavailable`]; default [`DEFAULT_TIMEOUT`].
+    /// request fails with [`AuthError::Unavailable`]; default the store timeout of [the timeout policy](crate::db#timeouts).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// The token table's name; default [`DEFAULT_TABLE`]. Lowercase ASCII letters, digits and
-    /// `_`, not starting with a digit, at most [`MAX_TABLE_NAME_LEN`] bytes; it is always
+    /// The token table's name; default `auth_tokens`. Lowercase ASCII letters, digits and
+    /// `_`, not starting with a digit, at most 48 bytes; it is always
     /// quoted in SQL, so reserved words are fine.
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();

@@ -78,6 +78,7 @@ impl<D: Denylist> DenylistedJwt<D> {
 /// (`header.payload`, everything before the last `.`), so every spelling of its signature maps
 /// to the same id. The header and payload themselves are read only in canonical base64url, so
 /// they have one spelling each.
+#[doc(hidden)]
 pub fn token_id(token: &str) -> String {
     let signing_input = token.rsplit_once('.').map_or(token, |(message, _)| message);
     opaque::hash(signing_input)

@@ -25,7 +25,7 @@
 //! - `exp` is required and must be a number; `nbf` is checked when present; `iss` and `aud` are
 //!   required and checked when the strategy is configured with them, and a token carrying an
 //!   `aud` is refused by a strategy that has none (RFC 7519 §4.1.3).
-//! - Tokens longer than [`DEFAULT_MAX_TOKEN_LEN`] are refused before any decoding.
+//! - Tokens longer than [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`] are refused before any decoding.
 //! - A `crit` header is refused: this strategy understands no JWS extension.
 //! - `jku`, `x5u`, `jwk` and `x5c` headers are ignored. Keys come only from the strategy; nothing
 //!   is ever fetched or trusted from a token.
@@ -60,21 +60,19 @@ pub use jsonwebtoken::{
     jwk::{Jwk, JwkSet},
 };
 
-/// How long an issued token lives unless configured: 15 minutes, as FastAPI's `create_access_token`.
-pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// [`JwtStrategy::DEFAULT_LIFETIME`], for the crate's own use.
+pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
-/// The longest token [`JwtStrategy::verify`] looks at, 8 KiB: far above any sane JWT, far below
-/// what would make decoding a cost worth attacking.
-pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+/// [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`], for the crate's own use.
+pub(crate) const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// The shortest HS256 secret accepted, 32 bytes: RFC 7518 §3.2 requires a key at least as long
-/// as the hash output. HS384 and HS512 need 48 and 64 bytes; see [`min_hmac_secret_len`].
-pub const MIN_HMAC_SECRET_LEN: usize = 32;
+/// [`JwtStrategy::MIN_HMAC_SECRET_LEN`], for the crate's own use.
+pub(crate) const MIN_HMAC_SECRET_LEN: usize = 32;
 
 /// The shortest secret RFC 7518 §3.2 allows for an HMAC algorithm, the size of its hash output:
 /// 32 bytes for HS256, 48 for HS384, 64 for HS512; `None` for other algorithms. Every way of
 /// making an HMAC key here ([`JwtKey::hs256`], [`JwtKey::new`], [`JwtKey::from_jwk`]) enforces it.
-pub const fn min_hmac_secret_len(alg: Algorithm) -> Option<usize> {
+pub(crate) const fn min_hmac_secret_len(alg: Algorithm) -> Option<usize> {
     match alg {
         Algorithm::HS256 => Some(MIN_HMAC_SECRET_LEN),
         Algorithm::HS384 => Some(48),
@@ -83,13 +81,32 @@ pub const fn min_hmac_secret_len(alg: Algorithm) -> Option<usize> {
     }
 }
 
-/// The largest clock leeway a strategy accepts, one hour; a larger one defeats expiry.
-pub const MAX_LEEWAY: Duration = Duration::from_secs(60 * 60);
+/// [`JwtStrategy::MAX_LEEWAY`], for the crate's own use.
+pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(60 * 60);
 
-/// The `typ` header of refresh tokens. A strategy without a configured token type refuses
-/// tokens of this type, so a refresh token never passes as an access token, even if both were
-/// signed with the same key by mistake.
-pub const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
+/// [`JwtStrategy::REFRESH_TOKEN_TYPE`], for the crate's own use.
+pub(crate) const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
+
+impl JwtStrategy {
+    /// How long an issued token lives unless configured: 15 minutes, as FastAPI's `create_access_token`.
+    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+
+    /// The longest token [`JwtStrategy::verify`] looks at, 8 KiB: far above any sane JWT, far below
+    /// what would make decoding a cost worth attacking.
+    pub const DEFAULT_MAX_TOKEN_LEN: usize = DEFAULT_MAX_TOKEN_LEN;
+
+    /// The shortest HS256 secret accepted, 32 bytes: RFC 7518 §3.2 requires a key at least as long
+    /// as the hash output. HS384 and HS512 need 48 and 64 bytes.
+    pub const MIN_HMAC_SECRET_LEN: usize = MIN_HMAC_SECRET_LEN;
+
+    /// The largest clock leeway a strategy accepts, one hour; a larger one defeats expiry.
+    pub const MAX_LEEWAY: Duration = MAX_LEEWAY;
+
+    /// The `typ` header of refresh tokens. A strategy without a configured token type refuses
+    /// tokens of this type, so a refresh token never passes as an access token, even if both were
+    /// signed with the same key by mistake.
+    pub const REFRESH_TOKEN_TYPE: &str = REFRESH_TOKEN_TYPE;
+}
 
 /// Claims this strategy writes itself; [`JwtStrategy::issue_claims`] refuses them as extras.
 const RESERVED_CLAIMS: [&str; 8] = ["sub", "scopes", "scope", "exp", "iat", "iss", "aud", "jti"];
@@ -268,7 +285,7 @@ impl fmt::Debug for JwtKey {
 }
 
 impl JwtKey {
-    /// An HS256 shared secret, for signing and verifying. At least [`MIN_HMAC_SECRET_LEN`] bytes.
+    /// An HS256 shared secret, for signing and verifying. At least [`JwtStrategy::MIN_HMAC_SECRET_LEN`] bytes.
     pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, JwtError> {
         let secret = secret.as_ref();
         Self::new(Algorithm::HS256, Some(EncodingKey::from_secret(secret)), DecodingKey::from_secret(secret))
@@ -313,7 +330,7 @@ impl JwtKey {
     /// The algorithm is the JWK's `alg`, or when absent the usual one for the key type: RS256
     /// for RSA, ES256/ES384 by curve, EdDSA for Ed25519, HS256 for `oct`. Keys marked
     /// `"use": "enc"`, and encryption algorithms, are refused, and so is an `oct` key shorter
-    /// than its algorithm's floor ([`min_hmac_secret_len`]: 32, 48 or 64 bytes).
+    /// than its algorithm's floor (RFC 7518 §3.2: 32, 48 or 64 bytes).
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, JwtError> {
         let alg = jwk_signature_algorithm(jwk)?
             .ok_or_else(|| config("JWK is not a supported signature key (key type, curve, `alg` or `use`)"))?;
@@ -344,7 +361,7 @@ impl JwtKey {
 
     /// A key from jsonwebtoken's own key types, for algorithms without a shortcut here (HS512,
     /// PS256, ES384…). The key family must match `alg`; a pair is probed as in the other
-    /// constructors; an HMAC secret must be at least [`min_hmac_secret_len`] bytes (32, 48 or 64).
+    /// constructors; an HMAC secret must be at least as long as its hash (32, 48 or 64 bytes).
     ///
     /// An ECDSA key that can sign accepts only low-S signatures, the only ones this crate issues
     /// (see [`JwtKey::require_low_s`]).
@@ -1120,7 +1137,7 @@ impl JwtStrategyBuilder {
         }
     }
 
-    /// How long issued tokens live; default [`DEFAULT_LIFETIME`] (15 minutes). Whole seconds.
+    /// How long issued tokens live; default [`JwtStrategy::DEFAULT_LIFETIME`] (15 minutes). Whole seconds.
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
         self
@@ -1138,7 +1155,7 @@ impl JwtStrategyBuilder {
         self
     }
 
-    /// Clock skew tolerated on `exp` and `nbf`, in whole seconds, at most [`MAX_LEEWAY`].
+    /// Clock skew tolerated on `exp` and `nbf`, in whole seconds, at most [`JwtStrategy::MAX_LEEWAY`].
     ///
     /// Default zero, as PyJWT (FastAPI's tutorial): a token is refused the second after its
     /// `exp`. Set a few seconds when the issuer runs on another machine than the verifier.
@@ -1162,13 +1179,13 @@ impl JwtStrategyBuilder {
     }
 
     /// Writes this `typ` header (e.g. `at+jwt`, RFC 9068) into issued tokens and requires it on
-    /// verification. Without it any `typ` is accepted except [`REFRESH_TOKEN_TYPE`].
+    /// verification. Without it any `typ` is accepted except [`JwtStrategy::REFRESH_TOKEN_TYPE`].
     pub fn token_type(mut self, token_type: impl Into<String>) -> Self {
         self.token_type = Some(token_type.into());
         self
     }
 
-    /// The longest token accepted, in bytes; default [`DEFAULT_MAX_TOKEN_LEN`].
+    /// The longest token accepted, in bytes; default [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`].
     pub fn max_token_len(mut self, max: usize) -> Self {
         self.max_token_len = max;
         self

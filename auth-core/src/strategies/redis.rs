@@ -34,7 +34,8 @@
 //!
 //! # Failures
 //!
-//! Every command runs under the store timeout ([`DEFAULT_TIMEOUT`]). A timeout, a refused
+//! Every command runs under the store timeout ([`RedisStrategy::DEFAULT_TIMEOUT`], see [the timeout
+//! policy](crate::db#timeouts)). A timeout, a refused
 //! or dropped connection, or a server that is loading, read-only or failing over is
 //! [`AuthError::Unavailable`] (503), logged with `tracing::warn!` and never with a token. While
 //! the server is down each request fails within the timeout; once it is back, the connection
@@ -53,21 +54,42 @@ use crate::error::AuthError;
 
 pub use redis::aio::ConnectionManager;
 
-/// How long an issued token lives unless configured: one hour.
-pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// [`RedisStrategy::DEFAULT_LIFETIME`], for the crate's own use.
+pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
-/// How long any one command may take unless configured: the store timeout of
+/// [`RedisStrategy::DEFAULT_TIMEOUT`], for the crate's own use: the store timeout of
 /// [the timeout policy](crate::db#timeouts).
-pub const DEFAULT_TIMEOUT: Duration = crate::db::STORE_TIMEOUT;
+pub(crate) const DEFAULT_TIMEOUT: Duration = crate::db::STORE_TIMEOUT;
 
-/// The key prefix of [`RedisStrategy`] tokens unless configured.
-pub const DEFAULT_TOKEN_PREFIX: &str = "auth:token:";
+/// [`RedisStrategy::DEFAULT_PREFIX`], for the crate's own use.
+pub(crate) const DEFAULT_TOKEN_PREFIX: &str = "auth:token:";
 
-/// The key prefix of [`RedisFamilyStore`] families unless configured.
-pub const DEFAULT_FAMILY_PREFIX: &str = "auth:family:";
+/// [`RedisFamilyStore::DEFAULT_PREFIX`], for the crate's own use.
+pub(crate) const DEFAULT_FAMILY_PREFIX: &str = "auth:family:";
 
-/// The key prefix of [`RedisDenylist`] entries unless configured.
-pub const DEFAULT_DENYLIST_PREFIX: &str = "auth:revoked:";
+/// [`RedisDenylist::DEFAULT_PREFIX`], for the crate's own use.
+pub(crate) const DEFAULT_DENYLIST_PREFIX: &str = "auth:revoked:";
+
+impl RedisStrategy {
+    /// How long an issued token lives unless configured: one hour.
+    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+
+    /// How long any one command may take unless configured: 2 seconds.
+    pub const DEFAULT_TIMEOUT: Duration = DEFAULT_TIMEOUT;
+
+    /// The key prefix of [`RedisStrategy`] tokens unless configured.
+    pub const DEFAULT_PREFIX: &str = DEFAULT_TOKEN_PREFIX;
+}
+
+impl RedisFamilyStore {
+    /// The key prefix of [`RedisFamilyStore`] families unless configured.
+    pub const DEFAULT_PREFIX: &str = DEFAULT_FAMILY_PREFIX;
+}
+
+impl RedisDenylist {
+    /// The key prefix of [`RedisDenylist`] entries unless configured.
+    pub const DEFAULT_PREFIX: &str = DEFAULT_DENYLIST_PREFIX;
+}
 
 /// Why a Redis store could not be set up (startup errors; requests fail with [`AuthError`]).
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +109,7 @@ pub enum RedisStoreError {
 /// The connection-manager settings [`connect`] uses for `timeout`: connection and response
 /// timeouts of `timeout`, and a short reconnect backoff (3 retries, 100 ms doubling, at most
 /// 1 s apart), so a restarted server is picked up within a second or two.
+#[doc(hidden)]
 pub fn connection_config(timeout: Duration) -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
         .set_connection_timeout(Some(timeout))
@@ -98,7 +121,7 @@ pub fn connection_config(timeout: Duration) -> ConnectionManagerConfig {
 }
 
 /// Connects to `url` (`redis://[user:password@]host[:port][/db]`) with [`connection_config`]
-/// for [`DEFAULT_TIMEOUT`]. Fails if the server cannot be reached now, so that a wrong URL
+/// for [`RedisStrategy::DEFAULT_TIMEOUT`]. Fails if the server cannot be reached now, so that a wrong URL
 /// shows at startup; later outages are survived.
 pub async fn connect(url: &str) -> Result<ConnectionManager, RedisStoreError> {
     let client = redis::Client::open(url)?;
@@ -110,8 +133,6 @@ pub async fn connect(url: &str) -> Result<ConnectionManager, RedisStoreError> {
         Err(_) => Err(RedisStoreError::Timeout(limit)),
     }
 }
-
-pub use super::denylist::token_id;
 
 /// Runs one command (or script) for at most `timeout`, mapping failures to [`AuthError`].
 pub(crate) async fn timed<T>(
@@ -345,7 +366,7 @@ pub struct RedisStrategyBuilder {
 }
 
 impl RedisStrategyBuilder {
-    /// The key prefix, default [`DEFAULT_TOKEN_PREFIX`] (`auth:token:`). Give each application
+    /// The key prefix, default [`RedisStrategy::DEFAULT_PREFIX`] (`auth:token:`). Give each application
     /// sharing a server its own.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -353,7 +374,7 @@ impl RedisStrategyBuilder {
     }
 
     /// How long issued tokens live, at least one second (rounded up to whole seconds, as `EX`
-    /// counts); default [`DEFAULT_LIFETIME`], one hour.
+    /// counts); default [`RedisStrategy::DEFAULT_LIFETIME`], one hour.
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
         self
@@ -498,7 +519,8 @@ impl RefreshFamilyStore for RedisFamilyStore {
 /// list never outgrows the tokens in circulation. Use it with
 /// [`DenylistedJwt`](super::denylist::DenylistedJwt) to make JWT logout stick, or directly.
 ///
-/// An id is a JWT's `jti`, or [`token_id`] of a token without one.
+/// An id is a JWT's `jti`, or for a token without one the SHA-256 of its signing input
+/// (see [`DenylistedJwt`](super::denylist::DenylistedJwt)).
 #[derive(Clone)]
 pub struct RedisDenylist {
     connection: ConnectionManager,

@@ -2,7 +2,7 @@
 //!
 //! A [`TokenPairIssuer`] holds two [`JwtStrategy`]s with separate keys and lifetimes: a short
 //! access token and a long refresh token ([`TokenPairIssuerBuilder::hs256`] sets the seed's two secrets
-//! with 15 minutes and [`DEFAULT_REFRESH_LIFETIME`], 7 days). Every refresh token belongs to a
+//! with 15 minutes and [`TokenPairIssuer::DEFAULT_REFRESH_LIFETIME`], 7 days). Every refresh token belongs to a
 //! *family* (claim `fid`) started at login, and has its own `jti`. The family's store entry
 //! remembers the `jti` of the one refresh token that may be used next, its *head*.
 //!
@@ -20,7 +20,7 @@
 //!   deleted since the login, or whose password changed since the presented refresh token was
 //!   issued (its `iat`), gets no new pair (and the family is revoked), and the new pair
 //!   carries only the scopes the user may still have.
-//! - A family has an absolute lifetime, [`DEFAULT_SESSION_LIFETIME`] (30 days) unless set with
+//! - A family has an absolute lifetime, [`TokenPairIssuer::DEFAULT_SESSION_LIFETIME`] (30 days) unless set with
 //!   [`TokenPairIssuerBuilder::session_lifetime`]: it is written into every refresh token of the
 //!   family (claim `fxp`), no token of the family expires after it, and neither does its store
 //!   entry. Rotation renews the refresh token's lifetime, never the session's: at the end of
@@ -32,11 +32,11 @@
 //! ```
 //! use std::time::Duration;
 //! use auth_core::strategies::jwt::{JwtKey, JwtStrategy};
-//! use auth_core::strategies::refresh::{DEFAULT_REFRESH_LIFETIME, MemoryFamilyStore, TokenPairIssuer};
+//! use auth_core::strategies::refresh::{MemoryFamilyStore, TokenPairIssuer};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let access = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build()?;
-//! let refresh = JwtStrategy::builder(JwtKey::hs256([8u8; 32])).lifetime(DEFAULT_REFRESH_LIFETIME).build()?;
+//! let refresh = JwtStrategy::builder(JwtKey::hs256([8u8; 32])).lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME).build()?;
 //! let issuer = TokenPairIssuer::builder(MemoryFamilyStore::new()).strategies(access, refresh).build()?;
 //!
 //! // What the app says about a user at refresh time: here, everyone is active with `me`.
@@ -68,22 +68,36 @@ use tokio::sync::Mutex;
 use super::jwt::{JwtError, JwtKey, JwtStrategy, REFRESH_TOKEN_TYPE, now, random_id, same_media_type};
 use crate::{error::AuthError, response::NoStore};
 
-/// The refresh lifetime this module suggests, 7 days; set it with
-/// `JwtStrategy::…(…).lifetime(DEFAULT_REFRESH_LIFETIME)` on the refresh strategy. Each rotation
-/// starts a new refresh lifetime, within the session's absolute one
-/// ([`DEFAULT_SESSION_LIFETIME`]).
-pub const DEFAULT_REFRESH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// [`TokenPairIssuer::DEFAULT_REFRESH_LIFETIME`], for the crate's own use.
+pub(crate) const DEFAULT_REFRESH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
-/// How long a family lives from its login, however often it is refreshed, unless set with
-/// [`TokenPairIssuerBuilder::session_lifetime`]: 30 days.
-pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// [`TokenPairIssuer::DEFAULT_SESSION_LIFETIME`], for the crate's own use.
+pub(crate) const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
-/// The claim holding a refresh token's family id.
-pub const FAMILY_CLAIM: &str = "fid";
+/// [`TokenPairIssuer::FAMILY_CLAIM`], for the crate's own use.
+pub(crate) const FAMILY_CLAIM: &str = "fid";
 
-/// The claim holding the end of a refresh token's family (seconds since the Unix epoch): the
-/// session's absolute lifetime.
-pub const FAMILY_EXPIRY_CLAIM: &str = "fxp";
+/// [`TokenPairIssuer::FAMILY_EXPIRY_CLAIM`], for the crate's own use.
+pub(crate) const FAMILY_EXPIRY_CLAIM: &str = "fxp";
+
+impl TokenPairIssuer {
+    /// The refresh lifetime this module suggests, 7 days; set it with
+    /// `JwtStrategy::…(…).lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)` on the refresh strategy. Each rotation
+    /// starts a new refresh lifetime, within the session's absolute one
+    /// ([`TokenPairIssuer::DEFAULT_SESSION_LIFETIME`]).
+    pub const DEFAULT_REFRESH_LIFETIME: Duration = DEFAULT_REFRESH_LIFETIME;
+
+    /// How long a family lives from its login, however often it is refreshed, unless set with
+    /// [`TokenPairIssuer::session_lifetime`]: 30 days.
+    pub const DEFAULT_SESSION_LIFETIME: Duration = DEFAULT_SESSION_LIFETIME;
+
+    /// The claim holding a refresh token's family id.
+    pub const FAMILY_CLAIM: &str = FAMILY_CLAIM;
+
+    /// The claim holding the end of a refresh token's family (seconds since the Unix epoch): the
+    /// session's absolute lifetime.
+    pub const FAMILY_EXPIRY_CLAIM: &str = FAMILY_EXPIRY_CLAIM;
+}
 
 /// What the app says about a refresh token's subject at refresh time, so that a refresh never
 /// outlives the user's right to log in. [`TokenPairIssuer::refresh`] requires one.
@@ -333,7 +347,7 @@ impl<S: RefreshFamilyStore> TokenPairIssuerBuilder<S> {
     /// Pairs an access strategy and a refresh strategy.
     ///
     /// Both strategies must be able to sign; the refresh lifetime must be longer than the access
-    /// lifetime (build the refresh strategy with `.lifetime(DEFAULT_REFRESH_LIFETIME)` or your
+    /// lifetime (build the refresh strategy with `.lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)` or your
     /// own; the seed uses 1 and 10 minutes); and the access strategy must not itself use the
     /// refresh token type. Checked by [`build`](Self::build).
     pub fn strategies(mut self, access: JwtStrategy, refresh: JwtStrategy) -> Self {

@@ -4,7 +4,7 @@
 //! browser in or out (login CSRF).
 
 use auth_rules::cookie::{CookieRules, is_cookie_octet};
-pub use auth_rules::cookie::{DEFAULT_NAME, InvalidCookieOption, SameSite};
+pub use auth_rules::cookie::{InvalidCookieOption, SameSite};
 use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use cookie::{Cookie, Expiration, time::OffsetDateTime};
 
@@ -14,7 +14,7 @@ use crate::error::AuthError;
 /// valid `Set-Cookie` header. The defaults are the safe ones: `HttpOnly`, `Secure`,
 /// `SameSite=Lax`, `Path=/`, a session cookie, and logins accepted only from the site itself.
 ///
-/// A cookie without a `Domain` must be named `__Host-…` ([`DEFAULT_NAME`] is `__Host-auth`):
+/// A cookie without a `Domain` must be named `__Host-…` ([`CookieOptions::DEFAULT_NAME`] is `__Host-auth`):
 /// browsers then accept it only from this very host, over HTTPS, for path `/`, so a page of a
 /// sibling subdomain (`evil.example.com` next to `app.example.com`) cannot plant one of its own
 /// (session fixation, login CSRF). An app that needs another name (wire compatibility with an
@@ -50,6 +50,14 @@ pub struct CookieOptions {
     same_site: SameSite,
     allowed_origins: &'static [&'static str],
     host_prefix: bool,
+}
+
+/// [`CookieOptions::DEFAULT_NAME`], for the crate's own use; defined by `auth-rules`.
+pub(crate) const DEFAULT_NAME: &str = auth_rules::cookie::DEFAULT_NAME;
+
+impl CookieOptions {
+    /// The cookie name unless one is given: `__Host-auth` (see [`CookieOptions`]).
+    pub const DEFAULT_NAME: &str = DEFAULT_NAME;
 }
 
 /// [`CookieOptions`] being built; every setter is a `const fn`, so options can be built in a
@@ -176,7 +184,7 @@ impl CookieOptions {
     /// [`allowed_origins`](Self::allowed_origins): the check for login, logout and refresh with
     /// this cookie (login CSRF; `SameSite` does not stop a response from *setting* a cookie),
     /// and for a WebSocket upgrade it authenticates (cross-site WebSocket hijacking). The rules
-    /// are [`check_same_origin`](crate::transport::check_same_origin)'s.
+    /// are [`SameOrigin`](super::SameOrigin)'s.
     ///
     /// # Errors
     ///
@@ -260,7 +268,7 @@ impl CookieOptionsBuilder {
 }
 
 impl Default for CookieOptions {
-    /// The defaults, for a cookie named [`DEFAULT_NAME`] (`__Host-auth`).
+    /// The defaults, for a cookie named [`CookieOptions::DEFAULT_NAME`] (`__Host-auth`).
     fn default() -> Self {
         const DEFAULT: CookieOptions = match CookieOptions::builder(DEFAULT_NAME).build() {
             Ok(options) => options,

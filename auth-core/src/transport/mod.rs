@@ -6,7 +6,8 @@
 //! that cannot set headers puts it: in a WebSocket subprotocol entry ([`SubprotocolToken`]) or,
 //! when a handler names it, in the query ([`QueryToken`]); it is verified by its one
 //! [`Authenticate::verify`](crate::Authenticate::verify) wherever it travelled. A cookie's
-//! WebSocket upgrade is refused from other sites ([`check_same_origin`]).
+//! WebSocket upgrade is refused from other sites (the origin check of
+//! [`SameOrigin`](crate::backend::SameOrigin)).
 //!
 //! Each transport is defined here once: how it reads the credential, the OpenAPI security
 //! scheme it is documented as ([`Scheme`](crate::security::Scheme)), and its challenge. A
@@ -14,7 +15,7 @@
 //! ([`CookieOptions`](crate::backend::CookieOptions)) live here too, checked by the rules of the
 //! `auth-rules` crate, which `#[derive(AuthBackend)]` checks its options with at compile time.
 
-mod authorization;
+pub(crate) mod authorization;
 pub(crate) mod backend;
 pub(crate) mod cookie;
 mod oauth2;
@@ -24,11 +25,13 @@ pub(crate) mod scheme;
 mod subprotocol;
 mod token;
 
-pub use authorization::{BearerToken, authorization_credentials};
+pub use authorization::BearerToken;
+pub(crate) use authorization::authorization_credentials;
 pub use oauth2::{HttpBearer, OAuth2PasswordBearer};
-pub use origin::{RequestScheme, check_same_origin, is_upgrade};
-pub use query::{QueryToken, TOKEN_QUERY_PARAMETER};
-pub use subprotocol::{SubprotocolToken, TOKEN_SUBPROTOCOL_PREFIX};
+pub use origin::RequestScheme;
+pub(crate) use origin::{check_same_origin, is_upgrade};
+pub use query::QueryToken;
+pub use subprotocol::SubprotocolToken;
 #[cfg(feature = "ws")]
 pub(crate) use subprotocol::{is_token_entry, is_token_value};
 pub(crate) use token::read_as;

@@ -12,12 +12,12 @@ use crate::{
 /// Whether the request asks to switch protocols: an HTTP/1.1 `Upgrade` (a WebSocket
 /// handshake), or an HTTP/2 extended `CONNECT` (RFC 8441). Such a connection outlives the
 /// request, and its responses are not protected by the same-origin policy.
-pub fn is_upgrade(parts: &Parts) -> bool {
+pub(crate) fn is_upgrade(parts: &Parts) -> bool {
     parts.method == Method::CONNECT || parts.headers.contains_key(header::UPGRADE)
 }
 
 /// The scheme the client used to reach the site, for the origin check
-/// ([`check_same_origin`]) where the server cannot see it: insert it into the request's
+/// ([`SameOrigin`](crate::backend::SameOrigin)) where the server cannot see it: insert it into the request's
 /// extensions (behind a TLS-terminating proxy, [`RequestScheme::from_trusted_proxy`] reads it
 /// from `X-Forwarded-Proto`, only when the TCP peer is a proxy of yours).
 ///
@@ -101,7 +101,7 @@ impl RequestScheme {
 /// # Errors
 ///
 /// [`AuthError::CrossSiteRequest`] (403).
-pub fn check_same_origin(parts: &Parts, allowed: &[&str]) -> Result<(), AuthError> {
+pub(crate) fn check_same_origin(parts: &Parts, allowed: &[&str]) -> Result<(), AuthError> {
     let mut origins = parts.headers.get_all(header::ORIGIN).iter();
     let origin = origins.next();
     let ambiguous = origins.next().is_some();

@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// The query parameter that carries a token, as RFC 6750 §2.3 names it.
-pub const TOKEN_QUERY_PARAMETER: &str = "access_token";
+pub(crate) const TOKEN_QUERY_PARAMETER: &str = "access_token";
 
 /// Longest token read from the query.
 const MAX_TOKEN_LEN: usize = 8 * 1024;

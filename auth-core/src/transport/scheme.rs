@@ -94,7 +94,7 @@ pub enum ApiKeyLocation {
     /// [`logging::RedactedUri`](crate::logging::RedactedUri) (or, with tower-http's
     /// `TraceLayer`, [`logging::RedactingMakeSpan`](crate::logging::RedactingMakeSpan)), naming
     /// the parameter if it is not one of
-    /// [`CREDENTIAL_QUERY_PARAMETERS`](crate::logging::CREDENTIAL_QUERY_PARAMETERS).
+    /// [`RedactedUri::CREDENTIAL_PARAMETERS`](crate::logging::RedactedUri::CREDENTIAL_PARAMETERS).
     Query,
     /// In a cookie.
     Cookie,

@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// The prefix of the subprotocol entry that carries a token: `bearer.<token>`.
-pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "bearer.";
+pub(crate) const TOKEN_SUBPROTOCOL_PREFIX: &str = "bearer.";
 
 /// Longest token read from a subprotocol entry.
 const MAX_TOKEN_LEN: usize = 8 * 1024;

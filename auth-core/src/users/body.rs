@@ -18,7 +18,7 @@ use super::{
 
 /// The largest body the users routes read. A user is a few hundred bytes; the room left is for
 /// an app's own fields.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A request body as FastAPI sees it: parsed as JSON when its `Content-Type` is
 /// `application/json` or `application/*+json` (FastAPI's strict content type, its default), and

@@ -48,7 +48,7 @@ pub enum UserScope {
 }
 
 /// The scope a superuser's row grants, as written in requirements.
-pub const SUPERUSER_SCOPE: &str = "users:superuser";
+pub(crate) const SUPERUSER_SCOPE: &str = "users:superuser";
 
 /// A user authenticated by backend `B` (which issued the token at the users' `/login`): a
 /// [`Credential`] whose principal is the active user, with the scopes the row grants.
@@ -67,7 +67,8 @@ pub struct UserPrincipal<F> {
 }
 
 impl<F> UserPrincipal<F> {
-    /// The principal of `user`: superusers are granted [`SUPERUSER_SCOPE`].
+    /// The principal of `user`: superusers are granted `users:superuser`
+    /// ([`UserScope::Superuser`]).
     pub fn new(user: User<F>) -> Self {
         let scopes = if user.is_superuser { vec![SUPERUSER_SCOPE.to_owned()] } else { Vec::new() };
         Self { user, scopes }
@@ -198,7 +199,7 @@ pub struct CurrentUser<B, H: UserHooks>(pub User<H::Fields>, PhantomData<fn() ->
 
 /// The active superuser behind the request, as fastapi-users' `current_user(active=True,
 /// superuser=True)`: [`CurrentUser`]'s answers, and 403 `{"detail": "Forbidden"}` for a user who
-/// is not a superuser, whether or not a chain requires [`SUPERUSER_SCOPE`].
+/// is not a superuser, whether or not a chain requires [`UserScope::Superuser`].
 pub struct Superuser<B, H: UserHooks>(pub User<H::Fields>, PhantomData<fn() -> B>);
 
 impl<B, H: UserHooks> CurrentUser<B, H> {
@@ -329,7 +330,7 @@ impl<B: UserBackends<H>, H: UserHooks> Describe for Superuser<B, H> {
 }
 
 /// What a users route requires, described as `#[secured]` describes a handler: its scopes
-/// ([`SUPERUSER_SCOPE`] for the superuser routes) and its credential (`B`'s [`UserToken`]s).
+/// (`users:superuser` for the superuser routes) and its credential (`B`'s [`UserToken`]s).
 ///
 /// The routes are generic over the app's types, which `#[secured]` functions cannot be, so
 /// their descriptions are written here. The superuser routes enter their chain with it, as a

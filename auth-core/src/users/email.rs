@@ -26,9 +26,14 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
 
 /// Longest input looked at, in characters, as pydantic (`MAX_EMAIL_LENGTH`).
-pub const MAX_INPUT_CHARS: usize = 2048;
-/// Longest address, in UTF-8 bytes (RFC 5321 §4.5.3.1.3 with RFC 3696 errata).
-pub const MAX_EMAIL_BYTES: usize = 254;
+pub(crate) const MAX_INPUT_CHARS: usize = 2048;
+/// [`Email::MAX_BYTES`], for the crate's own use.
+pub(crate) const MAX_EMAIL_BYTES: usize = 254;
+
+impl Email {
+    /// Longest address, in UTF-8 bytes (RFC 5321 §4.5.3.1.3 with RFC 3696 errata).
+    pub const MAX_BYTES: usize = MAX_EMAIL_BYTES;
+}
 /// Longest domain, in bytes of its ASCII form (RFC 1035 §2.3.4).
 const MAX_DOMAIN_BYTES: usize = 253;
 /// Longest domain label, in bytes of its ASCII form (RFC 1035 §2.3.1).
@@ -128,7 +133,7 @@ impl Email {
 
 /// The lookup key for a login name that may not be a valid address (a login form takes any
 /// string): the key of the address when it parses, otherwise a key that no valid address has.
-pub fn login_key(username: &str) -> String {
+pub(crate) fn login_key(username: &str) -> String {
     match Email::parse(username) {
         Ok(email) => email.key,
         // No valid address's key contains a space and starts with one: `Email::key` is an

@@ -5,8 +5,8 @@
 //! `{PUBLIC_URL}/reset-password?token=…`: the frontend's pages, which post the token to
 //! `POST /auth/verify` or `POST /auth/reset-password`.
 //!
-//! Sending never holds up or fails a request: a mail is queued (up to [`QUEUE_CAPACITY`]) and
-//! the request goes on. A send that fails or takes longer than [`SEND_TIMEOUT`] is logged with
+//! Sending never holds up or fails a request: a mail is queued (up to [`Mailer::QUEUE_CAPACITY`]) and
+//! the request goes on. A send that fails or takes longer than [`Mailer::SEND_TIMEOUT`] is logged with
 //! `tracing::warn!` (the kind of mail and the error, never the token) and dropped, and so is a
 //! mail that finds the queue full.
 //!
@@ -29,10 +29,18 @@ use lettre::{
 };
 use tokio::sync::mpsc;
 
-/// How many mails may wait to be sent; more are dropped (and logged).
-pub const QUEUE_CAPACITY: usize = 1024;
-/// How long one SMTP send may take before it is given up (and logged).
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// [`Mailer::QUEUE_CAPACITY`], for the crate's own use.
+pub(crate) const QUEUE_CAPACITY: usize = 1024;
+/// [`Mailer::SEND_TIMEOUT`], for the crate's own use.
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Mailer {
+    /// How many mails may wait to be sent; more are dropped (and logged).
+    pub const QUEUE_CAPACITY: usize = QUEUE_CAPACITY;
+
+    /// How long one SMTP send may take before it is given up (and logged).
+    pub const SEND_TIMEOUT: Duration = SEND_TIMEOUT;
+}
 
 /// Why a mailer could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -61,7 +61,7 @@
 //! `PATCH /users/{id}` with `{"is_superuser": true}`.
 
 mod body;
-mod current;
+pub(crate) mod current;
 pub mod email;
 mod error;
 mod hooks;
@@ -76,18 +76,14 @@ pub mod throttle;
 pub mod tokens;
 mod user_manager;
 
-pub use body::MAX_BODY_BYTES;
-pub use current::{CurrentUser, SUPERUSER_SCOPE, Superuser, UserBackends, UserPrincipal, UserScope, UserToken};
-pub use email::{Email, InvalidEmail, MAX_EMAIL_BYTES, MAX_INPUT_CHARS, login_key};
+pub(crate) use current::UserBackends;
+pub use current::{CurrentUser, Superuser, UserPrincipal, UserScope, UserToken};
+pub use email::{Email, InvalidEmail};
 pub use error::{ErrorCode, FlowError, UsersError, ValidationError};
 pub use hooks::{InvalidPassword, PasswordPolicy, RequestContext, UserHooks};
-pub use mail::{MailDelivery, MailError, MailSettings, Mailer, MailerBuilder, QUEUE_CAPACITY, SEND_TIMEOUT};
-pub use model::{BASE_FIELDS, NoFields, User, UserCreate, UserFields, UserUpdate};
+pub use mail::{MailDelivery, MailError, MailSettings, Mailer, MailerBuilder};
+pub use model::{NoFields, User, UserCreate, UserFields, UserUpdate};
 pub use routes::{auth_router, register_router, reset_password_router, users_router, verify_router};
-pub use store::{DEFAULT_TABLE, UserStore, UserStoreBuilder};
-pub use throttle::{
-    ClientIpSource, DEFAULT_REDIS_PREFIX, LoginThrottle, LoginThrottleBuilder, MAX_MEMORY_ENTRIES, ThrottlePolicy,
-    ThrottleStore,
-};
-pub use tokens::{DEFAULT_TOKEN_LIFETIME, RESET_AUDIENCE, VERIFY_AUDIENCE};
+pub use store::{UserStore, UserStoreBuilder};
+pub use throttle::{ClientIpSource, LoginThrottle, LoginThrottleBuilder, ThrottlePolicy, ThrottleStore};
 pub use user_manager::{LoginOutcome, UserManager, UserManagerBuilder, UserManagerError};

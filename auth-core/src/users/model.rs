@@ -39,7 +39,7 @@ impl<T: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'stati
 pub struct NoFields {}
 
 /// The names the base model uses; an app field by one of these names is never read.
-pub const BASE_FIELDS: [&str; 7] =
+pub(crate) const BASE_FIELDS: [&str; 7] =
     ["id", "email", "password", "hashed_password", "is_active", "is_superuser", "is_verified"];
 
 /// A user as answered (fastapi-users' `UserRead`): never with the password hash.

@@ -56,7 +56,7 @@ use crate::{
 };
 
 /// The users table's name unless configured.
-pub const DEFAULT_TABLE: &str = db::USERS_TABLE;
+pub(crate) const DEFAULT_TABLE: &str = db::USERS_TABLE;
 
 /// The migrations, in order.
 const MIGRATIONS: &[Migration] = &[
@@ -461,7 +461,7 @@ impl UserStoreBuilder {
         Self { database, table: DEFAULT_TABLE.to_owned(), timeout: db::STORE_TIMEOUT }
     }
 
-    /// The users table's name; default [`DEFAULT_TABLE`]. Lowercase ASCII letters, digits and
+    /// The users table's name; default `users`. Lowercase ASCII letters, digits and
     /// `_`, not starting with a digit, at most 48 bytes; always quoted in SQL.
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();

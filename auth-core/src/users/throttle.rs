@@ -68,12 +68,20 @@ use sha2::{Digest, Sha256};
 use super::hooks::RequestContext;
 use crate::error::AuthError;
 
-/// How many counters the in-memory store keeps at most; beyond, the ones nearest their expiry
-/// among a sample are dropped first.
-pub const MAX_MEMORY_ENTRIES: usize = 100_000;
+/// [`LoginThrottle::MAX_MEMORY_ENTRIES`], for the crate's own use.
+pub(crate) const MAX_MEMORY_ENTRIES: usize = 100_000;
 
-/// The Redis key prefix unless configured.
-pub const DEFAULT_REDIS_PREFIX: &str = "auth:throttle:";
+/// [`LoginThrottle::DEFAULT_REDIS_PREFIX`], for the crate's own use.
+pub(crate) const DEFAULT_REDIS_PREFIX: &str = "auth:throttle:";
+
+impl LoginThrottle {
+    /// The Redis key prefix unless configured.
+    pub const DEFAULT_REDIS_PREFIX: &str = DEFAULT_REDIS_PREFIX;
+
+    /// How many counters the in-memory store keeps at most; beyond, the ones nearest their expiry
+    /// among a sample are dropped first.
+    pub const MAX_MEMORY_ENTRIES: usize = MAX_MEMORY_ENTRIES;
+}
 
 /// One counter's rule: how many failures are free, then how long to wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +176,7 @@ struct Entry {
 pub struct ThrottleStore(Store);
 
 impl ThrottleStore {
-    /// Counters in this process's memory (at most [`MAX_MEMORY_ENTRIES`]).
+    /// Counters in this process's memory (at most [`LoginThrottle::MAX_MEMORY_ENTRIES`]).
     pub fn memory() -> Self {
         Self(Store::Memory(Arc::default()))
     }

@@ -30,11 +30,11 @@ use crate::{
 };
 
 /// fastapi-users' audience of verify tokens.
-pub const VERIFY_AUDIENCE: &str = "fastapi-users:verify";
+pub(crate) const VERIFY_AUDIENCE: &str = "fastapi-users:verify";
 /// fastapi-users' audience of reset-password tokens.
-pub const RESET_AUDIENCE: &str = "fastapi-users:reset";
+pub(crate) const RESET_AUDIENCE: &str = "fastapi-users:reset";
 /// How long a verify or reset token lives unless configured: one hour, as fastapi-users.
-pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
+pub(crate) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// The longest verify or reset token read; longer ones are refused before any decoding.
 const MAX_TOKEN_LEN: usize = 2048;
 

@@ -68,7 +68,7 @@ pub(crate) fn expand(backend: &Validated<'_>) -> TokenStream {
                     A: #krate::backend::Authenticator + #krate::__private::axum::extract::FromRef<S>,
                     S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
                 {
-                    #krate::backend::routes::<Self, A, S>()
+                    #krate::__private::backend_routes::<Self, A, S>()
                 }
             }
         };

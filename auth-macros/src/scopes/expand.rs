@@ -39,11 +39,11 @@ pub(crate) fn impls(decl: &Declaration<'_>) -> TokenStream {
 
             #[automatically_derived]
             impl #krate::__private::core::str::FromStr for #ident {
-                type Err = #krate::security::ParseScopeError;
+                type Err = #krate::__private::ParseScopeError;
 
                 fn from_str(scope: &str) -> #krate::__private::core::result::Result<Self, Self::Err> {
                     <Self as #krate::ScopeDeclaration>::from_scope_str(scope)
-                        .ok_or_else(|| #krate::security::ParseScopeError::new(scope))
+                        .ok_or_else(|| #krate::__private::ParseScopeError::new(scope))
                 }
             }
 

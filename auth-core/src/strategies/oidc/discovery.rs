@@ -9,7 +9,7 @@ use super::{
 };
 
 /// The path appended to an issuer to find its configuration (OpenID Connect Discovery §4).
-pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+pub(crate) const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 /// What an identity provider says about itself: the members of its discovery document that
 /// this library reads. Unknown members are ignored.

@@ -6,16 +6,28 @@ use std::{fmt, time::Duration};
 use axum::http::{HeaderMap, HeaderValue, header};
 use reqwest::{Client, Url, redirect};
 
-/// Default deadline of one request, connection and body included: the identity-provider
-/// timeout of [the timeout policy](crate::db#timeouts).
-pub const DEFAULT_TIMEOUT: Duration = crate::db::HTTP_TIMEOUT;
+/// [`HttpOptions::DEFAULT_TIMEOUT`], for the crate's own use: the identity-provider timeout of
+/// [the timeout policy](crate::db#timeouts).
+pub(crate) const DEFAULT_TIMEOUT: Duration = crate::db::HTTP_TIMEOUT;
 
-/// Default deadline for the TCP and TLS handshake; see [the timeout policy](crate::db#timeouts).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = crate::db::HTTP_CONNECT_TIMEOUT;
+/// [`HttpOptions::DEFAULT_CONNECT_TIMEOUT`], for the crate's own use; see
+/// [the timeout policy](crate::db#timeouts).
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = crate::db::HTTP_CONNECT_TIMEOUT;
 
-/// Default cap on a response body, 256 KiB: a discovery document is a few KiB, a key set of ten
-/// RSA keys about 5 KiB, an introspection answer well under 1 KiB.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024;
+/// [`HttpOptions::DEFAULT_MAX_RESPONSE_BYTES`], for the crate's own use.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+impl HttpOptions {
+    /// Default deadline of one request, connection and body included.
+    pub const DEFAULT_TIMEOUT: Duration = DEFAULT_TIMEOUT;
+
+    /// Default deadline for the TCP and TLS handshake.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = DEFAULT_CONNECT_TIMEOUT;
+
+    /// Default cap on a response body, 256 KiB: a discovery document is a few KiB, a key set of ten
+    /// RSA keys about 5 KiB, an introspection answer well under 1 KiB.
+    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = DEFAULT_MAX_RESPONSE_BYTES;
+}
 
 /// How the `oidc` strategies talk to identity providers.
 ///
@@ -61,20 +73,20 @@ impl fmt::Debug for HttpOptions {
 
 impl HttpOptions {
     /// The deadline of one request, from connecting to the last byte of the body; default
-    /// [`DEFAULT_TIMEOUT`].
+    /// [`HttpOptions::DEFAULT_TIMEOUT`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// The deadline of the TCP and TLS handshake; default [`DEFAULT_CONNECT_TIMEOUT`]. Ignored
+    /// The deadline of the TCP and TLS handshake; default [`HttpOptions::DEFAULT_CONNECT_TIMEOUT`]. Ignored
     /// with [`HttpOptions::client`], whose own setting counts.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// The largest response body read; default [`DEFAULT_MAX_RESPONSE_BYTES`]. A longer one is
+    /// The largest response body read; default [`HttpOptions::DEFAULT_MAX_RESPONSE_BYTES`]. A longer one is
     /// refused, whatever its `Content-Length` says.
     pub fn max_response_bytes(mut self, max: usize) -> Self {
         self.max_response_bytes = max;

@@ -52,12 +52,20 @@ use super::{
 };
 use crate::{error::AuthError, security::SecurityScopes, strategies::jwt::DEFAULT_MAX_TOKEN_LEN};
 
-/// How long an introspection answer is cached unless configured: 30 seconds. This is the
-/// longest a revoked token keeps working here.
-pub const DEFAULT_INTROSPECTION_CACHE_TTL: Duration = Duration::from_secs(30);
+/// [`IntrospectionStrategy::DEFAULT_CACHE_TTL`], for the crate's own use.
+pub(crate) const DEFAULT_INTROSPECTION_CACHE_TTL: Duration = Duration::from_secs(30);
 
-/// The most answers cached unless configured.
-pub const DEFAULT_MAX_CACHE_ENTRIES: usize = 10_000;
+/// [`IntrospectionStrategy::DEFAULT_MAX_CACHE_ENTRIES`], for the crate's own use.
+pub(crate) const DEFAULT_MAX_CACHE_ENTRIES: usize = 10_000;
+
+impl IntrospectionStrategy {
+    /// How long an introspection answer is cached unless configured: 30 seconds. This is the
+    /// longest a revoked token keeps working here.
+    pub const DEFAULT_CACHE_TTL: Duration = DEFAULT_INTROSPECTION_CACHE_TTL;
+
+    /// The most answers cached unless configured.
+    pub const DEFAULT_MAX_CACHE_ENTRIES: usize = DEFAULT_MAX_CACHE_ENTRIES;
+}
 
 /// How this API authenticates to the introspection endpoint (RFC 7662 §2.1 requires it).
 #[derive(Clone)]
@@ -399,14 +407,14 @@ impl IntrospectionStrategyBuilder {
     }
 
     /// How long an answer is cached, at most (and never past the token's `exp`): the longest a
-    /// revoked token keeps working. Default [`DEFAULT_INTROSPECTION_CACHE_TTL`]; zero disables
+    /// revoked token keeps working. Default [`IntrospectionStrategy::DEFAULT_CACHE_TTL`]; zero disables
     /// the cache.
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
         self.cache_ttl = ttl;
         self
     }
 
-    /// How many answers the cache holds, at most; default [`DEFAULT_MAX_CACHE_ENTRIES`].
+    /// How many answers the cache holds, at most; default [`IntrospectionStrategy::DEFAULT_MAX_CACHE_ENTRIES`].
     pub fn max_cache_entries(mut self, max: usize) -> Self {
         self.max_entries = max;
         self

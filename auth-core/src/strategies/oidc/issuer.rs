@@ -14,15 +14,23 @@ use super::{
 use crate::strategies::jwt::JwtKey;
 use crate::strategies::jwt::{Claims, InvalidReason, JwtError, JwtKeySet, JwtStrategy};
 
-/// Clock skew tolerated on `exp` and `nbf` of provider tokens unless configured: 30 seconds,
-/// since the provider's clock is not ours.
-pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// [`Issuer::DEFAULT_LEEWAY`], for the crate's own use.
+pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
-/// The `typ` of RFC 9068 access tokens.
-pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// [`Issuer::ACCESS_TOKEN_TYPE`], for the crate's own use.
+pub(crate) const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+impl Issuer {
+    /// Clock skew tolerated on `exp` and `nbf` of provider tokens unless configured: 30 seconds,
+    /// since the provider's clock is not ours.
+    pub const DEFAULT_LEEWAY: Duration = DEFAULT_LEEWAY;
+
+    /// The `typ` of RFC 9068 access tokens.
+    pub const ACCESS_TOKEN_TYPE: &str = ACCESS_TOKEN_TYPE;
+}
 
 /// Maps a verified token's claims to the scopes it grants; see [`Issuer::scopes_from`].
-pub type ScopeMapper = Arc<dyn Fn(&Claims) -> Vec<String> + Send + Sync>;
+pub(crate) type ScopeMapper = Arc<dyn Fn(&Claims) -> Vec<String> + Send + Sync>;
 
 /// An identity provider whose access tokens are accepted, and the rules they must follow.
 ///
@@ -56,7 +64,7 @@ pub type ScopeMapper = Arc<dyn Fn(&Claims) -> Vec<String> + Send + Sync>;
 /// - `iss` equal to the issuer, character for character;
 /// - `aud` containing the configured audience: required, because without it an ID token, or an
 ///   access token the same provider issued for another API, would be accepted;
-/// - `exp` present and not past (with [`DEFAULT_LEEWAY`]), `nbf` not in the future;
+/// - `exp` present and not past (with [`Issuer::DEFAULT_LEEWAY`]), `nbf` not in the future;
 /// - `typ` of any value except `refresh+jwt`, or exactly `at+jwt` with
 ///   [`Issuer::require_access_token_type`].
 #[derive(Clone)]
@@ -105,7 +113,7 @@ impl Issuer {
         self
     }
 
-    /// Clock skew tolerated on `exp` and `nbf`; default [`DEFAULT_LEEWAY`], at most an hour.
+    /// Clock skew tolerated on `exp` and `nbf`; default [`Issuer::DEFAULT_LEEWAY`], at most an hour.
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self

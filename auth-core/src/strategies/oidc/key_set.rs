@@ -30,7 +30,7 @@ pub const MAX_KEYS: usize = 100;
 
 /// The largest RSA modulus accepted, in bits: aws-lc verifies RSA up to 8192 bits, and larger
 /// keys would make each verification a cost worth attacking.
-pub const MAX_RSA_BITS: usize = 8192;
+pub(crate) const MAX_RSA_BITS: usize = 8192;
 
 /// Private-key members of RSA, EC and OKP JWKs (RFC 7518 §6.2.2, §6.3.2; RFC 8037 §2).
 const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
@@ -102,7 +102,7 @@ fn describe(skipped: &[SkippedKey]) -> String {
 /// is skipped and what is refused. Never panics, whatever the input.
 ///
 /// ```
-/// use auth_core::strategies::oidc::parse_key_set;
+/// use auth_core::__private::parse_key_set;
 ///
 /// let set = parse_key_set(br#"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"hmac"}]}"#);
 /// assert!(set.is_err()); // a symmetric key is never taken from a key set

@@ -7,7 +7,7 @@
 //!   with its own keys and audience, chosen by the token's `iss`.
 //! - [`IntrospectionStrategy`] asks the provider about opaque tokens (RFC 7662), with a cache
 //!   whose bound is the revocation delay.
-//! - [`parse_key_set`] reads a JWK set defensively; it is also the fuzz target.
+//! - Key sets are read defensively, key by key; the parser is also a fuzz target.
 //!
 //! A `sub` is unique only within its issuer: with several issuers, key users by
 //! [`ProviderToken::identity`], the `(iss, sub)` pair ([`SubjectId`]).
@@ -49,31 +49,31 @@
 //! `https` (plain `http` only on loopback, and only for a loopback issuer). The discovery
 //! document is trusted for its `jwks_uri` once its `issuer` matches; key sets are read key by
 //! key, and symmetric keys, private keys, encryption keys and malformed keys are skipped
-//! ([`parse_key_set`]). Caching, refetching and what happens while the provider is down are
+//! (and listed in the logs). Caching, refetching and what happens while the provider is down are
 //! described on [`KeyCachePolicy`]. A token the keys cannot verify is 401, never 500; keys that
 //! cannot be had at all (past [`KeyCachePolicy::max_stale`]) are 503.
 
 mod credential;
-mod discovery;
+pub(crate) mod discovery;
 mod fetch;
-mod introspection;
-mod issuer;
+pub(crate) mod introspection;
+pub(crate) mod issuer;
 mod key_cache;
-mod key_set;
+pub(crate) mod key_set;
 
 use std::{fmt, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-pub use discovery::{DISCOVERY_PATH, ProviderMetadata, parse_metadata};
-pub use fetch::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, FetchError, HttpOptions};
+pub(crate) use discovery::DISCOVERY_PATH;
+pub use discovery::ProviderMetadata;
+pub use fetch::{FetchError, HttpOptions};
 pub use introspection::{
-    ClientAuth, DEFAULT_INTROSPECTION_CACHE_TTL, DEFAULT_MAX_CACHE_ENTRIES, IntrospectedToken, IntrospectionError,
-    IntrospectionStrategy, IntrospectionStrategyBuilder, parse_introspection_response,
+    ClientAuth, IntrospectedToken, IntrospectionError, IntrospectionStrategy, IntrospectionStrategyBuilder,
 };
-pub use issuer::{ACCESS_TOKEN_TYPE, DEFAULT_LEEWAY, Issuer, ScopeMapper, scopes_and_claim};
+pub use issuer::{Issuer, scopes_and_claim};
 pub use key_cache::KeyCachePolicy;
-pub use key_set::{KeySetError, MAX_KEYS, MAX_RSA_BITS, ParsedKeySet, SkippedKey, parse_key_set};
+pub use key_set::KeySetError;
 
 use self::{fetch::Fetcher, issuer::IssuerVerifier, key_cache::KeyCache};
 use crate::{

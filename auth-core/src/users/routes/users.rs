@@ -45,7 +45,7 @@ type SuperuserChain<H, B> = Enter<RouteRequirement<H, B, true>>;
 /// of the updates instead); sending it again applies it to the user as they are now.
 ///
 /// 403 also answers an unverified user where the manager requires verification. The superuser
-/// routes require [`SUPERUSER_SCOPE`](crate::users::SUPERUSER_SCOPE), which the user row grants
+/// routes require [`users:superuser`](crate::users::UserScope::Superuser), which the user row grants
 /// to superusers, and their OpenAPI operations say so.
 pub fn users_router<H, B, S>() -> Router<S>
 where
