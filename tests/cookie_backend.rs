@@ -203,8 +203,12 @@ async fn a_cookie_login_or_logout_from_another_site_is_refused() {
     assert_eq!(bearer.status(), StatusCode::OK);
 }
 
-/// How many generated cookies were accepted and written, so the property is not vacuous.
-static ACCEPTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+thread_local! {
+    /// How many generated cookies were accepted and written, so the property is not vacuous.
+    /// Per thread: the property also runs as its own test, maybe at the same time in this
+    /// process, and its cases must not count for the run below.
+    static ACCEPTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
@@ -242,7 +246,7 @@ proptest::proptest! {
         }
         let Ok(options) = builder.build() else { return Ok(()) };
         let Ok(header) = options.set_cookie(&token) else { return Ok(()) };
-        ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ACCEPTED.with(|accepted| accepted.set(accepted.get() + 1));
         let header = header.to_str().unwrap();
         let parsed = cookie::Cookie::parse(header).unwrap();
         proptest::prop_assert_eq!(parsed.name(), options.name());
@@ -263,9 +267,12 @@ proptest::proptest! {
 fn the_cookie_property_sees_accepted_cookies() {
     // Runs the property itself (proptest's test functions are ordinary functions), then checks
     // that a good share of the cases got past `build` and `set_cookie`.
+    // About one case in six gets past `build` and `set_cookie` (316 to 345 of 2000 in runs of
+    // its own); the bound was 500 while the count also took in the property's own run as a
+    // test of its own, in the same process, which a test runner need not do.
     any_accepted_cookie_reads_back_exactly();
-    let accepted = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(accepted >= 500, "only {accepted} of 2000 cases were accepted cookies");
+    let accepted = ACCEPTED.with(std::cell::Cell::get);
+    assert!(accepted >= 200, "only {accepted} of 2000 cases were accepted cookies");
 }
 
 /// Issue 20, finding 9: the scheme is part of the origin, over HTTP. With `Host:
