@@ -155,8 +155,8 @@ struct Statements {
 ///
 /// - a URL (`&str` or `String`): `sqlite:…` (the file is created if missing) or `postgres:…` /
 ///   `postgresql:…`, each with its feature. `build().await` opens the pool, with an acquire
-///   timeout, SQLite's busy timeout and a wait for the first connection of [`DEFAULT_TIMEOUT`]
-///   each, so that a wrong URL fails at startup;
+///   timeout, SQLite's busy timeout and a wait for the first connection of the store timeout
+///   each ([the timeout policy](crate::db#timeouts)), so that a wrong URL fails at startup;
 /// - a `SqlitePool` or a `PgPool`, for other pool settings or to share one pool between the
 ///   token and users tables. Give it an `acquire_timeout` (and SQLite a `busy_timeout`) no
 ///   longer than the store's timeout.

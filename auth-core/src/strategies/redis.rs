@@ -381,7 +381,7 @@ impl RedisStrategyBuilder {
     }
 
     /// How long one command may take before the request fails with
-    /// [`AuthError::Unavailable`]; default [`DEFAULT_TIMEOUT`].
+    /// [`AuthError::Unavailable`]; default [`RedisStrategy::DEFAULT_TIMEOUT`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -448,14 +448,14 @@ pub struct RedisFamilyStoreBuilder {
 }
 
 impl RedisFamilyStoreBuilder {
-    /// The key prefix; default [`DEFAULT_FAMILY_PREFIX`].
+    /// The key prefix; default [`RedisFamilyStore::DEFAULT_PREFIX`].
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.store.prefix = prefix.into();
         self
     }
 
     /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
-    /// [`DEFAULT_TIMEOUT`], 2 seconds.
+    /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.store.timeout = timeout;
         self
@@ -545,14 +545,14 @@ pub struct RedisDenylistBuilder {
 }
 
 impl RedisDenylistBuilder {
-    /// The key prefix; default [`DEFAULT_DENYLIST_PREFIX`].
+    /// The key prefix; default [`RedisDenylist::DEFAULT_PREFIX`].
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.denylist.prefix = prefix.into();
         self
     }
 
     /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
-    /// [`DEFAULT_TIMEOUT`], 2 seconds.
+    /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.denylist.timeout = timeout;
         self

@@ -88,7 +88,7 @@ impl TokenPairIssuer {
     pub const DEFAULT_REFRESH_LIFETIME: Duration = DEFAULT_REFRESH_LIFETIME;
 
     /// How long a family lives from its login, however often it is refreshed, unless set with
-    /// [`TokenPairIssuer::session_lifetime`]: 30 days.
+    /// [`TokenPairIssuerBuilder::session_lifetime`]: 30 days.
     pub const DEFAULT_SESSION_LIFETIME: Duration = DEFAULT_SESSION_LIFETIME;
 
     /// The claim holding a refresh token's family id.
@@ -356,8 +356,8 @@ impl<S: RefreshFamilyStore> TokenPairIssuerBuilder<S> {
     }
 
     /// The seed's setup instead of [`strategies`](Self::strategies): HS256 with two different
-    /// secrets, access tokens for 15 minutes ([`DEFAULT_LIFETIME`](super::jwt::DEFAULT_LIFETIME))
-    /// and refresh tokens for [`DEFAULT_REFRESH_LIFETIME`] (7 days).
+    /// secrets, access tokens for 15 minutes ([`JwtStrategy::DEFAULT_LIFETIME`](super::jwt::JwtStrategy::DEFAULT_LIFETIME))
+    /// and refresh tokens for [`TokenPairIssuer::DEFAULT_REFRESH_LIFETIME`] (7 days).
     pub fn hs256(mut self, access_secret: impl AsRef<[u8]>, refresh_secret: impl AsRef<[u8]>) -> Self {
         let strategies = || {
             if access_secret.as_ref() == refresh_secret.as_ref() {
@@ -374,7 +374,7 @@ impl<S: RefreshFamilyStore> TokenPairIssuerBuilder<S> {
     }
 
     /// How long a family lives from its login, however often it is refreshed; default
-    /// [`DEFAULT_SESSION_LIFETIME`] (30 days). Whole seconds, at least one.
+    /// [`TokenPairIssuer::DEFAULT_SESSION_LIFETIME`] (30 days). Whole seconds, at least one.
     pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
         self.session_lifetime = lifetime.max(Duration::from_secs(1));
         self

@@ -184,7 +184,7 @@ impl CookieOptions {
     /// [`allowed_origins`](Self::allowed_origins): the check for login, logout and refresh with
     /// this cookie (login CSRF; `SameSite` does not stop a response from *setting* a cookie),
     /// and for a WebSocket upgrade it authenticates (cross-site WebSocket hijacking). The rules
-    /// are [`SameOrigin`](super::SameOrigin)'s.
+    /// are [`SameOrigin`](crate::backend::SameOrigin)'s.
     ///
     /// # Errors
     ///

@@ -353,7 +353,7 @@ impl LoginThrottle {
 
 impl LoginThrottleBuilder {
     /// The Redis key prefix (keys are `<prefix><counter>:<hash>`); default
-    /// [`DEFAULT_REDIS_PREFIX`]; no effect in memory.
+    /// [`LoginThrottle::DEFAULT_REDIS_PREFIX`]; no effect in memory.
     #[cfg(feature = "redis")]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         if let Store::Redis(store) = &mut self.throttle.store {
