@@ -433,10 +433,10 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
                             Span::call_site().located_at(span),
                         ));
                         block.text(&format!(
-                            "#[allow(unused_imports)] use ::auth_core::__private::fallback::d{aliases}::*;"
+                            "use ::auth_core::__private::fallback::d{aliases}::*;"
                         ));
                         imports
-                            .text("#[allow(unused_imports)] use")
+                            .text("use")
                             .trees(path)
                             .text("as")
                             .tree(alias.clone())
@@ -487,23 +487,24 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
     secured.text("; type Dependencies =").group(Delimiter::Parenthesis, first, dependencies).text(";");
     if !describe.0.is_empty() {
         let mut body = Out::default();
-        body.text("#[allow(unused_imports)] use __auth_private::{ViaDescribe as _, ViaNothing as _};");
+        body.text("use __auth_private::{ViaDescribe as _, ViaNothing as _};");
         body.0.extend(describe.0);
         secured.text("fn describe(walk: &mut __auth_private::Walk)").group(Delimiter::Brace, None, body);
     }
-    block.text(&format!("#[automatically_derived] impl {p}::SecuredFn for")).tree(name.clone()).group(
-        Delimiter::Brace,
-        None,
-        secured,
-    );
 
-    // `DependencyFn`, or, for a function returning `impl Trait`, `HandlerParams`.
+    // `DependencyFn` with the `SecuredFn` items, or, for a function returning `impl Trait`,
+    // `SecuredFn` and `HandlerParams`.
     let mut args_tuple = Out::default();
     for ty in &function.tys {
         args_tuple.trees(ty).text(",");
     }
     match &function.returns {
         Some(returns) if mentions(returns, "impl") => {
+            block.text(&format!("#[automatically_derived] impl {p}::SecuredFn for")).tree(name.clone()).group(
+                Delimiter::Brace,
+                None,
+                secured,
+            );
             block
                 .text("#[automatically_derived] impl<S, M> __auth_private::HandlerParams<S, M> for")
                 .tree(name.clone())
@@ -512,7 +513,7 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
                 .text(": __auth_private::HandlerArgs<S, M> {}");
         }
         returns => {
-            let mut dependency = Out::default();
+            let mut dependency = secured;
             dependency.text("type Args =").group(Delimiter::Parenthesis, None, args_tuple).text("; type Returns =");
             match returns {
                 None => {
@@ -566,7 +567,7 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
             );
         }
     }
-    out.text("const _: () =").group(Delimiter::Brace, None, block).text(";");
+    out.text("#[allow(unused_imports)] const _: () =").group(Delimiter::Brace, None, block).text(";");
 
     // The function, with `Enter<name>` first.
     out.trees(&function.before);
