@@ -386,9 +386,10 @@ impl Tok {
 /// runs once per `#[secured]` function, unoptimised in a debug build: each constant piece of
 /// text is lexed on its first use only, and found again by its address.
 fn lexed(text: &'static str, f: impl FnOnce(&[Tok])) {
+    /// Each piece's address and length, and its tokens.
+    type Table = Vec<(usize, usize, std::rc::Rc<[Tok]>)>;
     thread_local! {
-        static LEXED: std::cell::RefCell<Vec<(usize, usize, std::rc::Rc<[Tok]>)>> =
-            const { std::cell::RefCell::new(Vec::new()) };
+        static LEXED: std::cell::RefCell<Table> = const { std::cell::RefCell::new(Vec::new()) };
     }
     let key = (text.as_ptr() as usize, text.len());
     let found = LEXED
