@@ -501,7 +501,7 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
 
     block.0.extend(imports.0);
 
-    // `SecuredFn`.
+    // The `SecuredFn` items.
     let mut secured = Out::default();
     secured.text("const SCOPES: __auth_private::RequiredScopes =");
     match &args.scopes {
