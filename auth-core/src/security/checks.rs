@@ -13,7 +13,8 @@
 //!   import of [`fallback`], whose `__auth_dep0` is [`FunctionWithoutSecured`]. An explicit import shadows a
 //!   glob one per namespace, so the name is the dependency's companion type when `f` is
 //!   `#[secured]` (or any type), and [`FunctionWithoutSecured`], which is no `Dependency`, when
-//!   `f` is only a function. The block's `SecuredFn` impl lists the dependencies through these
+//!   `f` is only a function. The block's `DependencyFn` impl (or, for a handler returning
+//!   `impl Trait`, its `SecuredFn` impl) lists the dependencies through these
 //!   names (`type Dependencies`, its parentheses at the first one), and the expansion puts the
 //!   block before the function: rustc checks items in order, so its error, "not a dependency:
 //!   add `#[secured]` to this function", at the `f` of `Depends<f>`, comes before the

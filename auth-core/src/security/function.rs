@@ -84,7 +84,14 @@ describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15, 
     label = "not a dependency: add `#[secured]` to this function",
     note = "mark an async fn with `#[secured]` or `#[secured(scopes = [...])]` to use it as `Depends<that_fn>`"
 )]
-pub trait DependencyFn: SecuredFn + Send + Sync {
+pub trait DependencyFn: Send + Sync + 'static {
+    /// The function's own scopes ([`SecuredFn::SCOPES`]).
+    const SCOPES: RequiredScopes;
+    /// The parameters that are dependencies ([`SecuredFn::Dependencies`]).
+    type Dependencies: DescribeAll;
+    /// What each other parameter is ([`SecuredFn::describe`]).
+    fn describe(_walk: &mut Walk) {}
+
     /// The parameter extractors, as a tuple.
     type Args;
     /// What the function returns.
@@ -98,9 +105,20 @@ pub trait DependencyFn: SecuredFn + Send + Sync {
     fn call(args: Self::Args) -> impl Future<Output = Self::Returns> + Send;
 }
 
+/// A function usable as a dependency is described by one impl, of [`DependencyFn`]: one impl
+/// per `#[secured]` function rather than two costs the compiler less.
+impl<D: DependencyFn> SecuredFn for D {
+    const SCOPES: RequiredScopes = <D as DependencyFn>::SCOPES;
+    type Dependencies = <D as DependencyFn>::Dependencies;
+
+    fn describe(walk: &mut Walk) {
+        <D as DependencyFn>::describe(walk);
+    }
+}
+
 impl<D: DependencyFn> Dependency for D {
     type Output = <D::Finish as Finish<D::Returns>>::Output;
-    const SCOPES: RequiredScopes = <D as SecuredFn>::SCOPES;
+    const SCOPES: RequiredScopes = <D as DependencyFn>::SCOPES;
     const USE_CACHE: bool = <D::Cache as CacheSwitch>::ENABLED;
 
     fn describe(walk: &mut Walk) {

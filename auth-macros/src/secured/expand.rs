@@ -73,25 +73,35 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     if let Some(first) = slots.first {
         dependencies.set_span(first);
     }
-    let secured_fn = quote! {
-        #[automatically_derived]
-        impl #p::SecuredFn for #name {
-            const SCOPES: #p::RequiredScopes = #required;
-            type Dependencies = #dependencies;
+    // The description a handler needs; a function usable as a dependency says it in its one
+    // `DependencyFn` impl (auth-core's blanket `SecuredFn` impl reads it from there): one impl
+    // per function rather than two.
+    let secured_items = quote! {
+        const SCOPES: #p::RequiredScopes = #required;
+        type Dependencies = #dependencies;
 
-            #describe
-        }
+        #describe
     };
 
-    let dependency = dependency_fn(&p, function, &tys, use_cache);
+    let dependency = dependency_fn(&p, function, &tys, use_cache, &secured_items);
     // `routes!` checks a `DependencyFn`'s parameters through its `Args`, with no item of its
     // own; a function that is not one (it returns `impl Trait`) says its parameters here.
-    let handler_params = dependency.is_empty().then(|| {
-        quote! {
-            #[automatically_derived]
-            impl<S, M> #p::HandlerParams<S, M> for #name where (#(#tys,)*): #p::HandlerArgs<S, M> {}
-        }
-    });
+    let (secured_fn, handler_params) = if dependency.is_empty() {
+        (
+            quote! {
+                #[automatically_derived]
+                impl #p::SecuredFn for #name {
+                    #secured_items
+                }
+            },
+            Some(quote! {
+                #[automatically_derived]
+                impl<S, M> #p::HandlerParams<S, M> for #name where (#(#tys,)*): #p::HandlerArgs<S, M> {}
+            }),
+        )
+    } else {
+        (TokenStream::new(), None)
+    };
     let checks = parameter_checks(&krate, args.state.as_ref(), &tys);
     let aliases = &slots.aliases;
 
@@ -99,6 +109,9 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
     // dependency without `#[secured]`) say more than the signature's.
     quote! {
         #marker
+        // One `allow` for the block: the fallback's glob import is unused whenever the
+        // dependency is `#[secured]`.
+        #[allow(unused_imports)]
         const _: () = {
             use #krate::__private as #p;
             #aliases
@@ -167,8 +180,8 @@ fn dependency_slots(krate: &TokenStream, inputs: &syn::punctuated::Punctuated<Fn
         return Slots { tys, first, aliases: TokenStream::new() };
     }
     let aliases = quote! {
-        #(#[allow(unused_imports)] #globs)*
-        #(#[allow(unused_imports)] #imports)*
+        #(#globs)*
+        #(#imports)*
     };
     Slots { tys, first, aliases }
 }
@@ -314,7 +327,6 @@ fn walk<'a>(p: &syn::Ident, tys: &[&'a Type]) -> (Vec<&'a Type>, TokenStream) {
         return (dependencies, TokenStream::new());
     }
     let others = quote! {
-        #[allow(unused_imports)]
         use #p::{ViaDescribe as _, ViaNothing as _};
         #(#calls)*
     };
@@ -356,7 +368,13 @@ fn classify(ty: &Type) -> Param {
 /// `DependencyFn` for the marker: the types auth-core's generic `Dependency` and `Resolve`
 /// impls need, and the one call. Not for a function whose return type mentions `impl Trait`,
 /// which cannot be named as an output type (such a function is a handler only).
-fn dependency_fn(p: &syn::Ident, function: &SecuredFnItem, tys: &[&Type], use_cache: bool) -> TokenStream {
+fn dependency_fn(
+    p: &syn::Ident,
+    function: &SecuredFnItem,
+    tys: &[&Type],
+    use_cache: bool,
+    secured_items: &TokenStream,
+) -> TokenStream {
     let sig = &function.sig;
     let name = &sig.ident;
     let (returns, finish) = match &sig.output {
@@ -384,6 +402,7 @@ fn dependency_fn(p: &syn::Ident, function: &SecuredFnItem, tys: &[&Type], use_ca
     quote! {
         #[automatically_derived]
         impl #p::DependencyFn for #name {
+            #secured_items
             type Args = (#(#tys,)*);
             type Returns = #returns;
             type Finish = #finish;

@@ -329,8 +329,16 @@ fn dependency_path(ty: &[TokenTree]) -> Option<&[TokenTree]> {
 struct Out(TokenStream);
 
 impl Out {
-    fn text(&mut self, text: &str) -> &mut Self {
-        self.0.extend(lex(text));
+    /// Generated text that is the same on every call: lexed once per compiler process (see
+    /// [`lexed`]).
+    fn text(&mut self, text: &'static str) -> &mut Self {
+        lexed(text, |toks| self.0.extend(toks.iter().map(Tok::tree)));
+        self
+    }
+
+    /// Generated text made for this call.
+    fn made(&mut self, text: &str) -> &mut Self {
+        self.0.extend(lex(text).iter().map(Tok::tree));
         self
     }
 
@@ -353,15 +361,56 @@ impl Out {
     }
 }
 
-/// The generated text as tokens, at the call site, as `quote!` writes them: lexed here rather
-/// than by the compiler, whose `TokenStream::from_str` makes a source file of every piece.
-/// Only what the text here holds: identifiers, punctuation and balanced delimiters.
-fn lex(text: &str) -> Vec<TokenTree> {
+/// A lexed token of the generated text, kept between calls (a `TokenTree` is only valid in the
+/// call that made it).
+enum Tok {
+    Ident(Box<str>),
+    Punct(char, Spacing),
+    Group(Delimiter, Vec<Tok>),
+}
+
+impl Tok {
+    /// The token, at the call site.
+    fn tree(&self) -> TokenTree {
+        match self {
+            Tok::Ident(name) => TokenTree::Ident(Ident::new(name, Span::call_site())),
+            Tok::Punct(ch, spacing) => TokenTree::Punct(Punct::new(*ch, *spacing)),
+            Tok::Group(delimiter, toks) => {
+                TokenTree::Group(Group::new(*delimiter, toks.iter().map(Tok::tree).collect()))
+            }
+        }
+    }
+}
+
+/// `f` applied to the lexed `text`. The proc macro stays loaded for the whole compilation and
+/// runs once per `#[secured]` function, unoptimised in a debug build: each constant piece of
+/// text is lexed on its first use only, and found again by its address.
+fn lexed(text: &'static str, f: impl FnOnce(&[Tok])) {
+    /// Each piece's address and length, and its tokens.
+    type Table = Vec<(usize, usize, std::rc::Rc<[Tok]>)>;
+    thread_local! {
+        static LEXED: std::cell::RefCell<Table> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let key = (text.as_ptr() as usize, text.len());
+    let found = LEXED
+        .with_borrow(|lexed| lexed.iter().find(|(ptr, len, _)| (*ptr, *len) == key).map(|(_, _, toks)| toks.clone()));
+    let toks = found.unwrap_or_else(|| {
+        let toks: std::rc::Rc<[Tok]> = lex(text).into();
+        LEXED.with_borrow_mut(|lexed| lexed.push((key.0, key.1, toks.clone())));
+        toks
+    });
+    f(&toks);
+}
+
+/// The generated text as tokens, as `quote!` writes them: lexed here rather than by the
+/// compiler, whose `TokenStream::from_str` makes a source file of every piece. Only what the
+/// text here holds: identifiers, punctuation and balanced delimiters.
+fn lex(text: &str) -> Vec<Tok> {
     fn is_punct_char(c: u8) -> bool {
         b"#!:;,.=&<>+-*/|?@$%^~".contains(&c)
     }
     let bytes = text.as_bytes();
-    let mut stack: Vec<(Delimiter, Vec<TokenTree>)> = vec![(Delimiter::None, Vec::new())];
+    let mut stack: Vec<(Delimiter, Vec<Tok>)> = vec![(Delimiter::None, Vec::new())];
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
@@ -372,8 +421,7 @@ fn lex(text: &str) -> Vec<TokenTree> {
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                 i += 1;
             }
-            let ident = Ident::new(&text[start..i], Span::call_site());
-            stack.last_mut().expect("balanced").1.push(TokenTree::Ident(ident));
+            stack.last_mut().expect("balanced").1.push(Tok::Ident(text[start..i].into()));
         } else {
             i += 1;
             let delimiter = match c {
@@ -385,13 +433,12 @@ fn lex(text: &str) -> Vec<TokenTree> {
             if let Some(delimiter) = delimiter {
                 stack.push((delimiter, Vec::new()));
             } else if matches!(c, b')' | b']' | b'}') {
-                let (delimiter, trees) = stack.pop().expect("balanced");
-                let group = Group::new(delimiter, trees.into_iter().collect());
-                stack.last_mut().expect("balanced").1.push(TokenTree::Group(group));
+                let (delimiter, toks) = stack.pop().expect("balanced");
+                stack.last_mut().expect("balanced").1.push(Tok::Group(delimiter, toks));
             } else {
                 let joint = bytes.get(i).is_some_and(|&next| is_punct_char(next));
                 let spacing = if joint { Spacing::Joint } else { Spacing::Alone };
-                stack.last_mut().expect("balanced").1.push(TokenTree::Punct(Punct::new(c as char, spacing)));
+                stack.last_mut().expect("balanced").1.push(Tok::Punct(c as char, spacing));
             }
         }
     }
@@ -432,15 +479,8 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
                             &format!("__auth_dep{aliases}"),
                             Span::call_site().located_at(span),
                         ));
-                        block.text(&format!(
-                            "#[allow(unused_imports)] use ::auth_core::__private::fallback::d{aliases}::*;"
-                        ));
-                        imports
-                            .text("#[allow(unused_imports)] use")
-                            .trees(path)
-                            .text("as")
-                            .tree(alias.clone())
-                            .text(";");
+                        block.text("use ::auth_core::__private::fallback::").made(&format!("d{aliases}")).text("::*;");
+                        imports.text("use").trees(path).text("as").tree(alias.clone()).text(";");
                         aliased(&mut dependencies, ty, &alias);
                         aliases += 1;
                     }
@@ -461,7 +501,7 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
 
     block.0.extend(imports.0);
 
-    // `SecuredFn`.
+    // The `SecuredFn` items.
     let mut secured = Out::default();
     secured.text("const SCOPES: __auth_private::RequiredScopes =");
     match &args.scopes {
@@ -487,23 +527,24 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
     secured.text("; type Dependencies =").group(Delimiter::Parenthesis, first, dependencies).text(";");
     if !describe.0.is_empty() {
         let mut body = Out::default();
-        body.text("#[allow(unused_imports)] use __auth_private::{ViaDescribe as _, ViaNothing as _};");
+        body.text("use __auth_private::{ViaDescribe as _, ViaNothing as _};");
         body.0.extend(describe.0);
         secured.text("fn describe(walk: &mut __auth_private::Walk)").group(Delimiter::Brace, None, body);
     }
-    block.text(&format!("#[automatically_derived] impl {p}::SecuredFn for")).tree(name.clone()).group(
-        Delimiter::Brace,
-        None,
-        secured,
-    );
 
-    // `DependencyFn`, or, for a function returning `impl Trait`, `HandlerParams`.
+    // `DependencyFn` with the `SecuredFn` items, or, for a function returning `impl Trait`,
+    // `SecuredFn` and `HandlerParams`.
     let mut args_tuple = Out::default();
     for ty in &function.tys {
         args_tuple.trees(ty).text(",");
     }
     match &function.returns {
         Some(returns) if mentions(returns, "impl") => {
+            block.text("#[automatically_derived] impl __auth_private::SecuredFn for").tree(name.clone()).group(
+                Delimiter::Brace,
+                None,
+                secured,
+            );
             block
                 .text("#[automatically_derived] impl<S, M> __auth_private::HandlerParams<S, M> for")
                 .tree(name.clone())
@@ -512,7 +553,7 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
                 .text(": __auth_private::HandlerArgs<S, M> {}");
         }
         returns => {
-            let mut dependency = Out::default();
+            let mut dependency = secured;
             dependency.text("type Args =").group(Delimiter::Parenthesis, None, args_tuple).text("; type Returns =");
             match returns {
                 None => {
@@ -546,7 +587,7 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
                 if i > 0 {
                     call_args.text(",");
                 }
-                call_args.text(var);
+                call_args.made(var);
             }
             call.group(Delimiter::Parenthesis, None, call_args);
             if !function.is_async {
@@ -554,10 +595,14 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
                 ready.text("__auth_private::core::future::ready").group(Delimiter::Parenthesis, None, call);
                 call = ready;
             }
-            let pattern: String = vars.iter().map(|var| format!("{var},")).collect();
-            dependency.text(&format!(
-                "fn call(({pattern}): Self::Args) -> impl __auth_private::Future<Output = Self::Returns> + __auth_private::Send"
-            ));
+            let mut pattern = Out::default();
+            for var in &vars {
+                pattern.made(var).text(",");
+            }
+            let mut param = Out::default();
+            param.group(Delimiter::Parenthesis, None, pattern).text(": Self::Args");
+            dependency.text("fn call").group(Delimiter::Parenthesis, None, param);
+            dependency.text("-> impl __auth_private::Future<Output = Self::Returns> + __auth_private::Send");
             dependency.group(Delimiter::Brace, None, call);
             block.text("#[automatically_derived] impl __auth_private::DependencyFn for").tree(name.clone()).group(
                 Delimiter::Brace,
@@ -566,7 +611,7 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
             );
         }
     }
-    out.text("const _: () =").group(Delimiter::Brace, None, block).text(";");
+    out.text("#[allow(unused_imports)] const _: () =").group(Delimiter::Brace, None, block).text(";");
 
     // The function, with `Enter<name>` first.
     out.trees(&function.before);
