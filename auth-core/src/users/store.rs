@@ -194,12 +194,7 @@ impl UserStore {
         &self,
         id: Uuid,
     ) -> Result<Option<ReadUser<F>>, AuthError> {
-        let sql = &self.inner.sql.by_id;
-        let row: Option<Row> = on_pool!(&self.inner.pool, |pool| {
-            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(id.to_string());
-            self.read("get", query.fetch_optional(pool)).await?
-        });
-        row.map(|row| Ok(ReadUser { stored: into_stored(row.clone())?, row })).transpose()
+        self.read_one("get", &self.inner.sql.by_id, id.to_string()).await
     }
 
     /// The user with this email key, as read, for [`UserStore::update_if_unchanged`].
@@ -207,10 +202,19 @@ impl UserStore {
         &self,
         key: &str,
     ) -> Result<Option<ReadUser<F>>, AuthError> {
-        let sql = &self.inner.sql.by_key;
+        self.read_one("get_by_email", &self.inner.sql.by_key, key.to_owned()).await
+    }
+
+    /// The one row `sql` selects by `value`, as read.
+    async fn read_one<F: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        sql: &Arc<str>,
+        value: String,
+    ) -> Result<Option<ReadUser<F>>, AuthError> {
         let row: Option<Row> = on_pool!(&self.inner.pool, |pool| {
-            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(key.to_owned());
-            self.read("get_by_email", query.fetch_optional(pool)).await?
+            let query = sqlx::query_as(AssertSqlSafe(Arc::clone(sql))).bind(value);
+            self.read(operation, query.fetch_optional(pool)).await?
         });
         row.map(|row| Ok(ReadUser { stored: into_stored(row.clone())?, row })).transpose()
     }
