@@ -27,13 +27,12 @@ use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCa
 
 /// Longest input looked at, in characters, as pydantic (`MAX_EMAIL_LENGTH`).
 pub(crate) const MAX_INPUT_CHARS: usize = 2048;
-/// [`Email::MAX_BYTES`], for the crate's own use.
-pub(crate) const MAX_EMAIL_BYTES: usize = 254;
 
 impl Email {
     /// Longest address, in UTF-8 bytes (RFC 5321 §4.5.3.1.3 with RFC 3696 errata).
-    pub const MAX_BYTES: usize = MAX_EMAIL_BYTES;
+    pub const MAX_BYTES: usize = 254;
 }
+
 /// Longest domain, in bytes of its ASCII form (RFC 1035 §2.3.4).
 const MAX_DOMAIN_BYTES: usize = 253;
 /// Longest domain label, in bytes of its ASCII form (RFC 1035 §2.3.1).
@@ -497,7 +496,7 @@ fn too_many(diff: usize, unit: &str) -> String {
 }
 
 /// email-validator's `validate_email_length`: the original, the normalised and the ASCII-domain
-/// forms must each fit in [`MAX_EMAIL_BYTES`] bytes of UTF-8.
+/// forms must each fit in [`Email::MAX_BYTES`] bytes of UTF-8.
 fn check_length(original: &str, normalized: &str, ascii: &str) -> Result<(), InvalidEmail> {
     for (address, after) in [
         (original, None),
@@ -505,10 +504,10 @@ fn check_length(original: &str, normalized: &str, ascii: &str) -> Result<(), Inv
         (ascii, Some("when the part after the @-sign is converted to IDNA ASCII")),
     ] {
         let bytes = address.len();
-        if bytes <= MAX_EMAIL_BYTES {
+        if bytes <= Email::MAX_BYTES {
             continue;
         }
-        let diff = bytes - MAX_EMAIL_BYTES;
+        let diff = bytes - Email::MAX_BYTES;
         let chars = address.chars().count();
         let reason = match after {
             None if chars == bytes => too_many(diff, "character"),

@@ -29,17 +29,12 @@ use lettre::{
 };
 use tokio::sync::mpsc;
 
-/// [`Mailer::QUEUE_CAPACITY`], for the crate's own use.
-pub(crate) const QUEUE_CAPACITY: usize = 1024;
-/// [`Mailer::SEND_TIMEOUT`], for the crate's own use.
-pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-
 impl Mailer {
     /// How many mails may wait to be sent; more are dropped (and logged).
-    pub const QUEUE_CAPACITY: usize = QUEUE_CAPACITY;
+    pub const QUEUE_CAPACITY: usize = 1024;
 
     /// How long one SMTP send may take before it is given up (and logged).
-    pub const SEND_TIMEOUT: Duration = SEND_TIMEOUT;
+    pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 }
 
 /// Why a mailer could not be set up.
@@ -220,7 +215,7 @@ impl Mailer {
         let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme).to_owned();
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|_| MailError::SmtpUrl(scheme.clone()))?
-            .timeout(Some(SEND_TIMEOUT))
+            .timeout(Some(Mailer::SEND_TIMEOUT))
             .build();
         if scheme == "smtp" && !url.contains("tls=") {
             let host = url.split("://").nth(1).unwrap_or_default();
@@ -231,7 +226,7 @@ impl Mailer {
             }
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| MailError::NoRuntime)?;
-        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let (sender, receiver) = mpsc::channel(Mailer::QUEUE_CAPACITY);
         runtime.spawn(send_loop(transport, receiver));
         Ok(Self { inner: Arc::new(Inner { settings: Some(settings), delivery: Delivery::Smtp(sender) }) })
     }
@@ -281,7 +276,7 @@ impl Mailer {
 
 async fn send_loop(transport: AsyncSmtpTransport<Tokio1Executor>, mut receiver: mpsc::Receiver<Outgoing>) {
     while let Some(Outgoing { kind, message }) = receiver.recv().await {
-        match tokio::time::timeout(SEND_TIMEOUT, transport.send(message)).await {
+        match tokio::time::timeout(Mailer::SEND_TIMEOUT, transport.send(message)).await {
             Ok(Ok(_)) => tracing::debug!(mail = kind.name(), "mail sent"),
             Ok(Err(error)) => {
                 tracing::warn!(mail = kind.name(), %error, "mail not sent: the SMTP server refused it or failed")

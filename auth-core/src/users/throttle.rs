@@ -68,19 +68,13 @@ use sha2::{Digest, Sha256};
 use super::hooks::RequestContext;
 use crate::error::AuthError;
 
-/// [`LoginThrottle::MAX_MEMORY_ENTRIES`], for the crate's own use.
-pub(crate) const MAX_MEMORY_ENTRIES: usize = 100_000;
-
-/// [`LoginThrottle::DEFAULT_REDIS_PREFIX`], for the crate's own use.
-pub(crate) const DEFAULT_REDIS_PREFIX: &str = "auth:throttle:";
-
 impl LoginThrottle {
     /// The Redis key prefix unless configured.
-    pub const DEFAULT_REDIS_PREFIX: &str = DEFAULT_REDIS_PREFIX;
+    pub const DEFAULT_REDIS_PREFIX: &str = "auth:throttle:";
 
     /// How many counters the in-memory store keeps at most; beyond, the ones nearest their expiry
     /// among a sample are dropped first.
-    pub const MAX_MEMORY_ENTRIES: usize = MAX_MEMORY_ENTRIES;
+    pub const MAX_MEMORY_ENTRIES: usize = 100_000;
 }
 
 /// One counter's rule: how many failures are free, then how long to wait.
@@ -189,7 +183,7 @@ impl ThrottleStore {
     pub fn redis(connection: crate::strategies::redis::ConnectionManager) -> Self {
         Self(Store::Redis(Arc::new(RedisStore {
             connection,
-            prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            prefix: LoginThrottle::DEFAULT_REDIS_PREFIX.to_owned(),
             timeout: crate::strategies::redis::DEFAULT_TIMEOUT,
             reserve: redis::Script::new(RESERVE_SCRIPT),
             settle: redis::Script::new(SETTLE_SCRIPT),
@@ -280,7 +274,7 @@ impl LoginThrottle {
                 }
                 let mut taken = Vec::with_capacity(keys.keys.len());
                 for (_, key, policy) in &keys.keys {
-                    if !map.contains_key(key) && map.len() >= MAX_MEMORY_ENTRIES {
+                    if !map.contains_key(key) && map.len() >= LoginThrottle::MAX_MEMORY_ENTRIES {
                         make_room(&mut map, now);
                     }
                     let entry = map.entry(*key).or_insert(Entry { failures: 0, blocked_until: now, expires_at: now });
@@ -416,7 +410,7 @@ enum Before {
 /// Drops expired counters; if none were, the sampled counter nearest its expiry.
 fn make_room(map: &mut HashMap<[u8; 32], Entry>, now: Instant) {
     map.retain(|_, entry| entry.expires_at > now);
-    if map.len() >= MAX_MEMORY_ENTRIES {
+    if map.len() >= LoginThrottle::MAX_MEMORY_ENTRIES {
         let victim = map.iter().take(64).min_by_key(|(_, entry)| entry.expires_at).map(|(key, _)| *key);
         if let Some(victim) = victim {
             map.remove(&victim);
