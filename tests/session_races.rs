@@ -142,12 +142,12 @@ impl App {
             },
         };
         let router = Router::new()
-            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>())
-            .nest("/auth/redis", users::auth_router::<Hooks, RedisBackend, AppState>())
-            .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
-            .nest("/auth/redisjwt", users::auth_router::<Hooks, RedisJwtBackend, AppState>())
-            .nest("/auth", users::register_router::<Hooks, AppState>())
-            .nest("/users", users::users_router::<Hooks, Backends, AppState>())
+            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>().into())
+            .nest("/auth/redis", users::auth_router::<Hooks, RedisBackend, AppState>().into())
+            .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>().into())
+            .nest("/auth/redisjwt", users::auth_router::<Hooks, RedisJwtBackend, AppState>().into())
+            .nest("/auth", users::register_router::<Hooks, AppState>().into())
+            .nest("/users", users::users_router::<Hooks, Backends, AppState>().into())
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -198,12 +198,12 @@ impl App {
             pairs,
         };
         let router = Router::new()
-            .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
-            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>())
-            .nest("/auth/redis", users::auth_router::<Hooks, RedisBackend, AppState>())
-            .nest("/auth", users::register_router::<Hooks, AppState>())
-            .nest("/auth", users::reset_password_router::<Hooks, AppState>())
-            .nest("/users", users::users_router::<Hooks, Backends, AppState>())
+            .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>().into())
+            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>().into())
+            .nest("/auth/redis", users::auth_router::<Hooks, RedisBackend, AppState>().into())
+            .nest("/auth", users::register_router::<Hooks, AppState>().into())
+            .nest("/auth", users::reset_password_router::<Hooks, AppState>().into())
+            .nest("/users", users::users_router::<Hooks, Backends, AppState>().into())
             .route("/backend-only", get(backend_only))
             .route("/ws", get(socket))
             .route("/auth/pair/refresh", post(refresh))

@@ -259,19 +259,19 @@ async fn authenticated_route(user: CurrentUser<Backends, Hooks>) -> Json<Value> 
 /// The routes at fastapi-users' full-example paths, `/openapi.json` and `/docs`.
 pub fn router(state: AppState) -> Router {
     let auth = OpenApiRouter::new()
-        .merge(users::openapi::register_router::<Hooks, AppState>())
-        .merge(users::openapi::reset_password_router::<Hooks, AppState>())
-        .merge(users::openapi::verify_router::<Hooks, AppState>());
+        .merge(users::register_router::<Hooks, AppState>())
+        .merge(users::reset_password_router::<Hooks, AppState>())
+        .merge(users::verify_router::<Hooks, AppState>());
     let info = utoipa::openapi::InfoBuilder::new()
         .title("auth-core users example")
         .description(Some("fastapi-users' full example, on auth-core."))
         .version("0.1.0")
         .build();
     let (router, mut api) = OpenApiRouter::with_openapi(utoipa::openapi::OpenApiBuilder::new().info(info).build())
-        .nest("/auth/jwt", users::openapi::auth_router::<Hooks, JwtBackend, AppState>())
-        .nest("/auth/cookie", users::openapi::auth_router::<Hooks, CookieBackend, AppState>())
+        .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
+        .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>())
         .nest("/auth", auth)
-        .nest("/users", users::openapi::users_router::<Hooks, Backends, AppState>())
+        .nest("/users", users::users_router::<Hooks, Backends, AppState>())
         .routes(auth_core::routes!(authenticated_route))
         .split_for_parts();
     SecurityDoc::new().apply(&mut api);

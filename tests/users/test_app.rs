@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// The app's own field.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Profile {
     #[serde(default)]
     pub full_name: Option<String>,
@@ -347,12 +347,12 @@ impl TestApp {
             .unwrap();
         let state = AppState { users, jwt: JwtBackend { strategy: jwt }, cookie: CookieBackend { strategy: tokens } };
         let router = Router::new()
-            .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
-            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>())
-            .nest("/auth", users::register_router::<Hooks, AppState>())
-            .nest("/auth", users::reset_password_router::<Hooks, AppState>())
-            .nest("/auth", users::verify_router::<Hooks, AppState>())
-            .nest("/users", users::users_router::<Hooks, Backends, AppState>())
+            .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>().into())
+            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>().into())
+            .nest("/auth", users::register_router::<Hooks, AppState>().into())
+            .nest("/auth", users::reset_password_router::<Hooks, AppState>().into())
+            .nest("/auth", users::verify_router::<Hooks, AppState>().into())
+            .nest("/users", users::users_router::<Hooks, Backends, AppState>().into())
             .route("/authenticated-route", get(authenticated_route))
             .route("/superusers-only", get(superusers_only))
             .route("/connection-lifetime", get(connection_lifetime))

@@ -349,10 +349,8 @@ impl<H: UserHooks, B: UserBackends<H>, const SUPERUSER: bool> SecuredFn for Rout
 }
 
 /// What `POST /login` reads: the OAuth2 password form, and no credential.
-#[cfg(feature = "openapi")]
 pub(crate) struct LoginRequirement;
 
-#[cfg(feature = "openapi")]
 impl SecuredFn for LoginRequirement {
     const SCOPES: RequiredScopes = RequiredScopes::NONE;
     type Dependencies = ();

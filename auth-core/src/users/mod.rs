@@ -14,7 +14,7 @@
 //! - **Mail** ([`Mailer`]) goes over SMTP from a task of its own, or to the log.
 //! - **Login throttling** ([`LoginThrottle`]) per account and per client IP, in memory or Redis.
 //! - **Routers** ([`routes`]), one per fastapi-users router, each mounted and layered on its
-//!   own; [`CurrentUser`] and [`Superuser`] are the extractors behind them, for the app's own
+//!   own, with its OpenAPI description; [`CurrentUser`] and [`Superuser`] are the extractors behind them, for the app's own
 //!   routes too.
 //! - **The user as a credential**: [`UserToken<B, H>`](UserToken) is a
 //!   [`Credential`](crate::Credential) like any other. Backend `B` verifies the token, the user
@@ -40,17 +40,18 @@
 //! }
 //!
 //! let app = Router::new()
-//!     .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
-//!     .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>())
-//!     .nest("/auth", users::register_router::<Hooks, AppState>())
-//!     .nest("/auth", users::reset_password_router::<Hooks, AppState>())
-//!     .nest("/auth", users::verify_router::<Hooks, AppState>())
-//!     .nest("/users", users::users_router::<Hooks, Backends, AppState>())
+//!     .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>().into())
+//!     .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>().into())
+//!     .nest("/auth", users::register_router::<Hooks, AppState>().into())
+//!     .nest("/auth", users::reset_password_router::<Hooks, AppState>().into())
+//!     .nest("/auth", users::verify_router::<Hooks, AppState>().into())
+//!     .nest("/users", users::users_router::<Hooks, Backends, AppState>().into())
 //!     .route("/authenticated-route", get(authenticated_route))
 //!     .with_state(state);
 //! ```
 //!
-//! `examples/users` is this app, runnable, with its OpenAPI document and `/docs`.
+//! The routers carry their OpenAPI description ([`routes`]); `examples/users` is this app,
+//! runnable, with its OpenAPI document and `/docs`.
 //!
 //! # The first superuser
 //!
@@ -67,8 +68,7 @@ mod error;
 mod hooks;
 pub mod mail;
 mod model;
-#[cfg(feature = "openapi")]
-pub mod openapi;
+mod openapi;
 pub mod routes;
 mod sessions;
 pub mod store;

@@ -12,13 +12,13 @@ use super::email::Email;
 /// The fields an app adds to its users, such as a `full_name`: any struct that serialises to a
 /// JSON object and back. They are stored as JSON in the user's `fields` column, answered
 /// alongside `id` and `email`, read from the register and update bodies, and described in the
-/// OpenAPI schemas (`UserRead`, `UserCreate`, `UserUpdate`) when the type also implements
-/// `utoipa::ToSchema`.
+/// OpenAPI schemas (`UserRead`, `UserCreate`, `UserUpdate`) from its `utoipa::ToSchema`, which
+/// the [routers](super::routes) ask for.
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
 ///
-/// #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 /// struct Profile {
 ///     /// Shown in greetings.
 ///     full_name: Option<String>,
@@ -35,7 +35,7 @@ impl<T: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'stati
 
 /// No fields of the app's own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(utoipa::ToSchema)]
 pub struct NoFields {}
 
 /// The names the base model uses; an app field by one of these names is never read.

@@ -1,24 +1,11 @@
-//! The users routers with their OpenAPI description (features `users` + `openapi`): each
-//! function returns the same router as its namesake in [`super::routes`] module, as a
-//! utoipa-axum `OpenApiRouter` that carries its paths, so nesting and layering it moves the
-//! documentation along.
-//!
-//! ```ignore
-//! let (router, mut api) = OpenApiRouter::new()
-//!     .nest("/auth/jwt", users::openapi::auth_router::<Hooks, JwtBackend, AppState>())
-//!     .nest("/auth", users::openapi::register_router::<Hooks, AppState>())
-//!     .nest("/users", users::openapi::users_router::<Hooks, Backends, AppState>())
-//!     .split_for_parts();
-//! SecurityDoc::new().apply(&mut api); // the backends' schemes
-//! ```
-//!
-//! The schemas are fastapi-users': `UserRead`, `UserCreate` and `UserUpdate` (with the app's
+//! The OpenAPI description of each users router, which [`super::routes`] attaches to it. The
+//! schemas are fastapi-users': `UserRead`, `UserCreate` and `UserUpdate` (with the app's
 //! own fields, from its `utoipa::ToSchema`), `ErrorModel`, `BearerResponse`, and FastAPI's
 //! `HTTPValidationError`. Each operation's `security` is its route's requirement, rendered as
 //! `#[secured]` handlers' are: one alternative per backend, with `users:superuser` on the
 //! superuser routes; the login form is documented by auth-core's form description.
 
-use axum::extract::FromRef;
+use axum::Router;
 use serde_json::{Map, Value, json};
 use utoipa::{
     ToSchema,
@@ -31,24 +18,21 @@ use utoipa::{
 use utoipa_axum::router::OpenApiRouter;
 
 use super::{
-    ErrorCode, UserBackends, UserHooks, UserManager, UserToken, UsersError,
+    ErrorCode, UserBackends, UserHooks, UsersError,
     current::{LoginRequirement, RouteRequirement},
-    routes::{self, paths},
+    routes::paths,
 };
 use crate::{
     backend::{AuthBackend, Transport},
     openapi::{document_operation, validation_error_response, validation_error_schemas},
-    security::{Authenticate, credential::AuthenticateSet},
 };
 
-/// [`routes::auth_router`], documented.
-pub fn auth_router<H, B, S>() -> OpenApiRouter<S>
+/// `router`, the login and logout routes of backend `B`, documented.
+pub(super) fn auth<H, B, S>(router: Router<S>) -> OpenApiRouter<S>
 where
     H: UserHooks,
     H::Fields: ToSchema,
-    B: AuthBackend + FromRef<S>,
-    UserToken<B, H>: Authenticate<S>,
-    UserManager<H>: FromRef<S>,
+    B: AuthBackend,
     S: Clone + Send + Sync + 'static,
 {
     let name = B::NAME;
@@ -89,7 +73,7 @@ where
         })) }
     });
     documented(
-        routes::auth_router::<H, B, S>(),
+        router,
         paths,
         components::<H::Fields>(),
         &[
@@ -99,14 +83,8 @@ where
     )
 }
 
-/// [`routes::register_router`], documented.
-pub fn register_router<H, S>() -> OpenApiRouter<S>
-where
-    H: UserHooks,
-    H::Fields: ToSchema,
-    UserManager<H>: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+/// `router`, the register route, documented.
+pub(super) fn register<F: ToSchema, S: Clone + Send + Sync + 'static>(router: Router<S>) -> OpenApiRouter<S> {
     let paths = json!({
         paths::REGISTER: { "post": operation("auth", "Register:Register", "register:register", json!({
             "requestBody": json_body(json!({ "$ref": "#/components/schemas/UserCreate" })),
@@ -120,17 +98,11 @@ where
             }
         })) }
     });
-    documented(routes::register_router::<H, S>(), paths, components::<H::Fields>(), &[])
+    documented(router, paths, components::<F>(), &[])
 }
 
-/// [`routes::verify_router`], documented.
-pub fn verify_router<H, S>() -> OpenApiRouter<S>
-where
-    H: UserHooks,
-    H::Fields: ToSchema,
-    UserManager<H>: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+/// `router`, the verify routes, documented.
+pub(super) fn verify<F: ToSchema, S: Clone + Send + Sync + 'static>(router: Router<S>) -> OpenApiRouter<S> {
     let paths = json!({
         paths::REQUEST_VERIFY_TOKEN: { "post": operation("auth", "Verify:Request-Token", "verify:request-token", json!({
             "requestBody": json_body(embedded(&[("email", email_schema())])),
@@ -151,17 +123,11 @@ where
             }
         })) }
     });
-    documented(routes::verify_router::<H, S>(), paths, components::<H::Fields>(), &[])
+    documented(router, paths, components::<F>(), &[])
 }
 
-/// [`routes::reset_password_router`], documented.
-pub fn reset_password_router<H, S>() -> OpenApiRouter<S>
-where
-    H: UserHooks,
-    H::Fields: ToSchema,
-    UserManager<H>: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
+/// `router`, the reset-password routes, documented.
+pub(super) fn reset_password<F: ToSchema, S: Clone + Send + Sync + 'static>(router: Router<S>) -> OpenApiRouter<S> {
     let paths = json!({
         paths::FORGOT_PASSWORD: { "post": operation("auth", "Reset:Forgot Password", "reset:forgot_password", json!({
             "requestBody": json_body(embedded(&[("email", email_schema())])),
@@ -185,17 +151,15 @@ where
             }
         })) }
     });
-    documented(routes::reset_password_router::<H, S>(), paths, components::<H::Fields>(), &[])
+    documented(router, paths, components::<F>(), &[])
 }
 
-/// [`routes::users_router`], documented.
-pub fn users_router<H, B, S>() -> OpenApiRouter<S>
+/// `router`, the users routes of backends `B`, documented.
+pub(super) fn users<H, B, S>(router: Router<S>) -> OpenApiRouter<S>
 where
     H: UserHooks,
     H::Fields: ToSchema,
     B: UserBackends<H>,
-    B::Credentials: AuthenticateSet<S>,
-    UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     let unauthorized = json!({ "description": "Missing token or inactive user." });
@@ -251,7 +215,7 @@ where
     let me = document_operation::<RouteRequirement<H, B, false>>;
     let superuser = document_operation::<RouteRequirement<H, B, true>>;
     documented(
-        routes::users_router::<H, B, S>(),
+        router,
         paths,
         components::<H::Fields>(),
         &[(paths::ME, me), (paths::USER, superuser)],
@@ -266,7 +230,7 @@ type Document = fn(&mut Operation, &mut Vec<(String, RefOr<Schema>)>);
 /// The router and its description, as one utoipa-axum router. `requirements` documents every
 /// operation of each path from its route's requirement.
 fn documented<S: Clone + Send + Sync + 'static>(
-    router: axum::Router<S>,
+    router: Router<S>,
     paths: Value,
     components: Value,
     requirements: &[(&str, Document)],

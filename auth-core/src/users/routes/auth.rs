@@ -7,6 +7,8 @@ use axum::{
     response::Response,
     routing::post,
 };
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::paths;
 use crate::{
@@ -17,7 +19,7 @@ use crate::{
     strategies::Strategy,
     users::{
         CurrentUser, ErrorCode, RequestContext, UserHooks, UserManager, UserToken, UsersError, error::FlowError,
-        user_manager::LoginOutcome,
+        openapi, user_manager::LoginOutcome,
     },
 };
 
@@ -37,15 +39,18 @@ use crate::{
 /// backend and the client address, never the password.
 ///
 /// Tokens name the user by id (`sub`), so a deleted user's tokens stop working.
-pub fn auth_router<H, B, S>() -> Router<S>
+pub fn auth_router<H, B, S>() -> OpenApiRouter<S>
 where
     H: UserHooks,
+    H::Fields: ToSchema,
     B: AuthBackend + FromRef<S>,
     UserToken<B, H>: Authenticate<S>,
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    Router::new().route(paths::LOGIN, post(login::<H, B, S>)).route(paths::LOGOUT, post(logout::<H, B, S>))
+    let router =
+        Router::new().route(paths::LOGIN, post(login::<H, B, S>)).route(paths::LOGOUT, post(logout::<H, B, S>));
+    openapi::auth::<H, B, S>(router)
 }
 
 async fn login<H, B, S>(

@@ -1,6 +1,14 @@
 //! The routers, one per fastapi-users router, each mounted on its own: an app takes the ones it
 //! wants, at fastapi-users' prefixes or its own, and wraps any of them in tower layers.
 //!
+//! Each is a utoipa-axum `OpenApiRouter` that carries its OpenAPI description, so nesting and
+//! layering it moves the documentation along: fastapi-users' schemas (`UserRead`, `UserCreate`
+//! and `UserUpdate` with the app's fields, from their `utoipa::ToSchema`; `ErrorModel`,
+//! `BearerResponse`, FastAPI's `HTTPValidationError`), the error codes as examples, and each
+//! operation's `security` from its route's requirement, as for `#[secured]` handlers: one
+//! alternative per backend, with `users:superuser` on the superuser routes. An app without
+//! docs turns each into an axum `Router` with `.into()`.
+//!
 //! | router | routes | fastapi-users |
 //! |---|---|---|
 //! | [`auth_router`] | `POST /login`, `POST /logout` | `get_auth_router(backend)` |
@@ -10,14 +18,19 @@
 //! | [`users_router`] | `GET`/`PATCH /me`, `GET`/`PATCH`/`DELETE /{id}` | `get_users_router` |
 //!
 //! ```ignore
-//! let app = Router::new()
+//! let (router, mut api) = OpenApiRouter::new()
 //!     .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
 //!     .nest("/auth", users::register_router::<Hooks, AppState>())
 //!     .nest("/auth", users::reset_password_router::<Hooks, AppState>()
 //!         .layer(ConcurrencyLimitLayer::new(4)))      // any tower layer, on this router only
 //!     .nest("/auth", users::verify_router::<Hooks, AppState>())
 //!     .nest("/users", users::users_router::<Hooks, (JwtBackend, CookieBackend), AppState>())
-//!     .with_state(state);
+//!     .split_for_parts();
+//! SecurityDoc::new().apply(&mut api); // the backends' schemes
+//! let app = router.with_state(state);
+//!
+//! // Without docs:
+//! let app = Router::new().nest("/auth", users::register_router::<Hooks, AppState>().into());
 //! ```
 
 use axum::{

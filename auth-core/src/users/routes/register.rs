@@ -6,11 +6,14 @@ use axum::{
     http::StatusCode,
     routing::post,
 };
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::paths;
 use crate::users::{
     ErrorCode, RequestContext, User, UserHooks, UserManager, UsersError,
     body::{JsonObject, user_create},
+    openapi,
 };
 
 /// `POST /register` for the users of `H`; fastapi-users nests it at `/auth`.
@@ -19,13 +22,14 @@ use crate::users::{
 /// `is_verified` are ignored). 201 with the user; 400 `REGISTER_USER_ALREADY_EXISTS` when the
 /// email is taken (compared case-insensitively); 400 `{"code": "REGISTER_INVALID_PASSWORD",
 /// "reason"}` when the password policy refuses; 422 for a bad body.
-pub fn register_router<H, S>() -> Router<S>
+pub fn register_router<H, S>() -> OpenApiRouter<S>
 where
     H: UserHooks,
+    H::Fields: ToSchema,
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    Router::new().route(paths::REGISTER, post(register::<H, S>))
+    openapi::register::<H::Fields, S>(Router::new().route(paths::REGISTER, post(register::<H, S>)))
 }
 
 async fn register<H, S>(

@@ -6,6 +6,8 @@ use axum::{
     extract::{FromRef, State},
     routing::post,
 };
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::{paths, request_by_email};
 use crate::users::{
@@ -13,6 +15,7 @@ use crate::users::{
     body::{Fields, JsonObject},
     error::FlowError,
     mail::MailKind,
+    openapi,
 };
 
 /// `POST /forgot-password` and `POST /reset-password` for the users of `H`; fastapi-users
@@ -25,18 +28,20 @@ use crate::users::{
 ///   for a bad, expired or used token, or a user who is gone or inactive; 400
 ///   `{"code": "RESET_PASSWORD_INVALID_PASSWORD", "reason"}`. A token works once: using it
 ///   changes the password it is bound to.
-pub fn reset_password_router<H, S>() -> Router<S>
+pub fn reset_password_router<H, S>() -> OpenApiRouter<S>
 where
     H: UserHooks,
+    H::Fields: ToSchema,
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    Router::new()
+    let router = Router::new()
         .route(
             paths::FORGOT_PASSWORD,
             post(|state, request, body| request_by_email::<H, S>(MailKind::Reset, state, request, body)),
         )
-        .route(paths::RESET_PASSWORD, post(reset_password::<H, S>))
+        .route(paths::RESET_PASSWORD, post(reset_password::<H, S>));
+    openapi::reset_password::<H::Fields, S>(router)
 }
 
 async fn reset_password<H, S>(

@@ -7,6 +7,8 @@ use axum::{
     http::StatusCode,
     routing::get,
 };
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use super::paths;
@@ -16,6 +18,7 @@ use crate::{
         CurrentUser, ErrorCode, RequestContext, Superuser, User, UserBackends, UserHooks, UserManager, UsersError,
         body::{JsonObject, user_update},
         current::RouteRequirement,
+        openapi,
     },
 };
 
@@ -47,17 +50,19 @@ type SuperuserChain<H, B> = Enter<RouteRequirement<H, B, true>>;
 /// 403 also answers an unverified user where the manager requires verification. The superuser
 /// routes require [`users:superuser`](crate::users::UserScope::Superuser), which the user row grants
 /// to superusers, and their OpenAPI operations say so.
-pub fn users_router<H, B, S>() -> Router<S>
+pub fn users_router<H, B, S>() -> OpenApiRouter<S>
 where
     H: UserHooks,
+    H::Fields: ToSchema,
     B: UserBackends<H>,
     B::Credentials: AuthenticateSet<S>,
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    Router::new()
+    let router = Router::new()
         .route(paths::ME, get(me::<H, B>).patch(update_me::<H, B, S>))
-        .route(paths::USER, get(user::<H, B, S>).patch(update_user::<H, B, S>).delete(delete_user::<H, B, S>))
+        .route(paths::USER, get(user::<H, B, S>).patch(update_user::<H, B, S>).delete(delete_user::<H, B, S>));
+    openapi::users::<H, B, S>(router)
 }
 
 async fn me<H: UserHooks, B>(user: CurrentUser<B, H>) -> Json<User<H::Fields>> {

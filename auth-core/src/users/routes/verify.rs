@@ -5,6 +5,8 @@ use axum::{
     extract::{FromRef, State},
     routing::post,
 };
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::{paths, request_by_email};
 use crate::users::{
@@ -12,6 +14,7 @@ use crate::users::{
     body::{Fields, JsonObject},
     error::FlowError,
     mail::MailKind,
+    openapi,
 };
 
 /// `POST /request-verify-token` and `POST /verify` for the users of `H`; fastapi-users nests
@@ -22,18 +25,20 @@ use crate::users::{
 ///   of their own). The mail links to `{PUBLIC_URL}/verify?token=…`.
 /// - verify, `{"token"}`: 200 with the user; 400 `VERIFY_USER_BAD_TOKEN` for a bad, expired or
 ///   outdated token (the user changed address), 400 `VERIFY_USER_ALREADY_VERIFIED`.
-pub fn verify_router<H, S>() -> Router<S>
+pub fn verify_router<H, S>() -> OpenApiRouter<S>
 where
     H: UserHooks,
+    H::Fields: ToSchema,
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    Router::new()
+    let router = Router::new()
         .route(
             paths::REQUEST_VERIFY_TOKEN,
             post(|state, request, body| request_by_email::<H, S>(MailKind::Verify, state, request, body)),
         )
-        .route(paths::VERIFY, post(verify::<H, S>))
+        .route(paths::VERIFY, post(verify::<H, S>));
+    openapi::verify::<H::Fields, S>(router)
 }
 
 async fn verify<H, S>(
