@@ -20,7 +20,7 @@ use std::{
 use auth_core::{
     AuthBackend,
     strategies::{DatabaseStrategy, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist, RedisStrategy},
-    users::{self, MailDelivery, Mailer, NoFields, UserHooks, UserManager, UserStore},
+    users::{self, Mailer, NoFields, UserHooks, UserManager, UserStore},
 };
 use axum::{Router, extract::FromRef};
 use reqwest::Client;
@@ -125,7 +125,7 @@ impl App {
             .verify_token_secret([1u8; 32])
             .reset_password_token_secret([2u8; 32])
             .passwords(auth_core::password::Passwords::builder().max_concurrency(4).build())
-            .mailer(Mailer::builder(MailDelivery::disabled()).build().unwrap())
+            .mailer(Mailer::disabled())
             .no_login_throttle()
             .build()
             .unwrap();

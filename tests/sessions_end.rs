@@ -25,9 +25,7 @@ use std::{
 use auth_core::{
     AuthBackend, Authenticated, secured,
     strategies::{DatabaseStrategy, JwtKey, JwtStrategy, RedisStrategy, TokenPairIssuer, refresh::MemoryFamilyStore},
-    users::{
-        self, Email, MailDelivery, Mailer, NoFields, RequestContext, User, UserHooks, UserManager, UserStore, UserToken,
-    },
+    users::{self, Email, Mailer, NoFields, RequestContext, User, UserHooks, UserManager, UserStore, UserToken},
     websocket::{Message, WebSocketUpgrade},
 };
 use axum::{
@@ -176,7 +174,7 @@ impl App {
             .verify_token_secret([1u8; 32])
             .reset_password_token_secret([2u8; 32])
             .passwords(auth_core::password::Passwords::builder().max_concurrency(4).build())
-            .mailer(Mailer::builder(MailDelivery::disabled()).build().unwrap())
+            .mailer(Mailer::disabled())
             .no_login_throttle()
             .revoke_sessions_in(tokens.clone())
             .revoke_sessions_in(redis.clone())

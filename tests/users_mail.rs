@@ -5,7 +5,7 @@
 #[path = "users/test_app.rs"]
 mod test_app;
 
-use auth_core::users::{MailDelivery, MailSettings, Mailer};
+use auth_core::users::Mailer;
 use auth_tests::SmtpSink;
 use serde_json::{Value, json};
 use test_app::{Auth, Db, Options, TestApp, unique};
@@ -86,9 +86,13 @@ fn token_in(text: &str, page: &str) -> String {
 async fn verify_and_reset_through_smtp() {
     let sink = SmtpSink::start();
     let dir = tempfile::tempdir().unwrap();
-    let settings = MailSettings::new(PUBLIC_URL, "Camelot <noreply@camelot.bt>").unwrap().app_name("Camelot");
+
     let mut options = Options::new(Db::Sqlite(dir.path().join("users.sqlite")));
-    options.mailer = Mailer::builder(MailDelivery::smtp(sink.url(), settings)).build().unwrap();
+    options.mailer = Mailer::builder(PUBLIC_URL, "Camelot <noreply@camelot.bt>")
+        .app_name("Camelot")
+        .smtp(sink.url())
+        .build()
+        .unwrap();
     let app = TestApp::start(options).await;
     let email = format!("gareth-{}@camelot.bt", unique());
     app.register(&email, "guinevere").await;
@@ -132,10 +136,10 @@ async fn verify_and_reset_through_smtp() {
 async fn a_failed_send_does_not_fail_the_request() {
     // Nothing listens on this port: every send fails (and is logged).
     let port = auth_tests::free_port();
-    let settings = MailSettings::new(PUBLIC_URL, "noreply@camelot.bt").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut options = Options::new(Db::Sqlite(dir.path().join("users.sqlite")));
-    options.mailer = Mailer::builder(MailDelivery::smtp(format!("smtp://127.0.0.1:{port}"), settings)).build().unwrap();
+    options.mailer =
+        Mailer::builder(PUBLIC_URL, "noreply@camelot.bt").smtp(format!("smtp://127.0.0.1:{port}")).build().unwrap();
     let app = TestApp::start(options).await;
     let email = format!("dagonet-{}@camelot.bt", unique());
     app.register(&email, "guinevere").await;
@@ -148,7 +152,7 @@ async fn a_failed_send_does_not_fail_the_request() {
 
 #[test]
 fn an_smtp_delivery_shows_no_url() {
-    let settings = MailSettings::new("https://app.example", "App <noreply@app.example>").unwrap();
-    let shown = format!("{:?}", Mailer::builder(MailDelivery::smtp("smtps://user:hunter2@smtp.example", settings)));
+    let builder = Mailer::builder("https://app.example", "App <noreply@app.example>");
+    let shown = format!("{:?}", builder.smtp("smtps://user:hunter2@smtp.example"));
     assert!(shown.contains("Smtp") && !shown.contains("hunter2") && !shown.contains("smtp.example"), "{shown}");
 }

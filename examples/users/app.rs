@@ -15,8 +15,8 @@ use auth_core::{
         DatabaseError, DatabaseStrategy, Denylist, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist,
     },
     users::{
-        self, ClientIpSource, CurrentUser, LoginThrottle, MailDelivery, MailSettings, Mailer, RequestContext,
-        ThrottleStore, User, UserHooks, UserManager, UserStore,
+        self, ClientIpSource, CurrentUser, LoginThrottle, MailError, Mailer, RequestContext, ThrottleStore, User,
+        UserHooks, UserManager, UserStore,
     },
 };
 use axum::{Json, Router, extract::FromRef};
@@ -182,17 +182,15 @@ impl AppState {
             .map_err(|e| table("TOKENS_TABLE", &config.tokens_table, e))?;
         tokens.migrate().await.map_err(|e| database(&e))?;
 
-        let settings = MailSettings::new(&config.public_url, &config.mail_from)
-            .map_err(|e| {
-                setting("PUBLIC_URL or MAIL_FROM", &format!("{} / {}", config.public_url, config.mail_from), &e)
-            })?
-            .app_name("the auth-core users example");
+        let mailer = Mailer::builder(&config.public_url, &config.mail_from).app_name("the auth-core users example");
         let mailer = match &config.smtp_url {
-            Some(url) => {
-                Mailer::builder(MailDelivery::smtp(url, settings)).build().map_err(|e| setting("SMTP_URL", url, &e))?
-            }
-            None => Mailer::builder(MailDelivery::log(settings)).build()?,
+            Some(url) => mailer.smtp(url),
+            None => mailer.log(),
         };
+        let mailer = mailer.build().map_err(|e| match (&e, &config.smtp_url) {
+            (MailError::SmtpUrl(_) | MailError::NoRuntime, Some(url)) => setting("SMTP_URL", url, &e),
+            _ => setting("PUBLIC_URL or MAIL_FROM", &format!("{} / {}", config.public_url, config.mail_from), &e),
+        })?;
         let redis = match &config.redis_url {
             Some(url) => {
                 Some(auth_core::strategies::redis::connect(url).await.map_err(|e| setting("REDIS_URL", url, &e))?)

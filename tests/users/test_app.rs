@@ -15,8 +15,8 @@ use auth_core::{
     security::CredentialLifetime,
     strategies::{DatabaseStrategy, JwtKey, JwtStrategy},
     users::{
-        self, ClientIpSource, CurrentUser, Email, LoginThrottle, MailDelivery, Mailer, RequestContext, User, UserHooks,
-        UserManager, UserStore, UserToken,
+        self, ClientIpSource, CurrentUser, Email, LoginThrottle, Mailer, RequestContext, User, UserHooks, UserManager,
+        UserStore, UserToken,
     },
 };
 use axum::{Json, Router, extract::FromRef, routing::get};
@@ -264,7 +264,7 @@ impl Options {
             requires_verification: false,
             throttle: None,
             token_lifetime: Duration::from_secs(3600),
-            mailer: Mailer::builder(MailDelivery::disabled()).build().unwrap(),
+            mailer: Mailer::disabled(),
             client_ip: ClientIpSource::Peer,
         }
     }

@@ -11,12 +11,13 @@
 //! mail that finds the queue full.
 //!
 //! ```no_run
-//! use auth_core::users::{MailDelivery, MailSettings, Mailer};
+//! use auth_core::users::Mailer;
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! let settings = MailSettings::new("https://app.example.com", "Example <noreply@example.com>")?;
 //! // smtp:// is plain SMTP; add ?tls=required for STARTTLS, or use smtps:// (implicit TLS).
-//! let mailer = Mailer::builder(MailDelivery::smtp("smtps://user:password@smtp.example.com", settings)).build()?;
+//! let mailer = Mailer::builder("https://app.example.com", "Example <noreply@example.com>")
+//!     .smtp("smtps://user:password@smtp.example.com")
+//!     .build()?;
 //! # Ok(())
 //! # }
 //! ```
@@ -54,38 +55,28 @@ pub enum MailError {
     /// No tokio runtime to run the sending task on.
     #[error("a mailer must be made inside a tokio runtime")]
     NoRuntime,
+    /// Neither [`MailerBuilder::smtp`] nor [`MailerBuilder::log`] was chosen.
+    #[error("choose how mails are delivered: .smtp(url) or .log()")]
+    NoDelivery,
 }
 
 /// What every mail needs: where the links point and who sends.
 #[derive(Debug, Clone)]
-pub struct MailSettings {
+struct MailSettings {
     public_url: String,
     from: Mailbox,
     app_name: String,
 }
 
 impl MailSettings {
-    /// `public_url` is the frontend's base URL (`https://app.example.com`; a trailing `/` is
-    /// dropped), `from` the sender (`Example <noreply@example.com>`).
-    pub fn new(public_url: &str, from: &str) -> Result<Self, MailError> {
+    fn new(public_url: &str, from: &str, app_name: String) -> Result<Self, MailError> {
         let public_url = public_url.trim_end_matches('/');
         let scheme_ok = public_url.strip_prefix("https://").or_else(|| public_url.strip_prefix("http://"));
         if !scheme_ok.is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace)) {
             return Err(MailError::PublicUrl);
         }
         let from: Mailbox = from.parse().map_err(|_| MailError::From(from.to_owned()))?;
-        Ok(Self { public_url: public_url.to_owned(), from, app_name: "our service".to_owned() })
-    }
-
-    /// The name mails call the service by ("your account at {app_name}"); default "our service".
-    pub fn app_name(mut self, name: impl Into<String>) -> Self {
-        self.app_name = name.into();
-        self
-    }
-
-    /// The base URL of the links.
-    pub fn public_url(&self) -> &str {
-        &self.public_url
+        Ok(Self { public_url: public_url.to_owned(), from, app_name })
     }
 }
 
@@ -141,74 +132,86 @@ struct Outgoing {
     message: Message,
 }
 
-/// How a [`Mailer`] delivers; the argument of [`Mailer::builder`].
-pub struct MailDelivery(Chosen);
-
-enum Chosen {
-    Smtp(String, MailSettings),
-    Log(MailSettings),
-    Disabled,
+/// A [`Mailer`] being built; from [`Mailer::builder`]. Choose how it delivers:
+/// [`smtp`](Self::smtp) or [`log`](Self::log).
+#[must_use = "call `.build()` to get the mailer"]
+pub struct MailerBuilder {
+    public_url: String,
+    from: String,
+    app_name: String,
+    smtp_url: Option<String>,
+    log: bool,
 }
 
-impl std::fmt::Debug for MailDelivery {
+impl std::fmt::Debug for MailerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the SMTP URL: it may hold a password.
-        f.write_str(match self.0 {
-            Chosen::Smtp(..) => "Smtp",
-            Chosen::Log(_) => "Log",
-            Chosen::Disabled => "Disabled",
-        })
+        let delivery = if self.smtp_url.is_some() {
+            "Smtp"
+        } else if self.log {
+            "Log"
+        } else {
+            "None"
+        };
+        f.debug_struct("MailerBuilder").field("public_url", &self.public_url).field("delivery", &delivery).finish()
     }
 }
 
-impl MailDelivery {
+impl MailerBuilder {
     /// Sends over SMTP. `url` is `smtp://host:port` (plain), `smtp://host?tls=required`
     /// (STARTTLS), or `smtps://host` (TLS), with `user:password@` for authentication; checked by
-    /// [`MailerBuilder::build`], which must be called inside a tokio runtime: it starts the
+    /// [`build`](Self::build), which must then be called inside a tokio runtime: it starts the
     /// sending task, which ends when the last clone of the mailer is dropped.
-    pub fn smtp(url: impl Into<String>, settings: MailSettings) -> Self {
-        Self(Chosen::Smtp(url.into(), settings))
+    pub fn smtp(mut self, url: impl Into<String>) -> Self {
+        self.smtp_url = Some(url.into());
+        self
     }
 
     /// Writes each mail, token and all, to the log at `INFO` instead of sending it: for
     /// development, when no SMTP server is configured. Never use it where the logs are read by
     /// anyone who should not be able to take over accounts.
-    pub fn log(settings: MailSettings) -> Self {
-        Self(Chosen::Log(settings))
+    pub fn log(mut self) -> Self {
+        self.log = true;
+        self
     }
 
-    /// Sends nothing: the app sends its own mails from
-    /// [`UserHooks::after_request_verify`](super::UserHooks::after_request_verify) and
-    /// [`UserHooks::after_forgot_password`](super::UserHooks::after_forgot_password).
-    pub fn disabled() -> Self {
-        Self(Chosen::Disabled)
+    /// The name mails call the service by ("your account at {app_name}"); default "our service".
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = name.into();
+        self
     }
-}
 
-/// A [`Mailer`] being built; from [`Mailer::builder`].
-#[derive(Debug)]
-#[must_use = "call `.build()` to get the mailer"]
-pub struct MailerBuilder {
-    delivery: MailDelivery,
-}
-
-impl MailerBuilder {
-    /// The mailer: for SMTP, checks the URL and starts the sending task (inside a tokio
-    /// runtime); for the log, warns once that mails go to the log.
+    /// The mailer: checks the URLs and the sender; for SMTP, starts the sending task (inside a
+    /// tokio runtime); for the log, warns once that mails go to the log.
     pub fn build(self) -> Result<Mailer, MailError> {
-        match self.delivery.0 {
-            Chosen::Smtp(url, settings) => Mailer::smtp(&url, settings),
-            Chosen::Log(settings) => Ok(Mailer::log(settings)),
-            Chosen::Disabled => Ok(Mailer::disabled()),
+        let settings = MailSettings::new(&self.public_url, &self.from, self.app_name)?;
+        match (self.smtp_url, self.log) {
+            (Some(url), _) => Mailer::smtp(&url, settings),
+            (None, true) => Ok(Mailer::log(settings)),
+            (None, false) => Err(MailError::NoDelivery),
         }
     }
 }
 
 impl Mailer {
-    /// Starts a mailer delivering by `delivery`: [`MailDelivery::smtp`], [`MailDelivery::log`]
-    /// or [`MailDelivery::disabled`].
-    pub fn builder(delivery: MailDelivery) -> MailerBuilder {
-        MailerBuilder { delivery }
+    /// Starts a mailer whose links point to `public_url`, the frontend's base URL
+    /// (`https://app.example.com`; a trailing `/` is dropped), sent by `from`
+    /// (`Example <noreply@example.com>`).
+    pub fn builder(public_url: impl Into<String>, from: impl Into<String>) -> MailerBuilder {
+        MailerBuilder {
+            public_url: public_url.into(),
+            from: from.into(),
+            app_name: "our service".to_owned(),
+            smtp_url: None,
+            log: false,
+        }
+    }
+
+    /// A mailer that sends nothing: the app sends its own mails from
+    /// [`UserHooks::after_request_verify`](super::UserHooks::after_request_verify) and
+    /// [`UserHooks::after_forgot_password`](super::UserHooks::after_forgot_password).
+    pub fn disabled() -> Self {
+        Self { inner: Arc::new(Inner { settings: None, delivery: Delivery::Disabled }) }
     }
 
     fn smtp(url: &str, settings: MailSettings) -> Result<Self, MailError> {
@@ -234,10 +237,6 @@ impl Mailer {
     fn log(settings: MailSettings) -> Self {
         tracing::warn!("no SMTP server configured: verify and reset mails (with their tokens) go to the log");
         Self { inner: Arc::new(Inner { settings: Some(settings), delivery: Delivery::Log }) }
-    }
-
-    fn disabled() -> Self {
-        Self { inner: Arc::new(Inner { settings: None, delivery: Delivery::Disabled }) }
     }
 
     /// Writes the mail of `kind` to `to` and hands it over; never waits for the send.
@@ -350,7 +349,7 @@ mod tests {
     #[test]
     fn links_in_both_parts() {
         let settings =
-            MailSettings::new("https://app.example.com/", "Example <noreply@example.com>").unwrap().app_name("A&B");
+            MailSettings::new("https://app.example.com/", "Example <noreply@example.com>", "A&B".to_owned()).unwrap();
         let mail = compose(&settings, MailKind::Reset, "a.b-c_d", Duration::from_secs(3600));
         assert!(mail.text.contains("https://app.example.com/reset-password?token=a.b-c_d\n"), "{}", mail.text);
         assert!(
@@ -363,8 +362,8 @@ mod tests {
         let mail = compose(&settings, MailKind::Verify, "t", Duration::from_secs(90));
         assert!(mail.text.contains("https://app.example.com/verify?token=t\n"));
 
-        assert!(MailSettings::new("app.example.com", "a@b.co").is_err());
-        assert!(MailSettings::new("https://", "a@b.co").is_err());
-        assert!(MailSettings::new("https://x", "not a mailbox").is_err());
+        assert!(MailSettings::new("app.example.com", "a@b.co", String::new()).is_err());
+        assert!(MailSettings::new("https://", "a@b.co", String::new()).is_err());
+        assert!(MailSettings::new("https://x", "not a mailbox", String::new()).is_err());
     }
 }

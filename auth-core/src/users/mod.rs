@@ -81,7 +81,7 @@ pub use current::{CurrentUser, Superuser, UserPrincipal, UserScope, UserToken};
 pub use email::{Email, InvalidEmail};
 pub use error::{ErrorCode, FlowError, UsersError, ValidationError};
 pub use hooks::{InvalidPassword, PasswordPolicy, RequestContext, UserHooks};
-pub use mail::{MailDelivery, MailError, MailSettings, Mailer, MailerBuilder};
+pub use mail::{MailError, Mailer, MailerBuilder};
 pub use model::{NoFields, User, UserCreate, UserFields, UserUpdate};
 pub use routes::{auth_router, register_router, reset_password_router, users_router, verify_router};
 pub use store::{UserStore, UserStoreBuilder};

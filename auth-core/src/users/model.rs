@@ -34,8 +34,7 @@ pub trait UserFields: Serialize + DeserializeOwned + Clone + fmt::Debug + Send +
 impl<T: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'static> UserFields for T {}
 
 /// No fields of the app's own.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoFields {}
 
 /// The names the base model uses; an app field by one of these names is never read.

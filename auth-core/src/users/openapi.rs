@@ -214,12 +214,7 @@ where
     });
     let me = document_operation::<RouteRequirement<H, B, false>>;
     let superuser = document_operation::<RouteRequirement<H, B, true>>;
-    documented(
-        router,
-        paths,
-        components::<H::Fields>(),
-        &[(paths::ME, me), (paths::USER, superuser)],
-    )
+    documented(router, paths, components::<H::Fields>(), &[(paths::ME, me), (paths::USER, superuser)])
 }
 
 /// Documents one operation from its route's requirement ([`document_operation`] of the route's

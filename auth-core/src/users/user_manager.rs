@@ -33,7 +33,7 @@ const UPDATE_ATTEMPTS: usize = 3;
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use auth_core::users::{MailDelivery, MailSettings, Mailer, NoFields, UserHooks, UserManager, UserStore};
+/// use auth_core::users::{Mailer, NoFields, UserHooks, UserManager, UserStore};
 ///
 /// struct Hooks;
 /// impl UserHooks for Hooks {
@@ -43,8 +43,7 @@ const UPDATE_ATTEMPTS: usize = 3;
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = UserStore::builder("sqlite://users.db").build().await?;
 /// store.migrate().await?;
-/// let settings = MailSettings::new("http://localhost:3000", "App <noreply@example.com>")?;
-/// let mailer = Mailer::builder(MailDelivery::log(settings)).build()?;
+/// let mailer = Mailer::builder("http://localhost:3000", "App <noreply@example.com>").log().build()?;
 /// let users = UserManager::builder(store, Hooks)
 ///     .verify_token_secret(b"a verify secret of at least 32 bytes!!")
 ///     .reset_password_token_secret(b"a reset secret of at least 32 bytes!!!")
@@ -104,8 +103,8 @@ pub enum UserManagerError {
     /// A token lifetime under one second.
     #[error("token lifetimes must be at least one second")]
     Lifetime,
-    /// No mailer was given; use `MailDelivery::disabled()` to send no mail.
-    #[error("a mailer is required (MailDelivery::smtp, MailDelivery::log, or MailDelivery::disabled to send none)")]
+    /// No mailer was given; use `Mailer::disabled()` to send no mail.
+    #[error("a mailer is required (Mailer::builder(…).smtp(…) or .log(), or Mailer::disabled() to send none)")]
     MissingMailer,
 }
 
