@@ -34,7 +34,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use auth_core::users::{ClientIpSource, LoginThrottle, LoginThrottleBuilder, ThrottlePolicy, ThrottleStore};
+use auth_core::users::{ClientIpSource, LoginThrottle, LoginThrottleBuilder, ThrottlePolicy};
 use serde_json::{Value, json};
 use test_app::{Auth, Db, Event, Options, Res, TestApp, unique};
 
@@ -283,7 +283,7 @@ async fn on_postgres() {
 async fn throttle_burst_in_memory() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::Sqlite(dir.path().join("users.sqlite"));
-    let app = TestApp::start(throttled_options(db, throttle(LoginThrottle::builder(ThrottleStore::memory())))).await;
+    let app = TestApp::start(throttled_options(db, throttle(LoginThrottle::builder()))).await;
     throttle_burst(&[app]).await;
 }
 
@@ -333,8 +333,7 @@ async fn child_instance() {
     let base = match kind.as_str() {
         "users" => {
             let connection = auth_core::strategies::redis::connect(&var("RACES_CHILD_REDIS")).await.unwrap();
-            let store =
-                throttle(LoginThrottle::builder(ThrottleStore::redis(connection)).prefix(var("RACES_CHILD_PREFIX")));
+            let store = throttle(LoginThrottle::builder().redis(connection).prefix(var("RACES_CHILD_PREFIX")));
             let db = Db::Sqlite(var("RACES_CHILD_SQLITE").into());
             TestApp::start(throttled_options(db, store)).await.base
         }
@@ -355,7 +354,7 @@ async fn throttle_burst_in_redis_shared_by_two_processes() {
     let connection = auth_core::strategies::redis::connect(&url).await.unwrap();
     let here = TestApp::start(throttled_options(
         Db::Sqlite(path.clone()),
-        throttle(LoginThrottle::builder(ThrottleStore::redis(connection)).prefix(&prefix)),
+        throttle(LoginThrottle::builder().redis(connection).prefix(&prefix)),
     ))
     .await;
     let child = ChildInstance::start(

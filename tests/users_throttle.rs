@@ -9,7 +9,7 @@ mod test_app;
 
 use std::time::Duration;
 
-use auth_core::users::{ClientIpSource, LoginThrottle, LoginThrottleBuilder, ThrottlePolicy, ThrottleStore};
+use auth_core::users::{ClientIpSource, LoginThrottle, LoginThrottleBuilder, ThrottlePolicy};
 use serde_json::json;
 use test_app::{Db, Options, Res, TestApp, unique};
 
@@ -114,7 +114,7 @@ async fn per_account(app: &TestApp) {
 async fn in_memory() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::Sqlite(dir.path().join("users.sqlite"));
-    let memory = throttle(LoginThrottle::builder(ThrottleStore::memory()));
+    let memory = throttle(LoginThrottle::builder());
     let app = app(db, memory).await;
     backoff_and_reset(&app, &app).await;
     per_ip(&app).await;
@@ -131,8 +131,7 @@ async fn in_redis_shared_by_two_instances() {
     let prefix = format!("users-test:{}:", unique());
     let store = || async {
         throttle(
-            LoginThrottle::builder(ThrottleStore::redis(auth_core::strategies::redis::connect(&url).await.unwrap()))
-                .prefix(&prefix),
+            LoginThrottle::builder().redis(auth_core::strategies::redis::connect(&url).await.unwrap()).prefix(&prefix),
         )
     };
     let first = app(db.clone(), store().await).await;
@@ -175,9 +174,7 @@ fn warnings() -> &'static std::sync::Mutex<Vec<u8>> {
 async fn forwarded_ports_and_unparsable_addresses() {
     let logs = warnings();
     let dir = tempfile::tempdir().unwrap();
-    let app =
-        app(Db::Sqlite(dir.path().join("users.sqlite")), throttle(LoginThrottle::builder(ThrottleStore::memory())))
-            .await;
+    let app = app(Db::Sqlite(dir.path().join("users.sqlite")), throttle(LoginThrottle::builder())).await;
     let email = format!("tristan-{}@camelot.bt", unique());
     app.register(&email, PASSWORD).await;
     let owner = "198.51.100.20";
@@ -218,11 +215,8 @@ async fn redis_outage_is_503() {
     let Some(mut server) = auth_tests::OwnRedis::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let connection = auth_core::strategies::redis::connect(&server.url()).await.unwrap();
-    let app = app(
-        Db::Sqlite(dir.path().join("users.sqlite")),
-        throttle(LoginThrottle::builder(ThrottleStore::redis(connection))),
-    )
-    .await;
+    let app =
+        app(Db::Sqlite(dir.path().join("users.sqlite")), throttle(LoginThrottle::builder().redis(connection))).await;
     let email = format!("lot-{}@camelot.bt", unique());
     app.register(&email, PASSWORD).await;
     assert_eq!(app.login_from("192.0.2.1", &email, PASSWORD).await.status, 200);

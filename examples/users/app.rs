@@ -15,8 +15,8 @@ use auth_core::{
         DatabaseError, DatabaseStrategy, Denylist, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist,
     },
     users::{
-        self, ClientIpSource, CurrentUser, LoginThrottle, MailError, Mailer, RequestContext, ThrottleStore, User,
-        UserHooks, UserManager, UserStore,
+        self, ClientIpSource, CurrentUser, LoginThrottle, MailError, Mailer, RequestContext, User, UserHooks,
+        UserManager, UserStore,
     },
 };
 use axum::{Json, Router, extract::FromRef};
@@ -199,10 +199,10 @@ impl AppState {
         };
         let (throttle, logged_out) = match redis {
             Some(connection) => (
-                LoginThrottle::builder(ThrottleStore::redis(connection.clone())).prefix(&config.redis_prefix).build(),
+                LoginThrottle::builder().redis(connection.clone()).prefix(&config.redis_prefix).build(),
                 LoggedOut::Redis(RedisDenylist::builder(connection).build()),
             ),
-            None => (LoginThrottle::builder(ThrottleStore::memory()).build(), LoggedOut::Memory(MemoryDenylist::new())),
+            None => (LoginThrottle::builder().build(), LoggedOut::Memory(MemoryDenylist::new())),
         };
         let users = UserManager::builder(store, Hooks)
             .verify_token_secret(derive_key(&config.secret_key, "verify"))

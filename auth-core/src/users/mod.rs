@@ -85,5 +85,5 @@ pub use mail::{MailError, Mailer, MailerBuilder};
 pub use model::{NoFields, User, UserCreate, UserFields, UserUpdate};
 pub use routes::{auth_router, register_router, reset_password_router, users_router, verify_router};
 pub use store::{UserStore, UserStoreBuilder};
-pub use throttle::{ClientIpSource, LoginThrottle, LoginThrottleBuilder, ThrottlePolicy, ThrottleStore};
+pub use throttle::{ClientIpSource, LoginThrottle, LoginThrottleBuilder, ThrottlePolicy};
 pub use user_manager::{LoginOutcome, UserManager, UserManagerBuilder, UserManagerError};

@@ -165,50 +165,28 @@ struct Entry {
     expires_at: Instant,
 }
 
-/// Where a [`LoginThrottle`] keeps its counters; the argument of [`LoginThrottle::builder`].
-#[derive(Clone, Debug)]
-pub struct ThrottleStore(Store);
-
-impl ThrottleStore {
-    /// Counters in this process's memory (at most [`LoginThrottle::MAX_MEMORY_ENTRIES`]).
-    pub fn memory() -> Self {
-        Self(Store::Memory(Arc::default()))
-    }
-
-    /// Counters in Redis, shared by every process using the same server and prefix
-    /// ([`LoginThrottleBuilder::prefix`]). Each attempt is one script call (check and count
-    /// together, timed by the server's clock), and one more when it succeeds; each command gets
-    /// the Redis strategy's default timeout.
-    #[cfg(feature = "redis")]
-    pub fn redis(connection: crate::strategies::redis::ConnectionManager) -> Self {
-        Self(Store::Redis(Arc::new(RedisStore {
-            connection,
-            prefix: LoginThrottle::DEFAULT_REDIS_PREFIX.to_owned(),
-            timeout: crate::strategies::redis::DEFAULT_TIMEOUT,
-            reserve: redis::Script::new(RESERVE_SCRIPT),
-            settle: redis::Script::new(SETTLE_SCRIPT),
-        })))
-    }
-}
-
 /// Options of a [`LoginThrottle`] being built; from [`LoginThrottle::builder`].
 #[derive(Clone, Debug)]
 #[must_use = "call .build() to get a LoginThrottle"]
 pub struct LoginThrottleBuilder {
     throttle: LoginThrottle,
+    #[cfg(feature = "redis")]
+    prefix: String,
 }
 
 impl LoginThrottle {
-    /// Starts a throttle over `store` ([`ThrottleStore::memory`] or [`ThrottleStore::redis`]),
-    /// with the default policies.
-    pub fn builder(store: ThrottleStore) -> LoginThrottleBuilder {
+    /// Starts a throttle with the default policies, its counters in this process's memory (at
+    /// most [`LoginThrottle::MAX_MEMORY_ENTRIES`]) unless [`redis`](LoginThrottleBuilder::redis).
+    pub fn builder() -> LoginThrottleBuilder {
         LoginThrottleBuilder {
             throttle: Self {
-                store: store.0,
+                store: Store::Memory(Arc::default()),
                 per_account_and_ip: ThrottlePolicy::new(5, 15 * 60),
                 per_ip: ThrottlePolicy::new(20, 15 * 60),
                 per_account: ThrottlePolicy::new(50, 60),
             },
+            #[cfg(feature = "redis")]
+            prefix: LoginThrottle::DEFAULT_REDIS_PREFIX.to_owned(),
         }
     }
 
@@ -346,14 +324,29 @@ impl LoginThrottle {
 }
 
 impl LoginThrottleBuilder {
+    /// Counters in Redis, shared by every process using the same server and
+    /// [`prefix`](Self::prefix). Each attempt is one script call (check and count together,
+    /// timed by the server's clock), and one more when it succeeds; each command gets the Redis
+    /// strategy's default timeout.
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, connection: crate::strategies::redis::ConnectionManager) -> Self {
+        self.throttle.store = Store::Redis(Arc::new(RedisStore {
+            connection,
+            prefix: self.prefix.clone(),
+            timeout: crate::strategies::redis::DEFAULT_TIMEOUT,
+            reserve: redis::Script::new(RESERVE_SCRIPT),
+            settle: redis::Script::new(SETTLE_SCRIPT),
+        }));
+        self
+    }
+
     /// The Redis key prefix (keys are `<prefix><counter>:<hash>`); default
     /// [`LoginThrottle::DEFAULT_REDIS_PREFIX`]; no effect in memory.
     #[cfg(feature = "redis")]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
         if let Store::Redis(store) = &mut self.throttle.store {
-            let mut changed = RedisStore::clone(store);
-            changed.prefix = prefix.into();
-            *store = Arc::new(changed);
+            Arc::make_mut(store).prefix = self.prefix.clone();
         }
         self
     }
@@ -759,7 +752,7 @@ mod tests {
 
     #[test]
     fn unknown_clients_have_a_bucket_of_their_own() {
-        let throttle = LoginThrottle::builder(ThrottleStore::memory()).build();
+        let throttle = LoginThrottle::builder().build();
         let unknown = throttle.keys("victim@example.com", ClientIp::Unknown);
         let known = throttle.keys("victim@example.com", ClientIp::Known("192.0.2.1".parse().unwrap()));
         assert!(unknown.keys.iter().all(|(_, key, _)| known.keys.iter().all(|(_, other, _)| key != other)));
@@ -767,8 +760,7 @@ mod tests {
 
     #[tokio::test]
     async fn memory_store_backs_off_and_resets() {
-        let throttle =
-            LoginThrottle::builder(ThrottleStore::memory()).per_account_and_ip(ThrottlePolicy::new(1, 60)).build();
+        let throttle = LoginThrottle::builder().per_account_and_ip(ThrottlePolicy::new(1, 60)).build();
         let ip = ClientIp::Known("192.0.2.1".parse().unwrap());
         let keys = throttle.keys("victim@example.com", ip);
         // Two attempts go ahead and fail (they keep their places); the second sets a delay.
@@ -787,7 +779,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refund_restores_the_counter_as_it_was() {
-        let throttle = LoginThrottle::builder(ThrottleStore::memory()).per_ip(ThrottlePolicy::new(1, 60)).build();
+        let throttle = LoginThrottle::builder().per_ip(ThrottlePolicy::new(1, 60)).build();
         let ip = ClientIp::Known("192.0.2.1".parse().unwrap());
         let keys = throttle.keys("someone@example.com", ip);
         throttle.reserve(&keys).await.unwrap().unwrap();
@@ -801,8 +793,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_gets_the_allowance() {
-        let throttle =
-            LoginThrottle::builder(ThrottleStore::memory()).per_account_and_ip(ThrottlePolicy::new(3, 60)).build();
+        let throttle = LoginThrottle::builder().per_account_and_ip(ThrottlePolicy::new(3, 60)).build();
         let keys = throttle.keys("victim@example.com", ClientIp::Known("192.0.2.1".parse().unwrap()));
         let mut granted = 0;
         for _ in 0..100 {

@@ -5,7 +5,7 @@ use super::*;
 
 #[tokio::test]
 async fn a_full_memory_store_stays_within_its_bound() {
-    let throttle = LoginThrottle::builder(ThrottleStore::memory()).build();
+    let throttle = LoginThrottle::builder().build();
     let Store::Memory(map) = &throttle.store else { unreachable!("a memory store") };
     let now = Instant::now();
     {

@@ -15,7 +15,7 @@ use super::{
     model::{StoredUser, User, UserCreate, UserUpdate},
     sessions::SessionStore,
     store::{ReadUser, UserStore, WriteError},
-    throttle::{ClientIpSource, LoginThrottle, ThrottleStore},
+    throttle::{ClientIpSource, LoginThrottle},
     tokens::{DEFAULT_TOKEN_LIFETIME, FlowToken, RESET_AUDIENCE, VERIFY_AUDIENCE, fingerprint_matches},
 };
 use crate::{
@@ -193,7 +193,7 @@ impl<H: UserHooks> UserManagerBuilder<H> {
         self
     }
 
-    /// Login throttling; default `LoginThrottle::builder(ThrottleStore::memory()).build()`, with its
+    /// Login throttling; default `LoginThrottle::builder().build()` (in memory), with its
     /// default policies.
     pub fn login_throttle(mut self, throttle: LoginThrottle) -> Self {
         self.throttle = Some(throttle);
@@ -274,7 +274,7 @@ impl<H: UserHooks> UserManager<H> {
             reset_lifetime: DEFAULT_TOKEN_LIFETIME,
             mailer: None,
             requires_verification: false,
-            throttle: Some(LoginThrottle::builder(ThrottleStore::memory()).build()),
+            throttle: Some(LoginThrottle::builder().build()),
             client_ip: ClientIpSource::Peer,
             session_stores: Vec::new(),
             require_current_password: false,
