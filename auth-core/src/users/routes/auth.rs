@@ -48,24 +48,17 @@ where
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    let router =
-        Router::new().route(paths::LOGIN, post(login::<H, B, S>)).route(paths::LOGOUT, post(logout::<H, B, S>));
+    let router = Router::new().route(paths::LOGIN, post(login::<H, B>)).route(paths::LOGOUT, post(logout::<H, B>));
     openapi::auth::<H, B, S>(router)
 }
 
-async fn login<H, B, S>(
+async fn login<H: UserHooks, B: AuthBackend>(
     _: SameOrigin<B>,
-    State(state): State<S>,
+    State(manager): State<UserManager<H>>,
+    State(backend): State<B>,
     request: RequestContext,
     form: OAuth2PasswordRequestForm,
-) -> Result<Response, UsersError>
-where
-    H: UserHooks,
-    B: AuthBackend + FromRef<S>,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
-    let manager = UserManager::<H>::from_ref(&state);
+) -> Result<Response, UsersError> {
     let outcome = manager.login(&form.username, &form.password, &request).await.map_err(|error| match error {
         FlowError::Throttled { retry_after } => UsersError::TooManyAttempts { retry_after },
         FlowError::Store(error) => UsersError::Auth(error),
@@ -79,7 +72,6 @@ where
         }
         LoginOutcome::NotVerified => return Err(UsersError::Code(ErrorCode::LoginUserNotVerified)),
     };
-    let backend = B::from_ref(&state);
     let token = backend.strategy().write_token(&user.id.to_string(), &[]).await?;
     // The transport's answer forbids caching (`Cache-Control: no-store`, RFC 6749 §5.1).
     let response = match B::transport().login_response(&token) {
@@ -95,19 +87,12 @@ where
     Ok(response)
 }
 
-async fn logout<H, B, S>(
+async fn logout<H: UserHooks, B: AuthBackend>(
     _: SameOrigin<B>,
-    State(state): State<S>,
+    State(backend): State<B>,
     user: CurrentUser<B, H>,
     parts: Parts,
-) -> Result<Response, UsersError>
-where
-    H: UserHooks,
-    B: AuthBackend + FromRef<S>,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
-    let backend = B::from_ref(&state);
+) -> Result<Response, UsersError> {
     // `CurrentUser` just read and verified this credential, so it is present.
     let token = B::transport().read(&parts).ok_or(UsersError::Unauthorized { challenge: None })?;
     backend.strategy().destroy_token(&token).await?;

@@ -33,59 +33,15 @@
 //! let app = Router::new().nest("/auth", users::register_router::<Hooks, AppState>().into());
 //! ```
 
-use axum::{
-    Json,
-    extract::{FromRef, State},
-    http::StatusCode,
-};
-
-use super::{
-    RequestContext, UserHooks, UserManager, UsersError,
-    body::{Fields, JsonObject},
-    error::FlowError,
-    mail::MailKind,
-};
-
 mod auth;
+mod mailed;
 mod register;
-mod reset;
 mod users;
-mod verify;
 
 pub use auth::auth_router;
+pub use mailed::{reset_password_router, verify_router};
 pub use register::register_router;
-pub use reset::reset_password_router;
 pub use users::users_router;
-pub use verify::verify_router;
-
-/// forgot-password (`Reset`) and request-verify-token (`Verify`), one flow: `{"email"}` in,
-/// `202 null` out whatever became of the account, after the same work either way, so that the
-/// answer tells nothing about it; only a store failure shows (503).
-async fn request_by_email<H, S>(
-    kind: MailKind,
-    State(state): State<S>,
-    request: RequestContext,
-    body: JsonObject,
-) -> Result<(StatusCode, Json<()>), UsersError>
-where
-    H: UserHooks,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
-    let mut fields = Fields::embedded(body);
-    let email = fields.email("email");
-    let email = fields.finish(email)?;
-    let manager = UserManager::<H>::from_ref(&state);
-    match manager.request_by_email(kind, &email, &request).await {
-        Ok(()) => {}
-        Err(FlowError::Store(error)) => return Err(UsersError::Auth(error)),
-        Err(error) => {
-            let route = if kind == MailKind::Reset { "forgot-password" } else { "request-verify-token" };
-            tracing::warn!(%error, "{route} failed");
-        }
-    }
-    Ok((StatusCode::ACCEPTED, Json(())))
-}
 
 /// The routes' paths, relative to where each router is nested; the OpenAPI description reads
 /// them from here too.

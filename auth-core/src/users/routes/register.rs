@@ -29,21 +29,15 @@ where
     UserManager<H>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    openapi::register::<H::Fields, S>(Router::new().route(paths::REGISTER, post(register::<H, S>)))
+    openapi::register::<H::Fields, S>(Router::new().route(paths::REGISTER, post(register::<H>)))
 }
 
-async fn register<H, S>(
-    State(state): State<S>,
+async fn register<H: UserHooks>(
+    State(manager): State<UserManager<H>>,
     request: RequestContext,
     body: JsonObject,
-) -> Result<(StatusCode, Json<User<H::Fields>>), UsersError>
-where
-    H: UserHooks,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
+) -> Result<(StatusCode, Json<User<H::Fields>>), UsersError> {
     let create = user_create::<H::Fields>(body)?;
-    let manager = UserManager::<H>::from_ref(&state);
     let user = manager.create(create, true, &request).await.map_err(|error| {
         UsersError::from_flow(error, ErrorCode::RegisterUserAlreadyExists, ErrorCode::RegisterInvalidPassword)
     })?;

@@ -18,6 +18,7 @@ use crate::{
         CurrentUser, ErrorCode, RequestContext, Superuser, User, UserBackends, UserHooks, UserManager, UsersError,
         body::{JsonObject, user_update},
         current::RouteRequirement,
+        error::FlowError,
         openapi,
     },
 };
@@ -60,8 +61,8 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let router = Router::new()
-        .route(paths::ME, get(me::<H, B>).patch(update_me::<H, B, S>))
-        .route(paths::USER, get(user::<H, B, S>).patch(update_user::<H, B, S>).delete(delete_user::<H, B, S>));
+        .route(paths::ME, get(me::<H, B>).patch(update_me::<H, B>))
+        .route(paths::USER, get(user::<H, B>).patch(update_user::<H, B>).delete(delete_user::<H, B>));
     openapi::users::<H, B, S>(router)
 }
 
@@ -69,18 +70,12 @@ async fn me<H: UserHooks, B>(user: CurrentUser<B, H>) -> Json<User<H::Fields>> {
     Json(user.into_inner())
 }
 
-async fn update_me<H, B, S>(
-    State(state): State<S>,
+async fn update_me<H: UserHooks, B>(
+    State(manager): State<UserManager<H>>,
     user: CurrentUser<B, H>,
     request: RequestContext,
     body: JsonObject,
-) -> Result<Json<User<H::Fields>>, UsersError>
-where
-    H: UserHooks,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
-    let manager = UserManager::<H>::from_ref(&state);
+) -> Result<Json<User<H::Fields>>, UsersError> {
     let mut body = body;
     // Read (and taken out of the body) only where the app asks for it: otherwise it is an
     // app field like any other, as in fastapi-users.
@@ -92,13 +87,7 @@ where
     if manager.requires_current_password() && (update.password.is_some() || update.email.is_some()) {
         let confirmed = match current_password {
             Some(serde_json::Value::String(password)) => {
-                manager.is_current_password(user.id, &password).await.map_err(|error| {
-                    UsersError::from_flow(
-                        error,
-                        ErrorCode::UpdateUserEmailAlreadyExists,
-                        ErrorCode::UpdateUserInvalidPassword,
-                    )
-                })?
+                manager.is_current_password(user.id, &password).await.map_err(update_error)?
             }
             _ => false,
         };
@@ -106,84 +95,55 @@ where
             return Err(UsersError::Code(ErrorCode::UpdateUserInvalidCurrentPassword));
         }
     }
-    let user = manager.update(update, &user, true, &request).await.map_err(|error| {
-        UsersError::from_flow(error, ErrorCode::UpdateUserEmailAlreadyExists, ErrorCode::UpdateUserInvalidPassword)
-    })?;
-    Ok(Json(user))
+    Ok(Json(manager.update(update, &user, true, &request).await.map_err(update_error)?))
+}
+
+/// A flow error of these routes: a taken email and a refused password are `UPDATE_USER_…`.
+fn update_error(error: FlowError) -> UsersError {
+    UsersError::from_flow(error, ErrorCode::UpdateUserEmailAlreadyExists, ErrorCode::UpdateUserInvalidPassword)
 }
 
 /// The user named by the path, or 404 (fastapi-users' `get_user_or_404`): a path that is not a
 /// UUID is as unknown as one that names nobody.
-async fn user_or_404<H, S>(state: &S, id: Result<Path<String>, PathRejection>) -> Result<User<H::Fields>, UsersError>
-where
-    H: UserHooks,
-    UserManager<H>: FromRef<S>,
-{
+async fn user_or_404<H: UserHooks>(
+    manager: &UserManager<H>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<User<H::Fields>, UsersError> {
     let Ok(Path(id)) = id else { return Err(UsersError::NotFound) };
     let Ok(id) = Uuid::parse_str(&id) else { return Err(UsersError::NotFound) };
-    match UserManager::<H>::from_ref(state).get(id).await {
-        Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(UsersError::NotFound),
-        Err(error) => Err(UsersError::from_flow(
-            error,
-            ErrorCode::UpdateUserEmailAlreadyExists,
-            ErrorCode::UpdateUserInvalidPassword,
-        )),
-    }
+    manager.get(id).await.map_err(update_error)?.ok_or(UsersError::NotFound)
 }
 
-async fn user<H, B, S>(
+async fn user<H: UserHooks, B>(
     _chain: SuperuserChain<H, B>,
-    State(state): State<S>,
+    State(manager): State<UserManager<H>>,
     _superuser: Superuser<B, H>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<User<H::Fields>>, UsersError>
-where
-    H: UserHooks,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
-    Ok(Json(user_or_404::<H, S>(&state, id).await?))
+) -> Result<Json<User<H::Fields>>, UsersError> {
+    Ok(Json(user_or_404(&manager, id).await?))
 }
 
-async fn update_user<H, B, S>(
+async fn update_user<H: UserHooks, B>(
     _chain: SuperuserChain<H, B>,
-    State(state): State<S>,
+    State(manager): State<UserManager<H>>,
     _superuser: Superuser<B, H>,
     id: Result<Path<String>, PathRejection>,
     request: RequestContext,
     body: JsonObject,
-) -> Result<Json<User<H::Fields>>, UsersError>
-where
-    H: UserHooks,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
-    let user = user_or_404::<H, S>(&state, id).await?;
+) -> Result<Json<User<H::Fields>>, UsersError> {
+    let user = user_or_404(&manager, id).await?;
     let update = user_update(body)?;
-    let manager = UserManager::<H>::from_ref(&state);
-    let user = manager.update(update, &user, false, &request).await.map_err(|error| {
-        UsersError::from_flow(error, ErrorCode::UpdateUserEmailAlreadyExists, ErrorCode::UpdateUserInvalidPassword)
-    })?;
-    Ok(Json(user))
+    Ok(Json(manager.update(update, &user, false, &request).await.map_err(update_error)?))
 }
 
-async fn delete_user<H, B, S>(
+async fn delete_user<H: UserHooks, B>(
     _chain: SuperuserChain<H, B>,
-    State(state): State<S>,
+    State(manager): State<UserManager<H>>,
     _superuser: Superuser<B, H>,
     id: Result<Path<String>, PathRejection>,
     request: RequestContext,
-) -> Result<StatusCode, UsersError>
-where
-    H: UserHooks,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
-    let user = user_or_404::<H, S>(&state, id).await?;
-    let manager = UserManager::<H>::from_ref(&state);
-    manager.delete(&user, &request).await.map_err(|error| {
-        UsersError::from_flow(error, ErrorCode::UpdateUserEmailAlreadyExists, ErrorCode::UpdateUserInvalidPassword)
-    })?;
+) -> Result<StatusCode, UsersError> {
+    let user = user_or_404(&manager, id).await?;
+    manager.delete(&user, &request).await.map_err(update_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
