@@ -195,28 +195,23 @@ user_backend_tuple!(A, B, C, D);
 ///
 /// `Option<CurrentUser<B, H>>` is `None` instead of any of these but the 503. In a `#[secured]`
 /// handler it is documented as `Authenticated` of its backends.
-pub struct CurrentUser<B, H: UserHooks>(pub User<H::Fields>, PhantomData<fn() -> B>);
+///
+/// With `SUPERUSER`, it is [`Superuser`].
+pub struct CurrentUser<B, H: UserHooks, const SUPERUSER: bool = false>(pub User<H::Fields>, PhantomData<fn() -> B>);
 
 /// The active superuser behind the request, as fastapi-users' `current_user(active=True,
 /// superuser=True)`: [`CurrentUser`]'s answers, and 403 `{"detail": "Forbidden"}` for a user who
 /// is not a superuser, whether or not a chain requires [`UserScope::Superuser`].
-pub struct Superuser<B, H: UserHooks>(pub User<H::Fields>, PhantomData<fn() -> B>);
+pub type Superuser<B, H> = CurrentUser<B, H, true>;
 
-impl<B, H: UserHooks> CurrentUser<B, H> {
+impl<B, H: UserHooks, const SUPERUSER: bool> CurrentUser<B, H, SUPERUSER> {
     /// The user.
     pub fn into_inner(self) -> User<H::Fields> {
         self.0
     }
 }
 
-impl<B, H: UserHooks> Superuser<B, H> {
-    /// The user.
-    pub fn into_inner(self) -> User<H::Fields> {
-        self.0
-    }
-}
-
-impl<B, H: UserHooks> Deref for CurrentUser<B, H> {
+impl<B, H: UserHooks, const SUPERUSER: bool> Deref for CurrentUser<B, H, SUPERUSER> {
     type Target = User<H::Fields>;
 
     fn deref(&self) -> &Self::Target {
@@ -224,23 +219,9 @@ impl<B, H: UserHooks> Deref for CurrentUser<B, H> {
     }
 }
 
-impl<B, H: UserHooks> Deref for Superuser<B, H> {
-    type Target = User<H::Fields>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl<B, H: UserHooks> std::fmt::Debug for CurrentUser<B, H> {
+impl<B, H: UserHooks, const SUPERUSER: bool> std::fmt::Debug for CurrentUser<B, H, SUPERUSER> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("CurrentUser").field(&self.0).finish()
-    }
-}
-
-impl<B, H: UserHooks> std::fmt::Debug for Superuser<B, H> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Superuser").field(&self.0).finish()
+        f.debug_tuple(if SUPERUSER { "Superuser" } else { "CurrentUser" }).field(&self.0).finish()
     }
 }
 
@@ -263,7 +244,7 @@ where
     Ok(principal.into_user())
 }
 
-impl<B, H, S> FromRequestParts<S> for CurrentUser<B, H>
+impl<B, H, S, const SUPERUSER: bool> FromRequestParts<S> for CurrentUser<B, H, SUPERUSER>
 where
     B: UserBackends<H>,
     B::Credentials: AuthenticateSet<S>,
@@ -274,7 +255,12 @@ where
     type Rejection = UsersError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(active_user::<B, H, S>(parts, state).await?, PhantomData))
+        let user = active_user::<B, H, S>(parts, state).await?;
+        // The row decides, also where no chain requires the superuser scope.
+        if SUPERUSER && !user.is_superuser {
+            return Err(UsersError::Forbidden);
+        }
+        Ok(Self(user, PhantomData))
     }
 }
 
@@ -297,33 +283,7 @@ where
     }
 }
 
-impl<B, H, S> FromRequestParts<S> for Superuser<B, H>
-where
-    B: UserBackends<H>,
-    B::Credentials: AuthenticateSet<S>,
-    H: UserHooks,
-    UserManager<H>: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = UsersError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let user = active_user::<B, H, S>(parts, state).await?;
-        // The row decides, also where no chain requires the superuser scope.
-        if !user.is_superuser {
-            return Err(UsersError::Forbidden);
-        }
-        Ok(Self(user, PhantomData))
-    }
-}
-
-impl<B: UserBackends<H>, H: UserHooks> Describe for CurrentUser<B, H> {
-    fn describe(walk: &mut Walk) {
-        <Authenticated<B::Credentials> as Describe>::describe(walk);
-    }
-}
-
-impl<B: UserBackends<H>, H: UserHooks> Describe for Superuser<B, H> {
+impl<B: UserBackends<H>, H: UserHooks, const SUPERUSER: bool> Describe for CurrentUser<B, H, SUPERUSER> {
     fn describe(walk: &mut Walk) {
         <Authenticated<B::Credentials> as Describe>::describe(walk);
     }

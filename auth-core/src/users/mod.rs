@@ -14,8 +14,8 @@
 //! - **Mail** ([`Mailer`]) goes over SMTP from a task of its own, or to the log.
 //! - **Login throttling** ([`LoginThrottle`]) per account and per client IP, in memory or Redis.
 //! - **Routers** ([`routes`]), one per fastapi-users router, each mounted and layered on its
-//!   own, with its OpenAPI description; [`CurrentUser`] and [`Superuser`] are the extractors behind them, for the app's own
-//!   routes too.
+//!   own, with its OpenAPI description; [`CurrentUser`] and [`Superuser`] are the extractors
+//!   behind them, for the app's own routes too.
 //! - **The user as a credential**: [`UserToken<B, H>`](UserToken) is a
 //!   [`Credential`](crate::Credential) like any other. Backend `B` verifies the token, the user
 //!   row decides the rest, and the row grants the scopes ([`UserScope`]: `users:superuser` for
