@@ -33,6 +33,7 @@ use super::model::{User, UserFields};
 /// `after_forgot_password`, so that their answer (always 202) takes the same time whether or
 /// not the account exists. The verify and reset mails themselves are sent by the
 /// [`Mailer`](super::Mailer), whatever these hooks do; hooks are for the app's own work.
+#[allow(unused_variables)] // the defaults do nothing with their arguments
 pub trait UserHooks: Send + Sync + 'static {
     /// The app's own user fields; [`NoFields`](super::NoFields) for none.
     type Fields: UserFields;
@@ -51,7 +52,6 @@ pub trait UserHooks: Send + Sync + 'static {
 
     /// After a user registered.
     fn after_register(&self, user: &User<Self::Fields>, request: &RequestContext) -> impl Future<Output = ()> + Send {
-        let _ = (user, request);
         async {}
     }
 
@@ -63,7 +63,6 @@ pub trait UserHooks: Send + Sync + 'static {
         changed: &[String],
         request: &RequestContext,
     ) -> impl Future<Output = ()> + Send {
-        let _ = (user, changed, request);
         async {}
     }
 
@@ -75,13 +74,11 @@ pub trait UserHooks: Send + Sync + 'static {
         token: &str,
         request: &RequestContext,
     ) -> impl Future<Output = ()> + Send {
-        let _ = (user, token, request);
         async {}
     }
 
     /// After a user confirmed their address.
     fn after_verify(&self, user: &User<Self::Fields>, request: &RequestContext) -> impl Future<Output = ()> + Send {
-        let _ = (user, request);
         async {}
     }
 
@@ -92,7 +89,6 @@ pub trait UserHooks: Send + Sync + 'static {
         token: &str,
         request: &RequestContext,
     ) -> impl Future<Output = ()> + Send {
-        let _ = (user, token, request);
         async {}
     }
 
@@ -102,25 +98,21 @@ pub trait UserHooks: Send + Sync + 'static {
         user: &User<Self::Fields>,
         request: &RequestContext,
     ) -> impl Future<Output = ()> + Send {
-        let _ = (user, request);
         async {}
     }
 
     /// After a user logged in through a backend's `/login`.
     fn after_login(&self, user: &User<Self::Fields>, request: &RequestContext) -> impl Future<Output = ()> + Send {
-        let _ = (user, request);
         async {}
     }
 
     /// Before a user is deleted: the row still exists.
     fn before_delete(&self, user: &User<Self::Fields>, request: &RequestContext) -> impl Future<Output = ()> + Send {
-        let _ = (user, request);
         async {}
     }
 
     /// After a user was deleted.
     fn after_delete(&self, user: &User<Self::Fields>, request: &RequestContext) -> impl Future<Output = ()> + Send {
-        let _ = (user, request);
         async {}
     }
 }
