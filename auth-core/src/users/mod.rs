@@ -39,19 +39,23 @@
 //!     Json(json!({ "message": format!("Hello {}!", user.email) }))
 //! }
 //!
-//! let app = Router::new()
-//!     .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>().into())
-//!     .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>().into())
-//!     .nest("/auth", users::register_router::<Hooks, AppState>().into())
-//!     .nest("/auth", users::reset_password_router::<Hooks, AppState>().into())
-//!     .nest("/auth", users::verify_router::<Hooks, AppState>().into())
-//!     .nest("/users", users::users_router::<Hooks, Backends, AppState>().into())
-//!     .route("/authenticated-route", get(authenticated_route))
-//!     .with_state(state);
+//! let (router, mut api) = OpenApiRouter::new()
+//!     .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
+//!     .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>())
+//!     .nest("/auth", users::register_router::<Hooks, AppState>())
+//!     .nest("/auth", users::reset_password_router::<Hooks, AppState>()
+//!         .layer(ConcurrencyLimitLayer::new(4)))      // any tower layer, on this router only
+//!     .nest("/auth", users::verify_router::<Hooks, AppState>())
+//!     .nest("/users", users::users_router::<Hooks, Backends, AppState>())
+//!     .split_for_parts();
+//! SecurityDoc::new().apply(&mut api); // the backends' schemes
+//! let app = router.route("/authenticated-route", get(authenticated_route)).with_state(state);
+//!
+//! // Without docs, each router's `.into()` is an axum `Router`:
+//! let app = Router::new().nest("/auth", users::register_router::<Hooks, AppState>().into());
 //! ```
 //!
-//! The routers carry their OpenAPI description ([`routes`]); `examples/users` is this app,
-//! runnable, with its OpenAPI document and `/docs`.
+//! `examples/users` is this app, runnable, with its OpenAPI document and `/docs`.
 //!
 //! # The first superuser
 //!

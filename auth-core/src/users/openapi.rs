@@ -1,9 +1,5 @@
-//! The OpenAPI description of each users router, which [`super::routes`] attaches to it. The
-//! schemas are fastapi-users': `UserRead`, `UserCreate` and `UserUpdate` (with the app's
-//! own fields, from its `utoipa::ToSchema`), `ErrorModel`, `BearerResponse`, and FastAPI's
-//! `HTTPValidationError`. Each operation's `security` is its route's requirement, rendered as
-//! `#[secured]` handlers' are: one alternative per backend, with `users:superuser` on the
-//! superuser routes; the login form is documented by auth-core's form description.
+//! The OpenAPI description of each users router, which [`super::routes`] attaches to it (what
+//! it holds is said there); the login form is documented by auth-core's form description.
 
 use axum::Router;
 use serde_json::{Map, Value, json};
@@ -104,13 +100,8 @@ pub(super) fn register<F: ToSchema, S: Clone + Send + Sync + 'static>(router: Ro
 /// `router`, the verify routes, documented.
 pub(super) fn verify<F: ToSchema, S: Clone + Send + Sync + 'static>(router: Router<S>) -> OpenApiRouter<S> {
     let paths = json!({
-        paths::REQUEST_VERIFY_TOKEN: { "post": operation("auth", "Verify:Request-Token", "verify:request-token", json!({
-            "requestBody": json_body(embedded(&[("email", email_schema())])),
-            "responses": {
-                "202": null_response("Accepted, whether or not the account exists, is active or is verified."),
-                "422": validation_error_response()
-            }
-        })) },
+        paths::REQUEST_VERIFY_TOKEN: { "post": by_email("Verify:Request-Token", "verify:request-token",
+            "Accepted, whether or not the account exists, is active or is verified.") },
         paths::VERIFY: { "post": operation("auth", "Verify:Verify", "verify:verify", json!({
             "requestBody": json_body(embedded(&[("token", token_schema())])),
             "responses": {
@@ -129,13 +120,8 @@ pub(super) fn verify<F: ToSchema, S: Clone + Send + Sync + 'static>(router: Rout
 /// `router`, the reset-password routes, documented.
 pub(super) fn reset_password<F: ToSchema, S: Clone + Send + Sync + 'static>(router: Router<S>) -> OpenApiRouter<S> {
     let paths = json!({
-        paths::FORGOT_PASSWORD: { "post": operation("auth", "Reset:Forgot Password", "reset:forgot_password", json!({
-            "requestBody": json_body(embedded(&[("email", email_schema())])),
-            "responses": {
-                "202": null_response("Accepted, whether or not the account exists."),
-                "422": validation_error_response()
-            }
-        })) },
+        paths::FORGOT_PASSWORD: { "post": by_email("Reset:Forgot Password", "reset:forgot_password",
+            "Accepted, whether or not the account exists.") },
         paths::RESET_PASSWORD: { "post": operation("auth", "Reset:Reset Password", "reset:reset_password", json!({
             "requestBody": json_body(embedded(&[
                 ("token", token_schema()),
@@ -309,8 +295,18 @@ fn error_response(codes: &[(ErrorCode, &str)]) -> Value {
     })
 }
 
-fn email_schema() -> Value {
-    json!({ "type": "string", "format": "email", "title": "Email" })
+/// request-verify-token's and forgot-password's operation: `{"email"}` in, 202 `null` out.
+fn by_email(summary: &str, id: &str, accepted: &str) -> Value {
+    let body = embedded(&[("email", json!({ "type": "string", "format": "email", "title": "Email" }))]);
+    operation(
+        "auth",
+        summary,
+        id,
+        json!({
+            "requestBody": json_body(body),
+            "responses": { "202": null_response(accepted), "422": validation_error_response() }
+        }),
+    )
 }
 
 /// A body of named fields, all required (FastAPI's `Body(..., embed=True)`).

@@ -7,7 +7,8 @@
 //! `BearerResponse`, FastAPI's `HTTPValidationError`), the error codes as examples, and each
 //! operation's `security` from its route's requirement, as for `#[secured]` handlers: one
 //! alternative per backend, with `users:superuser` on the superuser routes. An app without
-//! docs turns each into an axum `Router` with `.into()`.
+//! docs turns each into an axum `Router` with `.into()`. The [module docs](super) show them
+//! all nested.
 //!
 //! | router | routes | fastapi-users |
 //! |---|---|---|
@@ -16,22 +17,6 @@
 //! | [`verify_router`] | `POST /request-verify-token`, `POST /verify` | `get_verify_router` |
 //! | [`reset_password_router`] | `POST /forgot-password`, `POST /reset-password` | `get_reset_password_router` |
 //! | [`users_router`] | `GET`/`PATCH /me`, `GET`/`PATCH`/`DELETE /{id}` | `get_users_router` |
-//!
-//! ```ignore
-//! let (router, mut api) = OpenApiRouter::new()
-//!     .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
-//!     .nest("/auth", users::register_router::<Hooks, AppState>())
-//!     .nest("/auth", users::reset_password_router::<Hooks, AppState>()
-//!         .layer(ConcurrencyLimitLayer::new(4)))      // any tower layer, on this router only
-//!     .nest("/auth", users::verify_router::<Hooks, AppState>())
-//!     .nest("/users", users::users_router::<Hooks, (JwtBackend, CookieBackend), AppState>())
-//!     .split_for_parts();
-//! SecurityDoc::new().apply(&mut api); // the backends' schemes
-//! let app = router.with_state(state);
-//!
-//! // Without docs:
-//! let app = Router::new().nest("/auth", users::register_router::<Hooks, AppState>().into());
-//! ```
 
 mod auth;
 mod mailed;
