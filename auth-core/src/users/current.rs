@@ -149,11 +149,7 @@ async fn active_row<H: UserHooks>(
     id: Uuid,
     issued_at: Option<SystemTime>,
 ) -> Result<User<H::Fields>, AuthError> {
-    let stored: StoredUser<H::Fields> = match manager.store().by_id(id).await {
-        Ok(Some(stored)) => stored,
-        Ok(None) => return Err(AuthError::invalid_credentials()),
-        Err(error) => return Err(error),
-    };
+    let stored: StoredUser<H::Fields> = manager.store().by_id(id).await?.ok_or_else(AuthError::invalid_credentials)?;
     if !stored.user.is_active || issued_before_change(issued_at, stored.password_changed_at) {
         return Err(AuthError::invalid_credentials());
     }

@@ -9,7 +9,7 @@ use axum::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::hooks::InvalidPassword;
+use super::{hooks::InvalidPassword, store::WriteError};
 use crate::error::{AuthError, Challenge, respond};
 
 /// fastapi-users' `ErrorCode`: the `detail` of its 400 answers, which frontends match on.
@@ -116,6 +116,16 @@ pub enum FlowError {
 impl From<AuthError> for FlowError {
     fn from(error: AuthError) -> Self {
         FlowError::Store(error)
+    }
+}
+
+/// A write the unique index refused is a taken email.
+impl From<WriteError> for FlowError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Duplicate => FlowError::UserAlreadyExists,
+            WriteError::Store(error) => FlowError::Store(error),
+        }
     }
 }
 

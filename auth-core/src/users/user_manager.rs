@@ -14,7 +14,7 @@ use super::{
     mail::{MailKind, Mailer},
     model::{StoredUser, User, UserCreate, UserUpdate},
     sessions::SessionStore,
-    store::{ReadUser, UserStore, WriteError},
+    store::{ReadUser, UserStore},
     throttle::{ClientIpSource, LoginThrottle},
     tokens::{DEFAULT_TOKEN_LIFETIME, FlowToken, RESET_AUDIENCE, VERIFY_AUDIENCE, fingerprint_matches},
 };
@@ -360,12 +360,8 @@ impl<H: UserHooks> UserManager<H> {
             hashed_password,
             password_changed_at: 0,
         };
-        match inner.store.insert(&stored).await {
-            Ok(()) => {}
-            // Another registration of the same address won the race to the unique index.
-            Err(WriteError::Duplicate) => return Err(FlowError::UserAlreadyExists),
-            Err(WriteError::Store(error)) => return Err(error.into()),
-        }
+        // A duplicate: another registration of the same address won the race to the unique index.
+        inner.store.insert(&stored).await?;
         tracing::info!(user = %stored.user.id, "user registered");
         inner.hooks.after_register(&stored.user, request).await;
         Ok(stored.user)
@@ -476,7 +472,7 @@ impl<H: UserHooks> UserManager<H> {
             stored.user.is_verified = true;
             // Conditional on `is_verified` still being false: of many uses of one token at
             // once, one verifies and the others read the row again and are told it is done.
-            if self.write_if_unchanged(&read, &stored).await? {
+            if inner.store.update_if_unchanged(&read, &stored).await? {
                 tracing::info!(user = %stored.user.id, "user verified");
                 inner.hooks.after_verify(&stored.user, request).await;
                 return Ok(stored.user);
@@ -585,7 +581,7 @@ impl<H: UserHooks> UserManager<H> {
             let read: ReadUser<H::Fields> =
                 inner.store.by_id_for_update(user.id).await?.ok_or(FlowError::UserNotExists)?;
             let (stored, changed) = self.apply(&update, read.stored.clone(), hashed_password.as_deref(), safe).await?;
-            if self.write_if_unchanged(&read, &stored).await? {
+            if inner.store.update_if_unchanged(&read, &stored).await? {
                 if changed.iter().any(|name| name == "password") {
                     self.end_sessions(stored.user.id).await?;
                 }
@@ -678,20 +674,6 @@ impl<H: UserHooks> UserManager<H> {
             fields: H::Fields::default(),
         };
         self.create(create, false, &RequestContext::default()).await
-    }
-
-    /// Writes what changed from `read` to `stored` if the row is still as read: `false` when
-    /// another write came first.
-    async fn write_if_unchanged(
-        &self,
-        read: &ReadUser<H::Fields>,
-        stored: &StoredUser<H::Fields>,
-    ) -> Result<bool, FlowError> {
-        match self.inner.store.update_if_unchanged(read, stored).await {
-            Ok(written) => Ok(written),
-            Err(WriteError::Duplicate) => Err(FlowError::UserAlreadyExists),
-            Err(WriteError::Store(error)) => Err(error.into()),
-        }
     }
 
     /// Mails the link and runs the app's hook on a task of their own, so the request does not
