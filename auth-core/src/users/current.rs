@@ -1,6 +1,5 @@
-//! Who the current user is, as a [`Credential`]: a backend verifies the request's token, the
-//! token's subject names the user, and the user row decides the rest. The row, not the token,
-//! grants the scopes ([`UserScope`]): a user made or unmade superuser is one at the next
+//! Who the current user is, as a [`Credential`] (see the [users module docs](super)); the row,
+//! not the token, grants the scopes, so a user made or unmade superuser is one at the next
 //! request, whatever tokens they hold.
 //!
 //! - [`UserToken<B, H>`] is the credential, for one backend `B`; [`UserBackends`] maps a
@@ -138,12 +137,8 @@ fn user_id(subject: &str) -> Result<Uuid, AuthError> {
 }
 
 /// The user `id` if it exists, is active, and has not changed their password since the token
-/// was issued (`issued_at`, when the strategy knows it); a store that does not answer stays
-/// what it is.
-///
-/// Whole seconds: a token issued in the second of the change is refused too, since it may have
-/// been issued just before it. (The change answers only once that second is over, so a login
-/// after it is never caught; see `UserManager::reset_password`.)
+/// was issued (`issued_at`, when the strategy knows it; see [`issued_before_change`]); a store
+/// that does not answer stays what it is.
 async fn active_row<H: UserHooks>(
     manager: &UserManager<H>,
     id: Uuid,

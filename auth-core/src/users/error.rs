@@ -273,15 +273,7 @@ impl UsersError {
             FlowError::InvalidResetPasswordToken => UsersError::Code(ErrorCode::ResetPasswordBadToken),
         }
     }
-}
 
-impl From<AuthError> for UsersError {
-    fn from(error: AuthError) -> Self {
-        UsersError::from_auth(error)
-    }
-}
-
-impl UsersError {
     /// The answer's `detail`: the code, the code and reason of a refused password, the list of
     /// field errors, or the `Display` text (which for the other variants is fastapi-users').
     pub(crate) fn detail(&self) -> Value {
@@ -290,6 +282,12 @@ impl UsersError {
             UsersError::Validation(errors) => json!(errors),
             other => json!(other.to_string()),
         }
+    }
+}
+
+impl From<AuthError> for UsersError {
+    fn from(error: AuthError) -> Self {
+        UsersError::from_auth(error)
     }
 }
 

@@ -221,11 +221,8 @@ impl UserStore {
 
     /// Writes the columns in which `new` differs from `read`, if the row still holds what was
     /// read in those columns and in `email_key`: a compare-and-set, one statement. `false` when
-    /// another write came first (or the row is gone): read again and re-apply the change.
-    ///
-    /// Writing only the changed columns is what keeps two updates of different columns (a user's
-    /// password, an admin's flags) from undoing each other; the condition is what keeps two
-    /// updates of the same column from silently losing one.
+    /// another write came first (or the row is gone): read again and re-apply the change (see
+    /// the [module docs](self#concurrent-updates)).
     pub(crate) async fn update_if_unchanged<F: Serialize>(
         &self,
         read: &ReadUser<F>,

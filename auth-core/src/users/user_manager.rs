@@ -216,11 +216,10 @@ impl<H: UserHooks> UserManagerBuilder<H> {
     pub fn build(self) -> Result<UserManager<H>, UserManagerError> {
         let verify_secret = self.verify_secret.ok_or(UserManagerError::MissingSecret("verify"))?;
         let reset_secret = self.reset_secret.ok_or(UserManagerError::MissingSecret("reset-password"))?;
-        if verify_secret.len() < MIN_HMAC_SECRET_LEN {
-            return Err(UserManagerError::ShortSecret("verify"));
-        }
-        if reset_secret.len() < MIN_HMAC_SECRET_LEN {
-            return Err(UserManagerError::ShortSecret("reset-password"));
+        for (secret, name) in [(&verify_secret, "verify"), (&reset_secret, "reset-password")] {
+            if secret.len() < MIN_HMAC_SECRET_LEN {
+                return Err(UserManagerError::ShortSecret(name));
+            }
         }
         if verify_secret == reset_secret {
             return Err(UserManagerError::SameSecrets);
@@ -493,11 +492,9 @@ impl<H: UserHooks> UserManager<H> {
         Ok(())
     }
 
-    /// `POST /forgot-password` (a `Reset` mail) or `POST /request-verify-token` (a `Verify`
-    /// mail) for `email`: the same work whether or not the address has an account the mail is
-    /// for, active (and, to verify, not verified yet): one lookup, one token signed, one task
-    /// spawned, which mails and runs the hook only for a real user, so that the answer takes as
-    /// long either way.
+    /// `POST /forgot-password` (`Reset`) or `POST /request-verify-token` (`Verify`) for
+    /// `email`: one lookup, one token signed, one task spawned whether or not the address has an
+    /// account the mail is for; the task mails and runs the hook only for a real user.
     pub(crate) async fn request_by_email(
         &self,
         kind: MailKind,
