@@ -26,35 +26,29 @@ use axum::{
     http::{Uri, request::Parts},
 };
 
-/// [`RedactedUri::CREDENTIAL_PARAMETERS`], for the crate's own use.
-pub(crate) const CREDENTIAL_QUERY_PARAMETERS: &[&str] = &[
-    "access_token",
-    "refresh_token",
-    "id_token",
-    "token",
-    "code",
-    "api_key",
-    "apikey",
-    "api-key",
-    "key",
-    "password",
-    "client_secret",
-    "secret",
-    "session",
-    "signature",
-    "sig",
-];
-
-/// [`RedactedUri::REDACTED`], for the crate's own use.
-pub(crate) const REDACTED: &str = "[redacted]";
-
 impl RedactedUri<'_> {
     /// Query parameters whose values [`RedactedUri`] never writes (compared case-insensitively):
     /// OAuth2 and OpenID Connect tokens and codes, API keys, passwords and secrets.
-    pub const CREDENTIAL_PARAMETERS: &'static [&'static str] = CREDENTIAL_QUERY_PARAMETERS;
+    pub const CREDENTIAL_PARAMETERS: &'static [&'static str] = &[
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token",
+        "code",
+        "api_key",
+        "apikey",
+        "api-key",
+        "key",
+        "password",
+        "client_secret",
+        "secret",
+        "session",
+        "signature",
+        "sig",
+    ];
 
     /// What replaces a redacted value.
-    pub const REDACTED: &'static str = REDACTED;
+    pub const REDACTED: &'static str = "[redacted]";
 }
 
 /// Longest username written to a log line; the rest is cut off.
@@ -105,7 +99,7 @@ impl<'a> RedactedUri<'a> {
     }
 
     fn is_credential(&self, name: &str) -> bool {
-        CREDENTIAL_QUERY_PARAMETERS.iter().chain(self.also).any(|secret| secret.eq_ignore_ascii_case(name))
+        RedactedUri::CREDENTIAL_PARAMETERS.iter().chain(self.also).any(|secret| secret.eq_ignore_ascii_case(name))
     }
 }
 
@@ -132,7 +126,7 @@ impl fmt::Display for RedactedUri<'_> {
             };
             let name: String = form_urlencoded::parse(raw_name.as_bytes()).map(|(name, _)| name).collect();
             match value {
-                Some(_) if self.is_credential(&name) => write!(f, "{raw_name}={REDACTED}")?,
+                Some(_) if self.is_credential(&name) => write!(f, "{raw_name}={}", RedactedUri::REDACTED)?,
                 Some(value) => write!(f, "{raw_name}={value}")?,
                 None => f.write_str(raw_name)?,
             }

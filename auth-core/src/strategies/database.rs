@@ -81,15 +81,12 @@ pub use sqlx::PgPool;
 #[cfg(feature = "database-sqlite")]
 pub use sqlx::SqlitePool;
 
-/// [`DatabaseStrategy::DEFAULT_LIFETIME`], for the crate's own use.
-pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
-
 /// The token table's name unless configured.
 pub(crate) const DEFAULT_TABLE: &str = db::TOKENS_TABLE;
 
 impl DatabaseStrategy {
     /// How long an issued token lives unless configured: one hour.
-    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+    pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 }
 
 /// The token table's migrations, in order.
@@ -370,7 +367,12 @@ pub struct DatabaseStrategyBuilder {
 
 impl DatabaseStrategyBuilder {
     fn new(database: Database) -> Self {
-        Self { database, table: DEFAULT_TABLE.to_owned(), lifetime: DEFAULT_LIFETIME, timeout: db::STORE_TIMEOUT }
+        Self {
+            database,
+            table: DEFAULT_TABLE.to_owned(),
+            lifetime: DatabaseStrategy::DEFAULT_LIFETIME,
+            timeout: db::STORE_TIMEOUT,
+        }
     }
 
     /// How long issued tokens live, at least one second (rounded up to whole seconds); default

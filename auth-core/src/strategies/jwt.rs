@@ -60,12 +60,6 @@ pub use jsonwebtoken::{
     jwk::{Jwk, JwkSet},
 };
 
-/// [`JwtStrategy::DEFAULT_LIFETIME`], for the crate's own use.
-pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(15 * 60);
-
-/// [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`], for the crate's own use.
-pub(crate) const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
-
 /// [`JwtStrategy::MIN_HMAC_SECRET_LEN`], for the crate's own use.
 pub(crate) const MIN_HMAC_SECRET_LEN: usize = 32;
 
@@ -81,31 +75,25 @@ pub(crate) const fn min_hmac_secret_len(alg: Algorithm) -> Option<usize> {
     }
 }
 
-/// [`JwtStrategy::MAX_LEEWAY`], for the crate's own use.
-pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(60 * 60);
-
-/// [`JwtStrategy::REFRESH_TOKEN_TYPE`], for the crate's own use.
-pub(crate) const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
-
 impl JwtStrategy {
     /// How long an issued token lives unless configured: 15 minutes, as FastAPI's `create_access_token`.
-    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+    pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
     /// The longest token [`JwtStrategy::verify`] looks at, 8 KiB: far above any sane JWT, far below
     /// what would make decoding a cost worth attacking.
-    pub const DEFAULT_MAX_TOKEN_LEN: usize = DEFAULT_MAX_TOKEN_LEN;
+    pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 
     /// The shortest HS256 secret accepted, 32 bytes: RFC 7518 §3.2 requires a key at least as long
     /// as the hash output. HS384 and HS512 need 48 and 64 bytes.
     pub const MIN_HMAC_SECRET_LEN: usize = MIN_HMAC_SECRET_LEN;
 
     /// The largest clock leeway a strategy accepts, one hour; a larger one defeats expiry.
-    pub const MAX_LEEWAY: Duration = MAX_LEEWAY;
+    pub const MAX_LEEWAY: Duration = Duration::from_secs(60 * 60);
 
     /// The `typ` header of refresh tokens. A strategy without a configured token type refuses
     /// tokens of this type, so a refresh token never passes as an access token, even if both were
     /// signed with the same key by mistake.
-    pub const REFRESH_TOKEN_TYPE: &str = REFRESH_TOKEN_TYPE;
+    pub const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
 }
 
 /// Claims this strategy writes itself; [`JwtStrategy::issue_claims`] refuses them as extras.
@@ -987,7 +975,7 @@ impl JwtStrategy {
         match (&inner.token_type, typ) {
             (Some(expected), Some(typ)) if same_media_type(expected, typ) => {}
             (Some(_), _) => return Err(invalid(InvalidReason::WrongType)),
-            (None, Some(typ)) if same_media_type(REFRESH_TOKEN_TYPE, typ) => {
+            (None, Some(typ)) if same_media_type(JwtStrategy::REFRESH_TOKEN_TYPE, typ) => {
                 return Err(invalid(InvalidReason::WrongType));
             }
             (None, _) => {}
@@ -1126,14 +1114,14 @@ impl JwtStrategyBuilder {
     fn new(keys: Result<JwtKeySet, JwtError>) -> Self {
         Self {
             keys,
-            lifetime: DEFAULT_LIFETIME,
+            lifetime: JwtStrategy::DEFAULT_LIFETIME,
             issuer: None,
             audience: None,
             leeway: Duration::ZERO,
             with_iat: false,
             with_jti: false,
             token_type: None,
-            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            max_token_len: JwtStrategy::DEFAULT_MAX_TOKEN_LEN,
         }
     }
 
@@ -1195,7 +1183,7 @@ impl JwtStrategyBuilder {
     pub fn build(self) -> Result<JwtStrategy, JwtError> {
         let keys = self.keys?;
         keys.validate()?;
-        if self.leeway > MAX_LEEWAY {
+        if self.leeway > JwtStrategy::MAX_LEEWAY {
             return Err(config("leeway must be at most one hour"));
         }
         Ok(JwtStrategy {

@@ -54,41 +54,29 @@ use crate::error::AuthError;
 
 pub use redis::aio::ConnectionManager;
 
-/// [`RedisStrategy::DEFAULT_LIFETIME`], for the crate's own use.
-pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
-
 /// [`RedisStrategy::DEFAULT_TIMEOUT`], for the crate's own use: the store timeout of
 /// [the timeout policy](crate::db#timeouts).
 pub(crate) const DEFAULT_TIMEOUT: Duration = crate::db::STORE_TIMEOUT;
 
-/// [`RedisStrategy::DEFAULT_PREFIX`], for the crate's own use.
-pub(crate) const DEFAULT_TOKEN_PREFIX: &str = "auth:token:";
-
-/// [`RedisFamilyStore::DEFAULT_PREFIX`], for the crate's own use.
-pub(crate) const DEFAULT_FAMILY_PREFIX: &str = "auth:family:";
-
-/// [`RedisDenylist::DEFAULT_PREFIX`], for the crate's own use.
-pub(crate) const DEFAULT_DENYLIST_PREFIX: &str = "auth:revoked:";
-
 impl RedisStrategy {
     /// How long an issued token lives unless configured: one hour.
-    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+    pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
     /// How long any one command may take unless configured: 2 seconds.
     pub const DEFAULT_TIMEOUT: Duration = DEFAULT_TIMEOUT;
 
     /// The key prefix of [`RedisStrategy`] tokens unless configured.
-    pub const DEFAULT_PREFIX: &str = DEFAULT_TOKEN_PREFIX;
+    pub const DEFAULT_PREFIX: &str = "auth:token:";
 }
 
 impl RedisFamilyStore {
     /// The key prefix of [`RedisFamilyStore`] families unless configured.
-    pub const DEFAULT_PREFIX: &str = DEFAULT_FAMILY_PREFIX;
+    pub const DEFAULT_PREFIX: &str = "auth:family:";
 }
 
 impl RedisDenylist {
     /// The key prefix of [`RedisDenylist`] entries unless configured.
-    pub const DEFAULT_PREFIX: &str = DEFAULT_DENYLIST_PREFIX;
+    pub const DEFAULT_PREFIX: &str = "auth:revoked:";
 }
 
 /// Why a Redis store could not be set up (startup errors; requests fail with [`AuthError`]).
@@ -223,8 +211,8 @@ impl RedisStrategy {
     pub fn builder(connection: ConnectionManager) -> RedisStrategyBuilder {
         RedisStrategyBuilder {
             connection,
-            prefix: DEFAULT_TOKEN_PREFIX.to_owned(),
-            lifetime: DEFAULT_LIFETIME,
+            prefix: RedisStrategy::DEFAULT_PREFIX.to_owned(),
+            lifetime: RedisStrategy::DEFAULT_LIFETIME,
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -473,7 +461,7 @@ impl RedisFamilyStore {
         RedisFamilyStoreBuilder {
             store: Self {
                 connection,
-                prefix: DEFAULT_FAMILY_PREFIX.to_owned(),
+                prefix: RedisFamilyStore::DEFAULT_PREFIX.to_owned(),
                 timeout: DEFAULT_TIMEOUT,
                 rotate: redis::Script::new(ROTATE_SCRIPT),
             },
@@ -568,7 +556,7 @@ impl RedisDenylist {
     /// Starts a denylist over `connection` (from [`connect`], or your own manager).
     pub fn builder(connection: ConnectionManager) -> RedisDenylistBuilder {
         RedisDenylistBuilder {
-            denylist: Self { connection, prefix: DEFAULT_DENYLIST_PREFIX.to_owned(), timeout: DEFAULT_TIMEOUT },
+            denylist: Self { connection, prefix: RedisDenylist::DEFAULT_PREFIX.to_owned(), timeout: DEFAULT_TIMEOUT },
         }
     }
 

@@ -52,12 +52,9 @@ pub struct CookieOptions {
     host_prefix: bool,
 }
 
-/// [`CookieOptions::DEFAULT_NAME`], for the crate's own use; defined by `auth-rules`.
-pub(crate) const DEFAULT_NAME: &str = auth_rules::cookie::DEFAULT_NAME;
-
 impl CookieOptions {
     /// The cookie name unless one is given: `__Host-auth` (see [`CookieOptions`]).
-    pub const DEFAULT_NAME: &str = DEFAULT_NAME;
+    pub const DEFAULT_NAME: &str = auth_rules::cookie::DEFAULT_NAME;
 }
 
 /// [`CookieOptions`] being built; every setter is a `const fn`, so options can be built in a
@@ -270,7 +267,7 @@ impl CookieOptionsBuilder {
 impl Default for CookieOptions {
     /// The defaults, for a cookie named [`CookieOptions::DEFAULT_NAME`] (`__Host-auth`).
     fn default() -> Self {
-        const DEFAULT: CookieOptions = match CookieOptions::builder(DEFAULT_NAME).build() {
+        const DEFAULT: CookieOptions = match CookieOptions::builder(CookieOptions::DEFAULT_NAME).build() {
             Ok(options) => options,
             Err(error) => panic!("{}", error.message()),
         };
@@ -462,7 +459,7 @@ mod tests {
         };
         // The default name is `__Host-auth` (issue 20, finding 8; it was `auth`).
         let options = CookieOptions::default();
-        assert_eq!(options.name(), DEFAULT_NAME);
+        assert_eq!(options.name(), CookieOptions::DEFAULT_NAME);
         assert_eq!(options.read(&headers(&["a=1; __Host-auth=tok; b=2"])).as_deref(), Some("tok"));
         assert_eq!(options.read(&headers(&["__Host-auth=\"tok\""])).as_deref(), Some("tok"));
         assert_eq!(options.read(&headers(&["__Host-auth=a; __Host-auth=b"])), None);

@@ -6,27 +6,17 @@ use std::{fmt, time::Duration};
 use axum::http::{HeaderMap, HeaderValue, header};
 use reqwest::{Client, Url, redirect};
 
-/// [`HttpOptions::DEFAULT_TIMEOUT`], for the crate's own use: the identity-provider timeout of
-/// [the timeout policy](crate::db#timeouts).
-pub(crate) const DEFAULT_TIMEOUT: Duration = crate::db::HTTP_TIMEOUT;
-
-/// [`HttpOptions::DEFAULT_CONNECT_TIMEOUT`], for the crate's own use; see
-/// [the timeout policy](crate::db#timeouts).
-pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = crate::db::HTTP_CONNECT_TIMEOUT;
-
-/// [`HttpOptions::DEFAULT_MAX_RESPONSE_BYTES`], for the crate's own use.
-pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024;
-
 impl HttpOptions {
-    /// Default deadline of one request, connection and body included.
-    pub const DEFAULT_TIMEOUT: Duration = DEFAULT_TIMEOUT;
+    /// Default deadline of one request, connection and body included: the identity-provider timeout
+    /// of [the timeout policy](crate::db#timeouts).
+    pub const DEFAULT_TIMEOUT: Duration = crate::db::HTTP_TIMEOUT;
 
     /// Default deadline for the TCP and TLS handshake.
-    pub const DEFAULT_CONNECT_TIMEOUT: Duration = DEFAULT_CONNECT_TIMEOUT;
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = crate::db::HTTP_CONNECT_TIMEOUT;
 
     /// Default cap on a response body, 256 KiB: a discovery document is a few KiB, a key set of ten
     /// RSA keys about 5 KiB, an introspection answer well under 1 KiB.
-    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = DEFAULT_MAX_RESPONSE_BYTES;
+    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024;
 }
 
 /// How the `oidc` strategies talk to identity providers.
@@ -52,9 +42,9 @@ pub struct HttpOptions {
 impl Default for HttpOptions {
     fn default() -> Self {
         Self {
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            timeout: HttpOptions::DEFAULT_TIMEOUT,
+            connect_timeout: HttpOptions::DEFAULT_CONNECT_TIMEOUT,
+            max_response_bytes: HttpOptions::DEFAULT_MAX_RESPONSE_BYTES,
             client: None,
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! Answers are cached, so that a busy API does not ask the provider on every request. An
 //! *active* answer is kept until the token's `exp` or for [`cache_ttl`] (default
-//! [`DEFAULT_INTROSPECTION_CACHE_TTL`], 30 seconds), whichever comes first. So a token revoked
+//! [`IntrospectionStrategy::DEFAULT_CACHE_TTL`], 30 seconds), whichever comes first. So a token revoked
 //! at the provider is refused here **at most `cache_ttl` after the revocation**; with
 //! `cache_ttl(Duration::ZERO)`, on the next request. An *inactive* answer is kept as long, so a
 //! client retrying a dead token does not reach the provider each time.
@@ -50,21 +50,15 @@ use super::{
     discovery::{self, allows_loopback_http},
     fetch::{FetchError, Fetcher, HttpOptions, secure_url},
 };
-use crate::{error::AuthError, security::SecurityScopes, strategies::jwt::DEFAULT_MAX_TOKEN_LEN};
-
-/// [`IntrospectionStrategy::DEFAULT_CACHE_TTL`], for the crate's own use.
-pub(crate) const DEFAULT_INTROSPECTION_CACHE_TTL: Duration = Duration::from_secs(30);
-
-/// [`IntrospectionStrategy::DEFAULT_MAX_CACHE_ENTRIES`], for the crate's own use.
-pub(crate) const DEFAULT_MAX_CACHE_ENTRIES: usize = 10_000;
+use crate::{error::AuthError, security::SecurityScopes, strategies::jwt::JwtStrategy};
 
 impl IntrospectionStrategy {
     /// How long an introspection answer is cached unless configured: 30 seconds. This is the
     /// longest a revoked token keeps working here.
-    pub const DEFAULT_CACHE_TTL: Duration = DEFAULT_INTROSPECTION_CACHE_TTL;
+    pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
 
     /// The most answers cached unless configured.
-    pub const DEFAULT_MAX_CACHE_ENTRIES: usize = DEFAULT_MAX_CACHE_ENTRIES;
+    pub const DEFAULT_MAX_CACHE_ENTRIES: usize = 10_000;
 }
 
 /// How this API authenticates to the introspection endpoint (RFC 7662 §2.1 requires it).
@@ -451,7 +445,7 @@ impl IntrospectionStrategyBuilder {
             }
             _ => {}
         }
-        if self.leeway > crate::strategies::jwt::MAX_LEEWAY {
+        if self.leeway > crate::strategies::jwt::JwtStrategy::MAX_LEEWAY {
             return Err(OidcError::Config("leeway must be at most one hour".into()));
         }
         let fetcher = Fetcher::new(&self.http).map_err(|error| OidcError::Config(format!("HTTP client: {error}")))?;
@@ -501,8 +495,8 @@ impl IntrospectionStrategy {
             audience: None,
             any_audience: false,
             leeway: Duration::from_secs(30),
-            cache_ttl: DEFAULT_INTROSPECTION_CACHE_TTL,
-            max_entries: DEFAULT_MAX_CACHE_ENTRIES,
+            cache_ttl: IntrospectionStrategy::DEFAULT_CACHE_TTL,
+            max_entries: IntrospectionStrategy::DEFAULT_MAX_CACHE_ENTRIES,
             http: HttpOptions::default(),
             scopes_from: None,
         }
@@ -649,13 +643,13 @@ fn header_value(value: &str) -> Result<HeaderValue, IntrospectionError> {
     Ok(value)
 }
 
-/// RFC 6750 §2.1 `b64token`, at most [`DEFAULT_MAX_TOKEN_LEN`] bytes: anything else is not
+/// RFC 6750 §2.1 `b64token`, at most [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`] bytes: anything else is not
 /// worth a request to the provider.
 fn check_shape(token: &str) -> Result<(), IntrospectionError> {
     if token.is_empty() {
         return Err(IntrospectionError::Invalid("empty token"));
     }
-    if token.len() > DEFAULT_MAX_TOKEN_LEN {
+    if token.len() > JwtStrategy::DEFAULT_MAX_TOKEN_LEN {
         return Err(IntrospectionError::Invalid("token too long"));
     }
     let body = token.trim_end_matches('=');
@@ -703,7 +697,7 @@ mod tests {
         for bad in ["", "=", "a b", "a\"b", "a,b", "é", "a=b"] {
             assert!(check_shape(bad).is_err(), "{bad}");
         }
-        assert!(check_shape(&"a".repeat(DEFAULT_MAX_TOKEN_LEN + 1)).is_err());
+        assert!(check_shape(&"a".repeat(JwtStrategy::DEFAULT_MAX_TOKEN_LEN + 1)).is_err());
     }
 
     #[test]

@@ -14,19 +14,13 @@ use super::{
 use crate::strategies::jwt::JwtKey;
 use crate::strategies::jwt::{Claims, InvalidReason, JwtError, JwtKeySet, JwtStrategy};
 
-/// [`Issuer::DEFAULT_LEEWAY`], for the crate's own use.
-pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
-
-/// [`Issuer::ACCESS_TOKEN_TYPE`], for the crate's own use.
-pub(crate) const ACCESS_TOKEN_TYPE: &str = "at+jwt";
-
 impl Issuer {
     /// Clock skew tolerated on `exp` and `nbf` of provider tokens unless configured: 30 seconds,
     /// since the provider's clock is not ours.
-    pub const DEFAULT_LEEWAY: Duration = DEFAULT_LEEWAY;
+    pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
     /// The `typ` of RFC 9068 access tokens.
-    pub const ACCESS_TOKEN_TYPE: &str = ACCESS_TOKEN_TYPE;
+    pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 }
 
 /// Maps a verified token's claims to the scopes it grants; see [`Issuer::scopes_from`].
@@ -99,7 +93,7 @@ impl Issuer {
         Self {
             issuer: issuer.into(),
             audience: None,
-            leeway: DEFAULT_LEEWAY,
+            leeway: Issuer::DEFAULT_LEEWAY,
             token_type: None,
             jwks_uri: None,
             scopes_from: None,
@@ -123,7 +117,7 @@ impl Issuer {
     /// ID write `typ: JWT`; turn it on for providers that follow RFC 9068, so that no other JWT
     /// of theirs can pass as an access token.
     pub fn require_access_token_type(mut self) -> Self {
-        self.token_type = Some(ACCESS_TOKEN_TYPE);
+        self.token_type = Some(Issuer::ACCESS_TOKEN_TYPE);
         self
     }
 
@@ -222,7 +216,7 @@ impl IssuerVerifier {
         if audience.is_empty() {
             return Err(OidcError::Config("the audience is empty".into()));
         }
-        if issuer.leeway > crate::strategies::jwt::MAX_LEEWAY {
+        if issuer.leeway > crate::strategies::jwt::JwtStrategy::MAX_LEEWAY {
             return Err(OidcError::Config("leeway must be at most one hour".into()));
         }
         Ok(Rules {

@@ -79,7 +79,7 @@ use self::{fetch::Fetcher, issuer::IssuerVerifier, key_cache::KeyCache};
 use crate::{
     error::AuthError,
     security::SecurityScopes,
-    strategies::jwt::{Claims, DEFAULT_MAX_TOKEN_LEN, InvalidReason, JwtError},
+    strategies::jwt::{Claims, InvalidReason, JwtError, JwtStrategy},
 };
 
 /// Why a provider, its documents or the configuration could not be used. Raised at startup
@@ -349,7 +349,7 @@ fn unverified_issuer(token: &str) -> Result<String, ProviderTokenError> {
     }
 
     let malformed = || ProviderTokenError::Jwt(JwtError::Invalid(InvalidReason::Malformed));
-    if token.len() > DEFAULT_MAX_TOKEN_LEN {
+    if token.len() > JwtStrategy::DEFAULT_MAX_TOKEN_LEN {
         return Err(ProviderTokenError::Jwt(JwtError::Invalid(InvalidReason::TooLong)));
     }
     let mut segments = token.split('.');
@@ -382,7 +382,7 @@ mod tests {
             "a.b".to_owned(),
             "a.b.c.d".to_owned(),
             "a.!!!.c".to_owned(),
-            "x".repeat(DEFAULT_MAX_TOKEN_LEN + 1),
+            "x".repeat(JwtStrategy::DEFAULT_MAX_TOKEN_LEN + 1),
         ] {
             assert!(matches!(unverified_issuer(&bad), Err(ProviderTokenError::Jwt(_))), "{bad:.40}");
         }
