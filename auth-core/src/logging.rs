@@ -2,7 +2,7 @@
 //!
 //! - **Failed logins** are logged at `info` with the username (never the password), the
 //!   backend or endpoint, and the client's address (OWASP ASVS 7.2.1): a backend's
-//!   `POST /login` does it by itself; a token endpoint of the app's own calls [`login_failed`].
+//!   `POST /login` does it by itself; a token endpoint of the app's own calls [`ClientAddr::login_failed`].
 //!   The client's address is known when the app is served with
 //!   `into_make_service_with_connect_info::<SocketAddr>()`.
 //! - **Rejected JWTs** are logged at `info` with the reason ("bad signature", "token expired"),
@@ -54,19 +54,27 @@ impl RedactedUri<'_> {
 /// Longest username written to a log line; the rest is cut off.
 const MAX_LOGGED_USERNAME: usize = 128;
 
-/// Logs a failed login at `info`: the username (escaped, and cut at 128 bytes), `via` (the
-/// backend's name or the endpoint) and the client's address. Never the password.
-///
-/// A backend's `POST /login` calls it by itself; call it from a token endpoint of your own.
-pub fn login_failed(via: &str, username: &str, client: Option<SocketAddr>) {
+/// [`ClientAddr::login_failed`], for the routes that hold the address alone.
+pub(crate) fn login_failed(via: &str, username: &str, client: Option<SocketAddr>) {
     tracing::info!(via, username = ?truncate(username, MAX_LOGGED_USERNAME), client = ?client, "login failed");
 }
 
 /// The address of the client, as an extractor that never fails: `None` unless the app is served
 /// with `into_make_service_with_connect_info::<SocketAddr>()`. For log lines such as
-/// [`login_failed`]'s.
+/// [`login_failed`](Self::login_failed)'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub Option<SocketAddr>);
+
+impl ClientAddr {
+    /// Logs a failed login from this client at `info`: the username (escaped, and cut at 128
+    /// bytes), `via` (the backend's name or the endpoint) and the client's address. Never the
+    /// password.
+    ///
+    /// A backend's `POST /login` does it by itself; call it from a token endpoint of your own.
+    pub fn login_failed(self, via: &str, username: &str) {
+        login_failed(via, username, self.0);
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = Infallible;

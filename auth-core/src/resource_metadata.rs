@@ -32,7 +32,7 @@
 //! in RFC 6750 style) gets `resource_metadata="…"` next to its `scope="…"`. A layer rather than
 //! a change to how [`AuthError`](crate::AuthError) renders, because the URL is the application's
 //! configuration and an error renders without access to it; the parameter survives
-//! [`rfc6750`](crate::error::rfc6750) re-rendering, on whichever side of it this layer sits.
+//! [`AuthError::rfc6750`](crate::AuthError::rfc6750) re-rendering, on whichever side of it this layer sits.
 //! As with any axum layer, it covers the routes added before `install`: call it last.
 
 use std::{fmt, str::FromStr, sync::Arc};

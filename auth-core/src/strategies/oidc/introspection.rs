@@ -46,7 +46,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::{
-    OidcError,
+    OidcError, ProviderTokenError,
     discovery::{self, allows_loopback_http},
     fetch::{FetchError, Fetcher, HttpOptions, secure_url},
 };
@@ -246,35 +246,16 @@ impl<'de> serde::Deserialize<'de> for UniqueObject {
     }
 }
 
-/// Why [`IntrospectionStrategy::verify`] refused a token. Safe to log: it carries no token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum IntrospectionError {
-    /// The provider says the token is not active (unknown, expired, revoked): 401.
-    #[error("the token is not active")]
-    Inactive,
-    /// Refused without asking (empty, too long, not a bearer token's characters), or active but
-    /// not for us (issuer, audience, a refresh token, expired here): 401.
-    #[error("invalid token: {0}")]
-    Invalid(&'static str),
-    /// The endpoint failed, refused our credentials, or answered outside RFC 7662: 503.
-    #[error("introspection failed: {0}")]
-    Unavailable(String),
-}
-
-impl IntrospectionError {
-    /// The HTTP error: 401 `Could not validate credentials` with the required scopes in
-    /// `WWW-Authenticate`, or 503 when the provider could not answer.
-    pub fn into_auth_error(self, scopes: &SecurityScopes) -> AuthError {
-        match self {
-            IntrospectionError::Unavailable(reason) => {
-                tracing::warn!(%reason, "token introspection failed");
-                AuthError::Unavailable
-            }
-            other => {
-                tracing::debug!(reason = %other, "rejected an introspected token");
-                AuthError::InvalidCredentials { scopes: scopes.clone() }
-            }
+/// [`ProviderTokenError::into_auth_error`] for introspection's refusals, logged from here.
+pub(super) fn into_auth_error(error: ProviderTokenError, scopes: &SecurityScopes) -> AuthError {
+    match error {
+        ProviderTokenError::Unavailable(reason) => {
+            tracing::warn!(%reason, "token introspection failed");
+            AuthError::Unavailable
+        }
+        other => {
+            tracing::debug!(reason = %other, "rejected an introspected token");
+            AuthError::InvalidCredentials { scopes: scopes.clone() }
         }
     }
 }
@@ -509,7 +490,7 @@ impl IntrospectionStrategy {
 
     /// Verifies an opaque token: from the cache if a recent answer is there, else by asking the
     /// provider. See the module docs for the revocation bound.
-    pub async fn verify(&self, token: &str) -> Result<IntrospectedToken, IntrospectionError> {
+    pub async fn verify(&self, token: &str) -> Result<IntrospectedToken, ProviderTokenError> {
         check_shape(token)?;
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = Instant::now();
@@ -522,12 +503,12 @@ impl IntrospectionStrategy {
                 answer
             }
         };
-        let answer = answer.ok_or(IntrospectionError::Inactive)?;
+        let answer = answer.ok_or(ProviderTokenError::Inactive)?;
         self.check(&answer)?;
         Ok(answer)
     }
 
-    async fn ask(&self, token: &str) -> Result<Option<IntrospectedToken>, IntrospectionError> {
+    async fn ask(&self, token: &str) -> Result<Option<IntrospectedToken>, ProviderTokenError> {
         let inner = &*self.inner;
         let (body, authorization) = request_body(token, &inner.client_auth)?;
         let fetched = inner.fetcher.post_form(&inner.endpoint, body, authorization).await.map_err(|error| {
@@ -535,10 +516,10 @@ impl IntrospectionStrategy {
                 FetchError::Status(401 | 403) => " (the endpoint refused this API's client credentials)",
                 _ => "",
             };
-            IntrospectionError::Unavailable(format!("{}: {error}{hint}", inner.endpoint))
+            ProviderTokenError::Unavailable(format!("{}: {error}{hint}", inner.endpoint))
         })?;
         let mut answer = parse_introspection_response(&fetched.body)
-            .map_err(|reason| IntrospectionError::Unavailable(format!("{}: {reason}", inner.endpoint)))?;
+            .map_err(|reason| ProviderTokenError::Unavailable(format!("{}: {reason}", inner.endpoint)))?;
         if let (Some(token), Some(map)) = (answer.as_mut(), &inner.scopes_from) {
             token.scopes = map(token);
         }
@@ -571,28 +552,28 @@ impl IntrospectionStrategy {
 
     /// An active answer must still hold here: not expired, not before its time, for us, and
     /// not a refresh token.
-    fn check(&self, token: &IntrospectedToken) -> Result<(), IntrospectionError> {
+    fn check(&self, token: &IntrospectedToken) -> Result<(), ProviderTokenError> {
         let inner = &*self.inner;
         let now = crate::strategies::jwt::now();
         let leeway = inner.leeway.as_secs();
         if token.exp.is_some_and(|exp| exp < now.saturating_sub(leeway)) {
-            return Err(IntrospectionError::Invalid("expired"));
+            return Err(ProviderTokenError::Invalid("expired"));
         }
         if token.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
-            return Err(IntrospectionError::Invalid("not yet valid"));
+            return Err(ProviderTokenError::Invalid("not yet valid"));
         }
         if let (Some(expected), Some(iss)) = (&inner.issuer, &token.iss)
             && expected != iss
         {
-            return Err(IntrospectionError::Invalid("wrong issuer"));
+            return Err(ProviderTokenError::Invalid("wrong issuer"));
         }
         if let Some(audience) = &inner.audience
             && !token.aud.iter().any(|aud| aud == audience)
         {
-            return Err(IntrospectionError::Invalid("wrong audience"));
+            return Err(ProviderTokenError::Invalid("wrong audience"));
         }
         if is_refresh_answer(token) {
-            return Err(IntrospectionError::Invalid("a refresh token"));
+            return Err(ProviderTokenError::Invalid("a refresh token"));
         }
         Ok(())
     }
@@ -616,7 +597,7 @@ fn is_refresh_answer(token: &IntrospectedToken) -> bool {
 }
 
 /// The form body and `Authorization` of an introspection request (RFC 7662 §2.1).
-fn request_body(token: &str, auth: &ClientAuth) -> Result<(String, Option<HeaderValue>), IntrospectionError> {
+fn request_body(token: &str, auth: &ClientAuth) -> Result<(String, Option<HeaderValue>), ProviderTokenError> {
     let mut form = form_urlencoded::Serializer::new(String::new());
     form.append_pair("token", token).append_pair("token_type_hint", "access_token");
     let authorization = match auth {
@@ -636,25 +617,25 @@ fn request_body(token: &str, auth: &ClientAuth) -> Result<(String, Option<Header
     Ok((body, authorization))
 }
 
-fn header_value(value: &str) -> Result<HeaderValue, IntrospectionError> {
+fn header_value(value: &str) -> Result<HeaderValue, ProviderTokenError> {
     let mut value = HeaderValue::from_str(value)
-        .map_err(|_| IntrospectionError::Unavailable("the client credentials are not a valid header".into()))?;
+        .map_err(|_| ProviderTokenError::Unavailable("the client credentials are not a valid header".into()))?;
     value.set_sensitive(true);
     Ok(value)
 }
 
 /// RFC 6750 §2.1 `b64token`, at most [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`] bytes: anything else is not
 /// worth a request to the provider.
-fn check_shape(token: &str) -> Result<(), IntrospectionError> {
+fn check_shape(token: &str) -> Result<(), ProviderTokenError> {
     if token.is_empty() {
-        return Err(IntrospectionError::Invalid("empty token"));
+        return Err(ProviderTokenError::Invalid("empty token"));
     }
     if token.len() > JwtStrategy::DEFAULT_MAX_TOKEN_LEN {
-        return Err(IntrospectionError::Invalid("token too long"));
+        return Err(ProviderTokenError::Invalid("token too long"));
     }
     let body = token.trim_end_matches('=');
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b)) {
-        return Err(IntrospectionError::Invalid("not a bearer token"));
+        return Err(ProviderTokenError::Invalid("not a bearer token"));
     }
     Ok(())
 }

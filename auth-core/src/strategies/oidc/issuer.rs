@@ -31,25 +31,25 @@ pub(crate) type ScopeMapper = Arc<dyn Fn(&Claims) -> Vec<String> + Send + Sync>;
 /// The three providers of the README, configured:
 ///
 /// ```
-/// use auth_core::strategies::oidc::{Issuer, scopes_and_claim};
+/// use auth_core::strategies::oidc::Issuer;
 ///
 /// // Keycloak. The realm is the issuer. Tokens carry `aud: "account"` unless the client scope
 /// // of your API has an Audience mapper adding its client id. Realm roles count as scopes.
 /// let keycloak = Issuer::new("https://sso.example.com/realms/acme")
 ///     .audience("items-api")
-///     .scopes_from(scopes_and_claim(&["realm_access", "roles"]));
+///     .scopes_from(Issuer::scopes_and_claim(&["realm_access", "roles"]));
 ///
 /// // Auth0. The issuer ends with a slash; the audience is the API's identifier. With RBAC and
 /// // "Add Permissions in the Access Token", permissions count as scopes.
 /// let auth0 = Issuer::new("https://acme.eu.auth0.com/")
 ///     .audience("https://api.example.com")
-///     .scopes_from(scopes_and_claim(&["permissions"]));
+///     .scopes_from(Issuer::scopes_and_claim(&["permissions"]));
 ///
 /// // Entra ID, v2.0 tokens. The audience is the app's client id; delegated scopes arrive in
 /// // `scp`, application roles in `roles`.
 /// let entra = Issuer::new("https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0")
 ///     .audience("11111111-1111-1111-1111-111111111111")
-///     .scopes_from(scopes_and_claim(&["roles"]));
+///     .scopes_from(Issuer::scopes_and_claim(&["roles"]));
 /// # let _ = (keycloak, auth0, entra);
 /// ```
 ///
@@ -130,49 +130,51 @@ impl Issuer {
 
     /// Computes the scopes a token grants from its claims, replacing the default: the `scope`
     /// string, the `scp` string or array, and the `scopes` array, gathered by
-    /// [`Claims`](crate::strategies::jwt::Claims). See [`scopes_and_claim`] for the common case.
+    /// [`Claims`](crate::strategies::jwt::Claims). See [`Issuer::scopes_and_claim`] for the common case.
     pub fn scopes_from(mut self, map: impl Fn(&Claims) -> Vec<String> + Send + Sync + 'static) -> Self {
         self.scopes_from = Some(Arc::new(map));
         self
     }
 }
 
-/// A scope mapping for [`Issuer::scopes_from`]: the token's scopes, plus the strings found at
-/// `path` in its claims (an array of strings, or one string).
-///
-/// - Keycloak realm roles: `scopes_and_claim(&["realm_access", "roles"])`;
-/// - Entra ID app roles: `scopes_and_claim(&["roles"])`;
-/// - Auth0 RBAC permissions: `scopes_and_claim(&["permissions"])`.
-///
-/// ```
-/// use auth_core::strategies::oidc::scopes_and_claim;
-/// # use auth_core::strategies::jwt::{JwtKey, JwtStrategy, Claims};
-/// # let strategy = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
-/// # let token = strategy
-/// #     .issue_claims("u", &["profile"], &serde_json::json!({ "realm_access": { "roles": ["admin"] } }))
-/// #     .unwrap();
-/// # let claims: Claims = strategy.verify(&token).unwrap();
-/// // claims: {"scopes": ["profile"], "realm_access": {"roles": ["admin"]}, …}
-/// let map = scopes_and_claim(&["realm_access", "roles"]);
-/// assert_eq!(map(&claims), ["profile", "admin"]);
-/// ```
-pub fn scopes_and_claim(path: &'static [&'static str]) -> impl Fn(&Claims) -> Vec<String> + Send + Sync + 'static {
-    move |claims| {
-        let mut scopes = claims.scopes.clone();
-        let found = path
-            .split_first()
-            .and_then(|(first, rest)| rest.iter().try_fold(claims.extra.get(*first)?, |value, name| value.get(*name)));
-        let mut add = |scope: &str| {
-            if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
-                scopes.push(scope.to_owned());
+impl Issuer {
+    /// A scope mapping for [`Issuer::scopes_from`]: the token's scopes, plus the strings found at
+    /// `path` in its claims (an array of strings, or one string).
+    ///
+    /// - Keycloak realm roles: `Issuer::scopes_and_claim(&["realm_access", "roles"])`;
+    /// - Entra ID app roles: `Issuer::scopes_and_claim(&["roles"])`;
+    /// - Auth0 RBAC permissions: `Issuer::scopes_and_claim(&["permissions"])`.
+    ///
+    /// ```
+    /// use auth_core::strategies::oidc::Issuer;
+    /// # use auth_core::strategies::jwt::{JwtKey, JwtStrategy, Claims};
+    /// # let strategy = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
+    /// # let token = strategy
+    /// #     .issue_claims("u", &["profile"], &serde_json::json!({ "realm_access": { "roles": ["admin"] } }))
+    /// #     .unwrap();
+    /// # let claims: Claims = strategy.verify(&token).unwrap();
+    /// // claims: {"scopes": ["profile"], "realm_access": {"roles": ["admin"]}, …}
+    /// let map = Issuer::scopes_and_claim(&["realm_access", "roles"]);
+    /// assert_eq!(map(&claims), ["profile", "admin"]);
+    /// ```
+    pub fn scopes_and_claim(path: &'static [&'static str]) -> impl Fn(&Claims) -> Vec<String> + Send + Sync + 'static {
+        move |claims| {
+            let mut scopes = claims.scopes.clone();
+            let found = path.split_first().and_then(|(first, rest)| {
+                rest.iter().try_fold(claims.extra.get(*first)?, |value, name| value.get(*name))
+            });
+            let mut add = |scope: &str| {
+                if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
+                    scopes.push(scope.to_owned());
+                }
+            };
+            match found {
+                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(&mut add),
+                Some(Value::String(one)) => add(one),
+                _ => {}
             }
-        };
-        match found {
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(&mut add),
-            Some(Value::String(one)) => add(one),
-            _ => {}
+            scopes
         }
-        scopes
     }
 }
 
@@ -274,11 +276,11 @@ mod tests {
             let token = strategy.issue_claims("u", &["a"], &extra).unwrap();
             strategy.verify(&token).unwrap()
         };
-        let roles = scopes_and_claim(&["realm_access", "roles"]);
+        let roles = Issuer::scopes_and_claim(&["realm_access", "roles"]);
         assert_eq!(roles(&claims(json!({ "realm_access": { "roles": ["b", "a", 1, "c"] } }))), ["a", "b", "c"]);
         assert_eq!(roles(&claims(json!({ "realm_access": { "roles": "b" } }))), ["a", "b"]);
         assert_eq!(roles(&claims(json!({ "realm_access": ["b"] }))), ["a"]);
         assert_eq!(roles(&claims(json!({}))), ["a"]);
-        assert_eq!(scopes_and_claim(&[])(&claims(json!({}))), ["a"]);
+        assert_eq!(Issuer::scopes_and_claim(&[])(&claims(json!({}))), ["a"]);
     }
 }

@@ -264,7 +264,8 @@ impl KeyCache {
 /// Fetches and parses the set, and says how long it stays fresh.
 async fn fetch(fetcher: &Fetcher, url: &Url, policy: &KeyCachePolicy) -> Result<(ParsedKeySet, Duration), OidcError> {
     let fetched = fetcher.get(url).await.map_err(|error| OidcError::Fetch { url: url.to_string(), error })?;
-    let parsed = parse_key_set(&fetched.body).map_err(|error| OidcError::KeySet { url: url.to_string(), error })?;
+    let parsed = parse_key_set(&fetched.body)
+        .map_err(|error| OidcError::KeySet { url: url.to_string(), reason: error.to_string() })?;
     for skipped in parsed.skipped() {
         tracing::warn!(jwks_uri = %url, kid = ?skipped.kid, reason = %skipped.reason, "skipped a key of the key set");
     }
