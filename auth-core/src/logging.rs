@@ -182,16 +182,12 @@ impl RedactingMakeSpan {
         Self { level: tracing::Level::DEBUG, also: &[] }
     }
 
-    /// The level of the span.
-    pub fn level(mut self, level: tracing::Level) -> Self {
-        self.level = level;
-        self
-    }
+    crate::macros::setters! {
+        /// The level of the span.
+        level(level: tracing::Level) => level = level;
 
-    /// Redacts these query parameters too (see [`RedactedUri::also`]).
-    pub fn also(mut self, parameters: &'static [&'static str]) -> Self {
-        self.also = parameters;
-        self
+        /// Redacts these query parameters too (see [`RedactedUri::also`]).
+        also(parameters: &'static [&'static str]) => also = parameters;
     }
 }
 

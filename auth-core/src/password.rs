@@ -134,18 +134,14 @@ pub struct PasswordsBuilder {
 }
 
 impl PasswordsBuilder {
-    /// How many hashes or verifications may run at once; default one per core
-    /// (`std::thread::available_parallelism`). `0` is taken as `1`. Each running argon2 computation holds 19 MiB and a core, so this bounds both.
-    pub fn max_concurrency(mut self, permits: usize) -> Self {
-        self.max_concurrency = permits;
-        self
-    }
+    crate::macros::setters! {
+        /// How many hashes or verifications may run at once; default one per core
+        /// (`std::thread::available_parallelism`). `0` is taken as `1`. Each running argon2 computation holds 19 MiB and a core, so this bounds both.
+        max_concurrency(permits: usize) => max_concurrency = permits;
 
-    /// How long a hash or verification may take, waiting for a thread included, before it fails
-    /// with [`AuthError::Overloaded`] (default [`Passwords::DEFAULT_MAX_WAIT`]; at least 1 ms).
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait = max_wait.max(Duration::from_millis(1));
-        self
+        /// How long a hash or verification may take, waiting for a thread included, before it fails
+        /// with [`AuthError::Overloaded`] (default [`Passwords::DEFAULT_MAX_WAIT`]; at least 1 ms).
+        max_wait(max_wait: Duration) => max_wait = max_wait.max(Duration::from_millis(1));
     }
 
     /// The hasher.

@@ -138,16 +138,12 @@ impl ProtectedResourceMetadata {
         self
     }
 
-    /// A human-readable name of this API (`resource_name`).
-    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
-        self.resource_name = Some(name.into());
-        self
-    }
+    crate::macros::setters! {
+        /// A human-readable name of this API (`resource_name`).
+        resource_name(name: impl Into<String>) => resource_name = Some(name.into());
 
-    /// Where developers read about this API (`resource_documentation`).
-    pub fn resource_documentation(mut self, url: impl Into<String>) -> Self {
-        self.resource_documentation = Some(url.into());
-        self
+        /// Where developers read about this API (`resource_documentation`).
+        resource_documentation(url: impl Into<String>) => resource_documentation = Some(url.into());
     }
 
     /// The resource identifier.

@@ -375,26 +375,19 @@ impl DatabaseStrategyBuilder {
         }
     }
 
-    /// How long issued tokens live, at least one second (rounded up to whole seconds); default
-    /// [`DatabaseStrategy::DEFAULT_LIFETIME`], one hour.
-    pub fn lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = lifetime;
-        self
-    }
+    crate::macros::setters! {
+        /// How long issued tokens live, at least one second (rounded up to whole seconds); default
+        /// [`DatabaseStrategy::DEFAULT_LIFETIME`], one hour.
+        lifetime(lifetime: Duration) => lifetime = lifetime;
 
-    /// How long any one database operation may take, pool acquisition included, before the
-    /// request fails with [`AuthError::Unavailable`]; default the store timeout of [the timeout policy](crate::db#timeouts).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+        /// How long any one database operation may take, pool acquisition included, before the
+        /// request fails with [`AuthError::Unavailable`]; default the store timeout of [the timeout policy](crate::db#timeouts).
+        timeout(timeout: Duration) => timeout = timeout;
 
-    /// The token table's name; default `auth_tokens`. Lowercase ASCII letters, digits and
-    /// `_`, not starting with a digit, at most 48 bytes; it is always
-    /// quoted in SQL, so reserved words are fine.
-    pub fn table(mut self, table: impl Into<String>) -> Self {
-        self.table = table.into();
-        self
+        /// The token table's name; default `auth_tokens`. Lowercase ASCII letters, digits and
+        /// `_`, not starting with a digit, at most 48 bytes; it is always
+        /// quoted in SQL, so reserved words are fine.
+        table(table: impl Into<String>) => table = table.into();
     }
 
     /// Checks the settings, connects when given a URL (a wrong URL fails here, naming only its

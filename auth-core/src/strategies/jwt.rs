@@ -369,23 +369,19 @@ impl JwtKey {
         Ok(Self { kid: None, alg, decoding, encoding, low_s_only })
     }
 
-    /// Refuses ES256/ES384 signatures in their high-S spelling `(r, n − s)` under this key too.
-    ///
-    /// ECDSA signatures are malleable: whoever holds a token can flip `s` to `n − s` and get a
-    /// second valid spelling of it, with no key. This crate signs only the low-S spelling, and
-    /// keys that can sign (whose tokens are all ours) refuse the other one already. A
-    /// verify-only key accepts both by default, because other issuers (identity providers)
-    /// sign high-S about half the time; call this when every token it verifies comes from
-    /// auth-core. No effect on other algorithms.
-    pub fn require_low_s(mut self) -> Self {
-        self.low_s_only = true;
-        self
-    }
+    crate::macros::setters! {
+        /// Refuses ES256/ES384 signatures in their high-S spelling `(r, n − s)` under this key too.
+        ///
+        /// ECDSA signatures are malleable: whoever holds a token can flip `s` to `n − s` and get a
+        /// second valid spelling of it, with no key. This crate signs only the low-S spelling, and
+        /// keys that can sign (whose tokens are all ours) refuse the other one already. A
+        /// verify-only key accepts both by default, because other issuers (identity providers)
+        /// sign high-S about half the time; call this when every token it verifies comes from
+        /// auth-core. No effect on other algorithms.
+        require_low_s() => low_s_only = true;
 
-    /// Names the key: issued tokens carry `kid` in their header, and verification looks it up.
-    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = Some(kid.into());
-        self
+        /// Names the key: issued tokens carry `kid` in their header, and verification looks it up.
+        with_kid(kid: impl Into<String>) => kid = Some(kid.into());
     }
 
     /// The key id, if any.
@@ -1125,58 +1121,36 @@ impl JwtStrategyBuilder {
         }
     }
 
-    /// How long issued tokens live; default [`JwtStrategy::DEFAULT_LIFETIME`] (15 minutes). Whole seconds.
-    pub fn lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = lifetime;
-        self
-    }
+    crate::macros::setters! {
+        /// How long issued tokens live; default [`JwtStrategy::DEFAULT_LIFETIME`] (15 minutes). Whole seconds.
+        lifetime(lifetime: Duration) => lifetime = lifetime;
 
-    /// Writes `iss` into issued tokens, and requires it to match on verification.
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
-        self
-    }
+        /// Writes `iss` into issued tokens, and requires it to match on verification.
+        issuer(issuer: impl Into<String>) => issuer = Some(issuer.into());
 
-    /// Writes `aud` into issued tokens, and requires verified tokens to be addressed to it.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
-        self
-    }
+        /// Writes `aud` into issued tokens, and requires verified tokens to be addressed to it.
+        audience(audience: impl Into<String>) => audience = Some(audience.into());
 
-    /// Clock skew tolerated on `exp` and `nbf`, in whole seconds, at most [`JwtStrategy::MAX_LEEWAY`].
-    ///
-    /// Default zero, as PyJWT (FastAPI's tutorial): a token is refused the second after its
-    /// `exp`. Set a few seconds when the issuer runs on another machine than the verifier.
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
+        /// Clock skew tolerated on `exp` and `nbf`, in whole seconds, at most [`JwtStrategy::MAX_LEEWAY`].
+        ///
+        /// Default zero, as PyJWT (FastAPI's tutorial): a token is refused the second after its
+        /// `exp`. Set a few seconds when the issuer runs on another machine than the verifier.
+        leeway(leeway: Duration) => leeway = leeway;
 
-    /// Writes `iat` (issued-at) into issued tokens. Off by default, as FastAPI's tutorial.
-    /// It is read into [`Claims::iat`] but not checked against the clock.
-    pub fn with_iat(mut self) -> Self {
-        self.with_iat = true;
-        self
-    }
+        /// Writes `iat` (issued-at) into issued tokens. Off by default, as FastAPI's tutorial.
+        /// It is read into [`Claims::iat`] but not checked against the clock.
+        with_iat() => with_iat = true;
 
-    /// Writes a random 128-bit `jti` into issued tokens, for deny-lists and audit logs. Off by
-    /// default, as FastAPI's tutorial.
-    pub fn with_jti(mut self) -> Self {
-        self.with_jti = true;
-        self
-    }
+        /// Writes a random 128-bit `jti` into issued tokens, for deny-lists and audit logs. Off by
+        /// default, as FastAPI's tutorial.
+        with_jti() => with_jti = true;
 
-    /// Writes this `typ` header (e.g. `at+jwt`, RFC 9068) into issued tokens and requires it on
-    /// verification. Without it any `typ` is accepted except [`JwtStrategy::REFRESH_TOKEN_TYPE`].
-    pub fn token_type(mut self, token_type: impl Into<String>) -> Self {
-        self.token_type = Some(token_type.into());
-        self
-    }
+        /// Writes this `typ` header (e.g. `at+jwt`, RFC 9068) into issued tokens and requires it on
+        /// verification. Without it any `typ` is accepted except [`JwtStrategy::REFRESH_TOKEN_TYPE`].
+        token_type(token_type: impl Into<String>) => token_type = Some(token_type.into());
 
-    /// The longest token accepted, in bytes; default [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`].
-    pub fn max_token_len(mut self, max: usize) -> Self {
-        self.max_token_len = max;
-        self
+        /// The longest token accepted, in bytes; default [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`].
+        max_token_len(max: usize) => max_token_len = max;
     }
 
     /// Checks the keys and options and builds the strategy.

@@ -354,25 +354,18 @@ pub struct RedisStrategyBuilder {
 }
 
 impl RedisStrategyBuilder {
-    /// The key prefix, default [`RedisStrategy::DEFAULT_PREFIX`] (`auth:token:`). Give each application
-    /// sharing a server its own.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
+    crate::macros::setters! {
+        /// The key prefix, default [`RedisStrategy::DEFAULT_PREFIX`] (`auth:token:`). Give each application
+        /// sharing a server its own.
+        prefix(prefix: impl Into<String>) => prefix = prefix.into();
 
-    /// How long issued tokens live, at least one second (rounded up to whole seconds, as `EX`
-    /// counts); default [`RedisStrategy::DEFAULT_LIFETIME`], one hour.
-    pub fn lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = lifetime;
-        self
-    }
+        /// How long issued tokens live, at least one second (rounded up to whole seconds, as `EX`
+        /// counts); default [`RedisStrategy::DEFAULT_LIFETIME`], one hour.
+        lifetime(lifetime: Duration) => lifetime = lifetime;
 
-    /// How long one command may take before the request fails with
-    /// [`AuthError::Unavailable`]; default [`RedisStrategy::DEFAULT_TIMEOUT`].
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+        /// How long one command may take before the request fails with
+        /// [`AuthError::Unavailable`]; default [`RedisStrategy::DEFAULT_TIMEOUT`].
+        timeout(timeout: Duration) => timeout = timeout;
     }
 
     /// Checks the settings.
@@ -436,17 +429,13 @@ pub struct RedisFamilyStoreBuilder {
 }
 
 impl RedisFamilyStoreBuilder {
-    /// The key prefix; default [`RedisFamilyStore::DEFAULT_PREFIX`].
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.store.prefix = prefix.into();
-        self
-    }
+    crate::macros::setters! {
+        /// The key prefix; default [`RedisFamilyStore::DEFAULT_PREFIX`].
+        prefix(prefix: impl Into<String>) => store.prefix = prefix.into();
 
-    /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
-    /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.store.timeout = timeout;
-        self
+        /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
+        /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
+        timeout(timeout: Duration) => store.timeout = timeout;
     }
 
     /// The store.
@@ -533,17 +522,13 @@ pub struct RedisDenylistBuilder {
 }
 
 impl RedisDenylistBuilder {
-    /// The key prefix; default [`RedisDenylist::DEFAULT_PREFIX`].
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.denylist.prefix = prefix.into();
-        self
-    }
+    crate::macros::setters! {
+        /// The key prefix; default [`RedisDenylist::DEFAULT_PREFIX`].
+        prefix(prefix: impl Into<String>) => denylist.prefix = prefix.into();
 
-    /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
-    /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.denylist.timeout = timeout;
-        self
+        /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
+        /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
+        timeout(timeout: Duration) => denylist.timeout = timeout;
     }
 
     /// The denylist.

@@ -62,34 +62,24 @@ impl fmt::Debug for HttpOptions {
 }
 
 impl HttpOptions {
-    /// The deadline of one request, from connecting to the last byte of the body; default
-    /// [`HttpOptions::DEFAULT_TIMEOUT`].
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+    crate::macros::setters! {
+        /// The deadline of one request, from connecting to the last byte of the body; default
+        /// [`HttpOptions::DEFAULT_TIMEOUT`].
+        timeout(timeout: Duration) => timeout = timeout;
 
-    /// The deadline of the TCP and TLS handshake; default [`HttpOptions::DEFAULT_CONNECT_TIMEOUT`]. Ignored
-    /// with [`HttpOptions::client`], whose own setting counts.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
+        /// The deadline of the TCP and TLS handshake; default [`HttpOptions::DEFAULT_CONNECT_TIMEOUT`]. Ignored
+        /// with [`HttpOptions::client`], whose own setting counts.
+        connect_timeout(timeout: Duration) => connect_timeout = timeout;
 
-    /// The largest response body read; default [`HttpOptions::DEFAULT_MAX_RESPONSE_BYTES`]. A longer one is
-    /// refused, whatever its `Content-Length` says.
-    pub fn max_response_bytes(mut self, max: usize) -> Self {
-        self.max_response_bytes = max;
-        self
-    }
+        /// The largest response body read; default [`HttpOptions::DEFAULT_MAX_RESPONSE_BYTES`]. A longer one is
+        /// refused, whatever its `Content-Length` says.
+        max_response_bytes(max: usize) => max_response_bytes = max;
 
-    /// Uses this reqwest client, e.g. one that trusts a private CA or goes through a proxy. The
-    /// deadline and the size cap still apply to every request. Build it with
-    /// `redirect(reqwest::redirect::Policy::none())`: a provider that redirects is refused
-    /// either way, but only that policy keeps the redirect from being followed first.
-    pub fn client(mut self, client: Client) -> Self {
-        self.client = Some(client);
-        self
+        /// Uses this reqwest client, e.g. one that trusts a private CA or goes through a proxy. The
+        /// deadline and the size cap still apply to every request. Build it with
+        /// `redirect(reqwest::redirect::Policy::none())`: a provider that redirects is refused
+        /// either way, but only that policy keeps the redirect from being followed first.
+        client(client: Client) => client = Some(client);
     }
 }
 

@@ -343,68 +343,43 @@ impl fmt::Debug for IntrospectionStrategyBuilder {
 }
 
 impl IntrospectionStrategyBuilder {
-    /// The introspection endpoint. Without it, [`issuer`](Self::issuer)'s discovery document
-    /// gives it (`introspection_endpoint`).
-    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
-        self.endpoint = Some(url.into());
-        self
-    }
+    crate::macros::setters! {
+        /// The introspection endpoint. Without it, [`issuer`](Self::issuer)'s discovery document
+        /// gives it (`introspection_endpoint`).
+        endpoint(url: impl Into<String>) => endpoint = Some(url.into());
 
-    /// The provider: its discovery document gives the endpoint unless one is set, and an
-    /// answer naming another `iss` is refused.
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
-        self
-    }
+        /// The provider: its discovery document gives the endpoint unless one is set, and an
+        /// answer naming another `iss` is refused.
+        issuer(issuer: impl Into<String>) => issuer = Some(issuer.into());
 
-    /// The audience tokens must be addressed to: the answer's `aud` (a string or an array)
-    /// must contain it, and an answer without `aud` is refused. This API's identifier at the
-    /// provider (its resource indicator, its client id at Keycloak). Required, unless
-    /// [`accept_any_audience`](Self::accept_any_audience) is called instead.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
-        self
-    }
+        /// The audience tokens must be addressed to: the answer's `aud` (a string or an array)
+        /// must contain it, and an answer without `aud` is refused. This API's identifier at the
+        /// provider (its resource indicator, its client id at Keycloak). Required, unless
+        /// [`accept_any_audience`](Self::accept_any_audience) is called instead.
+        audience(audience: impl Into<String>) => audience = Some(audience.into());
 
-    /// Accepts every active token of the provider, whatever its `aud`, instead of requiring an
-    /// [`audience`](Self::audience). Only for a provider that writes no `aud` in its answers
-    /// and issues tokens for this API alone: otherwise a token issued for any other API of the
-    /// provider is accepted here. The issuer, expiry and refresh-token checks still apply.
-    pub fn accept_any_audience(mut self) -> Self {
-        self.any_audience = true;
-        self
-    }
+        /// Accepts every active token of the provider, whatever its `aud`, instead of requiring an
+        /// [`audience`](Self::audience). Only for a provider that writes no `aud` in its answers
+        /// and issues tokens for this API alone: otherwise a token issued for any other API of the
+        /// provider is accepted here. The issuer, expiry and refresh-token checks still apply.
+        accept_any_audience() => any_audience = true;
 
-    /// Clock skew tolerated on `exp` and `nbf`; default 30 seconds.
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
+        /// Clock skew tolerated on `exp` and `nbf`; default 30 seconds.
+        leeway(leeway: Duration) => leeway = leeway;
 
-    /// How long an answer is cached, at most (and never past the token's `exp`): the longest a
-    /// revoked token keeps working. Default [`IntrospectionStrategy::DEFAULT_CACHE_TTL`]; zero disables
-    /// the cache.
-    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
-        self.cache_ttl = ttl;
-        self
-    }
+        /// How long an answer is cached, at most (and never past the token's `exp`): the longest a
+        /// revoked token keeps working. Default [`IntrospectionStrategy::DEFAULT_CACHE_TTL`]; zero disables
+        /// the cache.
+        cache_ttl(ttl: Duration) => cache_ttl = ttl;
 
-    /// How many answers the cache holds, at most; default [`IntrospectionStrategy::DEFAULT_MAX_CACHE_ENTRIES`].
-    pub fn max_cache_entries(mut self, max: usize) -> Self {
-        self.max_entries = max;
-        self
-    }
+        /// How many answers the cache holds, at most; default [`IntrospectionStrategy::DEFAULT_MAX_CACHE_ENTRIES`].
+        max_cache_entries(max: usize) => max_entries = max;
 
-    /// How the provider is reached; see [`HttpOptions`].
-    pub fn http(mut self, http: HttpOptions) -> Self {
-        self.http = http;
-        self
-    }
+        /// How the provider is reached; see [`HttpOptions`].
+        http(http: HttpOptions) => http = http;
 
-    /// Computes the granted scopes from the answer, replacing its `scope`.
-    pub fn scopes_from(mut self, map: impl Fn(&IntrospectedToken) -> Vec<String> + Send + Sync + 'static) -> Self {
-        self.scopes_from = Some(Arc::new(map));
-        self
+        /// Computes the granted scopes from the answer, replacing its `scope`.
+        scopes_from(map: impl Fn(&IntrospectedToken) -> Vec<String> + Send + Sync + 'static) => scopes_from = Some(Arc::new(map));
     }
 
     /// Checks the options, discovering the endpoint when only the issuer is given.

@@ -100,40 +100,27 @@ impl Issuer {
         }
     }
 
-    /// The audience tokens must be addressed to (`aud`): this API's identifier at the provider.
-    /// Required.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
-        self
-    }
+    crate::macros::setters! {
+        /// The audience tokens must be addressed to (`aud`): this API's identifier at the provider.
+        /// Required.
+        audience(audience: impl Into<String>) => audience = Some(audience.into());
 
-    /// Clock skew tolerated on `exp` and `nbf`; default [`Issuer::DEFAULT_LEEWAY`], at most an hour.
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
+        /// Clock skew tolerated on `exp` and `nbf`; default [`Issuer::DEFAULT_LEEWAY`], at most an hour.
+        leeway(leeway: Duration) => leeway = leeway;
 
-    /// Requires `typ: at+jwt` (RFC 9068 §4). Off by default, because Keycloak, Auth0 and Entra
-    /// ID write `typ: JWT`; turn it on for providers that follow RFC 9068, so that no other JWT
-    /// of theirs can pass as an access token.
-    pub fn require_access_token_type(mut self) -> Self {
-        self.token_type = Some(Issuer::ACCESS_TOKEN_TYPE);
-        self
-    }
+        /// Requires `typ: at+jwt` (RFC 9068 §4). Off by default, because Keycloak, Auth0 and Entra
+        /// ID write `typ: JWT`; turn it on for providers that follow RFC 9068, so that no other JWT
+        /// of theirs can pass as an access token.
+        require_access_token_type() => token_type = Some(Issuer::ACCESS_TOKEN_TYPE);
 
-    /// Fetches keys from this URL instead of discovering it, for providers without a discovery
-    /// document. The URL must be `https` (or loopback `http` for a loopback issuer).
-    pub fn jwks_uri(mut self, jwks_uri: impl Into<String>) -> Self {
-        self.jwks_uri = Some(jwks_uri.into());
-        self
-    }
+        /// Fetches keys from this URL instead of discovering it, for providers without a discovery
+        /// document. The URL must be `https` (or loopback `http` for a loopback issuer).
+        jwks_uri(jwks_uri: impl Into<String>) => jwks_uri = Some(jwks_uri.into());
 
-    /// Computes the scopes a token grants from its claims, replacing the default: the `scope`
-    /// string, the `scp` string or array, and the `scopes` array, gathered by
-    /// [`Claims`](crate::strategies::jwt::Claims). See [`Issuer::scopes_and_claim`] for the common case.
-    pub fn scopes_from(mut self, map: impl Fn(&Claims) -> Vec<String> + Send + Sync + 'static) -> Self {
-        self.scopes_from = Some(Arc::new(map));
-        self
+        /// Computes the scopes a token grants from its claims, replacing the default: the `scope`
+        /// string, the `scp` string or array, and the `scopes` array, gathered by
+        /// [`Claims`](crate::strategies::jwt::Claims). See [`Issuer::scopes_and_claim`] for the common case.
+        scopes_from(map: impl Fn(&Claims) -> Vec<String> + Send + Sync + 'static) => scopes_from = Some(Arc::new(map));
     }
 }
 

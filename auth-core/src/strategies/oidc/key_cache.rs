@@ -59,30 +59,20 @@ impl Default for KeyCachePolicy {
 }
 
 impl KeyCachePolicy {
-    /// The shortest time a fetched set is fresh, whatever `Cache-Control` says.
-    pub fn floor(mut self, floor: Duration) -> Self {
-        self.floor = floor;
-        self
-    }
+    crate::macros::setters! {
+        /// The shortest time a fetched set is fresh, whatever `Cache-Control` says.
+        floor(floor: Duration) => floor = floor;
 
-    /// The longest time a fetched set is fresh, whatever `Cache-Control` says. It bounds how long
-    /// a key the provider has withdrawn keeps verifying while the provider is reachable.
-    pub fn ceiling(mut self, ceiling: Duration) -> Self {
-        self.ceiling = ceiling;
-        self
-    }
+        /// The longest time a fetched set is fresh, whatever `Cache-Control` says. It bounds how long
+        /// a key the provider has withdrawn keeps verifying while the provider is reachable.
+        ceiling(ceiling: Duration) => ceiling = ceiling;
 
-    /// The least time between two fetches of one issuer's key set, whatever triggers them.
-    pub fn refetch_interval(mut self, interval: Duration) -> Self {
-        self.refetch_interval = interval;
-        self
-    }
+        /// The least time between two fetches of one issuer's key set, whatever triggers them.
+        refetch_interval(interval: Duration) => refetch_interval = interval;
 
-    /// How long the last good set keeps verifying after its freshness ended, while refreshing
-    /// it fails.
-    pub fn max_stale(mut self, max_stale: Duration) -> Self {
-        self.max_stale = max_stale;
-        self
+        /// How long the last good set keeps verifying after its freshness ended, while refreshing
+        /// it fails.
+        max_stale(max_stale: Duration) => max_stale = max_stale;
     }
 
     pub(super) fn validate(&self) -> Result<(), OidcError> {

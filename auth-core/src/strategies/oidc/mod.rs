@@ -266,17 +266,13 @@ impl OidcStrategyBuilder {
         self
     }
 
-    /// How the provider is reached; default [`HttpOptions::default`]; see [`HttpOptions`].
-    pub fn http(mut self, http: HttpOptions) -> Self {
-        self.http = http;
-        self
-    }
+    crate::macros::setters! {
+        /// How the provider is reached; default [`HttpOptions::default`]; see [`HttpOptions`].
+        http(http: HttpOptions) => http = http;
 
-    /// How key sets are cached and refetched; default [`KeyCachePolicy::default`]; see
-    /// [`KeyCachePolicy`].
-    pub fn key_cache(mut self, policy: KeyCachePolicy) -> Self {
-        self.key_cache = policy;
-        self
+        /// How key sets are cached and refetched; default [`KeyCachePolicy::default`]; see
+        /// [`KeyCachePolicy`].
+        key_cache(policy: KeyCachePolicy) => key_cache = policy;
     }
 
     /// Discovers every issuer (unless given its `jwks_uri`) and fetches its key set.
