@@ -69,7 +69,7 @@ use std::{sync::Arc, time::Duration};
 
 use sqlx::AssertSqlSafe;
 
-use super::{RevokeSubject, Strategy, TokenInfo, TokenTimes, opaque};
+use super::{RevokeSubject, Strategy, TokenInfo, opaque};
 use crate::{
     db::{self, Backend, Migration, Pool, on_pool, unix_now},
     error::AuthError,
@@ -311,8 +311,8 @@ impl Strategy for DatabaseStrategy {
         }
         let at = |seconds: i64| std::time::UNIX_EPOCH.checked_add(Duration::from_secs(seconds.max(0).unsigned_abs()));
         // `expires_at > now` here, so it is positive.
-        let times = TokenTimes { issued_at: at(created_at), expires_at: at(expires_at) };
-        Ok(TokenInfo { subject, scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect(), times })
+        let scopes = scopes.split_ascii_whitespace().map(str::to_owned).collect();
+        Ok(TokenInfo { subject, scopes, issued_at: at(created_at), expires_at: at(expires_at) })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {

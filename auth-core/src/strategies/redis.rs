@@ -47,9 +47,7 @@ use std::time::Duration;
 use redis::{ErrorKind, FromRedisValue, RedisError, ServerErrorKind, aio::ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    RefreshFamilyStore, RevokeSubject, Rotation, Strategy, TokenInfo, TokenTimes, denylist::Denylist, jwt::now, opaque,
-};
+use super::{RefreshFamilyStore, RevokeSubject, Rotation, Strategy, TokenInfo, denylist::Denylist, jwt::now, opaque};
 use crate::error::AuthError;
 
 pub use redis::aio::ConnectionManager;
@@ -268,7 +266,7 @@ impl Strategy for RedisStrategy {
             Err(_) if left == -1 => None,
             Err(_) => return Err(AuthError::InvalidToken),
         };
-        Ok(TokenInfo { subject: stored.subject, scopes: stored.scopes, times: TokenTimes { issued_at, expires_at } })
+        Ok(TokenInfo { subject: stored.subject, scopes: stored.scopes, issued_at, expires_at })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {
