@@ -106,7 +106,8 @@ const RESERVED_CLAIMS: [&str; 8] = ["sub", "scopes", "scope", "exp", "iat", "iss
 /// Why a token, a key or a configuration was refused.
 ///
 /// Nothing here carries a token, a claim value or key material: the `Display` text is safe to
-/// log. Turn it into the HTTP-facing [`AuthError`] with [`JwtError::into_auth_error`].
+/// log. Turn it into the HTTP-facing [`AuthError`] with [`JwtError::into_credentials_error`] or
+/// [`JwtError::into_token_error`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JwtError {
@@ -184,54 +185,33 @@ impl fmt::Display for InvalidReason {
     }
 }
 
-/// How verification failures are reported to clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum JwtErrorStyle {
+/// Into the library's HTTP error, in one of two styles. [`JwtError::Config`] and
+/// [`JwtError::Issue`] are server faults and become [`AuthError::Internal`] in both. The reason is
+/// logged at `info` (verification failures: "token expired", "bad signature"…, never the token)
+/// or `error` (server faults).
+impl JwtError {
     /// FastAPI's OAuth2 tutorial: every failure is 401 `Could not validate credentials`
     /// ([`AuthError::InvalidCredentials`]), with the required scopes in `WWW-Authenticate`.
-    #[default]
-    Credentials,
-    /// The refresh-token seed: 401 `Token expired` ([`AuthError::TokenExpired`]) or
-    /// 401 `Invalid token` ([`AuthError::InvalidToken`]).
-    ExpiredOrInvalid,
-}
-
-impl JwtError {
-    /// Converts the error into the library's HTTP error in the given style.
-    ///
-    /// [`JwtError::Config`] and [`JwtError::Issue`] are server faults and become
-    /// [`AuthError::Internal`] in every style. The reason is logged at `info` (verification
-    /// failures: "token expired", "bad signature"…, never the token) or `error` (server faults).
-    pub fn into_auth_error(self, scopes: &SecurityScopes, style: JwtErrorStyle) -> AuthError {
-        match (&self, style) {
-            (JwtError::Config(_) | JwtError::Issue(_), _) => {
-                tracing::error!(error = %self, "JWT strategy failed");
-                AuthError::Internal
-            }
-            (_, JwtErrorStyle::Credentials) => {
-                tracing::info!(reason = %self, "rejected a JWT");
-                AuthError::InvalidCredentials { scopes: scopes.clone() }
-            }
-            (JwtError::Expired, JwtErrorStyle::ExpiredOrInvalid) => {
-                tracing::info!(reason = %self, "rejected a JWT");
-                AuthError::TokenExpired
-            }
-            (JwtError::Invalid(_), JwtErrorStyle::ExpiredOrInvalid) => {
-                tracing::info!(reason = %self, "rejected a JWT");
-                AuthError::InvalidToken
-            }
-        }
-    }
-
-    /// [`JwtErrorStyle::Credentials`]: FastAPI's `Could not validate credentials` for every failure.
     pub fn into_credentials_error(self, scopes: &SecurityScopes) -> AuthError {
-        self.into_auth_error(scopes, JwtErrorStyle::Credentials)
+        self.into_auth_error(|_| AuthError::InvalidCredentials { scopes: scopes.clone() })
     }
 
-    /// [`JwtErrorStyle::ExpiredOrInvalid`]: `Token expired` or `Invalid token`.
+    /// The refresh-token seed: 401 `Token expired` ([`AuthError::TokenExpired`]) or 401
+    /// `Invalid token` ([`AuthError::InvalidToken`]).
     pub fn into_token_error(self) -> AuthError {
-        self.into_auth_error(&SecurityScopes::default(), JwtErrorStyle::ExpiredOrInvalid)
+        self.into_auth_error(|error| match error {
+            JwtError::Expired => AuthError::TokenExpired,
+            _ => AuthError::InvalidToken,
+        })
+    }
+
+    fn into_auth_error(self, rejected: impl FnOnce(&JwtError) -> AuthError) -> AuthError {
+        if let JwtError::Config(_) | JwtError::Issue(_) = self {
+            tracing::error!(error = %self, "JWT strategy failed");
+            return AuthError::Internal;
+        }
+        tracing::info!(reason = %self, "rejected a JWT");
+        rejected(&self)
     }
 }
 
@@ -930,7 +910,7 @@ impl JwtStrategy {
 
     /// Verifies a token: size, shape, header, key, signature, then claims; see the module docs
     /// for the rules. The reason of a failure is in [`JwtError`]; map it to a response with
-    /// [`JwtError::into_auth_error`].
+    /// [`JwtError::into_credentials_error`].
     pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
         let inner = &*self.inner;
         if token.is_empty() {

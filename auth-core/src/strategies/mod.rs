@@ -119,7 +119,7 @@ pub use self::redis::{
 #[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
 pub use database::{Database, DatabaseError, DatabaseStrategy, DatabaseStrategyBuilder};
 pub use denylist::{Denylist, DenylistedJwt, MemoryDenylist};
-pub use jwt::{Claims, InvalidReason, JwtError, JwtErrorStyle, JwtKey, JwtKeySet, JwtStrategy, JwtStrategyBuilder};
+pub use jwt::{Claims, InvalidReason, JwtError, JwtKey, JwtKeySet, JwtStrategy, JwtStrategyBuilder};
 pub use refresh::{
     MemoryFamilyStore, RefreshFamilyStore, ReloadUser, Rotation, TokenPair, TokenPairIssuer, TokenPairIssuerBuilder,
 };
