@@ -131,8 +131,10 @@ async fn in_redis_shared_by_two_instances() {
     let prefix = format!("users-test:{}:", unique());
     let store = || async {
         throttle(
-            LoginThrottle::builder(ThrottleStore::redis(auth_core::strategies::redis::connect(&url).await.unwrap()))
-                .prefix(&prefix),
+            LoginThrottle::builder(ThrottleStore::redis(
+                auth_core::strategies::RedisStrategy::connect(&url).await.unwrap(),
+            ))
+            .prefix(&prefix),
         )
     };
     let first = app(db.clone(), store().await).await;
@@ -217,7 +219,7 @@ async fn forwarded_ports_and_unparsable_addresses() {
 async fn redis_outage_is_503() {
     let Some(mut server) = auth_tests::OwnRedis::start() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let connection = auth_core::strategies::redis::connect(&server.url()).await.unwrap();
+    let connection = auth_core::strategies::RedisStrategy::connect(&server.url()).await.unwrap();
     let app = app(
         Db::Sqlite(dir.path().join("users.sqlite")),
         throttle(LoginThrottle::builder(ThrottleStore::redis(connection))),

@@ -21,7 +21,7 @@ use auth_core::{
     strategies::{
         Denylist, DenylistedJwt, JwtKey, JwtStrategy, RefreshFamilyStore, Rotation, Strategy, TokenInfo,
         TokenPairIssuer,
-        redis::{self as store, ConnectionManager, RedisDenylist, RedisFamilyStore, RedisStrategy},
+        redis::{ConnectionManager, RedisDenylist, RedisFamilyStore, RedisStrategy},
     },
 };
 use sha2::{Digest, Sha256};
@@ -53,7 +53,7 @@ fn sha256_hex(token: &str) -> String {
 /// `REQUIRE_SERVICES`.
 async fn connection(test: &str) -> Option<ConnectionManager> {
     let url = services::service_url("REDIS_URL", test)?;
-    Some(store::connect(&url).await.expect("REDIS_URL is set but the server cannot be reached"))
+    Some(RedisStrategy::connect(&url).await.expect("REDIS_URL is set but the server cannot be reached"))
 }
 
 async fn raw<T: redis::FromRedisValue>(connection: &ConnectionManager, command: &redis::Cmd) -> T {

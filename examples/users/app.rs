@@ -194,9 +194,9 @@ impl AppState {
             None => Mailer::builder(MailDelivery::log(settings)).build()?,
         };
         let redis = match &config.redis_url {
-            Some(url) => {
-                Some(auth_core::strategies::redis::connect(url).await.map_err(|e| setting("REDIS_URL", url, &e))?)
-            }
+            Some(url) => Some(
+                auth_core::strategies::RedisStrategy::connect(url).await.map_err(|e| setting("REDIS_URL", url, &e))?,
+            ),
             None => None,
         };
         let (throttle, logged_out) = match redis {

@@ -17,7 +17,7 @@
 //! use auth_core::strategies::{Strategy, denylist::DenylistedJwt, jwt::{JwtKey, JwtStrategy}, redis};
 //!
 //! let jwt = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).with_jti().build()?;
-//! let denylist = redis::RedisDenylist::builder(redis::connect("redis://127.0.0.1").await?).build();
+//! let denylist = redis::RedisDenylist::builder(redis::RedisStrategy::connect("redis://127.0.0.1").await?).build();
 //! let tokens = DenylistedJwt::new(jwt, denylist);
 //!
 //! let token = tokens.write_token("johndoe", &[]).await?;

@@ -3,14 +3,14 @@
 //! ([`RedisDenylist`]).
 //!
 //! All three share one multiplexed [`ConnectionManager`] (cheap to clone), which reconnects by
-//! itself after the server restarts or the network drops. [`connect`] makes one with timeouts
+//! itself after the server restarts or the network drops. [`RedisStrategy::connect`] makes one with timeouts
 //! and a reconnect backoff suited to request handling.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use auth_core::strategies::{Strategy, redis::{self, RedisStrategy}};
+//! use auth_core::strategies::{RedisStrategy, Strategy};
 //!
-//! let connection = redis::connect("redis://127.0.0.1:6379").await?;
+//! let connection = RedisStrategy::connect("redis://127.0.0.1:6379").await?;
 //! let tokens = RedisStrategy::builder(connection).prefix("myapp:token:").build()?;
 //!
 //! let token = tokens.write_token("johndoe", &["me".to_owned()]).await?;
@@ -57,6 +57,21 @@ pub use redis::aio::ConnectionManager;
 pub(crate) const DEFAULT_TIMEOUT: Duration = crate::db::STORE_TIMEOUT;
 
 impl RedisStrategy {
+    /// Connects to `url` (`redis://[user:password@]host[:port][/db]`) with [`connection_config`]
+    /// for [`RedisStrategy::DEFAULT_TIMEOUT`]: one connection for a [`RedisStrategy`], a
+    /// [`RedisFamilyStore`] and a [`RedisDenylist`] alike. Fails if the server cannot be reached now, so that a wrong URL
+    /// shows at startup; later outages are survived.
+    pub async fn connect(url: &str) -> Result<ConnectionManager, RedisStoreError> {
+        let client = redis::Client::open(url)?;
+        let connecting = ConnectionManager::new_with_config(client, connection_config(DEFAULT_TIMEOUT));
+        // The manager retries inside; bound the whole attempt, retries included.
+        let limit = DEFAULT_TIMEOUT * 4;
+        match tokio::time::timeout(limit, connecting).await {
+            Ok(manager) => Ok(manager?),
+            Err(_) => Err(RedisStoreError::Timeout(limit)),
+        }
+    }
+
     /// How long an issued token lives unless configured: one hour.
     pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
@@ -92,7 +107,7 @@ pub enum RedisStoreError {
     Timeout(Duration),
 }
 
-/// The connection-manager settings [`connect`] uses for `timeout`: connection and response
+/// The connection-manager settings [`RedisStrategy::connect`] uses for `timeout`: connection and response
 /// timeouts of `timeout`, and a short reconnect backoff (3 retries, 100 ms doubling, at most
 /// 1 s apart), so a restarted server is picked up within a second or two.
 #[doc(hidden)]
@@ -104,20 +119,6 @@ pub fn connection_config(timeout: Duration) -> ConnectionManagerConfig {
         .set_min_delay(Duration::from_millis(100))
         .set_exponent_base(2.0)
         .set_max_delay(Duration::from_secs(1))
-}
-
-/// Connects to `url` (`redis://[user:password@]host[:port][/db]`) with [`connection_config`]
-/// for [`RedisStrategy::DEFAULT_TIMEOUT`]. Fails if the server cannot be reached now, so that a wrong URL
-/// shows at startup; later outages are survived.
-pub async fn connect(url: &str) -> Result<ConnectionManager, RedisStoreError> {
-    let client = redis::Client::open(url)?;
-    let connecting = ConnectionManager::new_with_config(client, connection_config(DEFAULT_TIMEOUT));
-    // The manager retries inside; bound the whole attempt, retries included.
-    let limit = DEFAULT_TIMEOUT * 4;
-    match tokio::time::timeout(limit, connecting).await {
-        Ok(manager) => Ok(manager?),
-        Err(_) => Err(RedisStoreError::Timeout(limit)),
-    }
 }
 
 /// Runs one command (or script) for at most `timeout`, mapping failures to [`AuthError`].
@@ -204,7 +205,7 @@ struct StoredToken {
 }
 
 impl RedisStrategy {
-    /// Starts a strategy over `connection` (from [`connect`], or your own manager: give it a
+    /// Starts a strategy over `connection` (from [`RedisStrategy::connect`], or your own manager: give it a
     /// response timeout no longer than the strategy's).
     pub fn builder(connection: ConnectionManager) -> RedisStrategyBuilder {
         RedisStrategyBuilder {
@@ -443,7 +444,7 @@ impl RedisFamilyStoreBuilder {
 }
 
 impl RedisFamilyStore {
-    /// Starts a store over `connection` (from [`connect`], or your own manager).
+    /// Starts a store over `connection` (from [`RedisStrategy::connect`], or your own manager).
     pub fn builder(connection: ConnectionManager) -> RedisFamilyStoreBuilder {
         RedisFamilyStoreBuilder {
             store: Self {
@@ -536,7 +537,7 @@ impl RedisDenylistBuilder {
 }
 
 impl RedisDenylist {
-    /// Starts a denylist over `connection` (from [`connect`], or your own manager).
+    /// Starts a denylist over `connection` (from [`RedisStrategy::connect`], or your own manager).
     pub fn builder(connection: ConnectionManager) -> RedisDenylistBuilder {
         RedisDenylistBuilder {
             denylist: Self { connection, prefix: RedisDenylist::DEFAULT_PREFIX.to_owned(), timeout: DEFAULT_TIMEOUT },
