@@ -754,7 +754,7 @@ pub struct JwtStrategy {
     inner: Arc<Inner>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Inner {
     keys: JwtKeySet,
     lifetime: Duration,
@@ -786,14 +786,8 @@ impl fmt::Debug for JwtStrategy {
 #[must_use = "call .build() to get a JwtStrategy"]
 pub struct JwtStrategyBuilder {
     keys: Result<JwtKeySet, JwtError>,
-    lifetime: Duration,
-    issuer: Option<String>,
-    audience: Option<String>,
-    leeway: Duration,
-    with_iat: bool,
-    with_jti: bool,
-    token_type: Option<String>,
-    max_token_len: usize,
+    /// The options; its `keys` are filled in by [`build`](Self::build).
+    inner: Inner,
 }
 
 impl JwtStrategy {
@@ -1088,8 +1082,8 @@ fn map_crypto_error(error: &jsonwebtoken::errors::Error) -> JwtError {
 
 impl JwtStrategyBuilder {
     fn new(keys: Result<JwtKeySet, JwtError>) -> Self {
-        Self {
-            keys,
+        let inner = Inner {
+            keys: JwtKeySet::default(),
             lifetime: JwtStrategy::DEFAULT_LIFETIME,
             issuer: None,
             audience: None,
@@ -1098,61 +1092,50 @@ impl JwtStrategyBuilder {
             with_jti: false,
             token_type: None,
             max_token_len: JwtStrategy::DEFAULT_MAX_TOKEN_LEN,
-        }
+        };
+        Self { keys, inner }
     }
 
     crate::macros::setters! {
         /// How long issued tokens live; default [`JwtStrategy::DEFAULT_LIFETIME`] (15 minutes). Whole seconds.
-        lifetime(lifetime: Duration) => lifetime = lifetime;
+        lifetime(lifetime: Duration) => inner.lifetime = lifetime;
 
         /// Writes `iss` into issued tokens, and requires it to match on verification.
-        issuer(issuer: impl Into<String>) => issuer = Some(issuer.into());
+        issuer(issuer: impl Into<String>) => inner.issuer = Some(issuer.into());
 
         /// Writes `aud` into issued tokens, and requires verified tokens to be addressed to it.
-        audience(audience: impl Into<String>) => audience = Some(audience.into());
+        audience(audience: impl Into<String>) => inner.audience = Some(audience.into());
 
         /// Clock skew tolerated on `exp` and `nbf`, in whole seconds, at most [`JwtStrategy::MAX_LEEWAY`].
         ///
         /// Default zero, as PyJWT (FastAPI's tutorial): a token is refused the second after its
         /// `exp`. Set a few seconds when the issuer runs on another machine than the verifier.
-        leeway(leeway: Duration) => leeway = leeway;
+        leeway(leeway: Duration) => inner.leeway = leeway;
 
         /// Writes `iat` (issued-at) into issued tokens. Off by default, as FastAPI's tutorial.
         /// It is read into [`Claims::iat`] but not checked against the clock.
-        with_iat() => with_iat = true;
+        with_iat() => inner.with_iat = true;
 
         /// Writes a random 128-bit `jti` into issued tokens, for deny-lists and audit logs. Off by
         /// default, as FastAPI's tutorial.
-        with_jti() => with_jti = true;
+        with_jti() => inner.with_jti = true;
 
         /// Writes this `typ` header (e.g. `at+jwt`, RFC 9068) into issued tokens and requires it on
         /// verification. Without it any `typ` is accepted except [`JwtStrategy::REFRESH_TOKEN_TYPE`].
-        token_type(token_type: impl Into<String>) => token_type = Some(token_type.into());
+        token_type(token_type: impl Into<String>) => inner.token_type = Some(token_type.into());
 
         /// The longest token accepted, in bytes; default [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`].
-        max_token_len(max: usize) => max_token_len = max;
+        max_token_len(max: usize) => inner.max_token_len = max;
     }
 
     /// Checks the keys and options and builds the strategy.
     pub fn build(self) -> Result<JwtStrategy, JwtError> {
         let keys = self.keys?;
         keys.validate()?;
-        if self.leeway > JwtStrategy::MAX_LEEWAY {
+        if self.inner.leeway > JwtStrategy::MAX_LEEWAY {
             return Err(config("leeway must be at most one hour"));
         }
-        Ok(JwtStrategy {
-            inner: Arc::new(Inner {
-                keys,
-                lifetime: self.lifetime,
-                issuer: self.issuer,
-                audience: self.audience,
-                leeway: self.leeway,
-                with_iat: self.with_iat,
-                with_jti: self.with_jti,
-                token_type: self.token_type,
-                max_token_len: self.max_token_len,
-            }),
-        })
+        Ok(JwtStrategy { inner: Arc::new(Inner { keys, ..self.inner }) })
     }
 }
 
