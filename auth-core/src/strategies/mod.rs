@@ -113,8 +113,7 @@ impl Strategy for JwtStrategy {
 
 #[cfg(feature = "redis")]
 pub use self::redis::{
-    RedisDenylist, RedisDenylistBuilder, RedisFamilyStore, RedisFamilyStoreBuilder, RedisStoreError, RedisStrategy,
-    RedisStrategyBuilder,
+    RedisDenylist, RedisFamilyStore, RedisStoreBuilder, RedisStoreError, RedisStrategy, RedisStrategyBuilder,
 };
 #[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
 pub use database::{Database, DatabaseError, DatabaseStrategy, DatabaseStrategyBuilder};

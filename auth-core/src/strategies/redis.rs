@@ -420,37 +420,44 @@ redis.call('SET', KEYS[1], ARGV[2], 'EXAT', ARGV[3])
 return 2
 ";
 
-/// Configures a [`RedisFamilyStore`]; from [`RedisFamilyStore::builder`].
+/// Configures a [`RedisFamilyStore`] or a [`RedisDenylist`]; from their `builder`.
 #[derive(Debug)]
 #[must_use = "call `.build()` to get the store"]
-pub struct RedisFamilyStoreBuilder {
-    store: RedisFamilyStore,
+pub struct RedisStoreBuilder<T> {
+    connection: ConnectionManager,
+    prefix: String,
+    timeout: Duration,
+    make: fn(ConnectionManager, String, Duration) -> T,
 }
 
-impl RedisFamilyStoreBuilder {
+impl<T> RedisStoreBuilder<T> {
     crate::macros::setters! {
-        /// The key prefix; default [`RedisFamilyStore::DEFAULT_PREFIX`].
-        prefix(prefix: impl Into<String>) => store.prefix = prefix.into();
+        /// The key prefix; default the store's `DEFAULT_PREFIX` ([`RedisFamilyStore::DEFAULT_PREFIX`],
+        /// [`RedisDenylist::DEFAULT_PREFIX`]).
+        prefix(prefix: impl Into<String>) => prefix = prefix.into();
 
         /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
         /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
-        timeout(timeout: Duration) => store.timeout = timeout;
+        timeout(timeout: Duration) => timeout = timeout;
     }
 
     /// The store.
-    pub fn build(self) -> RedisFamilyStore {
-        self.store
+    pub fn build(self) -> T {
+        (self.make)(self.connection, self.prefix, self.timeout)
     }
 }
 
 impl RedisFamilyStore {
     /// Starts a store over `connection` (from [`RedisStrategy::connect`], or your own manager).
-    pub fn builder(connection: ConnectionManager) -> RedisFamilyStoreBuilder {
-        RedisFamilyStoreBuilder {
-            store: Self {
+    pub fn builder(connection: ConnectionManager) -> RedisStoreBuilder<Self> {
+        RedisStoreBuilder {
+            connection,
+            prefix: Self::DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            make: |connection, prefix, timeout| Self {
                 connection,
-                prefix: RedisFamilyStore::DEFAULT_PREFIX.to_owned(),
-                timeout: DEFAULT_TIMEOUT,
+                prefix,
+                timeout,
                 rotate: redis::Script::new(ROTATE_SCRIPT),
             },
         }
@@ -513,34 +520,14 @@ impl std::fmt::Debug for RedisDenylist {
     }
 }
 
-/// Configures a [`RedisDenylist`]; from [`RedisDenylist::builder`].
-#[derive(Debug)]
-#[must_use = "call `.build()` to get the denylist"]
-pub struct RedisDenylistBuilder {
-    denylist: RedisDenylist,
-}
-
-impl RedisDenylistBuilder {
-    crate::macros::setters! {
-        /// The key prefix; default [`RedisDenylist::DEFAULT_PREFIX`].
-        prefix(prefix: impl Into<String>) => denylist.prefix = prefix.into();
-
-        /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
-        /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
-        timeout(timeout: Duration) => denylist.timeout = timeout;
-    }
-
-    /// The denylist.
-    pub fn build(self) -> RedisDenylist {
-        self.denylist
-    }
-}
-
 impl RedisDenylist {
     /// Starts a denylist over `connection` (from [`RedisStrategy::connect`], or your own manager).
-    pub fn builder(connection: ConnectionManager) -> RedisDenylistBuilder {
-        RedisDenylistBuilder {
-            denylist: Self { connection, prefix: RedisDenylist::DEFAULT_PREFIX.to_owned(), timeout: DEFAULT_TIMEOUT },
+    pub fn builder(connection: ConnectionManager) -> RedisStoreBuilder<Self> {
+        RedisStoreBuilder {
+            connection,
+            prefix: Self::DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            make: |connection, prefix, timeout| Self { connection, prefix, timeout },
         }
     }
 
