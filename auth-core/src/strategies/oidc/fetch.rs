@@ -237,11 +237,7 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 
 /// A URL quoted in an error, cut at 200 bytes so a hostile document cannot flood the logs.
 pub(crate) fn shorten(text: &str) -> &str {
-    let mut end = text.len().min(200);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    crate::logging::truncate(text, 200)
 }
 
 #[cfg(test)]
