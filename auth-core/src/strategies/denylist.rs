@@ -29,7 +29,7 @@
 
 use std::future::Future;
 
-use super::{JwtError, JwtStrategy, Strategy, TokenInfo, opaque};
+use super::{JwtError, JwtStrategy, Strategy, TokenInfo, jwt::now, opaque};
 use crate::error::AuthError;
 
 /// Revoked token ids, each until a given time (seconds since the Unix epoch), after which the
@@ -138,10 +138,6 @@ impl MemoryDenylist {
     pub async fn is_empty(&self) -> bool {
         self.entries.lock().await.is_empty()
     }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl Denylist for MemoryDenylist {
