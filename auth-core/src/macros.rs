@@ -2,8 +2,17 @@
 
 /// Builder setters that store one value, with their docs: `name(arg: Type) => field = value;`
 /// is `pub fn name(mut self, arg: Type) -> Self { self.field = value; self }`, and
-/// `name() => field = value;` takes no argument.
+/// `name() => field = value;` takes no argument. After a leading `const`, they are `const fn`s.
 macro_rules! setters {
+    (const $($(#[$attr:meta])* $name:ident($arg:ident: $ty:ty) => $($field:ident).+ = $value:expr;)*) => {
+        $(
+            $(#[$attr])*
+            pub const fn $name(mut self, $arg: $ty) -> Self {
+                self.$($field).+ = $value;
+                self
+            }
+        )*
+    };
     ($($(#[$attr:meta])* $name:ident($($arg:ident: $ty:ty)?) => $($field:ident).+ = $value:expr;)*) => {
         $(
             $(#[$attr])*

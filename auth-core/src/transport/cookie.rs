@@ -192,56 +192,35 @@ impl CookieOptions {
 }
 
 impl CookieOptionsBuilder {
-    /// `Max-Age` in seconds (not zero); without it the cookie lasts the browser session.
-    pub const fn max_age(mut self, seconds: u64) -> Self {
-        self.options.max_age = Some(seconds);
-        self
-    }
+    crate::macros::setters! {
+        const
+        /// `Max-Age` in seconds (not zero); without it the cookie lasts the browser session.
+        max_age(seconds: u64) => options.max_age = Some(seconds);
 
-    /// `Path` (default `/`).
-    pub const fn path(mut self, path: &'static str) -> Self {
-        self.options.path = path;
-        self
-    }
+        /// `Path` (default `/`).
+        path(path: &'static str) => options.path = path;
 
-    /// `Domain` (default none: the cookie goes back to the host that set it only).
-    pub const fn domain(mut self, domain: &'static str) -> Self {
-        self.options.domain = Some(domain);
-        self
-    }
+        /// `Domain` (default none: the cookie goes back to the host that set it only).
+        domain(domain: &'static str) => options.domain = Some(domain);
 
-    /// `Secure` (default on): the browser sends the cookie over HTTPS only.
-    pub const fn secure(mut self, secure: bool) -> Self {
-        self.options.secure = secure;
-        self
-    }
+        /// `Secure` (default on): the browser sends the cookie over HTTPS only.
+        secure(secure: bool) => options.secure = secure;
 
-    /// `HttpOnly` (default on): scripts cannot read the cookie.
-    pub const fn http_only(mut self, http_only: bool) -> Self {
-        self.options.http_only = http_only;
-        self
-    }
+        /// `HttpOnly` (default on): scripts cannot read the cookie.
+        http_only(http_only: bool) => options.http_only = http_only;
 
-    /// `SameSite` (default `Lax`).
-    pub const fn same_site(mut self, same_site: SameSite) -> Self {
-        self.options.same_site = same_site;
-        self
-    }
+        /// `SameSite` (default `Lax`).
+        same_site(same_site: SameSite) => options.same_site = same_site;
 
-    /// Origins other than the site itself (`https://app.example.com`) whose pages may log in,
-    /// log out or refresh with this cookie; by default none.
-    pub const fn allowed_origins(mut self, origins: &'static [&'static str]) -> Self {
-        self.options.allowed_origins = origins;
-        self
-    }
+        /// Origins other than the site itself (`https://app.example.com`) whose pages may log in,
+        /// log out or refresh with this cookie; by default none.
+        allowed_origins(origins: &'static [&'static str]) => options.allowed_origins = origins;
 
-    /// Whether a cookie without a `Domain` must be named `__Host-…` (default `true`; see
-    /// [`CookieOptions`]). `false` keeps another name: for wire compatibility (fastapi-users'
-    /// `fastapiusersauth`) or plain-http development, at the cost that a sibling subdomain can
-    /// plant the cookie.
-    pub const fn host_prefix(mut self, required: bool) -> Self {
-        self.options.host_prefix = required;
-        self
+        /// Whether a cookie without a `Domain` must be named `__Host-…` (default `true`; see
+        /// [`CookieOptions`]). `false` keeps another name: for wire compatibility (fastapi-users'
+        /// `fastapiusersauth`) or plain-http development, at the cost that a sibling subdomain can
+        /// plant the cookie.
+        host_prefix(required: bool) => options.host_prefix = required;
     }
 
     /// Checks the options; see [`InvalidCookieOption`] for what is refused.
