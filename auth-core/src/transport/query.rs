@@ -21,7 +21,7 @@ pub(crate) const TOKEN_QUERY_PARAMETER: &str = "access_token";
 /// never logs a URI or a token; log yours without the query (or with `access_token` redacted),
 /// including in a `TraceLayer`'s request span.
 ///
-/// Verified by `C`'s own [`Authenticate::verify`], yielding `C`'s principal, with `C`'s scopes.
+/// Verified by `C`'s own [`Authenticate::verify`](crate::Authenticate::verify), yielding `C`'s principal, with `C`'s scopes.
 /// Documented in OpenAPI as the API key scheme `QueryToken`, in the query parameter
 /// `access_token`. No parameter (or two, which is ambiguous) is "not authenticated", with
 /// `WWW-Authenticate: Bearer`.

@@ -25,7 +25,7 @@ pub(crate) const TOKEN_SUBPROTOCOL_PREFIX: &str = "bearer.";
 /// hides it from the app's protocol negotiation, so the response names the app's subprotocol,
 /// or none when only the token entry was sent.
 ///
-/// Verified by `C`'s own [`Authenticate::verify`], yielding `C`'s principal, with `C`'s scopes:
+/// Verified by `C`'s own [`Authenticate::verify`](crate::Authenticate::verify), yielding `C`'s principal, with `C`'s scopes:
 /// `Authenticated<(SubprotocolToken<JwtBackend>, JwtBackend)>` takes the token from the
 /// subprotocol, or else from the `Authorization` header. Documented in OpenAPI as the API key
 /// scheme `SubprotocolToken`, in the header `Sec-WebSocket-Protocol`.
