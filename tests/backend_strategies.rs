@@ -195,13 +195,13 @@ async fn database_on_postgres() {
 mod redis_tests {
     use std::time::Instant;
 
-    use auth_core::strategies::{RedisStrategy, redis::connect};
+    use auth_core::strategies::RedisStrategy;
     use auth_tests::OwnRedis;
 
     use super::*;
 
     async fn redis_backend(url: &str, prefix: &str, lifetime: Duration, timeout: Duration) -> redis_store::Backend {
-        let connection = connect(url).await.unwrap();
+        let connection = RedisStrategy::connect(url).await.unwrap();
         let strategy =
             RedisStrategy::builder(connection).prefix(prefix).lifetime(lifetime).timeout(timeout).build().unwrap();
         redis_store::Backend { strategy }

@@ -16,16 +16,15 @@ use std::{
 };
 
 use auth_core::{
-    Authenticated, Scopes,
-    error::rfc6750,
+    AuthError, Authenticated, Scopes,
     resource_metadata::ProtectedResourceMetadata,
     secured,
     security::CredentialLifetime,
     strategies::{
         jwt::{InvalidReason, JwtError},
         oidc::{
-            ClientAuth, FetchError, HttpOptions, IntrospectedToken, IntrospectionError, IntrospectionStrategy, Issuer,
-            KeyCachePolicy, OidcError, OidcStrategy, ProviderToken, ProviderTokenError, SubjectId, scopes_and_claim,
+            ClientAuth, FetchError, HttpOptions, IntrospectedToken, IntrospectionStrategy, Issuer, KeyCachePolicy,
+            OidcError, OidcStrategy, ProviderToken, ProviderTokenError, SubjectId,
         },
     },
 };
@@ -201,7 +200,7 @@ async fn the_right_scope_is_200_and_a_missing_one_401_or_403() {
     assert_eq!(challenge(&garbage), format!(r#"Bearer scope="items:read", resource_metadata="{metadata_url}""#));
 
     // RFC 6750 style: 403 insufficient_scope, with the pointer kept on either side of the layer.
-    let inner = app.clone().layer(axum::middleware::map_response(rfc6750));
+    let inner = app.clone().layer(axum::middleware::map_response(AuthError::rfc6750));
     let admin = call(&inner, "GET", "/admin", Some(&reader)).await;
     assert_eq!(admin.status, 403);
     assert_eq!(
@@ -212,7 +211,7 @@ async fn the_right_scope_is_200_and_a_missing_one_401_or_403() {
     let outer = ProtectedResourceMetadata::new(API).unwrap().install(
         Router::new()
             .route("/admin", get(admin_route))
-            .layer(axum::middleware::map_response(rfc6750))
+            .layer(axum::middleware::map_response(AuthError::rfc6750))
             .with_state(strategy),
     );
     let admin = call(&outer, "GET", "/admin", Some(&reader)).await;
@@ -371,7 +370,7 @@ async fn provider_claims_map_to_scopes_and_scp_counts() {
     assert_eq!(call(&plain, "GET", "/admin", Some(&token)).await.status, 401);
 
     let keycloak = OidcStrategy::builder(
-        Issuer::new(&idp.issuer).audience(API).scopes_from(scopes_and_claim(&["realm_access", "roles"])),
+        Issuer::new(&idp.issuer).audience(API).scopes_from(Issuer::scopes_and_claim(&["realm_access", "roles"])),
     )
     .build()
     .await
@@ -752,7 +751,7 @@ async fn introspection_refuses_inactive_foreign_and_expired_tokens() {
     // An opaque token the provider issued for another of its APIs: active, introspected, and
     // refused for its `aud`.
     let for_another_api = fetch_token(idp, "app", "items:read", "https://opaque-short.example.test").await;
-    assert_eq!(strategy.verify(&for_another_api).await, Err(IntrospectionError::Invalid("wrong audience")));
+    assert_eq!(strategy.verify(&for_another_api).await, Err(ProviderTokenError::Invalid("wrong audience")));
 
     let forbidden = fetch_token(idp, "app", "items:write", "https://opaque.example.test").await;
     assert_eq!(call(&app, "GET", "/opaque", Some(&forbidden)).await.status, 401, "lacks items:read");
@@ -908,7 +907,7 @@ async fn introspected_tokens_for_another_audience_or_issuer_or_refresh_tokens_ar
     for (token, reason) in refused {
         // The endpoint is asked and says "active": the refusal is ours, for the stated reason.
         let asked = stub.asked();
-        assert_eq!(strategy.verify(token).await, Err(IntrospectionError::Invalid(reason)), "{token}");
+        assert_eq!(strategy.verify(token).await, Err(ProviderTokenError::Invalid(reason)), "{token}");
         assert_eq!(stub.asked(), asked + 1, "{token}: the endpoint answered");
         // Through the app, from the cached answer: the same 401.
         let reply = call(&app, "GET", "/opaque", Some(token)).await;
@@ -926,7 +925,7 @@ async fn introspected_tokens_for_another_audience_or_issuer_or_refresh_tokens_ar
         assert!(any.verify(token).await.is_ok(), "{token}");
     }
     for (token, reason) in refused.iter().filter(|(_, reason)| *reason != "wrong audience") {
-        assert_eq!(any.verify(token).await, Err(IntrospectionError::Invalid(reason)), "{token}");
+        assert_eq!(any.verify(token).await, Err(ProviderTokenError::Invalid(reason)), "{token}");
     }
 }
 

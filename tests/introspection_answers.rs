@@ -11,7 +11,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use auth_core::strategies::oidc::{ClientAuth, IntrospectionError, IntrospectionStrategy};
+use auth_core::strategies::oidc::{ClientAuth, IntrospectionStrategy, ProviderTokenError};
 use axum::{Form, Json, Router, extract::State, routing::post};
 use serde_json::{Value, json};
 
@@ -61,11 +61,11 @@ async fn an_active_answer_past_its_exp_is_refused() {
     .await;
     let strict = strategy(&base, Duration::ZERO).await;
     assert_eq!(strict.verify("live").await.unwrap().sub.as_deref(), Some("alice"));
-    assert_eq!(strict.verify("expired").await, Err(IntrospectionError::Invalid("expired")));
-    assert_eq!(strict.verify("within-leeway").await, Err(IntrospectionError::Invalid("expired")));
+    assert_eq!(strict.verify("expired").await, Err(ProviderTokenError::Invalid("expired")));
+    assert_eq!(strict.verify("within-leeway").await, Err(ProviderTokenError::Invalid("expired")));
     let lenient = strategy(&base, Duration::from_secs(60)).await;
     assert!(lenient.verify("within-leeway").await.is_ok());
-    assert_eq!(lenient.verify("expired").await, Err(IntrospectionError::Invalid("expired")));
+    assert_eq!(lenient.verify("expired").await, Err(ProviderTokenError::Invalid("expired")));
 }
 
 #[tokio::test]
@@ -79,11 +79,11 @@ async fn an_active_answer_before_its_nbf_is_refused() {
     .await;
     let strict = strategy(&base, Duration::ZERO).await;
     assert!(strict.verify("started").await.is_ok());
-    assert_eq!(strict.verify("early").await, Err(IntrospectionError::Invalid("not yet valid")));
-    assert_eq!(strict.verify("within-leeway").await, Err(IntrospectionError::Invalid("not yet valid")));
+    assert_eq!(strict.verify("early").await, Err(ProviderTokenError::Invalid("not yet valid")));
+    assert_eq!(strict.verify("within-leeway").await, Err(ProviderTokenError::Invalid("not yet valid")));
     let lenient = strategy(&base, Duration::from_secs(60)).await;
     assert!(lenient.verify("within-leeway").await.is_ok());
-    assert_eq!(lenient.verify("early").await, Err(IntrospectionError::Invalid("not yet valid")));
+    assert_eq!(lenient.verify("early").await, Err(ProviderTokenError::Invalid("not yet valid")));
 }
 
 #[tokio::test]
@@ -105,7 +105,7 @@ async fn an_active_answer_from_another_issuer_is_refused() {
         .unwrap();
     assert_eq!(strategy_for_own.verify("own").await.unwrap().iss.as_deref(), Some(base.as_str()));
     let strategy = strategy(&base, Duration::ZERO).await;
-    assert_eq!(strategy.verify("foreign").await, Err(IntrospectionError::Invalid("wrong issuer")));
+    assert_eq!(strategy.verify("foreign").await, Err(ProviderTokenError::Invalid("wrong issuer")));
     // An answer that names no issuer is the endpoint's own (RFC 7662 makes `iss` optional).
     assert!(strategy.verify("silent").await.is_ok());
 }
@@ -118,5 +118,5 @@ async fn a_token_of_the_longest_allowed_length_is_asked_about() {
     let strategy = strategy(&base, Duration::ZERO).await;
     assert!(strategy.verify(longest).await.is_ok());
     let too_long = format!("{longest}a");
-    assert_eq!(strategy.verify(&too_long).await, Err(IntrospectionError::Invalid("token too long")));
+    assert_eq!(strategy.verify(&too_long).await, Err(ProviderTokenError::Invalid("token too long")));
 }

@@ -30,7 +30,7 @@ use auth_core::{
     secured,
     strategies::{
         DatabaseStrategy, DenylistedJwt, JwtKey, JwtStrategy, RedisDenylist, RedisFamilyStore, RedisStrategy,
-        TokenPairIssuer, redis::connect,
+        TokenPairIssuer,
     },
 };
 use auth_tests::{OwnPostgres, OwnRedis};
@@ -126,7 +126,7 @@ async fn load_with_faults() {
     // The library's default: long enough that a loaded but healthy store is not reported down.
     let timeout = Duration::from_secs(2);
 
-    let connection = connect(&redis_url).await.unwrap();
+    let connection = RedisStrategy::connect(&redis_url).await.unwrap();
     let jwt =
         JwtStrategy::builder(JwtKey::hs256([5u8; 32])).with_jti().lifetime(Duration::from_secs(600)).build().unwrap();
     let database = DatabaseStrategy::builder(&postgres_url).table("load_fault_tokens").timeout(timeout);

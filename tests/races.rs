@@ -332,7 +332,7 @@ async fn child_instance() {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
     let base = match kind.as_str() {
         "users" => {
-            let connection = auth_core::strategies::redis::connect(&var("RACES_CHILD_REDIS")).await.unwrap();
+            let connection = auth_core::strategies::RedisStrategy::connect(&var("RACES_CHILD_REDIS")).await.unwrap();
             let store = throttle(LoginThrottle::builder().redis(connection).prefix(var("RACES_CHILD_PREFIX")));
             let db = Db::Sqlite(var("RACES_CHILD_SQLITE").into());
             TestApp::start(throttled_options(db, store)).await.base
@@ -351,7 +351,7 @@ async fn throttle_burst_in_redis_shared_by_two_processes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("users.sqlite");
     let prefix = format!("races:{}:", unique());
-    let connection = auth_core::strategies::redis::connect(&url).await.unwrap();
+    let connection = auth_core::strategies::RedisStrategy::connect(&url).await.unwrap();
     let here = TestApp::start(throttled_options(
         Db::Sqlite(path.clone()),
         throttle(LoginThrottle::builder().redis(connection).prefix(&prefix)),
@@ -404,7 +404,7 @@ mod refresh_app {
 
     /// Serves one instance, with its own connection; its base URL.
     pub(super) async fn serve(redis_url: &str, prefix: &str) -> String {
-        let connection = auth_core::strategies::redis::connect(redis_url).await.unwrap();
+        let connection = auth_core::strategies::RedisStrategy::connect(redis_url).await.unwrap();
         let access = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
         let refresh_strategy = JwtStrategy::builder(JwtKey::hs256([8u8; 32]))
             .lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)

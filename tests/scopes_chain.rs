@@ -371,7 +371,7 @@ fn scopes_declaration_parses_formats_and_serializes() {
 
 #[tokio::test]
 async fn rfc6750_style_is_a_choice() {
-    let app = app(AppState::default()).layer(axum::middleware::map_response(auth_core::error::rfc6750));
+    let app = app(AppState::default()).layer(axum::middleware::map_response(auth_core::AuthError::rfc6750));
     let request = |grant: &str| {
         Request::get("/users/me/items/")
             .header("x-user", "johndoe")

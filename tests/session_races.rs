@@ -114,7 +114,7 @@ impl App {
         store.migrate().await.unwrap();
         let tokens = tokens.timeout(timeout).build().await.unwrap();
         tokens.migrate().await.unwrap();
-        let connection = auth_core::strategies::redis::connect(redis_url).await.unwrap();
+        let connection = auth_core::strategies::RedisStrategy::connect(redis_url).await.unwrap();
         let prefix = format!("session-races:{}:", unique());
         let redis = RedisStrategy::builder(connection.clone()).prefix(format!("{prefix}token:")).build().unwrap();
         // One key each: a token of one JWT backend must not pass for the other's (whose denylist

@@ -163,7 +163,7 @@ impl App {
         store.migrate().await.unwrap();
         let tokens = tokens.lifetime(Duration::from_secs(3600)).timeout(timeout).build().await.unwrap();
         tokens.migrate().await.unwrap();
-        let redis_connection = auth_core::strategies::redis::connect(redis_url).await.unwrap();
+        let redis_connection = auth_core::strategies::RedisStrategy::connect(redis_url).await.unwrap();
         let redis = RedisStrategy::builder(redis_connection)
             .prefix(format!("sessions-end:{}:", unique()))
             .lifetime(Duration::from_secs(3600))

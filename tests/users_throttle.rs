@@ -131,7 +131,7 @@ async fn in_redis_shared_by_two_instances() {
     let prefix = format!("users-test:{}:", unique());
     let store = || async {
         throttle(
-            LoginThrottle::builder().redis(auth_core::strategies::redis::connect(&url).await.unwrap()).prefix(&prefix),
+            LoginThrottle::builder().redis(auth_core::strategies::RedisStrategy::connect(&url).await.unwrap()).prefix(&prefix),
         )
     };
     let first = app(db.clone(), store().await).await;
@@ -214,7 +214,7 @@ async fn forwarded_ports_and_unparsable_addresses() {
 async fn redis_outage_is_503() {
     let Some(mut server) = auth_tests::OwnRedis::start() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let connection = auth_core::strategies::redis::connect(&server.url()).await.unwrap();
+    let connection = auth_core::strategies::RedisStrategy::connect(&server.url()).await.unwrap();
     let app =
         app(Db::Sqlite(dir.path().join("users.sqlite")), throttle(LoginThrottle::builder().redis(connection))).await;
     let email = format!("lot-{}@camelot.bt", unique());

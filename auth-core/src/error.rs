@@ -6,7 +6,7 @@
 //! written by the same function, so every error answer has one shape: `{"detail": …}`, with
 //! `WWW-Authenticate` and `Retry-After` where they apply. The error is
 //! also stored in the response's extensions, so an app can re-render it in its own style with
-//! `axum::middleware::map_response`; [`rfc6750`] is such a function, shipped ready to use.
+//! `axum::middleware::map_response`; [`AuthError::rfc6750`] is such a function, shipped ready to use.
 
 use std::sync::Arc;
 
@@ -203,6 +203,22 @@ impl AuthError {
         self.render(status, challenge)
     }
 
+    /// Re-renders any [`AuthError`] response in RFC 6750 style; use it as
+    /// `router.layer(axum::middleware::map_response(auth_core::AuthError::rfc6750))`.
+    ///
+    /// Challenge parameters a layer added (RFC 9728's `resource_metadata`) are kept, whichever of
+    /// the two layers is outside.
+    pub async fn rfc6750(response: Response) -> Response {
+        let Some(error) = response.extensions().get::<AuthError>() else { return response };
+        let mut rendered = error.to_rfc6750_response();
+        if let Some(ChallengeParams(params)) = response.extensions().get::<ChallengeParams>() {
+            for (name, value) in params {
+                add_challenge_param(&mut rendered, name, value);
+            }
+        }
+        rendered
+    }
+
     fn render(&self, status: StatusCode, challenge: Option<String>) -> Response {
         let retry_after = match self {
             AuthError::Overloaded { retry_after } => Some(*retry_after),
@@ -274,24 +290,8 @@ impl serde::Serialize for FieldError {
     }
 }
 
-/// Re-renders any [`AuthError`] response in RFC 6750 style; use it as
-/// `router.layer(axum::middleware::map_response(auth_core::error::rfc6750))`.
-///
-/// Challenge parameters a layer added (RFC 9728's `resource_metadata`) are kept, whichever of
-/// the two layers is outside.
-pub async fn rfc6750(response: Response) -> Response {
-    let Some(error) = response.extensions().get::<AuthError>() else { return response };
-    let mut rendered = error.to_rfc6750_response();
-    if let Some(ChallengeParams(params)) = response.extensions().get::<ChallengeParams>() {
-        for (name, value) in params {
-            add_challenge_param(&mut rendered, name, value);
-        }
-    }
-    rendered
-}
-
 /// Auth-params added to a response's `Bearer` challenges after it was rendered, remembered so
-/// that a re-rendering ([`rfc6750`]) adds them again.
+/// that a re-rendering ([`AuthError::rfc6750`]) adds them again.
 #[derive(Debug, Clone, Default)]
 struct ChallengeParams(Vec<(&'static str, Arc<str>)>);
 

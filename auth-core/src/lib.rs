@@ -208,6 +208,7 @@ pub mod db;
 pub mod error;
 pub mod form;
 pub mod logging;
+mod macros;
 pub mod openapi;
 pub mod password;
 pub mod resource_metadata;

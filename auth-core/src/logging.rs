@@ -2,7 +2,7 @@
 //!
 //! - **Failed logins** are logged at `info` with the username (never the password), the
 //!   backend or endpoint, and the client's address (OWASP ASVS 7.2.1): a backend's
-//!   `POST /login` does it by itself; a token endpoint of the app's own calls [`login_failed`].
+//!   `POST /login` does it by itself; a token endpoint of the app's own calls [`ClientAddr::login_failed`].
 //!   The client's address is known when the app is served with
 //!   `into_make_service_with_connect_info::<SocketAddr>()`.
 //! - **Rejected JWTs** are logged at `info` with the reason ("bad signature", "token expired"),
@@ -26,53 +26,55 @@ use axum::{
     http::{Uri, request::Parts},
 };
 
-/// [`RedactedUri::CREDENTIAL_PARAMETERS`], for the crate's own use.
-pub(crate) const CREDENTIAL_QUERY_PARAMETERS: &[&str] = &[
-    "access_token",
-    "refresh_token",
-    "id_token",
-    "token",
-    "code",
-    "api_key",
-    "apikey",
-    "api-key",
-    "key",
-    "password",
-    "client_secret",
-    "secret",
-    "session",
-    "signature",
-    "sig",
-];
-
-/// [`RedactedUri::REDACTED`], for the crate's own use.
-pub(crate) const REDACTED: &str = "[redacted]";
-
 impl RedactedUri<'_> {
     /// Query parameters whose values [`RedactedUri`] never writes (compared case-insensitively):
     /// OAuth2 and OpenID Connect tokens and codes, API keys, passwords and secrets.
-    pub const CREDENTIAL_PARAMETERS: &'static [&'static str] = CREDENTIAL_QUERY_PARAMETERS;
+    pub const CREDENTIAL_PARAMETERS: &'static [&'static str] = &[
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token",
+        "code",
+        "api_key",
+        "apikey",
+        "api-key",
+        "key",
+        "password",
+        "client_secret",
+        "secret",
+        "session",
+        "signature",
+        "sig",
+    ];
 
     /// What replaces a redacted value.
-    pub const REDACTED: &'static str = REDACTED;
+    pub const REDACTED: &'static str = "[redacted]";
 }
 
 /// Longest username written to a log line; the rest is cut off.
 const MAX_LOGGED_USERNAME: usize = 128;
 
-/// Logs a failed login at `info`: the username (escaped, and cut at 128 bytes), `via` (the
-/// backend's name or the endpoint) and the client's address. Never the password.
-///
-/// A backend's `POST /login` calls it by itself; call it from a token endpoint of your own.
-pub fn login_failed(via: &str, username: &str, client: Option<SocketAddr>) {
+/// [`ClientAddr::login_failed`], for the routes that hold the address alone.
+pub(crate) fn login_failed(via: &str, username: &str, client: Option<SocketAddr>) {
     tracing::info!(via, username = ?truncate(username, MAX_LOGGED_USERNAME), client = ?client, "login failed");
 }
 
 /// The address of the client, as an extractor that never fails: `None` unless the app is served
 /// with `into_make_service_with_connect_info::<SocketAddr>()`. For log lines such as
-/// [`login_failed`]'s.
+/// [`login_failed`](Self::login_failed)'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub Option<SocketAddr>);
+
+impl ClientAddr {
+    /// Logs a failed login from this client at `info`: the username (escaped, and cut at 128
+    /// bytes), `via` (the backend's name or the endpoint) and the client's address. Never the
+    /// password.
+    ///
+    /// A backend's `POST /login` does it by itself; call it from a token endpoint of your own.
+    pub fn login_failed(self, via: &str, username: &str) {
+        login_failed(via, username, self.0);
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = Infallible;
@@ -105,7 +107,7 @@ impl<'a> RedactedUri<'a> {
     }
 
     fn is_credential(&self, name: &str) -> bool {
-        CREDENTIAL_QUERY_PARAMETERS.iter().chain(self.also).any(|secret| secret.eq_ignore_ascii_case(name))
+        RedactedUri::CREDENTIAL_PARAMETERS.iter().chain(self.also).any(|secret| secret.eq_ignore_ascii_case(name))
     }
 }
 
@@ -132,7 +134,7 @@ impl fmt::Display for RedactedUri<'_> {
             };
             let name: String = form_urlencoded::parse(raw_name.as_bytes()).map(|(name, _)| name).collect();
             match value {
-                Some(_) if self.is_credential(&name) => write!(f, "{raw_name}={REDACTED}")?,
+                Some(_) if self.is_credential(&name) => write!(f, "{raw_name}={}", RedactedUri::REDACTED)?,
                 Some(value) => write!(f, "{raw_name}={value}")?,
                 None => f.write_str(raw_name)?,
             }
@@ -180,16 +182,12 @@ impl RedactingMakeSpan {
         Self { level: tracing::Level::DEBUG, also: &[] }
     }
 
-    /// The level of the span.
-    pub fn level(mut self, level: tracing::Level) -> Self {
-        self.level = level;
-        self
-    }
+    crate::macros::setters! {
+        /// The level of the span.
+        level(level: tracing::Level) => level = level;
 
-    /// Redacts these query parameters too (see [`RedactedUri::also`]).
-    pub fn also(mut self, parameters: &'static [&'static str]) -> Self {
-        self.also = parameters;
-        self
+        /// Redacts these query parameters too (see [`RedactedUri::also`]).
+        also(parameters: &'static [&'static str]) => also = parameters;
     }
 }
 

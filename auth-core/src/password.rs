@@ -51,20 +51,14 @@ mod timer;
 
 use cost::{Costs, Padding, Profile};
 
-/// [`Passwords::DEFAULT_MAX_WAIT`], for the crate's own use.
-pub(crate) const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
-
-/// [`Passwords::BCRYPT_MAX_PASSWORD_BYTES`], for the crate's own use.
-pub(crate) const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
-
 impl Passwords {
     /// How long a hash or verification may wait for a hashing thread, and run, before the caller is
     /// answered [`AuthError::Overloaded`] (503 with `Retry-After`) unless set with
     /// [`PasswordsBuilder::max_wait`]: 10 seconds.
-    pub const DEFAULT_MAX_WAIT: Duration = DEFAULT_MAX_WAIT;
+    pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
 
     /// bcrypt reads at most this many bytes of a password; see [`Verified::truncated_legacy`].
-    pub const BCRYPT_MAX_PASSWORD_BYTES: usize = BCRYPT_MAX_PASSWORD_BYTES;
+    pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
 }
 
 /// Largest argon2 memory cost accepted in a stored hash, in KiB (256 MiB). A stored hash asking
@@ -140,18 +134,14 @@ pub struct PasswordsBuilder {
 }
 
 impl PasswordsBuilder {
-    /// How many hashes or verifications may run at once; default one per core
-    /// (`std::thread::available_parallelism`). `0` is taken as `1`. Each running argon2 computation holds 19 MiB and a core, so this bounds both.
-    pub fn max_concurrency(mut self, permits: usize) -> Self {
-        self.max_concurrency = permits;
-        self
-    }
+    crate::macros::setters! {
+        /// How many hashes or verifications may run at once; default one per core
+        /// (`std::thread::available_parallelism`). `0` is taken as `1`. Each running argon2 computation holds 19 MiB and a core, so this bounds both.
+        max_concurrency(permits: usize) => max_concurrency = permits;
 
-    /// How long a hash or verification may take, waiting for a thread included, before it fails
-    /// with [`AuthError::Overloaded`] (default [`Passwords::DEFAULT_MAX_WAIT`]; at least 1 ms).
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait = max_wait.max(Duration::from_millis(1));
-        self
+        /// How long a hash or verification may take, waiting for a thread included, before it fails
+        /// with [`AuthError::Overloaded`] (default [`Passwords::DEFAULT_MAX_WAIT`]; at least 1 ms).
+        max_wait(max_wait: Duration) => max_wait = max_wait.max(Duration::from_millis(1));
     }
 
     /// The hasher.
@@ -233,7 +223,7 @@ impl Passwords {
     /// wait for it instead.
     pub fn builder() -> PasswordsBuilder {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        PasswordsBuilder { params: Params::default(), max_concurrency: cores, max_wait: DEFAULT_MAX_WAIT }
+        PasswordsBuilder { params: Params::default(), max_concurrency: cores, max_wait: Passwords::DEFAULT_MAX_WAIT }
     }
 
     #[cfg(test)]
@@ -653,7 +643,7 @@ fn verify_bcrypt(password: &[u8], stored: &str) -> (Outcome, Option<Profile>) {
     if parts.get_cost() > MAX_BCRYPT_COST {
         return (Outcome::Malformed("bcrypt cost above the accepted maximum"), None);
     }
-    let truncated = password.len() >= BCRYPT_MAX_PASSWORD_BYTES;
+    let truncated = password.len() >= Passwords::BCRYPT_MAX_PASSWORD_BYTES;
     let outcome = match bcrypt::verify(password, stored) {
         Ok(true) if truncated => {
             tracing::warn!(

@@ -32,7 +32,7 @@
 //! in RFC 6750 style) gets `resource_metadata="…"` next to its `scope="…"`. A layer rather than
 //! a change to how [`AuthError`](crate::AuthError) renders, because the URL is the application's
 //! configuration and an error renders without access to it; the parameter survives
-//! [`rfc6750`](crate::error::rfc6750) re-rendering, on whichever side of it this layer sits.
+//! [`AuthError::rfc6750`](crate::AuthError::rfc6750) re-rendering, on whichever side of it this layer sits.
 //! As with any axum layer, it covers the routes added before `install`: call it last.
 
 use std::{fmt, str::FromStr, sync::Arc};
@@ -49,12 +49,9 @@ use serde_json::{Map, Value, json};
 
 use crate::{error::add_challenge_param, security::ScopeDeclaration};
 
-/// [`ProtectedResourceMetadata::WELL_KNOWN_PATH`], for the crate's own use.
-pub(crate) const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
-
 impl ProtectedResourceMetadata {
     /// The well-known path suffix of RFC 9728 §3.
-    pub const WELL_KNOWN_PATH: &str = WELL_KNOWN_PATH;
+    pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
 }
 
 /// Why a resource identifier was refused.
@@ -109,8 +106,8 @@ impl ProtectedResourceMetadata {
         // RFC 9728 §3.1: the suffix goes between the host and the resource's path and query.
         let rest = uri.path_and_query().map_or("", |pq| pq.as_str());
         let rest = if rest == "/" { "" } else { rest };
-        let path = format!("{WELL_KNOWN_PATH}{}", uri.path().trim_end_matches('/'));
-        let url = format!("{}://{}{WELL_KNOWN_PATH}{rest}", uri.scheme_str().unwrap_or("https"), authority);
+        let path = format!("{}{}", Self::WELL_KNOWN_PATH, uri.path().trim_end_matches('/'));
+        let url = format!("{}://{authority}{}{rest}", uri.scheme_str().unwrap_or("https"), Self::WELL_KNOWN_PATH);
         Ok(Self {
             resource,
             path,
@@ -141,16 +138,12 @@ impl ProtectedResourceMetadata {
         self
     }
 
-    /// A human-readable name of this API (`resource_name`).
-    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
-        self.resource_name = Some(name.into());
-        self
-    }
+    crate::macros::setters! {
+        /// A human-readable name of this API (`resource_name`).
+        resource_name(name: impl Into<String>) => resource_name = Some(name.into());
 
-    /// Where developers read about this API (`resource_documentation`).
-    pub fn resource_documentation(mut self, url: impl Into<String>) -> Self {
-        self.resource_documentation = Some(url.into());
-        self
+        /// Where developers read about this API (`resource_documentation`).
+        resource_documentation(url: impl Into<String>) => resource_documentation = Some(url.into());
     }
 
     /// The resource identifier.
@@ -217,7 +210,7 @@ mod tests {
     fn the_suffix_goes_between_host_and_path() {
         let root = ProtectedResourceMetadata::new("https://api.example.com").unwrap();
         assert_eq!(root.metadata_url(), "https://api.example.com/.well-known/oauth-protected-resource");
-        assert_eq!(root.path(), WELL_KNOWN_PATH);
+        assert_eq!(root.path(), ProtectedResourceMetadata::WELL_KNOWN_PATH);
         let slash = ProtectedResourceMetadata::new("https://api.example.com/").unwrap();
         assert_eq!(slash.metadata_url(), "https://api.example.com/.well-known/oauth-protected-resource");
         let nested = ProtectedResourceMetadata::new("https://example.com:8443/api/v1").unwrap();

@@ -12,9 +12,7 @@ use auth_core::{
     AuthError, SecurityScopes,
     strategies::{
         DenylistedJwt, MemoryDenylist, Strategy,
-        jwt::{
-            Algorithm, EncodingKey, InvalidReason, Jwk, JwkSet, JwtError, JwtErrorStyle, JwtKey, JwtKeySet, JwtStrategy,
-        },
+        jwt::{Algorithm, EncodingKey, InvalidReason, Jwk, JwkSet, JwtError, JwtKey, JwtKeySet, JwtStrategy},
         refresh::{
             MemoryFamilyStore, RefreshFamilyStore, Rotation, TokenPair, TokenPairIssuer, TokenPairIssuerBuilder,
         },
@@ -592,7 +590,7 @@ async fn errors_map_to_fastapi_or_refresh_seed_responses() {
     let expired = JwtError::Expired;
     let forged = JwtError::Invalid(InvalidReason::BadSignature);
 
-    let tutorial = expired.clone().into_auth_error(&scopes, JwtErrorStyle::Credentials);
+    let tutorial = expired.clone().into_credentials_error(&scopes);
     assert!(matches!(&tutorial, AuthError::InvalidCredentials { scopes: s } if s.scopes() == ["me"]));
     assert_eq!(tutorial.to_string(), "Could not validate credentials");
     assert!(matches!(forged.clone().into_credentials_error(&scopes), AuthError::InvalidCredentials { .. }));

@@ -155,7 +155,7 @@ async fn run(args: Vec<String>) -> Result<(), settings::Error> {
         .with_state(state.clone());
 
     if let Some(url) = redis_url {
-        let connection = auth_core::strategies::redis::connect(&url)
+        let connection = auth_core::strategies::RedisStrategy::connect(&url)
             .await
             .map_err(|error| settings::about("REDIS_URL", &url, error))?;
         let redis = RedisBackend { strategy: RedisStrategy::builder(connection).build()? };

@@ -19,7 +19,7 @@ use std::{
 use auth_core::{
     AuthError, Authenticated, Depends, OAuth2PasswordRequestForm, RefreshTokenRequest, ScopeDeclaration, Scopes,
     SecurityScopes,
-    logging::{ClientAddr, login_failed},
+    logging::ClientAddr,
     openapi::{SecurityDoc, swagger_ui},
     password::Passwords,
     response::TokenResponse,
@@ -182,7 +182,7 @@ impl AppState {
         let verified =
             self.passwords.verify_and_upgrade(password, user.as_ref().map(|u| u.hashed_password.as_str())).await?;
         let Some(user) = user.filter(|_| verified.valid) else {
-            login_failed("token", username, client.0);
+            client.login_failed("token", username);
             return Err(AuthError::IncorrectLogin);
         };
         if let Some(rehash) = verified.rehash {

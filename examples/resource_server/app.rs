@@ -11,8 +11,7 @@
 #![allow(unreachable_pub)]
 
 use auth_core::{
-    Authenticated, Scopes,
-    error::rfc6750,
+    AuthError, Authenticated, Scopes,
     openapi::{SecurityDoc, swagger_ui},
     resource_metadata::ProtectedResourceMetadata,
     secured,
@@ -75,6 +74,6 @@ pub fn app(strategy: OidcStrategy, resource: &str) -> Result<Router, Box<dyn std
     for issuer in strategy.issuers() {
         metadata = metadata.authorization_server(issuer);
     }
-    let router = router.with_state(strategy).merge(swagger_ui(api)).layer(map_response(rfc6750));
+    let router = router.with_state(strategy).merge(swagger_ui(api)).layer(map_response(AuthError::rfc6750));
     Ok(metadata.install(router))
 }

@@ -192,9 +192,9 @@ impl AppState {
             _ => setting("PUBLIC_URL or MAIL_FROM", &format!("{} / {}", config.public_url, config.mail_from), &e),
         })?;
         let redis = match &config.redis_url {
-            Some(url) => {
-                Some(auth_core::strategies::redis::connect(url).await.map_err(|e| setting("REDIS_URL", url, &e))?)
-            }
+            Some(url) => Some(
+                auth_core::strategies::RedisStrategy::connect(url).await.map_err(|e| setting("REDIS_URL", url, &e))?,
+            ),
             None => None,
         };
         let (throttle, logged_out) = match redis {

@@ -10,7 +10,6 @@ use std::{convert::Infallible, time::Duration};
 use auth_core::{
     AuthBackend, Authenticated, Scopes,
     backend::{CookieOptions, Transport},
-    error::rfc6750,
     secured,
     security::CredentialLifetime,
     strategies::{Claims, DatabaseStrategy, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist},
@@ -282,7 +281,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(room))
         .route("/ws/upgrade-first", get(room_upgrade_first))
         .route("/ws/write", get(post_room))
-        .route("/ws/write/rfc6750", get(post_room).layer(map_response(rfc6750)))
+        .route("/ws/write/rfc6750", get(post_room).layer(map_response(auth_core::AuthError::rfc6750)))
         .route("/ws/query", get(query_room))
         .route("/ws/claims", get(claims_room))
         .route("/ws/session", get(session_room))

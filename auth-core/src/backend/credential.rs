@@ -23,7 +23,7 @@ pub struct Principal {
     pub scopes: Vec<String>,
     /// The name of the backend that authenticated the request.
     pub backend: &'static str,
-    /// When the token was issued, if its strategy knows ([`TokenTimes`](crate::strategies::TokenTimes)):
+    /// When the token was issued, if its strategy knows ([`TokenInfo::issued_at`](crate::strategies::TokenInfo::issued_at)):
     /// what ends a user's sessions at a password change.
     pub issued_at: Option<std::time::SystemTime>,
 }
@@ -78,14 +78,14 @@ where
 {
     async fn verify(token: &str, state: &S) -> Result<(Principal, Lifetime), AuthError> {
         let backend = B::from_ref(state);
-        let TokenInfo { subject, scopes, times } =
+        let TokenInfo { subject, scopes, issued_at, expires_at } =
             backend.strategy().read_token(token).await.map_err(credentials_error)?;
-        let lifetime = match times.expires_at {
+        let lifetime = match expires_at {
             Some(at) => Lifetime::until(at),
             None => Lifetime::unknown(),
         };
         let lifetime = if B::Strategy::REVOCABLE { lifetime.revocable() } else { lifetime };
-        Ok((Principal { subject, scopes, backend: B::NAME, issued_at: times.issued_at }, lifetime))
+        Ok((Principal { subject, scopes, backend: B::NAME, issued_at }, lifetime))
     }
 }
 

@@ -65,11 +65,7 @@ pub struct ParseScopeError {
 impl ParseScopeError {
     /// Builds the error for the given input.
     pub fn new(scope: &str) -> Self {
-        let mut end = scope.len().min(64);
-        while !scope.is_char_boundary(end) {
-            end -= 1;
-        }
-        Self { scope: scope[..end].to_owned() }
+        Self { scope: crate::logging::truncate(scope, 64).to_owned() }
     }
 }
 

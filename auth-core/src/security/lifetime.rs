@@ -207,12 +207,9 @@ impl fmt::Display for Ended {
     }
 }
 
-/// [`CredentialLifetime::DEFAULT_RECHECK_INTERVAL`], for the crate's own use.
-pub(crate) const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(30);
-
 impl CredentialLifetime {
     /// How often a revocable credential is re-checked by default while a connection is open.
-    pub const DEFAULT_RECHECK_INTERVAL: Duration = DEFAULT_RECHECK_INTERVAL;
+    pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(30);
 }
 
 /// The shortest recheck interval accepted; shorter ones are raised to it.
@@ -321,7 +318,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CredentialLifetime {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match ChainState::lifetimes(parts) {
-            Some(lifetimes) => Ok(Self { lifetimes, recheck_every: DEFAULT_RECHECK_INTERVAL }),
+            Some(lifetimes) => Ok(Self { lifetimes, recheck_every: CredentialLifetime::DEFAULT_RECHECK_INTERVAL }),
             None => {
                 tracing::error!(
                     "CredentialLifetime (or auth_core's WebSocketUpgrade) was extracted outside a #[secured] handler, or by an extractor that does not describe it: mark the handler #[secured] so its credentials record how long they live"

@@ -31,10 +31,6 @@ impl Credential for Claims {
         &claims.scopes
     }
 
-    fn challenge() -> Challenge {
-        Challenge::Bearer
-    }
-
     /// The `Authorization: Bearer` token.
     fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
         bearer(parts)

@@ -69,7 +69,7 @@ use std::{sync::Arc, time::Duration};
 
 use sqlx::AssertSqlSafe;
 
-use super::{RevokeSubject, Strategy, TokenInfo, TokenTimes, opaque};
+use super::{RevokeSubject, Strategy, TokenInfo, opaque};
 use crate::{
     db::{self, Backend, Migration, Pool, on_pool, unix_now},
     error::AuthError,
@@ -81,15 +81,12 @@ pub use sqlx::PgPool;
 #[cfg(feature = "database-sqlite")]
 pub use sqlx::SqlitePool;
 
-/// [`DatabaseStrategy::DEFAULT_LIFETIME`], for the crate's own use.
-pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
-
 /// The token table's name unless configured.
 pub(crate) const DEFAULT_TABLE: &str = db::TOKENS_TABLE;
 
 impl DatabaseStrategy {
     /// How long an issued token lives unless configured: one hour.
-    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+    pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 }
 
 /// The token table's migrations, in order.
@@ -314,8 +311,8 @@ impl Strategy for DatabaseStrategy {
         }
         let at = |seconds: i64| std::time::UNIX_EPOCH.checked_add(Duration::from_secs(seconds.max(0).unsigned_abs()));
         // `expires_at > now` here, so it is positive.
-        let times = TokenTimes { issued_at: at(created_at), expires_at: at(expires_at) };
-        Ok(TokenInfo { subject, scopes: scopes.split_ascii_whitespace().map(str::to_owned).collect(), times })
+        let scopes = scopes.split_ascii_whitespace().map(str::to_owned).collect();
+        Ok(TokenInfo { subject, scopes, issued_at: at(created_at), expires_at: at(expires_at) })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {
@@ -370,29 +367,27 @@ pub struct DatabaseStrategyBuilder {
 
 impl DatabaseStrategyBuilder {
     fn new(database: Database) -> Self {
-        Self { database, table: DEFAULT_TABLE.to_owned(), lifetime: DEFAULT_LIFETIME, timeout: db::STORE_TIMEOUT }
+        Self {
+            database,
+            table: DEFAULT_TABLE.to_owned(),
+            lifetime: DatabaseStrategy::DEFAULT_LIFETIME,
+            timeout: db::STORE_TIMEOUT,
+        }
     }
 
-    /// How long issued tokens live, at least one second (rounded up to whole seconds); default
-    /// [`DatabaseStrategy::DEFAULT_LIFETIME`], one hour.
-    pub fn lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = lifetime;
-        self
-    }
+    crate::macros::setters! {
+        /// How long issued tokens live, at least one second (rounded up to whole seconds); default
+        /// [`DatabaseStrategy::DEFAULT_LIFETIME`], one hour.
+        lifetime(lifetime: Duration) => lifetime = lifetime;
 
-    /// How long any one database operation may take, pool acquisition included, before the
-    /// request fails with [`AuthError::Unavailable`]; default the store timeout of [the timeout policy](crate::db#timeouts).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+        /// How long any one database operation may take, pool acquisition included, before the
+        /// request fails with [`AuthError::Unavailable`]; default the store timeout of [the timeout policy](crate::db#timeouts).
+        timeout(timeout: Duration) => timeout = timeout;
 
-    /// The token table's name; default `auth_tokens`. Lowercase ASCII letters, digits and
-    /// `_`, not starting with a digit, at most 48 bytes; it is always
-    /// quoted in SQL, so reserved words are fine.
-    pub fn table(mut self, table: impl Into<String>) -> Self {
-        self.table = table.into();
-        self
+        /// The token table's name; default `auth_tokens`. Lowercase ASCII letters, digits and
+        /// `_`, not starting with a digit, at most 48 bytes; it is always
+        /// quoted in SQL, so reserved words are fine.
+        table(table: impl Into<String>) => table = table.into();
     }
 
     /// Checks the settings, connects when given a URL (a wrong URL fails here, naming only its

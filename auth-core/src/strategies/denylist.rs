@@ -17,7 +17,7 @@
 //! use auth_core::strategies::{Strategy, denylist::DenylistedJwt, jwt::{JwtKey, JwtStrategy}, redis};
 //!
 //! let jwt = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).with_jti().build()?;
-//! let denylist = redis::RedisDenylist::builder(redis::connect("redis://127.0.0.1").await?).build();
+//! let denylist = redis::RedisDenylist::builder(redis::RedisStrategy::connect("redis://127.0.0.1").await?).build();
 //! let tokens = DenylistedJwt::new(jwt, denylist);
 //!
 //! let token = tokens.write_token("johndoe", &[]).await?;
@@ -29,7 +29,7 @@
 
 use std::future::Future;
 
-use super::{JwtError, JwtStrategy, Strategy, TokenInfo, TokenTimes, opaque};
+use super::{JwtError, JwtStrategy, Strategy, TokenInfo, jwt::now, opaque};
 use crate::error::AuthError;
 
 /// Revoked token ids, each until a given time (seconds since the Unix epoch), after which the
@@ -94,15 +94,12 @@ impl<D: Denylist> Strategy for DenylistedJwt<D> {
 
     async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
         let claims = self.jwt.verify(token).map_err(JwtError::into_token_error)?;
-        let times = TokenTimes {
-            issued_at: Some(self.jwt.issued_at(&claims)),
-            expires_at: Some(self.jwt.valid_until(&claims)),
-        };
+        let (issued_at, expires_at) = (Some(self.jwt.issued_at(&claims)), Some(self.jwt.valid_until(&claims)));
         let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
         if self.denylist.is_revoked(&id_of(claims.jti, token)).await? {
             return Err(AuthError::InvalidToken);
         }
-        Ok(TokenInfo { subject, scopes: claims.scopes, times })
+        Ok(TokenInfo { subject, scopes: claims.scopes, issued_at, expires_at })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {
@@ -141,10 +138,6 @@ impl MemoryDenylist {
     pub async fn is_empty(&self) -> bool {
         self.entries.lock().await.is_empty()
     }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl Denylist for MemoryDenylist {

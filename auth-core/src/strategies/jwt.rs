@@ -60,12 +60,6 @@ pub use jsonwebtoken::{
     jwk::{Jwk, JwkSet},
 };
 
-/// [`JwtStrategy::DEFAULT_LIFETIME`], for the crate's own use.
-pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(15 * 60);
-
-/// [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`], for the crate's own use.
-pub(crate) const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
-
 /// [`JwtStrategy::MIN_HMAC_SECRET_LEN`], for the crate's own use.
 pub(crate) const MIN_HMAC_SECRET_LEN: usize = 32;
 
@@ -81,31 +75,25 @@ pub(crate) const fn min_hmac_secret_len(alg: Algorithm) -> Option<usize> {
     }
 }
 
-/// [`JwtStrategy::MAX_LEEWAY`], for the crate's own use.
-pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(60 * 60);
-
-/// [`JwtStrategy::REFRESH_TOKEN_TYPE`], for the crate's own use.
-pub(crate) const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
-
 impl JwtStrategy {
     /// How long an issued token lives unless configured: 15 minutes, as FastAPI's `create_access_token`.
-    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+    pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
     /// The longest token [`JwtStrategy::verify`] looks at, 8 KiB: far above any sane JWT, far below
     /// what would make decoding a cost worth attacking.
-    pub const DEFAULT_MAX_TOKEN_LEN: usize = DEFAULT_MAX_TOKEN_LEN;
+    pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 
     /// The shortest HS256 secret accepted, 32 bytes: RFC 7518 §3.2 requires a key at least as long
     /// as the hash output. HS384 and HS512 need 48 and 64 bytes.
     pub const MIN_HMAC_SECRET_LEN: usize = MIN_HMAC_SECRET_LEN;
 
     /// The largest clock leeway a strategy accepts, one hour; a larger one defeats expiry.
-    pub const MAX_LEEWAY: Duration = MAX_LEEWAY;
+    pub const MAX_LEEWAY: Duration = Duration::from_secs(60 * 60);
 
     /// The `typ` header of refresh tokens. A strategy without a configured token type refuses
     /// tokens of this type, so a refresh token never passes as an access token, even if both were
     /// signed with the same key by mistake.
-    pub const REFRESH_TOKEN_TYPE: &str = REFRESH_TOKEN_TYPE;
+    pub const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
 }
 
 /// Claims this strategy writes itself; [`JwtStrategy::issue_claims`] refuses them as extras.
@@ -118,7 +106,8 @@ const RESERVED_CLAIMS: [&str; 8] = ["sub", "scopes", "scope", "exp", "iat", "iss
 /// Why a token, a key or a configuration was refused.
 ///
 /// Nothing here carries a token, a claim value or key material: the `Display` text is safe to
-/// log. Turn it into the HTTP-facing [`AuthError`] with [`JwtError::into_auth_error`].
+/// log. Turn it into the HTTP-facing [`AuthError`] with [`JwtError::into_credentials_error`] or
+/// [`JwtError::into_token_error`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JwtError {
@@ -196,54 +185,33 @@ impl fmt::Display for InvalidReason {
     }
 }
 
-/// How verification failures are reported to clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum JwtErrorStyle {
+/// Into the library's HTTP error, in one of two styles. [`JwtError::Config`] and
+/// [`JwtError::Issue`] are server faults and become [`AuthError::Internal`] in both. The reason is
+/// logged at `info` (verification failures: "token expired", "bad signature"…, never the token)
+/// or `error` (server faults).
+impl JwtError {
     /// FastAPI's OAuth2 tutorial: every failure is 401 `Could not validate credentials`
     /// ([`AuthError::InvalidCredentials`]), with the required scopes in `WWW-Authenticate`.
-    #[default]
-    Credentials,
-    /// The refresh-token seed: 401 `Token expired` ([`AuthError::TokenExpired`]) or
-    /// 401 `Invalid token` ([`AuthError::InvalidToken`]).
-    ExpiredOrInvalid,
-}
-
-impl JwtError {
-    /// Converts the error into the library's HTTP error in the given style.
-    ///
-    /// [`JwtError::Config`] and [`JwtError::Issue`] are server faults and become
-    /// [`AuthError::Internal`] in every style. The reason is logged at `info` (verification
-    /// failures: "token expired", "bad signature"…, never the token) or `error` (server faults).
-    pub fn into_auth_error(self, scopes: &SecurityScopes, style: JwtErrorStyle) -> AuthError {
-        match (&self, style) {
-            (JwtError::Config(_) | JwtError::Issue(_), _) => {
-                tracing::error!(error = %self, "JWT strategy failed");
-                AuthError::Internal
-            }
-            (_, JwtErrorStyle::Credentials) => {
-                tracing::info!(reason = %self, "rejected a JWT");
-                AuthError::InvalidCredentials { scopes: scopes.clone() }
-            }
-            (JwtError::Expired, JwtErrorStyle::ExpiredOrInvalid) => {
-                tracing::info!(reason = %self, "rejected a JWT");
-                AuthError::TokenExpired
-            }
-            (JwtError::Invalid(_), JwtErrorStyle::ExpiredOrInvalid) => {
-                tracing::info!(reason = %self, "rejected a JWT");
-                AuthError::InvalidToken
-            }
-        }
-    }
-
-    /// [`JwtErrorStyle::Credentials`]: FastAPI's `Could not validate credentials` for every failure.
     pub fn into_credentials_error(self, scopes: &SecurityScopes) -> AuthError {
-        self.into_auth_error(scopes, JwtErrorStyle::Credentials)
+        self.into_auth_error(|_| AuthError::InvalidCredentials { scopes: scopes.clone() })
     }
 
-    /// [`JwtErrorStyle::ExpiredOrInvalid`]: `Token expired` or `Invalid token`.
+    /// The refresh-token seed: 401 `Token expired` ([`AuthError::TokenExpired`]) or 401
+    /// `Invalid token` ([`AuthError::InvalidToken`]).
     pub fn into_token_error(self) -> AuthError {
-        self.into_auth_error(&SecurityScopes::default(), JwtErrorStyle::ExpiredOrInvalid)
+        self.into_auth_error(|error| match error {
+            JwtError::Expired => AuthError::TokenExpired,
+            _ => AuthError::InvalidToken,
+        })
+    }
+
+    fn into_auth_error(self, rejected: impl FnOnce(&JwtError) -> AuthError) -> AuthError {
+        if let JwtError::Config(_) | JwtError::Issue(_) = self {
+            tracing::error!(error = %self, "JWT strategy failed");
+            return AuthError::Internal;
+        }
+        tracing::info!(reason = %self, "rejected a JWT");
+        rejected(&self)
     }
 }
 
@@ -381,23 +349,19 @@ impl JwtKey {
         Ok(Self { kid: None, alg, decoding, encoding, low_s_only })
     }
 
-    /// Refuses ES256/ES384 signatures in their high-S spelling `(r, n − s)` under this key too.
-    ///
-    /// ECDSA signatures are malleable: whoever holds a token can flip `s` to `n − s` and get a
-    /// second valid spelling of it, with no key. This crate signs only the low-S spelling, and
-    /// keys that can sign (whose tokens are all ours) refuse the other one already. A
-    /// verify-only key accepts both by default, because other issuers (identity providers)
-    /// sign high-S about half the time; call this when every token it verifies comes from
-    /// auth-core. No effect on other algorithms.
-    pub fn require_low_s(mut self) -> Self {
-        self.low_s_only = true;
-        self
-    }
+    crate::macros::setters! {
+        /// Refuses ES256/ES384 signatures in their high-S spelling `(r, n − s)` under this key too.
+        ///
+        /// ECDSA signatures are malleable: whoever holds a token can flip `s` to `n − s` and get a
+        /// second valid spelling of it, with no key. This crate signs only the low-S spelling, and
+        /// keys that can sign (whose tokens are all ours) refuse the other one already. A
+        /// verify-only key accepts both by default, because other issuers (identity providers)
+        /// sign high-S about half the time; call this when every token it verifies comes from
+        /// auth-core. No effect on other algorithms.
+        require_low_s() => low_s_only = true;
 
-    /// Names the key: issued tokens carry `kid` in their header, and verification looks it up.
-    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = Some(kid.into());
-        self
+        /// Names the key: issued tokens carry `kid` in their header, and verification looks it up.
+        with_kid(kid: impl Into<String>) => kid = Some(kid.into());
     }
 
     /// The key id, if any.
@@ -790,7 +754,7 @@ pub struct JwtStrategy {
     inner: Arc<Inner>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Inner {
     keys: JwtKeySet,
     lifetime: Duration,
@@ -822,14 +786,8 @@ impl fmt::Debug for JwtStrategy {
 #[must_use = "call .build() to get a JwtStrategy"]
 pub struct JwtStrategyBuilder {
     keys: Result<JwtKeySet, JwtError>,
-    lifetime: Duration,
-    issuer: Option<String>,
-    audience: Option<String>,
-    leeway: Duration,
-    with_iat: bool,
-    with_jti: bool,
-    token_type: Option<String>,
-    max_token_len: usize,
+    /// The options; its `keys` are filled in by [`build`](Self::build).
+    inner: Inner,
 }
 
 impl JwtStrategy {
@@ -946,7 +904,7 @@ impl JwtStrategy {
 
     /// Verifies a token: size, shape, header, key, signature, then claims; see the module docs
     /// for the rules. The reason of a failure is in [`JwtError`]; map it to a response with
-    /// [`JwtError::into_auth_error`].
+    /// [`JwtError::into_credentials_error`].
     pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
         let inner = &*self.inner;
         if token.is_empty() {
@@ -987,7 +945,7 @@ impl JwtStrategy {
         match (&inner.token_type, typ) {
             (Some(expected), Some(typ)) if same_media_type(expected, typ) => {}
             (Some(_), _) => return Err(invalid(InvalidReason::WrongType)),
-            (None, Some(typ)) if same_media_type(REFRESH_TOKEN_TYPE, typ) => {
+            (None, Some(typ)) if same_media_type(JwtStrategy::REFRESH_TOKEN_TYPE, typ) => {
                 return Err(invalid(InvalidReason::WrongType));
             }
             (None, _) => {}
@@ -1124,93 +1082,60 @@ fn map_crypto_error(error: &jsonwebtoken::errors::Error) -> JwtError {
 
 impl JwtStrategyBuilder {
     fn new(keys: Result<JwtKeySet, JwtError>) -> Self {
-        Self {
-            keys,
-            lifetime: DEFAULT_LIFETIME,
+        let inner = Inner {
+            keys: JwtKeySet::default(),
+            lifetime: JwtStrategy::DEFAULT_LIFETIME,
             issuer: None,
             audience: None,
             leeway: Duration::ZERO,
             with_iat: false,
             with_jti: false,
             token_type: None,
-            max_token_len: DEFAULT_MAX_TOKEN_LEN,
-        }
+            max_token_len: JwtStrategy::DEFAULT_MAX_TOKEN_LEN,
+        };
+        Self { keys, inner }
     }
 
-    /// How long issued tokens live; default [`JwtStrategy::DEFAULT_LIFETIME`] (15 minutes). Whole seconds.
-    pub fn lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = lifetime;
-        self
-    }
+    crate::macros::setters! {
+        /// How long issued tokens live; default [`JwtStrategy::DEFAULT_LIFETIME`] (15 minutes). Whole seconds.
+        lifetime(lifetime: Duration) => inner.lifetime = lifetime;
 
-    /// Writes `iss` into issued tokens, and requires it to match on verification.
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
-        self
-    }
+        /// Writes `iss` into issued tokens, and requires it to match on verification.
+        issuer(issuer: impl Into<String>) => inner.issuer = Some(issuer.into());
 
-    /// Writes `aud` into issued tokens, and requires verified tokens to be addressed to it.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
-        self
-    }
+        /// Writes `aud` into issued tokens, and requires verified tokens to be addressed to it.
+        audience(audience: impl Into<String>) => inner.audience = Some(audience.into());
 
-    /// Clock skew tolerated on `exp` and `nbf`, in whole seconds, at most [`JwtStrategy::MAX_LEEWAY`].
-    ///
-    /// Default zero, as PyJWT (FastAPI's tutorial): a token is refused the second after its
-    /// `exp`. Set a few seconds when the issuer runs on another machine than the verifier.
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
+        /// Clock skew tolerated on `exp` and `nbf`, in whole seconds, at most [`JwtStrategy::MAX_LEEWAY`].
+        ///
+        /// Default zero, as PyJWT (FastAPI's tutorial): a token is refused the second after its
+        /// `exp`. Set a few seconds when the issuer runs on another machine than the verifier.
+        leeway(leeway: Duration) => inner.leeway = leeway;
 
-    /// Writes `iat` (issued-at) into issued tokens. Off by default, as FastAPI's tutorial.
-    /// It is read into [`Claims::iat`] but not checked against the clock.
-    pub fn with_iat(mut self) -> Self {
-        self.with_iat = true;
-        self
-    }
+        /// Writes `iat` (issued-at) into issued tokens. Off by default, as FastAPI's tutorial.
+        /// It is read into [`Claims::iat`] but not checked against the clock.
+        with_iat() => inner.with_iat = true;
 
-    /// Writes a random 128-bit `jti` into issued tokens, for deny-lists and audit logs. Off by
-    /// default, as FastAPI's tutorial.
-    pub fn with_jti(mut self) -> Self {
-        self.with_jti = true;
-        self
-    }
+        /// Writes a random 128-bit `jti` into issued tokens, for deny-lists and audit logs. Off by
+        /// default, as FastAPI's tutorial.
+        with_jti() => inner.with_jti = true;
 
-    /// Writes this `typ` header (e.g. `at+jwt`, RFC 9068) into issued tokens and requires it on
-    /// verification. Without it any `typ` is accepted except [`JwtStrategy::REFRESH_TOKEN_TYPE`].
-    pub fn token_type(mut self, token_type: impl Into<String>) -> Self {
-        self.token_type = Some(token_type.into());
-        self
-    }
+        /// Writes this `typ` header (e.g. `at+jwt`, RFC 9068) into issued tokens and requires it on
+        /// verification. Without it any `typ` is accepted except [`JwtStrategy::REFRESH_TOKEN_TYPE`].
+        token_type(token_type: impl Into<String>) => inner.token_type = Some(token_type.into());
 
-    /// The longest token accepted, in bytes; default [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`].
-    pub fn max_token_len(mut self, max: usize) -> Self {
-        self.max_token_len = max;
-        self
+        /// The longest token accepted, in bytes; default [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`].
+        max_token_len(max: usize) => inner.max_token_len = max;
     }
 
     /// Checks the keys and options and builds the strategy.
     pub fn build(self) -> Result<JwtStrategy, JwtError> {
         let keys = self.keys?;
         keys.validate()?;
-        if self.leeway > MAX_LEEWAY {
+        if self.inner.leeway > JwtStrategy::MAX_LEEWAY {
             return Err(config("leeway must be at most one hour"));
         }
-        Ok(JwtStrategy {
-            inner: Arc::new(Inner {
-                keys,
-                lifetime: self.lifetime,
-                issuer: self.issuer,
-                audience: self.audience,
-                leeway: self.leeway,
-                with_iat: self.with_iat,
-                with_jti: self.with_jti,
-                token_type: self.token_type,
-                max_token_len: self.max_token_len,
-            }),
-        })
+        Ok(JwtStrategy { inner: Arc::new(Inner { keys, ..self.inner }) })
     }
 }
 

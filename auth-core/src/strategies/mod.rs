@@ -39,18 +39,10 @@ pub struct TokenInfo {
     pub subject: String,
     /// The scopes granted when the token was issued.
     pub scopes: Vec<String>,
-    /// When the token was issued and stops being valid, as far as the strategy knows.
-    pub times: TokenTimes,
-}
-
-/// When a token was issued and when it stops being valid, as far as its strategy knows.
-///
-/// The issue time is what ends a user's sessions at a password change: the users' credential
-/// ([`UserToken`](crate::users)) refuses a token issued at or before the change, whichever
-/// strategy issued it, so a stateless JWT ends with the password as a stored token does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TokenTimes {
-    /// When the token was issued, if the strategy knows.
+    /// When the token was issued, if the strategy knows: what ends a user's sessions at a
+    /// password change. The users' credential ([`UserToken`](crate::users)) refuses a token
+    /// issued at or before the change, whichever strategy issued it, so a stateless JWT ends
+    /// with the password as a stored token does.
     pub issued_at: Option<SystemTime>,
     /// When the token stops being valid, if the strategy knows.
     pub expires_at: Option<SystemTime>,
@@ -91,7 +83,7 @@ pub trait Strategy: Send + Sync + 'static {
 ///
 /// [`DatabaseStrategy`] deletes the subject's rows (by an index on `subject`), [`RedisStrategy`]
 /// the keys it listed in the subject's own set. A JWT has nothing to delete: the users'
-/// credential refuses it by its issue time ([`TokenTimes`]).
+/// credential refuses it by its issue time ([`TokenInfo::issued_at`]).
 pub trait RevokeSubject: Send + Sync + 'static {
     /// Revokes every token issued to `subject`; none is accepted once this returns.
     fn revoke_subject(&self, subject: &str) -> impl Future<Output = Result<(), AuthError>> + Send;
@@ -104,10 +96,9 @@ impl Strategy for JwtStrategy {
 
     async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
         let claims = self.verify(token).map_err(JwtError::into_token_error)?;
-        let times =
-            TokenTimes { issued_at: Some(self.issued_at(&claims)), expires_at: Some(self.valid_until(&claims)) };
+        let (issued_at, expires_at) = (Some(self.issued_at(&claims)), Some(self.valid_until(&claims)));
         let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
-        Ok(TokenInfo { subject, scopes: claims.scopes, times })
+        Ok(TokenInfo { subject, scopes: claims.scopes, issued_at, expires_at })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {
@@ -122,13 +113,12 @@ impl Strategy for JwtStrategy {
 
 #[cfg(feature = "redis")]
 pub use self::redis::{
-    RedisDenylist, RedisDenylistBuilder, RedisFamilyStore, RedisFamilyStoreBuilder, RedisStoreError, RedisStrategy,
-    RedisStrategyBuilder,
+    RedisDenylist, RedisFamilyStore, RedisStoreBuilder, RedisStoreError, RedisStrategy, RedisStrategyBuilder,
 };
 #[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
 pub use database::{Database, DatabaseError, DatabaseStrategy, DatabaseStrategyBuilder};
 pub use denylist::{Denylist, DenylistedJwt, MemoryDenylist};
-pub use jwt::{Claims, InvalidReason, JwtError, JwtErrorStyle, JwtKey, JwtKeySet, JwtStrategy, JwtStrategyBuilder};
+pub use jwt::{Claims, InvalidReason, JwtError, JwtKey, JwtKeySet, JwtStrategy, JwtStrategyBuilder};
 pub use refresh::{
     MemoryFamilyStore, RefreshFamilyStore, ReloadUser, Rotation, TokenPair, TokenPairIssuer, TokenPairIssuerBuilder,
 };

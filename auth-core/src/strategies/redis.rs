@@ -3,14 +3,14 @@
 //! ([`RedisDenylist`]).
 //!
 //! All three share one multiplexed [`ConnectionManager`] (cheap to clone), which reconnects by
-//! itself after the server restarts or the network drops. [`connect`] makes one with timeouts
+//! itself after the server restarts or the network drops. [`RedisStrategy::connect`] makes one with timeouts
 //! and a reconnect backoff suited to request handling.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use auth_core::strategies::{Strategy, redis::{self, RedisStrategy}};
+//! use auth_core::strategies::{RedisStrategy, Strategy};
 //!
-//! let connection = redis::connect("redis://127.0.0.1:6379").await?;
+//! let connection = RedisStrategy::connect("redis://127.0.0.1:6379").await?;
 //! let tokens = RedisStrategy::builder(connection).prefix("myapp:token:").build()?;
 //!
 //! let token = tokens.write_token("johndoe", &["me".to_owned()]).await?;
@@ -47,48 +47,49 @@ use std::time::Duration;
 use redis::{ErrorKind, FromRedisValue, RedisError, ServerErrorKind, aio::ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    RefreshFamilyStore, RevokeSubject, Rotation, Strategy, TokenInfo, TokenTimes, denylist::Denylist, jwt::now, opaque,
-};
+use super::{RefreshFamilyStore, RevokeSubject, Rotation, Strategy, TokenInfo, denylist::Denylist, jwt::now, opaque};
 use crate::error::AuthError;
 
 pub use redis::aio::ConnectionManager;
-
-/// [`RedisStrategy::DEFAULT_LIFETIME`], for the crate's own use.
-pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
 /// [`RedisStrategy::DEFAULT_TIMEOUT`], for the crate's own use: the store timeout of
 /// [the timeout policy](crate::db#timeouts).
 pub(crate) const DEFAULT_TIMEOUT: Duration = crate::db::STORE_TIMEOUT;
 
-/// [`RedisStrategy::DEFAULT_PREFIX`], for the crate's own use.
-pub(crate) const DEFAULT_TOKEN_PREFIX: &str = "auth:token:";
-
-/// [`RedisFamilyStore::DEFAULT_PREFIX`], for the crate's own use.
-pub(crate) const DEFAULT_FAMILY_PREFIX: &str = "auth:family:";
-
-/// [`RedisDenylist::DEFAULT_PREFIX`], for the crate's own use.
-pub(crate) const DEFAULT_DENYLIST_PREFIX: &str = "auth:revoked:";
-
 impl RedisStrategy {
+    /// Connects to `url` (`redis://[user:password@]host[:port][/db]`) with [`connection_config`]
+    /// for [`RedisStrategy::DEFAULT_TIMEOUT`]: one connection for a [`RedisStrategy`], a
+    /// [`RedisFamilyStore`] and a [`RedisDenylist`] alike. Fails if the server cannot be reached now, so that a wrong URL
+    /// shows at startup; later outages are survived.
+    pub async fn connect(url: &str) -> Result<ConnectionManager, RedisStoreError> {
+        let client = redis::Client::open(url)?;
+        let connecting = ConnectionManager::new_with_config(client, connection_config(DEFAULT_TIMEOUT));
+        // The manager retries inside; bound the whole attempt, retries included.
+        let limit = DEFAULT_TIMEOUT * 4;
+        match tokio::time::timeout(limit, connecting).await {
+            Ok(manager) => Ok(manager?),
+            Err(_) => Err(RedisStoreError::Timeout(limit)),
+        }
+    }
+
     /// How long an issued token lives unless configured: one hour.
-    pub const DEFAULT_LIFETIME: Duration = DEFAULT_LIFETIME;
+    pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
     /// How long any one command may take unless configured: 2 seconds.
     pub const DEFAULT_TIMEOUT: Duration = DEFAULT_TIMEOUT;
 
     /// The key prefix of [`RedisStrategy`] tokens unless configured.
-    pub const DEFAULT_PREFIX: &str = DEFAULT_TOKEN_PREFIX;
+    pub const DEFAULT_PREFIX: &str = "auth:token:";
 }
 
 impl RedisFamilyStore {
     /// The key prefix of [`RedisFamilyStore`] families unless configured.
-    pub const DEFAULT_PREFIX: &str = DEFAULT_FAMILY_PREFIX;
+    pub const DEFAULT_PREFIX: &str = "auth:family:";
 }
 
 impl RedisDenylist {
     /// The key prefix of [`RedisDenylist`] entries unless configured.
-    pub const DEFAULT_PREFIX: &str = DEFAULT_DENYLIST_PREFIX;
+    pub const DEFAULT_PREFIX: &str = "auth:revoked:";
 }
 
 /// Why a Redis store could not be set up (startup errors; requests fail with [`AuthError`]).
@@ -106,7 +107,7 @@ pub enum RedisStoreError {
     Timeout(Duration),
 }
 
-/// The connection-manager settings [`connect`] uses for `timeout`: connection and response
+/// The connection-manager settings [`RedisStrategy::connect`] uses for `timeout`: connection and response
 /// timeouts of `timeout`, and a short reconnect backoff (3 retries, 100 ms doubling, at most
 /// 1 s apart), so a restarted server is picked up within a second or two.
 #[doc(hidden)]
@@ -118,20 +119,6 @@ pub fn connection_config(timeout: Duration) -> ConnectionManagerConfig {
         .set_min_delay(Duration::from_millis(100))
         .set_exponent_base(2.0)
         .set_max_delay(Duration::from_secs(1))
-}
-
-/// Connects to `url` (`redis://[user:password@]host[:port][/db]`) with [`connection_config`]
-/// for [`RedisStrategy::DEFAULT_TIMEOUT`]. Fails if the server cannot be reached now, so that a wrong URL
-/// shows at startup; later outages are survived.
-pub async fn connect(url: &str) -> Result<ConnectionManager, RedisStoreError> {
-    let client = redis::Client::open(url)?;
-    let connecting = ConnectionManager::new_with_config(client, connection_config(DEFAULT_TIMEOUT));
-    // The manager retries inside; bound the whole attempt, retries included.
-    let limit = DEFAULT_TIMEOUT * 4;
-    match tokio::time::timeout(limit, connecting).await {
-        Ok(manager) => Ok(manager?),
-        Err(_) => Err(RedisStoreError::Timeout(limit)),
-    }
 }
 
 /// Runs one command (or script) for at most `timeout`, mapping failures to [`AuthError`].
@@ -218,13 +205,13 @@ struct StoredToken {
 }
 
 impl RedisStrategy {
-    /// Starts a strategy over `connection` (from [`connect`], or your own manager: give it a
+    /// Starts a strategy over `connection` (from [`RedisStrategy::connect`], or your own manager: give it a
     /// response timeout no longer than the strategy's).
     pub fn builder(connection: ConnectionManager) -> RedisStrategyBuilder {
         RedisStrategyBuilder {
             connection,
-            prefix: DEFAULT_TOKEN_PREFIX.to_owned(),
-            lifetime: DEFAULT_LIFETIME,
+            prefix: RedisStrategy::DEFAULT_PREFIX.to_owned(),
+            lifetime: RedisStrategy::DEFAULT_LIFETIME,
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -280,7 +267,7 @@ impl Strategy for RedisStrategy {
             Err(_) if left == -1 => None,
             Err(_) => return Err(AuthError::InvalidToken),
         };
-        Ok(TokenInfo { subject: stored.subject, scopes: stored.scopes, times: TokenTimes { issued_at, expires_at } })
+        Ok(TokenInfo { subject: stored.subject, scopes: stored.scopes, issued_at, expires_at })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {
@@ -366,25 +353,18 @@ pub struct RedisStrategyBuilder {
 }
 
 impl RedisStrategyBuilder {
-    /// The key prefix, default [`RedisStrategy::DEFAULT_PREFIX`] (`auth:token:`). Give each application
-    /// sharing a server its own.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
+    crate::macros::setters! {
+        /// The key prefix, default [`RedisStrategy::DEFAULT_PREFIX`] (`auth:token:`). Give each application
+        /// sharing a server its own.
+        prefix(prefix: impl Into<String>) => prefix = prefix.into();
 
-    /// How long issued tokens live, at least one second (rounded up to whole seconds, as `EX`
-    /// counts); default [`RedisStrategy::DEFAULT_LIFETIME`], one hour.
-    pub fn lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = lifetime;
-        self
-    }
+        /// How long issued tokens live, at least one second (rounded up to whole seconds, as `EX`
+        /// counts); default [`RedisStrategy::DEFAULT_LIFETIME`], one hour.
+        lifetime(lifetime: Duration) => lifetime = lifetime;
 
-    /// How long one command may take before the request fails with
-    /// [`AuthError::Unavailable`]; default [`RedisStrategy::DEFAULT_TIMEOUT`].
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+        /// How long one command may take before the request fails with
+        /// [`AuthError::Unavailable`]; default [`RedisStrategy::DEFAULT_TIMEOUT`].
+        timeout(timeout: Duration) => timeout = timeout;
     }
 
     /// Checks the settings.
@@ -440,41 +420,44 @@ redis.call('SET', KEYS[1], ARGV[2], 'EXAT', ARGV[3])
 return 2
 ";
 
-/// Configures a [`RedisFamilyStore`]; from [`RedisFamilyStore::builder`].
+/// Configures a [`RedisFamilyStore`] or a [`RedisDenylist`]; from their `builder`.
 #[derive(Debug)]
 #[must_use = "call `.build()` to get the store"]
-pub struct RedisFamilyStoreBuilder {
-    store: RedisFamilyStore,
+pub struct RedisStoreBuilder<T> {
+    connection: ConnectionManager,
+    prefix: String,
+    timeout: Duration,
+    make: fn(ConnectionManager, String, Duration) -> T,
 }
 
-impl RedisFamilyStoreBuilder {
-    /// The key prefix; default [`RedisFamilyStore::DEFAULT_PREFIX`].
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.store.prefix = prefix.into();
-        self
-    }
+impl<T> RedisStoreBuilder<T> {
+    crate::macros::setters! {
+        /// The key prefix; default the store's `DEFAULT_PREFIX` ([`RedisFamilyStore::DEFAULT_PREFIX`],
+        /// [`RedisDenylist::DEFAULT_PREFIX`]).
+        prefix(prefix: impl Into<String>) => prefix = prefix.into();
 
-    /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
-    /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.store.timeout = timeout;
-        self
+        /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
+        /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
+        timeout(timeout: Duration) => timeout = timeout;
     }
 
     /// The store.
-    pub fn build(self) -> RedisFamilyStore {
-        self.store
+    pub fn build(self) -> T {
+        (self.make)(self.connection, self.prefix, self.timeout)
     }
 }
 
 impl RedisFamilyStore {
-    /// Starts a store over `connection` (from [`connect`], or your own manager).
-    pub fn builder(connection: ConnectionManager) -> RedisFamilyStoreBuilder {
-        RedisFamilyStoreBuilder {
-            store: Self {
+    /// Starts a store over `connection` (from [`RedisStrategy::connect`], or your own manager).
+    pub fn builder(connection: ConnectionManager) -> RedisStoreBuilder<Self> {
+        RedisStoreBuilder {
+            connection,
+            prefix: Self::DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            make: |connection, prefix, timeout| Self {
                 connection,
-                prefix: DEFAULT_FAMILY_PREFIX.to_owned(),
-                timeout: DEFAULT_TIMEOUT,
+                prefix,
+                timeout,
                 rotate: redis::Script::new(ROTATE_SCRIPT),
             },
         }
@@ -537,38 +520,14 @@ impl std::fmt::Debug for RedisDenylist {
     }
 }
 
-/// Configures a [`RedisDenylist`]; from [`RedisDenylist::builder`].
-#[derive(Debug)]
-#[must_use = "call `.build()` to get the denylist"]
-pub struct RedisDenylistBuilder {
-    denylist: RedisDenylist,
-}
-
-impl RedisDenylistBuilder {
-    /// The key prefix; default [`RedisDenylist::DEFAULT_PREFIX`].
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.denylist.prefix = prefix.into();
-        self
-    }
-
-    /// How long one command may take before it fails with [`AuthError::Unavailable`]; default
-    /// [`RedisStrategy::DEFAULT_TIMEOUT`], 2 seconds.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.denylist.timeout = timeout;
-        self
-    }
-
-    /// The denylist.
-    pub fn build(self) -> RedisDenylist {
-        self.denylist
-    }
-}
-
 impl RedisDenylist {
-    /// Starts a denylist over `connection` (from [`connect`], or your own manager).
-    pub fn builder(connection: ConnectionManager) -> RedisDenylistBuilder {
-        RedisDenylistBuilder {
-            denylist: Self { connection, prefix: DEFAULT_DENYLIST_PREFIX.to_owned(), timeout: DEFAULT_TIMEOUT },
+    /// Starts a denylist over `connection` (from [`RedisStrategy::connect`], or your own manager).
+    pub fn builder(connection: ConnectionManager) -> RedisStoreBuilder<Self> {
+        RedisStoreBuilder {
+            connection,
+            prefix: Self::DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            make: |connection, prefix, timeout| Self { connection, prefix, timeout },
         }
     }
 

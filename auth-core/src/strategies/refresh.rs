@@ -65,38 +65,26 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
-use super::jwt::{JwtError, JwtKey, JwtStrategy, REFRESH_TOKEN_TYPE, now, random_id, same_media_type};
+use super::jwt::{JwtError, JwtKey, JwtStrategy, now, random_id, same_media_type};
 use crate::{error::AuthError, response::NoStore};
-
-/// [`TokenPairIssuer::DEFAULT_REFRESH_LIFETIME`], for the crate's own use.
-pub(crate) const DEFAULT_REFRESH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
-/// [`TokenPairIssuer::DEFAULT_SESSION_LIFETIME`], for the crate's own use.
-pub(crate) const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
-
-/// [`TokenPairIssuer::FAMILY_CLAIM`], for the crate's own use.
-pub(crate) const FAMILY_CLAIM: &str = "fid";
-
-/// [`TokenPairIssuer::FAMILY_EXPIRY_CLAIM`], for the crate's own use.
-pub(crate) const FAMILY_EXPIRY_CLAIM: &str = "fxp";
 
 impl TokenPairIssuer {
     /// The refresh lifetime this module suggests, 7 days; set it with
     /// `JwtStrategy::…(…).lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)` on the refresh strategy. Each rotation
     /// starts a new refresh lifetime, within the session's absolute one
     /// ([`TokenPairIssuer::DEFAULT_SESSION_LIFETIME`]).
-    pub const DEFAULT_REFRESH_LIFETIME: Duration = DEFAULT_REFRESH_LIFETIME;
+    pub const DEFAULT_REFRESH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
     /// How long a family lives from its login, however often it is refreshed, unless set with
     /// [`TokenPairIssuerBuilder::session_lifetime`]: 30 days.
-    pub const DEFAULT_SESSION_LIFETIME: Duration = DEFAULT_SESSION_LIFETIME;
+    pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
     /// The claim holding a refresh token's family id.
-    pub const FAMILY_CLAIM: &str = FAMILY_CLAIM;
+    pub const FAMILY_CLAIM: &str = "fid";
 
     /// The claim holding the end of a refresh token's family (seconds since the Unix epoch): the
     /// session's absolute lifetime.
-    pub const FAMILY_EXPIRY_CLAIM: &str = FAMILY_EXPIRY_CLAIM;
+    pub const FAMILY_EXPIRY_CLAIM: &str = "fxp";
 }
 
 /// What the app says about a refresh token's subject at refresh time, so that a refresh never
@@ -365,7 +353,7 @@ impl<S: RefreshFamilyStore> TokenPairIssuerBuilder<S> {
             }
             let access = JwtStrategy::builder(JwtKey::hs256(access_secret.as_ref())).build()?;
             let refresh = JwtStrategy::builder(JwtKey::hs256(refresh_secret.as_ref()))
-                .lifetime(DEFAULT_REFRESH_LIFETIME)
+                .lifetime(TokenPairIssuer::DEFAULT_REFRESH_LIFETIME)
                 .build()?;
             Ok((access, refresh))
         };
@@ -391,12 +379,15 @@ impl<S: RefreshFamilyStore> TokenPairIssuerBuilder<S> {
         if refresh.lifetime() <= access.lifetime() {
             return Err(JwtError::Config("the refresh lifetime must be longer than the access lifetime".into()));
         }
-        if access.token_type().is_some_and(|typ| same_media_type(typ, REFRESH_TOKEN_TYPE)) {
-            return Err(JwtError::Config(format!("the access strategy may not use token type `{REFRESH_TOKEN_TYPE}`")));
+        if access.token_type().is_some_and(|typ| same_media_type(typ, JwtStrategy::REFRESH_TOKEN_TYPE)) {
+            return Err(JwtError::Config(format!(
+                "the access strategy may not use token type `{}`",
+                JwtStrategy::REFRESH_TOKEN_TYPE
+            )));
         }
         // `iat` in every refresh token: what a password change is compared with
         // (`ReloadUser::reload_user_issued`), exact even where the session's end cut `exp` short.
-        let refresh = refresh.with_token_type(REFRESH_TOKEN_TYPE).with_iat_always();
+        let refresh = refresh.with_token_type(JwtStrategy::REFRESH_TOKEN_TYPE).with_iat_always();
         Ok(TokenPairIssuer { access, refresh, store: Arc::new(self.store), session_lifetime: self.session_lifetime })
     }
 }
@@ -405,7 +396,7 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
     /// Starts an issuer over `store`, the family store ([`MemoryFamilyStore`] in one process,
     /// `RedisFamilyStore` across several); give it its strategies on the builder.
     pub fn builder(store: S) -> TokenPairIssuerBuilder<S> {
-        TokenPairIssuerBuilder { store, strategies: None, session_lifetime: DEFAULT_SESSION_LIFETIME }
+        TokenPairIssuerBuilder { store, strategies: None, session_lifetime: TokenPairIssuer::DEFAULT_SESSION_LIFETIME }
     }
 
     /// The access strategy, to verify access tokens in extractors.
@@ -439,13 +430,13 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
     pub async fn refresh(&self, refresh_token: &str, users: &impl ReloadUser) -> Result<TokenPair, AuthError> {
         let claims = self.refresh.verify(refresh_token).map_err(JwtError::into_token_error)?;
         let (Some(subject), Some(presented), Some(Value::String(family))) =
-            (claims.sub.as_deref(), claims.jti.as_deref(), claims.extra.get(FAMILY_CLAIM))
+            (claims.sub.as_deref(), claims.jti.as_deref(), claims.extra.get(TokenPairIssuer::FAMILY_CLAIM))
         else {
             tracing::info!("refused a refresh token without sub, jti or fid");
             return Err(AuthError::InvalidToken);
         };
         // A family started before sessions had an end gets one from its first refresh on.
-        let ends_at = match claims.extra.get(FAMILY_EXPIRY_CLAIM) {
+        let ends_at = match claims.extra.get(TokenPairIssuer::FAMILY_EXPIRY_CLAIM) {
             None => now().saturating_add(self.session_lifetime.as_secs()),
             Some(value) => value.as_u64().ok_or_else(|| {
                 tracing::info!("refused a refresh token whose `fxp` is not a number");
@@ -484,7 +475,9 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
     /// [`TokenPairIssuer::refresh`].
     pub async fn revoke_family(&self, refresh_token: &str) -> Result<(), AuthError> {
         let claims = self.refresh.verify(refresh_token).map_err(JwtError::into_token_error)?;
-        let Some(Value::String(family)) = claims.extra.get(FAMILY_CLAIM) else { return Err(AuthError::InvalidToken) };
+        let Some(Value::String(family)) = claims.extra.get(TokenPairIssuer::FAMILY_CLAIM) else {
+            return Err(AuthError::InvalidToken);
+        };
         self.store.revoke(family).await
     }
 
@@ -503,8 +496,8 @@ impl<S: RefreshFamilyStore> TokenPairIssuer<S> {
             let (access_token, _) = self.access.sign(subject, scopes, Map::new(), access_jti, now, Some(ends_at))?;
             let head = random_id()?;
             let mut claims = Map::new();
-            claims.insert(FAMILY_CLAIM.to_owned(), family.into());
-            claims.insert(FAMILY_EXPIRY_CLAIM.to_owned(), ends_at.into());
+            claims.insert(TokenPairIssuer::FAMILY_CLAIM.to_owned(), family.into());
+            claims.insert(TokenPairIssuer::FAMILY_EXPIRY_CLAIM.to_owned(), ends_at.into());
             let (refresh_token, exp) =
                 self.refresh.sign(subject, scopes, claims, Some(head.clone()), now, Some(ends_at))?;
             // The family lives as long as verification accepts its head, leeway included.

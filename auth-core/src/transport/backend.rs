@@ -7,7 +7,7 @@ use axum::{
 };
 
 use super::{
-    authorization_credentials,
+    MAX_CREDENTIAL_LEN, authorization_credentials,
     cookie::{CookieOptions, cookie_value},
     scheme::{ApiKeyLocation, OAuth2Flow, SchemeKind},
 };
@@ -61,9 +61,6 @@ pub enum Transport {
     /// ([`CookieOptions::check_origin`]).
     Cookie(CookieOptions),
 }
-
-/// Longest credential a transport hands to a strategy.
-const MAX_CREDENTIAL_LEN: usize = 8 * 1024;
 
 impl Transport {
     /// The credential of the request, if it carries one this way.

@@ -52,12 +52,9 @@ pub struct CookieOptions {
     host_prefix: bool,
 }
 
-/// [`CookieOptions::DEFAULT_NAME`], for the crate's own use; defined by `auth-rules`.
-pub(crate) const DEFAULT_NAME: &str = auth_rules::cookie::DEFAULT_NAME;
-
 impl CookieOptions {
     /// The cookie name unless one is given: `__Host-auth` (see [`CookieOptions`]).
-    pub const DEFAULT_NAME: &str = DEFAULT_NAME;
+    pub const DEFAULT_NAME: &str = auth_rules::cookie::DEFAULT_NAME;
 }
 
 /// [`CookieOptions`] being built; every setter is a `const fn`, so options can be built in a
@@ -195,56 +192,35 @@ impl CookieOptions {
 }
 
 impl CookieOptionsBuilder {
-    /// `Max-Age` in seconds (not zero); without it the cookie lasts the browser session.
-    pub const fn max_age(mut self, seconds: u64) -> Self {
-        self.options.max_age = Some(seconds);
-        self
-    }
+    crate::macros::setters! {
+        const
+        /// `Max-Age` in seconds (not zero); without it the cookie lasts the browser session.
+        max_age(seconds: u64) => options.max_age = Some(seconds);
 
-    /// `Path` (default `/`).
-    pub const fn path(mut self, path: &'static str) -> Self {
-        self.options.path = path;
-        self
-    }
+        /// `Path` (default `/`).
+        path(path: &'static str) => options.path = path;
 
-    /// `Domain` (default none: the cookie goes back to the host that set it only).
-    pub const fn domain(mut self, domain: &'static str) -> Self {
-        self.options.domain = Some(domain);
-        self
-    }
+        /// `Domain` (default none: the cookie goes back to the host that set it only).
+        domain(domain: &'static str) => options.domain = Some(domain);
 
-    /// `Secure` (default on): the browser sends the cookie over HTTPS only.
-    pub const fn secure(mut self, secure: bool) -> Self {
-        self.options.secure = secure;
-        self
-    }
+        /// `Secure` (default on): the browser sends the cookie over HTTPS only.
+        secure(secure: bool) => options.secure = secure;
 
-    /// `HttpOnly` (default on): scripts cannot read the cookie.
-    pub const fn http_only(mut self, http_only: bool) -> Self {
-        self.options.http_only = http_only;
-        self
-    }
+        /// `HttpOnly` (default on): scripts cannot read the cookie.
+        http_only(http_only: bool) => options.http_only = http_only;
 
-    /// `SameSite` (default `Lax`).
-    pub const fn same_site(mut self, same_site: SameSite) -> Self {
-        self.options.same_site = same_site;
-        self
-    }
+        /// `SameSite` (default `Lax`).
+        same_site(same_site: SameSite) => options.same_site = same_site;
 
-    /// Origins other than the site itself (`https://app.example.com`) whose pages may log in,
-    /// log out or refresh with this cookie; by default none.
-    pub const fn allowed_origins(mut self, origins: &'static [&'static str]) -> Self {
-        self.options.allowed_origins = origins;
-        self
-    }
+        /// Origins other than the site itself (`https://app.example.com`) whose pages may log in,
+        /// log out or refresh with this cookie; by default none.
+        allowed_origins(origins: &'static [&'static str]) => options.allowed_origins = origins;
 
-    /// Whether a cookie without a `Domain` must be named `__Host-…` (default `true`; see
-    /// [`CookieOptions`]). `false` keeps another name: for wire compatibility (fastapi-users'
-    /// `fastapiusersauth`) or plain-http development, at the cost that a sibling subdomain can
-    /// plant the cookie.
-    pub const fn host_prefix(mut self, required: bool) -> Self {
-        self.options.host_prefix = required;
-        self
+        /// Whether a cookie without a `Domain` must be named `__Host-…` (default `true`; see
+        /// [`CookieOptions`]). `false` keeps another name: for wire compatibility (fastapi-users'
+        /// `fastapiusersauth`) or plain-http development, at the cost that a sibling subdomain can
+        /// plant the cookie.
+        host_prefix(required: bool) => options.host_prefix = required;
     }
 
     /// Checks the options; see [`InvalidCookieOption`] for what is refused.
@@ -270,7 +246,7 @@ impl CookieOptionsBuilder {
 impl Default for CookieOptions {
     /// The defaults, for a cookie named [`CookieOptions::DEFAULT_NAME`] (`__Host-auth`).
     fn default() -> Self {
-        const DEFAULT: CookieOptions = match CookieOptions::builder(DEFAULT_NAME).build() {
+        const DEFAULT: CookieOptions = match CookieOptions::builder(CookieOptions::DEFAULT_NAME).build() {
             Ok(options) => options,
             Err(error) => panic!("{}", error.message()),
         };
@@ -462,7 +438,7 @@ mod tests {
         };
         // The default name is `__Host-auth` (issue 20, finding 8; it was `auth`).
         let options = CookieOptions::default();
-        assert_eq!(options.name(), DEFAULT_NAME);
+        assert_eq!(options.name(), CookieOptions::DEFAULT_NAME);
         assert_eq!(options.read(&headers(&["a=1; __Host-auth=tok; b=2"])).as_deref(), Some("tok"));
         assert_eq!(options.read(&headers(&["__Host-auth=\"tok\""])).as_deref(), Some("tok"));
         assert_eq!(options.read(&headers(&["__Host-auth=a; __Host-auth=b"])), None);

@@ -35,3 +35,7 @@ pub use subprotocol::SubprotocolToken;
 #[cfg(feature = "ws")]
 pub(crate) use subprotocol::{is_token_entry, is_token_value};
 pub(crate) use token::read_as;
+
+/// Longest credential read from a request (a header, the query, a cookie, a subprotocol entry)
+/// and handed to a strategy.
+pub(crate) const MAX_CREDENTIAL_LEN: usize = 8 * 1024;

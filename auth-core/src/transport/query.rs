@@ -5,16 +5,11 @@ use std::{borrow::Cow, marker::PhantomData};
 
 use axum::http::request::Parts;
 
-use crate::{
-    error::{AuthError, Challenge},
-    security::{ApiKeyLocation, Authenticate, Credential, Lifetime, SchemeKind},
-};
+use super::MAX_CREDENTIAL_LEN;
+use crate::security::{ApiKeyLocation, SchemeKind};
 
 /// The query parameter that carries a token, as RFC 6750 §2.3 names it.
 pub(crate) const TOKEN_QUERY_PARAMETER: &str = "access_token";
-
-/// Longest token read from the query.
-const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 /// The token of credential `C` (a backend, `Claims`, any credential) in the query: `?access_token=<token>`
 /// (RFC 6750 §2.3).
@@ -26,41 +21,17 @@ const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// never logs a URI or a token; log yours without the query (or with `access_token` redacted),
 /// including in a `TraceLayer`'s request span.
 ///
-/// Verified by `C`'s own [`Authenticate::verify`], yielding `C`'s principal, with `C`'s scopes.
+/// Verified by `C`'s own [`Authenticate::verify`](crate::Authenticate::verify), yielding `C`'s principal, with `C`'s scopes.
 /// Documented in OpenAPI as the API key scheme `QueryToken`, in the query parameter
 /// `access_token`. No parameter (or two, which is ambiguous) is "not authenticated", with
 /// `WWW-Authenticate: Bearer`.
 pub struct QueryToken<C>(PhantomData<fn() -> C>);
 
-impl<C: Credential> Credential for QueryToken<C> {
-    type Principal = C::Principal;
-    const SCHEME_NAME: &'static str = "QueryToken";
-
-    fn scheme() -> SchemeKind {
-        SchemeKind::ApiKey { location: ApiKeyLocation::Query, name: TOKEN_QUERY_PARAMETER.into() }
-    }
-
-    fn granted_scopes(principal: &C::Principal) -> &[String] {
-        C::granted_scopes(principal)
-    }
-
-    /// A bearer token, whatever carried it.
-    fn challenge() -> Challenge {
-        Challenge::Bearer
-    }
-
-    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
-        query_token(parts).map(Cow::Owned).ok_or(NOT_AUTHENTICATED)
-    }
-}
-
-impl<C: Authenticate<S>, S: Send + Sync> Authenticate<S> for QueryToken<C> {
-    async fn verify(token: &str, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
-        C::verify(token, state).await
-    }
-}
-
-const NOT_AUTHENTICATED: AuthError = AuthError::NotAuthenticated { challenge: Challenge::Bearer };
+crate::macros::token_carrier!(
+    QueryToken,
+    SchemeKind::ApiKey { location: ApiKeyLocation::Query, name: TOKEN_QUERY_PARAMETER.into() },
+    |parts| query_token(parts).map(Cow::Owned)
+);
 
 /// The one non-empty `access_token` parameter, percent-decoded; `None` when there is none, two,
 /// or an overlong one.
@@ -69,7 +40,7 @@ fn query_token(parts: &Parts) -> Option<String> {
     let mut values =
         form_urlencoded::parse(query.as_bytes()).filter(|(name, _)| name == TOKEN_QUERY_PARAMETER).map(|(_, v)| v);
     let value = values.next()?;
-    if values.next().is_some() || value.is_empty() || value.len() > MAX_TOKEN_LEN {
+    if values.next().is_some() || value.is_empty() || value.len() > MAX_CREDENTIAL_LEN {
         return None;
     }
     Some(value.into_owned())

@@ -3,18 +3,13 @@
 
 use std::{borrow::Cow, marker::PhantomData};
 
-use axum::http::{HeaderMap, header, request::Parts};
+use axum::http::{HeaderMap, header};
 
-use crate::{
-    error::{AuthError, Challenge},
-    security::{ApiKeyLocation, Authenticate, Credential, Lifetime, SchemeKind},
-};
+use super::MAX_CREDENTIAL_LEN;
+use crate::security::{ApiKeyLocation, SchemeKind};
 
 /// The prefix of the subprotocol entry that carries a token: `bearer.<token>`.
 pub(crate) const TOKEN_SUBPROTOCOL_PREFIX: &str = "bearer.";
-
-/// Longest token read from a subprotocol entry.
-const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 /// The token of credential `C` (a backend, `Claims`, any credential), carried in a `Sec-WebSocket-Protocol`
 /// entry `bearer.<token>` of a WebSocket upgrade, beside the app's real subprotocol:
@@ -30,7 +25,7 @@ const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// hides it from the app's protocol negotiation, so the response names the app's subprotocol,
 /// or none when only the token entry was sent.
 ///
-/// Verified by `C`'s own [`Authenticate::verify`], yielding `C`'s principal, with `C`'s scopes:
+/// Verified by `C`'s own [`Authenticate::verify`](crate::Authenticate::verify), yielding `C`'s principal, with `C`'s scopes:
 /// `Authenticated<(SubprotocolToken<JwtBackend>, JwtBackend)>` takes the token from the
 /// subprotocol, or else from the `Authorization` header. Documented in OpenAPI as the API key
 /// scheme `SubprotocolToken`, in the header `Sec-WebSocket-Protocol`.
@@ -39,35 +34,11 @@ const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// Bearer`.
 pub struct SubprotocolToken<C>(PhantomData<fn() -> C>);
 
-impl<C: Credential> Credential for SubprotocolToken<C> {
-    type Principal = C::Principal;
-    const SCHEME_NAME: &'static str = "SubprotocolToken";
-
-    fn scheme() -> SchemeKind {
-        SchemeKind::ApiKey { location: ApiKeyLocation::Header, name: "Sec-WebSocket-Protocol".into() }
-    }
-
-    fn granted_scopes(principal: &C::Principal) -> &[String] {
-        C::granted_scopes(principal)
-    }
-
-    /// A bearer token, whatever carried it.
-    fn challenge() -> Challenge {
-        Challenge::Bearer
-    }
-
-    fn read(parts: &Parts) -> Result<Cow<'_, str>, AuthError> {
-        subprotocol_token(&parts.headers).map(Cow::Borrowed).ok_or(NOT_AUTHENTICATED)
-    }
-}
-
-impl<C: Authenticate<S>, S: Send + Sync> Authenticate<S> for SubprotocolToken<C> {
-    async fn verify(token: &str, state: &S) -> Result<(C::Principal, Lifetime), AuthError> {
-        C::verify(token, state).await
-    }
-}
-
-const NOT_AUTHENTICATED: AuthError = AuthError::NotAuthenticated { challenge: Challenge::Bearer };
+crate::macros::token_carrier!(
+    SubprotocolToken,
+    SchemeKind::ApiKey { location: ApiKeyLocation::Header, name: "Sec-WebSocket-Protocol".into() },
+    |parts| subprotocol_token(&parts.headers).map(Cow::Borrowed)
+);
 
 /// The entries of the request's `Sec-WebSocket-Protocol` headers, trimmed, in order.
 pub(crate) fn subprotocols(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
@@ -101,7 +72,7 @@ pub(crate) fn subprotocol_token(headers: &HeaderMap) -> Option<&str> {
         return None;
     }
     let token = &entry[TOKEN_SUBPROTOCOL_PREFIX.len()..];
-    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+    if token.is_empty() || token.len() > MAX_CREDENTIAL_LEN {
         return None;
     }
     std::str::from_utf8(token).ok().filter(|token| token.bytes().all(|b| b.is_ascii_graphic()))
@@ -134,6 +105,6 @@ mod tests {
         assert_eq!(token(&["bearer"]), None);
         assert_eq!(token(&["bearer.a, bearer.b"]), None, "two tokens are ambiguous");
         assert_eq!(token(&["bearer.a", "bearer.a"]), None);
-        assert_eq!(token(&[&format!("bearer.{}", "a".repeat(MAX_TOKEN_LEN + 1))]), None);
+        assert_eq!(token(&[&format!("bearer.{}", "a".repeat(MAX_CREDENTIAL_LEN + 1))]), None);
     }
 }

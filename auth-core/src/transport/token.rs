@@ -5,14 +5,11 @@ use std::borrow::Cow;
 
 use axum::http::request::Parts;
 
-use super::authorization_credentials;
+use super::{MAX_CREDENTIAL_LEN, authorization_credentials};
 use crate::{
     backend::cookie_value,
     security::{ApiKeyLocation, SchemeKind},
 };
-
-/// Longest credential read from a header, the query or a cookie.
-const MAX_CREDENTIAL_LEN: usize = 8 * 1024;
 
 /// The credential of the request where `scheme` says it travels: the `Authorization: Bearer`
 /// token (OAuth2, HTTP bearer, OpenID Connect), the `Authorization: Basic` credentials (still

@@ -14,10 +14,10 @@
 use super::Algorithm;
 
 /// The order of P-256.
-const P256_N: [u8; 32] = hex32("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+const P256_N: [u8; 32] = hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
 /// The order of P-384.
 const P384_N: [u8; 48] =
-    hex48("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973");
+    hex("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973");
 
 /// The curve order for `alg`, if it is an ECDSA algorithm with a fixed-size signature.
 fn order(alg: Algorithm) -> Option<&'static [u8]> {
@@ -73,22 +73,11 @@ fn greater_than_half(s: &[u8], n: &[u8]) -> bool {
     false
 }
 
-const fn hex32(text: &str) -> [u8; 32] {
-    let mut out = [0u8; 32];
+const fn hex<const N: usize>(text: &str) -> [u8; N] {
+    let mut out = [0u8; N];
     let bytes = text.as_bytes();
     let mut i = 0;
-    while i < 32 {
-        out[i] = nibble(bytes[2 * i]) << 4 | nibble(bytes[2 * i + 1]);
-        i += 1;
-    }
-    out
-}
-
-const fn hex48(text: &str) -> [u8; 48] {
-    let mut out = [0u8; 48];
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < 48 {
+    while i < N {
         out[i] = nibble(bytes[2 * i]) << 4 | nibble(bytes[2 * i + 1]);
         i += 1;
     }
@@ -114,7 +103,7 @@ mod tests {
     #[test]
     fn half_the_order_is_the_boundary() {
         // floor(n/2) for P-256.
-        let half = hex32("7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8");
+        let half: [u8; 32] = hex("7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8");
         let mut above = half;
         above[31] += 1;
         assert!(!is_high_s(Algorithm::ES256, &signature(&half)));

@@ -13,7 +13,7 @@ use axum::{extract::FromRef, http::request::Parts};
 
 use super::{IntrospectedToken, IntrospectionStrategy, OidcStrategy, ProviderToken};
 use crate::{
-    error::{AuthError, Challenge},
+    error::AuthError,
     security::{Authenticate, Credential, Lifetime, SchemeKind, SecurityScopes},
     strategies::claims_credential::bearer,
 };
@@ -32,10 +32,6 @@ impl Credential for ProviderToken {
 
     fn granted_scopes(token: &ProviderToken) -> &[String] {
         &token.claims.scopes
-    }
-
-    fn challenge() -> Challenge {
-        Challenge::Bearer
     }
 
     /// The `Authorization: Bearer` token.
@@ -73,10 +69,6 @@ impl Credential for IntrospectedToken {
 
     fn granted_scopes(token: &IntrospectedToken) -> &[String] {
         &token.scopes
-    }
-
-    fn challenge() -> Challenge {
-        Challenge::Bearer
     }
 
     /// The `Authorization: Bearer` token.

@@ -6,27 +6,17 @@ use std::{fmt, time::Duration};
 use axum::http::{HeaderMap, HeaderValue, header};
 use reqwest::{Client, Url, redirect};
 
-/// [`HttpOptions::DEFAULT_TIMEOUT`], for the crate's own use: the identity-provider timeout of
-/// [the timeout policy](crate::db#timeouts).
-pub(crate) const DEFAULT_TIMEOUT: Duration = crate::db::HTTP_TIMEOUT;
-
-/// [`HttpOptions::DEFAULT_CONNECT_TIMEOUT`], for the crate's own use; see
-/// [the timeout policy](crate::db#timeouts).
-pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = crate::db::HTTP_CONNECT_TIMEOUT;
-
-/// [`HttpOptions::DEFAULT_MAX_RESPONSE_BYTES`], for the crate's own use.
-pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024;
-
 impl HttpOptions {
-    /// Default deadline of one request, connection and body included.
-    pub const DEFAULT_TIMEOUT: Duration = DEFAULT_TIMEOUT;
+    /// Default deadline of one request, connection and body included: the identity-provider timeout
+    /// of [the timeout policy](crate::db#timeouts).
+    pub const DEFAULT_TIMEOUT: Duration = crate::db::HTTP_TIMEOUT;
 
     /// Default deadline for the TCP and TLS handshake.
-    pub const DEFAULT_CONNECT_TIMEOUT: Duration = DEFAULT_CONNECT_TIMEOUT;
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = crate::db::HTTP_CONNECT_TIMEOUT;
 
     /// Default cap on a response body, 256 KiB: a discovery document is a few KiB, a key set of ten
     /// RSA keys about 5 KiB, an introspection answer well under 1 KiB.
-    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = DEFAULT_MAX_RESPONSE_BYTES;
+    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024;
 }
 
 /// How the `oidc` strategies talk to identity providers.
@@ -52,9 +42,9 @@ pub struct HttpOptions {
 impl Default for HttpOptions {
     fn default() -> Self {
         Self {
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            timeout: HttpOptions::DEFAULT_TIMEOUT,
+            connect_timeout: HttpOptions::DEFAULT_CONNECT_TIMEOUT,
+            max_response_bytes: HttpOptions::DEFAULT_MAX_RESPONSE_BYTES,
             client: None,
         }
     }
@@ -72,34 +62,24 @@ impl fmt::Debug for HttpOptions {
 }
 
 impl HttpOptions {
-    /// The deadline of one request, from connecting to the last byte of the body; default
-    /// [`HttpOptions::DEFAULT_TIMEOUT`].
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+    crate::macros::setters! {
+        /// The deadline of one request, from connecting to the last byte of the body; default
+        /// [`HttpOptions::DEFAULT_TIMEOUT`].
+        timeout(timeout: Duration) => timeout = timeout;
 
-    /// The deadline of the TCP and TLS handshake; default [`HttpOptions::DEFAULT_CONNECT_TIMEOUT`]. Ignored
-    /// with [`HttpOptions::client`], whose own setting counts.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
+        /// The deadline of the TCP and TLS handshake; default [`HttpOptions::DEFAULT_CONNECT_TIMEOUT`]. Ignored
+        /// with [`HttpOptions::client`], whose own setting counts.
+        connect_timeout(timeout: Duration) => connect_timeout = timeout;
 
-    /// The largest response body read; default [`HttpOptions::DEFAULT_MAX_RESPONSE_BYTES`]. A longer one is
-    /// refused, whatever its `Content-Length` says.
-    pub fn max_response_bytes(mut self, max: usize) -> Self {
-        self.max_response_bytes = max;
-        self
-    }
+        /// The largest response body read; default [`HttpOptions::DEFAULT_MAX_RESPONSE_BYTES`]. A longer one is
+        /// refused, whatever its `Content-Length` says.
+        max_response_bytes(max: usize) => max_response_bytes = max;
 
-    /// Uses this reqwest client, e.g. one that trusts a private CA or goes through a proxy. The
-    /// deadline and the size cap still apply to every request. Build it with
-    /// `redirect(reqwest::redirect::Policy::none())`: a provider that redirects is refused
-    /// either way, but only that policy keeps the redirect from being followed first.
-    pub fn client(mut self, client: Client) -> Self {
-        self.client = Some(client);
-        self
+        /// Uses this reqwest client, e.g. one that trusts a private CA or goes through a proxy. The
+        /// deadline and the size cap still apply to every request. Build it with
+        /// `redirect(reqwest::redirect::Policy::none())`: a provider that redirects is refused
+        /// either way, but only that policy keeps the redirect from being followed first.
+        client(client: Client) => client = Some(client);
     }
 }
 
@@ -257,11 +237,7 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 
 /// A URL quoted in an error, cut at 200 bytes so a hostile document cannot flood the logs.
 pub(crate) fn shorten(text: &str) -> &str {
-    let mut end = text.len().min(200);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    crate::logging::truncate(text, 200)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //!
 //! Answers are cached, so that a busy API does not ask the provider on every request. An
 //! *active* answer is kept until the token's `exp` or for [`cache_ttl`] (default
-//! [`DEFAULT_INTROSPECTION_CACHE_TTL`], 30 seconds), whichever comes first. So a token revoked
+//! [`IntrospectionStrategy::DEFAULT_CACHE_TTL`], 30 seconds), whichever comes first. So a token revoked
 //! at the provider is refused here **at most `cache_ttl` after the revocation**; with
 //! `cache_ttl(Duration::ZERO)`, on the next request. An *inactive* answer is kept as long, so a
 //! client retrying a dead token does not reach the provider each time.
@@ -46,25 +46,19 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::{
-    OidcError,
+    OidcError, ProviderTokenError,
     discovery::{self, allows_loopback_http},
     fetch::{FetchError, Fetcher, HttpOptions, secure_url},
 };
-use crate::{error::AuthError, security::SecurityScopes, strategies::jwt::DEFAULT_MAX_TOKEN_LEN};
-
-/// [`IntrospectionStrategy::DEFAULT_CACHE_TTL`], for the crate's own use.
-pub(crate) const DEFAULT_INTROSPECTION_CACHE_TTL: Duration = Duration::from_secs(30);
-
-/// [`IntrospectionStrategy::DEFAULT_MAX_CACHE_ENTRIES`], for the crate's own use.
-pub(crate) const DEFAULT_MAX_CACHE_ENTRIES: usize = 10_000;
+use crate::{error::AuthError, security::SecurityScopes, strategies::jwt::JwtStrategy};
 
 impl IntrospectionStrategy {
     /// How long an introspection answer is cached unless configured: 30 seconds. This is the
     /// longest a revoked token keeps working here.
-    pub const DEFAULT_CACHE_TTL: Duration = DEFAULT_INTROSPECTION_CACHE_TTL;
+    pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
 
     /// The most answers cached unless configured.
-    pub const DEFAULT_MAX_CACHE_ENTRIES: usize = DEFAULT_MAX_CACHE_ENTRIES;
+    pub const DEFAULT_MAX_CACHE_ENTRIES: usize = 10_000;
 }
 
 /// How this API authenticates to the introspection endpoint (RFC 7662 §2.1 requires it).
@@ -252,35 +246,16 @@ impl<'de> serde::Deserialize<'de> for UniqueObject {
     }
 }
 
-/// Why [`IntrospectionStrategy::verify`] refused a token. Safe to log: it carries no token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum IntrospectionError {
-    /// The provider says the token is not active (unknown, expired, revoked): 401.
-    #[error("the token is not active")]
-    Inactive,
-    /// Refused without asking (empty, too long, not a bearer token's characters), or active but
-    /// not for us (issuer, audience, a refresh token, expired here): 401.
-    #[error("invalid token: {0}")]
-    Invalid(&'static str),
-    /// The endpoint failed, refused our credentials, or answered outside RFC 7662: 503.
-    #[error("introspection failed: {0}")]
-    Unavailable(String),
-}
-
-impl IntrospectionError {
-    /// The HTTP error: 401 `Could not validate credentials` with the required scopes in
-    /// `WWW-Authenticate`, or 503 when the provider could not answer.
-    pub fn into_auth_error(self, scopes: &SecurityScopes) -> AuthError {
-        match self {
-            IntrospectionError::Unavailable(reason) => {
-                tracing::warn!(%reason, "token introspection failed");
-                AuthError::Unavailable
-            }
-            other => {
-                tracing::debug!(reason = %other, "rejected an introspected token");
-                AuthError::InvalidCredentials { scopes: scopes.clone() }
-            }
+/// [`ProviderTokenError::into_auth_error`] for introspection's refusals, logged from here.
+pub(super) fn into_auth_error(error: ProviderTokenError, scopes: &SecurityScopes) -> AuthError {
+    match error {
+        ProviderTokenError::Unavailable(reason) => {
+            tracing::warn!(%reason, "token introspection failed");
+            AuthError::Unavailable
+        }
+        other => {
+            tracing::debug!(reason = %other, "rejected an introspected token");
+            AuthError::InvalidCredentials { scopes: scopes.clone() }
         }
     }
 }
@@ -368,68 +343,43 @@ impl fmt::Debug for IntrospectionStrategyBuilder {
 }
 
 impl IntrospectionStrategyBuilder {
-    /// The introspection endpoint. Without it, [`issuer`](Self::issuer)'s discovery document
-    /// gives it (`introspection_endpoint`).
-    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
-        self.endpoint = Some(url.into());
-        self
-    }
+    crate::macros::setters! {
+        /// The introspection endpoint. Without it, [`issuer`](Self::issuer)'s discovery document
+        /// gives it (`introspection_endpoint`).
+        endpoint(url: impl Into<String>) => endpoint = Some(url.into());
 
-    /// The provider: its discovery document gives the endpoint unless one is set, and an
-    /// answer naming another `iss` is refused.
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
-        self
-    }
+        /// The provider: its discovery document gives the endpoint unless one is set, and an
+        /// answer naming another `iss` is refused.
+        issuer(issuer: impl Into<String>) => issuer = Some(issuer.into());
 
-    /// The audience tokens must be addressed to: the answer's `aud` (a string or an array)
-    /// must contain it, and an answer without `aud` is refused. This API's identifier at the
-    /// provider (its resource indicator, its client id at Keycloak). Required, unless
-    /// [`accept_any_audience`](Self::accept_any_audience) is called instead.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
-        self
-    }
+        /// The audience tokens must be addressed to: the answer's `aud` (a string or an array)
+        /// must contain it, and an answer without `aud` is refused. This API's identifier at the
+        /// provider (its resource indicator, its client id at Keycloak). Required, unless
+        /// [`accept_any_audience`](Self::accept_any_audience) is called instead.
+        audience(audience: impl Into<String>) => audience = Some(audience.into());
 
-    /// Accepts every active token of the provider, whatever its `aud`, instead of requiring an
-    /// [`audience`](Self::audience). Only for a provider that writes no `aud` in its answers
-    /// and issues tokens for this API alone: otherwise a token issued for any other API of the
-    /// provider is accepted here. The issuer, expiry and refresh-token checks still apply.
-    pub fn accept_any_audience(mut self) -> Self {
-        self.any_audience = true;
-        self
-    }
+        /// Accepts every active token of the provider, whatever its `aud`, instead of requiring an
+        /// [`audience`](Self::audience). Only for a provider that writes no `aud` in its answers
+        /// and issues tokens for this API alone: otherwise a token issued for any other API of the
+        /// provider is accepted here. The issuer, expiry and refresh-token checks still apply.
+        accept_any_audience() => any_audience = true;
 
-    /// Clock skew tolerated on `exp` and `nbf`; default 30 seconds.
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
+        /// Clock skew tolerated on `exp` and `nbf`; default 30 seconds.
+        leeway(leeway: Duration) => leeway = leeway;
 
-    /// How long an answer is cached, at most (and never past the token's `exp`): the longest a
-    /// revoked token keeps working. Default [`IntrospectionStrategy::DEFAULT_CACHE_TTL`]; zero disables
-    /// the cache.
-    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
-        self.cache_ttl = ttl;
-        self
-    }
+        /// How long an answer is cached, at most (and never past the token's `exp`): the longest a
+        /// revoked token keeps working. Default [`IntrospectionStrategy::DEFAULT_CACHE_TTL`]; zero disables
+        /// the cache.
+        cache_ttl(ttl: Duration) => cache_ttl = ttl;
 
-    /// How many answers the cache holds, at most; default [`IntrospectionStrategy::DEFAULT_MAX_CACHE_ENTRIES`].
-    pub fn max_cache_entries(mut self, max: usize) -> Self {
-        self.max_entries = max;
-        self
-    }
+        /// How many answers the cache holds, at most; default [`IntrospectionStrategy::DEFAULT_MAX_CACHE_ENTRIES`].
+        max_cache_entries(max: usize) => max_entries = max;
 
-    /// How the provider is reached; see [`HttpOptions`].
-    pub fn http(mut self, http: HttpOptions) -> Self {
-        self.http = http;
-        self
-    }
+        /// How the provider is reached; see [`HttpOptions`].
+        http(http: HttpOptions) => http = http;
 
-    /// Computes the granted scopes from the answer, replacing its `scope`.
-    pub fn scopes_from(mut self, map: impl Fn(&IntrospectedToken) -> Vec<String> + Send + Sync + 'static) -> Self {
-        self.scopes_from = Some(Arc::new(map));
-        self
+        /// Computes the granted scopes from the answer, replacing its `scope`.
+        scopes_from(map: impl Fn(&IntrospectedToken) -> Vec<String> + Send + Sync + 'static) => scopes_from = Some(Arc::new(map));
     }
 
     /// Checks the options, discovering the endpoint when only the issuer is given.
@@ -451,7 +401,7 @@ impl IntrospectionStrategyBuilder {
             }
             _ => {}
         }
-        if self.leeway > crate::strategies::jwt::MAX_LEEWAY {
+        if self.leeway > crate::strategies::jwt::JwtStrategy::MAX_LEEWAY {
             return Err(OidcError::Config("leeway must be at most one hour".into()));
         }
         let fetcher = Fetcher::new(&self.http).map_err(|error| OidcError::Config(format!("HTTP client: {error}")))?;
@@ -501,8 +451,8 @@ impl IntrospectionStrategy {
             audience: None,
             any_audience: false,
             leeway: Duration::from_secs(30),
-            cache_ttl: DEFAULT_INTROSPECTION_CACHE_TTL,
-            max_entries: DEFAULT_MAX_CACHE_ENTRIES,
+            cache_ttl: IntrospectionStrategy::DEFAULT_CACHE_TTL,
+            max_entries: IntrospectionStrategy::DEFAULT_MAX_CACHE_ENTRIES,
             http: HttpOptions::default(),
             scopes_from: None,
         }
@@ -515,7 +465,7 @@ impl IntrospectionStrategy {
 
     /// Verifies an opaque token: from the cache if a recent answer is there, else by asking the
     /// provider. See the module docs for the revocation bound.
-    pub async fn verify(&self, token: &str) -> Result<IntrospectedToken, IntrospectionError> {
+    pub async fn verify(&self, token: &str) -> Result<IntrospectedToken, ProviderTokenError> {
         check_shape(token)?;
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = Instant::now();
@@ -528,12 +478,12 @@ impl IntrospectionStrategy {
                 answer
             }
         };
-        let answer = answer.ok_or(IntrospectionError::Inactive)?;
+        let answer = answer.ok_or(ProviderTokenError::Inactive)?;
         self.check(&answer)?;
         Ok(answer)
     }
 
-    async fn ask(&self, token: &str) -> Result<Option<IntrospectedToken>, IntrospectionError> {
+    async fn ask(&self, token: &str) -> Result<Option<IntrospectedToken>, ProviderTokenError> {
         let inner = &*self.inner;
         let (body, authorization) = request_body(token, &inner.client_auth)?;
         let fetched = inner.fetcher.post_form(&inner.endpoint, body, authorization).await.map_err(|error| {
@@ -541,10 +491,10 @@ impl IntrospectionStrategy {
                 FetchError::Status(401 | 403) => " (the endpoint refused this API's client credentials)",
                 _ => "",
             };
-            IntrospectionError::Unavailable(format!("{}: {error}{hint}", inner.endpoint))
+            ProviderTokenError::Unavailable(format!("{}: {error}{hint}", inner.endpoint))
         })?;
         let mut answer = parse_introspection_response(&fetched.body)
-            .map_err(|reason| IntrospectionError::Unavailable(format!("{}: {reason}", inner.endpoint)))?;
+            .map_err(|reason| ProviderTokenError::Unavailable(format!("{}: {reason}", inner.endpoint)))?;
         if let (Some(token), Some(map)) = (answer.as_mut(), &inner.scopes_from) {
             token.scopes = map(token);
         }
@@ -577,28 +527,28 @@ impl IntrospectionStrategy {
 
     /// An active answer must still hold here: not expired, not before its time, for us, and
     /// not a refresh token.
-    fn check(&self, token: &IntrospectedToken) -> Result<(), IntrospectionError> {
+    fn check(&self, token: &IntrospectedToken) -> Result<(), ProviderTokenError> {
         let inner = &*self.inner;
         let now = crate::strategies::jwt::now();
         let leeway = inner.leeway.as_secs();
         if token.exp.is_some_and(|exp| exp < now.saturating_sub(leeway)) {
-            return Err(IntrospectionError::Invalid("expired"));
+            return Err(ProviderTokenError::Invalid("expired"));
         }
         if token.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
-            return Err(IntrospectionError::Invalid("not yet valid"));
+            return Err(ProviderTokenError::Invalid("not yet valid"));
         }
         if let (Some(expected), Some(iss)) = (&inner.issuer, &token.iss)
             && expected != iss
         {
-            return Err(IntrospectionError::Invalid("wrong issuer"));
+            return Err(ProviderTokenError::Invalid("wrong issuer"));
         }
         if let Some(audience) = &inner.audience
             && !token.aud.iter().any(|aud| aud == audience)
         {
-            return Err(IntrospectionError::Invalid("wrong audience"));
+            return Err(ProviderTokenError::Invalid("wrong audience"));
         }
         if is_refresh_answer(token) {
-            return Err(IntrospectionError::Invalid("a refresh token"));
+            return Err(ProviderTokenError::Invalid("a refresh token"));
         }
         Ok(())
     }
@@ -622,7 +572,7 @@ fn is_refresh_answer(token: &IntrospectedToken) -> bool {
 }
 
 /// The form body and `Authorization` of an introspection request (RFC 7662 §2.1).
-fn request_body(token: &str, auth: &ClientAuth) -> Result<(String, Option<HeaderValue>), IntrospectionError> {
+fn request_body(token: &str, auth: &ClientAuth) -> Result<(String, Option<HeaderValue>), ProviderTokenError> {
     let mut form = form_urlencoded::Serializer::new(String::new());
     form.append_pair("token", token).append_pair("token_type_hint", "access_token");
     let authorization = match auth {
@@ -642,25 +592,25 @@ fn request_body(token: &str, auth: &ClientAuth) -> Result<(String, Option<Header
     Ok((body, authorization))
 }
 
-fn header_value(value: &str) -> Result<HeaderValue, IntrospectionError> {
+fn header_value(value: &str) -> Result<HeaderValue, ProviderTokenError> {
     let mut value = HeaderValue::from_str(value)
-        .map_err(|_| IntrospectionError::Unavailable("the client credentials are not a valid header".into()))?;
+        .map_err(|_| ProviderTokenError::Unavailable("the client credentials are not a valid header".into()))?;
     value.set_sensitive(true);
     Ok(value)
 }
 
-/// RFC 6750 §2.1 `b64token`, at most [`DEFAULT_MAX_TOKEN_LEN`] bytes: anything else is not
+/// RFC 6750 §2.1 `b64token`, at most [`JwtStrategy::DEFAULT_MAX_TOKEN_LEN`] bytes: anything else is not
 /// worth a request to the provider.
-fn check_shape(token: &str) -> Result<(), IntrospectionError> {
+fn check_shape(token: &str) -> Result<(), ProviderTokenError> {
     if token.is_empty() {
-        return Err(IntrospectionError::Invalid("empty token"));
+        return Err(ProviderTokenError::Invalid("empty token"));
     }
-    if token.len() > DEFAULT_MAX_TOKEN_LEN {
-        return Err(IntrospectionError::Invalid("token too long"));
+    if token.len() > JwtStrategy::DEFAULT_MAX_TOKEN_LEN {
+        return Err(ProviderTokenError::Invalid("token too long"));
     }
     let body = token.trim_end_matches('=');
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b)) {
-        return Err(IntrospectionError::Invalid("not a bearer token"));
+        return Err(ProviderTokenError::Invalid("not a bearer token"));
     }
     Ok(())
 }
@@ -703,7 +653,7 @@ mod tests {
         for bad in ["", "=", "a b", "a\"b", "a,b", "é", "a=b"] {
             assert!(check_shape(bad).is_err(), "{bad}");
         }
-        assert!(check_shape(&"a".repeat(DEFAULT_MAX_TOKEN_LEN + 1)).is_err());
+        assert!(check_shape(&"a".repeat(JwtStrategy::DEFAULT_MAX_TOKEN_LEN + 1)).is_err());
     }
 
     #[test]

@@ -14,19 +14,13 @@ use super::{
 use crate::strategies::jwt::JwtKey;
 use crate::strategies::jwt::{Claims, InvalidReason, JwtError, JwtKeySet, JwtStrategy};
 
-/// [`Issuer::DEFAULT_LEEWAY`], for the crate's own use.
-pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
-
-/// [`Issuer::ACCESS_TOKEN_TYPE`], for the crate's own use.
-pub(crate) const ACCESS_TOKEN_TYPE: &str = "at+jwt";
-
 impl Issuer {
     /// Clock skew tolerated on `exp` and `nbf` of provider tokens unless configured: 30 seconds,
     /// since the provider's clock is not ours.
-    pub const DEFAULT_LEEWAY: Duration = DEFAULT_LEEWAY;
+    pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
     /// The `typ` of RFC 9068 access tokens.
-    pub const ACCESS_TOKEN_TYPE: &str = ACCESS_TOKEN_TYPE;
+    pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 }
 
 /// Maps a verified token's claims to the scopes it grants; see [`Issuer::scopes_from`].
@@ -37,25 +31,25 @@ pub(crate) type ScopeMapper = Arc<dyn Fn(&Claims) -> Vec<String> + Send + Sync>;
 /// The three providers of the README, configured:
 ///
 /// ```
-/// use auth_core::strategies::oidc::{Issuer, scopes_and_claim};
+/// use auth_core::strategies::oidc::Issuer;
 ///
 /// // Keycloak. The realm is the issuer. Tokens carry `aud: "account"` unless the client scope
 /// // of your API has an Audience mapper adding its client id. Realm roles count as scopes.
 /// let keycloak = Issuer::new("https://sso.example.com/realms/acme")
 ///     .audience("items-api")
-///     .scopes_from(scopes_and_claim(&["realm_access", "roles"]));
+///     .scopes_from(Issuer::scopes_and_claim(&["realm_access", "roles"]));
 ///
 /// // Auth0. The issuer ends with a slash; the audience is the API's identifier. With RBAC and
 /// // "Add Permissions in the Access Token", permissions count as scopes.
 /// let auth0 = Issuer::new("https://acme.eu.auth0.com/")
 ///     .audience("https://api.example.com")
-///     .scopes_from(scopes_and_claim(&["permissions"]));
+///     .scopes_from(Issuer::scopes_and_claim(&["permissions"]));
 ///
 /// // Entra ID, v2.0 tokens. The audience is the app's client id; delegated scopes arrive in
 /// // `scp`, application roles in `roles`.
 /// let entra = Issuer::new("https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0")
 ///     .audience("11111111-1111-1111-1111-111111111111")
-///     .scopes_from(scopes_and_claim(&["roles"]));
+///     .scopes_from(Issuer::scopes_and_claim(&["roles"]));
 /// # let _ = (keycloak, auth0, entra);
 /// ```
 ///
@@ -99,86 +93,75 @@ impl Issuer {
         Self {
             issuer: issuer.into(),
             audience: None,
-            leeway: DEFAULT_LEEWAY,
+            leeway: Issuer::DEFAULT_LEEWAY,
             token_type: None,
             jwks_uri: None,
             scopes_from: None,
         }
     }
 
-    /// The audience tokens must be addressed to (`aud`): this API's identifier at the provider.
-    /// Required.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
-        self
-    }
+    crate::macros::setters! {
+        /// The audience tokens must be addressed to (`aud`): this API's identifier at the provider.
+        /// Required.
+        audience(audience: impl Into<String>) => audience = Some(audience.into());
 
-    /// Clock skew tolerated on `exp` and `nbf`; default [`Issuer::DEFAULT_LEEWAY`], at most an hour.
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
+        /// Clock skew tolerated on `exp` and `nbf`; default [`Issuer::DEFAULT_LEEWAY`], at most an hour.
+        leeway(leeway: Duration) => leeway = leeway;
 
-    /// Requires `typ: at+jwt` (RFC 9068 §4). Off by default, because Keycloak, Auth0 and Entra
-    /// ID write `typ: JWT`; turn it on for providers that follow RFC 9068, so that no other JWT
-    /// of theirs can pass as an access token.
-    pub fn require_access_token_type(mut self) -> Self {
-        self.token_type = Some(ACCESS_TOKEN_TYPE);
-        self
-    }
+        /// Requires `typ: at+jwt` (RFC 9068 §4). Off by default, because Keycloak, Auth0 and Entra
+        /// ID write `typ: JWT`; turn it on for providers that follow RFC 9068, so that no other JWT
+        /// of theirs can pass as an access token.
+        require_access_token_type() => token_type = Some(Issuer::ACCESS_TOKEN_TYPE);
 
-    /// Fetches keys from this URL instead of discovering it, for providers without a discovery
-    /// document. The URL must be `https` (or loopback `http` for a loopback issuer).
-    pub fn jwks_uri(mut self, jwks_uri: impl Into<String>) -> Self {
-        self.jwks_uri = Some(jwks_uri.into());
-        self
-    }
+        /// Fetches keys from this URL instead of discovering it, for providers without a discovery
+        /// document. The URL must be `https` (or loopback `http` for a loopback issuer).
+        jwks_uri(jwks_uri: impl Into<String>) => jwks_uri = Some(jwks_uri.into());
 
-    /// Computes the scopes a token grants from its claims, replacing the default: the `scope`
-    /// string, the `scp` string or array, and the `scopes` array, gathered by
-    /// [`Claims`](crate::strategies::jwt::Claims). See [`scopes_and_claim`] for the common case.
-    pub fn scopes_from(mut self, map: impl Fn(&Claims) -> Vec<String> + Send + Sync + 'static) -> Self {
-        self.scopes_from = Some(Arc::new(map));
-        self
+        /// Computes the scopes a token grants from its claims, replacing the default: the `scope`
+        /// string, the `scp` string or array, and the `scopes` array, gathered by
+        /// [`Claims`](crate::strategies::jwt::Claims). See [`Issuer::scopes_and_claim`] for the common case.
+        scopes_from(map: impl Fn(&Claims) -> Vec<String> + Send + Sync + 'static) => scopes_from = Some(Arc::new(map));
     }
 }
 
-/// A scope mapping for [`Issuer::scopes_from`]: the token's scopes, plus the strings found at
-/// `path` in its claims (an array of strings, or one string).
-///
-/// - Keycloak realm roles: `scopes_and_claim(&["realm_access", "roles"])`;
-/// - Entra ID app roles: `scopes_and_claim(&["roles"])`;
-/// - Auth0 RBAC permissions: `scopes_and_claim(&["permissions"])`.
-///
-/// ```
-/// use auth_core::strategies::oidc::scopes_and_claim;
-/// # use auth_core::strategies::jwt::{JwtKey, JwtStrategy, Claims};
-/// # let strategy = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
-/// # let token = strategy
-/// #     .issue_claims("u", &["profile"], &serde_json::json!({ "realm_access": { "roles": ["admin"] } }))
-/// #     .unwrap();
-/// # let claims: Claims = strategy.verify(&token).unwrap();
-/// // claims: {"scopes": ["profile"], "realm_access": {"roles": ["admin"]}, …}
-/// let map = scopes_and_claim(&["realm_access", "roles"]);
-/// assert_eq!(map(&claims), ["profile", "admin"]);
-/// ```
-pub fn scopes_and_claim(path: &'static [&'static str]) -> impl Fn(&Claims) -> Vec<String> + Send + Sync + 'static {
-    move |claims| {
-        let mut scopes = claims.scopes.clone();
-        let found = path
-            .split_first()
-            .and_then(|(first, rest)| rest.iter().try_fold(claims.extra.get(*first)?, |value, name| value.get(*name)));
-        let mut add = |scope: &str| {
-            if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
-                scopes.push(scope.to_owned());
+impl Issuer {
+    /// A scope mapping for [`Issuer::scopes_from`]: the token's scopes, plus the strings found at
+    /// `path` in its claims (an array of strings, or one string).
+    ///
+    /// - Keycloak realm roles: `Issuer::scopes_and_claim(&["realm_access", "roles"])`;
+    /// - Entra ID app roles: `Issuer::scopes_and_claim(&["roles"])`;
+    /// - Auth0 RBAC permissions: `Issuer::scopes_and_claim(&["permissions"])`.
+    ///
+    /// ```
+    /// use auth_core::strategies::oidc::Issuer;
+    /// # use auth_core::strategies::jwt::{JwtKey, JwtStrategy, Claims};
+    /// # let strategy = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
+    /// # let token = strategy
+    /// #     .issue_claims("u", &["profile"], &serde_json::json!({ "realm_access": { "roles": ["admin"] } }))
+    /// #     .unwrap();
+    /// # let claims: Claims = strategy.verify(&token).unwrap();
+    /// // claims: {"scopes": ["profile"], "realm_access": {"roles": ["admin"]}, …}
+    /// let map = Issuer::scopes_and_claim(&["realm_access", "roles"]);
+    /// assert_eq!(map(&claims), ["profile", "admin"]);
+    /// ```
+    pub fn scopes_and_claim(path: &'static [&'static str]) -> impl Fn(&Claims) -> Vec<String> + Send + Sync + 'static {
+        move |claims| {
+            let mut scopes = claims.scopes.clone();
+            let found = path.split_first().and_then(|(first, rest)| {
+                rest.iter().try_fold(claims.extra.get(*first)?, |value, name| value.get(*name))
+            });
+            let mut add = |scope: &str| {
+                if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
+                    scopes.push(scope.to_owned());
+                }
+            };
+            match found {
+                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(&mut add),
+                Some(Value::String(one)) => add(one),
+                _ => {}
             }
-        };
-        match found {
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(&mut add),
-            Some(Value::String(one)) => add(one),
-            _ => {}
+            scopes
         }
-        scopes
     }
 }
 
@@ -222,7 +205,7 @@ impl IssuerVerifier {
         if audience.is_empty() {
             return Err(OidcError::Config("the audience is empty".into()));
         }
-        if issuer.leeway > crate::strategies::jwt::MAX_LEEWAY {
+        if issuer.leeway > crate::strategies::jwt::JwtStrategy::MAX_LEEWAY {
             return Err(OidcError::Config("leeway must be at most one hour".into()));
         }
         Ok(Rules {
@@ -280,11 +263,11 @@ mod tests {
             let token = strategy.issue_claims("u", &["a"], &extra).unwrap();
             strategy.verify(&token).unwrap()
         };
-        let roles = scopes_and_claim(&["realm_access", "roles"]);
+        let roles = Issuer::scopes_and_claim(&["realm_access", "roles"]);
         assert_eq!(roles(&claims(json!({ "realm_access": { "roles": ["b", "a", 1, "c"] } }))), ["a", "b", "c"]);
         assert_eq!(roles(&claims(json!({ "realm_access": { "roles": "b" } }))), ["a", "b"]);
         assert_eq!(roles(&claims(json!({ "realm_access": ["b"] }))), ["a"]);
         assert_eq!(roles(&claims(json!({}))), ["a"]);
-        assert_eq!(scopes_and_claim(&[])(&claims(json!({}))), ["a"]);
+        assert_eq!(Issuer::scopes_and_claim(&[])(&claims(json!({}))), ["a"]);
     }
 }

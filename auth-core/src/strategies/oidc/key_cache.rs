@@ -59,30 +59,20 @@ impl Default for KeyCachePolicy {
 }
 
 impl KeyCachePolicy {
-    /// The shortest time a fetched set is fresh, whatever `Cache-Control` says.
-    pub fn floor(mut self, floor: Duration) -> Self {
-        self.floor = floor;
-        self
-    }
+    crate::macros::setters! {
+        /// The shortest time a fetched set is fresh, whatever `Cache-Control` says.
+        floor(floor: Duration) => floor = floor;
 
-    /// The longest time a fetched set is fresh, whatever `Cache-Control` says. It bounds how long
-    /// a key the provider has withdrawn keeps verifying while the provider is reachable.
-    pub fn ceiling(mut self, ceiling: Duration) -> Self {
-        self.ceiling = ceiling;
-        self
-    }
+        /// The longest time a fetched set is fresh, whatever `Cache-Control` says. It bounds how long
+        /// a key the provider has withdrawn keeps verifying while the provider is reachable.
+        ceiling(ceiling: Duration) => ceiling = ceiling;
 
-    /// The least time between two fetches of one issuer's key set, whatever triggers them.
-    pub fn refetch_interval(mut self, interval: Duration) -> Self {
-        self.refetch_interval = interval;
-        self
-    }
+        /// The least time between two fetches of one issuer's key set, whatever triggers them.
+        refetch_interval(interval: Duration) => refetch_interval = interval;
 
-    /// How long the last good set keeps verifying after its freshness ended, while refreshing
-    /// it fails.
-    pub fn max_stale(mut self, max_stale: Duration) -> Self {
-        self.max_stale = max_stale;
-        self
+        /// How long the last good set keeps verifying after its freshness ended, while refreshing
+        /// it fails.
+        max_stale(max_stale: Duration) => max_stale = max_stale;
     }
 
     pub(super) fn validate(&self) -> Result<(), OidcError> {
@@ -264,7 +254,8 @@ impl KeyCache {
 /// Fetches and parses the set, and says how long it stays fresh.
 async fn fetch(fetcher: &Fetcher, url: &Url, policy: &KeyCachePolicy) -> Result<(ParsedKeySet, Duration), OidcError> {
     let fetched = fetcher.get(url).await.map_err(|error| OidcError::Fetch { url: url.to_string(), error })?;
-    let parsed = parse_key_set(&fetched.body).map_err(|error| OidcError::KeySet { url: url.to_string(), error })?;
+    let parsed = parse_key_set(&fetched.body)
+        .map_err(|error| OidcError::KeySet { url: url.to_string(), reason: error.to_string() })?;
     for skipped in parsed.skipped() {
         tracing::warn!(jwks_uri = %url, kid = ?skipped.kid, reason = %skipped.reason, "skipped a key of the key set");
     }

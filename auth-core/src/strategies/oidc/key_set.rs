@@ -197,11 +197,7 @@ fn check_rsa_size(jwk: &Map<String, Value>) -> Result<(), String> {
 }
 
 fn short_kid(kid: &str) -> String {
-    let mut end = kid.len().min(64);
-    while !kid.is_char_boundary(end) {
-        end -= 1;
-    }
-    kid[..end].to_owned()
+    crate::logging::truncate(kid, 64).to_owned()
 }
 
 #[cfg(test)]

@@ -68,18 +68,15 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 pub(crate) use discovery::DISCOVERY_PATH;
 pub use discovery::ProviderMetadata;
 pub use fetch::{FetchError, HttpOptions};
-pub use introspection::{
-    ClientAuth, IntrospectedToken, IntrospectionError, IntrospectionStrategy, IntrospectionStrategyBuilder,
-};
-pub use issuer::{Issuer, scopes_and_claim};
+pub use introspection::{ClientAuth, IntrospectedToken, IntrospectionStrategy, IntrospectionStrategyBuilder};
+pub use issuer::Issuer;
 pub use key_cache::KeyCachePolicy;
-pub use key_set::KeySetError;
 
 use self::{fetch::Fetcher, issuer::IssuerVerifier, key_cache::KeyCache};
 use crate::{
     error::AuthError,
     security::SecurityScopes,
-    strategies::jwt::{Claims, DEFAULT_MAX_TOKEN_LEN, InvalidReason, JwtError},
+    strategies::jwt::{Claims, InvalidReason, JwtError, JwtStrategy},
 };
 
 /// Why a provider, its documents or the configuration could not be used. Raised at startup
@@ -104,12 +101,13 @@ pub enum OidcError {
         reason: String,
     },
     /// The key set is malformed, too large, or holds no usable key.
-    #[error("key set at {url}: {error}")]
+    #[error("key set at {url}: {reason}")]
     KeySet {
         /// Where it came from.
         url: String,
-        /// What is wrong with it.
-        error: KeySetError,
+        /// What is wrong with it: not a JWK set, too many keys, or no usable key (with why
+        /// each key was skipped).
+        reason: String,
     },
     /// The configuration cannot work (no audience, a floor above the ceiling, two issuers with
     /// one identifier, an issuer that is not a URL…).
@@ -117,8 +115,8 @@ pub enum OidcError {
     Config(String),
 }
 
-/// Why [`OidcStrategy::verify`] refused a token. Safe to log; clients see only
-/// [`ProviderTokenError::into_auth_error`]'s response.
+/// Why [`OidcStrategy::verify`] or [`IntrospectionStrategy::verify`] refused a token. Safe to
+/// log: it carries no token. Clients see only [`ProviderTokenError::into_auth_error`]'s response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProviderTokenError {
@@ -133,14 +131,28 @@ pub enum ProviderTokenError {
     /// answer: 503.
     #[error("the issuer's keys are unavailable")]
     KeysUnavailable,
+    /// Introspection: the provider says the token is not active (unknown, expired, revoked): 401.
+    #[error("the token is not active")]
+    Inactive,
+    /// Introspection: refused without asking (empty, too long, not a bearer token's characters),
+    /// or active but not for us (issuer, audience, a refresh token, expired here): 401.
+    #[error("invalid token: {0}")]
+    Invalid(&'static str),
+    /// Introspection: the endpoint failed, refused our credentials, or answered outside
+    /// RFC 7662: 503.
+    #[error("introspection failed: {0}")]
+    Unavailable(String),
 }
 
 impl ProviderTokenError {
     /// The HTTP error, as the JWT extractor answers: 401 `Could not validate credentials` with
-    /// the required scopes in `WWW-Authenticate`, or 503 when the keys cannot be had. The reason
-    /// is logged at `debug` (`warn` for unavailable keys).
+    /// the required scopes in `WWW-Authenticate`, or 503 when the keys or the introspection
+    /// endpoint cannot be had. The reason is logged at `debug` (`warn` for a 503).
     pub fn into_auth_error(self, scopes: &SecurityScopes) -> AuthError {
         match self {
+            ProviderTokenError::Inactive | ProviderTokenError::Invalid(_) | ProviderTokenError::Unavailable(_) => {
+                introspection::into_auth_error(self, scopes)
+            }
             ProviderTokenError::KeysUnavailable => {
                 tracing::warn!("an identity provider's keys are unavailable");
                 AuthError::Unavailable
@@ -254,17 +266,13 @@ impl OidcStrategyBuilder {
         self
     }
 
-    /// How the provider is reached; default [`HttpOptions::default`]; see [`HttpOptions`].
-    pub fn http(mut self, http: HttpOptions) -> Self {
-        self.http = http;
-        self
-    }
+    crate::macros::setters! {
+        /// How the provider is reached; default [`HttpOptions::default`]; see [`HttpOptions`].
+        http(http: HttpOptions) => http = http;
 
-    /// How key sets are cached and refetched; default [`KeyCachePolicy::default`]; see
-    /// [`KeyCachePolicy`].
-    pub fn key_cache(mut self, policy: KeyCachePolicy) -> Self {
-        self.key_cache = policy;
-        self
+        /// How key sets are cached and refetched; default [`KeyCachePolicy::default`]; see
+        /// [`KeyCachePolicy`].
+        key_cache(policy: KeyCachePolicy) => key_cache = policy;
     }
 
     /// Discovers every issuer (unless given its `jwks_uri`) and fetches its key set.
@@ -349,7 +357,7 @@ fn unverified_issuer(token: &str) -> Result<String, ProviderTokenError> {
     }
 
     let malformed = || ProviderTokenError::Jwt(JwtError::Invalid(InvalidReason::Malformed));
-    if token.len() > DEFAULT_MAX_TOKEN_LEN {
+    if token.len() > JwtStrategy::DEFAULT_MAX_TOKEN_LEN {
         return Err(ProviderTokenError::Jwt(JwtError::Invalid(InvalidReason::TooLong)));
     }
     let mut segments = token.split('.');
@@ -382,7 +390,7 @@ mod tests {
             "a.b".to_owned(),
             "a.b.c.d".to_owned(),
             "a.!!!.c".to_owned(),
-            "x".repeat(DEFAULT_MAX_TOKEN_LEN + 1),
+            "x".repeat(JwtStrategy::DEFAULT_MAX_TOKEN_LEN + 1),
         ] {
             assert!(matches!(unverified_issuer(&bad), Err(ProviderTokenError::Jwt(_))), "{bad:.40}");
         }
