@@ -25,12 +25,142 @@ const SILENT: &[&str] =
 pub(crate) fn try_expand(args: &TokenStream, item: &TokenStream) -> Option<TokenStream> {
     let args = Args::parse(args)?;
     let function = Function::parse(item)?;
-    Some(expand(&args, &function))
+    match &function.returns {
+        Some(returns) if mentions(returns, "impl") => Some(expand(&args, &function)),
+        _ => Some(invoke(&args, &function)),
+    }
+}
+
+/// The common function as an invocation of `auth_core::__secured!`, which writes the same
+/// items as [`expand`] (and the full path) from the pieces that vary: the tokens handed across
+/// the proc-macro bridge, which cost more per token than rustc's own expander, are about a
+/// third of the items'. Each piece keeps the span the items give it.
+fn invoke(args: &Args, function: &Function) -> TokenStream {
+    let mut input = Out::default();
+    input.tree(TokenTree::Literal(Literal::string(&format!(
+        "The `#[secured]` function `{0}` as a type: write `Depends<{0}>` to depend on it.",
+        function.name
+    ))));
+    let mut vis = Out::default();
+    vis.trees(&function.vis);
+    input.group(Delimiter::Bracket, None, vis).tree(TokenTree::Ident(function.name.clone()));
+
+    // The scopes: the declaration's name, at the `scopes` key, and the list as written.
+    let mut scopes = Out::default();
+    if let Some((key, literals, list)) = &args.scopes {
+        scopes.tree(TokenTree::Ident(Ident::new("Scope", Span::call_site().located_at(*key))));
+        if list.stream().into_iter().last().is_some_and(|last| is_punct(Some(&last), ',')) {
+            let mut rebuilt = Out::default();
+            for (i, literal) in literals.iter().enumerate() {
+                if i > 0 {
+                    rebuilt.text(",");
+                }
+                rebuilt.tree(TokenTree::Literal(literal.clone()));
+            }
+            scopes.group(Delimiter::Bracket, None, rebuilt);
+        } else {
+            scopes.tree(TokenTree::Group(list.clone()));
+        }
+    }
+    input.group(Delimiter::Bracket, None, scopes);
+
+    // The aliases, the `Dependencies` tuple, the other parameters.
+    let mut aliases = Out::default();
+    let mut dependencies = Out::default();
+    let mut others = Out::default();
+    let mut first = None;
+    let mut count = 0usize;
+    for ty in &function.tys {
+        match classify(ty).expect("checked by the caller") {
+            Param::Dependency => {
+                match dependency_path(ty) {
+                    Some(path) if count < super::expand::ALIASES => {
+                        let span = path[0].span();
+                        first.get_or_insert(span);
+                        let alias = TokenTree::Ident(Ident::new(
+                            &format!("__auth_dep{count}"),
+                            Span::call_site().located_at(span),
+                        ));
+                        let mut written = Out::default();
+                        written.trees(path);
+                        aliases.made(&format!("d{count}")).tree(alias.clone()).group(Delimiter::Brace, None, written);
+                        aliased(&mut dependencies, ty, &alias);
+                        count += 1;
+                    }
+                    _ => {
+                        dependencies.trees(ty);
+                    }
+                }
+                dependencies.text(",");
+            }
+            Param::Silent => {}
+            Param::Other => {
+                let mut other = Out::default();
+                other.trees(ty);
+                others.group(Delimiter::Brace, None, other);
+            }
+        }
+    }
+    input.group(Delimiter::Bracket, None, aliases);
+    input.group(Delimiter::Parenthesis, first, dependencies);
+    input.group(Delimiter::Bracket, None, others);
+
+    // `Args`, `Returns`, `Finish`, `Cache`, and how `call` calls the function.
+    let mut args_tuple = Out::default();
+    for ty in &function.tys {
+        args_tuple.trees(ty).text(",");
+    }
+    input.group(Delimiter::Parenthesis, None, args_tuple);
+    let mut returns = Out::default();
+    let finish = match &function.returns {
+        None => {
+            returns.text("()");
+            Ident::new("PlainFinish", Span::call_site())
+        }
+        Some(ty) => {
+            returns.trees(ty);
+            if last_segment(ty).is_some_and(|(last, _)| last == "Result") {
+                Ident::new("ResultFinish", ty[0].span())
+            } else {
+                Ident::new("PlainFinish", Span::call_site())
+            }
+        }
+    };
+    input.group(Delimiter::Brace, None, returns).tree(TokenTree::Ident(finish));
+    input.tree(TokenTree::Ident(Ident::new(
+        if args.use_cache { "Cached" } else { "NotCached" },
+        Span::call_site(),
+    )));
+    let mut ready = Out::default();
+    if !function.is_async {
+        ready.text("ready");
+    }
+    input.group(Delimiter::Bracket, None, ready);
+    let mut vars = Out::default();
+    for i in 0..function.tys.len() {
+        vars.made(&format!("__auth_arg{i}"));
+    }
+    input.group(Delimiter::Bracket, None, vars);
+
+    // The function, in pieces: before the parameters, the parameters, the output, the body.
+    let mut before = Out::default();
+    before.trees(&function.before);
+    input.group(Delimiter::Brace, None, before);
+    input.tree(TokenTree::Group(function.params.clone()));
+    let mut output = Out::default();
+    output.trees(&function.output);
+    input.group(Delimiter::Brace, None, output);
+    input.tree(function.body.clone());
+
+    let mut out = Out::default();
+    out.text("::auth_core::__secured!").group(Delimiter::Brace, None, input);
+    out.0
 }
 
 /// `scopes = [...]` (its key and literals) and `use_cache`.
 struct Args {
-    scopes: Option<(Span, Vec<Literal>)>,
+    /// The `scopes` key's span, the literals, and the list as written.
+    scopes: Option<(Span, Vec<Literal>, Group)>,
     use_cache: bool,
 }
 
@@ -50,7 +180,7 @@ impl Args {
                 if list.delimiter() != Delimiter::Bracket {
                     return None;
                 }
-                parsed.scopes = Some((key.span(), scope_literals(list.stream())?));
+                parsed.scopes = Some((key.span(), scope_literals(list.stream())?, list.clone()));
             } else if key == "use_cache" && !seen_cache {
                 let TokenTree::Ident(value) = trees.get(i + 2)? else { return None };
                 parsed.use_cache = match value.to_string().as_str() {
@@ -508,7 +638,7 @@ fn expand(args: &Args, function: &Function) -> TokenStream {
         None => {
             secured.text("__auth_private::RequiredScopes::NONE");
         }
-        Some((key, literals)) => {
+        Some((key, literals, _)) => {
             let scope = TokenTree::Ident(Ident::new("Scope", Span::call_site().located_at(*key)));
             let mut list = Out::default();
             for (i, literal) in literals.iter().enumerate() {
