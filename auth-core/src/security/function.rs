@@ -133,7 +133,7 @@ macro_rules! __secured {
             $(use $($path)+ as $alias;)*
             #[automatically_derived]
             impl $crate::__private::DependencyFn for $name {
-                $(const SCOPES: $crate::__private::RequiredScopes = $scope! { scopes: $scope, [$crate], [$list] };)?
+                $(const SCOPES: $crate::__private::RequiredScopes = $scope! { $list $scope [$crate] };)?
                 type Dependencies = $dependencies;
                 $(fn describe(walk: &mut $crate::__private::Walk) {
                     use $crate::__private::{ViaDescribe as _, ViaNothing as _};

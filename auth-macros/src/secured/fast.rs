@@ -807,35 +807,62 @@ mod tests {
         assert!(super::try_expand(&args, &item).is_none(), "{args} {item}");
     }
 
+    /// The fast path's output, flattened.
+    fn fast(args: &str, item: &str) -> String {
+        let mut out = Vec::new();
+        flat(super::try_expand(&args.parse().unwrap(), &item.parse().unwrap()).expect("the fast path takes it"), &mut out);
+        out.join(" ")
+    }
+
+    /// A function returning `impl Trait` is expanded here as by the full path, token for token.
     #[test]
     fn same_output_as_the_full_path() {
-        same("", "async fn f() -> String { String::new() }");
-        same(
-            "",
-            "pub async fn current_user(State(app): State<AppState>, scopes: SecurityScopes, Authenticated(claims): Authenticated<Claims>) -> Result<User, AuthError> { todo!() }",
-        );
-        same(
-            r#"scopes = ["me"]"#,
-            "pub async fn current_active_user(Depends(user): Depends<current_user>) -> Result<User, AuthError> { Ok(user) }",
-        );
-        same(
-            r#"scopes = ["items", "s1"], use_cache = false"#,
-            "/// Docs.\n#[allow(unused)] pub(crate) async fn h(Depends(user): Depends<crate::deps::dep_1>, other: Option<Depends<::x::y>>, Json(body): Json<Value>) -> Json<Value> { body }",
-        );
-        same(
-            r#"use_cache = true, scopes = ["a"],"#,
-            "fn sync(x: u32, axum::extract::Path(id): Path<u32>) -> u32 { x }",
-        );
         same("", "async fn returns_impl(Depends(user): Depends<current_user>) -> impl IntoResponse { user }");
         same(
             "",
             "async fn fallible(Depends(user): Depends<current_user>) -> Result<impl IntoResponse, AuthError> { Ok(user) }",
         );
-        same(
-            "",
-            "async fn boxed(user: Depends<current_user>) -> Result<Box<dyn Fn() -> String + Send>, AuthError> { todo!() }",
+    }
+
+    /// Every other function is handed to `auth_core::__secured!` in pieces (the matcher there
+    /// writes the items the full path writes; the UI and integration tests compile it).
+    #[test]
+    fn the_common_function_is_an_invocation_of_the_matcher() {
+        let head = ": : auth_core : : __secured ! Brace(";
+        assert_eq!(
+            fast("", "async fn f() -> String { String::new() }"),
+            format!(
+                "{head} \"The `#[secured]` function `f` as a type: write `Depends<f>` to depend on it.\" Bracket( ) f \
+                 Bracket( ) Bracket( ) Parenthesis( ) Bracket( ) Parenthesis( ) Brace( String ) PlainFinish Cached \
+                 Bracket( ) Bracket( ) Brace( async fn f ) Parenthesis( ) Brace( - > String ) Brace( String : : new Parenthesis( ) ) )"
+            )
         );
-        same("", "async fn generic_dep(user: Depends<Dep<u8>>, f: fn(u8) -> u8) -> std::io::Result<()> { todo!() }");
+        assert_eq!(
+            fast(
+                r#"scopes = ["me", "items",]"#,
+                "pub async fn current_user(State(app): State<AppState>, Depends(u): Depends<crate::other>, Authenticated(claims): Authenticated<Claims>) -> Result<User, AuthError> { todo!() }",
+            ),
+            format!(
+                "{head} \"The `#[secured]` function `current_user` as a type: write `Depends<current_user>` to depend on it.\" \
+                 Bracket( pub ) current_user Bracket( Scope Bracket( \"me\" , \"items\" ) ) \
+                 Bracket( d0 __auth_dep0 Brace( crate : : other ) ) Parenthesis( Depends < __auth_dep0 > , ) \
+                 Bracket( Brace( Authenticated < Claims > ) ) \
+                 Parenthesis( State < AppState > , Depends < crate : : other > , Authenticated < Claims > , ) \
+                 Brace( Result < User , AuthError > ) ResultFinish Cached Bracket( ) Bracket( __auth_arg0 __auth_arg1 __auth_arg2 ) \
+                 Brace( pub async fn current_user ) \
+                 Parenthesis( State Parenthesis( app ) : State < AppState > , Depends Parenthesis( u ) : Depends < crate : : other > , Authenticated Parenthesis( claims ) : Authenticated < Claims > ) \
+                 Brace( - > Result < User , AuthError > ) Brace( todo ! Parenthesis( ) ) )"
+            )
+        );
+        assert_eq!(
+            fast(r#"scopes = ["a"], use_cache = false"#, "fn sync(x: Option<Depends<d>>) {}"),
+            format!(
+                "{head} \"The `#[secured]` function `sync` as a type: write `Depends<sync>` to depend on it.\" Bracket( ) sync \
+                 Bracket( Scope Bracket( \"a\" ) ) Bracket( d0 __auth_dep0 Brace( d ) ) Parenthesis( Option < Depends < __auth_dep0 > > , ) \
+                 Bracket( ) Parenthesis( Option < Depends < d > > , ) Brace( Parenthesis( ) ) PlainFinish NotCached Bracket( ready ) \
+                 Bracket( __auth_arg0 ) Brace( fn sync ) Parenthesis( x : Option < Depends < d > > ) Brace( ) Brace( ) )"
+            )
+        );
     }
 
     #[test]
