@@ -121,8 +121,8 @@ macro_rules! __secured {
         [$($d:ident $alias:ident {$($path:tt)+})*]
         $dependencies:tt
         [$($({$($other:tt)+})+)?]
-        $args:tt {$($returns:tt)+} $finish:ident $cache:ident [$($ready:ident)?] [$($arg:ident)*]
-        {$($before:tt)+} ($($params:tt)*) {$($output:tt)*} $body:tt
+        $args:tt [$(-> $($returns:tt)+)?] $finish:ident $cache:ident [$($ready:ident)?] [$($field:tt)*]
+        {$($before:tt)+} ($($params:tt)*) $body:tt
     ) => {
         #[doc = $doc]
         #[allow(non_camel_case_types)]
@@ -140,15 +140,15 @@ macro_rules! __secured {
                     $((&$crate::__private::Probe::<$($other)+>::new()).describe(walk);)+
                 })?
                 type Args = $args;
-                type Returns = $($returns)+;
+                type Returns = ($($($returns)+)?);
                 type Finish = $crate::__private::$finish;
                 type Cache = $crate::__private::$cache;
-                fn call(($($arg,)*): Self::Args) -> impl $crate::__private::Future<Output = Self::Returns> + $crate::__private::Send {
-                    $($crate::__private::core::future::$ready)?($name($crate::__private::Enter::nested(), $($arg),*))
+                fn call(args: Self::Args) -> impl $crate::__private::Future<Output = Self::Returns> + $crate::__private::Send {
+                    $($crate::__private::core::future::$ready)?($name($crate::__private::Enter::nested(), $(args.$field),*))
                 }
             }
         };
-        $($before)+(_: $crate::__private::Enter<$name>, $($params)*) $($output)* $body
+        $($before)+(_: $crate::__private::Enter<$name>, $($params)*) $(-> $($returns)+)? $body
     };
 }
 

@@ -112,13 +112,10 @@ fn invoke(args: &Args, function: &Function) -> TokenStream {
     }
     input.group(Delimiter::Parenthesis, None, args_tuple);
     let mut returns = Out::default();
+    returns.trees(&function.output);
     let finish = match &function.returns {
-        None => {
-            returns.text("()");
-            Ident::new("PlainFinish", Span::call_site())
-        }
+        None => Ident::new("PlainFinish", Span::call_site()),
         Some(ty) => {
-            returns.trees(ty);
             if last_segment(ty).is_some_and(|(last, _)| last == "Result") {
                 Ident::new("ResultFinish", ty[0].span())
             } else {
@@ -126,7 +123,7 @@ fn invoke(args: &Args, function: &Function) -> TokenStream {
             }
         }
     };
-    input.group(Delimiter::Brace, None, returns).tree(TokenTree::Ident(finish));
+    input.group(Delimiter::Bracket, None, returns).tree(TokenTree::Ident(finish));
     input.tree(TokenTree::Ident(Ident::new(
         if args.use_cache { "Cached" } else { "NotCached" },
         Span::call_site(),
@@ -136,20 +133,17 @@ fn invoke(args: &Args, function: &Function) -> TokenStream {
         ready.text("ready");
     }
     input.group(Delimiter::Bracket, None, ready);
-    let mut vars = Out::default();
+    let mut fields = Out::default();
     for i in 0..function.tys.len() {
-        vars.made(&format!("__auth_arg{i}"));
+        fields.tree(TokenTree::Literal(Literal::usize_unsuffixed(i)));
     }
-    input.group(Delimiter::Bracket, None, vars);
+    input.group(Delimiter::Bracket, None, fields);
 
     // The function, in pieces: before the parameters, the parameters, the output, the body.
     let mut before = Out::default();
     before.trees(&function.before);
     input.group(Delimiter::Brace, None, before);
     input.tree(TokenTree::Group(function.params.clone()));
-    let mut output = Out::default();
-    output.trees(&function.output);
-    input.group(Delimiter::Brace, None, output);
     input.tree(function.body.clone());
 
     let mut out = Out::default();
@@ -833,8 +827,8 @@ mod tests {
             fast("", "async fn f() -> String { String::new() }"),
             format!(
                 "{head} \"The `#[secured]` function `f` as a type: write `Depends<f>` to depend on it.\" Bracket( ) f \
-                 Bracket( ) Bracket( ) Parenthesis( ) Bracket( ) Parenthesis( ) Brace( String ) PlainFinish Cached \
-                 Bracket( ) Bracket( ) Brace( async fn f ) Parenthesis( ) Brace( - > String ) Brace( String : : new Parenthesis( ) ) )"
+                 Bracket( ) Bracket( ) Parenthesis( ) Bracket( ) Parenthesis( ) Bracket( - > String ) PlainFinish Cached \
+                 Bracket( ) Bracket( ) Brace( async fn f ) Parenthesis( ) Brace( String : : new Parenthesis( ) ) )"
             )
         );
         assert_eq!(
@@ -848,10 +842,10 @@ mod tests {
                  Bracket( d0 __auth_dep0 Brace( crate : : other ) ) Parenthesis( Depends < __auth_dep0 > , ) \
                  Bracket( Brace( Authenticated < Claims > ) ) \
                  Parenthesis( State < AppState > , Depends < crate : : other > , Authenticated < Claims > , ) \
-                 Brace( Result < User , AuthError > ) ResultFinish Cached Bracket( ) Bracket( __auth_arg0 __auth_arg1 __auth_arg2 ) \
+                 Bracket( - > Result < User , AuthError > ) ResultFinish Cached Bracket( ) Bracket( 0 1 2 ) \
                  Brace( pub async fn current_user ) \
                  Parenthesis( State Parenthesis( app ) : State < AppState > , Depends Parenthesis( u ) : Depends < crate : : other > , Authenticated Parenthesis( claims ) : Authenticated < Claims > ) \
-                 Brace( - > Result < User , AuthError > ) Brace( todo ! Parenthesis( ) ) )"
+                 Brace( todo ! Parenthesis( ) ) )"
             )
         );
         assert_eq!(
@@ -859,8 +853,8 @@ mod tests {
             format!(
                 "{head} \"The `#[secured]` function `sync` as a type: write `Depends<sync>` to depend on it.\" Bracket( ) sync \
                  Bracket( Scope Bracket( \"a\" ) ) Bracket( d0 __auth_dep0 Brace( d ) ) Parenthesis( Option < Depends < __auth_dep0 > > , ) \
-                 Bracket( ) Parenthesis( Option < Depends < d > > , ) Brace( Parenthesis( ) ) PlainFinish NotCached Bracket( ready ) \
-                 Bracket( __auth_arg0 ) Brace( fn sync ) Parenthesis( x : Option < Depends < d > > ) Brace( ) Brace( ) )"
+                 Bracket( ) Parenthesis( Option < Depends < d > > , ) Bracket( ) PlainFinish NotCached Bracket( ready ) \
+                 Bracket( 0 ) Brace( fn sync ) Parenthesis( x : Option < Depends < d > > ) Brace( ) )"
             )
         );
     }
