@@ -143,7 +143,7 @@ macro_rules! __secured {
                 type Returns = ($($($returns)+)?);
                 type Finish = $crate::__private::$finish;
                 type Cache = $crate::__private::$cache;
-                fn call(args: Self::Args) -> impl $crate::__private::Future<Output = Self::Returns> + $crate::__private::Send {
+                fn call(args: Self::Args) -> impl $crate::__private::Future<Output = Self::Returns> {
                     $($crate::__private::core::future::$ready)?($name($crate::__private::Enter::nested(), $(args.$field),*))
                 }
             }

@@ -8,10 +8,18 @@
 //! makes them), with the user's own tokens (types, scope literals, the name) spliced in, so
 //! every error still points where it did.
 //!
+//! A function that returns no `impl Trait` goes further: the proc macro writes only an
+//! invocation of `auth_core::__secured!` with the pieces that vary (the user's tokens, a few
+//! names), and that `macro_rules!` matcher, expanded by rustc's own (optimised) expander,
+//! writes the same items. Every token handed back across the proc-macro bridge costs about
+//! 2 K instructions in an unoptimised proc macro; this hands back about a third of them.
+//!
 //! Anything else (another argument, scope alternatives, a generic or `const` function, a
 //! receiver, `impl Trait` parameters, a literal that is no scope-token, a credential tuple, a
 //! `WebSocketUpgrade`, a return type in parentheses) returns `None`, and the full path in
-//! `expand.rs` handles it, with its validation and errors. The output of both is the same.
+//! `expand.rs` handles it, with its validation and errors. The items of both do the same (the
+//! matcher writes `$crate::__private` paths, leaves out `SCOPES` when there are none, and names
+//! a single declared scope through `ScopeAt`).
 
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 
@@ -124,10 +132,7 @@ fn invoke(args: &Args, function: &Function) -> TokenStream {
         }
     };
     input.group(Delimiter::Bracket, None, returns).tree(TokenTree::Ident(finish));
-    input.tree(TokenTree::Ident(Ident::new(
-        if args.use_cache { "Cached" } else { "NotCached" },
-        Span::call_site(),
-    )));
+    input.tree(TokenTree::Ident(Ident::new(if args.use_cache { "Cached" } else { "NotCached" }, Span::call_site())));
     let mut ready = Out::default();
     if !function.is_async {
         ready.text("ready");
@@ -804,7 +809,10 @@ mod tests {
     /// The fast path's output, flattened.
     fn fast(args: &str, item: &str) -> String {
         let mut out = Vec::new();
-        flat(super::try_expand(&args.parse().unwrap(), &item.parse().unwrap()).expect("the fast path takes it"), &mut out);
+        flat(
+            super::try_expand(&args.parse().unwrap(), &item.parse().unwrap()).expect("the fast path takes it"),
+            &mut out,
+        );
         out.join(" ")
     }
 
