@@ -146,7 +146,9 @@ EOF
     common
     cat <<'EOF'
 
-use auth_core::{AuthError, Challenge, SecurityScopes, transport::authorization_credentials};
+// The same header parser `Authenticated` uses; it left the public API in issue 19, and is
+// reached through `__private` here so that both crates keep doing the same work.
+use auth_core::{AuthError, Challenge, SecurityScopes, __private::authorization_credentials};
 use axum::{extract::FromRequestParts, http::request::Parts};
 
 pub async fn current_user(parts: &Parts, app: &AppState, scopes: &'static [&'static str]) -> Result<User, AuthError> {

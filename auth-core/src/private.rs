@@ -35,7 +35,7 @@ pub use crate::security::{
     lifetime::assert_secured_upgrade,
     lifetime::{Bounded, SecuredUpgrade},
     requirement::{Alternative, CredentialRef, Describe, Requirement, Walk},
-    scopes::{RequiredScopes, is_scope_token},
+    scopes::{RequiredScopes, ScopeAt, is_scope_token},
 };
 pub use crate::transport::scheme::Scheme;
 

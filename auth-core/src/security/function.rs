@@ -85,8 +85,8 @@ describe_all!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15, 
     note = "mark an async fn with `#[secured]` or `#[secured(scopes = [...])]` to use it as `Depends<that_fn>`"
 )]
 pub trait DependencyFn: Send + Sync + 'static {
-    /// The function's own scopes ([`SecuredFn::SCOPES`]).
-    const SCOPES: RequiredScopes;
+    /// The function's own scopes ([`SecuredFn::SCOPES`]); none unless written.
+    const SCOPES: RequiredScopes = RequiredScopes::NONE;
     /// The parameters that are dependencies ([`SecuredFn::Dependencies`]).
     type Dependencies: DescribeAll;
     /// What each other parameter is ([`SecuredFn::describe`]).
@@ -103,6 +103,53 @@ pub trait DependencyFn: Send + Sync + 'static {
 
     /// Calls the function with extracted parameters.
     fn call(args: Self::Args) -> impl Future<Output = Self::Returns> + Send;
+}
+
+/// What `#[secured]` writes for the common function (see `auth-macros/src/secured/fast.rs`):
+/// the proc macro hands over only the pieces that vary (the user's own tokens, with their
+/// spans, and a few names), and this matcher, expanded by rustc itself, writes the marker
+/// type, the `DependencyFn` impl in a `const _` block, and the function with `Enter<name>`
+/// first. Fewer tokens cross the proc-macro bridge, which in an unoptimised proc macro costs
+/// more per token than rustc's own expander. The items are those the full path
+/// (`auth-macros/src/secured/expand.rs`) writes. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __secured {
+    (
+        $doc:literal [$($vis:tt)*] $name:ident
+        [$($scope:ident $list:tt)?]
+        [$($d:ident $alias:ident {$($path:tt)+})*]
+        $dependencies:tt
+        [$($({$($other:tt)+})+)?]
+        $args:tt [$(-> $($returns:tt)+)?] $finish:ident $cache:ident [$($ready:ident)?] [$($field:tt)*]
+        {$($before:tt)+} ($($params:tt)*) $body:tt
+    ) => {
+        #[doc = $doc]
+        #[allow(non_camel_case_types)]
+        $($vis)* struct $name {}
+        #[allow(unused_imports)]
+        const _: () = {
+            $(use $crate::__private::fallback::$d::*;)*
+            $(use $($path)+ as $alias;)*
+            #[automatically_derived]
+            impl $crate::__private::DependencyFn for $name {
+                $(const SCOPES: $crate::__private::RequiredScopes = $scope! { $list $scope [$crate] };)?
+                type Dependencies = $dependencies;
+                $(fn describe(walk: &mut $crate::__private::Walk) {
+                    use $crate::__private::{ViaDescribe as _, ViaNothing as _};
+                    $((&$crate::__private::Probe::<$($other)+>::new()).describe(walk);)+
+                })?
+                type Args = $args;
+                type Returns = ($($($returns)+)?);
+                type Finish = $crate::__private::$finish;
+                type Cache = $crate::__private::$cache;
+                fn call(args: Self::Args) -> impl $crate::__private::Future<Output = Self::Returns> {
+                    $($crate::__private::core::future::$ready)?($name($crate::__private::Enter::nested(), $(args.$field),*))
+                }
+            }
+        };
+        $($before)+(_: $crate::__private::Enter<$name>, $($params)*) $(-> $($returns)+)? $body
+    };
 }
 
 /// A function usable as a dependency is described by one impl, of [`DependencyFn`]: one impl

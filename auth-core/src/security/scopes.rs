@@ -68,6 +68,20 @@ impl RequiredScopes {
     }
 }
 
+/// The `N`th scope of declaration `D`, required alone: what `#[secured(scopes = ["one"])]`
+/// writes, through the declaration's matcher, as `ScopeAt::<Scope, N>::REQUIRED`: a path to a
+/// constant, so each function's own constant has no array or call for the compiler to check.
+/// Naming `D` makes its visibility count, as [`RequiredScopes::all_of`] does. Not public API.
+#[doc(hidden)]
+pub struct ScopeAt<D, const N: usize>(std::marker::PhantomData<fn() -> D>);
+
+impl<D: super::ScopeDeclaration, const N: usize> ScopeAt<D, N> {
+    /// The scope's name, as a list of one.
+    const NAMES: &'static [&'static str] = &[D::ALL[N].name];
+    /// The scope, alone.
+    pub const REQUIRED: RequiredScopes = RequiredScopes::all(Self::NAMES);
+}
+
 impl Default for RequiredScopes {
     fn default() -> Self {
         Self::NONE

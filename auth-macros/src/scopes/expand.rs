@@ -107,8 +107,23 @@ pub(crate) fn matcher(ident: &syn::Ident, declared: Option<&[&str]>) -> TokenStr
             $($krate)*::__private::RequiredScopes::any_of::<$declaration>(&[$(&[$($scope),*]),+])
         };
     };
+    // What `#[secured]`'s common path writes, `Scope! { ["a"] Scope [$crate] }`: the literal
+    // first, so each arm that does not match fails at its first token, and a single declared
+    // scope becomes a path to a constant of `ScopeAt` (no array or call to check in each
+    // function's constant). Anything else goes on to the `scopes:` arms.
+    let forward = quote! {
+        ([$($scope:literal),+] $declaration:ident $krate:tt) => {
+            $declaration! { scopes: $declaration, $krate, [[$($scope),+]] }
+        };
+    };
     let rules = match declared {
-        Some(names) => quote! {
+        Some(names) => {
+            let index = (0..names.len()).map(proc_macro2::Literal::usize_unsuffixed);
+            quote! {
+            #( ([#names] $declaration:ident [$($krate:tt)*]) => {
+                $($krate)*::__private::ScopeAt::<$declaration, #index>::REQUIRED
+            }; )*
+            #forward
             #( (scopes: $declaration:path, [$($krate:tt)*], [[#names]]) => {
                 $($krate)*::__private::RequiredScopes::all_of::<$declaration>(&[#names])
             }; )*
@@ -126,8 +141,10 @@ pub(crate) fn matcher(ident: &syn::Ident, declared: Option<&[&str]>) -> TokenStr
                 }
             };
             #value
-        },
+            }
+        }
         None => quote! {
+            #forward
             (scopes: $declaration:path, $krate:tt, $lists:tt) => {{
                 $declaration! { value: $declaration, $krate, $lists }
             }};
