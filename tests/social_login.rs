@@ -10,6 +10,9 @@
 //! another client, and the provider down (502). The provider's tokens are checked encrypted at
 //! rest and still usable once decrypted.
 
+#[path = "../examples/users/app.rs"]
+mod app;
+
 use std::{collections::BTreeMap, net::SocketAddr, sync::OnceLock, time::Duration};
 
 use auth_core::{
@@ -289,6 +292,12 @@ impl Browser {
 
     async fn get(&mut self, url: &str) -> Answer {
         let request = self.client.get(url);
+        self.send(request).await
+    }
+
+    /// A navigation, as a browser's address bar makes it.
+    async fn navigate(&mut self, url: &str) -> Answer {
+        let request = self.client.get(url).header(header::ACCEPT, "text/html,application/xhtml+xml");
         self.send(request).await
     }
 
@@ -857,4 +866,72 @@ async fn deleting_a_user_deletes_its_provider_accounts_in_sqlite() {
     let user = app.state.users.get(id.parse().unwrap()).await.unwrap().unwrap();
     app.state.users.delete(&user, &RequestContext::default()).await.unwrap();
     assert!(app.accounts().await.is_empty());
+}
+
+/// examples/users with `OAUTH_ISSUER`, `OAUTH_CLIENT_ID` and `OAUTH_CLIENT_SECRET`: the page at
+/// `/`, the flow on the cookie backend (a browser navigation sent back to `/`), linking, and the
+/// routes in its OpenAPI document.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_users_example_signs_in_with_openid() {
+    let idp = shared_idp();
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = app::Config {
+        database_url: format!("sqlite://{}", dir.path().join("users.sqlite").display()),
+        users_table: "users".to_owned(),
+        tokens_table: "auth_tokens".to_owned(),
+        smtp_url: None,
+        public_url: base.clone(),
+        mail_from: "noreply@example.com".to_owned(),
+        secret_key: b"social-login-test-secret-0123456789".to_vec(),
+        redis_url: None,
+        redis_prefix: String::new(),
+        client_ip: users::ClientIpSource::Peer,
+        requires_verification: false,
+    };
+    let state = app::AppState::new(&config).await.unwrap();
+    let oauth =
+        app::OAuthConfig { issuer: idp.issuer.clone(), client_id: "web".into(), client_secret: "web-secret".into() };
+    let provider = app::oauth_provider(&config, &oauth, &state).await.unwrap();
+    tokio::spawn(app::serve(listener, app::router_with(state, Some(provider))));
+
+    let mut browser = Browser::new();
+    let page = browser.navigate(&format!("{base}/")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Sign in with OpenID"), "{}", page.text);
+    assert!(page.text.contains("/auth/oidc/authorize"));
+
+    // The button's request, the provider's pages, and the navigation back.
+    let answer = browser.get(&format!("{base}/auth/oidc/authorize")).await;
+    let set_cookie = answer.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(!set_cookie.contains("Secure"), "PUBLIC_URL is plain http: {set_cookie}");
+    let authorization_url = answer.body["authorization_url"].as_str().unwrap().to_owned();
+    assert_eq!(query_param(&authorization_url, "redirect_uri").unwrap(), format!("{base}/auth/oidc/callback"));
+    let email = format!("example-{}@example.com", unique());
+    let callback = browser.provider_login(&authorization_url, &Account::verified(&email)).await;
+    let back = browser.navigate(&callback).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.text);
+    assert_eq!(back.headers[header::LOCATION], "/");
+    assert!(browser.cookies.contains_key("fastapiusersauth"), "the cookie backend's session");
+    let me = browser.get(&format!("{base}/users/me")).await;
+    assert_eq!(me.body["email"], email.as_str(), "{}", me.text);
+
+    // Linking, on the same cookie.
+    let linked = browser.get(&format!("{base}/auth/associate/oidc/authorize")).await;
+    assert_eq!(linked.status, StatusCode::OK, "{}", linked.text);
+
+    let doc: Value = Client::new().get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for path in [
+        "/auth/oidc/authorize",
+        "/auth/oidc/callback",
+        "/auth/associate/oidc/authorize",
+        "/auth/associate/oidc/callback",
+    ] {
+        assert!(doc["paths"][path]["get"]["operationId"].is_string(), "{path} is documented");
+    }
+    assert_eq!(doc["paths"]["/auth/oidc/callback"]["get"]["operationId"], "oauth:oidc.cookie.callback");
+    assert_eq!(doc["paths"]["/auth/associate/oidc/callback"]["get"]["security"], json!([{ "cookie": [] }]));
+    assert!(doc["components"]["schemas"]["OAuth2AuthorizeResponse"].is_object());
+    assert!(doc["components"]["schemas"]["UserRead"].is_object());
 }

@@ -74,6 +74,7 @@ impl OAuthProvider {
         login_errors.push((ErrorCode::LoginUserNotVerified.as_str(), "The user is not verified."));
         merge(&mut login_responses, json!({ "400": error_response("Bad Request", &login_errors) }));
         merge(&mut login_responses, login_ok);
+        let security = json!([{ backend: [] }]);
         let mut paths = json!({
             format!("/{name}/authorize"): { "get": {
                 "tags": ["auth"], "summary": format!("Oauth:{name}.{backend}.Authorize"),
@@ -97,12 +98,14 @@ impl OAuthProvider {
                     format!("/associate/{name}/authorize"): { "get": {
                         "tags": ["auth"], "summary": format!("Oauth-Associate:{name}.Authorize"),
                         "operationId": format!("oauth-associate:{name}.authorize"),
+                        "security": security,
                         "parameters": scopes,
                         "responses": { "200": authorize_ok, "401": { "description": "Missing token or inactive user." } }
                     } },
                     format!("/associate/{name}/callback"): { "get": {
                         "tags": ["auth"], "summary": format!("Oauth-Associate:{name}.Callback"),
                         "operationId": format!("oauth-associate:{name}.callback"),
+                        "security": security,
                         "parameters": callback_parameters,
                         "responses": {
                             "200": { "description": "The user, the provider account linked.",
