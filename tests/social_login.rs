@@ -891,8 +891,12 @@ async fn the_users_example_signs_in_with_openid() {
         requires_verification: false,
     };
     let state = app::AppState::new(&config).await.unwrap();
-    let oauth =
-        app::OAuthConfig { issuer: idp.issuer.clone(), client_id: "web".into(), client_secret: "web-secret".into() };
+    let oauth = app::OAuthConfig {
+        issuer: idp.issuer.clone(),
+        client_id: "web".into(),
+        client_secret: "web-secret".into(),
+        associate_by_email: false,
+    };
     let provider = app::oauth_provider(&config, &oauth, &state).await.unwrap();
     tokio::spawn(app::serve(listener, app::router_with(state, Some(provider))));
 

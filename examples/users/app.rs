@@ -277,6 +277,8 @@ pub struct OAuthConfig {
     pub client_id: String,
     /// And its secret.
     pub client_secret: String,
+    /// Link a provider account to the user with its e-mail, when the provider verified it.
+    pub associate_by_email: bool,
 }
 
 /// The provider `oidc`: its redirect URI `{PUBLIC_URL}/auth/oidc/callback`, linking at
@@ -294,6 +296,7 @@ pub async fn oauth_provider(
         .redirect_url(format!("{public_url}/auth/oidc/callback"))
         .associate_redirect_url(format!("{public_url}/auth/associate/oidc/callback"))
         .csrf_cookie_secure(public_url.starts_with("https://"))
+        .associate_by_email(oauth.associate_by_email)
         .store(state.users.store())
         .build()
         .await

@@ -14,7 +14,8 @@
 //!   provider (all three, or none): provider `oidc`, routes `/auth/oidc/authorize` and
 //!   `/auth/oidc/callback` on the cookie backend, `/auth/associate/oidc/…` for linking, its
 //!   redirect URI `{PUBLIC_URL}/auth/oidc/callback`, and a page at `/` with a "Sign in with
-//!   OpenID" button;
+//!   OpenID" button; `OAUTH_ASSOCIATE_BY_EMAIL=1` links a provider account to the user with its
+//!   e-mail, when the provider verified the address;
 //! - `MAIL_FROM` (default `auth-core users example <noreply@example.com>`), `REDIS_URL` (login
 //!   throttling and the JWT logout list in Redis, shared by every process), `REDIS_PREFIX`,
 //!   `USERS_TABLE`, `TOKENS_TABLE`, `REQUIRE_VERIFICATION=1`, `TRUSTED_PROXIES=<n>` (client IPs
@@ -62,6 +63,11 @@ const EXAMPLE: Example = Example {
         },
         Var { name: "OAUTH_CLIENT_ID", default: "none", about: "this app's client id at OAUTH_ISSUER" },
         Var { name: "OAUTH_CLIENT_SECRET", default: "none", about: "this app's client secret at OAUTH_ISSUER" },
+        Var {
+            name: "OAUTH_ASSOCIATE_BY_EMAIL",
+            default: "0",
+            about: "1: a provider account whose verified e-mail is a user's logs that user in (linked)",
+        },
         Var { name: "MAIL_FROM", default: DEFAULT_MAIL_FROM, about: "the sender of the mails" },
         Var {
             name: "REDIS_URL",
@@ -96,7 +102,16 @@ fn oauth_config() -> Result<Option<app::OAuthConfig>, SettingError> {
     match vars {
         [None, None, None] => Ok(None),
         [Some(issuer), Some(client_id), Some(client_secret)] => {
-            Ok(Some(app::OAuthConfig { issuer, client_id, client_secret }))
+            let associate_by_email = match settings::var("OAUTH_ASSOCIATE_BY_EMAIL")?.as_deref() {
+                None | Some("0" | "false") => false,
+                Some("1" | "true") => true,
+                Some(other) => {
+                    return Err(SettingError(format!(
+                        "OAUTH_ASSOCIATE_BY_EMAIL={other:?}: give 1 (or true) to link by verified e-mail, 0 (or false) not to"
+                    )));
+                }
+            };
+            Ok(Some(app::OAuthConfig { issuer, client_id, client_secret, associate_by_email }))
         }
         _ => Err(SettingError(
             "social login needs OAUTH_ISSUER, OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET together: set all three, or none"
