@@ -188,6 +188,13 @@ impl OAuthProvider {
         }
     }
 
+    /// Google's preset: provider `google`, issuer `https://accounts.google.com` (Google's ID
+    /// tokens carry `email` and `email_verified` with the default scopes). Set the rest as for
+    /// any provider.
+    pub fn google(client_id: impl Into<String>, client_secret: impl Into<String>) -> OAuthProviderBuilder {
+        Self::builder("google", "https://accounts.google.com", client_id, client_secret)
+    }
+
     /// The provider's name, as in its routes.
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -361,5 +368,18 @@ impl OAuthProviderBuilder {
                 csrf_cookie_secure: self.csrf_cookie_secure,
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_google_preset_is_configuration_only() {
+        let google = OAuthProvider::google("id", "secret");
+        assert_eq!((google.name.as_str(), google.issuer.as_str()), ("google", "https://accounts.google.com"));
+        assert_eq!(google.scopes, ["openid", "email"]);
+        assert!(!google.associate_by_email && !google.is_verified_by_default && google.csrf_cookie_secure);
     }
 }
