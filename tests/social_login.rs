@@ -354,6 +354,24 @@ impl Browser {
     async fn me(&mut self, app: &App) -> Answer {
         self.get(&app.url("/users/me")).await
     }
+
+    async fn me_at(&mut self, url: &str) -> Answer {
+        self.get(url).await
+    }
+
+    /// `authorize` at a full URL: the authorization URL.
+    async fn authorize_at(&mut self, url: &str) -> String {
+        let answer = self.get(url).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        answer.body["authorization_url"].as_str().unwrap().to_owned()
+    }
+
+    /// `sign_in` with the authorize route's full URL.
+    async fn sign_in_at(&mut self, authorize: &str, account: &Account) -> Answer {
+        let authorization_url = self.authorize_at(authorize).await;
+        let callback = self.provider_login(&authorization_url, account).await;
+        self.get(&callback).await
+    }
 }
 
 fn query_param(url: &str, name: &str) -> Option<String> {
@@ -909,7 +927,7 @@ async fn the_users_example_signs_in_with_openid() {
     // The button's request, the provider's pages, and the navigation back.
     let answer = browser.get(&format!("{base}/auth/oidc/authorize")).await;
     let set_cookie = answer.headers[header::SET_COOKIE].to_str().unwrap();
-    assert!(!set_cookie.contains("Secure"), "PUBLIC_URL is plain http: {set_cookie}");
+    assert!(set_cookie.contains("Secure"), "{set_cookie}");
     let authorization_url = answer.body["authorization_url"].as_str().unwrap().to_owned();
     assert_eq!(query_param(&authorization_url, "redirect_uri").unwrap(), format!("{base}/auth/oidc/callback"));
     let email = format!("example-{}@example.com", unique());
@@ -938,4 +956,319 @@ async fn the_users_example_signs_in_with_openid() {
     assert_eq!(doc["paths"]["/auth/associate/oidc/callback"]["get"]["security"], json!([{ "cookie": [] }]));
     assert!(doc["components"]["schemas"]["OAuth2AuthorizeResponse"].is_object());
     assert!(doc["components"]["schemas"]["UserRead"].is_object());
+}
+
+/// One side of the differential: an app serving social login on the cookie backend
+/// (`fastapiusersauth`), and its SQLite file.
+struct Side {
+    name: &'static str,
+    base: String,
+    database: std::path::PathBuf,
+    /// The users and provider accounts tables.
+    tables: (&'static str, &'static str),
+    _server: Option<auth_tests::ChildGuard>,
+}
+
+impl Side {
+    /// examples/users, with the provider's PKCE client.
+    async fn ours(idp: &TestIdp, dir: &std::path::Path, associate_by_email: bool) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let database = dir.join("auth-core.sqlite");
+        let config = app::Config {
+            database_url: format!("sqlite://{}", database.display()),
+            users_table: "users".to_owned(),
+            tokens_table: "auth_tokens".to_owned(),
+            smtp_url: None,
+            public_url: base.clone(),
+            mail_from: "noreply@example.com".to_owned(),
+            secret_key: b"differential-test-secret-0123456789abcdef".to_vec(),
+            redis_url: None,
+            redis_prefix: String::new(),
+            client_ip: users::ClientIpSource::Peer,
+            requires_verification: false,
+        };
+        let state = app::AppState::new(&config).await.unwrap();
+        let oauth = app::OAuthConfig {
+            issuer: idp.issuer.clone(),
+            client_id: "web".into(),
+            client_secret: "web-secret".into(),
+            associate_by_email,
+        };
+        let provider = app::oauth_provider(&config, &oauth, &state).await.unwrap();
+        tokio::spawn(app::serve(listener, app::router_with(state, Some(provider))));
+        Side { name: "auth-core", base, database, tables: ("users", "oauth_accounts"), _server: None }
+    }
+
+    /// fastapi-users 15 with httpx-oauth's OpenID client (`tests/users/fastapi_oauth_app.py`),
+    /// with the provider's client that does not require PKCE (fastapi-users sends none).
+    async fn fastapi_users(idp: &TestIdp, dir: &std::path::Path, associate_by_email: bool) -> Self {
+        let python = auth_tests::users_python();
+        let port = auth_tests::free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let database = dir.join("fastapi-users.sqlite");
+        let log = std::fs::File::create(dir.join("fastapi-users.log")).unwrap();
+        let server = std::process::Command::new(&python)
+            .args(["-m", "uvicorn", "fastapi_oauth_app:app", "--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--log-level", "warning"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/users"))
+            .env("DATABASE_URL", format!("sqlite+aiosqlite:///{}", database.display()))
+            .env("SECRET", "differential-test-secret-0123456789abcdef")
+            .env("OAUTH_ISSUER", &idp.issuer)
+            .env("OAUTH_CLIENT_ID", "legacy")
+            .env("OAUTH_CLIENT_SECRET", "legacy-secret")
+            .env("PUBLIC_URL", &base)
+            .env("ASSOCIATE_BY_EMAIL", if associate_by_email { "1" } else { "0" })
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let server = auth_tests::ChildGuard(server);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while Client::new().get(format!("{base}/openapi.json")).send().await.map(|r| r.status()).ok()
+            != Some(StatusCode::OK)
+        {
+            let log = std::fs::read_to_string(dir.join("fastapi-users.log")).unwrap_or_default();
+            assert!(std::time::Instant::now() < deadline, "fastapi-users did not start:\n{log}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Side { name: "fastapi-users", base, database, tables: ("user", "oauth_account"), _server: Some(server) }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn pool(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", self.database.display())).await.unwrap()
+    }
+
+    /// The user with `email`: (is_active, is_verified), and its provider accounts: (oauth_name,
+    /// account_id, account_email, access_token).
+    async fn rows(&self, email: &str) -> (Option<(bool, bool)>, Vec<(String, String, String, String)>) {
+        let pool = self.pool().await;
+        let (users, accounts) = self.tables;
+        let user: Option<(String, bool, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            r#"SELECT CAST(id AS TEXT), is_active, is_verified FROM "{users}" WHERE lower(email) = lower(?1)"#
+        )))
+        .bind(email)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        let Some((id, is_active, is_verified)) = user else { return (None, Vec::new()) };
+        // fastapi-users' SQLite ids are 32 hex digits, ours hyphenated: compared without hyphens.
+        let accounts: Vec<(String, String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            r#"SELECT oauth_name, account_id, account_email, access_token FROM "{accounts}"
+               WHERE replace(CAST(user_id AS TEXT), '-', '') = replace(?1, '-', '') ORDER BY account_id"#
+        )))
+        .bind(id)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        (Some((is_active, is_verified)), accounts)
+    }
+
+    async fn register(&self, email: &str) {
+        let response = Client::new()
+            .post(self.url("/auth/register"))
+            .json(&json!({ "email": email, "password": "a long enough password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", self.name);
+    }
+}
+
+/// A `Set-Cookie` as compared: its name and attributes, lowercased and sorted; the value left out.
+fn cookie_shape(headers: &header::HeaderMap, name: &str) -> Option<Vec<String>> {
+    headers.get_all(header::SET_COOKIE).iter().find_map(|value| {
+        let text = value.to_str().ok()?;
+        let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+        if pair.split('=').next()? != name {
+            return None;
+        }
+        let mut shape: Vec<String> =
+            attributes.split(';').map(|a| a.trim().to_ascii_lowercase()).filter(|a| !a.is_empty()).collect();
+        shape.sort();
+        shape.insert(0, name.to_owned());
+        Some(shape)
+    })
+}
+
+/// The same flows against fastapi-users 15 with httpx-oauth and against examples/users, both at
+/// the same oidc-provider: statuses, `detail` codes, cookies and the resulting rows. Differences
+/// only where auth-core is stricter, each asserted as such:
+/// - PKCE: auth-core's authorization URL carries an S256 challenge (and a `nonce`);
+///   fastapi-users' carries neither (the provider's client `legacy` does not require one);
+/// - the CSRF cookie is cleared by auth-core once the login succeeded; fastapi-users leaves it;
+/// - provider tokens: stored encrypted by auth-core, in clear by fastapi-users;
+/// - a refused code: 502 here, 500 from fastapi-users (httpx-oauth's `GetAccessTokenError`);
+/// - linking by e-mail: fastapi-users links an address the provider has not verified (the
+///   takeover of issue 23); auth-core refuses it (`OAUTH_USER_ALREADY_EXISTS`).
+#[tokio::test(flavor = "multi_thread")]
+async fn differential_against_fastapi_users_and_httpx_oauth() {
+    let idp = shared_idp();
+    for associate_by_email in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let ours_dir = dir.path().join("ours");
+        let theirs_dir = dir.path().join("theirs");
+        std::fs::create_dir_all(&ours_dir).unwrap();
+        std::fs::create_dir_all(&theirs_dir).unwrap();
+        let sides = [
+            Side::ours(idp, &ours_dir, associate_by_email).await,
+            Side::fastapi_users(idp, &theirs_dir, associate_by_email).await,
+        ];
+        let tag = unique();
+        // What each step gave on each side, to compare.
+        let mut seen: Vec<Vec<Value>> = Vec::new();
+        for side in &sides {
+            let mut steps = Vec::new();
+            let ours = side.name == "auth-core";
+            let mut browser = Browser::new();
+
+            // authorize
+            let answer = browser.get(&side.url("/auth/oidc/authorize")).await;
+            let url = answer.body["authorization_url"].as_str().unwrap().to_owned();
+            assert_eq!(query_param(&url, "code_challenge").is_some(), ours, "{}: PKCE (ours only)", side.name);
+            assert_eq!(query_param(&url, "nonce").is_some(), ours, "{}: nonce (ours only)", side.name);
+            steps.push(json!([
+                answer.status.as_u16(),
+                answer.body.as_object().unwrap().keys().collect::<Vec<_>>(),
+                cookie_shape(&answer.headers, "fastapiusersoauthcsrf")
+            ]));
+
+            // A new user, then the same account again from another browser.
+            let email = format!("new-{tag}@example.com");
+            let account =
+                Account { login: format!("{}-new-{tag}", side.name), email: Some(email.clone()), email_verified: true };
+            let callback = browser.provider_login(&url, &account).await;
+            let answer = browser.get(&callback).await;
+            let csrf_cleared = cookie_shape(&answer.headers, "fastapiusersoauthcsrf")
+                .is_some_and(|shape| shape.contains(&"max-age=0".to_owned()));
+            assert_eq!(csrf_cleared, ours, "{}: the CSRF cookie is cleared (ours only)", side.name);
+            let me = browser.me_at(&side.url("/users/me")).await;
+            steps.push(json!([
+                answer.status.as_u16(),
+                cookie_shape(&answer.headers, "fastapiusersauth"),
+                me.status.as_u16(),
+                me.body["email"],
+                me.body["is_verified"]
+            ]));
+            let (user, accounts) = side.rows(&email).await;
+            assert_eq!(accounts.len(), 1, "{}", side.name);
+            let (oauth_name, account_id, account_email, access_token) = &accounts[0];
+            assert_eq!(access_token.starts_with("v1."), ours, "{}: tokens encrypted at rest (ours only)", side.name);
+            steps.push(json!([user, oauth_name, account_id.ends_with(&format!("-new-{tag}")), account_email]));
+            let mut again = Browser::new();
+            let answer = again.sign_in_at(&side.url("/auth/oidc/authorize"), &account).await;
+            let me_again = again.me_at(&side.url("/users/me")).await;
+            steps.push(json!([
+                answer.status.as_u16(),
+                me_again.body["id"] == me.body["id"],
+                side.rows(&email).await.1.len()
+            ]));
+
+            // No e-mail from the provider.
+            let answer = Browser::new()
+                .sign_in_at(
+                    &side.url("/auth/oidc/authorize"),
+                    &Account { login: format!("{}-none-{tag}", side.name), email: None, email_verified: false },
+                )
+                .await;
+            steps.push(json!([answer.status.as_u16(), answer.body]));
+
+            // The provider's error, a state that is not one, a cookie that is not the state's.
+            let mut browser = Browser::new();
+            let url = browser.authorize_at(&side.url("/auth/oidc/authorize")).await;
+            let callback = browser.provider_login(&url, &Account::verified(&format!("csrf-{tag}@example.com"))).await;
+            let state = query_param(&callback, "state").unwrap();
+            let answer =
+                browser.get(&format!("{}?error=access_denied&state={state}", side.url("/auth/oidc/callback"))).await;
+            steps.push(json!([answer.status.as_u16(), answer.body]));
+            browser.cookies.insert("fastapiusersoauthcsrf".into(), "not-the-token".into());
+            let answer = browser.get(&callback).await;
+            steps.push(json!([answer.status.as_u16(), answer.body]));
+            let mut browser = Browser::new();
+            let url = browser.authorize_at(&side.url("/auth/oidc/authorize")).await;
+            let callback = browser.provider_login(&url, &Account::verified(&format!("state-{tag}@example.com"))).await;
+            let answer = browser.get(&with_query_param(&callback, "state", "not-a-state")).await;
+            steps.push(json!([answer.status.as_u16(), answer.body]));
+
+            // A code the provider refuses (never issued), with a good state and cookie.
+            let mut browser = Browser::new();
+            let url = browser.authorize_at(&side.url("/auth/oidc/authorize")).await;
+            let state = query_param(&url, "state").unwrap();
+            let answer =
+                browser.get(&format!("{}?code=never-issued&state={state}", side.url("/auth/oidc/callback"))).await;
+            let expected = if ours { StatusCode::BAD_GATEWAY } else { StatusCode::INTERNAL_SERVER_ERROR };
+            assert_eq!(answer.status, expected, "{}: a refused code is 502 here, 500 in fastapi-users", side.name);
+
+            // An existing user's address, verified by the provider: refused without linking by
+            // e-mail, linked with it.
+            let email = format!("carol-{tag}@example.com");
+            side.register(&email).await;
+            let mut browser = Browser::new();
+            let answer = browser
+                .sign_in_at(
+                    &side.url("/auth/oidc/authorize"),
+                    &Account {
+                        login: format!("{}-carol-{tag}", side.name),
+                        email: Some(email.clone()),
+                        email_verified: true,
+                    },
+                )
+                .await;
+            steps.push(json!([answer.status.as_u16(), answer.body, side.rows(&email).await.1.len()]));
+
+            // The same with an address the provider has not verified: fastapi-users links it.
+            let email = format!("dave-{tag}@example.com");
+            side.register(&email).await;
+            let mut browser = Browser::new();
+            let answer = browser
+                .sign_in_at(
+                    &side.url("/auth/oidc/authorize"),
+                    &Account {
+                        login: format!("{}-dave-{tag}", side.name),
+                        email: Some(email.clone()),
+                        email_verified: false,
+                    },
+                )
+                .await;
+            let linked = side.rows(&email).await.1.len();
+            if associate_by_email {
+                let expected = if ours { (400, 0) } else { (204, 1) };
+                assert_eq!(
+                    (answer.status.as_u16(), linked),
+                    expected,
+                    "{}: an unverified address is linked by fastapi-users only",
+                    side.name
+                );
+            } else {
+                steps.push(json!([answer.status.as_u16(), answer.body, linked]));
+            }
+            seen.push(steps);
+        }
+        for (step, (ours, theirs)) in seen[0].iter().zip(&seen[1]).enumerate() {
+            assert_eq!(
+                ours, theirs,
+                "associate_by_email={associate_by_email}, step {step}: auth-core vs fastapi-users"
+            );
+        }
+        assert_eq!(seen[0].len(), seen[1].len());
+        // What both answered, spelled out for the steps that carry a code.
+        let ours = &seen[0];
+        assert_eq!(ours[1][0], 204, "a new user logs in");
+        assert_eq!((ours[1][2].clone(), ours[1][4].clone()), (json!(200), json!(false)));
+        assert_eq!(ours[3], json!([204, true, 1]), "the returning user");
+        assert_eq!(ours[4], json!([400, { "detail": "OAUTH_NOT_AVAILABLE_EMAIL" }]));
+        assert_eq!(ours[5], json!([400, { "detail": "access_denied" }]));
+        assert_eq!(ours[6], json!([400, { "detail": "OAUTH_INVALID_STATE" }]));
+        assert_eq!(ours[7], json!([400, { "detail": "ACCESS_TOKEN_DECODE_ERROR" }]));
+        let carol = if associate_by_email {
+            json!([204, null, 1])
+        } else {
+            json!([400, { "detail": "OAUTH_USER_ALREADY_EXISTS" }, 0])
+        };
+        assert_eq!(ours[8], carol, "a verified address of an existing user");
+    }
 }

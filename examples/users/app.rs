@@ -283,8 +283,8 @@ pub struct OAuthConfig {
 
 /// The provider `oidc`: its redirect URI `{PUBLIC_URL}/auth/oidc/callback`, linking at
 /// `{PUBLIC_URL}/auth/associate/oidc/callback`, its state and keys from `SECRET_KEY`, its
-/// accounts next to the users. The CSRF cookie is `Secure` only when `PUBLIC_URL` is https (a
-/// browser drops a `Secure` cookie set over plain http, except on `localhost`).
+/// accounts next to the users. The CSRF cookie is `Secure`, as the cookie backend's is (browsers
+/// take `Secure` cookies over plain http from loopback hosts only).
 pub async fn oauth_provider(
     config: &Config,
     oauth: &OAuthConfig,
@@ -295,7 +295,6 @@ pub async fn oauth_provider(
         .secret(derive_key(&config.secret_key, "oauth"))
         .redirect_url(format!("{public_url}/auth/oidc/callback"))
         .associate_redirect_url(format!("{public_url}/auth/associate/oidc/callback"))
-        .csrf_cookie_secure(public_url.starts_with("https://"))
         .associate_by_email(oauth.associate_by_email)
         .store(state.users.store())
         .build()

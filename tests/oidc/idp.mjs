@@ -28,6 +28,8 @@
 //                        http://127.0.0.1/auth/oidc/callback and …/auth/associate/oidc/callback
 //                        (and the same on localhost) match on any port (RFC 8252 §7.3).
 //   web2 / web2-secret   the same, another client: its ID tokens are not for `web`
+//   legacy / legacy-secret  the same without requiring PKCE: fastapi-users' OAuth router (which
+//                        sends no challenge) in the social login differential
 //
 // Logging in (authorization code flow), without devInteractions, as a browser or a test does it:
 //   GET  /interaction/<uid>          a small HTML page: the login form, or the consent form
@@ -132,6 +134,7 @@ const provider = new Provider(issuer, {
     client('api', { grant_types: [], scope: undefined }),
     loginClient('web'),
     loginClient('web2'),
+    loginClient('legacy'),
   ],
   scopes: [...SCOPES.split(' '), ...LOGIN_SCOPES.split(' ')],
   claims: { openid: ['sub'], email: ['email', 'email_verified'] },
