@@ -1272,3 +1272,37 @@ async fn differential_against_fastapi_users_and_httpx_oauth() {
         assert_eq!(ours[8], carol, "a verified address of an existing user");
     }
 }
+
+/// Two first logins of one new provider account, their callbacks at once: one user, one linked
+/// account, no 500 (the loser is told `OAUTH_USER_ALREADY_EXISTS`, or logs in when it comes
+/// after the link).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_first_logins_of_one_account_at_once() {
+    let idp = shared_idp();
+    let app = App::start(&idp.issuer, Options::default()).await;
+    for round in 0..3 {
+        let email = format!("race-{round}-{}@example.com", unique());
+        let account = Account::verified(&email);
+        let mut browsers = [Browser::new(), Browser::new()];
+        let mut callbacks = Vec::new();
+        for browser in &mut browsers {
+            let url = browser.authorize(&app, "/auth/oidc/authorize").await;
+            callbacks.push(browser.provider_login(&url, &account).await);
+        }
+        let [mut a, mut b] = browsers;
+        let (first, second) = tokio::join!(a.get(&callbacks[0]), b.get(&callbacks[1]));
+        let mut statuses = [first.status.as_u16(), second.status.as_u16()];
+        statuses.sort_unstable();
+        assert!(statuses[0] == 204 && statuses[1] != 500, "{statuses:?}: {} / {}", first.text, second.text);
+        for answer in [&first, &second] {
+            if answer.status == StatusCode::BAD_REQUEST {
+                assert_eq!(detail(answer), "OAUTH_USER_ALREADY_EXISTS", "{}", answer.text);
+            }
+        }
+        let rows: Vec<_> = app.accounts().await.into_iter().filter(|row| row.2 == email).collect();
+        assert_eq!(rows.len(), 1, "one linked account");
+        let user = app.state.users.get_by_email(&Email::parse(&email).unwrap()).await.unwrap().unwrap();
+        assert_eq!(rows[0].0, user.id.to_string());
+    }
+    app.clean_up().await;
+}
