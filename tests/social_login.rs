@@ -323,6 +323,10 @@ impl Browser {
                         form.push(("email", email.clone()));
                     }
                     form.push(("email_verified", account.email_verified.to_string()));
+                    // Accounts named `userinfo-…` have their e-mail at the userinfo endpoint only.
+                    if account.login.starts_with("userinfo-") {
+                        form.push(("email_at", "userinfo".to_owned()));
+                    }
                     ("login", form)
                 } else {
                     assert!(answer.text.contains("/confirm\""), "{}", answer.text);
@@ -1304,5 +1308,26 @@ async fn two_first_logins_of_one_account_at_once() {
         let user = app.state.users.get_by_email(&Email::parse(&email).unwrap()).await.unwrap().unwrap();
         assert_eq!(rows[0].0, user.id.to_string());
     }
+    app.clean_up().await;
+}
+
+/// A provider that keeps the e-mail out of the ID token: it is read at the userinfo endpoint,
+/// for the ID token's subject.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_email_comes_from_userinfo_when_the_id_token_has_none() {
+    let idp = shared_idp();
+    let app = App::start(&idp.issuer, Options { is_verified_by_default: true, ..Options::default() }).await;
+    let email = format!("userinfo-{}@example.com", unique());
+    let account = Account { login: format!("userinfo-{}", unique()), email: Some(email.clone()), email_verified: true };
+    let mut browser = Browser::new();
+    let authorization_url = browser.authorize(&app, "/auth/oidc/authorize").await;
+    let callback = browser.provider_login(&authorization_url, &account).await;
+    // The provider leaves this account's e-mail out of its ID tokens (idp.mjs, `email_at`): without
+    // the userinfo request this is `OAUTH_NOT_AVAILABLE_EMAIL`.
+    let answer = browser.get(&callback).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
+    let me = browser.me(&app).await;
+    assert_eq!(me.body["email"], email.as_str());
+    assert_eq!(me.body["is_verified"], true, "email_verified came from userinfo too");
     app.clean_up().await;
 }

@@ -35,7 +35,9 @@
 //   GET  /interaction/<uid>          a small HTML page: the login form, or the consent form
 //   POST /interaction/<uid>/login    form `login` (the account's `sub`), optional `email` and
 //                                    `email_verified` ("true"/"false"): the account's claims
-//                                    from now on (no `email`: the account has none)
+//                                    from now on (no `email`: the account has none); with
+//                                    `email_at=userinfo`, the e-mail claims are left out of its
+//                                    ID tokens and answered at the userinfo endpoint only
 //   POST /interaction/<uid>/confirm  grants what the client asked for
 // Each answers 303 to where the flow goes on. ID tokens carry `email` and `email_verified`.
 //
@@ -142,7 +144,10 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false,
   findAccount: async (ctx, sub) => ({
     accountId: sub,
-    claims: async () => ({ sub, ...(accounts.get(sub) ?? {}) }),
+    claims: async (use) => {
+      const { userinfoOnly, ...claims } = accounts.get(sub) ?? {};
+      return use === 'id_token' && userinfoOnly ? { sub } : { sub, ...claims };
+    },
   }),
   pkce: { required: (ctx, client) => client.clientId.startsWith('web') },
   features: {
@@ -216,7 +221,13 @@ const interaction = async (ctx, uid, action) => {
     const email = form.get('email');
     accounts.set(
       login,
-      email ? { email, email_verified: form.get('email_verified') === 'true' } : {},
+      email
+        ? {
+            email,
+            email_verified: form.get('email_verified') === 'true',
+            userinfoOnly: form.get('email_at') === 'userinfo',
+          }
+        : {},
     );
     result = { login: { accountId: login } };
   } else if (ctx.method === 'POST' && action === 'confirm' && prompt.name === 'consent') {

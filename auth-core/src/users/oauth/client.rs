@@ -64,6 +64,8 @@ pub(crate) struct Client {
     pub(crate) client_secret: Zeroizing<String>,
     pub(crate) authorization_endpoint: Url,
     pub(crate) token_endpoint: Url,
+    /// Where the e-mail is read when the ID token has none.
+    pub(crate) userinfo_endpoint: Option<Url>,
     pub(crate) fetcher: Fetcher,
     /// Verifies ID tokens: the issuer's keys, `iss`, `aud` containing the client id, `exp`.
     pub(crate) id_tokens: OidcStrategy,
@@ -140,10 +142,28 @@ impl Client {
             return Err(ExchangeError::IdToken("`nonce` is not this login's".into()));
         }
         let account_id = claims.sub.clone().ok_or_else(|| ExchangeError::IdToken("no `sub`".into()))?;
-        let email = extra.get("email").and_then(Value::as_str).map(str::to_owned);
-        // Some providers write the flag as a string.
-        let email_verified = matches!(extra.get("email_verified"), Some(Value::Bool(true)))
-            || extra.get("email_verified").and_then(Value::as_str) == Some("true");
+        let (mut email, mut email_verified) = email_claims(extra);
+        if email.is_none()
+            && let Some(userinfo) = &self.userinfo_endpoint
+        {
+            // Providers that keep the ID token minimal (OpenID Connect Core §5.4) answer the
+            // e-mail at userinfo, for the subject of the ID token only (§5.3.2).
+            let mut bearer = HeaderValue::try_from(format!("Bearer {}", response.access_token))
+                .map_err(|_| ExchangeError::Exchange("the access token does not fit a header".into()))?;
+            bearer.set_sensitive(true);
+            let fetched = self.fetcher.get_authorized(userinfo, bearer).await.map_err(|error| match error {
+                FetchError::Status(status) => {
+                    ExchangeError::Exchange(format!("the userinfo endpoint answered HTTP {status}"))
+                }
+                other => ExchangeError::Exchange(other.to_string()),
+            })?;
+            let info: serde_json::Map<String, Value> = serde_json::from_slice(&fetched.body)
+                .map_err(|e| ExchangeError::Exchange(format!("not a userinfo answer: {e}")))?;
+            if info.get("sub").and_then(Value::as_str) != Some(account_id.as_str()) {
+                return Err(ExchangeError::IdToken("the userinfo `sub` is not the ID token's".into()));
+            }
+            (email, email_verified) = email_claims(&info);
+        }
         let expires_at = response
             .expires_in
             .as_ref()
@@ -174,4 +194,13 @@ impl Client {
     pub(crate) fn issuer_for_logs(&self) -> &str {
         shorten(&self.issuer)
     }
+}
+
+/// `email` and `email_verified` of an ID token or a userinfo answer (some providers write the
+/// flag as a string).
+fn email_claims(claims: &serde_json::Map<String, Value>) -> (Option<String>, bool) {
+    let email = claims.get("email").and_then(Value::as_str).map(str::to_owned);
+    let verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
+        || claims.get("email_verified").and_then(Value::as_str) == Some("true");
+    (email, verified)
 }

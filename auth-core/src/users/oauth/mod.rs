@@ -76,7 +76,8 @@ use crate::{
 ///   it has several audiences), be unexpired, and carry this login's `nonce`: otherwise 400
 ///   `OAUTH_INVALID_ID_TOKEN`.
 /// - **the user**: a provider account already linked logs its user in (its tokens refreshed).
-///   Otherwise the ID token's `email` decides (none: 400 `OAUTH_NOT_AVAILABLE_EMAIL`): an
+///   Otherwise the `email` decides, from the ID token or, when it has none, from the userinfo
+///   endpoint for the same `sub` (none: 400 `OAUTH_NOT_AVAILABLE_EMAIL`): an
 ///   unknown address makes a new user, with a random password nobody knows and
 ///   `is_verified = is_verified_by_default` **and** the provider's `email_verified`; a known one
 ///   is 400 `OAUTH_USER_ALREADY_EXISTS` unless [`associate_by_email`](OAuthProviderBuilder::associate_by_email)
@@ -336,6 +337,10 @@ impl OAuthProviderBuilder {
         };
         let authorization_endpoint = endpoint("authorization_endpoint", metadata.authorization_endpoint.as_ref())?;
         let token_endpoint = endpoint("token_endpoint", metadata.token_endpoint.as_ref())?;
+        let userinfo_endpoint = match metadata.userinfo_endpoint.as_ref() {
+            Some(url) => Some(endpoint("userinfo_endpoint", Some(url))?),
+            None => None,
+        };
         let id_tokens = OidcStrategy::builder(
             Issuer::new(self.issuer.clone()).audience(self.client_id.clone()).jwks_uri(metadata.jwks_uri.clone()),
         )
@@ -351,6 +356,7 @@ impl OAuthProviderBuilder {
             client_secret: self.client_secret.clone(),
             authorization_endpoint,
             token_endpoint,
+            userinfo_endpoint,
             fetcher,
             id_tokens,
         };
