@@ -18,7 +18,7 @@ const EXAMPLES: [&str; 5] = ["oauth2_scopes", "backends", "resource_server", "us
 
 /// Every variable an example reads from the environment, removed before each run so that the
 /// test's own environment cannot change an answer.
-const SETTINGS: [&str; 20] = [
+const SETTINGS: [&str; 24] = [
     "BIND_ADDR",
     "SECRET_KEY",
     "REFRESH_SECRET_KEY",
@@ -36,6 +36,10 @@ const SETTINGS: [&str; 20] = [
     "REQUIRE_VERIFICATION",
     "TRUSTED_PROXIES",
     "SUPERUSER_PASSWORD",
+    "OAUTH_ISSUER",
+    "OAUTH_CLIENT_ID",
+    "OAUTH_CLIENT_SECRET",
+    "OAUTH_ASSOCIATE_BY_EMAIL",
     "RUST_LOG",
     "NO_COLOR",
     "FORCE_COLOR",
@@ -112,6 +116,7 @@ fn help_lists_every_variable_with_its_default_and_exits_0() {
                 "SMTP_URL",
                 "SECRET_KEY",
                 "TRUSTED_PROXIES",
+                "OAUTH_ISSUER",
                 "create-superuser",
                 "127.0.0.1:8003",
             ],
@@ -188,7 +193,7 @@ type Case = (&'static str, &'static [(&'static str, &'static str)], &'static [&'
 
 #[test]
 fn other_bad_settings_are_one_line_naming_the_variable() {
-    let cases: [Case; 7] = [
+    let cases: [Case; 10] = [
         ("users", &[("TRUSTED_PROXIES", "two")], &["TRUSTED_PROXIES=\"two\" is not a whole number"]),
         ("users", &[("REQUIRE_VERIFICATION", "yes")], &["REQUIRE_VERIFICATION=\"yes\"", "give 1"]),
         ("chat", &[("TOKEN_LIFETIME", "0")], &["TOKEN_LIFETIME=0", "at least 1"]),
@@ -196,10 +201,38 @@ fn other_bad_settings_are_one_line_naming_the_variable() {
         ("chat", &[("RUST_LOG", "[[[")], &["RUST_LOG=\"[[[\""]),
         ("resource_server", &[], &["OIDC_ISSUER is not set", "OIDC_ISSUER=http://127.0.0.1:4000"]),
         ("resource_server", &[("OIDC_ISSUER", "http://127.0.0.1:9")], &["OIDC_ISSUER=\"http://127.0.0.1:9\""]),
+        (
+            "users",
+            &[("OAUTH_ISSUER", "http://127.0.0.1:9")],
+            &["OAUTH_ISSUER, OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET together"],
+        ),
+        (
+            "users",
+            &[
+                ("OAUTH_ISSUER", "http://127.0.0.1:9"),
+                ("OAUTH_CLIENT_ID", "web"),
+                ("OAUTH_CLIENT_SECRET", "do-not-echo-this-secret"),
+                ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+                // The mails-go-to-the-log warning comes first otherwise.
+                ("RUST_LOG", "error"),
+            ],
+            &["OAUTH_ISSUER=\"http://127.0.0.1:9\""],
+        ),
+        (
+            "users",
+            &[
+                ("OAUTH_ISSUER", "x"),
+                ("OAUTH_CLIENT_ID", "web"),
+                ("OAUTH_CLIENT_SECRET", "s"),
+                ("OAUTH_ASSOCIATE_BY_EMAIL", "yes"),
+            ],
+            &["OAUTH_ASSOCIATE_BY_EMAIL=\"yes\""],
+        ),
     ];
     for (name, env, needles) in cases {
         let line = refused(name, env);
         assert_names(&line, needles);
+        assert!(!line.contains("do-not-echo"), "a client secret is echoed: {line}");
     }
 }
 

@@ -15,11 +15,18 @@ use auth_core::{
         DatabaseError, DatabaseStrategy, Denylist, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist,
     },
     users::{
-        self, ClientIpSource, CurrentUser, LoginThrottle, MailError, Mailer, RequestContext, User, UserHooks,
-        UserManager, UserStore,
+        self, ClientIpSource, CurrentUser, LoginThrottle, MailError, Mailer, OAuthProvider, RequestContext, User,
+        UserHooks, UserManager, UserStore,
     },
 };
-use axum::{Json, Router, extract::FromRef};
+use axum::{
+    Json, Router,
+    extract::{FromRef, Request},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -256,6 +263,103 @@ async fn authenticated_route(user: CurrentUser<Backends, Hooks>) -> Json<Value> 
 
 /// The routes at fastapi-users' full-example paths, `/openapi.json` and `/docs`.
 pub fn router(state: AppState) -> Router {
+    router_with(state, None)
+}
+
+/// Social login's settings (`OAUTH_ISSUER`, `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET`).
+#[derive(Clone, Debug)]
+pub struct OAuthConfig {
+    /// The OpenID provider's issuer URL.
+    pub issuer: String,
+    /// This app's client id there.
+    pub client_id: String,
+    /// And its secret.
+    pub client_secret: String,
+    /// Link a provider account to the user with its e-mail, when the provider verified it.
+    pub associate_by_email: bool,
+}
+
+/// The provider `oidc`: its redirect URI `{PUBLIC_URL}/auth/oidc/callback`, linking at
+/// `{PUBLIC_URL}/auth/associate/oidc/callback`, its state and keys from `SECRET_KEY`, its
+/// accounts next to the users. The CSRF cookie is `Secure`, as the cookie backend's is (browsers
+/// take `Secure` cookies over plain http from loopback hosts only).
+pub async fn oauth_provider(
+    config: &Config,
+    oauth: &OAuthConfig,
+    state: &AppState,
+) -> Result<OAuthProvider, Box<dyn Error>> {
+    let public_url = config.public_url.trim_end_matches('/');
+    let provider = OAuthProvider::builder("oidc", &oauth.issuer, &oauth.client_id, &oauth.client_secret)
+        .secret(derive_key(&config.secret_key, "oauth"))
+        .redirect_url(format!("{public_url}/auth/oidc/callback"))
+        .associate_redirect_url(format!("{public_url}/auth/associate/oidc/callback"))
+        .associate_by_email(oauth.associate_by_email)
+        .store(state.users.store())
+        .build()
+        .await
+        .map_err(|e| setting("OAUTH_ISSUER", &oauth.issuer, &e))?;
+    provider.migrate().await.map_err(|e| setting("DATABASE_URL", &config.database_url, &e))?;
+    Ok(provider)
+}
+
+/// The page at `/` with social login: a "Sign in with OpenID" button, and who is signed in.
+const HOME_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>auth-core users example</title></head>
+<body>
+<h1>auth-core users example</h1>
+<p id="who">Not signed in.</p>
+<button id="sign-in" type="button">Sign in with OpenID</button>
+<button id="sign-out" type="button" hidden>Sign out</button>
+<script>
+const who = document.getElementById('who');
+const signIn = document.getElementById('sign-in');
+const signOut = document.getElementById('sign-out');
+fetch('/users/me', { credentials: 'same-origin' }).then(async (response) => {
+  if (response.ok) {
+    const user = await response.json();
+    who.textContent = `Signed in as ${user.email}.`;
+    signIn.hidden = true;
+    signOut.hidden = false;
+  }
+});
+signIn.addEventListener('click', async () => {
+  const response = await fetch('/auth/oidc/authorize', { credentials: 'same-origin' });
+  const { authorization_url } = await response.json();
+  window.location.assign(authorization_url);
+});
+signOut.addEventListener('click', async () => {
+  await fetch('/auth/cookie/logout', { method: 'POST', credentials: 'same-origin' });
+  window.location.reload();
+});
+</script>
+</body></html>
+"#;
+
+async fn home_page() -> Html<&'static str> {
+    Html(HOME_PAGE)
+}
+
+/// A browser that comes back from the provider to `/auth/oidc/callback` gets the cookie
+/// backend's answer, 204 and its cookie, on which it would stay on the provider's page: a
+/// navigation (`Accept: text/html`) is sent on to `/` with the same cookies instead (303). API
+/// clients get the 204.
+async fn back_to_the_page(request: Request, next: Next) -> Response {
+    let navigation = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let mut response = next.run(request).await;
+    if navigation && response.status() == StatusCode::NO_CONTENT {
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        response.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/"));
+    }
+    response.into_response()
+}
+
+/// [`router`], with social login through `provider` when there is one: its routes under
+/// `/auth` on the cookie backend, and the page at `/`.
+pub fn router_with(state: AppState, provider: Option<OAuthProvider>) -> Router {
     let auth = OpenApiRouter::new()
         .merge(users::register_router::<Hooks, AppState>())
         .merge(users::reset_password_router::<Hooks, AppState>())
@@ -265,15 +369,26 @@ pub fn router(state: AppState) -> Router {
         .description(Some("fastapi-users' full example, on auth-core."))
         .version("0.1.0")
         .build();
-    let (router, mut api) = OpenApiRouter::with_openapi(utoipa::openapi::OpenApiBuilder::new().info(info).build())
+    let router = OpenApiRouter::with_openapi(utoipa::openapi::OpenApiBuilder::new().info(info).build())
         .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
         .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>())
         .nest("/auth", auth)
         .nest("/users", users::users_router::<Hooks, Backends, AppState>())
-        .routes(auth_core::routes!(authenticated_route))
-        .split_for_parts();
+        .routes(auth_core::routes!(authenticated_route));
+    let (router, mut api) = match &provider {
+        Some(provider) => (router.nest(
+            "/auth",
+            provider.router::<Hooks, CookieBackend, AppState>().layer(middleware::from_fn(back_to_the_page)),
+        ))
+        .split_for_parts(),
+        None => router.split_for_parts(),
+    };
     SecurityDoc::new().apply(&mut api);
-    router.with_state(state).merge(swagger_ui(api))
+    let router = router.with_state(state).merge(swagger_ui(api));
+    match provider {
+        Some(_) => router.route("/", get(home_page)),
+        None => router,
+    }
 }
 
 /// Serves `router` on `listener` with the peer address of each connection, which login

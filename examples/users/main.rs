@@ -10,6 +10,12 @@
 //! - `PUBLIC_URL`: the frontend's base URL for the links in mails; default `http://<BIND_ADDR>`;
 //! - `SECRET_KEY`: the secret the token keys are derived from, at least 32 bytes; without it, a
 //!   random one and a warning (tokens then die with the process);
+//! - `OAUTH_ISSUER`, `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET`: social login through that OpenID
+//!   provider (all three, or none): provider `oidc`, routes `/auth/oidc/authorize` and
+//!   `/auth/oidc/callback` on the cookie backend, `/auth/associate/oidc/…` for linking, its
+//!   redirect URI `{PUBLIC_URL}/auth/oidc/callback`, and a page at `/` with a "Sign in with
+//!   OpenID" button; `OAUTH_ASSOCIATE_BY_EMAIL=1` links a provider account to the user with its
+//!   e-mail, when the provider verified the address;
 //! - `MAIL_FROM` (default `auth-core users example <noreply@example.com>`), `REDIS_URL` (login
 //!   throttling and the JWT logout list in Redis, shared by every process), `REDIS_PREFIX`,
 //!   `USERS_TABLE`, `TOKENS_TABLE`, `REQUIRE_VERIFICATION=1`, `TRUSTED_PROXIES=<n>` (client IPs
@@ -50,6 +56,18 @@ const EXAMPLE: Example = Example {
             default: "random, with a warning",
             about: "at least 32 bytes; the access, verify and reset keys are derived from it",
         },
+        Var {
+            name: "OAUTH_ISSUER",
+            default: "none: no social login",
+            about: "an OpenID provider's issuer: social login as provider `oidc` (with the next two)",
+        },
+        Var { name: "OAUTH_CLIENT_ID", default: "none", about: "this app's client id at OAUTH_ISSUER" },
+        Var { name: "OAUTH_CLIENT_SECRET", default: "none", about: "this app's client secret at OAUTH_ISSUER" },
+        Var {
+            name: "OAUTH_ASSOCIATE_BY_EMAIL",
+            default: "0",
+            about: "1: a provider account whose verified e-mail is a user's logs that user in (linked)",
+        },
         Var { name: "MAIL_FROM", default: DEFAULT_MAIL_FROM, about: "the sender of the mails" },
         Var {
             name: "REDIS_URL",
@@ -76,6 +94,31 @@ const EXAMPLE: Example = Example {
 const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8003";
 const DEFAULT_DATABASE_URL: &str = "sqlite://users-example.sqlite";
 const DEFAULT_MAIL_FROM: &str = "auth-core users example <noreply@example.com>";
+
+/// Social login's settings: all three variables, or none.
+fn oauth_config() -> Result<Option<app::OAuthConfig>, SettingError> {
+    let vars =
+        [settings::var("OAUTH_ISSUER")?, settings::var("OAUTH_CLIENT_ID")?, settings::var("OAUTH_CLIENT_SECRET")?];
+    match vars {
+        [None, None, None] => Ok(None),
+        [Some(issuer), Some(client_id), Some(client_secret)] => {
+            let associate_by_email = match settings::var("OAUTH_ASSOCIATE_BY_EMAIL")?.as_deref() {
+                None | Some("0" | "false") => false,
+                Some("1" | "true") => true,
+                Some(other) => {
+                    return Err(SettingError(format!(
+                        "OAUTH_ASSOCIATE_BY_EMAIL={other:?}: give 1 (or true) to link by verified e-mail, 0 (or false) not to"
+                    )));
+                }
+            };
+            Ok(Some(app::OAuthConfig { issuer, client_id, client_secret, associate_by_email }))
+        }
+        _ => Err(SettingError(
+            "social login needs OAUTH_ISSUER, OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET together: set all three, or none"
+                .to_owned(),
+        )),
+    }
+}
 
 /// The settings, and whether `SECRET_KEY` was unset (a random key stands in for it).
 fn config(bind: SocketAddr) -> Result<(app::Config, bool), SettingError> {
@@ -160,12 +203,20 @@ async fn run(args: Vec<String>) -> Result<(), settings::Error> {
         _ => return Err(SettingError("usage: users [create-superuser <email>]; see `users --help`".to_owned()).into()),
     }
     let (config, random_key) = config(bind)?;
+    let oauth = oauth_config()?;
     let listener = settings::listen(bind).await?;
     warn_if_random(random_key);
     let state = app::AppState::new(&config).await?;
+    let provider = match &oauth {
+        Some(oauth) => Some(app::oauth_provider(&config, oauth, &state).await?),
+        None => None,
+    };
     let addr = listener.local_addr()?;
     println!("Serving fastapi-users' full example on http://{addr}");
     println!("API docs: http://{addr}/docs (OpenAPI document: http://{addr}/openapi.json)");
-    app::serve(listener, app::router(state).layer(TraceLayer::new_for_http())).await?;
+    if provider.is_some() {
+        println!("Sign in with OpenID: {}/", config.public_url.trim_end_matches('/'));
+    }
+    app::serve(listener, app::router_with(state, provider).layer(TraceLayer::new_for_http())).await?;
     Ok(())
 }

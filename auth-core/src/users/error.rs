@@ -46,6 +46,19 @@ pub enum ErrorCode {
     /// `current_password` is missing or wrong, where the app requires it to change the email
     /// or the password (ours: fastapi-users has no such option).
     UpdateUserInvalidCurrentPassword,
+    /// Social login: the `state` is not a valid state token (malformed, forged, another
+    /// audience).
+    AccessTokenDecodeError,
+    /// Social login: the `state` token has expired (it lives one hour).
+    AccessTokenAlreadyExpired,
+    /// Social login: the `state` and the CSRF cookie differ, or the cookie is missing.
+    OauthInvalidState,
+    /// Social login: the provider gave no usable e-mail address.
+    OauthNotAvailableEmail,
+    /// Social login: a user with the provider's e-mail exists and may not be linked (linking by
+    /// e-mail is off, or the provider has not verified the address), or the provider account
+    /// is linked to another user.
+    OauthUserAlreadyExists,
 }
 
 impl ErrorCode {
@@ -65,6 +78,11 @@ impl ErrorCode {
             ErrorCode::UpdateUserConflict => "UPDATE_USER_CONFLICT",
             ErrorCode::UpdateUserInvalidPassword => "UPDATE_USER_INVALID_PASSWORD",
             ErrorCode::UpdateUserInvalidCurrentPassword => "UPDATE_USER_INVALID_CURRENT_PASSWORD",
+            ErrorCode::AccessTokenDecodeError => "ACCESS_TOKEN_DECODE_ERROR",
+            ErrorCode::AccessTokenAlreadyExpired => "ACCESS_TOKEN_ALREADY_EXPIRED",
+            ErrorCode::OauthInvalidState => "OAUTH_INVALID_STATE",
+            ErrorCode::OauthNotAvailableEmail => "OAUTH_NOT_AVAILABLE_EMAIL",
+            ErrorCode::OauthUserAlreadyExists => "OAUTH_USER_ALREADY_EXISTS",
         }
     }
 }

@@ -72,6 +72,8 @@ mod error;
 mod hooks;
 pub mod mail;
 mod model;
+#[cfg(feature = "oauth")]
+mod oauth;
 mod openapi;
 pub mod routes;
 mod sessions;
@@ -87,6 +89,8 @@ pub use error::{ErrorCode, FlowError, UsersError, ValidationError};
 pub use hooks::{InvalidPassword, PasswordPolicy, RequestContext, UserHooks};
 pub use mail::{MailError, Mailer, MailerBuilder};
 pub use model::{NoFields, User, UserCreate, UserFields, UserUpdate};
+#[cfg(feature = "oauth")]
+pub use oauth::{OAuthProvider, OAuthProviderBuilder};
 pub use routes::{auth_router, register_router, reset_password_router, users_router, verify_router};
 pub use store::{UserStore, UserStoreBuilder};
 pub use throttle::{ClientIpSource, LoginThrottle, LoginThrottleBuilder, ThrottlePolicy};

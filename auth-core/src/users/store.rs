@@ -126,6 +126,18 @@ impl UserStore {
         &self.inner.table
     }
 
+    /// The pool, for the tables that refer to this one (`oauth_accounts`).
+    #[cfg(feature = "oauth")]
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// The statement timeout.
+    #[cfg(feature = "oauth")]
+    pub(crate) fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
     /// Applies the migrations that have not run yet; see the [module docs](self).
     pub async fn migrate(&self) -> Result<(), DatabaseError> {
         db::migrate(&self.inner.pool, "users", &self.inner.table, MIGRATIONS, self.inner.timeout).await

@@ -29,6 +29,10 @@ pub struct ProviderMetadata {
     /// The OAuth 2.0 token endpoint.
     #[serde(default)]
     pub token_endpoint: Option<String>,
+    /// The OpenID Connect userinfo endpoint (social login reads the e-mail there when the ID
+    /// token has none).
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
     /// The RFC 7662 introspection endpoint.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,

@@ -144,6 +144,17 @@ impl Fetcher {
         self.send(request).await
     }
 
+    /// `GET url` with an `Authorization` (a userinfo request), expecting JSON.
+    #[cfg(feature = "oauth")]
+    pub(crate) async fn get_authorized(&self, url: &Url, authorization: HeaderValue) -> Result<Fetched, FetchError> {
+        let request = self
+            .client
+            .get(url.clone())
+            .header(header::ACCEPT, "application/json")
+            .header(header::AUTHORIZATION, authorization);
+        self.send(request).await
+    }
+
     /// `POST url` with a form body (RFC 7662 introspection), optionally with an `Authorization`.
     pub(crate) async fn post_form(
         &self,

@@ -55,7 +55,7 @@
 
 mod credential;
 pub(crate) mod discovery;
-mod fetch;
+pub(crate) mod fetch;
 pub(crate) mod introspection;
 pub(crate) mod issuer;
 mod key_cache;

@@ -1,0 +1,390 @@
+//! Social login (feature `oauth`): "Sign in with …" through any OpenID provider, with
+//! fastapi-users' `get_oauth_router` and `get_oauth_associate_router` routes and wire format.
+//!
+//! See [`OAuthProvider`].
+
+mod accounts;
+mod client;
+mod keys;
+mod openapi;
+mod routes;
+mod state;
+
+use std::{fmt, sync::Arc};
+
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use self::{accounts::Accounts, client::Client, keys::Keys};
+use super::UserStore;
+use crate::{
+    error::AuthError,
+    strategies::{
+        database::DatabaseError,
+        oidc::{
+            HttpOptions, Issuer, OidcError, OidcStrategy, discovery,
+            fetch::{Fetcher, secure_url, shorten},
+        },
+    },
+};
+
+/// One identity provider for social login, with fastapi-users' routes: any OpenID provider,
+/// found by its issuer URL.
+///
+/// | route (nested at `/auth`) | answers | fastapi-users |
+/// |---|---|---|
+/// | `GET /{name}/authorize?scopes=…` | 200 `{"authorization_url"}` and the `fastapiusersoauthcsrf` cookie | `get_oauth_router` |
+/// | `GET /{name}/callback?code&state` | the backend's login response | `get_oauth_router` |
+/// | `GET /associate/{name}/authorize` | as above, for the logged-in user | `get_oauth_associate_router` |
+/// | `GET /associate/{name}/callback` | 200 with the user, the provider account linked | `get_oauth_associate_router` |
+///
+/// ```no_run
+/// # use auth_core::users::{OAuthProvider, UserStore};
+/// # async fn run(users: UserStore) -> Result<(), Box<dyn std::error::Error>> {
+/// let google = OAuthProvider::builder("google", "https://accounts.google.com", "client-id", "client-secret")
+///     .secret(std::env::var("SECRET_KEY")?) // the app's secret; every key here is derived from it
+///     .redirect_url("https://app.example.com/auth/google/callback")
+///     .associate_redirect_url("https://app.example.com/auth/associate/google/callback")
+///     .store(&users)
+///     .build() // discovery and the provider's keys: a startup error if it is not there
+///     .await?;
+/// google.migrate().await?; // the oauth_accounts table
+/// // let app = Router::new().nest("/auth", google.router::<Hooks, CookieBackend, AppState>());
+/// # Ok(()) }
+/// ```
+///
+/// # The flow, and what is checked
+///
+/// - **authorize** makes a random CSRF token, sets it as the `fastapiusersoauthcsrf` cookie
+///   (`Max-Age=3600; Path=/; HttpOnly; Secure; SameSite=Lax`) and signs it into `state`, an
+///   HS256 JWT `{"csrftoken", "aud": "fastapi-users:oauth-state", "exp"}` (and `sub`, the
+///   user's id, in the associate flow). The authorization URL asks for the code flow with
+///   **PKCE S256** and a **`nonce`**, always. The PKCE verifier and the nonce are HMACs of the
+///   CSRF token under a key derived from the app's secret: they are computed again at the
+///   callback, so the verifier is never sent anywhere but to the token endpoint, and is bound
+///   to the browser that started the login.
+/// - **callback** checks, in this order: the provider's `error` (400 with it as `detail`), the
+///   `code` (400 `OAUTH_MISSING_CODE`), the `iss` parameter when the provider sends one
+///   (RFC 9207; 400 `OAUTH_INVALID_ISSUER`), the state (400 `ACCESS_TOKEN_DECODE_ERROR` or
+///   `ACCESS_TOKEN_ALREADY_EXPIRED`), the cookie equal to the state's token, in constant time
+///   (400 `OAUTH_INVALID_STATE`). Only then is the code redeemed (with the verifier, client
+///   credentials in HTTP Basic), never following a redirect, within the deadline and size cap of
+///   [`HttpOptions`]: a refusal or an unreachable provider is 502
+///   `OAUTH_TOKEN_EXCHANGE_FAILED`. The ID token must be signed by the issuer's keys (the
+///   resource-server code's key cache), name the issuer, be for this client (`aud`; `azp` when
+///   it has several audiences), be unexpired, and carry this login's `nonce`: otherwise 400
+///   `OAUTH_INVALID_ID_TOKEN`.
+/// - **the user**: a provider account already linked logs its user in (its tokens refreshed).
+///   Otherwise the `email` decides, from the ID token or, when it has none, from the userinfo
+///   endpoint for the same `sub` (none: 400 `OAUTH_NOT_AVAILABLE_EMAIL`): an
+///   unknown address makes a new user, with a random password nobody knows and
+///   `is_verified = is_verified_by_default` **and** the provider's `email_verified`; a known one
+///   is 400 `OAUTH_USER_ALREADY_EXISTS` unless [`associate_by_email`](OAuthProviderBuilder::associate_by_email)
+///   is on **and** the provider says `email_verified: true`. That last condition is stricter
+///   than fastapi-users, which links on any address the provider sends and so lets whoever
+///   controls an unverified provider address take the account over. An inactive user is 400
+///   `LOGIN_BAD_CREDENTIALS`, an unverified one where the manager requires verification 400
+///   `LOGIN_USER_NOT_VERIFIED`; then the backend writes its token and answers as its `/login`
+///   does, and the CSRF cookie is cleared.
+/// - **associate** needs the logged-in user (the backend's credential, with the session rules
+///   of [`CurrentUser`](super::CurrentUser): a password change ends it) at both routes, and the
+///   state's `sub` must be that user (400 `Bad Request`); a provider account linked to someone
+///   else is 400 `OAUTH_USER_ALREADY_EXISTS`.
+///
+/// # Tokens at rest
+///
+/// The provider's access and refresh tokens go to the `oauth_accounts` table (`oauth_name`,
+/// `account_id`, `account_email`, `access_token`, `expires_at`, `refresh_token`, and the
+/// user), encrypted with AES-256-GCM under a key derived from the app's secret, bound to their
+/// row and column. A provider account links to one user (a unique index).
+#[derive(Clone)]
+pub struct OAuthProvider {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    client: Client,
+    keys: Keys,
+    accounts: Accounts,
+    redirect_url: String,
+    associate_redirect_url: Option<String>,
+    scopes: Vec<String>,
+    associate_by_email: bool,
+    is_verified_by_default: bool,
+    csrf_cookie_secure: bool,
+}
+
+impl fmt::Debug for OAuthProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.inner;
+        f.debug_struct("OAuthProvider")
+            .field("name", &inner.name)
+            .field("issuer", &inner.client.issuer)
+            .field("client_id", &inner.client.client_id)
+            .field("redirect_url", &inner.redirect_url)
+            .field("associate_by_email", &inner.associate_by_email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures an [`OAuthProvider`]; from [`OAuthProvider::builder`].
+#[must_use = "call `.build().await` to get the provider"]
+pub struct OAuthProviderBuilder {
+    name: String,
+    issuer: String,
+    client_id: String,
+    client_secret: Zeroizing<String>,
+    secret: Option<Zeroizing<Vec<u8>>>,
+    store: Option<UserStore>,
+    redirect_url: Option<String>,
+    associate_redirect_url: Option<String>,
+    scopes: Vec<String>,
+    associate_by_email: bool,
+    is_verified_by_default: bool,
+    csrf_cookie_secure: bool,
+    http: HttpOptions,
+    table: String,
+}
+
+impl fmt::Debug for OAuthProviderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthProviderBuilder")
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthProvider {
+    /// The scopes asked for unless the authorize request names others: `openid email`.
+    pub const DEFAULT_SCOPES: [&str; 2] = ["openid", "email"];
+
+    /// Starts configuring provider `name` (the routes' path segment: lowercase ASCII letters,
+    /// digits, `-` and `_`), the OpenID provider `issuer` (exactly as its discovery document
+    /// writes it), and this app's client there.
+    pub fn builder(
+        name: impl Into<String>,
+        issuer: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> OAuthProviderBuilder {
+        OAuthProviderBuilder {
+            name: name.into(),
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            client_secret: Zeroizing::new(client_secret.into()),
+            secret: None,
+            store: None,
+            redirect_url: None,
+            associate_redirect_url: None,
+            scopes: Self::DEFAULT_SCOPES.map(str::to_owned).to_vec(),
+            associate_by_email: false,
+            is_verified_by_default: false,
+            csrf_cookie_secure: true,
+            http: HttpOptions::default(),
+            table: accounts::DEFAULT_TABLE.to_owned(),
+        }
+    }
+
+    /// Google's preset: provider `google`, issuer `https://accounts.google.com` (Google's ID
+    /// tokens carry `email` and `email_verified` with the default scopes). Set the rest as for
+    /// any provider.
+    pub fn google(client_id: impl Into<String>, client_secret: impl Into<String>) -> OAuthProviderBuilder {
+        Self::builder("google", "https://accounts.google.com", client_id, client_secret)
+    }
+
+    /// The provider's name, as in its routes.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The provider's access token for `user` (of the account most recently logged in with),
+    /// decrypted, for the app to call the provider's APIs on the user's behalf; `None` when the
+    /// user has no account at this provider, or its token was stored under another secret.
+    pub async fn access_token(&self, user: Uuid) -> Result<Option<Zeroizing<String>>, AuthError> {
+        self.inner.accounts.access_token(user, &self.inner.name, &self.inner.keys).await
+    }
+
+    /// Creates or updates the `oauth_accounts` table (after the users table's own migration,
+    /// which it refers to), as [`UserStore::migrate`] does for users.
+    pub async fn migrate(&self) -> Result<(), DatabaseError> {
+        self.inner.accounts.migrate().await
+    }
+}
+
+impl OAuthProviderBuilder {
+    /// The app's secret, at least 32 bytes (required). It signs the state tokens (fastapi-users'
+    /// `state_secret`); the PKCE and nonce key and the key of the provider tokens at rest are
+    /// derived from it (HKDF-SHA256), each for its one use. Changing it voids logins in
+    /// progress and makes stored provider tokens unreadable (they are replaced at the user's
+    /// next login).
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret = Some(Zeroizing::new(secret.as_ref().to_vec()));
+        self
+    }
+
+    /// The users store (required): users are found and made there, and the `oauth_accounts`
+    /// table lives next to it, on its pool.
+    pub fn store(mut self, store: &UserStore) -> Self {
+        self.store = Some(store.clone());
+        self
+    }
+
+    /// The callback URL registered at the provider (required), e.g.
+    /// `https://app.example.com/auth/google/callback`: the frontend page that passes `code` and
+    /// `state` on to `GET /auth/{name}/callback`, or that route itself.
+    pub fn redirect_url(mut self, url: impl Into<String>) -> Self {
+        self.redirect_url = Some(url.into());
+        self
+    }
+
+    /// The associate flow's callback URL; without it the `/associate/{name}/…` routes are not
+    /// mounted.
+    pub fn associate_redirect_url(mut self, url: impl Into<String>) -> Self {
+        self.associate_redirect_url = Some(url.into());
+        self
+    }
+
+    /// The scopes asked for by default; `openid` is always added. Default
+    /// [`OAuthProvider::DEFAULT_SCOPES`].
+    pub fn scopes<I: IntoIterator<Item = T>, T: Into<String>>(mut self, scopes: I) -> Self {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether a provider account whose e-mail belongs to an existing user is linked to that
+    /// user (default `false`: 400 `OAUTH_USER_ALREADY_EXISTS`). Even when on, only an address
+    /// the provider says it verified (`email_verified: true`) is linked.
+    pub fn associate_by_email(mut self, on: bool) -> Self {
+        self.associate_by_email = on;
+        self
+    }
+
+    /// Whether new users are verified (default `false`); only when the provider also says
+    /// `email_verified: true`.
+    pub fn is_verified_by_default(mut self, on: bool) -> Self {
+        self.is_verified_by_default = on;
+        self
+    }
+
+    /// Whether the CSRF cookie is `Secure` (default `true`). Turn it off only for an app served
+    /// over plain `http` on another host than `localhost` in development.
+    pub fn csrf_cookie_secure(mut self, secure: bool) -> Self {
+        self.csrf_cookie_secure = secure;
+        self
+    }
+
+    /// The provider accounts table's name; default `oauth_accounts`. Lowercase ASCII letters,
+    /// digits and `_`, not starting with a digit, at most 48 bytes. Every provider of an app
+    /// may share one table.
+    pub fn accounts_table(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+
+    /// How the provider is reached (deadline, size cap, client); see [`HttpOptions`].
+    pub fn http(mut self, http: HttpOptions) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Checks the settings, discovers the provider and fetches its keys: a provider that is
+    /// missing or misconfigured is a startup error, with the reason.
+    pub async fn build(self) -> Result<OAuthProvider, OidcError> {
+        let config = |reason: String| OidcError::Config(format!("social login `{}`: {reason}", shorten(&self.name)));
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !name_ok {
+            return Err(config("the name must be lowercase ASCII letters, digits, `-` and `_`".into()));
+        }
+        let secret = self.secret.as_ref().ok_or_else(|| config("no secret (`.secret(…)`)".into()))?;
+        if secret.len() < 32 {
+            return Err(config("the secret must be at least 32 bytes".into()));
+        }
+        let store = self.store.as_ref().ok_or_else(|| config("no users store (`.store(…)`)".into()))?;
+        let redirect_url = self.redirect_url.clone().ok_or_else(|| config("no redirect URL".into()))?;
+        for url in std::iter::once(&redirect_url).chain(&self.associate_redirect_url) {
+            let parsed =
+                reqwest::Url::parse(url).map_err(|e| config(format!("redirect URL `{}`: {e}", shorten(url))))?;
+            if !matches!(parsed.scheme(), "https" | "http") || parsed.fragment().is_some() {
+                return Err(config(format!("redirect URL `{}` must be http(s) without a fragment", shorten(url))));
+            }
+        }
+        if self.client_id.is_empty() {
+            return Err(config("an empty client id".into()));
+        }
+        let mut scopes = self.scopes.clone();
+        if !scopes.iter().any(|scope| scope == "openid") {
+            scopes.insert(0, "openid".to_owned());
+        }
+        if let Some(bad) = scopes.iter().find(|scope| !routes::is_scope_token(scope)) {
+            return Err(config(format!("`{}` is not a scope (RFC 6749 §3.3)", shorten(bad))));
+        }
+
+        let fetcher = Fetcher::new(&self.http).map_err(|error| config(format!("HTTP client: {error}")))?;
+        let issuer_url = discovery::issuer_url(&self.issuer)?;
+        let metadata = discovery::discover(&fetcher, &self.issuer).await?;
+        let loopback = discovery::allows_loopback_http(&issuer_url);
+        let endpoint = |name: &str, url: Option<&String>| {
+            let url = url
+                .ok_or_else(|| OidcError::Discovery { issuer: self.issuer.clone(), reason: format!("no `{name}`") })?;
+            secure_url(url, loopback)
+                .map_err(|e| OidcError::Discovery { issuer: self.issuer.clone(), reason: format!("`{name}`: {e}") })
+        };
+        let authorization_endpoint = endpoint("authorization_endpoint", metadata.authorization_endpoint.as_ref())?;
+        let token_endpoint = endpoint("token_endpoint", metadata.token_endpoint.as_ref())?;
+        let userinfo_endpoint = match metadata.userinfo_endpoint.as_ref() {
+            Some(url) => Some(endpoint("userinfo_endpoint", Some(url))?),
+            None => None,
+        };
+        let id_tokens = OidcStrategy::builder(
+            Issuer::new(self.issuer.clone()).audience(self.client_id.clone()).jwks_uri(metadata.jwks_uri.clone()),
+        )
+        .http(self.http.clone())
+        .build()
+        .await?;
+        let keys = Keys::derive(secret);
+        let table = crate::db::table_name(self.table.clone()).map_err(|e| config(e.to_string()))?;
+        let accounts = Accounts::new(store, table);
+        let client = Client {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            authorization_endpoint,
+            token_endpoint,
+            userinfo_endpoint,
+            fetcher,
+            id_tokens,
+        };
+        Ok(OAuthProvider {
+            inner: Arc::new(Inner {
+                name: self.name.clone(),
+                client,
+                keys,
+                accounts,
+                redirect_url,
+                associate_redirect_url: self.associate_redirect_url.clone(),
+                scopes,
+                associate_by_email: self.associate_by_email,
+                is_verified_by_default: self.is_verified_by_default,
+                csrf_cookie_secure: self.csrf_cookie_secure,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_google_preset_is_configuration_only() {
+        let google = OAuthProvider::google("id", "secret");
+        assert_eq!((google.name.as_str(), google.issuer.as_str()), ("google", "https://accounts.google.com"));
+        assert_eq!(google.scopes, ["openid", "email"]);
+        assert!(!google.associate_by_email && !google.is_verified_by_default && google.csrf_cookie_secure);
+    }
+}
