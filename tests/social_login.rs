@@ -23,8 +23,7 @@ use auth_core::{
         jwt::{JwtKey, JwtStrategy},
     },
     users::{
-        self, Email, Mailer, NoFields, OAuthProvider, RequestContext, UserHooks, UserManager, UserStore,
-        UserUpdate,
+        self, Email, Mailer, NoFields, OAuthProvider, RequestContext, UserHooks, UserManager, UserStore, UserUpdate,
     },
 };
 use auth_tests::idp::TestIdp;

@@ -131,7 +131,9 @@ async fn in_redis_shared_by_two_instances() {
     let prefix = format!("users-test:{}:", unique());
     let store = || async {
         throttle(
-            LoginThrottle::builder().redis(auth_core::strategies::RedisStrategy::connect(&url).await.unwrap()).prefix(&prefix),
+            LoginThrottle::builder()
+                .redis(auth_core::strategies::RedisStrategy::connect(&url).await.unwrap())
+                .prefix(&prefix),
         )
     };
     let first = app(db.clone(), store().await).await;

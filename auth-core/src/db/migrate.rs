@@ -5,7 +5,7 @@
 //! the application's own sqlx migrations, which then refuse to run because of versions they do
 //! not know.
 
-use std::time::Duration;
+use std::{borrow::Cow, time::Duration};
 
 use sqlx::AssertSqlSafe;
 
@@ -13,12 +13,13 @@ use super::{Backend, MIGRATION_TIMEOUT, Pool, bounded_for, on_pool, unix_now};
 use crate::strategies::database::DatabaseError;
 
 /// One version of a table's schema: SQL templates in which `{table}` stands for the table.
+/// Borrowed for a store's own files; owned where a store filled in more (another table's name).
 pub(crate) struct Migration {
     pub(crate) version: i64,
     #[cfg_attr(not(feature = "database-sqlite"), allow(dead_code))]
-    pub(crate) sqlite: &'static str,
+    pub(crate) sqlite: Cow<'static, str>,
     #[cfg_attr(not(feature = "database-postgres"), allow(dead_code))]
-    pub(crate) postgres: &'static str,
+    pub(crate) postgres: Cow<'static, str>,
 }
 
 /// The bookkeeping table, shared by every auth-core component that migrates (keyed by component).
@@ -62,11 +63,14 @@ pub(crate) async fn migrate(
             "INSERT INTO auth_core_migrations (component, version, applied_at) VALUES ($1, $2, $3)",
         ),
     };
-    let template = |migration: &Migration| match backend {
-        #[cfg(feature = "database-sqlite")]
-        Backend::Sqlite => migration.sqlite,
-        #[cfg(feature = "database-postgres")]
-        Backend::Postgres => migration.postgres,
+    let template = |migration: &Migration| -> String {
+        let template: &str = match backend {
+            #[cfg(feature = "database-sqlite")]
+            Backend::Sqlite => &migration.sqlite,
+            #[cfg(feature = "database-postgres")]
+            Backend::Postgres => &migration.postgres,
+        };
+        template.replace("{table}", table)
     };
     on_pool!(pool, |pool| {
         bounded_for(timeout.max(MIGRATION_TIMEOUT), async {
@@ -80,7 +84,7 @@ pub(crate) async fn migrate(
                     sqlx::query_as(done_sql).bind(&component).bind(migration.version).fetch_optional(&mut *tx).await?;
                 if done.is_none() {
                     // Safe: `table` passed `valid_table_name`, and the template is ours.
-                    let sql = template(migration).replace("{table}", table);
+                    let sql = template(migration);
                     sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
                     sqlx::query(record_sql)
                         .bind(&component)

@@ -65,7 +65,7 @@
 //! and never with the token. Other database errors, such as a missing table, are
 //! [`AuthError::Internal`].
 
-use std::{sync::Arc, time::Duration};
+use std::{borrow::Cow, sync::Arc, time::Duration};
 
 use sqlx::AssertSqlSafe;
 
@@ -92,8 +92,8 @@ impl DatabaseStrategy {
 /// The token table's migrations, in order.
 const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
-    sqlite: include_str!("../../migrations/sqlite/0001_tokens.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_tokens.sql"),
+    sqlite: Cow::Borrowed(include_str!("../../migrations/sqlite/0001_tokens.sql")),
+    postgres: Cow::Borrowed(include_str!("../../migrations/postgres/0001_tokens.sql")),
 }];
 
 /// Why a [`DatabaseStrategy`] could not be set up (startup errors; requests fail with

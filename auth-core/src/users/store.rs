@@ -42,7 +42,7 @@
 //! again to the row as it is now (by [`UserManager`](super::UserManager), a bounded number of
 //! times, then 409).
 
-use std::{sync::Arc, time::Duration};
+use std::{borrow::Cow, sync::Arc, time::Duration};
 
 use serde::{Serialize, de::DeserializeOwned};
 use sqlx::AssertSqlSafe;
@@ -62,13 +62,13 @@ pub(crate) const DEFAULT_TABLE: &str = db::USERS_TABLE;
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
-        sqlite: include_str!("../../migrations/users/sqlite/0001_users.sql"),
-        postgres: include_str!("../../migrations/users/postgres/0001_users.sql"),
+        sqlite: Cow::Borrowed(include_str!("../../migrations/users/sqlite/0001_users.sql")),
+        postgres: Cow::Borrowed(include_str!("../../migrations/users/postgres/0001_users.sql")),
     },
     Migration {
         version: 2,
-        sqlite: include_str!("../../migrations/users/sqlite/0002_password_changed_at.sql"),
-        postgres: include_str!("../../migrations/users/postgres/0002_password_changed_at.sql"),
+        sqlite: Cow::Borrowed(include_str!("../../migrations/users/sqlite/0002_password_changed_at.sql")),
+        postgres: Cow::Borrowed(include_str!("../../migrations/users/postgres/0002_password_changed_at.sql")),
     },
 ];
 

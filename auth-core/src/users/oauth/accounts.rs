@@ -102,15 +102,14 @@ WHERE "{table}".user_id = excluded.user_id"#
     /// Creates or updates the table.
     pub(crate) async fn migrate(&self) -> Result<(), DatabaseError> {
         // The users table's name goes into the templates here; it passed the same check as
-        // `{table}` when its store was built. The migration runner takes `'static` SQL, so the
-        // rendered text is leaked: a few hundred bytes, once per call, at startup.
+        // `{table}` when its store was built.
         let users = &self.inner.users_table;
         let migrations: Vec<Migration> = MIGRATIONS
             .iter()
             .map(|(version, sqlite, postgres)| Migration {
                 version: *version,
-                sqlite: Box::leak(sqlite.replace("{users}", users).into_boxed_str()),
-                postgres: Box::leak(postgres.replace("{users}", users).into_boxed_str()),
+                sqlite: sqlite.replace("{users}", users).into(),
+                postgres: postgres.replace("{users}", users).into(),
             })
             .collect();
         db::migrate(&self.inner.pool, "oauth", &self.inner.table, &migrations, self.inner.timeout).await
