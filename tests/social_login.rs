@@ -42,14 +42,17 @@ impl UserHooks for Hooks {
     type Fields = NoFields;
 }
 
+// Scheme names of their own: this binary also builds examples/users' app (`app`), whose `cookie`
+// and `jwt` are described differently, and the OpenAPI document of either app is checked against
+// every credential the process has seen (`cargo test` runs all tests in one process).
 #[derive(AuthBackend, Clone)]
-#[backend(name = "cookie", transport = cookie(name = "__Host-session", max_age = 3600), strategy = database)]
+#[backend(name = "session", transport = cookie(name = "__Host-session", max_age = 3600), strategy = database)]
 struct CookieBackend {
     strategy: DatabaseStrategy,
 }
 
 #[derive(AuthBackend, Clone)]
-#[backend(name = "jwt", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt)]
+#[backend(name = "token", transport = bearer(token_url = "auth/jwt/login"), strategy = jwt)]
 struct JwtBackend {
     strategy: JwtStrategy,
 }
