@@ -235,8 +235,8 @@ fn documented<S: Clone + Send + Sync + 'static>(
     OpenApiRouter::with_openapi(api).merge(OpenApiRouter::from(router))
 }
 
-/// Adds the keys of `more` to `base` (both objects).
-fn merge(base: &mut Value, more: Value) {
+/// Adds the keys of `more` to `base` (both objects); social login's documentation uses it too.
+pub(super) fn merge(base: &mut Value, more: Value) {
     if let (Value::Object(base), Value::Object(more)) = (base, more) {
         base.extend(more);
     }

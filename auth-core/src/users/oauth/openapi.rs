@@ -12,7 +12,7 @@ use super::{
 use crate::{
     backend::{AuthBackend, Transport},
     security::Authenticate,
-    users::{ErrorCode, UserHooks, UserManager, UserToken},
+    users::{ErrorCode, UserHooks, UserManager, UserToken, openapi::merge},
 };
 
 impl OAuthProvider {
@@ -168,10 +168,4 @@ fn error_response(description: &str, details: &[(&str, &str)]) -> Value {
         "description": description,
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorModel" }, "examples": examples } }
     })
-}
-
-fn merge(base: &mut Value, more: Value) {
-    if let (Value::Object(base), Value::Object(more)) = (base, more) {
-        base.extend(more);
-    }
 }
