@@ -11,8 +11,8 @@
 //! - refreshes of one refresh token race each other.
 //!
 //! Asserted: no 5xx but the documented 503, and 503s only while a store is down or just after;
-//! no token accepted by a request that started after its logout completed; no refresh family
-//! with two live heads.
+//! no token accepted by a request that started after its logout completed, nor, after Redis
+//! lost its data, one logged out before; no refresh family with two live heads.
 
 #![cfg(all(feature = "redis", feature = "database-postgres"))]
 
@@ -99,6 +99,21 @@ struct AppState {
 #[secured(scopes = ["items"])]
 async fn items(user: Authenticated<(RedisBackend, PgBackend, JwtBackend)>) -> Json<Value> {
     Json(json!({ "backend": user.backend }))
+}
+
+/// The credential a login response hands out, as the header that carries it.
+async fn credential_of(backend: &str, response: reqwest::Response) -> (&'static str, String) {
+    match backend {
+        "jwt" => ("cookie", response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()),
+        "redis" => {
+            let body: Value = response.json().await.unwrap();
+            ("authorization", format!("Bearer {}", body["access_token"].as_str().unwrap()))
+        }
+        _ => {
+            let body: Value = response.json().await.unwrap();
+            ("x-token", body["access_token"].as_str().unwrap().to_owned())
+        }
+    }
 }
 
 /// Milliseconds since the run started.
@@ -237,20 +252,7 @@ async fn load_with_faults() {
                 if !response.status().is_success() {
                     continue; // a store is down right now
                 }
-                let credential: (&str, String) = match backend {
-                    "jwt" => (
-                        "cookie",
-                        response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned(),
-                    ),
-                    "redis" => {
-                        let body: Value = response.json().await.unwrap();
-                        ("authorization", format!("Bearer {}", body["access_token"].as_str().unwrap()))
-                    }
-                    _ => {
-                        let body: Value = response.json().await.unwrap();
-                        ("x-token", body["access_token"].as_str().unwrap().to_owned())
-                    }
-                };
+                let credential = credential_of(backend, response).await;
                 let logged_out_at = Arc::new(Mutex::new(None::<Instant>));
                 let mut users = Vec::new();
                 for _ in 0..8 {
@@ -326,6 +328,17 @@ async fn load_with_faults() {
 
     // The faults.
     tokio::time::sleep(Duration::from_secs(5)).await;
+    // Logged out just before Redis loses its data (no persistence): after the restart, none of
+    // these may be accepted, although the Redis denylist and token keys are gone.
+    let mut logged_out_before_outage = Vec::new();
+    for backend in ["redis", "postgres", "jwt"] {
+        let response = client.post(format!("{base}/auth/{backend}/login")).form(&form).send().await.unwrap();
+        let credential = credential_of(backend, response).await;
+        let logout =
+            client.post(format!("{base}/auth/{backend}/logout")).header(credential.0, &credential.1).send().await;
+        assert_eq!(logout.unwrap().status(), StatusCode::NO_CONTENT, "{backend} logout before the outage");
+        logged_out_before_outage.push(credential);
+    }
     let down = ms(start);
     redis.kill();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -346,6 +359,13 @@ async fn load_with_faults() {
     }
     logouts.await.unwrap();
     refreshes.await.unwrap();
+    let mut back_after_outage = Vec::new();
+    for (name, value) in &logged_out_before_outage {
+        let status = client.get(format!("{base}/items")).header(*name, value).send().await.unwrap().status();
+        if status != StatusCode::UNAUTHORIZED {
+            back_after_outage.push((*name, status));
+        }
+    }
 
     // A restarted store is back when it accepts connections; the pool then re-opens its
     // connections one request at a time, and those requests may still time out. 503s count as
@@ -399,6 +419,7 @@ async fn load_with_faults() {
         &unexplained_503[..unexplained_503.len().min(10)]
     );
     assert_eq!(late_acceptances.load(Ordering::Relaxed), 0, "a token was accepted after its logout completed");
+    assert!(back_after_outage.is_empty(), "logged out before Redis lost its data, then: {back_after_outage:?}");
     assert_eq!(two_heads.load(Ordering::Relaxed), 0, "a refresh family had two live heads");
     assert!(tally.ok.load(Ordering::Relaxed) > 1000, "too little load got through");
 }

@@ -934,6 +934,27 @@ async fn a_logout_inside_the_leeway_window_sticks() {
     }
 }
 
+/// A `MemoryDenylist` forgets its entries when the process ends; the tokens live on. A list
+/// created later (a restarted process) refuses every token issued in an earlier second, so a
+/// token logged out before the restart does not come back.
+#[tokio::test]
+async fn a_memory_denylist_refuses_tokens_older_than_itself() {
+    let jwt = JwtStrategy::builder(JwtKey::hs256(SECRET)).build().unwrap();
+    let before = DenylistedJwt::new(jwt.clone(), MemoryDenylist::new());
+    let logged_out = before.write_token("johndoe", &[]).await.unwrap();
+    let kept = before.write_token("alice", &[]).await.unwrap();
+    before.destroy_token(&logged_out).await.unwrap();
+    assert!(matches!(before.read_token(&logged_out).await, Err(AuthError::InvalidToken)));
+    assert!(before.read_token(&kept).await.is_ok());
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let after = DenylistedJwt::new(jwt, MemoryDenylist::new());
+    assert!(matches!(after.read_token(&logged_out).await, Err(AuthError::InvalidToken)), "a logout came undone");
+    assert!(matches!(after.read_token(&kept).await, Err(AuthError::InvalidToken)));
+    let fresh = after.write_token("johndoe", &[]).await.unwrap();
+    assert!(after.read_token(&fresh).await.is_ok());
+}
+
 #[tokio::test]
 async fn hmac_keys_meet_rfc_7518_floors_for_every_algorithm() {
     let secret = |len: usize| vec![0x5a; len];

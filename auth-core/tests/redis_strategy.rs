@@ -232,15 +232,21 @@ async fn denylist_revokes_until_expiry() {
     let denylist = RedisDenylist::builder(connection.clone()).prefix(&prefix).build();
 
     denylist.revoke("jti-1", now() + 60).await.unwrap();
-    assert!(denylist.is_revoked("jti-1").await.unwrap());
-    assert!(!denylist.is_revoked("jti-2").await.unwrap());
+    assert!(denylist.is_revoked("jti-1", now()).await.unwrap());
+    assert!(!denylist.is_revoked("jti-2", now()).await.unwrap());
     let ttl: i64 = raw(&connection, redis::cmd("TTL").arg(format!("{prefix}jti-1"))).await;
     assert!((55..=60).contains(&ttl), "the entry lives as long as the token: TTL {ttl}");
     // Revoking an already-expired token stores nothing.
     denylist.revoke("jti-3", now() - 1).await.unwrap();
-    assert!(!denylist.is_revoked("jti-3").await.unwrap());
+    assert!(!denylist.is_revoked("jti-3", now()).await.unwrap());
     let keys: Vec<String> = raw(&connection, redis::cmd("KEYS").arg(format!("{prefix}*"))).await;
-    assert_eq!(keys.len(), 1);
+    assert_eq!(keys.len(), 2, "one entry, and since when the list holds entries: {keys:?}");
+    // The `since` key never expires: if it did, the list would forget that it had lost nothing.
+    let ttl: i64 = raw(&connection, redis::cmd("TTL").arg(format!("{prefix}!since"))).await;
+    assert_eq!(ttl, -1);
+    // A token issued before the list started holding entries is refused: the list cannot vouch
+    // for it.
+    assert!(denylist.is_revoked("jti-2", now() - 5).await.unwrap());
 }
 
 #[tokio::test]
@@ -270,6 +276,7 @@ async fn denylisted_jwt_logout_sticks() {
     }
     // The entries outlive `exp` by the leeway, during which the tokens would still verify.
     let keys: Vec<String> = raw(&connection, redis::cmd("KEYS").arg(format!("{prefix}*"))).await;
+    let keys: Vec<String> = keys.into_iter().filter(|key| !key.ends_with("!since")).collect();
     assert_eq!(keys.len(), 2);
     let lifetime = tokens.jwt().lifetime().as_secs() as i64;
     for key in keys {
@@ -388,7 +395,7 @@ async fn outage_is_unavailable_within_the_timeout_and_recovers() {
             failure(tokens.read_token(&token)).await,
             failure(tokens.write_token("johndoe", &[])).await,
             failure(tokens.destroy_token(&token)).await,
-            failure(denylist.is_revoked("jti")).await,
+            failure(denylist.is_revoked("jti", now())).await,
             failure(families.rotate("f", "a", "b", now() + 60)).await,
         ];
         for (i, (error, elapsed)) in results.into_iter().enumerate() {
@@ -412,7 +419,7 @@ async fn outage_is_unavailable_within_the_timeout_and_recovers() {
     };
     eprintln!("recovered {:?} after the restart", started.elapsed());
     assert_eq!(tokens.read_token(&token).await.unwrap().subject, "johndoe");
-    assert!(!denylist.is_revoked("jti").await.unwrap());
+    assert!(!denylist.is_revoked("jti", now()).await.unwrap());
     families.create("f", "a", now() + 60).await.unwrap();
     assert_eq!(families.rotate("f", "a", "b", now() + 60).await.unwrap(), Rotation::Rotated);
 }
@@ -441,6 +448,48 @@ async fn revoke_subject_deletes_every_token_of_the_subject() {
     assert_eq!(keys.len(), 2, "alice's token and set remain: {keys:?}");
     // Nothing to revoke is not an error; a new login after it works.
     tokens.revoke_subject("johndoe").await.unwrap();
+    let fresh = tokens.write_token("johndoe", &[]).await.unwrap();
+    assert_eq!(tokens.read_token(&fresh).await.unwrap().subject, "johndoe");
+}
+
+/// The load_fault failure of 2026-12-07: a redis-server without persistence restarted, the
+/// denylist came back empty, and a logged-out JWT was accepted again. The list now knows since
+/// when it holds entries, and refuses every token issued before: logged out or not, a token
+/// from before the loss is refused, and new logins work.
+#[tokio::test]
+async fn a_denylist_that_lost_its_data_refuses_every_older_token() {
+    let Some(mut server) = OwnServer::start("a_denylist_that_lost_its_data_refuses_every_older_token") else { return };
+    let timeout = Duration::from_millis(500);
+    let client = redis::Client::open(server.url()).unwrap();
+    let connection =
+        ConnectionManager::new_with_config(client, auth_core::__private::connection_config(timeout)).await.unwrap();
+    let denylist = RedisDenylist::builder(connection).timeout(timeout).build();
+    let jwt = JwtStrategy::builder(JwtKey::hs256([7u8; 32])).build().unwrap();
+    let tokens = DenylistedJwt::new(jwt, denylist);
+
+    let logged_out = tokens.write_token("johndoe", &[]).await.unwrap();
+    let kept = tokens.write_token("alice", &[]).await.unwrap();
+    assert!(tokens.read_token(&logged_out).await.is_ok());
+    tokens.destroy_token(&logged_out).await.unwrap();
+    assert!(matches!(tokens.read_token(&logged_out).await, Err(AuthError::InvalidToken)));
+    assert!(tokens.read_token(&kept).await.is_ok());
+
+    // The server loses everything (no persistence), in a later second than the tokens' `iat`.
+    std::thread::sleep(Duration::from_millis(1100));
+    server.kill();
+    server.restart().unwrap();
+    let started = Instant::now();
+    let outcome = loop {
+        match tokens.read_token(&logged_out).await {
+            Err(AuthError::Unavailable) => {
+                assert!(started.elapsed() < Duration::from_secs(15), "no recovery after {:?}", started.elapsed());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            outcome => break outcome,
+        }
+    };
+    assert!(matches!(outcome, Err(AuthError::InvalidToken)), "a logged-out token came back: {outcome:?}");
+    assert!(matches!(tokens.read_token(&kept).await, Err(AuthError::InvalidToken)));
     let fresh = tokens.write_token("johndoe", &[]).await.unwrap();
     assert_eq!(tokens.read_token(&fresh).await.unwrap().subject, "johndoe");
 }

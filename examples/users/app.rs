@@ -88,10 +88,10 @@ impl Denylist for LoggedOut {
         }
     }
 
-    async fn is_revoked(&self, id: &str) -> Result<bool, auth_core::AuthError> {
+    async fn is_revoked(&self, id: &str, issued_at: u64) -> Result<bool, auth_core::AuthError> {
         match self {
-            Self::Memory(list) => list.is_revoked(id).await,
-            Self::Redis(list) => list.is_revoked(id).await,
+            Self::Memory(list) => list.is_revoked(id, issued_at).await,
+            Self::Redis(list) => list.is_revoked(id, issued_at).await,
         }
     }
 }

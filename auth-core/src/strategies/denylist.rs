@@ -35,13 +35,19 @@ use crate::error::AuthError;
 /// Revoked token ids, each until a given time (seconds since the Unix epoch), after which the
 /// entry may be dropped: the token has expired by then and is refused anyway.
 ///
-/// Implemented by [`RedisDenylist`](super::redis::RedisDenylist).
+/// A denylist must fail closed when it loses entries: a token it cannot vouch for is revoked.
+/// So [`is_revoked`](Denylist::is_revoked) is asked with the token's issue time, and refuses
+/// tokens older than the list's own memory ([`MemoryDenylist`]: the process;
+/// [`RedisDenylist`](super::redis::RedisDenylist): the Redis data set).
+///
+/// Implemented by [`MemoryDenylist`] and [`RedisDenylist`](super::redis::RedisDenylist).
 pub trait Denylist: Send + Sync + 'static {
     /// Lists `id` until `until`. Revoking an id twice, or after `until`, is not an error.
     fn revoke(&self, id: &str, until: u64) -> impl Future<Output = Result<(), AuthError>> + Send;
 
-    /// Whether `id` is listed.
-    fn is_revoked(&self, id: &str) -> impl Future<Output = Result<bool, AuthError>> + Send;
+    /// Whether the token `id`, issued at `issued_at` (seconds since the Unix epoch), is
+    /// revoked: `id` is listed, or the token is older than what the list remembers.
+    fn is_revoked(&self, id: &str, issued_at: u64) -> impl Future<Output = Result<bool, AuthError>> + Send;
 }
 
 /// A [`JwtStrategy`] checked against a [`Denylist`]: `destroy_token` lists the token until it
@@ -58,9 +64,9 @@ pub struct DenylistedJwt<D> {
 }
 
 impl<D: Denylist> DenylistedJwt<D> {
-    /// Wraps `jwt` with `denylist`; issued tokens get a `jti`.
+    /// Wraps `jwt` with `denylist`; issued tokens get a `jti` and an `iat`.
     pub fn new(jwt: JwtStrategy, denylist: D) -> Self {
-        Self { jwt: jwt.with_jti_always(), denylist }
+        Self { jwt: jwt.with_jti_always().with_iat_always(), denylist }
     }
 
     /// The JWT strategy.
@@ -94,12 +100,13 @@ impl<D: Denylist> Strategy for DenylistedJwt<D> {
 
     async fn read_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
         let claims = self.jwt.verify(token).map_err(JwtError::into_token_error)?;
-        let (issued_at, expires_at) = (Some(self.jwt.issued_at(&claims)), Some(self.jwt.valid_until(&claims)));
+        let (issued_at, expires_at) = (self.jwt.issued_at(&claims), self.jwt.valid_until(&claims));
         let subject = claims.sub.ok_or(AuthError::InvalidToken)?;
-        if self.denylist.is_revoked(&id_of(claims.jti, token)).await? {
+        let issued_secs = issued_at.duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_secs());
+        if self.denylist.is_revoked(&id_of(claims.jti, token), issued_secs).await? {
             return Err(AuthError::InvalidToken);
         }
-        Ok(TokenInfo { subject, scopes: claims.scopes, issued_at, expires_at })
+        Ok(TokenInfo { subject, scopes: claims.scopes, issued_at: Some(issued_at), expires_at: Some(expires_at) })
     }
 
     async fn write_token(&self, subject: &str, scopes: &[String]) -> Result<String, AuthError> {
@@ -118,13 +125,25 @@ impl<D: Denylist> Strategy for DenylistedJwt<D> {
 
 /// A denylist in this process's memory: revocations survive until their token expires or the
 /// process ends. For one process; several share a [`RedisDenylist`](super::redis::RedisDenylist).
-#[derive(Debug, Clone, Default)]
+///
+/// Its entries end with the process, so it refuses every token issued before it was created
+/// (in an earlier second): after a restart, holders of older tokens log in again, and no token
+/// logged out before the restart comes back.
+#[derive(Debug, Clone)]
 pub struct MemoryDenylist {
     entries: std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, u64>>>,
+    /// When the list was created (seconds since the Unix epoch): it remembers nothing older.
+    since: u64,
+}
+
+impl Default for MemoryDenylist {
+    fn default() -> Self {
+        Self { entries: std::sync::Arc::default(), since: now() }
+    }
 }
 
 impl MemoryDenylist {
-    /// An empty denylist.
+    /// An empty denylist, refusing tokens issued before this second.
     pub fn new() -> Self {
         Self::default()
     }
@@ -156,7 +175,10 @@ impl Denylist for MemoryDenylist {
         Ok(())
     }
 
-    async fn is_revoked(&self, id: &str) -> Result<bool, AuthError> {
+    async fn is_revoked(&self, id: &str, issued_at: u64) -> Result<bool, AuthError> {
+        if issued_at < self.since {
+            return Ok(true);
+        }
         Ok(self.entries.lock().await.get(id).is_some_and(|until| *until > now()))
     }
 }

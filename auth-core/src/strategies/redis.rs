@@ -28,6 +28,7 @@
 //! | [`RedisStrategy`]   | `auth:token:user:` + SHA-256 hex of subject | a set: the subject's token keys | `EX` lifetime |
 //! | [`RedisFamilyStore`]| `auth:family:` + family id           | the head's `jti`          | `EXAT` family       |
 //! | [`RedisDenylist`]   | `auth:revoked:` + `jti` or token id  | `1`                       | `EXAT` exp + leeway |
+//! | [`RedisDenylist`]   | `auth:revoked:!since`                | since when it holds entries (Unix s) | none     |
 //!
 //! Tokens are generated and hashed as in the database strategy: 256 random bits, base64url, and
 //! only their SHA-256 ever reaches Redis.
@@ -504,12 +505,37 @@ impl RefreshFamilyStore for RedisFamilyStore {
 ///
 /// An id is a JWT's `jti`, or for a token without one the SHA-256 of its signing input
 /// (see [`DenylistedJwt`](super::denylist::DenylistedJwt)).
+///
+/// A denylist that loses its entries would let logged-out tokens back in. This one notices: it
+/// keeps, beside its entries, the second since which it has held them (`<prefix>!since`), and
+/// refuses every token issued in an earlier second. When Redis loses its data (restarted
+/// without persistence, flushed, failed over to a replica that was behind), the key goes with
+/// the entries, is written anew at the next check, and every older token is refused: its
+/// holders log in again, and no revoked token comes back. (`iat` counts whole seconds: a token
+/// issued and logged out within the very second in which the list noticed the loss is the one
+/// case this cannot tell apart.) Entries must not be evicted while the key stays, so run Redis
+/// with `maxmemory-policy noeviction` (the default).
 #[derive(Clone)]
 pub struct RedisDenylist {
     connection: ConnectionManager,
     prefix: String,
     timeout: Duration,
+    check: redis::Script,
 }
+
+/// The denylist check, one round trip: whether the id's entry exists, and since when the list
+/// has held its entries. The `since` key (no expiry) is written the first time the list is
+/// checked; when Redis loses its data (a restart without persistence, a `FLUSHDB`, a failover
+/// to a replica that had not caught up), the key is gone with the entries and is written anew,
+/// and tokens issued before then are refused rather than trusted.
+const CHECK_SCRIPT: &str = r"
+local since = redis.call('GET', KEYS[1])
+if not since then
+  redis.call('SET', KEYS[1], ARGV[1])
+  since = ARGV[1]
+end
+return {tonumber(since), redis.call('EXISTS', KEYS[2])}
+";
 
 impl std::fmt::Debug for RedisDenylist {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -527,12 +553,23 @@ impl RedisDenylist {
             connection,
             prefix: Self::DEFAULT_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
-            make: |connection, prefix, timeout| Self { connection, prefix, timeout },
+            make: |connection, prefix, timeout| Self {
+                connection,
+                prefix,
+                timeout,
+                check: redis::Script::new(CHECK_SCRIPT),
+            },
         }
     }
 
     fn key(&self, id: &str) -> String {
         format!("{}{id}", self.prefix)
+    }
+
+    /// The key holding since when the list has held its entries: `!` is in neither a `jti` we
+    /// write nor a token id (hex), so it cannot collide with an entry.
+    fn since_key(&self) -> String {
+        format!("{}!since", self.prefix)
     }
 }
 
@@ -547,9 +584,14 @@ impl Denylist for RedisDenylist {
         Ok(())
     }
 
-    async fn is_revoked(&self, id: &str) -> Result<bool, AuthError> {
-        let found: i64 =
-            query(&self.connection, self.timeout, "denylist check", redis::cmd("EXISTS").arg(self.key(id))).await?;
-        Ok(found > 0)
+    /// Listed, or issued in a second before the list (re)started holding entries: a list that
+    /// lost its entries cannot vouch for older tokens.
+    async fn is_revoked(&self, id: &str, issued_at: u64) -> Result<bool, AuthError> {
+        let mut connection = self.connection.clone();
+        let mut invocation = self.check.key(self.since_key());
+        invocation.key(self.key(id)).arg(now());
+        let (since, listed): (u64, i64) =
+            timed(self.timeout, "denylist check", invocation.invoke_async(&mut connection)).await?;
+        Ok(listed > 0 || issued_at < since)
     }
 }
