@@ -1,7 +1,8 @@
 //! Sessions end with the password: when a user's password is reset or changed, every token
 //! issued to them before is refused, whichever backend issued it.
 //!
-//! - The row records when (`password_changed_at`), and the users' credential
+//! - The row records when (`password_changed_at`), in the statement that writes the new
+//!   password hash, so that neither is ever written without the other; the users' credential
 //!   ([`UserToken`](super::UserToken)) refuses a token issued at or before it (whole seconds),
 //!   on each request and on the re-check of a connection the token opened (a WebSocket, an
 //!   event stream), which then ends with close code 1008.
@@ -56,12 +57,13 @@ pub(crate) fn issued_before_change(issued_at: Option<SystemTime>, changed_at: i6
 }
 
 impl<H: UserHooks> UserManager<H> {
-    /// Ends every session of user `id` after their password changed: records the change,
+    /// Ends every session of user `id` after their password changed. The change's time is
+    /// already on the row, written with the password in one statement (`swap_password`,
+    /// `update_if_unchanged`), so every older token is refused whatever happens here; this
     /// deletes their tokens from the registered stores, and returns once the second of the
     /// change is over. Every store is tried; the first failure is returned.
     pub(crate) async fn end_sessions(&self, id: Uuid) -> Result<(), FlowError> {
         let at = unix_now();
-        self.store().password_changed(id, at).await?;
         let subject = id.to_string();
         let mut failure = None;
         for store in self.session_stores() {

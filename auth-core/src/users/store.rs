@@ -232,7 +232,8 @@ impl UserStore {
     }
 
     /// Writes the columns in which `new` differs from `read`, if the row still holds what was
-    /// read in those columns and in `email_key`: a compare-and-set, one statement. `false` when
+    /// read in those columns and in `email_key`: a compare-and-set, one statement. A new
+    /// password hash sets `password_changed_at` in that statement. `false` when
     /// another write came first (or the row is gone): read again and re-apply the change (see
     /// the [module docs](self#concurrent-updates)).
     pub(crate) async fn update_if_unchanged<F: Serialize>(
@@ -279,9 +280,9 @@ impl UserStore {
         Ok(done == 1)
     }
 
-    /// Replaces the password hash if it is still `expected`: `false` when another change came
-    /// first. This is what makes a reset token single-use even when it is presented twice at
-    /// once.
+    /// Replaces the password hash if it is still `expected`, and records the change's time in
+    /// the same statement: `false` when another change came first. This is what makes a reset
+    /// token single-use even when it is presented twice at once.
     pub(crate) async fn swap_password(&self, id: Uuid, expected: &str, new: &str) -> Result<bool, AuthError> {
         let sql = &self.inner.sql.swap_password;
         let done = on_pool!(&self.inner.pool, |pool| {
@@ -293,17 +294,6 @@ impl UserStore {
             self.read("swap_password", query.execute(pool)).await?.rows_affected()
         });
         Ok(done == 1)
-    }
-
-    /// Records that the user's password changed at `at` (seconds since the Unix epoch): tokens
-    /// issued at or before it are refused from now on.
-    pub(crate) async fn password_changed(&self, id: Uuid, at: i64) -> Result<(), AuthError> {
-        let sql = &self.inner.sql.password_changed;
-        on_pool!(&self.inner.pool, |pool| {
-            let query = sqlx::query(AssertSqlSafe(Arc::clone(sql))).bind(id.to_string()).bind(at);
-            self.read("password_changed", query.execute(pool)).await?;
-        });
-        Ok(())
     }
 
     /// Deletes a user; `false` if there was none.
@@ -378,7 +368,6 @@ struct Statements {
     by_key: Arc<str>,
     insert: Arc<str>,
     swap_password: Arc<str>,
-    password_changed: Arc<str>,
     delete: Arc<str>,
     /// How the conditional update spells placeholders and casts.
     backend: Backend,
@@ -420,11 +409,7 @@ impl Statements {
             by_key: format!(r#"SELECT {columns} FROM "{table}" WHERE email_key = {p1}"#).into(),
             insert: format!(r#"INSERT INTO "{table}" ({insert_columns}) VALUES ({values})"#).into(),
             swap_password: format!(
-                r#"UPDATE "{table}" SET hashed_password = {p2}, updated_at = {p3} WHERE id = {p1}{id} AND hashed_password = {p4}"#
-            )
-            .into(),
-            password_changed: format!(
-                r#"UPDATE "{table}" SET password_changed_at = {p2}, updated_at = {p2} WHERE id = {p1}{id}"#
+                r#"UPDATE "{table}" SET hashed_password = {p2}, updated_at = {p3}, password_changed_at = {p3} WHERE id = {p1}{id} AND hashed_password = {p4}"#
             )
             .into(),
             delete: format!(r#"DELETE FROM "{table}" WHERE id = {p1}{id}"#).into(),
@@ -457,7 +442,12 @@ impl Statements {
             sets.push(format!("{column} = {}", placeholder(new, cast(column))));
             olds.push((column, old));
         }
+        let password_changed = olds.iter().any(|(column, _)| *column == "hashed_password");
         sets.push(format!("updated_at = {}", placeholder(Bind::Int(now), "")));
+        if password_changed {
+            // In the same statement as the password: no write of one without the other.
+            sets.push(format!("password_changed_at = {}", placeholder(Bind::Int(now), "")));
+        }
         let mut conditions = vec![
             format!("id = {}", placeholder(Bind::Text(id.to_owned()), self.id_cast)),
             format!("email_key = {}", placeholder(Bind::Text(email_key.to_owned()), "")),
