@@ -220,6 +220,7 @@ def main():
             print("  README shows:\n" + "".join(f"    {l}\n" for l in c.expected) + "  printed:\n" + "".join(f"    {l}\n" for l in got), end="")
         else:
             print(f"ok - {where}")
+    drop_tables(postgres)
     print(f"README sessions: {len(all_commands) - failed} passed, {failed} failed")
     if failed:
         for name in ("stderr", "servers.log"):
@@ -230,6 +231,24 @@ def main():
     else:
         subprocess.run(["rm", "-rf", work])
     sys.exit(1 if failed else 0)
+
+
+def drop_tables(postgres):
+    """Drops this run's tables (`readme_…_<pid>`) from the shared PostgreSQL database."""
+    if not postgres:
+        return
+    sql = (
+        "DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        f"AND tablename LIKE 'readme\\_%\\_{os.getpid()}' LOOP EXECUTE format('DROP TABLE %I CASCADE', t); "
+        "END LOOP; END $$;"
+    )
+    try:
+        done = subprocess.run(["psql", postgres, "-qAtc", sql], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        print(f"# could not drop this run's tables: {error}")
+        return
+    if done.returncode != 0:
+        print(f"# could not drop this run's tables: {done.stderr.strip()}")
 
 
 def normalise(actual, expected):
