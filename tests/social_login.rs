@@ -1333,3 +1333,40 @@ async fn the_email_comes_from_userinfo_when_the_id_token_has_none() {
     assert_eq!(me.body["is_verified"], true, "email_verified came from userinfo too");
     app.clean_up().await;
 }
+
+/// OpenID Connect Core §5.3.2: a userinfo answer for another subject than the ID token's is
+/// refused, and nobody is signed in or made. The provider's ID token names another `sub` (the
+/// test hook re-signs it with the provider's key); its userinfo answers for the account that
+/// logged in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_userinfo_answer_for_another_subject_is_refused() {
+    let idp = TestIdp::start();
+    let app = App::start(&idp.issuer, Options::default()).await;
+    let email = format!("userinfo-{}@example.com", unique());
+    let account = Account { login: format!("userinfo-{}", unique()), email: Some(email.clone()), email_verified: true };
+    let mut browser = Browser::new();
+    let authorization_url = browser.authorize(&app, "/auth/oidc/authorize").await;
+    let callback = browser.provider_login(&authorization_url, &account).await;
+    let tampered = Client::new()
+        .post(format!("{}/test/tamper-id-token", idp.issuer))
+        .json(&json!({ "sub": format!("someone-else-{}", unique()) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), StatusCode::NO_CONTENT);
+    let answer = browser.get(&callback).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    assert_eq!(answer.body, json!({ "detail": "OAUTH_INVALID_ID_TOKEN" }));
+    assert!(!browser.cookies.contains_key("__Host-session"));
+    assert_eq!(app.user_count().await, 0);
+    assert!(app.accounts().await.is_empty());
+
+    // The control: the same account, untampered, signs in through userinfo.
+    let mut browser = Browser::new();
+    let authorization_url = browser.authorize(&app, "/auth/oidc/authorize").await;
+    let callback = browser.provider_login(&authorization_url, &account).await;
+    let answer = browser.get(&callback).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
+    assert_eq!(browser.me(&app).await.body["email"], email.as_str());
+    app.clean_up().await;
+}
