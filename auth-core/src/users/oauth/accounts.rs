@@ -50,6 +50,8 @@ pub(crate) struct StoredTokens {
     access_token: String,
     pub(crate) expires_at: Option<i64>,
     refresh_token: Option<String>,
+    /// When the row was last written; in the future while a refresh holds it (a lease).
+    pub(crate) updated_at: i64,
 }
 
 impl StoredTokens {
@@ -62,13 +64,11 @@ impl StoredTokens {
     pub(crate) fn refresh_token(&self, oauth_name: &str, keys: &Keys) -> Option<Zeroizing<String>> {
         keys.open(self.refresh_token.as_deref()?, &binding(oauth_name, &self.account_id, "refresh_token"))
     }
-
-    /// Whether the refresh token is still the one of `other` (compared sealed: each seal has a
-    /// random nonce, so an equal ciphertext is the same write).
-    pub(crate) fn same_refresh_token(&self, other: &StoredTokens) -> bool {
-        self.account_id == other.account_id && self.refresh_token == other.refresh_token
-    }
 }
+
+/// A row of [`Accounts::tokens`]: account id, sealed access token, `expires_at`, sealed refresh
+/// token, `updated_at`.
+type TokensRow = (String, String, Option<i64>, Option<String>, i64);
 
 /// The table, on the users store's pool.
 #[derive(Clone)]
@@ -85,6 +85,8 @@ struct Inner {
     by_user: String,
     upsert: String,
     refreshed: String,
+    claim: String,
+    release: String,
 }
 
 impl Accounts {
@@ -113,7 +115,7 @@ WHERE "{table}".user_id = excluded.user_id"#
         );
         let by_account = format!(r#"SELECT {id_out} FROM "{table}" WHERE oauth_name = {p1} AND account_id = {p2}"#);
         let by_user = format!(
-            r#"SELECT account_id, access_token, expires_at, refresh_token FROM "{table}" WHERE user_id = {p1}{id_cast} AND oauth_name = {p2} ORDER BY updated_at DESC, account_id LIMIT 1"#
+            r#"SELECT account_id, access_token, expires_at, refresh_token, updated_at FROM "{table}" WHERE user_id = {p1}{id_cast} AND oauth_name = {p2} ORDER BY updated_at DESC, account_id LIMIT 1"#
         );
         // Compare-and-set on the refresh token read: of two refreshes of one account (two
         // processes), only the first is stored, and a rotated refresh token is never replaced
@@ -121,6 +123,15 @@ WHERE "{table}".user_id = excluded.user_id"#
         let refreshed = format!(
             r#"UPDATE "{table}" SET access_token = {p1}, expires_at = {p2}, refresh_token = {p3}, updated_at = {p4}
 WHERE oauth_name = {p5} AND account_id = {p6} AND refresh_token = {p7}"#
+        );
+        // The refresh lease: `updated_at` moved into the future, as a compare-and-set on the row
+        // as read (its refresh token, sealed with a random nonce, and `updated_at`), so one
+        // process at a time refreshes an account.
+        let claim = format!(
+            r#"UPDATE "{table}" SET updated_at = {p1} WHERE oauth_name = {p2} AND account_id = {p3} AND updated_at = {p4} AND refresh_token = {p5}"#
+        );
+        let release = format!(
+            r#"UPDATE "{table}" SET updated_at = {p1} WHERE oauth_name = {p2} AND account_id = {p3} AND updated_at = {p4}"#
         );
         Self {
             inner: Arc::new(Inner {
@@ -132,6 +143,8 @@ WHERE oauth_name = {p5} AND account_id = {p6} AND refresh_token = {p7}"#
                 by_user,
                 upsert,
                 refreshed,
+                claim,
+                release,
             }),
         }
     }
@@ -172,15 +185,16 @@ WHERE oauth_name = {p5} AND account_id = {p6} AND refresh_token = {p7}"#
     /// The tokens of the most recently used account of provider `oauth_name` linked to `user`.
     pub(crate) async fn tokens(&self, user: Uuid, oauth_name: &str) -> Result<Option<StoredTokens>, AuthError> {
         let sql = &self.inner.by_user;
-        let row: Option<(String, String, Option<i64>, Option<String>)> = on_pool!(&self.inner.pool, |pool| {
+        let row: Option<TokensRow> = on_pool!(&self.inner.pool, |pool| {
             let query = sqlx::query_as(AssertSqlSafe(sql.clone())).bind(user.to_string()).bind(oauth_name.to_owned());
             self.run("get_by_user", query.fetch_optional(pool)).await?
         });
-        Ok(row.map(|(account_id, access_token, expires_at, refresh_token)| StoredTokens {
+        Ok(row.map(|(account_id, access_token, expires_at, refresh_token, updated_at)| StoredTokens {
             account_id,
             access_token,
             expires_at,
             refresh_token,
+            updated_at,
         }))
     }
 
@@ -214,6 +228,37 @@ WHERE oauth_name = {p5} AND account_id = {p6} AND refresh_token = {p7}"#
             self.run("refresh", query.execute(pool)).await?.rows_affected()
         });
         Ok(done == 1)
+    }
+
+    /// Takes the refresh lease of the account `read` until `until` (seconds since the epoch),
+    /// if the row is still as read; `false`: another refresh or a login came first.
+    pub(crate) async fn claim(&self, oauth_name: &str, read: &StoredTokens, until: i64) -> Result<bool, AuthError> {
+        let Some(refresh_token) = read.refresh_token.clone() else { return Ok(false) };
+        let sql = &self.inner.claim;
+        let done = on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query(AssertSqlSafe(sql.clone()))
+                .bind(until)
+                .bind(oauth_name.to_owned())
+                .bind(read.account_id.clone())
+                .bind(read.updated_at)
+                .bind(refresh_token);
+            self.run("claim_refresh", query.execute(pool)).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Gives back a lease taken until `until` whose refresh failed.
+    pub(crate) async fn release(&self, oauth_name: &str, account_id: &str, until: i64) -> Result<(), AuthError> {
+        let sql = &self.inner.release;
+        on_pool!(&self.inner.pool, |pool| {
+            let query = sqlx::query(AssertSqlSafe(sql.clone()))
+                .bind(unix_now())
+                .bind(oauth_name.to_owned())
+                .bind(account_id.to_owned())
+                .bind(until);
+            self.run("release_refresh", query.execute(pool)).await?;
+        });
+        Ok(())
     }
 
     /// Links `account` to `user`, or refreshes its tokens if it is linked to `user` already.

@@ -258,11 +258,12 @@ impl OAuthProvider {
     /// and the provider gave a refresh token, it is refreshed at the token endpoint first
     /// (RFC 6749 §6; client credentials as at login) and the new tokens are stored, encrypted as
     /// at login (a rotated refresh token replaces the old one). Concurrent calls for one account
-    /// make one refresh in this process; across processes sharing the table, only the refresh
-    /// that started from the stored refresh token is stored (a compare-and-set), and the others
-    /// answer with its token (a refusal, as a provider that rotates refresh tokens answers the
-    /// second use of one, waits up to 2 seconds for the other process's result to be stored),
-    /// so a rotated refresh token is never lost. A token without an
+    /// make one refresh: one call takes the account's refresh lease in the table (a
+    /// compare-and-set moving its `updated_at` past the HTTP deadline, so this holds across
+    /// processes sharing the table too), the others wait for its result and answer with its
+    /// token. A rotated refresh token is thus never lost, nor used twice (which providers that
+    /// rotate refresh tokens punish by revoking the grant). A lease whose holder died expires
+    /// after the HTTP deadline and 2 seconds. A token without an
     /// `expires_at` (GitHub OAuth apps' do not expire) is returned as it is.
     ///
     /// # Errors
@@ -283,58 +284,57 @@ impl OAuthProvider {
             return Ok(tokens.access_token(name, keys));
         }
         let _one_refresh = inner.refresh_locks[lock_stripe(name, &tokens.account_id)].lock().await;
-        // Another call may have refreshed it while this one waited.
-        let Some(read) = inner.accounts.tokens(user, name).await? else { return Ok(None) };
-        if !expiring(&read) {
-            return Ok(read.access_token(name, keys));
-        }
-        let Some(refresh_token) = read.refresh_token(name, keys) else {
-            if read.access_token(name, keys).is_none() {
-                return Ok(None);
-            }
-            tracing::info!(provider = %name, %user, "social login: the provider token expired, and there is no refresh token");
-            return Err(AuthError::TokenExpired);
-        };
-        let error = match inner.client.refresh(&refresh_token).await {
-            Ok(refreshed) => {
-                if inner.accounts.refreshed(name, &read, &refreshed, keys).await? {
-                    tracing::debug!(provider = %name, %user, "social login: provider token refreshed");
-                    return Ok(Some(refreshed.access_token));
-                }
-                None
-            }
-            Err(error) => Some(error),
-        };
-        // Another process may have refreshed first: this refresh lost the compare-and-set, or
-        // was refused because the provider had rotated the refresh token already. What that
-        // process stores is current; its answer may still be on the way, so a refusal waits
-        // for it a little (at most REFRESH_RACE_WAIT).
-        let wait_until = tokio::time::Instant::now() + REFRESH_RACE_WAIT;
+        let lease = inner.client.fetcher.timeout() + Duration::from_secs(2);
+        let give_up = tokio::time::Instant::now() + lease + Duration::from_secs(1);
         loop {
-            if let Some(now) = inner.accounts.tokens(user, name).await?
-                && !now.same_refresh_token(&read)
-                && !expiring(&now)
-            {
-                return Ok(now.access_token(name, keys));
+            // Another call of this process, or another process, may have refreshed it.
+            let Some(read) = inner.accounts.tokens(user, name).await? else { return Ok(None) };
+            if !expiring(&read) {
+                return Ok(read.access_token(name, keys));
             }
-            let refused = matches!(error, Some(client::ExchangeError::Refused(_)));
-            if !refused || tokio::time::Instant::now() >= wait_until {
-                break;
+            let now = crate::db::unix_now();
+            if read.updated_at > now || tokio::time::Instant::now() >= give_up {
+                // Another process holds the refresh lease: its result is awaited, not raced
+                // (a provider that rotates refresh tokens revokes the grant at a reuse).
+                if tokio::time::Instant::now() >= give_up {
+                    tracing::warn!(provider = %name, %user, "social login: a concurrent provider token refresh did not finish");
+                    return Err(AuthError::Unavailable);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        match error {
-            Some(client::ExchangeError::Refused(reason)) => {
-                tracing::info!(provider = %name, %user, %reason, "social login: the provider refused the refresh token");
-                Err(AuthError::TokenExpired)
+            let Some(refresh_token) = read.refresh_token(name, keys) else {
+                if read.access_token(name, keys).is_none() {
+                    return Ok(None);
+                }
+                tracing::info!(provider = %name, %user, "social login: the provider token expired, and there is no refresh token");
+                return Err(AuthError::TokenExpired);
+            };
+            let until = now.saturating_add(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX)).max(read.updated_at + 1);
+            if !inner.accounts.claim(name, &read, until).await? {
+                continue;
             }
-            Some(other) => {
-                tracing::warn!(provider = %name, %user, error = %other, "social login: provider token refresh failed");
-                Err(AuthError::Unavailable)
-            }
-            None => {
-                tracing::warn!(provider = %name, %user, "social login: a concurrent refresh stored an expiring token");
-                Err(AuthError::Unavailable)
+            match inner.client.refresh(&refresh_token).await {
+                Ok(refreshed) => {
+                    if inner.accounts.refreshed(name, &read, &refreshed, keys).await? {
+                        tracing::debug!(provider = %name, %user, "social login: provider token refreshed");
+                        return Ok(Some(refreshed.access_token));
+                    }
+                    // A login stored other tokens meanwhile: they are read again.
+                }
+                Err(error) => {
+                    inner.accounts.release(name, &read.account_id, until).await?;
+                    return Err(match error {
+                        client::ExchangeError::Refused(reason) => {
+                            tracing::info!(provider = %name, %user, %reason, "social login: the provider refused the refresh token");
+                            AuthError::TokenExpired
+                        }
+                        other => {
+                            tracing::warn!(provider = %name, %user, error = %other, "social login: provider token refresh failed");
+                            AuthError::Unavailable
+                        }
+                    });
+                }
             }
         }
     }
@@ -345,9 +345,6 @@ impl OAuthProvider {
         self.inner.accounts.migrate().await
     }
 }
-
-/// How long a refused refresh waits for another process's concurrent refresh to be stored.
-const REFRESH_RACE_WAIT: Duration = Duration::from_secs(2);
 
 /// Which of [`Inner::refresh_locks`] serialises the refreshes of a provider account.
 fn lock_stripe(name: &str, account_id: &str) -> usize {
