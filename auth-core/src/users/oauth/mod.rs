@@ -34,7 +34,7 @@ use crate::{
 };
 
 /// One identity provider for social login, with fastapi-users' routes: any OpenID provider,
-/// found by its issuer URL.
+/// found by its issuer URL, or GitHub ([`OAuthProvider::github`], plain OAuth 2.0).
 ///
 /// | route (nested at `/auth`) | answers | fastapi-users |
 /// |---|---|---|
@@ -102,6 +102,8 @@ use crate::{
 /// `account_id`, `account_email`, `access_token`, `expires_at`, `refresh_token`, and the
 /// user), encrypted with AES-256-GCM under a key derived from the app's secret, bound to their
 /// row and column. A provider account links to one user (a unique index).
+/// [`access_token`](OAuthProvider::access_token) hands the app a usable access token, refreshed
+/// with the stored refresh token when it is about to expire.
 #[derive(Clone)]
 pub struct OAuthProvider {
     inner: Arc<Inner>,
