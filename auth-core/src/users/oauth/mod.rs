@@ -394,7 +394,7 @@ impl OAuthProviderBuilder {
         self
     }
 
-    /// The scopes asked for by default; `openid` is always added. Default
+    /// The scopes asked for by default; `openid` is always added (not for GitHub). Default
     /// [`OAuthProvider::DEFAULT_SCOPES`].
     pub fn scopes<I: IntoIterator<Item = T>, T: Into<String>>(mut self, scopes: I) -> Self {
         self.scopes = scopes.into_iter().map(Into::into).collect();
