@@ -10,7 +10,8 @@
 //! GitHub.
 //!
 //! Covered: a new user, a returning user, linking by a verified e-mail and refusing an unverified
-//! one (GitHub's `verified` of the primary address), no e-mail, the token endpoint's
+//! one (GitHub's `verified` of the primary address), linking to a logged-in user (associate),
+//! no e-mail, the token endpoint's
 //! 200-with-error, a replayed code, a PKCE mismatch, a redirect on the back channel (not
 //! followed), the provider down; then refresh tokens (GitHub Apps' expiring user tokens):
 //! a refresh, many concurrent callers in one process and in two (one refresh, every caller
@@ -108,7 +109,8 @@ struct GhState {
     redirected_hits: usize,
     exchanges: usize,
     refreshes: usize,
-    /// The redirect URI registered for the OAuth app.
+    /// The callback URL registered for the OAuth app: a `redirect_uri` must be on its host and
+    /// port, with a path under its path (GitHub's rule).
     registered_redirect: String,
 }
 
@@ -152,7 +154,12 @@ async fn gh_authorize(
         return (AxumStatus::NOT_FOUND, "unknown client").into_response();
     }
     let redirect_uri = query.get("redirect_uri").cloned().unwrap_or_default();
-    if redirect_uri != state.registered_redirect {
+    let registered = Url::parse(&state.registered_redirect).unwrap();
+    let allowed = Url::parse(&redirect_uri).is_ok_and(|uri| {
+        uri.origin() == registered.origin()
+            && (uri.path() == registered.path() || uri.path().starts_with(&format!("{}/", registered.path())))
+    });
+    if !allowed {
         return (AxumStatus::BAD_REQUEST, "The redirect_uri is not associated with this application.").into_response();
     }
     let challenge = query.get("code_challenge").cloned().unwrap_or_default();
@@ -432,11 +439,12 @@ impl App {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let table = format!("oauth_accounts_{suffix}");
         let redirect = format!("{base}/auth/github/callback");
-        gh.with(|state| state.registered_redirect = redirect.clone());
+        gh.with(|state| state.registered_redirect = format!("{base}/auth"));
         let provider = OAuthProvider::github(CLIENT_ID, CLIENT_SECRET)
             .github_urls(urls.0, urls.1)
             .secret(SECRET)
             .redirect_url(redirect)
+            .associate_redirect_url(format!("{base}/auth/associate/github/callback"))
             .associate_by_email(options.associate_by_email)
             .is_verified_by_default(options.is_verified_by_default)
             .accounts_table(table.clone())
@@ -448,6 +456,7 @@ impl App {
         let router = Router::new()
             .nest("/auth", provider.router::<Hooks, CookieBackend, AppState>().into())
             .nest("/auth", users::register_router::<Hooks, AppState>().into())
+            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>().into())
             .nest("/users", users::users_router::<Hooks, CookieBackend, AppState>().into())
             .with_state(state.clone());
         tokio::spawn(async move {
@@ -974,5 +983,61 @@ async fn concurrent_refreshes_on_postgres() {
         app.expire_tokens().await;
         concurrent_refreshes(&gh, &app, &email, &[app.provider.clone(), second.clone()], 32).await;
     }
+    app.clean_up().await;
+}
+
+/// The associate flow from the session `session`, as the GitHub user `account`: the callback's
+/// answer.
+async fn link(app: &App, account: &GhUser, session: &str) -> Answer {
+    let mut browser = Browser::signed_in_at_github(account);
+    browser.cookies.insert("__Host-gh-session".to_owned(), session.to_owned());
+    let answer = browser.get(&app.url("/auth/associate/github/authorize")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let authorization_url = answer.body["authorization_url"].as_str().unwrap().to_owned();
+    let callback = browser.consent(&authorization_url).await;
+    assert!(callback.starts_with(&app.url("/auth/associate/github/callback?")), "{callback}");
+    browser.get(&callback).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_logged_in_user_links_a_github_account() {
+    let gh = GitHub::start().await;
+    let app = App::start(&gh, Options::default(), None).await;
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        let email = format!("local-{}@example.com", unique());
+        let client = Client::new();
+        let password = "a long local password";
+        let register = client.post(app.url("/auth/register")).json(&json!({ "email": email, "password": password }));
+        assert_eq!(register.send().await.unwrap().status(), StatusCode::CREATED);
+        let login = client
+            .post(app.url("/auth/cookie/login"))
+            .form(&[("username", &email), ("password", &password.to_owned())]);
+        let login = login.send().await.unwrap();
+        assert_eq!(login.status(), StatusCode::NO_CONTENT);
+        let cookie = cookie::Cookie::parse(login.headers()[header::SET_COOKIE].to_str().unwrap().to_owned()).unwrap();
+        sessions.push((email, cookie.value().to_owned()));
+    }
+    // The GitHub account's address is not the user's: linking is by the session, not the e-mail.
+    let account = GhUser::with_email(&format!("gh-{}@example.com", unique()), false);
+    gh.add(&account);
+    let answer = link(&app, &account, &sessions[0].1).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.body["email"], sessions[0].0.as_str(), "the logged-in user");
+    let rows = app.accounts().await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1.as_str()),
+        (answer.body["id"].as_str().unwrap(), account.id.to_string().as_str())
+    );
+    // The same GitHub account, from another user: refused, nothing changed.
+    let answer = link(&app, &account, &sessions[1].1).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    assert_eq!(answer.body, json!({ "detail": "OAUTH_USER_ALREADY_EXISTS" }));
+    assert_eq!(app.accounts().await.len(), 1);
+    // Then logging in with GitHub logs the first user in.
+    let mut browser = Browser::signed_in_at_github(&account);
+    assert_eq!(browser.login(&app).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(browser.me(&app).await.body["email"], sessions[0].0.as_str());
     app.clean_up().await;
 }
