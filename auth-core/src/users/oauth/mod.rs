@@ -265,8 +265,8 @@ impl OAuthProvider {
     /// processes sharing the table too), the others wait for its result and answer with its
     /// token. A rotated refresh token is thus never lost, nor used twice (which providers that
     /// rotate refresh tokens punish by revoking the grant). A lease whose holder died expires
-    /// after the HTTP deadline and 2 seconds. A token without an
-    /// `expires_at` (GitHub OAuth apps' do not expire) is returned as it is.
+    /// after the HTTP deadline and 2 seconds. A token without an `expires_at` (GitHub OAuth
+    /// apps' do not expire) is returned as it is.
     ///
     /// # Errors
     ///
@@ -274,7 +274,8 @@ impl OAuthProvider {
     ///   no refresh token, or the provider refused it (revoked, expired, spent). The user must
     ///   sign in with the provider again, which stores new tokens.
     /// - [`AuthError::Unavailable`] (503): the provider could not be reached, or answered
-    ///   something else than a token response; or the database failed.
+    ///   something else than a token response; or another process's refresh did not finish in
+    ///   time; or the database is unavailable (a database bug is [`AuthError::Internal`]).
     pub async fn access_token(&self, user: Uuid) -> Result<Option<Zeroizing<String>>, AuthError> {
         let inner = &*self.inner;
         let (name, keys) = (inner.name.as_str(), &inner.keys);
@@ -294,14 +295,14 @@ impl OAuthProvider {
             if !expiring(&read) {
                 return Ok(read.access_token(name, keys));
             }
+            if tokio::time::Instant::now() >= give_up {
+                tracing::warn!(provider = %name, %user, "social login: a concurrent provider token refresh did not finish");
+                return Err(AuthError::Unavailable);
+            }
             let now = crate::db::unix_now();
-            if read.updated_at > now || tokio::time::Instant::now() >= give_up {
+            if read.updated_at > now {
                 // Another process holds the refresh lease: its result is awaited, not raced
                 // (a provider that rotates refresh tokens revokes the grant at a reuse).
-                if tokio::time::Instant::now() >= give_up {
-                    tracing::warn!(provider = %name, %user, "social login: a concurrent provider token refresh did not finish");
-                    return Err(AuthError::Unavailable);
-                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
