@@ -84,6 +84,8 @@ struct Options {
     associate_by_email: bool,
     is_verified_by_default: bool,
     requires_verification: bool,
+    /// The provider's client: `web` unless said (`web-refresh` gets refresh tokens).
+    client_id: Option<&'static str>,
 }
 
 /// Where the users live.
@@ -96,6 +98,7 @@ struct App {
     base: String,
     state: AppState,
     provider: OAuthProvider,
+    store: UserStore,
     pool: Pool,
     table: String,
     _db: Db,
@@ -159,7 +162,8 @@ impl App {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let table = format!("oauth_accounts_{suffix}");
-        let provider = OAuthProvider::builder("oidc", issuer, "web", "web-secret")
+        let client_id = options.client_id.unwrap_or("web");
+        let provider = OAuthProvider::builder("oidc", issuer, client_id, format!("{client_id}-secret"))
             .secret(SECRET)
             .redirect_url(format!("{base}/auth/oidc/callback"))
             .associate_redirect_url(format!("{base}/auth/associate/oidc/callback"))
@@ -181,7 +185,7 @@ impl App {
         tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
         });
-        Self { base, state, provider, pool, table, _db: db }
+        Self { base, state, provider, store, pool, table, _db: db }
     }
 
     fn url(&self, path: &str) -> String {
@@ -1331,5 +1335,105 @@ async fn the_email_comes_from_userinfo_when_the_id_token_has_none() {
     let me = browser.me(&app).await;
     assert_eq!(me.body["email"], email.as_str());
     assert_eq!(me.body["is_verified"], true, "email_verified came from userinfo too");
+    app.clean_up().await;
+}
+
+/// OpenID Connect Core §5.3.2: a userinfo answer for another subject than the ID token's is
+/// refused, and nobody is signed in or made. The provider's ID token names another `sub` (the
+/// test hook re-signs it with the provider's key); its userinfo answers for the account that
+/// logged in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_userinfo_answer_for_another_subject_is_refused() {
+    let idp = TestIdp::start();
+    let app = App::start(&idp.issuer, Options::default()).await;
+    let email = format!("userinfo-{}@example.com", unique());
+    let account = Account { login: format!("userinfo-{}", unique()), email: Some(email.clone()), email_verified: true };
+    let mut browser = Browser::new();
+    let authorization_url = browser.authorize(&app, "/auth/oidc/authorize").await;
+    let callback = browser.provider_login(&authorization_url, &account).await;
+    let tampered = Client::new()
+        .post(format!("{}/test/tamper-id-token", idp.issuer))
+        .json(&json!({ "sub": format!("someone-else-{}", unique()) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), StatusCode::NO_CONTENT);
+    let answer = browser.get(&callback).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    assert_eq!(answer.body, json!({ "detail": "OAUTH_INVALID_ID_TOKEN" }));
+    assert!(!browser.cookies.contains_key("__Host-session"));
+    assert_eq!(app.user_count().await, 0);
+    assert!(app.accounts().await.is_empty());
+
+    // The control: the same account, untampered, signs in through userinfo.
+    let mut browser = Browser::new();
+    let authorization_url = browser.authorize(&app, "/auth/oidc/authorize").await;
+    let callback = browser.provider_login(&authorization_url, &account).await;
+    let answer = browser.get(&callback).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
+    assert_eq!(browser.me(&app).await.body["email"], email.as_str());
+    app.clean_up().await;
+}
+
+/// Refresh against oidc-provider, which rotates refresh tokens at every use and revokes the whole
+/// grant when a rotated one is used again: many concurrent `access_token` calls, from this
+/// process and from a second one on the same table (a provider of its own, with its own locks),
+/// make one refresh; every caller gets the new token, which the provider accepts; and the grant
+/// survives (the next refresh works), so no refresh token was used twice or lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_refreshes_at_a_rotating_provider() {
+    let idp = shared_idp();
+    let app = App::start(&idp.issuer, Options { client_id: Some("web-refresh"), ..Options::default() }).await;
+    let second = OAuthProvider::builder("oidc", &idp.issuer, "web-refresh", "web-refresh-secret")
+        .secret(SECRET)
+        .redirect_url(app.url("/auth/oidc/callback"))
+        .accounts_table(app.table.clone())
+        .store(&app.store)
+        .build()
+        .await
+        .unwrap();
+    let account = Account::verified(&format!("refresh-{}@example.com", unique()));
+    let mut browser = Browser::new();
+    let answer = browser.sign_in(&app, &account).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
+    let user_id = browser.me(&app).await.body["id"].as_str().unwrap().to_owned();
+    let stored_refresh = app.accounts().await[0].4.clone().expect("the provider's refresh token, stored");
+    assert!(stored_refresh.starts_with("v1."), "encrypted at rest");
+    let login_token = app.provider.access_token(user_id.parse().unwrap()).await.unwrap().unwrap();
+
+    let expire = || async {
+        let sql = format!(r#"UPDATE "{}" SET expires_at = 1"#, app.table);
+        match &app.pool {
+            Pool::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ()).unwrap(),
+            Pool::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ()).unwrap(),
+        }
+    };
+    let userinfo_ok = |token: String| {
+        let url = format!("{}/me", idp.issuer);
+        async move { Client::new().get(url).bearer_auth(token).send().await.unwrap().status() == StatusCode::OK }
+    };
+    let mut previous = login_token.to_string();
+    for round in 0..3 {
+        expire().await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..24 {
+            let provider = if i % 2 == 0 { app.provider.clone() } else { second.clone() };
+            let user = user_id.parse().unwrap();
+            tasks.spawn(async move { provider.access_token(user).await.map(|token| token.unwrap().to_string()) });
+        }
+        let mut tokens = std::collections::BTreeSet::new();
+        while let Some(joined) =
+            tokio::time::timeout(Duration::from_secs(60), tasks.join_next()).await.expect("callers done in time")
+        {
+            tokens.insert(joined.unwrap().unwrap_or_else(|error| panic!("round {round}: {error:?}")));
+        }
+        assert_eq!(tokens.len(), 1, "round {round}: one refresh, one token for every caller");
+        let token = tokens.into_iter().next().unwrap();
+        assert_ne!(token, previous, "round {round}: a new token");
+        assert!(userinfo_ok(token.clone()).await, "round {round}: the provider accepts the refreshed token");
+        previous = token;
+        let now_stored = app.accounts().await[0].4.clone().unwrap();
+        assert_ne!(now_stored, stored_refresh, "round {round}: the rotated refresh token is stored");
+    }
     app.clean_up().await;
 }

@@ -28,6 +28,7 @@
 //                        http://127.0.0.1/auth/oidc/callback and …/auth/associate/oidc/callback
 //                        (and the same on localhost) match on any port (RFC 8252 §7.3).
 //   web2 / web2-secret   the same, another client: its ID tokens are not for `web`
+//   web-refresh / web-refresh-secret  the same, with refresh tokens (rotated at every use)
 //   legacy / legacy-secret  the same without requiring PKCE: fastapi-users' OAuth router (which
 //                        sends no challenge) in the social login differential
 //
@@ -115,9 +116,9 @@ const client = (id, extra = {}) => ({
   ...extra,
 });
 const LOGIN_SCOPES = 'openid email';
-const loginClient = (id) =>
+const loginClient = (id, grantTypes = ['authorization_code']) =>
   client(id, {
-    grant_types: ['authorization_code'],
+    grant_types: grantTypes,
     response_types: ['code'],
     application_type: 'native',
     redirect_uris: ['127.0.0.1', 'localhost'].flatMap((host) => [
@@ -137,7 +138,12 @@ const provider = new Provider(issuer, {
     loginClient('web'),
     loginClient('web2'),
     loginClient('legacy'),
+    loginClient('web-refresh', ['authorization_code', 'refresh_token']),
   ],
+  // `web-refresh` gets refresh tokens without `offline_access`, rotated at every use; a rotated
+  // one used again revokes the grant (oidc-provider's reuse detection).
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: true,
   scopes: [...SCOPES.split(' '), ...LOGIN_SCOPES.split(' ')],
   claims: { openid: ['sub'], email: ['email', 'email_verified'] },
   // The e-mail claims go into the ID token itself, not only to the userinfo endpoint.

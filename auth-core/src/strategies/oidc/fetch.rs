@@ -138,6 +138,12 @@ impl Fetcher {
         Ok(Self { client, timeout: options.timeout, max_response_bytes: options.max_response_bytes })
     }
 
+    /// The deadline of one request.
+    #[cfg(feature = "oauth")]
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// `GET url`, expecting JSON.
     pub(crate) async fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
         let request = self.client.get(url.clone()).header(header::ACCEPT, "application/json");

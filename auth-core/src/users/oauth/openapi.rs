@@ -49,7 +49,7 @@ impl OAuthProvider {
         };
         let scopes = json!([{
             "name": "scopes", "in": "query", "required": false,
-            "description": "Scopes to ask the provider for, instead of the configured ones (`openid` is always added).",
+            "description": "Scopes to ask the provider for, instead of the configured ones (`openid` is always added, except at GitHub).",
             "schema": { "type": "array", "items": { "type": "string" }, "title": "Scopes" }
         }]);
         let callback_parameters = json!([

@@ -121,7 +121,7 @@ impl OAuthProvider {
         associate: bool,
     ) -> Result<Response, OAuthError> {
         let inner = &*self.inner;
-        let scopes = requested_scopes(query, &inner.scopes)?;
+        let scopes = requested_scopes(query, &inner.scopes, inner.client.is_openid())?;
         let csrf = csrf_token()?;
         let state = state::issue(&inner.keys.state[..], &csrf, sub)?;
         let redirect_url = if associate { inner.associate_redirect_url.as_deref() } else { None };
@@ -395,8 +395,8 @@ impl CallbackParams {
 }
 
 /// The `scopes` of an authorize request (`?scopes=a&scopes=b`, as FastAPI reads a list), or the
-/// provider's; `openid` always among them.
-fn requested_scopes(query: Option<&str>, default: &[String]) -> Result<Vec<String>, OAuthError> {
+/// provider's; `openid` always among them for an OpenID provider.
+fn requested_scopes(query: Option<&str>, default: &[String], openid: bool) -> Result<Vec<String>, OAuthError> {
     let mut scopes: Vec<String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .filter(|(key, _)| key == "scopes")
         .map(|(_, value)| value.into_owned())
@@ -407,7 +407,7 @@ fn requested_scopes(query: Option<&str>, default: &[String]) -> Result<Vec<Strin
     if scopes.len() > 32 || scopes.iter().any(|scope| !is_scope_token(scope)) {
         return Err(OAuthError::BadRequest("OAUTH_INVALID_SCOPES".into()));
     }
-    if !scopes.iter().any(|scope| scope == "openid") {
+    if openid && !scopes.iter().any(|scope| scope == "openid") {
         scopes.insert(0, "openid".to_owned());
     }
     Ok(scopes)
@@ -469,13 +469,15 @@ mod tests {
     #[test]
     fn scopes_come_from_the_query_or_the_defaults() {
         let default = vec!["openid".to_owned(), "email".to_owned()];
-        assert_eq!(requested_scopes(None, &default).ok(), Some(default.clone()));
+        assert_eq!(requested_scopes(None, &default, true).ok(), Some(default.clone()));
         assert_eq!(
-            requested_scopes(Some("scopes=profile&scopes=email"), &default).ok().unwrap(),
+            requested_scopes(Some("scopes=profile&scopes=email"), &default, true).ok().unwrap(),
             ["openid", "profile", "email"]
         );
-        assert!(requested_scopes(Some("scopes=a%20b"), &default).is_err());
-        assert!(requested_scopes(Some("scopes="), &default).is_err());
+        assert!(requested_scopes(Some("scopes=a%20b"), &default, true).is_err());
+        assert!(requested_scopes(Some("scopes="), &default, true).is_err());
+        // GitHub is not an OpenID provider: no `openid` added.
+        assert_eq!(requested_scopes(Some("scopes=read:user"), &default, false).ok().unwrap(), ["read:user"]);
     }
 
     #[test]
