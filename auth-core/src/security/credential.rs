@@ -151,6 +151,19 @@ pub trait Authenticate<S: Send + Sync>: Credential {
         credential: &str,
         state: &S,
     ) -> impl Future<Output = Result<(Self::Principal, Lifetime), AuthError>> + Send;
+
+    /// Verifies `credential` as the request `parts` carried it: what [`Authenticated`] calls.
+    /// By default [`verify`](Self::verify). A credential whose checks depend on who sends it
+    /// overrides it: HTTP Basic counts and logs failed passwords per client address, as the
+    /// login routes do. A re-check of a long-lived connection calls [`verify`](Self::verify).
+    fn verify_request(
+        parts: &Parts,
+        credential: &str,
+        state: &S,
+    ) -> impl Future<Output = Result<(Self::Principal, Lifetime), AuthError>> + Send {
+        let _ = parts;
+        Self::verify(credential, state)
+    }
 }
 
 /// The challenge of a credential documented as `scheme`, named `name`.
@@ -184,7 +197,8 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let credential = C::read(parts)?;
-    let (principal, lifetime) = C::verify(&credential, state).await.map_err(|error| challenged(error, C::challenge))?;
+    let (principal, lifetime) =
+        C::verify_request(parts, &credential, state).await.map_err(|error| challenged(error, C::challenge))?;
     if let Some(lifetimes) = ChainState::lifetimes(parts) {
         let lifetime = if lifetime.is_revocable() {
             let (credential, state) = (Arc::<str>::from(credential), state.clone());
