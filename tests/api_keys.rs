@@ -394,3 +394,66 @@ async fn the_secret_and_prefix_are_checked() {
     // Minting is not a login: the strategy's write_token refuses.
     assert!(keys.write_token("alice", &[]).await.is_err());
 }
+
+/// The state of the documented route: a token, a key, or a password.
+#[derive(Clone, FromRef)]
+struct DocState {
+    keys: ApiKeys,
+    jwt: JwtBackend,
+    table: auth_core::backend::PasswordTable,
+}
+
+/// A report, for a user's token, a machine's key, or an operator's password.
+#[utoipa::path(get, path = "/machines", responses((status = 200, description = "Who called, and how")))]
+#[secured(scopes = ["reports"])]
+async fn machines(
+    Authenticated(caller): Authenticated<(
+        JwtBackend,
+        ApiKeys,
+        auth_core::backend::HttpBasic<auth_core::backend::PasswordTable>,
+    )>,
+) -> String {
+    format!("{} via {}", caller.subject, caller.backend)
+}
+
+/// OpenAPI: the `apiKey` and `http`/`basic` schemes, and the operation's alternatives, one per
+/// credential, each with the route's scopes; the document passes openapi-spec-validator when its
+/// venv is there (`tests/openapi/validate.sh` makes it).
+#[test]
+fn openapi_documents_each_alternative() {
+    let (_, mut api) =
+        utoipa_axum::router::OpenApiRouter::<DocState>::new().routes(auth_core::routes!(machines)).split_for_parts();
+    auth_core::openapi::SecurityDoc::new().apply(&mut api);
+    let doc = serde_json::to_value(&api).unwrap();
+    assert_eq!(
+        doc["paths"]["/machines"]["get"]["security"],
+        serde_json::json!([{ "jwt": ["reports"] }, { "APIKeyHeader": ["reports"] }, { "HTTPBasic": ["reports"] }])
+    );
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["APIKeyHeader"], serde_json::json!({ "type": "apiKey", "in": "header", "name": "x-api-key" }));
+    assert_eq!(schemes["HTTPBasic"], serde_json::json!({ "type": "http", "scheme": "basic" }));
+    assert_eq!(schemes["jwt"]["type"], "oauth2");
+
+    let venv = std::env::var_os("OPENAPI_VENV").map(std::path::PathBuf::from).or_else(|| {
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cache")))?;
+        Some(cache.join("auth-core/openapi-validator-0.9.0"))
+    });
+    let python = venv.map(|venv| venv.join("bin/python")).filter(|python| python.exists());
+    let Some(python) = python else {
+        eprintln!("openapi-spec-validator is not installed (bash tests/openapi/validate.sh installs it): not run");
+        return;
+    };
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), doc.to_string()).unwrap();
+    let status = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1])))",
+        ])
+        .arg(file.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "openapi-spec-validator refused the document");
+}

@@ -18,6 +18,7 @@
 //! | [`reset_password_router`] | `POST /forgot-password`, `POST /reset-password` | `get_reset_password_router` |
 //! | [`users_router`] | `GET`/`PATCH /me`, `GET`/`PATCH`/`DELETE /{id}` | `get_users_router` |
 
+mod api_keys;
 mod auth;
 mod mailed;
 mod register;
