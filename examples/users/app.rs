@@ -226,6 +226,8 @@ impl AppState {
             ),
             None => (LoginThrottle::builder().build(), LoggedOut::Memory(MemoryDenylist::new())),
         };
+        // Failed API keys count on the logins' per-IP counters.
+        let keys = keys.with_throttle(throttle.clone(), config.client_ip.clone());
         let users = UserManager::builder(store, Hooks)
             .verify_token_secret(derive_key(&config.secret_key, "verify"))
             .reset_password_token_secret(derive_key(&config.secret_key, "reset"))

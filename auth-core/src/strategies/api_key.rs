@@ -126,6 +126,9 @@ struct Inner {
     mac: Hmac<Sha256>,
     timeout: Duration,
     sql: Statements,
+    /// Failed keys counted per client IP, with the logins' counters (feature `users`).
+    #[cfg(feature = "users")]
+    throttle: Option<(crate::users::LoginThrottle, crate::users::ClientIpSource)>,
 }
 
 /// A stored key as listings show it: never the key, nor its hash.
@@ -227,8 +230,16 @@ impl ApiKeys {
         let pool = database.into().connect().await?;
         let table = Self::DEFAULT_TABLE.to_owned();
         let sql = Statements::render(&table, pool.backend());
-        let inner =
-            Inner { pool, table, prefix: Self::DEFAULT_PREFIX.to_owned(), mac, timeout: db::STORE_TIMEOUT, sql };
+        let inner = Inner {
+            pool,
+            table,
+            prefix: Self::DEFAULT_PREFIX.to_owned(),
+            mac,
+            timeout: db::STORE_TIMEOUT,
+            sql,
+            #[cfg(feature = "users")]
+            throttle: None,
+        };
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -261,6 +272,23 @@ impl ApiKeys {
         db::check_timeout(timeout)?;
         Arc::make_mut(&mut self.inner).timeout = timeout;
         Ok(self)
+    }
+
+    /// Counts failed keys per client IP on `throttle`'s per-IP counter, the one failed logins
+    /// count on (share the users' `LoginThrottle`, a clone, so that guessing keys and guessing
+    /// passwords add up), the IP as `client_ip` finds it. A key is counted as a failure before
+    /// it is checked, in the same atomic step as the check of the counter, and given back when
+    /// it is good: a burst of guesses at once gets no more checked than the same guesses one
+    /// after another. A client past its allowance is answered 429 with `Retry-After`
+    /// ([`AuthError::TooManyAttempts`]) before its key is looked at. Feature `users`.
+    #[cfg(feature = "users")]
+    pub fn with_throttle(
+        mut self,
+        throttle: crate::users::LoginThrottle,
+        client_ip: crate::users::ClientIpSource,
+    ) -> Self {
+        Arc::make_mut(&mut self.inner).throttle = Some((throttle, client_ip));
+        self
     }
 
     /// Creates the table and its indexes if they do not exist (versioned, recorded in
@@ -573,6 +601,32 @@ impl Strategy for ApiKeys {
             issued_at: at(created_at),
             expires_at: expires_at.and_then(at),
         })
+    }
+
+    /// [`read_token`](Self::read_token), counting a failed key on the client IP's counter when
+    /// the keys are throttled ([`ApiKeys::with_throttle`]).
+    #[cfg(feature = "users")]
+    async fn read_token_from(&self, key: &str, parts: &axum::http::request::Parts) -> Result<TokenInfo, AuthError> {
+        use crate::users::{LoginThrottle, RequestContext};
+        let Some((throttle, source)) = &self.inner.throttle else { return self.read_token(key).await };
+        let counters = throttle.ip_keys(source.resolve(&RequestContext::from_parts(parts)));
+        if LoginThrottle::is_empty(&counters) {
+            return self.read_token(key).await;
+        }
+        let reservation = match throttle.reserve(&counters).await? {
+            Ok(reservation) => reservation,
+            Err(wait) => {
+                let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                return Err(AuthError::TooManyAttempts { retry_after });
+            }
+        };
+        let read = self.read_token(key).await;
+        // A bad key keeps its place on the counter; a good one, or a store that failed to say,
+        // gives it back.
+        if !matches!(read, Err(AuthError::InvalidToken)) {
+            throttle.refund(&counters, &reservation).await?;
+        }
+        read
     }
 
     /// Keys are minted with [`ApiKeys::mint`], for an owner and within the owner's scopes, not

@@ -79,6 +79,18 @@ pub trait Strategy: Send + Sync + 'static {
     /// being valid (what ends a connection the token opened).
     fn read_token(&self, token: &str) -> impl Future<Output = Result<TokenInfo, AuthError>> + Send;
 
+    /// [`read_token`](Self::read_token), for a token the request `parts` carried: what a
+    /// backend's credential calls. By default the same; API keys count a client's failed keys
+    /// here, as failed logins are counted ([`ApiKeys::with_throttle`]).
+    fn read_token_from(
+        &self,
+        token: &str,
+        parts: &axum::http::request::Parts,
+    ) -> impl Future<Output = Result<TokenInfo, AuthError>> + Send {
+        let _ = parts;
+        self.read_token(token)
+    }
+
     /// Issues a token for `subject` with `scopes`.
     fn write_token(&self, subject: &str, scopes: &[String]) -> impl Future<Output = Result<String, AuthError>> + Send;
 

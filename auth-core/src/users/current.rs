@@ -135,17 +135,35 @@ where
     S: Send + Sync,
 {
     async fn verify(token: &str, state: &S) -> Result<(Self::Principal, Lifetime), AuthError> {
-        let (principal, lifetime) = <B as Authenticate<S>>::verify(token, state).await?;
-        let manager = UserManager::<H>::from_ref(state);
-        let user = active_row(&manager, user_id(&principal.subject)?, principal.issued_at).await?;
-        let mut user = UserPrincipal::new(user);
-        user.backend = B::NAME;
-        if <B::Strategy as Strategy>::SCOPED_TOKENS {
-            // A key grants what it was minted with, within what its owner still holds.
-            user.scopes.retain(|scope| principal.scopes.contains(scope));
-        }
-        Ok((user, lifetime.revocable()))
+        let verified = <B as Authenticate<S>>::verify(token, state).await?;
+        user::<B, H, S>(verified, state).await
     }
+
+    async fn verify_request(parts: &Parts, token: &str, state: &S) -> Result<(Self::Principal, Lifetime), AuthError> {
+        let verified = <B as Authenticate<S>>::verify_request(parts, token, state).await?;
+        user::<B, H, S>(verified, state).await
+    }
+}
+
+/// The active user behind what backend `B` verified, with the scopes the credential grants.
+async fn user<B, H, S>(
+    (principal, lifetime): (crate::backend::Principal, Lifetime),
+    state: &S,
+) -> Result<(UserPrincipal<H::Fields>, Lifetime), AuthError>
+where
+    B: AuthBackend,
+    H: UserHooks,
+    UserManager<H>: FromRef<S>,
+{
+    let manager = UserManager::<H>::from_ref(state);
+    let user = active_row(&manager, user_id(&principal.subject)?, principal.issued_at).await?;
+    let mut user = UserPrincipal::new(user);
+    user.backend = B::NAME;
+    if <B::Strategy as Strategy>::SCOPED_TOKENS {
+        // A key grants what it was minted with, within what its owner still holds.
+        user.scopes.retain(|scope| principal.scopes.contains(scope));
+    }
+    Ok((user, lifetime.revocable()))
 }
 
 /// A subject that is not a user id (a token of another kind of login) is no user.
