@@ -217,7 +217,7 @@ async fn create_api_key(config: &app::Config, email: &str, options: &[&str]) -> 
             }
             "--name" => name = (*value()?).to_owned(),
             "--expires-in" => {
-                let seconds = value()?.parse().map_err(|_| format!("--expires-in takes whole seconds"))?;
+                let seconds = value()?.parse().map_err(|_| "--expires-in takes whole seconds".to_owned())?;
                 expires_in = Some(std::time::Duration::from_secs(seconds));
             }
             other => return Err(SettingError(format!("unknown option {other}; see `users --help`")).into()),

@@ -88,11 +88,13 @@ async fn owner<H: UserHooks>(
 
 /// A minted key's answer: 201, its listing and the key, never cached.
 fn minted(key: String, listed: &ApiKey) -> Response {
-    let mut body = serde_json::to_value(listed).unwrap_or_else(|_| json!({}));
-    if let Value::Object(map) = &mut body {
-        map.insert("key".to_owned(), Value::String(key));
+    #[derive(serde::Serialize)]
+    struct Minted<'a> {
+        #[serde(flatten)]
+        listed: &'a ApiKey,
+        key: String,
     }
-    let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
+    let mut response = (StatusCode::CREATED, axum::Json(Minted { listed, key })).into_response();
     forbid_caching(&mut response);
     response
 }
