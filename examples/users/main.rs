@@ -262,7 +262,7 @@ async fn run(args: Vec<String>) -> Result<(), settings::Error> {
         }
         _ => {
             return Err(SettingError(
-                "usage: users [create-superuser <email> | create-api-key <email> [--scopes a,b]]; see `users --help`"
+                "usage: users [create-superuser <email>], users create-api-key <email> [--scopes a,b]; see `users --help`"
                     .to_owned(),
             )
             .into());
