@@ -457,3 +457,109 @@ fn openapi_documents_each_alternative() {
         .unwrap();
     assert!(status.success(), "openapi-spec-validator refused the document");
 }
+
+mod users_keys {
+    //! A user's key in the users world: `UserToken<ApiKeys, H>` yields the user, says it came
+    //! through a key (`UserPrincipal::backend`), and grants the key's scopes only while the row
+    //! still grants them; a password change ends the user's keys.
+
+    use auth_core::{
+        Authenticated, secured,
+        strategies::ApiKeys,
+        users::{
+            self, Email, NoFields, UserCreate, UserHooks, UserManager, UserScope, UserStore, UserToken, UserUpdate,
+        },
+    };
+    use axum::{Router, extract::FromRef, routing::get};
+
+    struct Hooks;
+
+    impl UserHooks for Hooks {
+        type Fields = NoFields;
+    }
+
+    #[derive(Clone, FromRef)]
+    struct State {
+        users: UserManager<Hooks>,
+        keys: ApiKeys,
+    }
+
+    #[secured]
+    async fn which(Authenticated(user): Authenticated<UserToken<ApiKeys, Hooks>>) -> String {
+        format!("{} via {} with {:?}", user.email, user.backend(), user.scopes())
+    }
+
+    #[secured(scopes = ["users:superuser"], declaration = UserScope)]
+    async fn admin(Authenticated(user): Authenticated<UserToken<ApiKeys, Hooks>>) -> String {
+        user.email.clone()
+    }
+
+    #[tokio::test]
+    async fn a_users_key_grants_its_scopes_within_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("users.sqlite").display());
+        let store = UserStore::builder(url.as_str()).build().await.unwrap();
+        store.migrate().await.unwrap();
+        let users = UserManager::builder(store, Hooks)
+            .verify_token_secret([1u8; 32])
+            .reset_password_token_secret([2u8; 32])
+            .mailer(users::Mailer::disabled())
+            .build()
+            .unwrap();
+        let keys = ApiKeys::connect(url.as_str(), [3u8; 32]).await.unwrap();
+        keys.migrate().await.unwrap();
+        let context = users::RequestContext::default();
+        let admin_user = users
+            .create(
+                UserCreate {
+                    email: Email::parse("root@example.com").unwrap(),
+                    password: "correct horse battery".to_owned(),
+                    is_active: Some(true),
+                    is_superuser: Some(true),
+                    is_verified: Some(true),
+                    fields: NoFields {},
+                },
+                false,
+                &context,
+            )
+            .await
+            .unwrap();
+        let held = users::UserPrincipal::new(admin_user.clone()).scopes().to_vec();
+        let (key, _) =
+            keys.mint(&admin_user.id.to_string(), &held, "ops", &[UserScope::Superuser], None).await.unwrap();
+        let router = Router::new()
+            .route("/which", get(which))
+            .route("/admin", get(admin))
+            .with_state(State { users: users.clone(), keys: keys.clone() });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let call = |path: &'static str, key: String| async move {
+            let response = reqwest::Client::new()
+                .get(format!("http://{addr}{path}"))
+                .header("x-api-key", key)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        };
+
+        assert_eq!(
+            call("/which", key.clone()).await,
+            (200, r#"root@example.com via APIKeyHeader with ["users:superuser"]"#.to_owned())
+        );
+        assert_eq!(call("/admin", key.clone()).await, (200, "root@example.com".to_owned()));
+
+        // Demoted: the key keeps working, without the scope the row no longer grants.
+        let demoted = UserUpdate { is_superuser: Some(false), ..UserUpdate::default() };
+        let admin_user = users.update(demoted, &admin_user, false, &context).await.unwrap();
+        assert_eq!(call("/which", key.clone()).await, (200, "root@example.com via APIKeyHeader with []".to_owned()));
+        assert_eq!(call("/admin", key.clone()).await.0, 401);
+
+        // A password change ends the keys minted before it, as it ends sessions.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let new_password = UserUpdate { password: Some("another horse battery".to_owned()), ..UserUpdate::default() };
+        users.update(new_password, &admin_user, false, &context).await.unwrap();
+        assert_eq!(call("/which", key).await.0, 401);
+    }
+}
