@@ -193,11 +193,10 @@ async fn a_missing_or_bad_api_key_is_not_challenged_with_bearer() {
     // The key in another place, or the bearer scheme, is no key.
     let bearer = get_with(addr, "/key", &[("authorization", "Bearer reporter-key")]).await;
     assert_eq!(bearer, (401, NOT_AUTHENTICATED.to_owned(), vec!["APIKey".to_owned()]));
-    // A key without the scope: as every scope failure, the challenge names the scopes that
-    // would do (`tests/security_model.rs` holds it for API keys too).
+    // A key without the scope: the key scheme's own challenge too (issue 22), never `Bearer`.
     let guest = get_with(addr, "/key", &[("x-api-key", "guest-key")]).await;
     assert_eq!((guest.0, guest.1.as_str()), (401, NOT_ENOUGH));
-    assert_eq!(guest.2, [r#"Bearer scope="reports""#]);
+    assert_eq!(guest.2, ["APIKey"]);
 }
 
 #[tokio::test]

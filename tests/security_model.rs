@@ -203,8 +203,9 @@ async fn either_scope_is_enforced() {
     assert_eq!(call("/either-scope", &[("x-key-a", "ann admin items:read")]).await.0, StatusCode::OK);
     let (status, body, challenge) = call("/either-scope", &[("x-key-a", "ann items me")]).await;
     assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, NOT_ENOUGH));
-    // The challenge names one set of scopes that would do: the first alternative.
-    assert_eq!(challenge.as_deref(), Some(r#"Bearer scope="items:read""#));
+    // The challenge is the API key scheme's own (issue 22): `APIKey`, not a `Bearer` one (a
+    // bearer credential's would name the first alternative's scopes, `Bearer scope="items:read"`).
+    assert_eq!(challenge.as_deref(), Some("APIKey"));
 }
 
 #[tokio::test]
@@ -213,7 +214,7 @@ async fn alternatives_multiply_along_the_chain() {
     assert_eq!(call("/chained", &[("x-key-a", "ann admin me")]).await.0, StatusCode::OK);
     let (status, _, challenge) = call("/chained", &[("x-key-a", "ann admin")]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(challenge.as_deref(), Some(r#"Bearer scope="items:read me""#));
+    assert_eq!(challenge.as_deref(), Some("APIKey"));
 }
 
 #[tokio::test]

@@ -574,6 +574,10 @@ async fn compare_openapi(sides: &[Side; 2], failures: &mut Vec<String>) {
             side.client.get(format!("{}/openapi.json", side.base)).send().await.unwrap().json().await.unwrap();
         let mut operations = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
+            // examples/users' API key routes (issue 22) have no fastapi-users counterpart.
+            if path.starts_with("/api-keys") {
+                continue;
+            }
             for method in item.as_object().unwrap().keys() {
                 operations.insert(format!("{method} {path}"));
             }

@@ -54,7 +54,13 @@ async fn users_example_openapi() {
         ("GET /users/{id}", superuser.clone()),
         ("PATCH /users/{id}", superuser.clone()),
         ("DELETE /users/{id}", superuser),
-        ("GET /authenticated-route", either),
+        // Issue 22: a user's token or a machine's key, documented as alternatives.
+        ("GET /authenticated-route", json!([{ "jwt": [] }, { "cookie": [] }, { "APIKeyHeader": [] }])),
+        // The API key routes take the users' own backends, not keys.
+        ("POST /api-keys", either.clone()),
+        ("GET /api-keys", either.clone()),
+        ("DELETE /api-keys/{id}", either.clone()),
+        ("POST /api-keys/{id}/rotate", either),
     ];
     assert_eq!(operations.len(), expected.len(), "{operations:#?}");
     for (operation, security) in expected {
@@ -72,6 +78,10 @@ async fn users_example_openapi() {
     assert_eq!(
         doc["components"]["securitySchemes"]["cookie"],
         json!({ "type": "apiKey", "in": "cookie", "name": "fastapiusersauth" })
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["APIKeyHeader"],
+        json!({ "type": "apiKey", "in": "header", "name": "x-api-key" })
     );
     insta::assert_json_snapshot!("users_example_openapi", doc);
 }

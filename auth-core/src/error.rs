@@ -118,6 +118,13 @@ pub enum AuthError {
         /// Seconds the client should wait before retrying, sent as `Retry-After`.
         retry_after: u64,
     },
+    /// Too many failed attempts from this client or for this account (a throttled HTTP Basic
+    /// login, failed API keys): 429, with `Retry-After`.
+    #[error("Too many failed attempts, retry later")]
+    TooManyAttempts {
+        /// Seconds the client should wait before retrying, sent as `Retry-After`.
+        retry_after: u64,
+    },
     /// A server-side fault (misconfiguration, a failed hash): 500, with no detail leaked.
     #[error("Internal server error")]
     Internal,
@@ -167,6 +174,7 @@ impl AuthError {
             AuthError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AuthError::CrossSiteRequest => StatusCode::FORBIDDEN,
             AuthError::Unavailable | AuthError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             AuthError::Challenged { error, .. } => error.status(),
         }
@@ -221,7 +229,7 @@ impl AuthError {
 
     fn render(&self, status: StatusCode, challenge: Option<String>) -> Response {
         let retry_after = match self {
-            AuthError::Overloaded { retry_after } => Some(*retry_after),
+            AuthError::Overloaded { retry_after } | AuthError::TooManyAttempts { retry_after } => Some(*retry_after),
             _ => None,
         };
         let mut response = match self {

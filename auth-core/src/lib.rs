@@ -8,7 +8,8 @@
 //! | a dependency (FastAPI's `Depends`/`Security`) | `#[secured]` on the async fn, taken as [`Depends<dep>`](Depends) |
 //! | a verified credential as a parameter | [`Authenticated<C>`](Authenticated), `C` a [`Credential`]: [`Claims`](strategies::jwt::Claims), a backend, `ProviderToken`… |
 //! | the scopes in force, inside a dependency | [`SecurityScopes`] as a parameter |
-//! | a credential of your own (an API key, Basic…) | `impl` [`Credential`] for your type |
+//! | HTTP Basic, or API keys for machines | [`backend::HttpBasic<A>`](backend::HttpBasic), `strategies::ApiKeys` (with a database feature) |
+//! | a credential of your own | `impl` [`Credential`] for your type |
 //! | how tokens are issued and verified | a strategy ([`JwtStrategy`](strategies::jwt::JwtStrategy), [`DatabaseStrategy`](strategies::DatabaseStrategy)…) your state gives by `FromRef` |
 //! | a login/logout backend | `#[derive(AuthBackend)]` ([`AuthBackend`](backend::AuthBackend)), logins checked by your [`Authenticator`](backend::Authenticator) |
 //! | OpenAPI from the declarations (`openapi`) | `auth_core::routes!` and `SecurityDoc` |

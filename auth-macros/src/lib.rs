@@ -209,7 +209,7 @@ pub fn derive_scopes(input: TokenStream) -> TokenStream {
 ///   secure, http_only, same_site, allowed_origins, host_prefix)` (`HttpOnly`, `Secure` and
 ///   `SameSite=Lax` by default). A cookie without a `domain` is named `__Host-…` (default
 ///   `__Host-auth`) unless `host_prefix = false`: a sibling subdomain cannot plant it.
-/// - `strategy = jwt | database | redis`: checked against the strategy field's type.
+/// - `strategy = jwt | database | redis | api_key`: checked against the strategy field's type.
 /// - `scopes = Declaration`: the scopes its OAuth2 flows document.
 /// - `crate = "path"`: where auth-core is, when not `::auth_core`.
 ///

@@ -132,7 +132,7 @@ pub fn transport(name: &str) -> Option<&'static TransportDef> {
 pub const PASSWORD_SCHEMES: &[&str] = &["basic", "http_basic"];
 
 /// The strategies a backend can declare (`strategy = jwt`), as their `Strategy::KIND`.
-pub const STRATEGIES: &[&str] = &["jwt", "database", "redis"];
+pub const STRATEGIES: &[&str] = &["jwt", "database", "redis", "api_key"];
 
 #[cfg(test)]
 mod tests {

@@ -12,11 +12,12 @@ use auth_core::{
     openapi::{SecurityDoc, swagger_ui},
     secured,
     strategies::{
-        DatabaseError, DatabaseStrategy, Denylist, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist, RedisDenylist,
+        ApiKeys, DatabaseError, DatabaseStrategy, Denylist, DenylistedJwt, JwtKey, JwtStrategy, MemoryDenylist,
+        RedisDenylist,
     },
     users::{
         self, ClientIpSource, CurrentUser, LoginThrottle, MailError, Mailer, OAuthProvider, RequestContext, User,
-        UserHooks, UserManager, UserStore,
+        UserHooks, UserManager, UserScope, UserStore,
     },
 };
 use axum::{
@@ -112,6 +113,9 @@ pub struct CookieBackend {
 /// The backends that authenticate the users routes and `/authenticated-route`, in order.
 pub type Backends = (JwtBackend, CookieBackend);
 
+/// A user's token, or a key a user minted for a machine (`x-api-key`).
+pub type UsersOrMachines = (JwtBackend, CookieBackend, ApiKeys);
+
 /// The user flows of this app.
 pub type Users = UserManager<Hooks>;
 
@@ -124,6 +128,7 @@ pub struct AppState {
     pub jwt: JwtBackend,
     /// The cookie backend.
     pub cookie: CookieBackend,
+    pub keys: ApiKeys,
 }
 
 /// The example's settings, from the environment in `main.rs`.
@@ -189,6 +194,16 @@ impl AppState {
             .map_err(|e| table("TOKENS_TABLE", &config.tokens_table, e))?;
         tokens.migrate().await.map_err(|e| database(&e))?;
 
+        // API keys, in the users' database; the table is named after the token table.
+        let keys_table = format!("{}_api_keys", config.tokens_table);
+        let keys = ApiKeys::connect(config.database_url.as_str(), derive_key(&config.secret_key, "api-keys"))
+            .await
+            .map_err(|e| database(&e))?
+            .with_prefix("ak_users")?
+            .with_table(&keys_table)
+            .map_err(|e| setting("TOKENS_TABLE", &config.tokens_table, &e))?;
+        keys.migrate().await.map_err(|e| database(&e))?;
+
         let mailer = Mailer::builder(&config.public_url, &config.mail_from).app_name("the auth-core users example");
         let mailer = match &config.smtp_url {
             Some(url) => mailer.smtp(url),
@@ -211,6 +226,8 @@ impl AppState {
             ),
             None => (LoginThrottle::builder().build(), LoggedOut::Memory(MemoryDenylist::new())),
         };
+        // Failed API keys count on the logins' per-IP counters.
+        let keys = keys.with_throttle(throttle.clone(), config.client_ip.clone());
         let users = UserManager::builder(store, Hooks)
             .verify_token_secret(derive_key(&config.secret_key, "verify"))
             .reset_password_token_secret(derive_key(&config.secret_key, "reset"))
@@ -227,7 +244,7 @@ impl AppState {
             .lifetime(Duration::from_secs(3600))
             .build()?;
         let jwt = DenylistedJwt::new(jwt, logged_out);
-        Ok(Self { users, jwt: JwtBackend { strategy: jwt }, cookie: CookieBackend { strategy: tokens } })
+        Ok(Self { users, jwt: JwtBackend { strategy: jwt }, cookie: CookieBackend { strategy: tokens }, keys })
     }
 }
 
@@ -257,7 +274,7 @@ fn setting(name: &str, value: &str, error: &dyn std::fmt::Display) -> Box<dyn Er
     )
 )]
 #[secured]
-async fn authenticated_route(user: CurrentUser<Backends, Hooks>) -> Json<Value> {
+async fn authenticated_route(user: CurrentUser<UsersOrMachines, Hooks>) -> Json<Value> {
     Json(json!({ "message": format!("Hello {}!", user.email) }))
 }
 
@@ -374,6 +391,7 @@ pub fn router_with(state: AppState, provider: Option<OAuthProvider>) -> Router {
         .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>())
         .nest("/auth", auth)
         .nest("/users", users::users_router::<Hooks, Backends, AppState>())
+        .nest("/api-keys", ApiKeys::router::<Hooks, Backends, UserScope, AppState>())
         .routes(auth_core::routes!(authenticated_route));
     let (router, mut api) = match &provider {
         Some(provider) => (router.nest(

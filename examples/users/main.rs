@@ -23,6 +23,10 @@
 //!
 //! `cargo run --example users -- create-superuser <email>` creates the first superuser, with
 //! the password from `SUPERUSER_PASSWORD` or, without it, the first line of standard input.
+//!
+//! `cargo run --example users -- create-api-key <email> [--scopes a,b] [--name n]
+//! [--expires-in seconds]` mints an API key for a user, within the user's scopes, and prints it
+//! once on standard output (`x-api-key: <key>` on `/authenticated-route`).
 
 mod app;
 #[path = "../settings.rs"]
@@ -30,14 +34,17 @@ mod settings;
 
 use std::{io::BufRead, net::SocketAddr, process::ExitCode};
 
-use auth_core::users::{ClientIpSource, Email};
+use auth_core::{
+    ScopeDeclaration,
+    users::{ClientIpSource, Email, UserPrincipal, UserScope},
+};
 use settings::{Example, SettingError, Var};
 use tower_http::trace::TraceLayer;
 
 const EXAMPLE: Example = Example {
     name: "users",
     about: "fastapi-users' full example on auth-core",
-    usage: "[create-superuser <email>]",
+    usage: "[create-superuser <email> | create-api-key <email> [--scopes a,b] [--name n] [--expires-in s]]",
     vars: &[
         Var { name: "BIND_ADDR", default: DEFAULT_BIND_ADDR, about: "where to listen" },
         Var {
@@ -76,7 +83,11 @@ const EXAMPLE: Example = Example {
         },
         Var { name: "REDIS_PREFIX", default: "auth:throttle:", about: "the throttle's Redis key prefix" },
         Var { name: "USERS_TABLE", default: "users", about: "the users table" },
-        Var { name: "TOKENS_TABLE", default: "auth_tokens", about: "the cookie backend's tokens table" },
+        Var {
+            name: "TOKENS_TABLE",
+            default: "auth_tokens",
+            about: "the cookie backend's tokens table (API keys in <TOKENS_TABLE>_api_keys)",
+        },
         Var { name: "REQUIRE_VERIFICATION", default: "0", about: "1: only verified users may log in" },
         Var {
             name: "TRUSTED_PROXIES",
@@ -186,6 +197,50 @@ async fn create_superuser(config: &app::Config, email: &str) -> Result<(), setti
     Ok(())
 }
 
+/// `create-api-key <email> [--scopes a,b] [--name n] [--expires-in seconds]`: a key for a
+/// user, within the scopes the user holds, printed once.
+async fn create_api_key(config: &app::Config, email: &str, options: &[&str]) -> Result<(), settings::Error> {
+    let email = Email::parse(email).map_err(|e| format!("invalid email: {e}"))?;
+    let (mut scopes, mut name, mut expires_in) = (Vec::new(), "cli".to_owned(), None);
+    let mut options = options.iter();
+    while let Some(option) = options.next() {
+        let mut value = || options.next().ok_or_else(|| format!("{option} needs a value"));
+        match *option {
+            "--scopes" => {
+                for scope in value()?.split([',', ' ']).filter(|scope| !scope.is_empty()) {
+                    let known = UserScope::ALL.iter().map(|info| info.name).collect::<Vec<_>>().join(", ");
+                    scopes.push(
+                        UserScope::from_scope_str(scope)
+                            .ok_or_else(|| format!("unknown scope `{scope}`; declared: {known}"))?,
+                    );
+                }
+            }
+            "--name" => name = (*value()?).to_owned(),
+            "--expires-in" => {
+                let seconds = value()?.parse().map_err(|_| "--expires-in takes whole seconds".to_owned())?;
+                expires_in = Some(std::time::Duration::from_secs(seconds));
+            }
+            other => return Err(SettingError(format!("unknown option {other}; see `users --help`")).into()),
+        }
+    }
+    let state = app::AppState::new(config).await?;
+    let user = state
+        .users
+        .get_by_email(&email)
+        .await
+        .map_err(|e| format!("could not read the user: {e}"))?
+        .ok_or_else(|| format!("no user {email}"))?;
+    let held = UserPrincipal::new(user.clone()).scopes().to_vec();
+    let (key, listed) = state
+        .keys
+        .mint(&user.id.to_string(), &held, &name, &scopes, expires_in)
+        .await
+        .map_err(|e| format!("not minted: {e} (a key's scopes are a subset of its owner's: {held:?})"))?;
+    eprintln!("API key {} for {} <{}>, shown this once:", listed.id, user.id, user.email);
+    println!("{key}");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     EXAMPLE.run(run)
 }
@@ -200,7 +255,18 @@ async fn run(args: Vec<String>) -> Result<(), settings::Error> {
             warn_if_random(random_key);
             return create_superuser(&config, email).await;
         }
-        _ => return Err(SettingError("usage: users [create-superuser <email>]; see `users --help`".to_owned()).into()),
+        ["create-api-key", email, options @ ..] => {
+            let (config, random_key) = config(bind)?;
+            warn_if_random(random_key);
+            return create_api_key(&config, email, options).await;
+        }
+        _ => {
+            return Err(SettingError(
+                "usage: users [create-superuser <email>], users create-api-key <email> [--scopes a,b]; see `users --help`"
+                    .to_owned(),
+            )
+            .into());
+        }
     }
     let (config, random_key) = config(bind)?;
     let oauth = oauth_config()?;

@@ -78,21 +78,31 @@ where
 {
     async fn verify(token: &str, state: &S) -> Result<(Principal, Lifetime), AuthError> {
         let backend = B::from_ref(state);
-        let TokenInfo { subject, scopes, issued_at, expires_at } =
-            backend.strategy().read_token(token).await.map_err(credentials_error)?;
-        let lifetime = match expires_at {
-            Some(at) => Lifetime::until(at),
-            None => Lifetime::unknown(),
-        };
-        let lifetime = if B::Strategy::REVOCABLE { lifetime.revocable() } else { lifetime };
-        Ok((Principal { subject, scopes, backend: B::NAME, issued_at }, lifetime))
+        principal::<B>(backend.strategy().read_token(token).await)
+    }
+
+    async fn verify_request(parts: &Parts, token: &str, state: &S) -> Result<(Principal, Lifetime), AuthError> {
+        let backend = B::from_ref(state);
+        principal::<B>(backend.strategy().read_token_from(token, parts).await)
     }
 }
 
-/// A store outage stays what it is; every other failure of the strategy is a bad credential.
+/// The principal of what backend `B`'s strategy read.
+fn principal<B: AuthBackend>(read: Result<TokenInfo, AuthError>) -> Result<(Principal, Lifetime), AuthError> {
+    let TokenInfo { subject, scopes, issued_at, expires_at } = read.map_err(credentials_error)?;
+    let lifetime = match expires_at {
+        Some(at) => Lifetime::until(at),
+        None => Lifetime::unknown(),
+    };
+    let lifetime = if B::Strategy::REVOCABLE { lifetime.revocable() } else { lifetime };
+    Ok((Principal { subject, scopes, backend: B::NAME, issued_at }, lifetime))
+}
+
+/// A store outage stays what it is, and so does a throttled client; every other failure of the
+/// strategy is a bad credential.
 fn credentials_error(error: AuthError) -> AuthError {
     match error {
-        AuthError::Unavailable | AuthError::Internal => error,
+        AuthError::Unavailable | AuthError::Internal | AuthError::TooManyAttempts { .. } => error,
         _ => AuthError::invalid_credentials(),
     }
 }

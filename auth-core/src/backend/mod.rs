@@ -36,11 +36,13 @@
 //! [`JwtStrategy`]: crate::strategies::JwtStrategy
 //! [`DenylistedJwt`]: crate::strategies::DenylistedJwt
 
+mod basic;
 mod credential;
 mod password_table;
 pub(crate) mod routes;
 
 pub(crate) use crate::transport::cookie::cookie_value;
+pub use basic::HttpBasic;
 pub use credential::Principal;
 pub use password_table::PasswordTable;
 pub use routes::{Authenticator, LoginGrant, SameOrigin};

@@ -24,6 +24,20 @@ pub trait Authenticator: Send + Sync + 'static {
         username: &str,
         password: &str,
     ) -> impl Future<Output = Result<LoginGrant, AuthError>> + Send;
+
+    /// [`authenticate`](Self::authenticate), for a login sent by the request `parts`: what HTTP
+    /// Basic ([`HttpBasic`](super::HttpBasic)) calls on every request. By default the same; an
+    /// authenticator that throttles per client address (the users' `UserManager`) reads the
+    /// address here, and answers a throttled client [`AuthError::TooManyAttempts`].
+    fn authenticate_request(
+        &self,
+        username: &str,
+        password: &str,
+        parts: &Parts,
+    ) -> impl Future<Output = Result<LoginGrant, AuthError>> + Send {
+        let _ = parts;
+        self.authenticate(username, password)
+    }
 }
 
 /// A successful login.

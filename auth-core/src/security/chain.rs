@@ -234,13 +234,25 @@ impl Hasher for TypeIdHasher {
 /// [`AuthError::InsufficientScope`]: raised at once when the credential is taken directly by a
 /// handler, or, inside a dependency, raised as soon as that dependency returns, before anything
 /// that depends on it runs.
-pub(crate) fn enforce(parts: &mut Parts, granted: &[String]) -> Result<(), AuthError> {
+///
+/// The failure carries the credential's `challenge` when it is not `Bearer` (an API key answers
+/// `APIKey`, HTTP Basic its `Basic realm`); a bearer credential's names the scopes that would
+/// do (`Bearer scope="…"`).
+pub(crate) fn enforce(
+    parts: &mut Parts,
+    granted: &[String],
+    challenge: fn() -> crate::error::Challenge,
+) -> Result<(), AuthError> {
     // Outside any chain nothing is required.
     let Some(state) = parts.extensions.get_mut::<ChainState>() else { return Ok(()) };
     if state.scopes.is_satisfied_by(granted) {
         return Ok(());
     }
     let error = AuthError::InsufficientScope { scopes: state.scopes.clone() };
+    let error = match challenge() {
+        crate::error::Challenge::Bearer => error,
+        challenge => AuthError::Challenged { error: Box::new(error), challenge },
+    };
     if state.depth == 0 {
         return Err(error);
     }

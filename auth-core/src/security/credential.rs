@@ -151,6 +151,19 @@ pub trait Authenticate<S: Send + Sync>: Credential {
         credential: &str,
         state: &S,
     ) -> impl Future<Output = Result<(Self::Principal, Lifetime), AuthError>> + Send;
+
+    /// Verifies `credential` as the request `parts` carried it: what [`Authenticated`] calls.
+    /// By default [`verify`](Self::verify). A credential whose checks depend on who sends it
+    /// overrides it: HTTP Basic counts and logs failed passwords per client address, as the
+    /// login routes do. A re-check of a long-lived connection calls [`verify`](Self::verify).
+    fn verify_request(
+        parts: &Parts,
+        credential: &str,
+        state: &S,
+    ) -> impl Future<Output = Result<(Self::Principal, Lifetime), AuthError>> + Send {
+        let _ = parts;
+        Self::verify(credential, state)
+    }
 }
 
 /// The challenge of a credential documented as `scheme`, named `name`.
@@ -164,8 +177,8 @@ pub(crate) fn challenge_of(scheme: &SchemeKind, name: &str) -> Challenge {
 }
 
 /// A credential's failure, with the credential's challenge when it is not `Bearer` (which is
-/// what the error renders by itself). A missing scope keeps its `Bearer scope="…"`, which
-/// names the scopes that would do.
+/// what the error renders by itself). A missing scope is challenged the same way, where the
+/// scopes are checked ([`enforce`]).
 fn challenged(error: AuthError, challenge: fn() -> Challenge) -> AuthError {
     match error {
         AuthError::InvalidCredentials { .. } | AuthError::InvalidToken | AuthError::TokenExpired => match challenge() {
@@ -184,7 +197,8 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let credential = C::read(parts)?;
-    let (principal, lifetime) = C::verify(&credential, state).await.map_err(|error| challenged(error, C::challenge))?;
+    let (principal, lifetime) =
+        C::verify_request(parts, &credential, state).await.map_err(|error| challenged(error, C::challenge))?;
     if let Some(lifetimes) = ChainState::lifetimes(parts) {
         let lifetime = if lifetime.is_revocable() {
             let (credential, state) = (Arc::<str>::from(credential), state.clone());
@@ -224,6 +238,7 @@ pub trait CredentialSet: Send + Sync + 'static {
 pub struct Verified<P> {
     principal: P,
     granted: fn(&P) -> &[String],
+    challenge: fn() -> Challenge,
 }
 
 /// Verifying a [`CredentialSet`] with app state `S`: implemented for every credential that
@@ -252,7 +267,7 @@ impl<C: Credential> CredentialSet for C {
 impl<C: Authenticate<S>, S: Clone + Send + Sync + 'static> AuthenticateSet<S> for C {
     async fn authenticate(parts: &mut Parts, state: &S) -> Result<Verified<C::Principal>, AuthError> {
         let principal = verify::<C, S>(parts, state).await?;
-        Ok(Verified { principal, granted: C::granted_scopes })
+        Ok(Verified { principal, granted: C::granted_scopes, challenge: C::challenge })
     }
 }
 
@@ -333,12 +348,16 @@ macro_rules! credential_tuple {
                 let () = <Self as DistinctSchemes>::CHECK;
                 let mut outcome = Outcome::default();
                 match verify::<$first, S>(parts, state).await {
-                    Ok(principal) => return Ok(Verified { principal, granted: $first::granted_scopes }),
+                    Ok(principal) => {
+                        return Ok(Verified { principal, granted: $first::granted_scopes, challenge: $first::challenge });
+                    }
                     Err(error) => outcome.record(error),
                 }
                 $(
                     match verify::<$rest, S>(parts, state).await {
-                        Ok(principal) => return Ok(Verified { principal, granted: $rest::granted_scopes }),
+                        Ok(principal) => {
+                            return Ok(Verified { principal, granted: $rest::granted_scopes, challenge: $rest::challenge });
+                        }
                         Err(error) => outcome.record(error),
                     }
                 )+
@@ -433,7 +452,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let verified = C::authenticate(parts, state).await.map_err(|error| error.in_chain(parts))?;
-        enforce(parts, (verified.granted)(&verified.principal))?;
+        enforce(parts, (verified.granted)(&verified.principal), verified.challenge)?;
         Ok(Self(verified.principal))
     }
 }

@@ -5,6 +5,8 @@
 //!   denylist.
 //! - [`database`]: opaque 256-bit tokens stored as SHA-256 hashes, on SQLite (default) or
 //!   PostgreSQL (feature `database-postgres`).
+//! - [`api_key`]: API keys for machines (`{prefix}_{random}{checksum}`), stored as keyed
+//!   hashes, with scopes, expiry, revocation and rotation; also a backend (`x-api-key`).
 //! - [`redis`](mod@redis): opaque tokens in Redis, a Redis refresh-family store and denylist
 //!   (feature `redis`).
 //! - [`refresh`]: access + refresh token pairs with rotation and reuse detection
@@ -16,6 +18,8 @@
 //! bearer token, verifies it with the app's [`JwtStrategy`] (found through `FromRef`), and
 //! checks its scopes against the chain.
 
+#[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
+pub mod api_key;
 pub(crate) mod claims_credential;
 #[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
 pub mod database;
@@ -64,10 +68,28 @@ pub trait Strategy: Send + Sync + 'static {
     /// no state; the JWT strategy without a denylist sets it to `false`.
     const REVOCABLE: bool = true;
 
+    /// Whether each token carries scopes of its own that bound what it grants, as an API key
+    /// does: a user's credential ([`UserToken`](crate::users::UserToken)) then grants those of
+    /// the token's scopes that the user row still grants, rather than all the row grants.
+    /// `false` unless the strategy says so; [`ApiKeys`] sets it.
+    const SCOPED_TOKENS: bool = false;
+
     /// Verifies `token` and says whom it names, and, as far as the strategy knows, when it was
     /// issued (what lets a password change end the sessions issued before it) and when it stops
     /// being valid (what ends a connection the token opened).
     fn read_token(&self, token: &str) -> impl Future<Output = Result<TokenInfo, AuthError>> + Send;
+
+    /// [`read_token`](Self::read_token), for a token the request `parts` carried: what a
+    /// backend's credential calls. By default the same; API keys count a client's failed keys
+    /// here, as failed logins are counted ([`ApiKeys::with_throttle`]).
+    fn read_token_from(
+        &self,
+        token: &str,
+        parts: &axum::http::request::Parts,
+    ) -> impl Future<Output = Result<TokenInfo, AuthError>> + Send {
+        let _ = parts;
+        self.read_token(token)
+    }
 
     /// Issues a token for `subject` with `scopes`.
     fn write_token(&self, subject: &str, scopes: &[String]) -> impl Future<Output = Result<String, AuthError>> + Send;
@@ -115,6 +137,8 @@ impl Strategy for JwtStrategy {
 pub use self::redis::{
     RedisDenylist, RedisFamilyStore, RedisStoreBuilder, RedisStoreError, RedisStrategy, RedisStrategyBuilder,
 };
+#[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
+pub use api_key::{ApiKey, ApiKeys};
 #[cfg(any(feature = "database-sqlite", feature = "database-postgres"))]
 pub use database::{Database, DatabaseError, DatabaseStrategy, DatabaseStrategyBuilder};
 pub use denylist::{Denylist, DenylistedJwt, MemoryDenylist};

@@ -259,8 +259,8 @@ mod tests {
         let defined: Vec<&str> = auth_rules::transport::TRANSPORTS.iter().map(|t| t.name).collect();
         assert_eq!(names, defined);
 
-        use crate::strategies::{DatabaseStrategy, JwtStrategy, RedisStrategy, Strategy};
-        let kinds = [JwtStrategy::KIND, DatabaseStrategy::KIND, RedisStrategy::KIND];
+        use crate::strategies::{ApiKeys, DatabaseStrategy, JwtStrategy, RedisStrategy, Strategy};
+        let kinds = [JwtStrategy::KIND, DatabaseStrategy::KIND, RedisStrategy::KIND, ApiKeys::KIND];
         assert_eq!(kinds.as_slice(), auth_rules::transport::STRATEGIES);
     }
 

@@ -34,6 +34,7 @@ use crate::{
         credential::{AuthenticateSet, CredentialSet},
         function::SecuredFn,
     },
+    strategies::Strategy,
 };
 
 /// The scopes a user row grants. Declared like an app's own scopes, so apps can require them
@@ -63,6 +64,7 @@ pub struct UserPrincipal<F> {
     /// The user.
     pub user: User<F>,
     scopes: Vec<String>,
+    backend: &'static str,
 }
 
 impl<F> UserPrincipal<F> {
@@ -70,12 +72,21 @@ impl<F> UserPrincipal<F> {
     /// ([`UserScope::Superuser`]).
     pub fn new(user: User<F>) -> Self {
         let scopes = if user.is_superuser { vec![SUPERUSER_SCOPE.to_owned()] } else { Vec::new() };
-        Self { user, scopes }
+        Self { user, scopes, backend: "" }
     }
 
-    /// The scopes the row grants.
+    /// The scopes the credential grants: those of the row, or for a credential carrying scopes
+    /// of its own (an API key), those of its scopes the row still grants.
     pub fn scopes(&self) -> &[String] {
         &self.scopes
+    }
+
+    /// The name of the backend that authenticated the user: `"jwt"` for a token of the `jwt`
+    /// backend, `"APIKeyHeader"` for a key of [`ApiKeys`](crate::strategies::ApiKeys), so a
+    /// route taking either learns which it got; `""` for a principal made with
+    /// [`new`](Self::new).
+    pub fn backend(&self) -> &'static str {
+        self.backend
     }
 
     /// The user.
@@ -124,11 +135,35 @@ where
     S: Send + Sync,
 {
     async fn verify(token: &str, state: &S) -> Result<(Self::Principal, Lifetime), AuthError> {
-        let (principal, lifetime) = <B as Authenticate<S>>::verify(token, state).await?;
-        let manager = UserManager::<H>::from_ref(state);
-        let user = active_row(&manager, user_id(&principal.subject)?, principal.issued_at).await?;
-        Ok((UserPrincipal::new(user), lifetime.revocable()))
+        let verified = <B as Authenticate<S>>::verify(token, state).await?;
+        user::<B, H, S>(verified, state).await
     }
+
+    async fn verify_request(parts: &Parts, token: &str, state: &S) -> Result<(Self::Principal, Lifetime), AuthError> {
+        let verified = <B as Authenticate<S>>::verify_request(parts, token, state).await?;
+        user::<B, H, S>(verified, state).await
+    }
+}
+
+/// The active user behind what backend `B` verified, with the scopes the credential grants.
+async fn user<B, H, S>(
+    (principal, lifetime): (crate::backend::Principal, Lifetime),
+    state: &S,
+) -> Result<(UserPrincipal<H::Fields>, Lifetime), AuthError>
+where
+    B: AuthBackend,
+    H: UserHooks,
+    UserManager<H>: FromRef<S>,
+{
+    let manager = UserManager::<H>::from_ref(state);
+    let user = active_row(&manager, user_id(&principal.subject)?, principal.issued_at).await?;
+    let mut user = UserPrincipal::new(user);
+    user.backend = B::NAME;
+    if <B::Strategy as Strategy>::SCOPED_TOKENS {
+        // A key grants what it was minted with, within what its owner still holds.
+        user.scopes.retain(|scope| principal.scopes.contains(scope));
+    }
+    Ok((user, lifetime.revocable()))
 }
 
 /// A subject that is not a user id (a token of another kind of login) is no user.

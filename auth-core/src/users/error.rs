@@ -263,6 +263,10 @@ impl UsersError {
         match error {
             AuthError::Unavailable | AuthError::Internal | AuthError::PayloadTooLarge => UsersError::Auth(error),
             AuthError::InsufficientScope { .. } => UsersError::Forbidden,
+            AuthError::Challenged { ref error, .. } if matches!(**error, AuthError::InsufficientScope { .. }) => {
+                UsersError::Forbidden
+            }
+            AuthError::TooManyAttempts { retry_after } => UsersError::TooManyAttempts { retry_after },
             AuthError::NotAuthenticated { ref challenge } => {
                 UsersError::Unauthorized { challenge: Some(challenge.header_value()) }
             }

@@ -65,6 +65,7 @@
 //! which other local users can see in `ps`). Later superusers are made by a superuser through
 //! `PATCH /users/{id}` with `{"is_superuser": true}`.
 
+mod basic;
 mod body;
 pub(crate) mod current;
 pub mod email;

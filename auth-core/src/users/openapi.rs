@@ -206,11 +206,11 @@ where
 /// Documents one operation from its route's requirement ([`document_operation`] of the route's
 /// `SecuredFn` description): its `security`, and its request body when it is one of auth-core's
 /// forms.
-type Document = fn(&mut Operation, &mut Vec<(String, RefOr<Schema>)>);
+pub(super) type Document = fn(&mut Operation, &mut Vec<(String, RefOr<Schema>)>);
 
 /// The router and its description, as one utoipa-axum router. `requirements` documents every
 /// operation of each path from its route's requirement.
-fn documented<S: Clone + Send + Sync + 'static>(
+pub(super) fn documented<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     paths: Value,
     components: Value,
@@ -254,7 +254,7 @@ fn user_read(description: &str) -> Value {
 }
 
 /// An operation: fastapi-users' tag, summary and id, and the rest of it.
-fn operation(tag: &str, summary: &str, id: &str, mut rest: Value) -> Value {
+pub(super) fn operation(tag: &str, summary: &str, id: &str, mut rest: Value) -> Value {
     merge(&mut rest, json!({ "tags": [tag], "summary": summary, "operationId": id }));
     rest
 }

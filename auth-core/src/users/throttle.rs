@@ -228,6 +228,20 @@ impl LoginThrottle {
         AttemptKeys { keys }
     }
 
+    /// The counter a failed API key from `client` adds to: the client IP's, the one failed
+    /// logins add to (no account: a key names none until it is verified). None when the app
+    /// cannot see addresses.
+    pub(crate) fn ip_keys(&self, client: ClientIp) -> AttemptKeys {
+        let mut keys = self.keys("", client);
+        keys.keys.retain(|(counter, _, _)| *counter == Counter::Ip);
+        keys
+    }
+
+    /// Whether an attempt has no counter to count on.
+    pub(crate) fn is_empty(keys: &AttemptKeys) -> bool {
+        keys.keys.is_empty()
+    }
+
     /// Takes the attempt's place on its counters before its password is verified, in one
     /// atomic step (under the lock in memory, one script in Redis): if no counter makes it wait,
     /// counts it as a failure now and lets it go ahead; otherwise counts nothing and says how

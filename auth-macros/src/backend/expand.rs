@@ -24,6 +24,7 @@ pub(crate) fn expand(backend: &Validated<'_>) -> TokenStream {
         match kind.as_str() {
             "jwt" => "JwtStrategy",
             "database" => "DatabaseStrategy",
+            "api_key" => "ApiKeys",
             _ => "RedisStrategy",
         }
     );

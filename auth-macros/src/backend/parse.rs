@@ -106,7 +106,7 @@ impl Parse for BackendArgs {
                 attr::set_once(&mut args.transport, key.span, "transport", input, None, |input| input.parse())?;
             } else if lookahead.peek(kw::strategy) {
                 let key: kw::strategy = input.parse()?;
-                let expected = "expected a strategy: `jwt`, `database` or `redis`";
+                let expected = "expected a strategy: `jwt`, `database`, `redis` or `api_key`";
                 attr::set_once(&mut args.strategy, key.span, "strategy", input, Some(expected), |input| input.parse())?;
             } else if lookahead.peek(kw::scopes) {
                 let key: kw::scopes = input.parse()?;

@@ -17,7 +17,9 @@
 //! | [`verify_router`] | `POST /request-verify-token`, `POST /verify` | `get_verify_router` |
 //! | [`reset_password_router`] | `POST /forgot-password`, `POST /reset-password` | `get_reset_password_router` |
 //! | [`users_router`] | `GET`/`PATCH /me`, `GET`/`PATCH`/`DELETE /{id}` | `get_users_router` |
+//! | [`ApiKeys::router`](crate::strategies::ApiKeys::router) | `POST`/`GET /`, `DELETE /{id}`, `POST /{id}/rotate` | (none: the users' API keys) |
 
+mod api_keys;
 mod auth;
 mod mailed;
 mod register;
