@@ -279,7 +279,7 @@ async fn users_app(db: &Db) -> (SocketAddr, UserManager<Hooks>) {
     let router = Router::new()
         .route("/admin", get(admin))
         .route("/me", get(me))
-        .nest("/auth", users::register_router::<Hooks, UsersState>().into())
+        .nest("/auth", users::UserManager::<Hooks>::register_router::<UsersState>().into())
         .with_state(UsersState { users: users.clone() });
     (serve(router).await, users)
 }

@@ -142,12 +142,12 @@ impl App {
             },
         };
         let router = Router::new()
-            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>().into())
-            .nest("/auth/redis", users::auth_router::<Hooks, RedisBackend, AppState>().into())
-            .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>().into())
-            .nest("/auth/redisjwt", users::auth_router::<Hooks, RedisJwtBackend, AppState>().into())
-            .nest("/auth", users::register_router::<Hooks, AppState>().into())
-            .nest("/users", users::users_router::<Hooks, Backends, AppState>().into())
+            .nest("/auth/cookie", users::UserManager::<Hooks>::auth_router::<CookieBackend, AppState>().into())
+            .nest("/auth/redis", users::UserManager::<Hooks>::auth_router::<RedisBackend, AppState>().into())
+            .nest("/auth/jwt", users::UserManager::<Hooks>::auth_router::<JwtBackend, AppState>().into())
+            .nest("/auth/redisjwt", users::UserManager::<Hooks>::auth_router::<RedisJwtBackend, AppState>().into())
+            .nest("/auth", users::UserManager::<Hooks>::register_router::<AppState>().into())
+            .nest("/users", users::UserManager::<Hooks>::users_router::<Backends, AppState>().into())
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -196,12 +196,12 @@ impl App {
             pairs,
         };
         let router = Router::new()
-            .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>().into())
-            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>().into())
-            .nest("/auth/redis", users::auth_router::<Hooks, RedisBackend, AppState>().into())
-            .nest("/auth", users::register_router::<Hooks, AppState>().into())
-            .nest("/auth", users::reset_password_router::<Hooks, AppState>().into())
-            .nest("/users", users::users_router::<Hooks, Backends, AppState>().into())
+            .nest("/auth/jwt", users::UserManager::<Hooks>::auth_router::<JwtBackend, AppState>().into())
+            .nest("/auth/cookie", users::UserManager::<Hooks>::auth_router::<CookieBackend, AppState>().into())
+            .nest("/auth/redis", users::UserManager::<Hooks>::auth_router::<RedisBackend, AppState>().into())
+            .nest("/auth", users::UserManager::<Hooks>::register_router::<AppState>().into())
+            .nest("/auth", users::UserManager::<Hooks>::reset_password_router::<AppState>().into())
+            .nest("/users", users::UserManager::<Hooks>::users_router::<Backends, AppState>().into())
             .route("/backend-only", get(backend_only))
             .route("/ws", get(socket))
             .route("/auth/pair/refresh", post(refresh))

@@ -455,9 +455,9 @@ impl App {
         provider.migrate().await.unwrap();
         let router = Router::new()
             .nest("/auth", provider.router::<Hooks, CookieBackend, AppState>().into())
-            .nest("/auth", users::register_router::<Hooks, AppState>().into())
-            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>().into())
-            .nest("/users", users::users_router::<Hooks, CookieBackend, AppState>().into())
+            .nest("/auth", users::UserManager::<Hooks>::register_router::<AppState>().into())
+            .nest("/auth/cookie", users::UserManager::<Hooks>::auth_router::<CookieBackend, AppState>().into())
+            .nest("/users", users::UserManager::<Hooks>::users_router::<CookieBackend, AppState>().into())
             .with_state(state.clone());
         tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();

@@ -378,19 +378,19 @@ async fn back_to_the_page(request: Request, next: Next) -> Response {
 /// `/auth` on the cookie backend, and the page at `/`.
 pub fn router_with(state: AppState, provider: Option<OAuthProvider>) -> Router {
     let auth = OpenApiRouter::new()
-        .merge(users::register_router::<Hooks, AppState>())
-        .merge(users::reset_password_router::<Hooks, AppState>())
-        .merge(users::verify_router::<Hooks, AppState>());
+        .merge(users::UserManager::<Hooks>::register_router::<AppState>())
+        .merge(users::UserManager::<Hooks>::reset_password_router::<AppState>())
+        .merge(users::UserManager::<Hooks>::verify_router::<AppState>());
     let info = utoipa::openapi::InfoBuilder::new()
         .title("auth-core users example")
         .description(Some("fastapi-users' full example, on auth-core."))
         .version("0.1.0")
         .build();
     let router = OpenApiRouter::with_openapi(utoipa::openapi::OpenApiBuilder::new().info(info).build())
-        .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
-        .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>())
+        .nest("/auth/jwt", users::UserManager::<Hooks>::auth_router::<JwtBackend, AppState>())
+        .nest("/auth/cookie", users::UserManager::<Hooks>::auth_router::<CookieBackend, AppState>())
         .nest("/auth", auth)
-        .nest("/users", users::users_router::<Hooks, Backends, AppState>())
+        .nest("/users", users::UserManager::<Hooks>::users_router::<Backends, AppState>())
         .nest("/api-keys", ApiKeys::router::<Hooks, Backends, UserScope, AppState>())
         .routes(auth_core::routes!(authenticated_route));
     let (router, mut api) = match &provider {

@@ -347,12 +347,12 @@ impl TestApp {
             .unwrap();
         let state = AppState { users, jwt: JwtBackend { strategy: jwt }, cookie: CookieBackend { strategy: tokens } };
         let router = Router::new()
-            .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>().into())
-            .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>().into())
-            .nest("/auth", users::register_router::<Hooks, AppState>().into())
-            .nest("/auth", users::reset_password_router::<Hooks, AppState>().into())
-            .nest("/auth", users::verify_router::<Hooks, AppState>().into())
-            .nest("/users", users::users_router::<Hooks, Backends, AppState>().into())
+            .nest("/auth/jwt", users::UserManager::<Hooks>::auth_router::<JwtBackend, AppState>().into())
+            .nest("/auth/cookie", users::UserManager::<Hooks>::auth_router::<CookieBackend, AppState>().into())
+            .nest("/auth", users::UserManager::<Hooks>::register_router::<AppState>().into())
+            .nest("/auth", users::UserManager::<Hooks>::reset_password_router::<AppState>().into())
+            .nest("/auth", users::UserManager::<Hooks>::verify_router::<AppState>().into())
+            .nest("/users", users::UserManager::<Hooks>::users_router::<Backends, AppState>().into())
             .route("/authenticated-route", get(authenticated_route))
             .route("/superusers-only", get(superusers_only))
             .route("/connection-lifetime", get(connection_lifetime))

@@ -40,19 +40,19 @@
 //! }
 //!
 //! let (router, mut api) = OpenApiRouter::new()
-//!     .nest("/auth/jwt", users::auth_router::<Hooks, JwtBackend, AppState>())
-//!     .nest("/auth/cookie", users::auth_router::<Hooks, CookieBackend, AppState>())
-//!     .nest("/auth", users::register_router::<Hooks, AppState>())
-//!     .nest("/auth", users::reset_password_router::<Hooks, AppState>()
+//!     .nest("/auth/jwt", users::UserManager::<Hooks>::auth_router::<JwtBackend, AppState>())
+//!     .nest("/auth/cookie", users::UserManager::<Hooks>::auth_router::<CookieBackend, AppState>())
+//!     .nest("/auth", users::UserManager::<Hooks>::register_router::<AppState>())
+//!     .nest("/auth", users::UserManager::<Hooks>::reset_password_router::<AppState>()
 //!         .layer(ConcurrencyLimitLayer::new(4)))      // any tower layer, on this router only
-//!     .nest("/auth", users::verify_router::<Hooks, AppState>())
-//!     .nest("/users", users::users_router::<Hooks, Backends, AppState>())
+//!     .nest("/auth", users::UserManager::<Hooks>::verify_router::<AppState>())
+//!     .nest("/users", users::UserManager::<Hooks>::users_router::<Backends, AppState>())
 //!     .split_for_parts();
 //! SecurityDoc::new().apply(&mut api); // the backends' schemes
 //! let app = router.route("/authenticated-route", get(authenticated_route)).with_state(state);
 //!
 //! // Without docs, each router's `.into()` is an axum `Router`:
-//! let app = Router::new().nest("/auth", users::register_router::<Hooks, AppState>().into());
+//! let app = Router::new().nest("/auth", users::UserManager::<Hooks>::register_router::<AppState>().into());
 //! ```
 //!
 //! `examples/users` is this app, runnable, with its OpenAPI document and `/docs`.
@@ -92,7 +92,6 @@ pub use mail::{MailError, Mailer, MailerBuilder};
 pub use model::{NoFields, User, UserCreate, UserFields, UserUpdate};
 #[cfg(feature = "oauth")]
 pub use oauth::{OAuthProvider, OAuthProviderBuilder};
-pub use routes::{auth_router, register_router, reset_password_router, users_router, verify_router};
 pub use store::{UserStore, UserStoreBuilder};
 pub use throttle::{ClientIpSource, LoginThrottle, LoginThrottleBuilder, ThrottlePolicy};
 pub use user_manager::{LoginOutcome, UserManager, UserManagerBuilder, UserManagerError};

@@ -23,33 +23,34 @@ use crate::{
     },
 };
 
-/// `POST /login` and `POST /logout` of backend `B` for the users of `H`; nest it at the
-/// backend's token URL (`/auth/jwt`).
-///
-/// - login, with the OAuth2 password form (`username` is the email): the backend's answer
-///   (200 `{"access_token", "token_type": "bearer"}`, or 204 with `Set-Cookie`); 400
-///   `LOGIN_BAD_CREDENTIALS` for a wrong email or password or an inactive user; 400
-///   `LOGIN_USER_NOT_VERIFIED` when verification is required; 422 for a bad form; 429
-///   `LOGIN_TOO_MANY_ATTEMPTS` with `Retry-After` when throttled.
-/// - logout: the backend destroys the token; 204 (clearing the cookie); 401 without an active
-///   user; 403 for an unverified one where verification is required.
-///
-/// With the cookie transport, both refuse a request sent by a page of another site with 403
-/// (login CSRF; see [`SameOrigin`]). A failed login is logged at `info` with the email, the
-/// backend and the client address, never the password.
-///
-/// Tokens name the user by id (`sub`), so a deleted user's tokens stop working.
-pub fn auth_router<H, B, S>() -> OpenApiRouter<S>
-where
-    H: UserHooks,
-    H::Fields: ToSchema,
-    B: AuthBackend + FromRef<S>,
-    UserToken<B, H>: Authenticate<S>,
-    UserManager<H>: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
-    let router = Router::new().route(paths::LOGIN, post(login::<H, B>)).route(paths::LOGOUT, post(logout::<H, B>));
-    openapi::auth::<H, B, S>(router)
+impl<H: UserHooks> UserManager<H> {
+    /// `POST /login` and `POST /logout` of backend `B` for the users of `H`; nest it at the
+    /// backend's token URL (`/auth/jwt`).
+    ///
+    /// - login, with the OAuth2 password form (`username` is the email): the backend's answer
+    ///   (200 `{"access_token", "token_type": "bearer"}`, or 204 with `Set-Cookie`); 400
+    ///   `LOGIN_BAD_CREDENTIALS` for a wrong email or password or an inactive user; 400
+    ///   `LOGIN_USER_NOT_VERIFIED` when verification is required; 422 for a bad form; 429
+    ///   `LOGIN_TOO_MANY_ATTEMPTS` with `Retry-After` when throttled.
+    /// - logout: the backend destroys the token; 204 (clearing the cookie); 401 without an active
+    ///   user; 403 for an unverified one where verification is required.
+    ///
+    /// With the cookie transport, both refuse a request sent by a page of another site with 403
+    /// (login CSRF; see [`SameOrigin`]). A failed login is logged at `info` with the email, the
+    /// backend and the client address, never the password.
+    ///
+    /// Tokens name the user by id (`sub`), so a deleted user's tokens stop working.
+    pub fn auth_router<B, S>() -> OpenApiRouter<S>
+    where
+        H::Fields: ToSchema,
+        B: AuthBackend + FromRef<S>,
+        UserToken<B, H>: Authenticate<S>,
+        UserManager<H>: FromRef<S>,
+        S: Clone + Send + Sync + 'static,
+    {
+        let router = Router::new().route(paths::LOGIN, post(login::<H, B>)).route(paths::LOGOUT, post(logout::<H, B>));
+        openapi::auth::<H, B, S>(router)
+    }
 }
 
 async fn login<H: UserHooks, B: AuthBackend>(

@@ -15,54 +15,56 @@ use crate::users::{
     openapi,
 };
 
-/// `POST /request-verify-token` and `POST /verify` for the users of `H`; fastapi-users nests
-/// them at `/auth`.
-///
-/// - request-verify-token, `{"email"}`: 202 and `null`, always, whether the account exists,
-///   is inactive or is already verified, in the same time (the mail and the hook run on a task
-///   of their own). The mail links to `{PUBLIC_URL}/verify?token=…`.
-/// - verify, `{"token"}`: 200 with the user; 400 `VERIFY_USER_BAD_TOKEN` for a bad, expired or
-///   outdated token (the user changed address), 400 `VERIFY_USER_ALREADY_VERIFIED`.
-pub fn verify_router<H, S>() -> OpenApiRouter<S>
-where
-    H: UserHooks,
-    H::Fields: ToSchema,
-    UserManager<H>: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
-    let router = Router::new()
-        .route(
-            paths::REQUEST_VERIFY_TOKEN,
-            post(|state, request, body| request_by_email::<H>(MailKind::Verify, state, request, body)),
-        )
-        .route(paths::VERIFY, post(verify::<H>));
-    openapi::verify::<H::Fields, S>(router)
+impl<H: UserHooks> UserManager<H> {
+    /// `POST /request-verify-token` and `POST /verify` for the users of `H`; fastapi-users nests
+    /// them at `/auth`.
+    ///
+    /// - request-verify-token, `{"email"}`: 202 and `null`, always, whether the account exists,
+    ///   is inactive or is already verified, in the same time (the mail and the hook run on a task
+    ///   of their own). The mail links to `{PUBLIC_URL}/verify?token=…`.
+    /// - verify, `{"token"}`: 200 with the user; 400 `VERIFY_USER_BAD_TOKEN` for a bad, expired or
+    ///   outdated token (the user changed address), 400 `VERIFY_USER_ALREADY_VERIFIED`.
+    pub fn verify_router<S>() -> OpenApiRouter<S>
+    where
+        H::Fields: ToSchema,
+        UserManager<H>: FromRef<S>,
+        S: Clone + Send + Sync + 'static,
+    {
+        let router = Router::new()
+            .route(
+                paths::REQUEST_VERIFY_TOKEN,
+                post(|state, request, body| request_by_email::<H>(MailKind::Verify, state, request, body)),
+            )
+            .route(paths::VERIFY, post(verify::<H>));
+        openapi::verify::<H::Fields, S>(router)
+    }
 }
 
-/// `POST /forgot-password` and `POST /reset-password` for the users of `H`; fastapi-users
-/// nests them at `/auth`.
-///
-/// - forgot-password, `{"email"}`: 202 and `null`, always, whether or not the account exists or
-///   is active, after the same work (a lookup, a token signed, a task spawned) either way; the
-///   mail and the hook run on that task, only for a real account. The mail links to `{PUBLIC_URL}/reset-password?token=…`.
-/// - reset-password, `{"token", "password"}`: 200 and `null`; 400 `RESET_PASSWORD_BAD_TOKEN`
-///   for a bad, expired or used token, or a user who is gone or inactive; 400
-///   `{"code": "RESET_PASSWORD_INVALID_PASSWORD", "reason"}`. A token works once: using it
-///   changes the password it is bound to.
-pub fn reset_password_router<H, S>() -> OpenApiRouter<S>
-where
-    H: UserHooks,
-    H::Fields: ToSchema,
-    UserManager<H>: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
-    let router = Router::new()
-        .route(
-            paths::FORGOT_PASSWORD,
-            post(|state, request, body| request_by_email::<H>(MailKind::Reset, state, request, body)),
-        )
-        .route(paths::RESET_PASSWORD, post(reset_password::<H>));
-    openapi::reset_password::<H::Fields, S>(router)
+impl<H: UserHooks> UserManager<H> {
+    /// `POST /forgot-password` and `POST /reset-password` for the users of `H`; fastapi-users
+    /// nests them at `/auth`.
+    ///
+    /// - forgot-password, `{"email"}`: 202 and `null`, always, whether or not the account exists or
+    ///   is active, after the same work (a lookup, a token signed, a task spawned) either way; the
+    ///   mail and the hook run on that task, only for a real account. The mail links to `{PUBLIC_URL}/reset-password?token=…`.
+    /// - reset-password, `{"token", "password"}`: 200 and `null`; 400 `RESET_PASSWORD_BAD_TOKEN`
+    ///   for a bad, expired or used token, or a user who is gone or inactive; 400
+    ///   `{"code": "RESET_PASSWORD_INVALID_PASSWORD", "reason"}`. A token works once: using it
+    ///   changes the password it is bound to.
+    pub fn reset_password_router<S>() -> OpenApiRouter<S>
+    where
+        H::Fields: ToSchema,
+        UserManager<H>: FromRef<S>,
+        S: Clone + Send + Sync + 'static,
+    {
+        let router = Router::new()
+            .route(
+                paths::FORGOT_PASSWORD,
+                post(|state, request, body| request_by_email::<H>(MailKind::Reset, state, request, body)),
+            )
+            .route(paths::RESET_PASSWORD, post(reset_password::<H>));
+        openapi::reset_password::<H::Fields, S>(router)
+    }
 }
 
 /// forgot-password (`Reset`) and request-verify-token (`Verify`), one flow: `{"email"}` in,

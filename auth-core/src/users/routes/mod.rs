@@ -12,11 +12,11 @@
 //!
 //! | router | routes | fastapi-users |
 //! |---|---|---|
-//! | [`auth_router`] | `POST /login`, `POST /logout` | `get_auth_router(backend)` |
-//! | [`register_router`] | `POST /register` | `get_register_router` |
-//! | [`verify_router`] | `POST /request-verify-token`, `POST /verify` | `get_verify_router` |
-//! | [`reset_password_router`] | `POST /forgot-password`, `POST /reset-password` | `get_reset_password_router` |
-//! | [`users_router`] | `GET`/`PATCH /me`, `GET`/`PATCH`/`DELETE /{id}` | `get_users_router` |
+//! | [`UserManager::auth_router`](super::UserManager::auth_router) | `POST /login`, `POST /logout` | `get_auth_router(backend)` |
+//! | [`UserManager::register_router`](super::UserManager::register_router) | `POST /register` | `get_register_router` |
+//! | [`UserManager::verify_router`](super::UserManager::verify_router) | `POST /request-verify-token`, `POST /verify` | `get_verify_router` |
+//! | [`UserManager::reset_password_router`](super::UserManager::reset_password_router) | `POST /forgot-password`, `POST /reset-password` | `get_reset_password_router` |
+//! | [`UserManager::users_router`](super::UserManager::users_router) | `GET`/`PATCH /me`, `GET`/`PATCH`/`DELETE /{id}` | `get_users_router` |
 //! | [`ApiKeys::router`](crate::strategies::ApiKeys::router) | `POST`/`GET /`, `DELETE /{id}`, `POST /{id}/rotate` | (none: the users' API keys) |
 
 mod api_keys;
@@ -24,11 +24,6 @@ mod auth;
 mod mailed;
 mod register;
 mod users;
-
-pub use auth::auth_router;
-pub use mailed::{reset_password_router, verify_router};
-pub use register::register_router;
-pub use users::users_router;
 
 /// The routes' paths, relative to where each router is nested; the OpenAPI description reads
 /// them from here too.

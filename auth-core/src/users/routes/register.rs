@@ -16,20 +16,21 @@ use crate::users::{
     openapi,
 };
 
-/// `POST /register` for the users of `H`; fastapi-users nests it at `/auth`.
-///
-/// The body is `{"email", "password"}` plus the app's fields (`is_active`, `is_superuser` and
-/// `is_verified` are ignored). 201 with the user; 400 `REGISTER_USER_ALREADY_EXISTS` when the
-/// email is taken (compared case-insensitively); 400 `{"code": "REGISTER_INVALID_PASSWORD",
-/// "reason"}` when the password policy refuses; 422 for a bad body.
-pub fn register_router<H, S>() -> OpenApiRouter<S>
-where
-    H: UserHooks,
-    H::Fields: ToSchema,
-    UserManager<H>: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
-    openapi::register::<H::Fields, S>(Router::new().route(paths::REGISTER, post(register::<H>)))
+impl<H: UserHooks> UserManager<H> {
+    /// `POST /register` for the users of `H`; fastapi-users nests it at `/auth`.
+    ///
+    /// The body is `{"email", "password"}` plus the app's fields (`is_active`, `is_superuser` and
+    /// `is_verified` are ignored). 201 with the user; 400 `REGISTER_USER_ALREADY_EXISTS` when the
+    /// email is taken (compared case-insensitively); 400 `{"code": "REGISTER_INVALID_PASSWORD",
+    /// "reason"}` when the password policy refuses; 422 for a bad body.
+    pub fn register_router<S>() -> OpenApiRouter<S>
+    where
+        H::Fields: ToSchema,
+        UserManager<H>: FromRef<S>,
+        S: Clone + Send + Sync + 'static,
+    {
+        openapi::register::<H::Fields, S>(Router::new().route(paths::REGISTER, post(register::<H>)))
+    }
 }
 
 async fn register<H: UserHooks>(

@@ -27,43 +27,44 @@ use crate::{
 /// as `#[secured(scopes = ["users:superuser"])]` would.
 type SuperuserChain<H, B> = Enter<RouteRequirement<H, B, true>>;
 
-/// The users routes for the users of `H`, authenticated by backend `B` (or a tuple of them);
-/// fastapi-users nests them at `/users`.
-///
-/// - `GET /me`: 200 with the current user; 401 without an active user.
-/// - `PATCH /me`: changes `email`, `password` and the app's fields (flags are ignored, as
-///   fastapi-users ignores them); 400 `UPDATE_USER_EMAIL_ALREADY_EXISTS`, 400
-///   `{"code": "UPDATE_USER_INVALID_PASSWORD", "reason"}`, 422. A new password ends every
-///   session of the user (see [`UserManager::update`]). With
-///   [`require_current_password`](crate::users::UserManagerBuilder::require_current_password),
-///   changing the email or the password also needs `current_password`, or 400
-///   `UPDATE_USER_INVALID_CURRENT_PASSWORD`.
-/// - `GET`, `PATCH` (flags included) and `DELETE` (204) `/{id}`: superusers only; 401, then 403
-///   `{"detail": "Forbidden"}` for a user who is not one, then 404 for an unknown or malformed
-///   id.
-///
-/// A `PATCH` writes only the columns it changes, and only if they still hold what it read, so
-/// concurrent updates of one user never undo each other (an admin's demotion survives the
-/// user's own password changes). One that keeps losing to other writes is answered 409
-/// `{"detail": "UPDATE_USER_CONFLICT"}` (ours; fastapi-users has no such answer, and loses one
-/// of the updates instead); sending it again applies it to the user as they are now.
-///
-/// 403 also answers an unverified user where the manager requires verification. The superuser
-/// routes require [`users:superuser`](crate::users::UserScope::Superuser), which the user row grants
-/// to superusers, and their OpenAPI operations say so.
-pub fn users_router<H, B, S>() -> OpenApiRouter<S>
-where
-    H: UserHooks,
-    H::Fields: ToSchema,
-    B: UserBackends<H>,
-    B::Credentials: AuthenticateSet<S>,
-    UserManager<H>: FromRef<S>,
-    S: Clone + Send + Sync + 'static,
-{
-    let router = Router::new()
-        .route(paths::ME, get(me::<H, B>).patch(update_me::<H, B>))
-        .route(paths::USER, get(user::<H, B>).patch(update_user::<H, B>).delete(delete_user::<H, B>));
-    openapi::users::<H, B, S>(router)
+impl<H: UserHooks> UserManager<H> {
+    /// The users routes for the users of `H`, authenticated by backend `B` (or a tuple of them);
+    /// fastapi-users nests them at `/users`.
+    ///
+    /// - `GET /me`: 200 with the current user; 401 without an active user.
+    /// - `PATCH /me`: changes `email`, `password` and the app's fields (flags are ignored, as
+    ///   fastapi-users ignores them); 400 `UPDATE_USER_EMAIL_ALREADY_EXISTS`, 400
+    ///   `{"code": "UPDATE_USER_INVALID_PASSWORD", "reason"}`, 422. A new password ends every
+    ///   session of the user (see [`UserManager::update`]). With
+    ///   [`require_current_password`](crate::users::UserManagerBuilder::require_current_password),
+    ///   changing the email or the password also needs `current_password`, or 400
+    ///   `UPDATE_USER_INVALID_CURRENT_PASSWORD`.
+    /// - `GET`, `PATCH` (flags included) and `DELETE` (204) `/{id}`: superusers only; 401, then 403
+    ///   `{"detail": "Forbidden"}` for a user who is not one, then 404 for an unknown or malformed
+    ///   id.
+    ///
+    /// A `PATCH` writes only the columns it changes, and only if they still hold what it read, so
+    /// concurrent updates of one user never undo each other (an admin's demotion survives the
+    /// user's own password changes). One that keeps losing to other writes is answered 409
+    /// `{"detail": "UPDATE_USER_CONFLICT"}` (ours; fastapi-users has no such answer, and loses one
+    /// of the updates instead); sending it again applies it to the user as they are now.
+    ///
+    /// 403 also answers an unverified user where the manager requires verification. The superuser
+    /// routes require [`users:superuser`](crate::users::UserScope::Superuser), which the user row grants
+    /// to superusers, and their OpenAPI operations say so.
+    pub fn users_router<B, S>() -> OpenApiRouter<S>
+    where
+        H::Fields: ToSchema,
+        B: UserBackends<H>,
+        B::Credentials: AuthenticateSet<S>,
+        UserManager<H>: FromRef<S>,
+        S: Clone + Send + Sync + 'static,
+    {
+        let router = Router::new()
+            .route(paths::ME, get(me::<H, B>).patch(update_me::<H, B>))
+            .route(paths::USER, get(user::<H, B>).patch(update_user::<H, B>).delete(delete_user::<H, B>));
+        openapi::users::<H, B, S>(router)
+    }
 }
 
 async fn me<H: UserHooks, B>(user: CurrentUser<B, H>) -> Json<User<H::Fields>> {
