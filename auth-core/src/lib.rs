@@ -203,6 +203,7 @@
 // docs.rs (`--cfg docsrs`, see Cargo.toml) badges each feature-gated item with its features.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod authz;
 pub mod backend;
 pub mod db;
 pub mod error;
