@@ -234,7 +234,7 @@ pub mod __private;
 struct ReadmeDoctests;
 
 #[doc(inline)]
-pub use auth_macros::{AuthBackend, Scopes, secured};
+pub use auth_macros::{AuthBackend, Scopes, policy, secured};
 pub use backend::Principal;
 pub use error::{AuthError, Challenge, FieldError};
 pub use form::{OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict, RefreshTokenRequest};

@@ -13,7 +13,7 @@ pub use ::utoipa_axum;
 
 pub use core::{future::Future, marker::Send, option::Option};
 
-pub use axum::extract::{FromRequest, FromRequestParts};
+pub use axum::extract::{FromRef, FromRequest, FromRequestParts};
 
 pub use crate::authz::{
     Authorization, Decision, Many, One, Policy, PolicyDoc, PolicyFits, PolicyInfo, Rule, RuleDoc, assert_policy,

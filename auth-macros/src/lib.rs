@@ -3,6 +3,7 @@
 
 mod attr;
 mod backend;
+mod policy;
 mod scopes;
 mod secured;
 
@@ -128,6 +129,40 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn secured(args: TokenStream, item: TokenStream) -> TokenStream {
     debug_print("secured", secured::expand(args.into(), item.into())).into()
+}
+
+/// Declares a policy: a function of the principal and a resource (and the app's state) that
+/// allows (`true`) or denies (`false`), named by handlers in `#[secured(allow = …)]`.
+///
+/// ```
+/// use auth_core::{policy, strategies::jwt::Claims};
+///
+/// struct Note {
+///     owner: String,
+///     shared_with: Vec<String>,
+/// }
+///
+/// /// The note's owner, or someone it is shared with.
+/// #[policy(hide)]
+/// fn can_read_note(claims: &Claims, note: &Note) -> bool {
+///     let me = claims.sub.as_deref().unwrap_or_default();
+///     note.owner == me || note.shared_with.iter().any(|user| user == me)
+/// }
+/// ```
+///
+/// - The doc comment is the policy's description in the OpenAPI document.
+/// - The function stays callable as written; a type of the same name is declared beside it,
+///   which `allow = …` names, so an unknown policy is a compile error with rustc's "a struct
+///   with a similar name exists".
+/// - `#[policy(hide)]`: a denial is answered 404 `Not Found`, as if the record did not exist.
+/// - Its parameters: `(&Principal, &Resource)`, or `(&Principal, &Resource, &State)` where the
+///   router's state gives `State` by `FromRef`. A handler whose credential yields another
+///   principal, or whose record is another type, is a compile error at the policy's name in
+///   its `allow`.
+/// - `crate = "path"`: where auth-core is, when not `::auth_core`.
+#[proc_macro_attribute]
+pub fn policy(args: TokenStream, item: TokenStream) -> TokenStream {
+    debug_print("policy", policy::expand(args.into(), item.into())).into()
 }
 
 /// Declares the closed set of scopes an app grants and requires, on a fieldless enum.

@@ -2,7 +2,7 @@
 
 pub(crate) mod check;
 mod expand;
-mod parse;
+pub(crate) mod parse;
 mod validate;
 
 use proc_macro2::TokenStream;

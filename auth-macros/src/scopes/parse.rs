@@ -153,7 +153,7 @@ fn scope_attr(variant: &syn::Variant, errors: &mut Errors) -> Option<ScopeAttr> 
 }
 
 /// The doc comment, lines trimmed and joined: the description OpenAPI shows.
-fn doc_text(attrs: &[syn::Attribute]) -> String {
+pub(crate) fn doc_text(attrs: &[syn::Attribute]) -> String {
     let lines: Vec<String> = attrs
         .iter()
         .filter(|a| a.path().is_ident("doc"))
