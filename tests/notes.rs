@@ -312,3 +312,59 @@ async fn a_store_that_is_down_is_503_after_the_scopes() {
     server.send(Method::GET, &note, None, None).await.is(401, "Not authenticated");
     assert_eq!(server.send(Method::DELETE, &note, Some(&t.carol), None).await.status, StatusCode::FORBIDDEN);
 }
+
+fn document() -> Value {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let server = runtime.block_on(serve_detached());
+    let (_, api) = app::documented(server);
+    serde_json::to_value(&api).unwrap()
+}
+
+/// The state alone, for the document: no server.
+async fn serve_detached() -> app::AppState {
+    let notes = app::NoteStore::connect("sqlite::memory:").await.unwrap();
+    app::AppState::new(SECRET, notes).await.unwrap()
+}
+
+#[test]
+fn notes_document_snapshot() {
+    let doc = document();
+    if std::env::var_os("NOTES_OPENAPI_OUT").is_some() {
+        std::fs::write(std::env::var_os("NOTES_OPENAPI_OUT").unwrap(), serde_json::to_string_pretty(&doc).unwrap())
+            .unwrap();
+    }
+    insta::assert_json_snapshot!("notes_openapi", doc);
+}
+
+#[test]
+fn the_document_shows_the_policies_their_answers_and_the_implied_scopes() {
+    let doc = document();
+    let scopes = &doc["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["scopes"];
+    assert_eq!(scopes["admin"], "Administer every note. Implies `notes:read`, `notes:write`.");
+    assert_eq!(scopes["notes:read"], "Read the notes you may see.");
+    let delete = &doc["paths"]["/notes/{id}"]["delete"];
+    // No redundant alternative: `scope("admin")` of the rule is not a second `security` entry.
+    assert_eq!(delete["security"], json!([{ "OAuth2PasswordBearer": ["notes:write"] }]));
+    for status in ["401", "403", "404"] {
+        assert!(delete["responses"][status]["description"].is_string(), "{status}: {delete}");
+    }
+    assert_eq!(delete["x-authorization"]["rule"], "(can_read_note & owner_of_note) | scope(\"admin\")");
+    let policies = delete["x-authorization"]["policies"].as_array().unwrap();
+    let names: Vec<&str> = policies.iter().map(|policy| policy["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["can_read_note", "owner_of_note"]);
+    assert_eq!(policies[0]["hidesExistence"], true);
+    assert_eq!(policies[1]["description"], "Its owner.");
+    let description = delete["description"].as_str().unwrap();
+    assert!(description.contains("`owner_of_note`: Its owner."), "{description}");
+    assert!(description.contains("`can_read_note`: Its owner, or a user it is shared with"), "{description}");
+    let id = delete["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "id").unwrap();
+    assert_eq!((id["in"].as_str(), id["required"].as_bool()), (Some("path"), Some(true)));
+    assert_eq!(id["schema"]["type"], "integer");
+    // The list: filtered, no 404, no path parameter of ours.
+    let list = &doc["paths"]["/notes"]["get"];
+    assert_eq!(list["x-authorization"]["filtersList"], true);
+    assert!(list["responses"]["404"].is_null());
+    assert!(list["responses"]["403"].is_object());
+    // An operation without a rule gains nothing.
+    assert!(doc["paths"]["/notes"]["post"]["x-authorization"].is_null());
+}

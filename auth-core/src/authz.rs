@@ -261,33 +261,25 @@ pub trait PolicyDoc {
     const INFO: PolicyInfo;
 }
 
-/// A `#[policy]` function, for principal `P`, resource `R` and router state `S`. Not public API.
-#[doc(hidden)]
-pub trait Policy<P, R, S>: PolicyDoc {
-    /// Whether the policy allows.
-    fn allows(principal: &P, resource: &R, state: &S) -> bool;
-}
-
-/// `#[secured(allow = …)]`'s check at the policy's name: its principal and resource types fit
-/// the handler's. Not public API.
+/// A `#[policy]` function, for principal `P` and resource `R`: what `#[policy]` implements,
+/// and what `#[secured(allow = …)]` checks at the policy's name. Not public API.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "policy `{Self}` does not apply to principal `{P}` and resource `{R}`",
     label = "its types do not fit this handler",
-    note = "a policy is a `#[policy]` fn taking `(&Principal, &Resource)` (and optionally `&State`): here `(&{P}, &{R})`, where `{P}` is what the `Authorized` parameter's credential yields",
+    note = "a policy is a `#[policy]` fn taking `(&Principal, &Resource)` (and optionally the resource's `&State`): here `(&{P}, &{R})`, where `{P}` is what the `Authorized` parameter's credential yields",
     note = "a plain function must be marked `#[policy]` to be named in `allow`"
 )]
-pub trait PolicyFits<P, R> {}
-
-/// `#[secured(allow = …)]`'s check that policy `X` fits principal `P` and resource `R`.
-#[doc(hidden)]
-pub fn assert_policy<X: PolicyFits<P, R>, P, R>() {}
+pub trait Policy<P, R: Resource>: PolicyDoc {
+    /// Whether the policy allows.
+    fn allows(principal: &P, resource: &R, state: &R::State) -> bool;
+}
 
 /// The rule of `#[secured(allow = …)]` handler `Self`, generated. Not public API.
 #[doc(hidden)]
-pub trait Rule<P, R, S> {
+pub trait Rule<P, R: Resource> {
     /// What the rule says of `resource`, for `principal` granted `granted`.
-    fn decide(principal: &P, granted: &[String], resource: &R, state: &S) -> Decision;
+    fn decide(principal: &P, granted: &[String], resource: &R, state: &R::State) -> Decision;
 }
 
 /// The rule's description, generated. Not public API.
@@ -299,7 +291,7 @@ pub trait RuleDoc {
 
 /// One policy term of a rule.
 #[doc(hidden)]
-pub fn policy_decision<X: Policy<P, R, S>, P, R, S>(principal: &P, resource: &R, state: &S) -> Decision {
+pub fn policy_decision<X: Policy<P, R>, P, R: Resource>(principal: &P, resource: &R, state: &R::State) -> Decision {
     if X::allows(principal, resource, state) {
         Decision::Allow
     } else if <X as PolicyDoc>::INFO.hides {
@@ -354,12 +346,14 @@ async fn path_id<R: Resource, S: Send + Sync>(parts: &mut Parts, state: &S) -> R
     }
 }
 
+// Not among the extractors rustc lists when a parameter is none: it is written by `#[secured]`.
+#[diagnostic::do_not_recommend]
 impl<R, C, H, S> FromRequestParts<S> for Authorized<R, C, One<H>>
 where
     R: Resource,
     R::State: FromRef<S>,
     C: AuthenticateSet<S>,
-    H: Rule<C::Principal, R, S>,
+    H: Rule<C::Principal, R>,
     S: Send + Sync,
 {
     type Rejection = AuthError;
@@ -369,17 +363,18 @@ where
         let Some(id) = path_id::<R, S>(parts, state).await? else { return Err(AuthError::NotFound) };
         let store = R::State::from_ref(state);
         let resource = R::load(id, &store).await?.ok_or(AuthError::NotFound)?;
-        H::decide(&principal, granted(&principal), &resource, state).into_result()?;
+        H::decide(&principal, granted(&principal), &resource, &store).into_result()?;
         Ok(Self { resource, principal, rule: PhantomData })
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<R, C, H, S> FromRequestParts<S> for Authorized<Vec<R>, C, Many<H>>
 where
     R: Resource,
     R::State: FromRef<S>,
     C: AuthenticateSet<S>,
-    H: Rule<C::Principal, R, S>,
+    H: Rule<C::Principal, R>,
     S: Send + Sync,
 {
     type Rejection = AuthError;
@@ -389,7 +384,7 @@ where
         let store = R::State::from_ref(state);
         let mut resources = R::load_all(&store).await?;
         let granted = granted(&principal);
-        resources.retain(|resource| H::decide(&principal, granted, resource, state).is_allow());
+        resources.retain(|resource| H::decide(&principal, granted, resource, &store).is_allow());
         Ok(Self { resource: resources, principal, rule: PhantomData })
     }
 }
@@ -399,7 +394,7 @@ impl<R: Resource, C: CredentialSet, H: RuleDoc> Describe for Authorized<R, C, On
         let mut credentials = Vec::new();
         C::credentials(&mut credentials);
         walk.credential(&credentials);
-        walk.authorization(&H::AUTHORIZATION, Some(R::PATH_PARAM));
+        walk.authorization(&H::AUTHORIZATION, Some((R::PATH_PARAM, std::any::type_name::<R::Id>())));
     }
 }
 

@@ -16,8 +16,8 @@ pub use core::{future::Future, marker::Send, option::Option};
 pub use axum::extract::{FromRef, FromRequest, FromRequestParts};
 
 pub use crate::authz::{
-    Authorization, Decision, Many, One, Policy, PolicyDoc, PolicyFits, PolicyInfo, Rule, RuleDoc, assert_policy,
-    policy_decision, scope_decision,
+    Authorization, Decision, Many, One, Policy, PolicyDoc, PolicyInfo, Resource, Rule, RuleDoc, policy_decision,
+    scope_decision,
 };
 pub use crate::backend::routes::routes as backend_routes;
 pub use crate::form::{FormBody, FormField};

@@ -109,24 +109,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let hides = args.hide.is_some();
     let (principal, resource) = (referents[0], referents[1]);
     let p = syn::Ident::new("__auth_private", proc_macro2::Span::mixed_site());
-    let policy = match referents.get(2) {
-        None => quote! {
-            #[automatically_derived]
-            impl<S> #p::Policy<#principal, #resource, S> for #name {
-                fn allows(principal: &#principal, resource: &#resource, _state: &S) -> bool {
-                    #name(principal, resource)
-                }
-            }
-        },
-        Some(state) => {
-            let bound = quote_spanned!(state.span()=> #state: #p::FromRef<S>);
-            quote! {
-                #[automatically_derived]
-                impl<S> #p::Policy<#principal, #resource, S> for #name where #bound {
-                    fn allows(principal: &#principal, resource: &#resource, state: &S) -> bool {
-                        #name(principal, resource, &<#state as #p::FromRef<S>>::from_ref(state))
-                    }
-                }
+    // The state a policy reads is its resource's (what the loader reads): a policy taking
+    // another type is a type error here, at the policy.
+    let state = quote!(<#resource as #p::Resource>::State);
+    let call = match referents.get(2) {
+        None => quote!(#name(principal, resource)),
+        Some(written) => quote_spanned!(written.span()=> #name(principal, resource, state)),
+    };
+    let policy = quote! {
+        #[automatically_derived]
+        impl #p::Policy<#principal, #resource> for #name {
+            #[allow(unused_variables)]
+            fn allows(principal: &#principal, resource: &#resource, state: &#state) -> bool {
+                #call
             }
         }
     };
@@ -145,9 +140,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             impl #p::PolicyDoc for #name {
                 const INFO: #p::PolicyInfo = #p::PolicyInfo { name: #name_str, description: #description, hides: #hides };
             }
-
-            #[automatically_derived]
-            impl #p::PolicyFits<#principal, #resource> for #name {}
 
             #policy
         };

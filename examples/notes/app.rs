@@ -362,7 +362,12 @@ pub async fn read_note(note: Authorized<Note, Claims>) -> Json<Note> {
 }
 
 /// Shares a note with another user, who may then read it.
-#[utoipa::path(put, path = "/notes/{id}/shares/{username}", responses((status = 204, description = "Shared")))]
+#[utoipa::path(
+    put,
+    path = "/notes/{id}/shares/{username}",
+    params(("username" = String, Path, description = "The user to share the note with")),
+    responses((status = 204, description = "Shared"), (status = 422, description = "There is no such user")),
+)]
 #[secured(scopes = ["notes:write"], allow = (can_read_note | scope("admin")) & owner_of_note)]
 pub async fn share_note(
     State(app): State<AppState>,

@@ -16,7 +16,7 @@ How README.md is read:
     `date`, `content-length`, … are dropped), then the body;
   - empty lines are not output; a command that shows no output must print nothing.
 - What is changed before running, and changed back in the output: the documented ports (8000 to
-  8004, 8013, 4000) become free ones, and `postgres://…` becomes $DATABASE_URL_POSTGRES.
+  8005, 8013, 4000) become free ones, and `postgres://…` becomes $DATABASE_URL_POSTGRES.
   `cargo run --example NAME [-- ARGS]` runs the already built example (EXAMPLES_DIR) on its
   port; a background server's output goes to a log, as a terminal would show it aside.
 - It all runs in a fresh temporary directory, where `tests` points at this repository's tests/
@@ -38,8 +38,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 README = os.environ.get("README", os.path.join(ROOT, "README.md"))
 EXAMPLES_DIR = os.environ["EXAMPLES_DIR"]
 # The documented port of each example, as its --help says.
-EXAMPLE_PORTS = {"oauth2_scopes": 8000, "backends": 8001, "resource_server": 8002, "users": 8003, "chat": 8004}
-DOCUMENTED_PORTS = [4000, 8000, 8001, 8002, 8003, 8004, 8013]
+EXAMPLE_PORTS = {"oauth2_scopes": 8000, "backends": 8001, "resource_server": 8002, "users": 8003, "chat": 8004, "notes": 8005}
+DOCUMENTED_PORTS = [4000, 8000, 8001, 8002, 8003, 8004, 8005, 8013]
 MARK = "@@readme-test {}@@"
 SETTLE = 0.3  # seconds after each command, for what a background job prints in answer to it
 

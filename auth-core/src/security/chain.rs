@@ -108,7 +108,7 @@ pub struct ChainPlan {
     /// The declared scopes that imply others: granted scopes are closed under them.
     implications: &'static [super::ScopeInfo],
     /// The handler's `allow = …` rule, and the path parameter naming its record.
-    authorization: Option<(&'static crate::authz::Authorization, Option<&'static str>)>,
+    authorization: Option<(&'static crate::authz::Authorization, Option<(&'static str, &'static str)>)>,
 }
 
 #[derive(Debug)]
@@ -199,7 +199,9 @@ impl ChainPlan {
 
     /// The handler's `allow = …` rule, with the path parameter naming its record (none for a
     /// list), when it takes an `Authorized` parameter.
-    pub fn authorization(&self) -> Option<(&'static crate::authz::Authorization, Option<&'static str>)> {
+    pub fn authorization(
+        &self,
+    ) -> Option<(&'static crate::authz::Authorization, Option<(&'static str, &'static str)>)> {
         self.authorization
     }
 

@@ -224,7 +224,7 @@ pub struct Walk {
     /// The declared scopes that imply others, from the first declaration met.
     implications: &'static [super::ScopeInfo],
     /// The `allow = …` rule of an `Authorized` parameter, and its resource's path parameter.
-    authorization: Option<(&'static crate::authz::Authorization, Option<&'static str>)>,
+    authorization: Option<(&'static crate::authz::Authorization, Option<(&'static str, &'static str)>)>,
 }
 
 /// What one walk found.
@@ -235,7 +235,7 @@ pub(crate) struct Walked {
     pub(crate) body: Option<&'static FormBody>,
     pub(crate) long_lived: bool,
     pub(crate) implications: &'static [super::ScopeInfo],
-    pub(crate) authorization: Option<(&'static crate::authz::Authorization, Option<&'static str>)>,
+    pub(crate) authorization: Option<(&'static crate::authz::Authorization, Option<(&'static str, &'static str)>)>,
 }
 
 impl Walk {
@@ -301,7 +301,7 @@ impl Walk {
     pub(crate) fn authorization(
         &mut self,
         authorization: &'static crate::authz::Authorization,
-        path_param: Option<&'static str>,
+        path_param: Option<(&'static str, &'static str)>,
     ) {
         self.authorization = Some((authorization, path_param));
     }

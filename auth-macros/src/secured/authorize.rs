@@ -178,8 +178,11 @@ fn decision(
 ) -> TokenStream {
     match rule {
         RuleExpr::Policy(path) => {
-            let alias = policy_alias(terms.policy_index(path), path.span());
-            quote!(#p::policy_decision::<#alias, #principal, #element, __S>(principal, resource, state))
+            // At the policy's name: a policy whose types do not fit is one error there.
+            let at = path.span();
+            let alias = policy_alias(terms.policy_index(path), at);
+            let p_at = syn::Ident::new(&p.to_string(), Span::mixed_site().located_at(at));
+            quote_spanned!(at=> #p_at::policy_decision::<#alias, #principal, #element>(principal, resource, state))
         }
         RuleExpr::Scope(lit) => {
             let constant = scope_const(terms.scope_index(lit));
@@ -219,12 +222,6 @@ fn items(
     });
     let aliases_list: Vec<syn::Ident> =
         terms.policies.iter().enumerate().map(|(i, path)| policy_alias(i, path.span())).collect();
-    let fits = terms.policies.iter().enumerate().map(|(i, path)| {
-        let alias = policy_alias(i, path.span());
-        let at = path.span();
-        let p_at = syn::Ident::new(&p.to_string(), Span::mixed_site().located_at(at));
-        quote_spanned!(at=> #p_at::assert_policy::<#alias, #principal, #element>();)
-    });
     // Each scope is checked against the declaration as `scopes = […]` literals are.
     let declaration = match &args.declaration {
         Some(path) => quote!(#path),
@@ -247,11 +244,14 @@ fn items(
         #(#scope_consts)*
 
         #[automatically_derived]
-        impl<__S: #p::core::marker::Send + #p::core::marker::Sync> #p::Rule<#principal, #element, __S> for #name
-        where #( #aliases_list: #p::Policy<#principal, #element, __S>, )*
-        {
+        impl #p::Rule<#principal, #element> for #name {
             #[allow(unused_variables)]
-            fn decide(principal: &#principal, granted: &[#p::std::string::String], resource: &#element, state: &__S) -> #p::Decision {
+            fn decide(
+                principal: &#principal,
+                granted: &[#p::std::string::String],
+                resource: &#element,
+                state: &<#element as #p::Resource>::State,
+            ) -> #p::Decision {
                 #decide
             }
         }
@@ -263,11 +263,6 @@ fn items(
                 policies: &[#( <#aliases_list as #p::PolicyDoc>::INFO ),*],
                 scopes: &[#(#scope_names),*],
             };
-        }
-
-        #[allow(dead_code)]
-        fn __auth_policy_checks() {
-            #(#fits)*
         }
     }
 }

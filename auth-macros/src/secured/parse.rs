@@ -96,6 +96,8 @@ impl RuleExpr {
         match self {
             RuleExpr::Policy(path) => quote::ToTokens::to_token_stream(path).to_string().replace(' ', ""),
             RuleExpr::Scope(lit) => format!("scope({:?})", lit.value()),
+            // Each side of a combination that is itself a combination of the other kind is
+            // parenthesised, as people write it (`(a & b) | c`), though `&` binds tighter.
             RuleExpr::And(a, b) => {
                 let side = |rule: &RuleExpr| match rule {
                     RuleExpr::Or(..) => format!("({})", rule.text()),
@@ -103,7 +105,13 @@ impl RuleExpr {
                 };
                 format!("{} & {}", side(a), side(b))
             }
-            RuleExpr::Or(a, b) => format!("{} | {}", a.text(), b.text()),
+            RuleExpr::Or(a, b) => {
+                let side = |rule: &RuleExpr| match rule {
+                    RuleExpr::And(..) => format!("({})", rule.text()),
+                    _ => rule.text(),
+                };
+                format!("{} | {}", side(a), side(b))
+            }
         }
     }
 }
