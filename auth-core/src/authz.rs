@@ -95,11 +95,11 @@ use axum::{
 use crate::{
     error::AuthError,
     security::{
-        RequiredScopes, ScopeInfo, SecurityScopes,
-        chain::ChainState,
+        RequiredScopes, ScopeInfo,
+        chain::enforce_now,
         credential::{AuthenticateSet, CredentialSet},
         requirement::{Describe, Walk},
-        scopes::{closed, satisfied},
+        scopes::closed,
     },
 };
 
@@ -320,10 +320,7 @@ where
 {
     let verified = C::authenticate(parts, state).await.map_err(|error| error.in_chain(parts))?;
     let (principal, granted) = verified.into_parts();
-    let required = SecurityScopes::current(parts);
-    if !satisfied(&required, granted(&principal), ChainState::implications(parts)) {
-        return Err(AuthError::InsufficientScope { scopes: required });
-    }
+    enforce_now(parts, granted(&principal))?;
     Ok((principal, granted))
 }
 

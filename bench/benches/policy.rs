@@ -56,8 +56,9 @@ pub struct Note {
     title: String,
 }
 
+/// The bench's state.
 #[derive(Clone)]
-struct AppState {
+pub struct AppState {
     jwt: JwtStrategy,
     notes: Arc<HashMap<i64, Note>>,
 }

@@ -272,6 +272,19 @@ pub(crate) fn enforce(parts: &mut Parts, granted: &[String]) -> Result<(), AuthE
     Ok(())
 }
 
+/// Checks a verified credential's grant against the scopes in force, failing at once even
+/// inside a dependency: what an `Authorized` record does, so that nothing is loaded for a
+/// request that fails the scopes. One look-up, nothing cloned on success.
+pub(crate) fn enforce_now(parts: &Parts, granted: &[String]) -> Result<(), AuthError> {
+    let Some(state) = parts.extensions.get::<ChainState>() else { return Ok(()) };
+    let implications = state.plan.map_or(&[][..], |plan| plan.implications);
+    if super::scopes::satisfied(&state.scopes, granted, implications) {
+        Ok(())
+    } else {
+        Err(AuthError::InsufficientScope { scopes: state.scopes.clone() })
+    }
+}
+
 /// Runs dependency `D` for this request: adds its scopes (as the handler's plan has them),
 /// extracts its parameters, calls it, raises any scope failure recorded meanwhile, and caches
 /// the result per scope set when the plan says it can be asked for again.
