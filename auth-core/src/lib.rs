@@ -13,6 +13,7 @@
 //! | a login/logout backend | `#[derive(AuthBackend)]` ([`AuthBackend`](backend::AuthBackend)), logins checked by your [`Authenticator`](backend::Authenticator) |
 //! | OpenAPI from the declarations (`openapi`) | `auth_core::routes!` and `SecurityDoc` |
 //! | fastapi-users' user routes (`users`) | `impl UserHooks`, then the `users::*_router` functions |
+//! | who may touch which record | `#[policy]` fns, `#[secured(allow = …)]` and an [`Authorized`](authz::Authorized) parameter ([`authz`]) |
 //! | a rejection | an [`AuthError`], answered `{"detail": …}` |
 //!
 //! The other public items are what these take and give: builders, options, errors. What the

@@ -19,9 +19,12 @@ struct Target {
     list: bool,
 }
 
-/// The `Authorized` parameters of the function, each with its two generic arguments when it
-/// has exactly two.
-fn authorized_params(function: &SecuredFnItem) -> Vec<(usize, &Type, Option<(&Type, &Type)>)> {
+/// An `Authorized` parameter: its index, its type, and its two generic arguments (record,
+/// credential) when it has exactly two.
+type AuthorizedParam<'a> = (usize, &'a Type, Option<(&'a Type, &'a Type)>);
+
+/// The `Authorized` parameters of the function.
+fn authorized_params(function: &SecuredFnItem) -> Vec<AuthorizedParam<'_>> {
     let mut out = Vec::new();
     for (index, input) in function.sig.inputs.iter().enumerate() {
         let FnArg::Typed(typed) = input else { continue };
