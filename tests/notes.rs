@@ -43,7 +43,11 @@ impl Reply {
 async fn serve() -> Server {
     let dir = ScratchDir::new("notes");
     let url = format!("sqlite://{}", dir.0.join("notes.sqlite").display());
-    let notes = app::NoteStore::connect(&url).await.unwrap();
+    serve_on(&url, dir).await
+}
+
+async fn serve_on(url: &str, dir: ScratchDir) -> Server {
+    let notes = app::NoteStore::connect(url).await.unwrap();
     let state = app::AppState::new(SECRET, notes).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -312,6 +316,38 @@ async fn a_store_that_is_down_is_503_after_the_scopes() {
     // Still 401 and scope refusals first.
     server.send(Method::GET, &note, None, None).await.is(401, "Not authenticated");
     assert_eq!(server.send(Method::DELETE, &note, Some(&t.carol), None).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_same_rules_hold_with_the_notes_in_postgresql() {
+    let Some(url) = auth_tests::service_url("DATABASE_URL_POSTGRES") else { return };
+    // The database is shared with other tests and runs: only this run's notes are looked at.
+    let server = serve_on(&url, ScratchDir::new("notes-postgres")).await;
+    assert!(matches!(server.state.notes, app::NoteStore::Postgres(_)));
+    let t = tokens(&server).await;
+    let a = server.create(&t.alice, "alice on postgres").await;
+    let b = server.create(&t.bob, "bob on postgres").await;
+    server.send(Method::GET, &format!("/notes/{a}"), Some(&t.bob), None).await.is(404, "Not Found");
+    let share = format!("/notes/{a}/shares/bob");
+    assert_eq!(server.send(Method::PUT, &share, Some(&t.alice), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(server.send(Method::PUT, &share, Some(&t.alice), None).await.status, StatusCode::NO_CONTENT);
+    let read = server.send(Method::GET, &format!("/notes/{a}"), Some(&t.bob), None).await;
+    assert_eq!(read.json()["shared_with"], json!(["bob"]));
+    let listed = |reply: &Reply| -> Vec<i64> {
+        reply.json().as_array().unwrap().iter().map(|note| note["id"].as_i64().unwrap()).collect()
+    };
+    let bobs = listed(&server.send(Method::GET, "/notes", Some(&t.bob), None).await);
+    assert!(bobs.contains(&a) && bobs.contains(&b), "{bobs:?}");
+    let carols = listed(&server.send(Method::GET, "/notes", Some(&t.carol), None).await);
+    assert!(!carols.contains(&a) && !carols.contains(&b), "{carols:?}");
+    server.send(Method::DELETE, &format!("/notes/{a}"), Some(&t.bob), None).await.is(403, "Not enough permissions");
+    let (reply, loads) = server.counted(Method::DELETE, &format!("/notes/{a}"), Some(&t.root)).await;
+    assert_eq!((reply.status, loads), (StatusCode::NO_CONTENT, 1));
+    assert_eq!(
+        server.send(Method::DELETE, &format!("/notes/{b}"), Some(&t.bob), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    server.send(Method::GET, &format!("/notes/{b}"), Some(&t.bob), None).await.is(404, "Not Found");
 }
 
 /// The document the example serves at `/openapi.json`.
