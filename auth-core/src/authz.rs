@@ -403,3 +403,32 @@ impl<R: Resource, C: CredentialSet, H: RuleDoc> Describe for Authorized<Vec<R>, 
         walk.authorization(&H::AUTHORIZATION, None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Decision::{self, Allow, Deny, Hide, Neutral};
+    use crate::error::AuthError;
+
+    #[test]
+    fn alternatives_keep_the_denial_that_says_most() {
+        // Allow beats everything; then a visible denial (403), then a hidden one (404), then
+        // a missing scope.
+        let order = [Allow, Deny, Hide, Neutral];
+        for (i, a) in order.iter().enumerate() {
+            for (j, b) in order.iter().enumerate() {
+                assert_eq!(a.or(*b), order[i.min(j)], "{a:?} | {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_decision_has_its_answer() {
+        let answer = |decision: Decision| decision.into_result().err().map(|error| error.status().as_u16());
+        assert_eq!(answer(Allow), None);
+        assert_eq!(answer(Deny), Some(403));
+        assert_eq!(answer(Neutral), Some(403));
+        assert_eq!(answer(Hide), Some(404));
+        assert!(matches!(Hide.into_result(), Err(AuthError::NotFound)));
+        assert!(matches!(Deny.into_result(), Err(AuthError::Forbidden)));
+    }
+}

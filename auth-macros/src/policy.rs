@@ -105,7 +105,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let name = &sig.ident;
     let vis = &function.vis;
     let name_str = name.to_string();
-    let description = crate::scopes::parse::doc_text(&function.attrs);
+    let description = attr::doc_text(&function.attrs);
     let hides = args.hide.is_some();
     let (principal, resource) = (referents[0], referents[1]);
     let p = syn::Ident::new("__auth_private", proc_macro2::Span::mixed_site());

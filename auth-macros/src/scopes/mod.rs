@@ -2,7 +2,7 @@
 
 pub(crate) mod check;
 mod expand;
-pub(crate) mod parse;
+mod parse;
 mod validate;
 
 use proc_macro2::TokenStream;

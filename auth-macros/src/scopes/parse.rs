@@ -57,7 +57,7 @@ impl<'a> Declaration<'a> {
                 variant: &variant.ident,
                 name,
                 span,
-                description: doc_text(&variant.attrs),
+                description: attr::doc_text(&variant.attrs),
                 implies,
             });
         }
@@ -150,22 +150,6 @@ fn scope_attr(variant: &syn::Variant, errors: &mut Errors) -> Option<ScopeAttr> 
         }
     }
     found
-}
-
-/// The doc comment, lines trimmed and joined: the description OpenAPI shows.
-pub(crate) fn doc_text(attrs: &[syn::Attribute]) -> String {
-    let lines: Vec<String> = attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .filter_map(|a| match &a.meta {
-            syn::Meta::NameValue(nv) => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value().trim().to_owned()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect();
-    lines.join("\n").trim().to_owned()
 }
 
 /// `ReadItems` → `read_items`, the scope of a variant without `#[scope("…")]`.
