@@ -14,7 +14,7 @@ use std::{
 
 use auth_tests::ScratchDir;
 
-const EXAMPLES: [&str; 5] = ["oauth2_scopes", "backends", "resource_server", "users", "chat"];
+const EXAMPLES: [&str; 6] = ["oauth2_scopes", "backends", "resource_server", "users", "chat", "notes"];
 
 /// Every variable an example reads from the environment, removed before each run so that the
 /// test's own environment cannot change an answer.
@@ -104,7 +104,7 @@ fn assert_names(line: &str, needles: &[&str]) {
 
 #[test]
 fn help_lists_every_variable_with_its_default_and_exits_0() {
-    let expected: [(&str, &[&str]); 5] = [
+    let expected: [(&str, &[&str]); 6] = [
         ("oauth2_scopes", &["BIND_ADDR", "SECRET_KEY", "REFRESH_SECRET_KEY", "RUST_LOG", "127.0.0.1:8000"]),
         ("backends", &["BIND_ADDR", "DATABASE_URL", "REDIS_URL", "127.0.0.1:8001", "sqlite://backends-example.sqlite"]),
         ("resource_server", &["OIDC_ISSUER", "AUDIENCE", "BIND_ADDR", "127.0.0.1:8002", "https://api.example.test"]),
@@ -122,6 +122,7 @@ fn help_lists_every_variable_with_its_default_and_exits_0() {
             ],
         ),
         ("chat", &["BIND_ADDR", "SECRET_KEY", "TOKEN_LIFETIME", "127.0.0.1:8004", "900"]),
+        ("notes", &["BIND_ADDR", "SECRET_KEY", "DATABASE_URL", "127.0.0.1:8005", "sqlite://notes-example.sqlite"]),
     ];
     for (name, needles) in expected {
         for flag in ["--help", "-h"] {
@@ -152,7 +153,7 @@ fn a_bad_address_is_one_line_naming_bind_addr_in_every_example() {
 fn an_address_in_use_is_one_line_naming_bind_addr() {
     let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    for name in ["oauth2_scopes", "backends", "users", "chat"] {
+    for name in ["oauth2_scopes", "backends", "users", "chat", "notes"] {
         let line = refused(name, &[("BIND_ADDR", &addr)]);
         assert_names(&line, &[&format!("BIND_ADDR={addr}"), "the address is in use"]);
     }
@@ -160,7 +161,7 @@ fn an_address_in_use_is_one_line_naming_bind_addr() {
 
 #[test]
 fn a_short_secret_key_is_refused_naming_it_but_never_echoed() {
-    for name in ["oauth2_scopes", "users", "chat"] {
+    for name in ["oauth2_scopes", "users", "chat", "notes"] {
         let line = refused(name, &[("SECRET_KEY", "hunter2-short")]);
         assert_names(&line, &["SECRET_KEY is 13 bytes long", "at least 32"]);
         assert!(!line.contains("hunter2"), "the secret itself is printed: {line}");
@@ -171,7 +172,7 @@ fn a_short_secret_key_is_refused_naming_it_but_never_echoed() {
 
 #[test]
 fn an_empty_or_unsupported_database_url_is_one_line_naming_it_without_its_password() {
-    for name in ["backends", "users"] {
+    for name in ["backends", "users", "notes"] {
         let line = refused(name, &[("DATABASE_URL", "")]);
         assert_names(&line, &["DATABASE_URL is set but empty"]);
         let line = refused(name, &[("DATABASE_URL", "mysql://root:s3cret@db.example/app")]);
@@ -238,7 +239,7 @@ fn other_bad_settings_are_one_line_naming_the_variable() {
 
 #[test]
 fn an_unexpected_argument_is_refused() {
-    for name in ["oauth2_scopes", "backends", "resource_server", "chat"] {
+    for name in ["oauth2_scopes", "backends", "resource_server", "chat", "notes"] {
         let output = run(name, &["--port", "8000"], &[]);
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
@@ -277,4 +278,51 @@ fn logs_written_to_a_pipe_are_plain_text() {
         assert!(line.contains("DEBUG") || line.contains("INFO") || line.contains("WARN"), "{name}: {line:?}");
         assert!(!line.contains('\u{1b}'), "{name} writes ANSI codes into a pipe: {line:?}");
     }
+}
+
+/// One request over a fresh connection: the status line, and the body.
+fn http(addr: &str, request: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn notes_starts_creates_its_database_and_serves() {
+    let dir = ScratchDir::new("startup-notes");
+    let env = [("SECRET_KEY", "startup-test-secret-0123456789abcdef")];
+    let mut child = auth_tests::ChildGuard(
+        command("notes", &[], &env, &dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = sender.send(lines.next().and_then(Result::ok).unwrap_or_default());
+        for _ in lines {}
+    });
+    let line = receiver.recv_timeout(Duration::from_secs(120)).expect("notes printed nothing within 120 s");
+    let addr = line.strip_prefix("Serving the notes on http://").unwrap_or_else(|| panic!("{line:?}")).to_owned();
+    assert!(dir.0.join("notes-example.sqlite").exists(), "the SQLite file is created on first run");
+    let (status, body) = http(&addr, "GET /notes/1 HTTP/1.1\r\nHost: notes\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, "HTTP/1.1 401 Unauthorized");
+    assert_eq!(body, r#"{"detail":"Not authenticated"}"#);
+    let form = "username=alice&password=alice-password&scope=notes:read";
+    let login = format!(
+        "POST /token HTTP/1.1\r\nHost: notes\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    let (status, body) = http(&addr, &login);
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    let token = body.split('"').nth(3).unwrap().to_owned();
+    let read =
+        format!("GET /notes/1 HTTP/1.1\r\nHost: notes\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
+    let (status, body) = http(&addr, &read);
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 404 Not Found", r#"{"detail":"Not Found"}"#));
 }

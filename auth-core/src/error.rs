@@ -108,6 +108,13 @@ pub enum AuthError {
     /// [`SameOrigin`](crate::backend::SameOrigin)): 403.
     #[error("Cross-site request refused: this endpoint only accepts requests from its own site")]
     CrossSiteRequest,
+    /// The principal may not touch this record: a resource policy denied it. 403, whatever
+    /// the answer style (no `WWW-Authenticate`: another token would not help).
+    #[error("Not enough permissions")]
+    Forbidden,
+    /// The record does not exist, or a policy hides it from this principal: 404.
+    #[error("Not Found")]
+    NotFound,
     /// A token or credential store did not answer in time: 503.
     #[error("Authentication service unavailable")]
     Unavailable,
@@ -172,7 +179,8 @@ impl AuthError {
             AuthError::InvalidForm { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AuthError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AuthError::CrossSiteRequest => StatusCode::FORBIDDEN,
+            AuthError::CrossSiteRequest | AuthError::Forbidden => StatusCode::FORBIDDEN,
+            AuthError::NotFound => StatusCode::NOT_FOUND,
             AuthError::Unavailable | AuthError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -358,4 +366,32 @@ fn bearer_with_scope(scopes: &SecurityScopes, error: Option<&str>) -> String {
 /// Keeps a quoted-string parameter well formed: scope-tokens never contain `"` or `\`, realms might.
 fn quote_safe(value: &str) -> String {
     value.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect()
+}
+
+#[cfg(test)]
+mod resource_error_tests {
+    use super::*;
+
+    async fn body(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1024).await.expect("a small body");
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    #[tokio::test]
+    async fn a_denied_record_is_403_and_a_missing_one_404_in_both_styles() {
+        for (error, status, detail) in [
+            (AuthError::Forbidden, StatusCode::FORBIDDEN, r#"{"detail":"Not enough permissions"}"#),
+            (AuthError::NotFound, StatusCode::NOT_FOUND, r#"{"detail":"Not Found"}"#),
+        ] {
+            for response in [error.clone().into_response(), error.to_rfc6750_response()] {
+                assert_eq!(response.status(), status);
+                assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none(), "{error:?}");
+                assert_eq!(body(response).await, detail);
+            }
+        }
+        // The scope failure keeps its own wire format: 401 with a challenge (403 in RFC 6750 style).
+        let scope = AuthError::InsufficientScope { scopes: SecurityScopes::new(&["notes:write"]) };
+        assert_eq!(scope.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(scope.to_rfc6750_response().status(), StatusCode::FORBIDDEN);
+    }
 }

@@ -14,6 +14,7 @@
 //! | a login/logout backend | `#[derive(AuthBackend)]` ([`AuthBackend`](backend::AuthBackend)), logins checked by your [`Authenticator`](backend::Authenticator) |
 //! | OpenAPI from the declarations (`openapi`) | `auth_core::routes!` and `SecurityDoc` |
 //! | fastapi-users' user routes (`users`) | `impl UserHooks`, then the `users::*_router` functions |
+//! | who may touch which record | `#[policy]` fns, `#[secured(allow = …)]` and an [`Authorized`](authz::Authorized) parameter ([`authz`]) |
 //! | a rejection | an [`AuthError`], answered `{"detail": …}` |
 //!
 //! The other public items are what these take and give: builders, options, errors. What the
@@ -204,6 +205,7 @@
 // docs.rs (`--cfg docsrs`, see Cargo.toml) badges each feature-gated item with its features.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod authz;
 pub mod backend;
 pub mod db;
 pub mod error;
@@ -234,7 +236,7 @@ pub mod __private;
 struct ReadmeDoctests;
 
 #[doc(inline)]
-pub use auth_macros::{AuthBackend, Scopes, secured};
+pub use auth_macros::{AuthBackend, Scopes, policy, secured};
 pub use backend::Principal;
 pub use error::{AuthError, Challenge, FieldError};
 pub use form::{OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict, RefreshTokenRequest};

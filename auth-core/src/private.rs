@@ -13,8 +13,12 @@ pub use ::utoipa_axum;
 
 pub use core::{future::Future, marker::Send, option::Option};
 
-pub use axum::extract::{FromRequest, FromRequestParts};
+pub use axum::extract::{FromRef, FromRequest, FromRequestParts};
 
+pub use crate::authz::{
+    Authorization, Decision, Many, One, Policy, PolicyDoc, PolicyInfo, Resource, Rule, RuleDoc, policy_decision,
+    scope_decision,
+};
 pub use crate::backend::routes::routes as backend_routes;
 pub use crate::form::{FormBody, FormField};
 pub use crate::security::{

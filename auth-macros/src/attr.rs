@@ -1,4 +1,5 @@
-//! Attribute grammar shared by the macros: error collection and the `crate = "…"` override.
+//! Attribute grammar shared by the macros: error collection, the `crate = "…"` override, scope
+//! tokens and their suggestions, and doc comments as descriptions.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
@@ -129,4 +130,20 @@ pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
         previous = current;
     }
     previous[b.len()]
+}
+
+/// The doc comment, lines trimmed and joined: the description OpenAPI shows.
+pub(crate) fn doc_text(attrs: &[syn::Attribute]) -> String {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value().trim().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    lines.join("\n").trim().to_owned()
 }

@@ -3,6 +3,7 @@
 
 mod attr;
 mod backend;
+mod policy;
 mod scopes;
 mod secured;
 
@@ -64,6 +65,11 @@ use proc_macro::TokenStream;
 ///   Without it, the enum named `Scope` where the function is written: one you declared, or
 ///   imported with `use` from any crate (`use shared_scopes::Scope;`). The enum's visibility
 ///   decides who may use it.
+/// - `allow = owner_of_note | scope("admin")`: the rule of the function's `Authorized<Record,
+///   Credential>` parameter, over `#[policy]` functions and declared scopes, with `|`, `&`
+///   (binding tighter) and parentheses. The record is loaded after authentication and the
+///   scopes, then the rule decides: 403, or 404 where a `#[policy(hide)]` denied. An unknown
+///   policy or scope is an error at its name; see `auth_core::authz`.
 /// - `use_cache = false`: run the dependency every time it is reached, rather than once per
 ///   request and scope set. Its output then need not be `Clone`.
 /// - `state = AppState`: check every parameter where it is written, against that state, as
@@ -128,6 +134,48 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn secured(args: TokenStream, item: TokenStream) -> TokenStream {
     debug_print("secured", secured::expand(args.into(), item.into())).into()
+}
+
+/// Declares a policy: a function of the principal and a resource (and the app's state) that
+/// allows (`true`) or denies (`false`), named by handlers in `#[secured(allow = …)]`.
+///
+/// ```
+/// use auth_core::{AuthError, authz::Resource, policy, strategies::jwt::Claims};
+///
+/// struct Note {
+///     owner: String,
+///     shared_with: Vec<String>,
+/// }
+///
+/// // A policy is about a record: something `Authorized<Note, _>` can load.
+/// impl Resource for Note {
+///     type Id = u64;
+///     type State = ();
+///     async fn load(_id: u64, _state: &()) -> Result<Option<Note>, AuthError> { Ok(None) }
+///     async fn load_all(_state: &()) -> Result<Vec<Note>, AuthError> { Ok(vec![]) }
+/// }
+///
+/// /// The note's owner, or someone it is shared with.
+/// #[policy(hide)]
+/// fn can_read_note(claims: &Claims, note: &Note) -> bool {
+///     let me = claims.sub.as_deref().unwrap_or_default();
+///     note.owner == me || note.shared_with.iter().any(|user| user == me)
+/// }
+/// ```
+///
+/// - The doc comment is the policy's description in the OpenAPI document.
+/// - The function stays callable as written; a type of the same name is declared beside it,
+///   which `allow = …` names, so an unknown policy is a compile error with rustc's "a struct
+///   with a similar name exists".
+/// - `#[policy(hide)]`: a denial is answered 404 `Not Found`, as if the record did not exist.
+/// - Its parameters: `(&Principal, &Record)`, or `(&Principal, &Record, &State)` where `State`
+///   is the record's `Resource::State` (what its loader reads). A handler whose credential
+///   yields another principal, or whose record is another type, is one compile error at the
+///   policy's name in its `allow`.
+/// - `crate = "path"`: where auth-core is, when not `::auth_core`.
+#[proc_macro_attribute]
+pub fn policy(args: TokenStream, item: TokenStream) -> TokenStream {
+    debug_print("policy", policy::expand(args.into(), item.into())).into()
 }
 
 /// Declares the closed set of scopes an app grants and requires, on a fieldless enum.

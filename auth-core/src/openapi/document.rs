@@ -31,6 +31,101 @@ pub fn document_operation<H: SecuredFn>(operation: &mut Operation, schemas: &mut
     if let Some(body) = plan.body() {
         document_body(operation, body, schemas);
     }
+    if let Some((authorization, path_param)) = plan.authorization() {
+        document_authorization(operation, authorization, path_param);
+    }
+}
+
+/// What an operation whose handler takes an `Authorized` record documents: the answers of the
+/// order (401, 403, and 404 for one record), the rule and each policy with its description (in
+/// the description and in `x-authorization`), and the path parameter naming the record.
+fn document_authorization(
+    operation: &mut Operation,
+    authorization: &crate::authz::Authorization,
+    path_param: Option<(&'static str, &'static str)>,
+) {
+    let detail = |description: &str| {
+        json!({
+            "description": description,
+            "content": { "application/json": { "schema": {
+                "type": "object",
+                "required": ["detail"],
+                "properties": { "detail": { "type": "string" } }
+            } } }
+        })
+    };
+    let hides = authorization.policies.iter().any(|policy| policy.hides);
+    let mut answers = vec![
+        ("401", "Not authenticated, or the token could not be validated".to_owned()),
+        (
+            "403",
+            "Not enough permissions: the token lacks a required scope, or the authorization rule denies".to_owned(),
+        ),
+    ];
+    if path_param.is_some() {
+        let not_found = if hides {
+            "Not Found: no such record, or one the caller may not see (existence is hidden)"
+        } else {
+            "Not Found: no such record"
+        };
+        answers.push(("404", not_found.to_owned()));
+    }
+    for (status, description) in answers {
+        operation.responses.responses.entry(status.to_owned()).or_insert_with(|| from_json(detail(&description)));
+    }
+
+    let mut text = format!("**Authorization:** `{}`", authorization.rule);
+    for policy in authorization.policies {
+        let description = if policy.description.is_empty() { "(undocumented)" } else { policy.description };
+        let hidden = if policy.hides { " Denied: 404, as if the record did not exist." } else { "" };
+        text.push_str(&format!("\n- `{}`: {}{hidden}", policy.name, description.replace('\n', " ")));
+    }
+    for scope in authorization.scopes {
+        text.push_str(&format!("\n- `scope(\"{scope}\")`: the token grants `{scope}` (or a scope implying it)"));
+    }
+    if path_param.is_none() {
+        text.push_str("\n\nThe list holds only the records the rule allows.");
+    }
+    operation.description = Some(match operation.description.take() {
+        Some(existing) if !existing.is_empty() => format!("{existing}\n\n{text}"),
+        _ => text,
+    });
+
+    let policies: Vec<Value> = authorization
+        .policies
+        .iter()
+        .map(|policy| json!({ "name": policy.name, "description": policy.description, "hidesExistence": policy.hides }))
+        .collect();
+    let mut extension = json!({ "rule": authorization.rule, "policies": policies, "scopes": authorization.scopes });
+    if let Some((name, _)) = path_param {
+        extension["resourceParameter"] = json!(name);
+    } else {
+        extension["filtersList"] = json!(true);
+    }
+    let extensions = operation.extensions.get_or_insert_with(Default::default);
+    extensions.insert("x-authorization".to_owned(), extension);
+
+    if let Some((name, id_type)) = path_param {
+        let parameters = operation.parameters.get_or_insert_with(Vec::new);
+        let documented = parameters.iter().any(|parameter| match parameter {
+            RefOr::T(parameter) => parameter.name == name,
+            RefOr::Ref(_) => false,
+        });
+        if !documented {
+            let schema = match id_type.rsplit("::").next().unwrap_or(id_type) {
+                "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => json!({ "type": "integer" }),
+                "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => json!({ "type": "integer", "minimum": 0 }),
+                _ => json!({ "type": "string" }),
+            };
+            parameters.push(from_json(json!({
+                "name": name,
+                "in": "path",
+                "required": true,
+                "description": "The id of the record; one that does not exist, or that the caller may not see, is 404",
+                "schema": schema
+            })));
+        }
+    }
 }
 
 /// A requirement as OpenAPI's `security`; `None` when it involves no credential.

@@ -67,6 +67,12 @@ impl ChainState {
         state.lifetimes = plan.long_lived.then(Lifetimes::default);
     }
 
+    /// The declared scopes that imply others, for the handler being run: what closes a
+    /// credential's granted scopes.
+    pub(crate) fn implications(parts: &Parts) -> &'static [super::ScopeInfo] {
+        parts.extensions.get::<ChainState>().and_then(|state| state.plan).map_or(&[], |plan| plan.implications)
+    }
+
     /// Where the credentials of a long-lived handler record how long they live; `None` for
     /// every other request, which then spends nothing on it.
     pub(crate) fn lifetimes(parts: &Parts) -> Option<Lifetimes> {
@@ -99,6 +105,10 @@ pub struct ChainPlan {
     opaque: bool,
     /// The handler holds a connection open past the request (a WebSocket, an event stream).
     long_lived: bool,
+    /// The declared scopes that imply others: granted scopes are closed under them.
+    implications: &'static [super::ScopeInfo],
+    /// The handler's `allow = …` rule, and the path parameter naming its record.
+    authorization: Option<(&'static crate::authz::Authorization, Option<(&'static str, &'static str)>)>,
 }
 
 #[derive(Debug)]
@@ -143,7 +153,7 @@ impl ChainPlan {
     fn build<H: SecuredFn>() -> Self {
         let mut walk = Walk::new(H::SCOPES);
         H::walk(&mut walk);
-        let Walked { requirement, links, opaque, body, long_lived } = walk.finish();
+        let Walked { requirement, links, opaque, body, long_lived, implications, authorization } = walk.finish();
         let mut nodes: Vec<PlanNode> = links
             .into_iter()
             .map(|Link { id, outer, effective }| PlanNode {
@@ -172,6 +182,8 @@ impl ChainPlan {
             nodes,
             opaque,
             long_lived,
+            implications,
+            authorization,
         }
     }
 
@@ -183,6 +195,14 @@ impl ChainPlan {
     /// The request body the handler reads, when it is one of auth-core's forms.
     pub fn body(&self) -> Option<&'static FormBody> {
         self.body
+    }
+
+    /// The handler's `allow = …` rule, with the path parameter naming its record (none for a
+    /// list), when it takes an `Authorized` parameter.
+    pub fn authorization(
+        &self,
+    ) -> Option<(&'static crate::authz::Authorization, Option<(&'static str, &'static str)>)> {
+        self.authorization
     }
 
     /// Whether the handler holds a connection open past the request (it takes a
@@ -245,7 +265,8 @@ pub(crate) fn enforce(
 ) -> Result<(), AuthError> {
     // Outside any chain nothing is required.
     let Some(state) = parts.extensions.get_mut::<ChainState>() else { return Ok(()) };
-    if state.scopes.is_satisfied_by(granted) {
+    let implications = state.plan.map_or(&[][..], |plan| plan.implications);
+    if super::scopes::satisfied(&state.scopes, granted, implications) {
         return Ok(());
     }
     let error = AuthError::InsufficientScope { scopes: state.scopes.clone() };
@@ -261,6 +282,19 @@ pub(crate) fn enforce(
         state.pending.push((state.depth, error));
     }
     Ok(())
+}
+
+/// Checks a verified credential's grant against the scopes in force, failing at once even
+/// inside a dependency: what an `Authorized` record does, so that nothing is loaded for a
+/// request that fails the scopes. One look-up, nothing cloned on success.
+pub(crate) fn enforce_now(parts: &Parts, granted: &[String]) -> Result<(), AuthError> {
+    let Some(state) = parts.extensions.get::<ChainState>() else { return Ok(()) };
+    let implications = state.plan.map_or(&[][..], |plan| plan.implications);
+    if super::scopes::satisfied(&state.scopes, granted, implications) {
+        Ok(())
+    } else {
+        Err(AuthError::InsufficientScope { scopes: state.scopes.clone() })
+    }
 }
 
 /// Runs dependency `D` for this request: adds its scopes (as the handler's plan has them),

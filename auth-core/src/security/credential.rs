@@ -241,6 +241,13 @@ pub struct Verified<P> {
     challenge: fn() -> Challenge,
 }
 
+impl<P> Verified<P> {
+    /// The principal, and how to read what its credential grants.
+    pub(crate) fn into_parts(self) -> (P, fn(&P) -> &[String]) {
+        (self.principal, self.granted)
+    }
+}
+
 /// Verifying a [`CredentialSet`] with app state `S`: implemented for every credential that
 /// implements [`Authenticate<S>`], and tuples of them; not to be implemented elsewhere.
 #[doc(hidden)]
@@ -467,7 +474,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
         let Ok(verified) = C::authenticate(parts, state).await else { return Ok(None) };
         let required = SecurityScopes::current(parts);
-        Ok(required.is_satisfied_by((verified.granted)(&verified.principal)).then(|| Self(verified.principal)))
+        let granted = (verified.granted)(&verified.principal);
+        let implications = ChainState::implications(parts);
+        Ok(super::scopes::satisfied(&required, granted, implications).then(|| Self(verified.principal)))
     }
 }
 

@@ -7,8 +7,13 @@ use std::fmt;
 pub struct ScopeInfo {
     /// The scope-token, e.g. `"items"`.
     pub name: &'static str,
-    /// The human description, from the variant's doc comment.
+    /// The human description, from the variant's doc comment, followed by what the scope
+    /// implies (`… Implies `notes:read`, `notes:write`.`) when it implies anything.
     pub description: &'static str,
+    /// Every scope this one implies (`#[scope("admin", implies = ["notes:read"])]`), through
+    /// any chain of implications, in declaration order: a credential granted this scope is
+    /// granted these too.
+    pub implies: &'static [&'static str],
 }
 
 /// A scopes declaration: the closed set of scopes an app grants and requires.
@@ -47,6 +52,12 @@ pub trait ScopeDeclaration: Sized + 'static {
 
     /// The scope named `scope`, if it is declared.
     fn from_scope_str(scope: &str) -> Option<Self>;
+
+    /// Every scope `scope` implies, through any chain of implications: empty for an
+    /// undeclared scope, or one that implies nothing.
+    fn implied(scope: &str) -> &'static [&'static str] {
+        Self::ALL.iter().find(|info| info.name == scope).map_or(&[], |info| info.implies)
+    }
 
     /// The declared scopes as `(name, description)` pairs, the shape OpenAPI's OAuth2 flows use.
     fn descriptions() -> impl Iterator<Item = (&'static str, &'static str)> {

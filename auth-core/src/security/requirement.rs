@@ -221,6 +221,10 @@ pub struct Walk {
     body: Option<&'static FormBody>,
     /// Something holds a connection open past the request.
     long_lived: bool,
+    /// The declared scopes that imply others, from the first declaration met.
+    implications: &'static [super::ScopeInfo],
+    /// The `allow = …` rule of an `Authorized` parameter, and its resource's path parameter.
+    authorization: Option<(&'static crate::authz::Authorization, Option<(&'static str, &'static str)>)>,
 }
 
 /// What one walk found.
@@ -230,18 +234,35 @@ pub(crate) struct Walked {
     pub(crate) opaque: bool,
     pub(crate) body: Option<&'static FormBody>,
     pub(crate) long_lived: bool,
+    pub(crate) implications: &'static [super::ScopeInfo],
+    pub(crate) authorization: Option<(&'static crate::authz::Authorization, Option<(&'static str, &'static str)>)>,
 }
 
 impl Walk {
     /// A walk starting at a handler that declares `scopes`.
     pub(crate) fn new(scopes: RequiredScopes) -> Self {
-        Self {
+        let mut walk = Self {
             scopes: SecurityScopes::from_required(scopes),
             requirement: Requirement::anonymous(),
             links: Vec::new(),
             opaque: false,
             body: None,
             long_lived: false,
+            implications: &[],
+            authorization: None,
+        };
+        walk.declaration(scopes.declaration());
+        walk
+    }
+
+    /// Records the scopes declaration a link's scopes were checked against: the first one met
+    /// says which granted scopes imply which.
+    pub(crate) fn declaration(&mut self, declared: &'static [super::ScopeInfo]) {
+        if self.implications.is_empty() && declared.iter().any(|info| !info.implies.is_empty()) {
+            let implying: Vec<super::ScopeInfo> =
+                declared.iter().filter(|info| !info.implies.is_empty()).copied().collect();
+            // Once per handler, for the life of the process, as the plan that keeps it.
+            self.implications = Box::leak(implying.into_boxed_slice());
         }
     }
 
@@ -267,11 +288,22 @@ impl Walk {
 
     /// Walks into dependency `D`: its scopes are added for everything it depends on.
     pub fn dependency<D: Dependency>(&mut self) {
+        self.declaration(D::SCOPES.declaration());
         let effective = self.scopes.with_required(D::SCOPES);
         let outer = std::mem::replace(&mut self.scopes, effective.clone());
         D::describe(self);
         self.links.push(Link { id: TypeId::of::<D>(), outer: outer.clone(), effective });
         self.scopes = outer;
+    }
+
+    /// Records the handler's `allow = …` rule, read by an `Authorized` parameter, with the path
+    /// parameter naming its record (none for a list).
+    pub(crate) fn authorization(
+        &mut self,
+        authorization: &'static crate::authz::Authorization,
+        path_param: Option<(&'static str, &'static str)>,
+    ) {
+        self.authorization = Some((authorization, path_param));
     }
 
     /// Records that a dependency was met whose parameters are unknown.
@@ -299,6 +331,8 @@ impl Walk {
             opaque: self.opaque,
             body: self.body,
             long_lived: self.long_lived,
+            implications: self.implications,
+            authorization: self.authorization,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::{
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 
-use super::chain::ChainState;
+use super::{ScopeInfo, chain::ChainState};
 
 /// What one `#[secured]` link declares: one list of scopes, all required, or alternatives of
 /// lists, any one of which suffices.
@@ -18,7 +18,7 @@ use super::chain::ChainState;
 /// `#[secured(scopes = ["items:read"] | ["admin"])]` is
 /// `RequiredScopes::any(&[&["items:read"], &["admin"]])`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RequiredScopes(Declared);
+pub struct RequiredScopes(Declared, &'static [ScopeInfo]);
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Declared {
@@ -28,20 +28,21 @@ enum Declared {
 
 impl RequiredScopes {
     /// No scope.
-    pub const NONE: Self = Self(Declared::All(&[]));
+    pub const NONE: Self = Self(Declared::All(&[]), &[]);
 
     /// Every scope of `scopes`.
     pub const fn all(scopes: &'static [&'static str]) -> Self {
-        Self(Declared::All(scopes))
+        Self(Declared::All(scopes), &[])
     }
 
     /// Any one of the lists: each list is all required, and one list is enough.
     pub const fn any(alternatives: &'static [&'static [&'static str]]) -> Self {
-        Self(Declared::Any(alternatives))
+        Self(Declared::Any(alternatives), &[])
     }
 
     /// [`all`](Self::all), from scopes checked against declaration `D` at compile time: what
-    /// `#[secured]` writes. Naming `D` here is what makes its visibility count.
+    /// `#[secured]` writes. Naming `D` here is what makes its visibility count. (Where `D` did
+    /// not compile, so that its own error stands alone: see [`all_in`](Self::all_in).)
     #[doc(hidden)]
     pub const fn all_of<D>(scopes: &'static [&'static str]) -> Self {
         Self::all(scopes)
@@ -51,6 +52,25 @@ impl RequiredScopes {
     #[doc(hidden)]
     pub const fn any_of<D>(alternatives: &'static [&'static [&'static str]]) -> Self {
         Self::any(alternatives)
+    }
+
+    /// [`all_of`](Self::all_of) for a declaration that compiled: `D`'s implications close what
+    /// a credential grants.
+    #[doc(hidden)]
+    pub const fn all_in<D: super::ScopeDeclaration>(scopes: &'static [&'static str]) -> Self {
+        Self(Declared::All(scopes), D::ALL)
+    }
+
+    /// [`any_of`](Self::any_of) for a declaration that compiled.
+    #[doc(hidden)]
+    pub const fn any_in<D: super::ScopeDeclaration>(alternatives: &'static [&'static [&'static str]]) -> Self {
+        Self(Declared::Any(alternatives), D::ALL)
+    }
+
+    /// The declaration the scopes were checked against, when they were: its implications
+    /// close what a credential grants.
+    pub(crate) const fn declaration(&self) -> &'static [ScopeInfo] {
+        self.1
     }
 
     /// The alternatives as declared: one list for [`all`](Self::all).
@@ -79,7 +99,7 @@ impl<D: super::ScopeDeclaration, const N: usize> ScopeAt<D, N> {
     /// The scope's name, as a list of one.
     const NAMES: &'static [&'static str] = &[D::ALL[N].name];
     /// The scope, alone.
-    pub const REQUIRED: RequiredScopes = RequiredScopes::all(Self::NAMES);
+    pub const REQUIRED: RequiredScopes = RequiredScopes::all_in::<D>(Self::NAMES);
 }
 
 impl Default for RequiredScopes {
@@ -359,6 +379,23 @@ where
             required.iter().all(|r| granted.iter().any(|g| g.as_ref() == *r))
         }
     }
+}
+
+/// The granted scopes closed under implication: each granted scope, followed by the scopes
+/// it implies per `table` (the declared scopes that imply something). Allocates nothing.
+pub(crate) fn closed<'a>(
+    granted: &'a [String],
+    table: &'static [ScopeInfo],
+) -> impl Iterator<Item = &'a str> + Clone + 'a {
+    granted.iter().flat_map(move |scope| {
+        let implied = table.iter().find(|info| info.name == scope.as_str()).map_or(&[][..], |info| info.implies);
+        std::iter::once(scope.as_str()).chain(implied.iter().copied())
+    })
+}
+
+/// Whether `granted`, closed under `table`'s implications, satisfies `required`.
+pub(crate) fn satisfied(required: &SecurityScopes, granted: &[String], table: &'static [ScopeInfo]) -> bool {
+    if table.is_empty() { required.is_satisfied_by(granted) } else { required.is_satisfied_by(closed(granted, table)) }
 }
 
 /// `base` followed by the scopes of `more` it lacks.

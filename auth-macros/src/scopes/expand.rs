@@ -15,14 +15,20 @@ pub(crate) fn impls(decl: &Declaration<'_>) -> TokenStream {
     let ident = decl.ident;
     let names: Vec<&str> = decl.scopes.iter().map(|s| s.name.as_str()).collect();
     let variants: Vec<&syn::Ident> = decl.scopes.iter().map(|s| s.variant).collect();
-    let descriptions: Vec<&str> = decl.scopes.iter().map(|s| s.description.as_str()).collect();
+    // The transitive closure of each scope's implications, worked out here once, so a request
+    // reads a table; and the description OpenAPI shows says what the scope implies.
+    let closures: Vec<Vec<&str>> = (0..decl.scopes.len())
+        .map(|i| super::validate::implied_closure(decl, i).into_iter().map(|j| names[j]).collect())
+        .collect();
+    let descriptions: Vec<String> =
+        decl.scopes.iter().zip(&closures).map(|(scope, implied)| describe(&scope.description, implied)).collect();
 
     quote! {
         const _: () = {
             #[automatically_derived]
             impl #krate::ScopeDeclaration for #ident {
                 const ALL: &'static [#krate::ScopeInfo] = &[
-                    #( #krate::ScopeInfo { name: #names, description: #descriptions }, )*
+                    #( #krate::ScopeInfo { name: #names, description: #descriptions, implies: &[#(#closures),*] }, )*
                 ];
 
                 fn as_str(&self) -> &'static str {
@@ -78,6 +84,15 @@ pub(crate) fn impls(decl: &Declaration<'_>) -> TokenStream {
     }
 }
 
+/// The doc comment, followed by what the scope implies: `Administer. Implies `a`, `b`.`
+fn describe(doc: &str, implied: &[&str]) -> String {
+    if implied.is_empty() {
+        return doc.to_owned();
+    }
+    let list = implied.iter().map(|scope| format!("`{scope}`")).collect::<Vec<_>>().join(", ");
+    if doc.is_empty() { format!("Implies {list}.") } else { format!("{doc} Implies {list}.") }
+}
+
 /// The `macro_rules!` matcher `#[secured]` expands through, re-exported under the enum's name.
 ///
 /// `#[secured]` writes its function's scopes as `Scope! { scopes: Scope, [::auth_core], [["a"],
@@ -99,12 +114,19 @@ pub(crate) fn matcher(ident: &syn::Ident, declared: Option<&[&str]>) -> TokenStr
     let ident_str = ident.to_string();
     // `$krate` is the path to auth-core where `#[secured]` is written, one bracketed token tree
     // (`[::auth_core]`), so it can be passed along inside repetitions.
+    // A declaration that compiled names its table (`all_in`, whose `ScopeDeclaration` bound
+    // carries the implications); one that did not is only named (`all_of`), so its own error
+    // stands alone.
+    let (all, any) = match declared {
+        Some(_) => (quote!(all_in), quote!(any_in)),
+        None => (quote!(all_of), quote!(any_of)),
+    };
     let value = quote! {
         (value: $declaration:path, [$($krate:tt)*], [[$($scope:literal),*]]) => {
-            $($krate)*::__private::RequiredScopes::all_of::<$declaration>(&[$($scope),*])
+            $($krate)*::__private::RequiredScopes::#all::<$declaration>(&[$($scope),*])
         };
         (value: $declaration:path, [$($krate:tt)*], [$([$($scope:literal),*]),+]) => {
-            $($krate)*::__private::RequiredScopes::any_of::<$declaration>(&[$(&[$($scope),*]),+])
+            $($krate)*::__private::RequiredScopes::#any::<$declaration>(&[$(&[$($scope),*]),+])
         };
     };
     // What `#[secured]`'s common path writes, `Scope! { ["a"] Scope [$crate] }`: the literal
@@ -125,7 +147,7 @@ pub(crate) fn matcher(ident: &syn::Ident, declared: Option<&[&str]>) -> TokenStr
             }; )*
             #forward
             #( (scopes: $declaration:path, [$($krate:tt)*], [[#names]]) => {
-                $($krate)*::__private::RequiredScopes::all_of::<$declaration>(&[#names])
+                $($krate)*::__private::RequiredScopes::all_in::<$declaration>(&[#names])
             }; )*
             (scopes: $declaration:path, $krate:tt, [$([$($scope:literal),*]),+]) => {{
                 $( $( $declaration! { one: $krate, $scope } )* )+

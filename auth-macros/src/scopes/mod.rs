@@ -19,6 +19,7 @@ pub(crate) fn expand(input: &syn::DeriveInput) -> TokenStream {
         return tokens;
     };
     validate::validate(&decl, &mut errors);
+    validate::validate_implications(&decl, &mut errors);
     let mut tokens = if decl.complete { expand::impls(&decl) } else { TokenStream::new() };
     let declared: Vec<&str> = decl.scopes.iter().map(|s| s.name.as_str()).collect();
     let checked = errors.is_empty().then_some(declared.as_slice());

@@ -19,6 +19,8 @@ pub(crate) struct DeclaredScope<'a> {
     pub(crate) name: String,
     pub(crate) span: Span,
     pub(crate) description: String,
+    /// `implies = ["…"]`: the scopes this one grants too, as written.
+    pub(crate) implies: Vec<LitStr>,
 }
 
 impl<'a> Declaration<'a> {
@@ -47,11 +49,17 @@ impl<'a> Declaration<'a> {
                 );
                 continue;
             }
-            let (name, span) = match scope_attr(variant, errors) {
-                Some(lit) => (lit.value(), lit.span()),
-                None => (snake_case(&variant.ident.to_string()), variant.ident.span()),
+            let (name, span, implies) = match scope_attr(variant, errors) {
+                Some(ScopeAttr { lit, implies }) => (lit.value(), lit.span(), implies),
+                None => (snake_case(&variant.ident.to_string()), variant.ident.span(), Vec::new()),
             };
-            scopes.push(DeclaredScope { variant: &variant.ident, name, span, description: doc_text(&variant.attrs) });
+            scopes.push(DeclaredScope {
+                variant: &variant.ident,
+                name,
+                span,
+                description: attr::doc_text(&variant.attrs),
+                implies,
+            });
         }
         Some(Declaration { ident: &input.ident, krate, scopes, complete })
     }
@@ -79,44 +87,69 @@ fn parse_container_attrs(attrs: &[syn::Attribute], errors: &mut Errors) -> Optio
     krate
 }
 
-/// `#[scope("items")]` on a variant.
-fn scope_attr(variant: &syn::Variant, errors: &mut Errors) -> Option<LitStr> {
-    let mut found: Option<LitStr> = None;
+/// `#[scope("items")]` or `#[scope("admin", implies = ["items"])]` on a variant.
+struct ScopeAttr {
+    lit: LitStr,
+    implies: Vec<LitStr>,
+}
+
+mod kw {
+    syn::custom_keyword!(implies);
+}
+
+impl syn::parse::Parse for ScopeAttr {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let lit = match input.parse::<syn::Expr>()? {
+            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => lit,
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "expected the scope as a string literal, e.g. `#[scope(\"items\")]`",
+                ));
+            }
+        };
+        let mut implies = None;
+        while !input.is_empty() {
+            input.parse::<syn::Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let lookahead = input.lookahead1();
+            if !lookahead.peek(kw::implies) {
+                return Err(lookahead.error());
+            }
+            let key: kw::implies = input.parse()?;
+            let expected = "expected a list of declared scopes, e.g. `implies = [\"items:read\", \"items:write\"]`";
+            attr::set_once(&mut implies, key.span, "implies", input, Some(expected), |input| {
+                let content;
+                syn::bracketed!(content in input);
+                Ok(syn::punctuated::Punctuated::<LitStr, syn::Token![,]>::parse_terminated(&content)?
+                    .into_iter()
+                    .collect())
+            })?;
+        }
+        Ok(Self { lit, implies: implies.unwrap_or_default() })
+    }
+}
+
+fn scope_attr(variant: &syn::Variant, errors: &mut Errors) -> Option<ScopeAttr> {
+    let mut found: Option<ScopeAttr> = None;
     for attr in variant.attrs.iter().filter(|a| a.path().is_ident("scope")) {
-        match attr.parse_args::<syn::Expr>() {
-            Ok(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. })) => {
+        match attr.parse_args::<ScopeAttr>() {
+            Ok(parsed) => {
                 if found.is_some() {
                     errors.push_spanned(
                         attr,
                         format!("`{}` has two `#[scope]` attributes; a variant declares one scope", variant.ident),
                     );
                 } else {
-                    found = Some(lit);
+                    found = Some(parsed);
                 }
             }
-            Ok(other) => {
-                errors.push_spanned(other, "expected the scope as a string literal, e.g. `#[scope(\"items\")]`")
-            }
-            Err(_) => errors.push_spanned(attr, "expected the scope as a string literal, e.g. `#[scope(\"items\")]`"),
+            Err(error) => errors.push(error),
         }
     }
     found
-}
-
-/// The doc comment, lines trimmed and joined: the description OpenAPI shows.
-fn doc_text(attrs: &[syn::Attribute]) -> String {
-    let lines: Vec<String> = attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .filter_map(|a| match &a.meta {
-            syn::Meta::NameValue(nv) => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value().trim().to_owned()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect();
-    lines.join("\n").trim().to_owned()
 }
 
 /// `ReadItems` → `read_items`, the scope of a variant without `#[scope("…")]`.

@@ -16,6 +16,16 @@ use crate::attr::crate_path;
 
 pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStream {
     let krate = crate_path(args.krate.as_ref());
+    // Inside the `const _` block the support module goes by one short, unnameable alias, so
+    // the expansion stays small.
+    let p = syn::Ident::new("__auth_private", Span::mixed_site());
+    // `allow = …`: the `Authorized` parameter gets the function as its rule, and the rule's
+    // items go into the block.
+    let authorized = super::authorize::expand(args, function, &krate, &p);
+    let (function, rule_items) = match &authorized {
+        Some((rewritten, items)) => (rewritten, items.clone()),
+        None => (function, TokenStream::new()),
+    };
     let sig = &function.sig;
     let name = &sig.ident;
     let vis = &function.vis;
@@ -55,9 +65,6 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
             FnArg::Receiver(_) => None,
         })
         .collect();
-    // Inside the `const _` block the support module goes by one short, unnameable alias, so
-    // the expansion stays small.
-    let p = syn::Ident::new("__auth_private", Span::mixed_site());
     // Every body is compiler work, once per `#[secured]` function: a function whose parameters
     // add nothing to the walk keeps the default `security`.
     let (dependencies, others) = walk(&p, &aliased);
@@ -119,6 +126,7 @@ pub(crate) fn expand(args: &SecuredArgs, function: &SecuredFnItem) -> TokenStrea
             #dependency
             #handler_params
             #checks
+            #rule_items
         };
         #rewritten
     }

@@ -434,7 +434,8 @@ fn classify(ty: &[TokenTree]) -> Option<Param> {
             _ => Some(Param::Other),
         };
     }
-    if mentions(ty, "Depends") {
+    // `Authorized<…>` is rewritten by the full path, with the handler's `allow`.
+    if mentions(ty, "Depends") || mentions(ty, "Authorized") {
         return None;
     }
     Some(if SILENT.iter().any(|name| last == name) { Param::Silent } else { Param::Other })

@@ -3,6 +3,7 @@
 //! The user's item is always emitted, even when the arguments are wrong, so one mistake never
 //! cascades into "cannot find function" errors wherever the handler is routed.
 
+mod authorize;
 mod expand;
 mod fast;
 mod parse;
@@ -47,6 +48,7 @@ fn expand_full(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     validate::validate(&args, &function, &mut errors);
+    authorize::validate(&args, &function, &mut errors);
     let mut out = expand::expand(&args, &function);
     out.extend(errors.to_compile_errors());
     out

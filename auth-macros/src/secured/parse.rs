@@ -1,5 +1,5 @@
-//! The grammar of `#[secured(scopes = ["a", "b"] | ["c"], use_cache = false, declaration = Path,
-//! state = Type, crate = "…")]`.
+//! The grammar of `#[secured(scopes = ["a", "b"] | ["c"], allow = policy | scope("admin"),
+//! use_cache = false, declaration = Path, state = Type, crate = "…")]`.
 
 use proc_macro2::Span;
 use syn::{
@@ -15,6 +15,105 @@ mod kw {
     syn::custom_keyword!(use_cache);
     syn::custom_keyword!(declaration);
     syn::custom_keyword!(state);
+    syn::custom_keyword!(allow);
+}
+
+/// `allow = …`: policies and scopes, combined with `|` and `&` (`&` binding tighter), in
+/// parentheses where needed.
+pub(crate) enum RuleExpr {
+    /// A `#[policy]` function, by its path.
+    Policy(syn::Path),
+    /// `scope("…")`: a declared scope the credential grants.
+    Scope(LitStr),
+    And(Box<RuleExpr>, Box<RuleExpr>),
+    Or(Box<RuleExpr>, Box<RuleExpr>),
+}
+
+impl RuleExpr {
+    fn parse_or(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut rule = Self::parse_and(input)?;
+        loop {
+            if input.peek(Token![||]) {
+                input.parse::<Token![||]>()?;
+            } else if input.peek(Token![|]) {
+                input.parse::<Token![|]>()?;
+            } else {
+                return Ok(rule);
+            }
+            rule = RuleExpr::Or(Box::new(rule), Box::new(Self::parse_and(input)?));
+        }
+    }
+
+    fn parse_and(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut rule = Self::parse_factor(input)?;
+        loop {
+            if input.peek(Token![&&]) {
+                input.parse::<Token![&&]>()?;
+            } else if input.peek(Token![&]) {
+                input.parse::<Token![&]>()?;
+            } else {
+                return Ok(rule);
+            }
+            rule = RuleExpr::And(Box::new(rule), Box::new(Self::parse_factor(input)?));
+        }
+    }
+
+    fn parse_factor(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            let rule = Self::parse_or(&content)?;
+            if !content.is_empty() {
+                return Err(content.error("expected `|`, `&` or `)`"));
+            }
+            return Ok(rule);
+        }
+        if !input.peek(syn::Ident) && !input.peek(Token![::]) {
+            return Err(input.error(
+                "expected a `#[policy]` function or `scope(\"…\")`, e.g. `allow = owner_of_note | scope(\"admin\")`",
+            ));
+        }
+        let path: syn::Path = input.parse()?;
+        if path.is_ident("scope") && input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            let lit: LitStr = content.parse().map_err(|error| {
+                syn::Error::new(
+                    error.span(),
+                    "expected one declared scope as a string literal, e.g. `scope(\"admin\")`",
+                )
+            })?;
+            if !content.is_empty() {
+                return Err(content.error("`scope(…)` takes one scope; combine several with `&` or `|`"));
+            }
+            return Ok(RuleExpr::Scope(lit));
+        }
+        Ok(RuleExpr::Policy(path))
+    }
+
+    /// The rule as the document shows it.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            RuleExpr::Policy(path) => quote::ToTokens::to_token_stream(path).to_string().replace(' ', ""),
+            RuleExpr::Scope(lit) => format!("scope({:?})", lit.value()),
+            // Each side of a combination that is itself a combination of the other kind is
+            // parenthesised, as people write it (`(a & b) | c`), though `&` binds tighter.
+            RuleExpr::And(a, b) => {
+                let side = |rule: &RuleExpr| match rule {
+                    RuleExpr::Or(..) => format!("({})", rule.text()),
+                    _ => rule.text(),
+                };
+                format!("{} & {}", side(a), side(b))
+            }
+            RuleExpr::Or(a, b) => {
+                let side = |rule: &RuleExpr| match rule {
+                    RuleExpr::And(..) => format!("({})", rule.text()),
+                    _ => rule.text(),
+                };
+                format!("{} | {}", side(a), side(b))
+            }
+        }
+    }
 }
 
 /// One bracketed list of `scopes = [...] | [...]`: its brackets' span, and its entries.
@@ -32,6 +131,8 @@ pub(crate) struct SecuredArgs {
     pub(crate) declaration: Option<syn::Path>,
     pub(crate) state: Option<syn::Type>,
     pub(crate) krate: Option<syn::Path>,
+    /// The `allow` key's span, and its rule.
+    pub(crate) allow: Option<(Span, RuleExpr)>,
 }
 
 /// The literal of a well-formed scope entry.
@@ -98,6 +199,11 @@ impl Parse for SecuredArgs {
                 let key: kw::state = input.parse()?;
                 let expected = "expected the app's state type, e.g. `state = AppState`";
                 attr::set_once(&mut args.state, key.span, "state", input, Some(expected), |input| input.parse())?;
+            } else if lookahead.peek(kw::allow) {
+                let key: kw::allow = input.parse()?;
+                attr::set_once(&mut args.allow, key.span, "allow", input, None, |input| {
+                    Ok((key.span, RuleExpr::parse_or(input)?))
+                })?;
             } else if lookahead.peek(Token![crate]) {
                 let key: Token![crate] = input.parse()?;
                 attr::set_once(&mut args.krate, key.span, "crate", input, None, |input| {
@@ -184,6 +290,33 @@ impl SecuredFnItem {
         }
         out.extend([proc_macro2::TokenTree::Group(self.body.clone())]);
         out
+    }
+}
+
+impl SecuredFnItem {
+    /// The function with its parameters replaced by `params` (the signature's, rewritten).
+    pub(crate) fn with_params(&self, sig: syn::Signature) -> Self {
+        let params = quote::ToTokens::to_token_stream(&sig.inputs);
+        let mut head = Vec::with_capacity(self.head.len());
+        let (mut after_fn, mut done) = (false, false);
+        for tree in &self.head {
+            match tree {
+                proc_macro2::TokenTree::Group(group)
+                    if after_fn && !done && group.delimiter() == proc_macro2::Delimiter::Parenthesis =>
+                {
+                    let mut rewritten = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, params.clone());
+                    rewritten.set_span(group.span());
+                    head.push(proc_macro2::TokenTree::Group(rewritten));
+                    done = true;
+                }
+                proc_macro2::TokenTree::Ident(ident) if ident == "fn" => {
+                    after_fn = true;
+                    head.push(tree.clone());
+                }
+                other => head.push(other.clone()),
+            }
+        }
+        Self { vis: self.vis.clone(), sig, head, body: self.body.clone() }
     }
 }
 
