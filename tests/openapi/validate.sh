@@ -5,6 +5,7 @@
 #   bash tests/openapi/validate.sh                          # builds and starts the example, stops it after
 #   BASE_URL=http://127.0.0.1:8765 bash tests/openapi/validate.sh   # an app that is already running
 #   OPENAPI_FILE=path/to/openapi.json bash tests/openapi/validate.sh
+#   INSTALL_ONLY=1 bash tests/openapi/validate.sh           # only make the validator's venv
 #
 # The validator lives in a venv under ${XDG_CACHE_HOME:-~/.cache} (OPENAPI_VENV overrides it),
 # made and filled on first use. PORT picks the first port tried (default 8732).
@@ -39,6 +40,10 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.vers
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "openapi-spec-validator==$VALIDATOR_VERSION"
+fi
+# INSTALL_ONLY=1: the venv alone, for tests that validate documents of their own (.ci/run).
+if [ -n "${INSTALL_ONLY:-}" ]; then
+  exit 0
 fi
 
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
