@@ -514,7 +514,9 @@ impl RefreshFamilyStore for RedisFamilyStore {
 /// holders log in again, and no revoked token comes back. (`iat` counts whole seconds: a token
 /// issued and logged out within the very second in which the list noticed the loss is the one
 /// case this cannot tell apart.) Entries must not be evicted while the key stays, so run Redis
-/// with `maxmemory-policy noeviction` (the default).
+/// with `maxmemory-policy noeviction` (the default). The key is written at the first check, so
+/// tokens issued before a list's first check are refused too: once, on a new deployment or an
+/// upgrade from a version without the key.
 #[derive(Clone)]
 pub struct RedisDenylist {
     connection: ConnectionManager,
