@@ -38,9 +38,7 @@ impl<H: UserHooks> UserManager<H> {
             .route(paths::VERIFY, post(verify::<H>));
         openapi::verify::<H::Fields, S>(router)
     }
-}
 
-impl<H: UserHooks> UserManager<H> {
     /// `POST /forgot-password` and `POST /reset-password` for the users of `H`; fastapi-users
     /// nests them at `/auth`.
     ///
